@@ -1,0 +1,28 @@
+/** Small text helpers for human output. */
+
+export function formatBytes(n: number): string {
+  const sign = n < 0 ? '-' : '';
+  let v = Math.abs(n);
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${sign}${u === 0 ? v : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)} ${units[u]}`;
+}
+
+export function formatCount(n: number, noun: string, plural = noun + 's'): string {
+  return `${n.toLocaleString('en-US')} ${n === 1 ? noun : plural}`;
+}
+
+export function plural(n: number, noun: string, pluralNoun = noun + 's'): string {
+  return n === 1 ? noun : pluralNoun;
+}
+
+/** Lists longer than `max` are cut, with a count of what was left out. */
+export function limitList(items: string[], max: number, prefix = '    '): string[] {
+  const lines = items.slice(0, max).map((i) => prefix + i);
+  if (items.length > max) lines.push(`${prefix}… and ${items.length - max} more`);
+  return lines;
+}

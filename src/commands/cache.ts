@@ -1,0 +1,17 @@
+import { defineCommand } from './types.js';
+import type { CacheDirResult } from '../ops/cache-dir.js';
+
+export const cacheCommand = defineCommand<{ action: 'dir'; path?: string; local: boolean }, CacheDirResult>({
+  name: 'cache',
+  command: 'cache <action> [path]',
+  describe: 'Show or set the cache directory (a cache may be shared between repositories)',
+  builder: (y) =>
+    y
+      .positional('action', { choices: ['dir'] as const, describe: 'dir: show or set the cache location' })
+      .positional('path', { type: 'string', describe: 'new cache location' })
+      .option('local', { type: 'boolean', default: false, describe: 'write to .dvs/config.local' }),
+  async run(args, env) {
+    const { cacheDir } = await import('../ops/cache-dir.js');
+    return cacheDir(env.repo(), { path: args.path, cwd: env.cwd, local: args.local });
+  },
+});

@@ -1,0 +1,16 @@
+import { defineCommand } from './types.js';
+import type { CheckoutResult } from '../ops/checkout.js';
+
+export const checkoutCommand = defineCommand<{ paths?: string[]; force: boolean }, CheckoutResult>({
+  name: 'checkout',
+  command: 'checkout [paths..]',
+  describe: 'Make the workspace match the pointers, from the cache',
+  builder: (y) =>
+    y
+      .positional('paths', { type: 'string', array: true, describe: 'limit to these tracked paths (or files inside tracked directories)' })
+      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'overwrite or delete workspace data even if it is not saved in the cache' }),
+  async run(args, env) {
+    const { checkout } = await import('../ops/checkout.js');
+    return checkout(env.context(), { targets: args.paths, force: args.force });
+  },
+});

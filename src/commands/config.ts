@@ -1,0 +1,18 @@
+import { defineCommand } from './types.js';
+import type { ConfigResult } from '../ops/config.js';
+
+export const configCommand = defineCommand<{ key?: string; value?: string; unset: boolean; local: boolean }, ConfigResult>({
+  name: 'config',
+  command: 'config [key] [value]',
+  describe: 'Get, set or list configuration (section.key)',
+  builder: (y) =>
+    y
+      .positional('key', { type: 'string', describe: 'e.g. cache.type, core.autostage, remote.<name>.url' })
+      .positional('value', { type: 'string', describe: 'new value; omit to read' })
+      .option('unset', { type: 'boolean', default: false, describe: 'remove the key' })
+      .option('local', { type: 'boolean', default: false, describe: 'use .dvs/config.local (not committed; for secrets and paths of this machine)' }),
+  async run(args, env) {
+    const { config } = await import('../ops/config.js');
+    return config(env.repo(), { key: args.key, value: args.value === undefined ? undefined : String(args.value), unset: args.unset, local: args.local });
+  },
+});

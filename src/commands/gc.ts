@@ -1,0 +1,36 @@
+import { defineCommand } from './types.js';
+import type { GcResult } from '../ops/gc.js';
+
+export interface GcArgs {
+  allBranches: boolean;
+  allTags: boolean;
+  allCommits: boolean;
+  rev?: string[];
+  dryRun: boolean;
+  force: boolean;
+}
+
+export const gcCommand = defineCommand<GcArgs, GcResult>({
+  name: 'gc',
+  command: 'gc',
+  describe: 'Delete cache objects no kept pointer needs (the workspace is always kept)',
+  builder: (y) =>
+    y
+      .option('all-branches', { alias: 'a', type: 'boolean', default: false, describe: 'also keep what every branch needs' })
+      .option('all-tags', { alias: 'T', type: 'boolean', default: false, describe: 'also keep what every tag needs' })
+      .option('all-commits', { alias: 'A', type: 'boolean', default: false, describe: 'also keep what every commit needs' })
+      .option('rev', { type: 'string', array: true, describe: 'also keep what these revisions need' })
+      .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'list what would be deleted, delete nothing' })
+      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'collect even if a kept manifest is missing' }),
+  async run(args, env) {
+    const { gc } = await import('../ops/gc.js');
+    return gc(env.context(), {
+      allBranches: args.allBranches,
+      allTags: args.allTags,
+      allCommits: args.allCommits,
+      revs: args.rev,
+      dryRun: args.dryRun,
+      force: args.force,
+    });
+  },
+});

@@ -1,0 +1,13 @@
+import { defineCommand } from './types.js';
+import type { InitResult } from '../ops/init.js';
+
+export const initCommand = defineCommand<Record<string, never>, InitResult>({
+  name: 'init',
+  command: 'init',
+  describe: 'Set up dvs in the current Git repository (.dvs/, .dvsignore, .gitignore entries)',
+  noRepo: true,
+  async run(_args, env) {
+    const { init } = await import('../ops/init.js');
+    return init({ cwd: env.cwd });
+  },
+});

@@ -1,0 +1,14 @@
+import { defineCommand } from './types.js';
+import type { RemoveResult } from '../ops/remove.js';
+
+export const removeCommand = defineCommand<{ pointers: string[] }, RemoveResult>({
+  name: 'remove',
+  command: 'remove <pointers..>',
+  aliases: ['rm'],
+  describe: 'Stop tracking data: delete its pointer and .gitignore entry, keep the data',
+  builder: (y) => y.positional('pointers', { type: 'string', array: true, describe: 'pointer files (data.dvs) or data paths' }),
+  async run(args, env) {
+    const { remove } = await import('../ops/remove.js');
+    return remove(env.context(), { targets: args.pointers });
+  },
+});

@@ -1,0 +1,88 @@
+/**
+ * Every failure a user can cause or fix is a DvsError: a stable code callers branch on, a message that
+ * says what and where, and a hint that says what to do next. The CLI maps `kind` to an exit code in one
+ * place (cli/exit-codes.ts); nothing below the CLI prints or exits.
+ */
+
+/** Broad classes of failure; each has one documented exit code. */
+export type ErrorKind =
+  | 'usage' // bad flags, unknown key, invalid value given on the command line
+  | 'input' // malformed pointer/manifest/config, path escaping the repo, invalid hash
+  | 'notfound' // a path, object, remote or revision that does not exist
+  | 'conflict' // refusing to overwrite unsaved data; something already tracked
+  | 'environment' // permission denied, disk full, lock held, not a git repo
+  | 'remote' // unreachable server, bad credentials, remote refused
+  | 'partial' // some items failed, the rest were done
+  | 'internal'; // a bug in dvs
+
+export interface DvsErrorOptions {
+  hint?: string;
+  /** Machine-readable details for --json output. */
+  data?: Record<string, unknown>;
+  cause?: unknown;
+}
+
+export class DvsError extends Error {
+  readonly code: string;
+  readonly kind: ErrorKind;
+  readonly hint?: string;
+  readonly data?: Record<string, unknown>;
+
+  constructor(kind: ErrorKind, code: string, message: string, options: DvsErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DvsError';
+    this.kind = kind;
+    this.code = code;
+    this.hint = options.hint;
+    this.data = options.data;
+  }
+}
+
+export function isDvsError(err: unknown): err is DvsError {
+  return err instanceof DvsError;
+}
+
+/** Node's system errors carry `code` (ENOENT, EACCES, ...). */
+export function errnoCode(err: unknown): string | undefined {
+  if (err && typeof err === 'object' && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+    return (err as { code: string }).code;
+  }
+  return undefined;
+}
+
+/**
+ * Turn an operating-system error into a DvsError that names the path and what to do. Errors that are
+ * not about the environment (a bug, a DvsError already) pass through unchanged.
+ */
+export function fromSystemError(err: unknown, path: string, doing: string): unknown {
+  if (isDvsError(err)) return err;
+  switch (errnoCode(err)) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new DvsError('environment', 'DISK_FULL', `No space left on the device while ${doing} ${path}`, {
+        hint: 'Free some space (dvs gc removes unused cache objects) or move the cache with `dvs cache dir <path>`, then run the command again.',
+        data: { path },
+        cause: err,
+      });
+    case 'EACCES':
+    case 'EPERM':
+      return new DvsError('environment', 'PERMISSION_DENIED', `Permission denied while ${doing} ${path}`, {
+        hint: 'Check the owner and mode of the path (ls -l), or run dvs as a user that may read and write it.',
+        data: { path },
+        cause: err,
+      });
+    case 'ENOENT':
+      return new DvsError('notfound', 'PATH_NOT_FOUND', `No such file or directory: ${path}`, {
+        hint: 'Check the path; it is relative to the current directory.',
+        data: { path },
+        cause: err,
+      });
+    case 'EROFS':
+      return new DvsError('environment', 'READ_ONLY_FS', `Read-only file system while ${doing} ${path}`, {
+        data: { path },
+        cause: err,
+      });
+    default:
+      return err;
+  }
+}

@@ -1,0 +1,197 @@
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { DvsError, errnoCode, fromSystemError } from '../errors.js';
+import { hashFilePipelined, hashFileSync, sha256Hex, type HashResult } from './hash.js';
+import { isOid, shortOid, type Oid } from './oid.js';
+
+/**
+ * The content-addressed object store: `<root>/<first two hex digits>/<other 62>`. An object is visible
+ * under its name only once its bytes are known to hash to it: every write goes to `<root>/tmp/`, on the
+ * same file system, and is renamed into place. Objects are read-only (0444).
+ */
+export class ObjectCache {
+  readonly root: string;
+  readonly tmpDir: string;
+  readonly quarantineDir: string;
+  private readonly knownShards = new Set<string>();
+
+  constructor(root: string) {
+    this.root = root;
+    this.tmpDir = join(root, 'tmp');
+    this.quarantineDir = join(root, 'quarantine');
+  }
+
+  pathOf(oid: Oid): string {
+    return objectPath(this.root, oid);
+  }
+
+  has(oid: Oid): boolean {
+    return existsSync(this.pathOf(oid));
+  }
+
+  /** Size of the object on disk, or undefined when absent. */
+  sizeOf(oid: Oid): number | undefined {
+    try {
+      return statSync(this.pathOf(oid)).size;
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  /** A fresh temp path on the cache's file system; the caller renames it in with `commit`. */
+  tempPath(): string {
+    this.ensureDir(this.tmpDir);
+    return join(this.tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+  }
+
+  /**
+   * Move a verified temp file into place under `oid`. If the object is already present the temp file is
+   * dropped: equal names mean equal bytes. Returns whether this temp file became the object.
+   */
+  commit(tmp: string, oid: Oid): boolean {
+    const dest = this.pathOf(oid);
+    this.ensureDir(join(this.root, oid.slice(0, 2)));
+    if (existsSync(dest)) {
+      rmSync(tmp, { force: true });
+      return false;
+    }
+    renameSync(tmp, dest);
+    return true;
+  }
+
+  /** Store bytes held in memory (manifests, small records). Returns their oid. */
+  addBuffer(data: Uint8Array | string): Oid {
+    const oid = sha256Hex(data);
+    if (this.has(oid)) return oid;
+    const tmp = this.tempPath();
+    try {
+      writeFileSync(tmp, data, { mode: 0o444, flag: 'wx' });
+      this.commit(tmp, oid);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw fromSystemError(err, this.pathOf(oid), 'writing cache object');
+    }
+    return oid;
+  }
+
+  /** Copy a file into the cache in one pass (hash while writing). The object is committed under its hash. */
+  async addFile(src: string): Promise<HashResult & { placed: boolean }> {
+    const tmp = this.tempPath();
+    try {
+      const result = await hashFilePipelined(src, tmp);
+      return { ...result, placed: this.commit(tmp, result.oid) };
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  /** Read a whole object and check its hash (for manifests and records, which are small). */
+  readVerified(oid: Oid, what: string): Buffer {
+    let data: Buffer;
+    try {
+      data = readFileSync(this.pathOf(oid));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') {
+        throw new DvsError('notfound', 'OBJECT_MISSING', `The ${what} ${shortOid(oid)} is not in the cache`, {
+          hint: 'Fetch it from a remote (dvs fetch) or re-track the data.',
+          data: { oid },
+        });
+      }
+      throw err;
+    }
+    if (sha256Hex(data) !== oid) {
+      throw new DvsError('input', 'OBJECT_CORRUPTED', `The ${what} ${shortOid(oid)} in the cache is corrupted (its bytes do not hash to its name)`, {
+        hint: 'Run `dvs verify` to quarantine it, then fetch it again from a remote.',
+        data: { oid, path: this.pathOf(oid) },
+      });
+    }
+    return data;
+  }
+
+  /** Re-hash an object on disk. */
+  rehash(oid: Oid, buffer: Buffer): HashResult {
+    return hashFileSync(this.pathOf(oid), buffer);
+  }
+
+  /** Move a corrupted object aside so it can never be checked out, keeping it for inspection. */
+  quarantine(oid: Oid): string {
+    this.ensureDir(this.quarantineDir);
+    const dest = join(this.quarantineDir, `${oid}-${Date.now()}`);
+    renameSync(this.pathOf(oid), dest);
+    return dest;
+  }
+
+  remove(oid: Oid): void {
+    try {
+      unlinkSync(this.pathOf(oid));
+    } catch (err) {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+    }
+  }
+
+  /** Every object name in the cache (reads the 256 shard directories, not the objects). */
+  *list(): Generator<Oid> {
+    let shards: string[];
+    try {
+      shards = readdirSync(this.root);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return;
+      throw err;
+    }
+    for (const shard of shards) {
+      if (shard.length !== 2) continue;
+      for (const rest of readdirSync(join(this.root, shard))) {
+        const oid = shard + rest;
+        if (isOid(oid)) yield oid;
+      }
+    }
+  }
+
+  /** Remove temp files older than `ageMs` left by killed commands. */
+  cleanTemp(ageMs = 60 * 60 * 1000): number {
+    let removed = 0;
+    let names: string[];
+    try {
+      names = readdirSync(this.tmpDir);
+    } catch {
+      return 0;
+    }
+    const cutoff = Date.now() - ageMs;
+    for (const name of names) {
+      const p = join(this.tmpDir, name);
+      try {
+        if (lstatSync(p).mtimeMs < cutoff) {
+          rmSync(p, { force: true, recursive: true });
+          removed++;
+        }
+      } catch {
+        // raced with another cleaner
+      }
+    }
+    return removed;
+  }
+
+  ensureDir(dir: string): void {
+    if (this.knownShards.has(dir)) return;
+    mkdirSync(dir, { recursive: true });
+    this.knownShards.add(dir);
+  }
+}
+
+export function objectPath(root: string, oid: Oid): string {
+  return join(root, oid.slice(0, 2), oid.slice(2));
+}

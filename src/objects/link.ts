@@ -1,0 +1,75 @@
+import { chmodSync, constants, copyFileSync, linkSync, rmSync, symlinkSync } from 'node:fs';
+import { copyFile } from 'node:fs/promises';
+import { DvsError, errnoCode } from '../errors.js';
+import type { LinkType } from '../repo/config.js';
+
+/**
+ * Materialise a cache object at a (temporary) workspace path using the first link type that works on
+ * this file system, in the order configured by `cache.type`. A type that fails because the file system
+ * cannot do it (no reflink on ext4, no hardlink across devices) is remembered and skipped afterwards.
+ *
+ * Copies are writable; hardlinks and symlinks share the read-only cache object, so the workspace file is
+ * read-only too (`dvs unprotect` replaces it with a writable copy).
+ */
+export class Linker {
+  private readonly unsupported = new Set<LinkType>();
+
+  constructor(private readonly order: LinkType[]) {}
+
+  /** Link `object` to `dest` (which must not exist). Returns the type used. */
+  async link(object: string, dest: string, exec: boolean): Promise<LinkType> {
+    for (const type of this.order) {
+      if (this.unsupported.has(type)) continue;
+      // A hardlink shares the object's mode bits, which cannot also be executable for one user.
+      if (exec && type === 'hardlink') continue;
+      try {
+        await linkOne(type, object, dest, exec);
+        return type;
+      } catch (err) {
+        rmSync(dest, { force: true });
+        if (!isUnsupported(err)) throw err;
+        this.unsupported.add(type);
+      }
+    }
+    throw new DvsError('environment', 'NO_LINK_TYPE', `None of the link types ${this.order.join(', ')} works for ${dest}`, {
+      hint: 'Add copy to the list: dvs config cache.type reflink,copy',
+    });
+  }
+
+  /** The first type expected to work, for reporting. */
+  preferred(): LinkType | undefined {
+    return this.order.find((t) => !this.unsupported.has(t));
+  }
+}
+
+async function linkOne(type: LinkType, object: string, dest: string, exec: boolean): Promise<void> {
+  switch (type) {
+    case 'reflink':
+      await copyFile(object, dest, constants.COPYFILE_FICLONE_FORCE);
+      chmodSync(dest, exec ? 0o755 : 0o644);
+      return;
+    case 'copy':
+      await copyFile(object, dest);
+      chmodSync(dest, exec ? 0o755 : 0o644);
+      return;
+    case 'hardlink':
+      linkSync(object, dest);
+      return;
+    case 'symlink':
+      symlinkSync(object, dest);
+      return;
+  }
+}
+
+/** Synchronous copy for the rare paths that need no throughput (unprotect). */
+export function copyWritable(object: string, dest: string, exec: boolean): void {
+  copyFileSync(object, dest);
+  chmodSync(dest, exec ? 0o755 : 0o644);
+}
+
+function isUnsupported(err: unknown): boolean {
+  const code = errnoCode(err);
+  // ENOTSUP/EOPNOTSUPP/EINVAL/ENOSYS: no reflink here; EXDEV: other device; EPERM/EMLINK: no (more) links.
+  return code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EINVAL' || code === 'ENOSYS' || code === 'EXDEV' ||
+    code === 'EMLINK' || code === 'EPERM' || code === 'ERR_FS_CP_EINVAL';
+}

@@ -1,0 +1,28 @@
+import { mkdirSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { writeConfigValue } from '../repo/config.js';
+import type { Repo } from '../repo/repo.js';
+
+export interface CacheDirOptions {
+  /** New location; omit to show the current one. */
+  path?: string;
+  cwd: string;
+  local?: boolean;
+}
+
+export interface CacheDirResult {
+  dir: string;
+  changed: boolean;
+}
+
+/**
+ * Show or move the cache location. Several repositories may share one cache: objects are named by
+ * content, so sharing never mixes data. Existing objects are not moved; copy them over or fetch again.
+ */
+export function cacheDir(repo: Repo, options: CacheDirOptions): CacheDirResult {
+  if (options.path === undefined) return { dir: repo.cache.root, changed: false };
+  const abs = isAbsolute(options.path) ? options.path : resolve(options.cwd, options.path);
+  mkdirSync(abs, { recursive: true });
+  writeConfigValue(options.local ? repo.config.local : repo.config.shared, 'cache.dir', abs);
+  return { dir: abs, changed: true };
+}

@@ -1,0 +1,42 @@
+import { DvsError } from '../errors.js';
+import { coerceValue, keySpec, unknownKeyError, writeConfigValue } from '../repo/config.js';
+import type { Repo } from '../repo/repo.js';
+
+export interface ConfigOptions {
+  key?: string;
+  value?: string;
+  unset?: boolean;
+  /** Write to .dvs/config.local instead of the committed .dvs/config. */
+  local?: boolean;
+}
+
+export type ConfigResult =
+  | { action: 'list'; values: Array<{ key: string; value: unknown }> }
+  | { action: 'get'; key: string; value: unknown; isDefault: boolean }
+  | { action: 'set'; key: string; value: unknown; file: string }
+  | { action: 'unset'; key: string; file: string };
+
+/** Read or change one configuration key (see repo/config.ts for the keys). */
+export function config(repo: Repo, options: ConfigOptions): ConfigResult {
+  const { key } = options;
+  if (key === undefined) return { action: 'list', values: repo.config.entries() };
+  const spec = keySpec(key);
+  if (!spec) throw unknownKeyError(key);
+  const file = options.local ? repo.config.local : repo.config.shared;
+  const fileName = options.local ? '.dvs/config.local' : '.dvs/config';
+  if (options.unset) {
+    writeConfigValue(file, key, undefined);
+    return { action: 'unset', key, file: fileName };
+  }
+  if (options.value === undefined) {
+    return { action: 'get', key, value: repo.config.get(key), isDefault: !repo.config.has(key) };
+  }
+  if (spec.secret && !options.local) {
+    throw new DvsError('usage', 'SECRET_IN_SHARED_CONFIG', `${key} is a secret and would be committed with .dvs/config`, {
+      hint: `Store it in the ignored local file: dvs config --local ${key} <value>`,
+    });
+  }
+  const value = coerceValue(key, options.value);
+  writeConfigValue(file, key, value);
+  return { action: 'set', key, value, file: fileName };
+}

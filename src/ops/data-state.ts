@@ -1,0 +1,103 @@
+import { lstatSync, statSync } from 'node:fs';
+import { errnoCode } from '../errors.js';
+import type { ProgressListener, Warning } from '../events.js';
+import { hashFiles } from '../objects/hash-files.js';
+import { compareBytes, parseManifest, serializeManifest, type Manifest, type ManifestEntry } from '../objects/manifest.js';
+import { sha256Hex, stampOf } from '../objects/hash.js';
+import type { Oid } from '../objects/oid.js';
+import type { StateCache } from '../objects/state.js';
+import type { Pointer } from '../pointer/format.js';
+import type { Repo } from '../repo/repo.js';
+import { manifestOf, scanDirectory, type ScannedFile } from './workspace.js';
+
+/**
+ * What the workspace holds at a tracked path right now, compared with its pointer. Shared by status,
+ * checkout and the hooks: one definition of "modified".
+ */
+export type WorkspaceState = 'unchanged' | 'modified' | 'missing';
+
+export interface FileChanges {
+  added: string[];
+  removed: string[];
+  modified: string[];
+}
+
+export interface DataState {
+  workspace: WorkspaceState;
+  /** The oid of what is in the workspace (file content or directory manifest), when it exists. */
+  currentOid?: Oid;
+  /** For directories: the workspace's files and their oids (in manifest order). */
+  current?: { files: ScannedFile[]; oids: Array<Oid | undefined>; manifest: Manifest };
+  /** For directories: the pointer's manifest, when it is in the cache. */
+  recorded?: Manifest;
+  changes?: FileChanges;
+  warnings: Warning[];
+}
+
+export interface DataStateOptions {
+  state: StateCache;
+  onProgress?: ProgressListener;
+}
+
+/** Compare the workspace at `dataPath` with `pointer`. Reads only files the state cache cannot vouch for. */
+export async function dataState(repo: Repo, dataPath: string, pointer: Pointer, options: DataStateOptions): Promise<DataState> {
+  const abs = repo.abs(dataPath);
+  let isDir: boolean;
+  try {
+    isDir = lstatSync(abs).isDirectory() || (pointer.kind === 'file' && statSync(abs).isDirectory());
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return { workspace: 'missing', warnings: [] };
+    throw err;
+  }
+  if (pointer.kind === 'file') {
+    if (isDir) return { workspace: 'modified', warnings: [] };
+    const stamp = stampOf(statSync(abs, { bigint: true }));
+    const r = await hashFiles([{ abs, stamp }], { state: options.state, onProgress: options.onProgress });
+    const currentOid = r.oids[0];
+    return { workspace: currentOid === pointer.oid ? 'unchanged' : 'modified', currentOid, warnings: [] };
+  }
+  if (!isDir) return { workspace: 'modified', warnings: [] };
+  const scan = scanDirectory(repo, dataPath);
+  const r = await hashFiles(scan.files.map((f) => ({ abs: f.abs, stamp: f.stamp })), { state: options.state, onProgress: options.onProgress });
+  const manifest = manifestOf(scan.files, r.oids);
+  const currentOid = sha256Hex(serializeManifest(manifest));
+  const result: DataState = {
+    workspace: currentOid === pointer.oid ? 'unchanged' : 'modified',
+    currentOid,
+    current: { files: scan.files, oids: r.oids, manifest },
+    warnings: scan.warnings,
+  };
+  if (repo.cache.has(pointer.oid)) {
+    result.recorded = loadManifest(repo, pointer.oid, dataPath);
+    result.changes = result.workspace === 'unchanged' ? { added: [], removed: [], modified: [] } : compareManifests(result.recorded, manifest);
+  }
+  return result;
+}
+
+export function loadManifest(repo: Repo, oid: Oid, dataPath: string): Manifest {
+  return parseManifest(repo.cache.readVerified(oid, `manifest of ${dataPath}`).toString('utf8'), `manifest of ${dataPath} (${oid.slice(0, 10)})`);
+}
+
+/** Files added, removed and modified from `before` to `after` (both sorted; a merge walk). */
+export function compareManifests(before: Manifest, after: Manifest): FileChanges {
+  const changes: FileChanges = { added: [], removed: [], modified: [] };
+  const a = before.entries;
+  const b = after.entries;
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const cmp = i >= a.length ? 1 : j >= b.length ? -1 : compareBytes(a[i].path, b[j].path);
+    if (cmp < 0) changes.removed.push(a[i++].path);
+    else if (cmp > 0) changes.added.push(b[j++].path);
+    else {
+      if (!sameEntry(a[i], b[j])) changes.modified.push(a[i].path);
+      i++;
+      j++;
+    }
+  }
+  return changes;
+}
+
+function sameEntry(x: ManifestEntry, y: ManifestEntry): boolean {
+  return x.oid === y.oid && x.exec === y.exec;
+}

@@ -1,0 +1,101 @@
+import type { Warning } from '../events.js';
+import type { ObjectCache } from '../objects/cache.js';
+import type { Manifest } from '../objects/manifest.js';
+import type { Oid } from '../objects/oid.js';
+import type { DataKind } from '../pointer/format.js';
+import { readPointer } from '../pointer/io.js';
+import type { OpContext } from './context.js';
+import { dataState, type FileChanges, type WorkspaceState } from './data-state.js';
+import { selectTargets } from './workspace.js';
+
+export interface StatusOptions {
+  targets?: string[];
+}
+
+/** Whether the cache holds everything the pointer needs. */
+export type CacheState = 'present' | 'partial' | 'missing';
+
+export interface StatusEntry {
+  path: string;
+  pointerPath: string;
+  kind: DataKind;
+  oid: Oid;
+  workspace: WorkspaceState;
+  cache: CacheState;
+  /** Directories: files added, removed and modified in the workspace relative to the pointer. */
+  changes?: FileChanges;
+  /** Directories whose manifest is not in the cache: which files changed cannot be told. */
+  manifestMissing?: boolean;
+  /** Objects the pointer needs that the cache lacks. */
+  missingObjects?: number;
+}
+
+export interface StatusResult {
+  entries: StatusEntry[];
+  /** True when every workspace path matches its pointer and the cache holds all objects. */
+  clean: boolean;
+  warnings: Warning[];
+}
+
+/** Compare the workspace and the cache with every pointer (or the named ones). Takes no lock. */
+export async function status(ctx: OpContext, options: StatusOptions = {}): Promise<StatusResult> {
+  const { repo } = ctx;
+  const targets = selectTargets(repo, ctx.cwd, options.targets);
+  const entries: StatusEntry[] = [];
+  const warnings: Warning[] = [];
+  if (targets.length === 0) return { entries, clean: true, warnings };
+  const state = await repo.state();
+  try {
+    for (const { ref, sub } of targets) {
+      const pointer = readPointer(repo.root, ref.pointerPath);
+      const ds = await dataState(repo, ref.dataPath, pointer, { state, onProgress: ctx.onProgress });
+      warnings.push(...ds.warnings);
+      const entry: StatusEntry = { path: ref.dataPath, pointerPath: ref.pointerPath, kind: pointer.kind, oid: pointer.oid, workspace: ds.workspace, cache: 'present' };
+      if (pointer.kind === 'dir') {
+        if (ds.recorded) {
+          const missing = countMissing(repo.cache, ds.recorded);
+          entry.missingObjects = missing;
+          entry.cache = missing === 0 ? 'present' : missing === ds.recorded.entries.length ? 'missing' : 'partial';
+        } else {
+          entry.cache = 'missing';
+          entry.manifestMissing = true;
+        }
+        if (ds.changes) entry.changes = ds.changes;
+        if (sub !== undefined && entry.changes) {
+          entry.changes = narrow(entry.changes, sub);
+          entry.path = `${ref.dataPath}/${sub}`;
+          const changed = entry.changes.added.length + entry.changes.removed.length + entry.changes.modified.length;
+          if (entry.workspace === 'modified' && changed === 0) entry.workspace = 'unchanged';
+        }
+      } else if (!repo.cache.has(pointer.oid)) {
+        entry.cache = 'missing';
+        entry.missingObjects = 1;
+      }
+      entries.push(entry);
+    }
+  } finally {
+    state.flush();
+  }
+  const clean = entries.every((e) => e.workspace === 'unchanged' && e.cache === 'present');
+  return { entries, clean, warnings };
+}
+
+function narrow(changes: FileChanges, sub: string): FileChanges {
+  const keep = (p: string) => p === sub || p.startsWith(sub + '/');
+  return { added: changes.added.filter(keep), removed: changes.removed.filter(keep), modified: changes.modified.filter(keep) };
+}
+
+/**
+ * Objects of a manifest the cache lacks. For big manifests the cache's listing is read once instead of
+ * one stat per file.
+ */
+export function countMissing(cache: ObjectCache, manifest: Manifest): number {
+  let missing = 0;
+  if (manifest.entries.length > 2000) {
+    const present = new Set(cache.list());
+    for (const e of manifest.entries) if (!present.has(e.oid)) missing++;
+  } else {
+    for (const e of manifest.entries) if (!cache.has(e.oid)) missing++;
+  }
+  return missing;
+}

@@ -1,0 +1,130 @@
+import { LineCounter, isMap, parseDocument, type Document } from 'yaml';
+import { DvsError } from '../errors.js';
+import { formatOid, parseOidField, type Oid } from '../objects/oid.js';
+
+/**
+ * The pointer file (`<data>.dvs`), specified in docs/pointer-spec.md. Parsing keeps the YAML document
+ * so that rewriting a pointer preserves comments and keys this version of dvs does not know (lineage,
+ * notes, fields from newer versions that are safe to carry).
+ */
+export const POINTER_SUFFIX = '.dvs';
+export const POINTER_VERSION = 1;
+export const POINTER_HEADER = ' dvs pointer: Git versions this file, the dvs cache and remotes hold the data.\n See docs/pointer-spec.md in the dvs repository for the format.';
+
+export type DataKind = 'file' | 'dir';
+
+export interface PointerData {
+  kind: DataKind;
+  oid: Oid;
+  /** Bytes of the file, or of all files of a directory. */
+  size: number;
+  /** Number of files (directories only). */
+  files?: number;
+  /** Executable bit (files only). */
+  exec?: boolean;
+}
+
+export interface Pointer extends PointerData {
+  /** The parsed document, kept for faithful rewriting. */
+  doc: Document;
+}
+
+const KNOWN_KEYS = new Set(['version', 'kind', 'oid', 'size', 'files', 'exec']);
+
+/** Parse a pointer's text. `where` is the pointer's path, used in every message. */
+export function parsePointer(text: string, where: string): Pointer {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const fail = (reason: string, offset?: number, code = 'POINTER_INVALID'): never => {
+    const line = offset !== undefined ? lines.linePos(offset).line : undefined;
+    throw new DvsError('input', code, `${where}${line ? `:${line}` : ''}: ${reason}`, {
+      hint: `Restore it from Git (git checkout -- ${where}) or re-create it with \`dvs track\` on the data.`,
+      data: { path: where, line },
+    });
+  };
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    fail(`not valid YAML: ${e.message.split('\n')[0]}`, e.pos[0]);
+  }
+  if (!isMap(doc.contents)) fail(text.trim() === '' ? 'empty pointer file' : 'a pointer must be a YAML map of keys', 0);
+  const node = (key: string) => doc.get(key, true) as { range?: [number, number, number] } | undefined;
+  const offsetOf = (key: string) => node(key)?.range?.[0];
+  const value = (key: string) => doc.get(key) as unknown;
+  const end = text.length;
+
+  const version = value('version');
+  if (version === undefined) fail('missing key "version" (the file may be truncated)', end);
+  if (version !== POINTER_VERSION) {
+    fail(`unsupported version ${JSON.stringify(version)} (this dvs reads version ${POINTER_VERSION})`, offsetOf('version'), 'POINTER_VERSION');
+  }
+  const kind = value('kind');
+  if (kind === undefined) fail('missing key "kind" (the file may be truncated)', end);
+  if (kind !== 'file' && kind !== 'dir') fail(`kind must be "file" or "dir", not ${JSON.stringify(kind)}`, offsetOf('kind'));
+  const rawOid = value('oid');
+  if (rawOid === undefined) fail('missing key "oid" (the file may be truncated)', end);
+  let oid: Oid;
+  try {
+    oid = parseOidField(rawOid, `${where}:${lines.linePos(offsetOf('oid') ?? 0).line}`);
+  } catch (err) {
+    if (err instanceof DvsError) throw new DvsError(err.kind, err.code, err.message, { hint: err.hint, data: { path: where } });
+    throw err;
+  }
+  const size = value('size');
+  if (size === undefined) fail('missing key "size" (the file may be truncated)', end);
+  if (!Number.isSafeInteger(size) || (size as number) < 0) fail(`size must be a non-negative integer, not ${JSON.stringify(size)}`, offsetOf('size'));
+  const pointer: Pointer = { kind: kind as DataKind, oid, size: size as number, doc };
+  if (kind === 'dir') {
+    const files = value('files');
+    if (files === undefined) fail('missing key "files" (directories record their file count)', end);
+    if (!Number.isSafeInteger(files) || (files as number) < 0) fail(`files must be a non-negative integer, not ${JSON.stringify(files)}`, offsetOf('files'));
+    pointer.files = files as number;
+  } else {
+    const exec = value('exec');
+    if (exec !== undefined && typeof exec !== 'boolean') fail(`exec must be true or false, not ${JSON.stringify(exec)}`, offsetOf('exec'));
+    pointer.exec = exec === true;
+  }
+  return pointer;
+}
+
+/**
+ * Serialise pointer data. With `previous`, its document is updated in place so that comments and
+ * unknown keys survive; otherwise a new document is written in the canonical key order.
+ */
+export function serializePointer(data: PointerData, previous?: Document): string {
+  const doc = previous ?? parseDocument('');
+  if (!previous) {
+    doc.contents = doc.createNode({}) as never;
+    doc.commentBefore = POINTER_HEADER;
+  }
+  doc.set('version', POINTER_VERSION);
+  doc.set('kind', data.kind);
+  doc.set('oid', formatOid(data.oid));
+  doc.set('size', data.size);
+  if (data.kind === 'dir') {
+    doc.set('files', data.files ?? 0);
+    doc.delete('exec');
+  } else {
+    doc.delete('files');
+    if (data.exec) doc.set('exec', true);
+    else doc.delete('exec');
+  }
+  return doc.toString();
+}
+
+/** Keys in a pointer that this version does not interpret (kept on rewrite). */
+export function unknownKeys(pointer: Pointer): string[] {
+  const js = pointer.doc.toJS() as Record<string, unknown>;
+  return Object.keys(js).filter((k) => !KNOWN_KEYS.has(k));
+}
+
+export function isPointerPath(p: string): boolean {
+  return p.endsWith(POINTER_SUFFIX) && p.length > POINTER_SUFFIX.length && !p.endsWith('/' + POINTER_SUFFIX);
+}
+
+export function dataPathOf(pointerPath: string): string {
+  return pointerPath.slice(0, -POINTER_SUFFIX.length);
+}
+
+export function pointerPathOf(dataPath: string): string {
+  return dataPath + POINTER_SUFFIX;
+}
