@@ -5,10 +5,9 @@ import { commands } from '../commands/index.js';
 import type { CommandDef, CommandEnv, GlobalArgs } from '../commands/types.js';
 import { DvsError, fromSystemError, isDvsError } from '../errors.js';
 import type { OpContext } from '../ops/context.js';
-import { Repo } from '../repo/repo.js';
+import type { Repo } from '../repo/repo.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { ProgressRenderer } from './progress.js';
-import { renderers } from './render/index.js';
 
 // yargs's CommonJS build loads in a third of the time of its ESM build, which matters for hooks.
 const require = createRequire(import.meta.url);
@@ -67,9 +66,9 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
         if (ProgressRenderer.enabled(g.json, g.quiet)) progress = new ProgressRenderer();
         const env: CommandEnv = {
           cwd,
-          repo: () => (repo ??= Repo.find(cwd)),
-          context: (): OpContext => ({
-            repo: env.repo(),
+          repo: async () => (repo ??= (await import('../repo/repo.js')).Repo.find(cwd)),
+          context: async (): Promise<OpContext> => ({
+            repo: await env.repo(),
             cwd,
             onProgress: progress?.listener,
             lock: { wait: g.waitForLock },
@@ -95,6 +94,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
   }
   if (!outcome) return EXIT.ok; // --help, --version
   const { def, args, result } = outcome;
+  const { renderers } = await import('./render/index.js');
   const render = renderers[def.name];
   const rendered = render ? render(result, { args, quiet: args.quiet, verbose: args.verbose }) : { text: '' };
   if (args.json) {

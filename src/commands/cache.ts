@@ -12,6 +12,6 @@ export const cacheCommand = defineCommand<{ action: 'dir'; path?: string; local:
       .option('local', { type: 'boolean', default: false, describe: 'write to .dvs/config.local' }),
   async run(args, env) {
     const { cacheDir } = await import('../ops/cache-dir.js');
-    return cacheDir(env.repo(), { path: args.path, cwd: env.cwd, local: args.local });
+    return cacheDir(await env.repo(), { path: args.path, cwd: env.cwd, local: args.local });
   },
 });

@@ -11,6 +11,6 @@ export const checkoutCommand = defineCommand<{ paths?: string[]; force: boolean 
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'overwrite or delete workspace data even if it is not saved in the cache' }),
   async run(args, env) {
     const { checkout } = await import('../ops/checkout.js');
-    return checkout(env.context(), { targets: args.paths, force: args.force });
+    return checkout(await env.context(), { targets: args.paths, force: args.force });
   },
 });

@@ -13,6 +13,6 @@ export const configCommand = defineCommand<{ key?: string; value?: string; unset
       .option('local', { type: 'boolean', default: false, describe: 'use .dvs/config.local (not committed; for secrets and paths of this machine)' }),
   async run(args, env) {
     const { config } = await import('../ops/config.js');
-    return config(env.repo(), { key: args.key, value: args.value === undefined ? undefined : String(args.value), unset: args.unset, local: args.local });
+    return config(await env.repo(), { key: args.key, value: args.value === undefined ? undefined : String(args.value), unset: args.unset, local: args.local });
   },
 });

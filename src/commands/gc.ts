@@ -24,7 +24,7 @@ export const gcCommand = defineCommand<GcArgs, GcResult>({
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'collect even if a kept manifest is missing' }),
   async run(args, env) {
     const { gc } = await import('../ops/gc.js');
-    return gc(env.context(), {
+    return gc(await env.context(), {
       allBranches: args.allBranches,
       allTags: args.allTags,
       allCommits: args.allCommits,

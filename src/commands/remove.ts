@@ -9,6 +9,6 @@ export const removeCommand = defineCommand<{ pointers: string[] }, RemoveResult>
   builder: (y) => y.positional('pointers', { type: 'string', array: true, describe: 'pointer files (data.dvs) or data paths' }),
   async run(args, env) {
     const { remove } = await import('../ops/remove.js');
-    return remove(env.context(), { targets: args.pointers });
+    return remove(await env.context(), { targets: args.pointers });
   },
 });

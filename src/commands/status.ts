@@ -19,6 +19,6 @@ export const statusCommand = defineCommand<StatusArgs, StatusResult>({
       .option('exit-code', { type: 'boolean', default: false, describe: 'exit with 1 when anything differs' }),
   async run(args, env) {
     const { status } = await import('../ops/status.js');
-    return status(env.context(), { targets: args.paths });
+    return status(await env.context(), { targets: args.paths });
   },
 });

@@ -9,6 +9,6 @@ export const trackCommand = defineCommand<{ paths: string[] }, TrackResult>({
   builder: (y) => y.positional('paths', { type: 'string', array: true, describe: 'files or directories to track' }),
   async run(args, env) {
     const { track } = await import('../ops/track.js');
-    return track(env.context(), { targets: args.paths });
+    return track(await env.context(), { targets: args.paths });
   },
 });

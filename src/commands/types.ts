@@ -13,10 +13,10 @@ export interface GlobalArgs {
 /** What the CLI hands a command besides its parsed flags. */
 export interface CommandEnv {
   cwd: string;
-  /** The repository around cwd (throws NOT_A_DVS_REPO outside one). */
-  repo(): Repo;
+  /** The repository around cwd (throws NOT_A_DVS_REPO outside one). Loaded lazily: it pulls in YAML. */
+  repo(): Promise<Repo>;
   /** An operation context: repository, cwd, lock policy and the progress renderer. */
-  context(): OpContext;
+  context(): Promise<OpContext>;
 }
 
 /**

@@ -8,6 +8,6 @@ export const unprotectCommand = defineCommand<{ paths: string[] }, UnprotectResu
   builder: (y) => y.positional('paths', { type: 'string', array: true }),
   async run(args, env) {
     const { unprotect } = await import('../ops/unprotect.js');
-    return unprotect(env.context(), { targets: args.paths });
+    return unprotect(await env.context(), { targets: args.paths });
   },
 });

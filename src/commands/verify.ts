@@ -8,6 +8,6 @@ export const verifyCommand = defineCommand<{ paths?: string[] }, VerifyResult>({
   builder: (y) => y.positional('paths', { type: 'string', array: true, describe: 'limit to these tracked paths' }),
   async run(args, env) {
     const { verify } = await import('../ops/verify.js');
-    return verify(env.context(), { targets: args.paths });
+    return verify(await env.context(), { targets: args.paths });
   },
 });

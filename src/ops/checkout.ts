@@ -108,10 +108,11 @@ class CheckoutRun {
   }
 
   /** Content of the workspace that is not in the cache would be lost by replacing it. */
-  private unsaved(path: string, currentOid: Oid | undefined, trackPath = path): DvsError | undefined {
+  private unsaved(path: string, currentOid: Oid | undefined, trackPath = path, deleting = false): DvsError | undefined {
     if (this.force) return undefined;
     if (currentOid !== undefined && this.repo.cache.has(currentOid)) return undefined;
-    return new DvsError('conflict', 'UNSAVED_CHANGES', `${path}: modified in the workspace and not saved in the cache; left as it is`, {
+    const what = deleting ? 'not in the pointer and not saved in the cache; not deleted' : 'modified in the workspace and not saved in the cache; left as it is';
+    return new DvsError('conflict', 'UNSAVED_CHANGES', `${path}: ${what}`, {
       hint: `Keep the change with \`dvs track ${trackPath}\`, or discard it with \`dvs checkout --force ${path}\`.`,
       data: { path },
     });
@@ -179,7 +180,7 @@ class CheckoutRun {
     for (const [rel, cur] of current) {
       if (wanted.has(rel) || !inScope(rel)) continue;
       const path = `${dataPath}/${rel}`;
-      const refusal = this.unsaved(path, cur.oid, dataPath);
+      const refusal = this.unsaved(path, cur.oid, dataPath, true);
       if (refusal) {
         this.fail(path, refusal);
         continue;

@@ -1,0 +1,193 @@
+/**
+ * The public shapes of the content diff. Everything a caller receives is a plain, JSON-serialisable object
+ * whose keys are always present (null when not known), so `dvs diff --content --json` has a stable shape.
+ * Every key is documented in docs/content-diff.md; change both together.
+ */
+import type { ProgressListener } from '../../events.js';
+
+export type TabularFormat = 'csv' | 'tsv' | 'jsonl' | 'parquet';
+
+/** One version of one file. The content diff never touches Git or the cache: it only opens these. */
+export interface ContentSource {
+  /** Logical path (used for the format, messages and sample rows), e.g. `data/train.csv`. */
+  path: string;
+  /** Size in bytes (needed to find a Parquet footer). */
+  size: number;
+  /** A fresh stream over the whole content on every call; the diff may read a version more than once. */
+  open(): Promise<NodeJS.ReadableStream>;
+  /** Bytes [start, end) — lets Parquet read only its footer. Without it, Parquet files are read whole. */
+  readRange?(start: number, end: number): Promise<Uint8Array>;
+}
+
+export interface ContentDiffOptions {
+  /** How many sample rows to show for each of added, removed and changed (default 5; 0 = counts only). */
+  rows?: number;
+  /** Match rows by this column (Dolt-style): reports changed cells instead of remove+add pairs. */
+  key?: string;
+  /**
+   * Compute rows added/removed. Default: true for CSV/TSV/JSONL (they are streamed for statistics anyway),
+   * false for Parquet (footer only). Setting `key` implies true.
+   */
+  rowLevel?: boolean;
+  /** Memory for the row-level hash tables; beyond it the row diff becomes a documented estimate. */
+  maxMemoryBytes?: number;
+  /** Progress for long reads (phase 'diff', bytes read). */
+  onProgress?: ProgressListener;
+}
+
+/** Inferred or declared column type. `mixed`: values of different kinds (JSONL, never CSV). */
+export type ColumnType = 'null' | 'boolean' | 'integer' | 'number' | 'string' | 'mixed';
+
+/** A cell as it appears in samples: CSV cells are text, JSONL/Parquet cells keep their JSON type. */
+export type Cell = string | number | boolean | null;
+
+export interface ColumnSchema {
+  name: string;
+  type: ColumnType;
+}
+
+export interface TopValue {
+  value: string;
+  count: number;
+}
+
+/** Statistics of one column in one version. Keys not applicable to the column are null. */
+export interface ColumnStats {
+  name: string;
+  type: ColumnType;
+  /** Where the numbers come from: the data itself, or a Parquet footer (no rows read). */
+  source: 'data' | 'footer';
+  /** Non-null values. */
+  count: number | null;
+  nulls: number | null;
+  /** Values of each kind (data only). */
+  kinds: { boolean: number; integer: number; number: number; string: number } | null;
+  /** Numbers: smallest/largest value. Parquet footers also give string bounds (possibly truncated). */
+  min: number | string | boolean | null;
+  max: number | string | boolean | null;
+  /** Numeric columns only (data only); Welford's streaming algorithm, population standard deviation. */
+  mean: number | null;
+  stddev: number | null;
+  /** Distinct non-null values; exact while `distinctExact`, else a HyperLogLog estimate (~1.6% error). */
+  distinct: number | null;
+  distinctExact: boolean | null;
+  /** String values only: mean length in UTF-16 code units. */
+  meanLength: number | null;
+  /** Most frequent values (up to 10), most frequent first; counts are exact while `topExact`. */
+  top: TopValue[] | null;
+  topExact: boolean | null;
+  /** Hash of the multiset of values (order-independent): equal fingerprints mean the same values. */
+  fingerprint: string | null;
+}
+
+export interface ContentError {
+  side: 'before' | 'after';
+  path: string;
+  /** One line saying why the file could not be read. */
+  message: string;
+}
+
+/** What `summarize` returns, and what the diff computes for each side. */
+export interface TableSummary {
+  format: TabularFormat | null;
+  /** Files summed into this summary (1 for a file, N for a partitioned directory). */
+  files: number;
+  /** Data rows (header excluded); null when no file could be read. */
+  rows: number | null;
+  /** In file order. */
+  columns: ColumnStats[];
+  source: 'data' | 'footer';
+  errors: ContentError[];
+  notes: string[];
+}
+
+export interface RenamedColumn {
+  from: string;
+  to: string;
+  type: ColumnType;
+  /** `values`: identical value fingerprints; `footer`: same type, nulls, min and max in Parquet footers. */
+  evidence: 'values' | 'footer';
+}
+
+export interface TypeChange {
+  name: string;
+  before: ColumnType;
+  after: ColumnType;
+}
+
+export interface SchemaDiff {
+  before: ColumnSchema[] | null;
+  after: ColumnSchema[] | null;
+  added: ColumnSchema[];
+  removed: ColumnSchema[];
+  renamed: RenamedColumn[];
+  typeChanged: TypeChange[];
+}
+
+export interface ColumnDiff {
+  /** The column's name after the change (before, for a removed column). */
+  name: string;
+  change: 'added' | 'removed' | 'renamed' | 'changed' | 'unchanged';
+  renamedFrom: string | null;
+  /** How far the column moved, 0 (same) to 1 (schema change); see docs/content-diff.md. Sorted by it. */
+  score: number;
+  before: ColumnStats | null;
+  after: ColumnStats | null;
+}
+
+export interface SampleRow {
+  /** The file the row came from (differs from the diffed path for partitioned directories). */
+  file: string;
+  /** 1-based data row number within that file (header excluded). */
+  row: number;
+  values: Record<string, Cell>;
+}
+
+export interface CellChange {
+  column: string;
+  before: Cell;
+  after: Cell;
+}
+
+export interface ChangedRow {
+  key: Cell;
+  before: SampleRow;
+  after: SampleRow;
+  /** Only the cells that differ. */
+  cells: CellChange[];
+}
+
+export interface RowDiff {
+  mode: 'multiset' | 'key';
+  key: string | null;
+  /** Rows are compared on the columns both versions share (a schema change alone changes no row). */
+  comparedColumns: string[];
+  added: number;
+  removed: number;
+  /** Key mode: rows whose key is in both versions with different cells; null in multiset mode. */
+  changed: number | null;
+  unchanged: number;
+  /** Key mode: keys that occur more than once in a version (compared as a group). */
+  duplicateKeys: { before: number; after: number } | null;
+  samples: { added: SampleRow[]; removed: SampleRow[]; changed: ChangedRow[] };
+  /** True when the memory budget was exceeded and counts are extrapolated from a hash-prefix sample. */
+  estimated: boolean;
+  /** Fraction of the row (or key) hash space that was counted: 1 when exact, 1/2^k when estimated. */
+  sampleRate: number;
+}
+
+export interface ContentDiff {
+  format: TabularFormat | null;
+  change: 'added' | 'deleted' | 'modified';
+  files: { before: number; after: number };
+  schema: SchemaDiff;
+  rows: { before: number | null; after: number | null; delta: number | null };
+  /** Columns sorted by `score`, highest first; ties keep file order. */
+  columns: ColumnDiff[];
+  /** Null when row-level diff was not asked for (or impossible: see errors/notes). */
+  rowDiff: RowDiff | null;
+  estimated: boolean;
+  estimateReason: string | null;
+  errors: ContentError[];
+  notes: string[];
+}

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { DvsError } from '../../src/errors.js';
+import { parsePointer, serializePointer, unknownKeys } from '../../src/pointer/format.js';
+
+const OID = 'a'.repeat(64);
+
+function errorOf(fn: () => unknown): DvsError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof DvsError) return err;
+    throw err;
+  }
+  throw new Error('expected an error');
+}
+
+describe('pointer format', () => {
+  it('round-trips a file pointer in canonical key order', () => {
+    const text = serializePointer({ kind: 'file', oid: OID, size: 12 });
+    expect(text).toContain(`version: 1\nkind: file\noid: sha256:${OID}\nsize: 12\n`);
+    const p = parsePointer(text, 'x.dvs');
+    expect(p).toMatchObject({ kind: 'file', oid: OID, size: 12, exec: false });
+  });
+
+  it('round-trips a directory pointer with its file count', () => {
+    const p = parsePointer(serializePointer({ kind: 'dir', oid: OID, size: 100, files: 3 }), 'd.dvs');
+    expect(p).toMatchObject({ kind: 'dir', oid: OID, size: 100, files: 3 });
+  });
+
+  it('keeps comments and unknown keys when rewritten', () => {
+    const original = `# my notes about this dataset\nversion: 1\nkind: file\noid: sha256:${OID}\nsize: 5 # bytes\nowner: data-team\nlineage:\n  transform: dedup\n`;
+    const p = parsePointer(original, 'x.dvs');
+    expect(unknownKeys(p)).toEqual(['owner', 'lineage']);
+    const rewritten = serializePointer({ kind: 'file', oid: 'b'.repeat(64), size: 7 }, p.doc);
+    expect(rewritten).toContain('# my notes about this dataset');
+    expect(rewritten).toContain('owner: data-team');
+    expect(rewritten).toContain('transform: dedup');
+    expect(rewritten).toContain(`oid: sha256:${'b'.repeat(64)}`);
+    expect(parsePointer(rewritten, 'x.dvs').size).toBe(7);
+  });
+
+  it('names the file and line of a malformed value', () => {
+    const e = errorOf(() => parsePointer(`version: 1\nkind: file\noid: sha256:${OID}\nsize: -3\n`, 'data/x.dvs'));
+    expect(e.code).toBe('POINTER_INVALID');
+    expect(e.message).toBe('data/x.dvs:4: size must be a non-negative integer, not -3');
+    expect(e.hint).toContain('git checkout -- data/x.dvs');
+  });
+
+  it('reports a truncated pointer', () => {
+    const e = errorOf(() => parsePointer(`version: 1\nkind: file\n`, 't.dvs'));
+    expect(e.message).toMatch(/^t\.dvs:\d+: missing key "oid" \(the file may be truncated\)$/);
+  });
+
+  it('reports invalid YAML with its line', () => {
+    const e = errorOf(() => parsePointer(`version: 1\nkind: [file\noid: x\n`, 'y.dvs'));
+    expect(e.code).toBe('POINTER_INVALID');
+    expect(e.message).toMatch(/^y\.dvs:\d+: not valid YAML/);
+  });
+
+  it('rejects hashes that are not 64 hex digits', () => {
+    for (const bad of ['sha256:abc', `sha256:${'g'.repeat(64)}`, `sha256:${'A'.repeat(64)}`, OID, `md5:${OID}`]) {
+      const e = errorOf(() => parsePointer(`version: 1\nkind: file\noid: ${bad}\nsize: 1\n`, 'h.dvs'));
+      expect(['INVALID_OID', 'UNSUPPORTED_HASH']).toContain(e.code);
+      expect(e.message).toContain('h.dvs:3');
+    }
+  });
+
+  it('refuses versions it does not know', () => {
+    const e = errorOf(() => parsePointer(`version: 2\nkind: file\noid: sha256:${OID}\nsize: 1\n`, 'v.dvs'));
+    expect(e.code).toBe('POINTER_VERSION');
+  });
+
+  it('refuses duplicate keys and an empty file', () => {
+    expect(errorOf(() => parsePointer(`version: 1\nversion: 1\n`, 'd.dvs')).code).toBe('POINTER_INVALID');
+    expect(errorOf(() => parsePointer('', 'e.dvs')).message).toContain('empty pointer file');
+  });
+});
