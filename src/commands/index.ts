@@ -2,8 +2,15 @@ import type { CommandDef } from './types.js';
 import { cacheCommand } from './cache.js';
 import { checkoutCommand } from './checkout.js';
 import { configCommand } from './config.js';
+import { diffCommand } from './diff.js';
+import { fetchCommand } from './fetch.js';
 import { gcCommand } from './gc.js';
+import { hookCommand, mergeDriverCommand } from './hook.js';
 import { initCommand } from './init.js';
+import { pullCommand } from './pull.js';
+import { pushCommand } from './push.js';
+import { remoteCommand } from './remote.js';
+import { installCommand, uninstallCommand } from './install.js';
 import { removeCommand } from './remove.js';
 import { statusCommand } from './status.js';
 import { trackCommand } from './track.js';
@@ -16,10 +23,19 @@ export const commands: CommandDef<any, any>[] = [
   trackCommand,
   statusCommand,
   checkoutCommand,
+  pushCommand,
+  fetchCommand,
+  pullCommand,
+  diffCommand,
   removeCommand,
   unprotectCommand,
   gcCommand,
   verifyCommand,
   configCommand,
   cacheCommand,
+  remoteCommand,
+  installCommand,
+  uninstallCommand,
+  hookCommand,
+  mergeDriverCommand,
 ];

@@ -1,4 +1,5 @@
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
 
@@ -29,6 +30,7 @@ export class RepoLock {
   async acquire(options: LockOptions = {}): Promise<void> {
     const started = Date.now();
     const info: LockInfo = { pid: process.pid, host: hostname(), command: options.command, since: new Date().toISOString() };
+    mkdirSync(dirname(this.path), { recursive: true }); // .dvs/tmp/ is not in a fresh clone
     for (;;) {
       try {
         writeFileSync(this.path, JSON.stringify(info) + '\n', { flag: 'wx' });

@@ -1,8 +1,15 @@
 import { renderCache } from './cache.js';
 import { renderCheckout } from './checkout.js';
 import { renderConfig } from './config.js';
+import { renderDiff } from './diff.js';
+import { renderFetch } from './fetch.js';
 import { renderGc } from './gc.js';
+import { renderHook, renderMergeDriver } from './hook.js';
 import { renderInit } from './init.js';
+import { renderInstall, renderUninstall } from './install.js';
+import { renderPull } from './pull.js';
+import { renderPush } from './push.js';
+import { renderRemote } from './remote.js';
 import { renderRemove } from './remove.js';
 import { renderStatus } from './status.js';
 import { renderTrack } from './track.js';
@@ -16,10 +23,19 @@ export const renderers: Record<string, Renderer<any>> = {
   track: renderTrack,
   status: renderStatus,
   checkout: renderCheckout,
+  push: renderPush,
+  fetch: renderFetch,
+  pull: renderPull,
+  remote: renderRemote,
+  diff: renderDiff,
   gc: renderGc,
   verify: renderVerify,
   remove: renderRemove,
   config: renderConfig,
   cache: renderCache,
   unprotect: renderUnprotect,
+  install: renderInstall,
+  uninstall: renderUninstall,
+  hook: renderHook,
+  'merge-driver': renderMergeDriver,
 };

@@ -1,0 +1,108 @@
+import type { DataDiff, FileChange } from '../../diff/data-diff.js';
+import type { DiffResult, DiffSide } from '../../ops/diff.js';
+import { EXIT } from '../exit-codes.js';
+import { formatBytes } from '../format.js';
+import type { Renderer } from './types.js';
+
+const MAX_TEXT_FILES = 50;
+const MAX_MD_ROWS = 200;
+
+function sideLabel(s: DiffSide): string {
+  return s.commit ? `${s.rev} (${s.commit.slice(0, 7)})` : s.rev;
+}
+
+function signed(n: number): string {
+  return n === 0 ? '0 B' : `${n > 0 ? '+' : '-'}${formatBytes(Math.abs(n))}`;
+}
+
+function sizes(d: { oldSize?: number; newSize?: number; sizeDelta: number; change: string }): string {
+  if (d.change === 'added') return formatBytes(d.newSize ?? 0);
+  if (d.change === 'deleted') return formatBytes(d.oldSize ?? 0);
+  if (d.change === 'renamed' && d.sizeDelta === 0) return formatBytes(d.newSize ?? 0);
+  return `${formatBytes(d.oldSize ?? 0)} -> ${formatBytes(d.newSize ?? 0)} (${signed(d.sizeDelta)})`;
+}
+
+function fileLine(f: FileChange): string {
+  const name = f.change === 'renamed' ? `${f.oldPath} -> ${f.path}` : f.path;
+  return `${f.change.padEnd(9)} ${name}  ${sizes(f)}`;
+}
+
+export function summaryLine(r: DiffResult): string {
+  const parts: string[] = [];
+  const d = r.summary.data;
+  const f = r.summary.files;
+  const n = d.added + d.deleted + d.modified + d.renamed;
+  if (n === 0) return 'No data changed.';
+  const counts = (c: typeof d) => (['added', 'deleted', 'modified', 'renamed'] as const).filter((k) => c[k]).map((k) => `${c[k]} ${k}`).join(', ');
+  parts.push(`${n} data path${n === 1 ? '' : 's'} changed (${counts(d)})`);
+  const fc = counts(f);
+  if (fc) parts.push(`files: ${fc}`);
+  parts.push(`size ${signed(r.summary.sizeDelta)}`);
+  if (r.summary.incomplete) parts.push(`${r.summary.incomplete} director${r.summary.incomplete === 1 ? 'y' : 'ies'} without manifest`);
+  return parts.join('; ');
+}
+
+function dataHeadline(d: DataDiff): string {
+  const name = d.change === 'renamed' ? `${d.oldPath} -> ${d.path}` : d.path;
+  const slash = d.kind === 'dir' ? '/' : '';
+  return `${d.change.padEnd(9)} ${name}${slash}  ${sizes(d)}`;
+}
+
+export const renderDiff: Renderer<DiffResult> = (r, { args, verbose }) => {
+  const lines = [`Comparing ${sideLabel(r.a)} -> ${sideLabel(r.b)}`];
+  for (const d of r.changes) {
+    lines.push(dataHeadline(d));
+    if (d.incomplete) lines.push(`    (manifest ${d.incomplete.oids.map((o) => o.slice(0, 10)).join(', ')} not in the cache: files not listed; dvs fetch brings it)`);
+    const files = d.files ?? [];
+    const shown = verbose ? files : files.slice(0, MAX_TEXT_FILES);
+    for (const f of shown) lines.push(`    ${fileLine(f)}`);
+    if (shown.length < files.length) lines.push(`    … and ${files.length - shown.length} more (-v lists all)`);
+    if (d.contentError) lines.push(`    content: ${d.contentError}`);
+  }
+  lines.push(summaryLine(r));
+  const changed = r.changes.length > 0;
+  return {
+    text: lines.join('\n') + '\n',
+    md: renderDiffMarkdown(r),
+    exit: args.exitCode && changed ? EXIT.differences : undefined,
+    notes: r.warnings.map((w) => `warning: ${w.message}${w.hint ? ` (${w.hint})` : ''}`),
+  };
+};
+
+function mdEscape(s: string): string {
+  return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, ' ').replace(/`/g, "'");
+}
+
+/** A pull-request comment: summary first, then one table of every changed path and file. */
+export function renderDiffMarkdown(r: DiffResult): string {
+  const out: string[] = [];
+  out.push(`### dvs diff: \`${mdEscape(sideLabel(r.a))}\` → \`${mdEscape(sideLabel(r.b))}\``);
+  out.push('');
+  out.push(`**${summaryLine(r)}**`);
+  if (r.changes.length === 0) return out.join('\n') + '\n';
+  out.push('');
+  out.push('| change | path | before | after | Δ size |');
+  out.push('|---|---|---:|---:|---:|');
+  let rows = 0;
+  let hidden = 0;
+  const row = (change: string, path: string, oldSize: number | undefined, newSize: number | undefined, delta: number) => {
+    if (rows >= MAX_MD_ROWS) {
+      hidden++;
+      return;
+    }
+    rows++;
+    out.push(`| ${change} | \`${mdEscape(path)}\` | ${oldSize === undefined ? '' : formatBytes(oldSize)} | ${newSize === undefined ? '' : formatBytes(newSize)} | ${signed(delta)} |`);
+  };
+  for (const d of r.changes) {
+    const name = d.change === 'renamed' ? `${d.oldPath} → ${d.path}` : d.path;
+    row(`**${d.change}**`, d.kind === 'dir' ? `${name}/` : name, d.oldSize, d.newSize, d.sizeDelta);
+    for (const f of d.files ?? []) {
+      const fname = f.change === 'renamed' ? `${d.path}/${f.oldPath} → ${d.path}/${f.path}` : `${d.path}/${f.path}`;
+      row(f.change, fname, f.oldSize, f.newSize, f.sizeDelta);
+    }
+    if (d.incomplete) row('(manifest missing)', `${d.path}/`, undefined, undefined, 0);
+  }
+  if (hidden) out.push(`| … | ${hidden} more rows | | | |`);
+  out.push('');
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,32 @@
+import type { HookResult } from '../../ops/hook.js';
+import type { MergeDriverResult } from '../../ops/merge-driver.js';
+import { EXIT } from '../exit-codes.js';
+import { formatBytes } from '../format.js';
+import type { Renderer } from './types.js';
+
+/**
+ * Hooks speak in at most a few lines on stderr (Git shows them), and only when something happened or
+ * needs doing. Only pre-push may fail the Git command.
+ */
+export const renderHook: Renderer<HookResult> = (r) => {
+  const notes: string[] = [];
+  const c = r.checkout;
+  if (c && c.added.length + c.modified.length + c.deleted.length > 0) {
+    notes.push(`dvs: data updated for ${r.pointers.length} changed pointer(s): ${c.added.length} added, ${c.modified.length} modified, ${c.deleted.length} deleted`);
+  }
+  if (r.removed.length) notes.push(`dvs: removed data whose pointer is gone: ${r.removed.join(', ')}`);
+  if (r.kept.length) notes.push(`dvs: kept data whose pointer is gone, because it is modified or not in the cache: ${r.kept.join(', ')}`);
+  if (r.missing) notes.push(`dvs: ${r.missing} file(s) not checked out: objects missing from the cache; run \`dvs pull\` to fetch them${r.fetched === undefined ? ' (or set `dvs config hooks.autofetch true`)' : ''}`);
+  const other = c?.failures.filter((f) => f.code !== 'OBJECT_MISSING') ?? [];
+  for (const f of other.slice(0, 5)) notes.push(`dvs: ${f.message}`);
+  if (other.length > 5) notes.push(`dvs: … and ${other.length - 5} more; run \`dvs status\``);
+  if (r.pushed && r.pushed.objects) notes.push(`dvs: pushed ${r.pushed.objects} object(s), ${formatBytes(r.pushed.bytes)}`);
+  if (r.error) notes.push(`dvs: error: ${r.error.message}${r.error.hint ? `\n  hint: ${r.error.hint}` : ''}`);
+  return { text: '', notes, exit: r.error ? EXIT.remote : undefined };
+};
+
+export const renderMergeDriver: Renderer<MergeDriverResult> = (r) => ({
+  text: '',
+  notes: r.merged ? [] : [`dvs: conflict in ${r.path}: ${r.reason}`],
+  exit: r.merged ? undefined : EXIT.differences,
+});

@@ -1,0 +1,25 @@
+import type { PushResult } from '../../ops/push.js';
+import { EXIT } from '../exit-codes.js';
+import type { TransferFailure } from '../../ops/transfer-failures.js';
+import { formatBytes, formatCount, limitList } from '../format.js';
+import type { Renderer } from './types.js';
+
+export const renderPush: Renderer<PushResult> = (r, { verbose }) => {
+  const text = r.uploaded === 0 && r.failed.length === 0
+    ? `Everything is already on ${r.remote.name} (${formatCount(r.alreadyPresent, 'object')}).\n`
+    : `Pushed ${formatCount(r.uploaded, 'object')} (${formatBytes(r.bytes)}) to ${r.remote.name}; ${r.alreadyPresent.toLocaleString('en-US')} already there.\n`;
+  return { text, exit: r.failed.length ? EXIT.partial : undefined, notes: failureNotes(r.failed, verbose, 'pushed') };
+};
+
+/** Failures of a push, fetch or pull: each with its hint (the same hint once), then the tally. */
+export function failureNotes(failures: TransferFailure[], verbose: boolean, what: string): string[] {
+  if (failures.length === 0) return [];
+  const notes: string[] = [];
+  const hints = new Set<string>();
+  const lines = failures.map((f) => `error: ${f.message}`);
+  notes.push(...limitList(lines, verbose ? Infinity : 30, ''));
+  for (const f of failures) if (f.hint) hints.add(f.hint);
+  for (const h of hints) notes.push(`  hint: ${h}`);
+  notes.push(`${formatCount(failures.length, 'object')} not ${what}; the rest is done.`);
+  return notes;
+}

@@ -1,0 +1,205 @@
+import { compareBytes, type Manifest, type ManifestEntry } from '../objects/manifest.js';
+import type { Oid } from '../objects/oid.js';
+import type { DataKind } from '../pointer/format.js';
+
+/**
+ * The file-level diff of tracked data: which data paths were added, deleted, modified or renamed
+ * between two versions, and for directories which files inside them did, from their manifests. Pure:
+ * callers load pointers and manifests (from Git, the cache or the workspace) and pass them in.
+ */
+export type ChangeKind = 'added' | 'deleted' | 'modified' | 'renamed';
+
+/** One version of a tracked path. `manifest` is set for directories whose manifest is available. */
+export interface DataVersion {
+  kind: DataKind;
+  oid: Oid;
+  size: number;
+  files?: number;
+  exec?: boolean;
+  manifest?: Manifest;
+}
+
+export interface FileChange {
+  /** Path relative to the tracked directory (the new path for renames). */
+  path: string;
+  change: ChangeKind;
+  /** For renames: where the content was before. */
+  oldPath?: string;
+  oldOid?: Oid;
+  newOid?: Oid;
+  oldSize?: number;
+  newSize?: number;
+  sizeDelta: number;
+}
+
+export interface ChangeCounts {
+  added: number;
+  deleted: number;
+  modified: number;
+  renamed: number;
+}
+
+export interface DataDiff {
+  /** Data path (the new path for renames). */
+  path: string;
+  oldPath?: string;
+  change: ChangeKind | 'unchanged';
+  kind: DataKind;
+  oldKind?: DataKind;
+  oldOid?: Oid;
+  newOid?: Oid;
+  oldSize?: number;
+  newSize?: number;
+  sizeDelta: number;
+  /** Directories: the files that changed, sorted by path. */
+  files?: FileChange[];
+  /** Directories: counts of `files` by change. */
+  fileCounts?: ChangeCounts;
+  /** Directories whose manifest was not available on one side: files cannot be listed. */
+  incomplete?: { sides: Array<'old' | 'new'>; oids: Oid[] };
+  /** The content diff (schema, statistics, rows) of tabular data, when asked for. */
+  content?: unknown;
+  /** Why the content diff could not be made, when asked for. */
+  contentError?: string;
+}
+
+export function emptyCounts(): ChangeCounts {
+  return { added: 0, deleted: 0, modified: 0, renamed: 0 };
+}
+
+/** Compare two versions of one data path (either may be absent: added or deleted). */
+export function diffVersions(path: string, before: DataVersion | undefined, after: DataVersion | undefined, oldPath?: string): DataDiff {
+  const base = {
+    path,
+    kind: (after ?? before)!.kind,
+    oldKind: before?.kind,
+    oldOid: before?.oid,
+    newOid: after?.oid,
+    oldSize: before?.size,
+    newSize: after?.size,
+    sizeDelta: (after?.size ?? 0) - (before?.size ?? 0),
+  };
+  if (!before || !after) {
+    const d: DataDiff = { ...base, change: before ? 'deleted' : 'added' };
+    const side = before ?? after!;
+    if (side.kind === 'dir') {
+      if (side.manifest) {
+        d.files = side.manifest.entries.map((e) => (before ? fileDeleted(e) : fileAdded(e)));
+        d.fileCounts = countChanges(d.files);
+      } else {
+        d.incomplete = { sides: [before ? 'old' : 'new'], oids: [side.oid] };
+      }
+    }
+    return d;
+  }
+  const same = before.oid === after.oid && before.kind === after.kind && (before.exec ?? false) === (after.exec ?? false);
+  const d: DataDiff = { ...base, change: same ? (oldPath && oldPath !== path ? 'renamed' : 'unchanged') : 'modified' };
+  if (oldPath && oldPath !== path) d.oldPath = oldPath;
+  if (same || before.kind !== 'dir' || after.kind !== 'dir') {
+    if (!same && (before.kind === 'dir' || after.kind === 'dir')) {
+      // A file became a directory or the reverse: list the directory side's files when known.
+      const dirSide = before.kind === 'dir' ? before : after;
+      if (dirSide.manifest) {
+        d.files = dirSide.manifest.entries.map((e) => (dirSide === before ? fileDeleted(e) : fileAdded(e)));
+        d.fileCounts = countChanges(d.files);
+      }
+    }
+    return d;
+  }
+  const missing: Array<'old' | 'new'> = [];
+  if (!before.manifest) missing.push('old');
+  if (!after.manifest) missing.push('new');
+  if (missing.length) {
+    d.incomplete = { sides: missing, oids: missing.map((s) => (s === 'old' ? before.oid : after.oid)) };
+    return d;
+  }
+  d.files = diffManifests(before.manifest!, after.manifest!);
+  d.fileCounts = countChanges(d.files);
+  return d;
+}
+
+/**
+ * Files added, deleted and modified between two manifests (a merge walk over the sorted entries), with
+ * a deleted and an added file of the same content paired as a rename.
+ */
+export function diffManifests(before: Manifest, after: Manifest): FileChange[] {
+  const a = before.entries;
+  const b = after.entries;
+  const changes: FileChange[] = [];
+  const added: ManifestEntry[] = [];
+  const deleted: ManifestEntry[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const cmp = i >= a.length ? 1 : j >= b.length ? -1 : compareBytes(a[i].path, b[j].path);
+    if (cmp < 0) deleted.push(a[i++]);
+    else if (cmp > 0) added.push(b[j++]);
+    else {
+      const x = a[i++];
+      const y = b[j++];
+      if (x.oid !== y.oid || x.exec !== y.exec) {
+        changes.push({ path: y.path, change: 'modified', oldOid: x.oid, newOid: y.oid, oldSize: x.size, newSize: y.size, sizeDelta: y.size - x.size });
+      }
+    }
+  }
+  // Pair renames: same content under a new path. Several copies pair in path order.
+  const deletedByOid = new Map<Oid, ManifestEntry[]>();
+  for (const e of deleted) {
+    const list = deletedByOid.get(e.oid);
+    if (list) list.push(e);
+    else deletedByOid.set(e.oid, [e]);
+  }
+  for (const e of added) {
+    const from = deletedByOid.get(e.oid)?.shift();
+    if (from) {
+      changes.push({ path: e.path, change: 'renamed', oldPath: from.path, oldOid: e.oid, newOid: e.oid, oldSize: from.size, newSize: e.size, sizeDelta: 0 });
+    } else {
+      changes.push(fileAdded(e));
+    }
+  }
+  for (const list of deletedByOid.values()) for (const e of list) changes.push(fileDeleted(e));
+  changes.sort((x, y) => compareBytes(x.path, y.path));
+  return changes;
+}
+
+function fileAdded(e: ManifestEntry): FileChange {
+  return { path: e.path, change: 'added', newOid: e.oid, newSize: e.size, sizeDelta: e.size };
+}
+
+function fileDeleted(e: ManifestEntry): FileChange {
+  return { path: e.path, change: 'deleted', oldOid: e.oid, oldSize: e.size, sizeDelta: -e.size };
+}
+
+export function countChanges(files: FileChange[]): ChangeCounts {
+  const counts = emptyCounts();
+  for (const f of files) counts[f.change]++;
+  return counts;
+}
+
+/** Keep only the files of a directory diff under `sub` (a path relative to the directory). */
+export function narrowFiles(d: DataDiff, sub: string): DataDiff {
+  if (!d.files) return d;
+  const keep = (p?: string) => p !== undefined && (p === sub || p.startsWith(sub + '/'));
+  const files = d.files.filter((f) => keep(f.path) || keep(f.oldPath));
+  return { ...d, path: `${d.path}/${sub}`, files, fileCounts: countChanges(files), change: files.length ? d.change : 'unchanged' };
+}
+
+/**
+ * Pair a deleted data path with an added one of the same content as a rename (a pointer moved with
+ * its data). Returns the list with such pairs merged.
+ */
+export function pairRenames(diffs: DataDiff[]): DataDiff[] {
+  const deleted = diffs.filter((d) => d.change === 'deleted');
+  const used = new Set<DataDiff>();
+  const out: DataDiff[] = [];
+  for (const d of diffs) {
+    if (d.change !== 'added') continue;
+    const from = deleted.find((x) => !used.has(x) && x.oldOid === d.newOid && x.kind === d.kind);
+    if (!from) continue;
+    used.add(from);
+    used.add(d);
+    out.push({ ...d, change: 'renamed', oldPath: from.path, oldOid: from.oldOid, oldSize: from.oldSize, oldKind: from.oldKind, sizeDelta: 0, files: undefined, fileCounts: undefined, incomplete: undefined });
+  }
+  for (const d of diffs) if (!used.has(d)) out.push(d);
+  return out.sort((x, y) => compareBytes(x.path, y.path));
+}

@@ -1,0 +1,235 @@
+import { existsSync, lstatSync, rmSync } from 'node:fs';
+import { isDvsError } from '../errors.js';
+import type { Oid } from '../objects/oid.js';
+import { dataPathOf, isPointerPath, parsePointer, type Pointer } from '../pointer/format.js';
+import { findPointers, readPointer } from '../pointer/io.js';
+import type { Repo } from '../repo/repo.js';
+import { BlobReader, runGit } from '../scm/git.js';
+import type { HookName } from '../scm/hooks.js';
+import { checkout, type CheckoutResult } from './checkout.js';
+import type { OpContext } from './context.js';
+import { dataState, loadManifest } from './data-state.js';
+import { countMissing } from './status.js';
+import { objectsOf } from './references.js';
+import type { Target } from './workspace.js';
+
+const NULL_SHA = /^0+$/;
+
+export interface HookOptions {
+  name: HookName;
+  args: string[];
+  /** What Git wrote to the hook's stdin (pre-push, post-rewrite). */
+  stdin?: string;
+}
+
+export interface HookResult {
+  name: HookName;
+  /** Why nothing was done, when nothing was. */
+  skipped?: string;
+  /** Pointers that differ between the two commits. */
+  pointers: string[];
+  checkout?: CheckoutResult;
+  /** Data removed because its pointer is gone in the new commit (and it was safe in the cache). */
+  removed: string[];
+  /** Data whose pointer is gone but that was left alone (modified, or not in the cache). */
+  kept: string[];
+  fetched?: number;
+  /** Objects still missing after the hook (with autofetch off, or the fetch failed). */
+  missing: number;
+  /** pre-push: what was sent. */
+  pushed?: { objects: number; bytes: number };
+  /** Set when the hook must fail the Git command (pre-push only). */
+  error?: { message: string; hint?: string };
+}
+
+/**
+ * The work behind each Git hook. Hooks that follow a ref (post-checkout, post-merge, post-rewrite)
+ * never fail the Git command: they sync the pointers that changed between the two commits, as read from
+ * Git (never by walking the workspace), leave modified data alone, and report what they could not do.
+ */
+export async function runHook(ctx: OpContext, options: HookOptions): Promise<HookResult> {
+  const base: HookResult = { name: options.name, pointers: [], removed: [], kept: [], missing: 0 };
+  const { repo } = ctx;
+  switch (options.name) {
+    case 'post-checkout': {
+      const [oldRev, newRev, flag] = options.args;
+      if (flag !== '1') return { ...base, skipped: 'file checkout' };
+      if (await rebaseInProgress(repo)) return { ...base, skipped: 'rebase in progress' };
+      if (oldRev === newRev) return { ...base, skipped: 'same commit' };
+      return followRef(ctx, base, NULL_SHA.test(oldRev) ? undefined : oldRev, newRev);
+    }
+    case 'post-merge': {
+      if (options.args[0] === '1') return followWorkspace(ctx, base); // squash: HEAD did not move
+      const orig = await revParse(repo, 'ORIG_HEAD');
+      return followRef(ctx, base, orig, 'HEAD');
+    }
+    case 'post-rewrite': {
+      if (options.args[0] !== 'rebase') return { ...base, skipped: 'amend' };
+      // The workspace may hold the data of any commit the rebase passed through (its own checkouts run
+      // no post-checkout), so every pointer is checked against the workspace once, at the end.
+      return followAllPointers(ctx, base);
+    }
+    case 'pre-push':
+      return prePush(ctx, base, options);
+  }
+}
+
+async function revParse(repo: Repo, rev: string): Promise<string | undefined> {
+  try {
+    return (await runGit(repo.root, ['rev-parse', '--verify', '--quiet', rev])).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function rebaseInProgress(repo: Repo): Promise<boolean> {
+  for (const name of ['rebase-merge', 'rebase-apply']) {
+    const p = (await runGit(repo.root, ['rev-parse', '--git-path', name])).trim();
+    if (existsSync(p.startsWith('/') ? p : `${repo.root}/${p}`)) return true;
+  }
+  return false;
+}
+
+/** Pointer files that differ between two commits (all of the new one's when `oldRev` is unknown). */
+async function changedPointers(repo: Repo, oldRev: string | undefined, newRev: string): Promise<{ changed: string[]; deleted: string[] }> {
+  if (!oldRev) {
+    const out = await runGit(repo.root, ['ls-tree', '-r', '-z', '--name-only', '--full-tree', newRev]);
+    return { changed: out.split('\0').filter(isPointerPath), deleted: [] };
+  }
+  const out = await runGit(repo.root, ['diff', '--name-status', '-z', '--no-renames', oldRev, newRev, '--']);
+  const fields = out.split('\0');
+  const changed: string[] = [];
+  const deleted: string[] = [];
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const status = fields[i];
+    const path = fields[i + 1];
+    if (!isPointerPath(path) || path.startsWith('.dvs/')) continue;
+    (status === 'D' ? deleted : changed).push(path);
+  }
+  return { changed, deleted };
+}
+
+async function followRef(ctx: OpContext, result: HookResult, oldRev: string | undefined, newRev: string): Promise<HookResult> {
+  const { repo } = ctx;
+  const { changed, deleted } = await changedPointers(repo, oldRev, newRev);
+  result.pointers = [...changed, ...deleted];
+  if (result.pointers.length === 0) return { ...result, skipped: 'no pointer changed' };
+  if (deleted.length && oldRev) await removeOrphanedData(ctx, result, oldRev, deleted);
+  const targets: Target[] = changed.filter((p) => existsSync(repo.abs(p))).map((p) => ({ ref: { pointerPath: p, dataPath: dataPathOf(p) } }));
+  return syncTargets(ctx, result, targets);
+}
+
+async function followWorkspace(ctx: OpContext, result: HookResult): Promise<HookResult> {
+  const out = await runGit(ctx.repo.root, ['diff', '--name-only', '-z', 'HEAD', '--']);
+  const changed = out.split('\0').filter((p) => isPointerPath(p) && existsSync(ctx.repo.abs(p)));
+  result.pointers = changed;
+  if (!changed.length) return { ...result, skipped: 'no pointer changed' };
+  return syncTargets(ctx, result, changed.map((p) => ({ ref: { pointerPath: p, dataPath: dataPathOf(p) } })));
+}
+
+async function followAllPointers(ctx: OpContext, result: HookResult): Promise<HookResult> {
+  const targets = findPointers(ctx.repo.root, ctx.repo.ignore).map((ref) => ({ ref }));
+  result.pointers = targets.map((t) => t.ref.pointerPath);
+  return syncTargets(ctx, result, targets);
+}
+
+/** Check out the targets, fetching missing objects first when hooks.autofetch is on. */
+async function syncTargets(ctx: OpContext, result: HookResult, targets: Target[]): Promise<HookResult> {
+  const { repo } = ctx;
+  if (targets.length === 0) return result;
+  if (repo.config.bool('hooks.autofetch') && repo.config.get<string>('core.remote')) {
+    result.fetched = await autofetch(ctx, targets);
+  }
+  result.checkout = await checkout(ctx, { pointers: targets });
+  result.missing = result.checkout.failures.filter((f) => f.code === 'OBJECT_MISSING').length;
+  return result;
+}
+
+/** Fetch what the targets need and the cache lacks (manifests first, then their files). */
+async function autofetch(ctx: OpContext, targets: Target[]): Promise<number> {
+  const { repo } = ctx;
+  const pointers = targets.map((t) => ({ ...t.ref, pointer: readPointer(repo.root, t.ref.pointerPath) }));
+  // TODO(lead): plain import once src/ops/fetch.ts has landed.
+  const fetchModule = './fetch.js';
+  const { fetchObjects } = (await import(fetchModule)) as { fetchObjects: (c: OpContext, oids: Oid[], o: { remote?: string }) => Promise<{ fetched: number }> };
+  const remote = repo.config.get<string>('core.remote');
+  let fetched = 0;
+  const manifests = pointers.filter((p) => p.pointer.kind === 'dir' && !repo.cache.has(p.pointer.oid)).map((p) => p.pointer.oid);
+  if (manifests.length) fetched += (await fetchObjects(ctx, manifests, { remote })).fetched;
+  const needed = [...objectsOf(repo, pointers).oids].filter((oid) => !repo.cache.has(oid));
+  if (needed.length) fetched += (await fetchObjects(ctx, needed, { remote })).fetched;
+  return fetched;
+}
+
+/**
+ * A pointer that the new commit no longer has: its data goes too, but only if the workspace still holds
+ * exactly the old version and that version is safe in the cache; anything else is left and reported.
+ */
+async function removeOrphanedData(ctx: OpContext, result: HookResult, oldRev: string, deleted: string[]): Promise<void> {
+  const { repo } = ctx;
+  const reader = new BlobReader(repo.root);
+  const state = await repo.state();
+  try {
+    for (const pointerPath of deleted) {
+      const dataPath = dataPathOf(pointerPath);
+      if (existsSync(repo.abs(pointerPath))) continue; // still there (untracked or re-created): not ours to touch
+      if (!existsSync(repo.abs(dataPath))) continue;
+      let pointer: Pointer;
+      try {
+        const blob = await reader.read(`${oldRev}:${pointerPath}`);
+        if (!blob) continue;
+        pointer = parsePointer(blob.toString('utf8'), `${pointerPath} at ${oldRev.slice(0, 10)}`);
+      } catch (err) {
+        if (isDvsError(err)) {
+          result.kept.push(dataPath);
+          continue;
+        }
+        throw err;
+      }
+      const ds = await dataState(repo, dataPath, pointer, { state });
+      const safe = ds.workspace === 'unchanged' && repo.cache.has(pointer.oid) &&
+        (pointer.kind === 'file' || countMissing(repo.cache, loadManifest(repo, pointer.oid, dataPath)) === 0);
+      if (!safe) {
+        result.kept.push(dataPath);
+        continue;
+      }
+      rmSync(repo.abs(dataPath), { recursive: lstatSync(repo.abs(dataPath)).isDirectory(), force: true });
+      result.removed.push(dataPath);
+    }
+  } finally {
+    reader.close();
+    state.flush();
+  }
+}
+
+/**
+ * pre-push: send the objects named by the commits being pushed to the default dvs remote. Does nothing
+ * until a remote is configured. Git's stdin lines are `<local ref> <local sha> <remote ref> <remote sha>`.
+ */
+async function prePush(ctx: OpContext, result: HookResult, options: HookOptions): Promise<HookResult> {
+  const { repo } = ctx;
+  const remote = repo.config.get<string>('core.remote');
+  if (!remote) return { ...result, skipped: 'no default dvs remote' };
+  const gitRemote = options.args[0];
+  const commits = new Set<string>();
+  for (const line of (options.stdin ?? '').split('\n')) {
+    const [, localSha, , remoteSha] = line.trim().split(/\s+/);
+    if (!localSha || NULL_SHA.test(localSha)) continue;
+    // Every commit the remote does not have yet, like git-lfs: intermediate commits' data counts too.
+    const exclude = remoteSha && !NULL_SHA.test(remoteSha) && (await revParse(repo, `${remoteSha}^{commit}`)) ? [`^${remoteSha}`] : gitRemote ? [`--not`, `--remotes=${gitRemote}`] : [];
+    const out = await runGit(repo.root, ['rev-list', localSha, ...exclude]);
+    for (const c of out.split('\n')) if (c) commits.add(c);
+  }
+  if (commits.size === 0) return { ...result, skipped: 'nothing to push' };
+  // TODO(lead): plain import once src/ops/push.ts has landed.
+  const pushModule = './push.js';
+  const { push } = (await import(pushModule)) as { push: (c: OpContext, o: Record<string, unknown>) => Promise<{ uploaded?: number; bytes?: number; failures?: Array<{ message: string }> }> };
+  try {
+    const r = await push(ctx, { remote, revs: [...commits], noWorkspace: true });
+    result.pushed = { objects: r.uploaded ?? 0, bytes: r.bytes ?? 0 };
+    if (r.failures?.length) result.error = { message: `${r.failures.length} object(s) could not be pushed to ${remote}: ${r.failures[0].message}`, hint: 'Fix the remote, then push again; `git push --no-verify` skips the data (not recommended).' };
+  } catch (err) {
+    result.error = { message: isDvsError(err) ? err.message : String(err), hint: isDvsError(err) ? err.hint : undefined };
+  }
+  return result;
+}

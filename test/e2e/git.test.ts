@@ -1,0 +1,297 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
+
+afterAll(cleanupTempDirs);
+
+async function installed(tree = {}) {
+  const repo = gitRepo(tree);
+  const r = await dvs(repo, ['install']);
+  expect(r.code).toBe(0);
+  git(repo, 'commit', '-q', '-m', 'dvs install');
+  return repo;
+}
+
+async function trackAndCommit(repo: string, paths: string[], message: string) {
+  const r = await dvs(repo, ['track', ...paths]);
+  expect(r.code, r.stderr).toBe(0);
+  git(repo, 'commit', '-q', '-m', message);
+}
+
+describe('dvs install / uninstall', () => {
+  it('writes the hooks, chains an existing hook, upgrades its own, and restores on uninstall', async () => {
+    const repo = gitRepo();
+    const hooks = join(repo, '.git/hooks');
+    mkdirSync(hooks, { recursive: true });
+    writeFileSync(join(hooks, 'post-checkout'), '#!/bin/sh\necho "team hook $3" >> "$(git rev-parse --show-toplevel)/team-hook.log"\n');
+    chmodSync(join(hooks, 'post-checkout'), 0o755);
+    const r = json(await dvs(repo, ['install', '--json']));
+    expect(r.hooks).toEqual([
+      { name: 'post-checkout', action: 'chained' },
+      { name: 'post-merge', action: 'installed' },
+      { name: 'post-rewrite', action: 'installed' },
+      { name: 'pre-push', action: 'installed' },
+    ]);
+    expect(read(repo, '.gitattributes')).toBe('*.dvs merge=dvs\n');
+    expect(git(repo, 'config', 'merge.dvs.driver')).toContain('merge-driver %O %A %B %P');
+    // Twice: nothing changes, the chained hook is not chained again.
+    const again = json(await dvs(repo, ['install', '--json']));
+    expect(again.hooks.map((h: { action: string }) => h.action)).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged']);
+    // An older dvs hook is upgraded.
+    const pm = join(hooks, 'post-merge');
+    writeFileSync(pm, readFileSync(pm, 'utf8').replace('dvs-hook v1', 'dvs-hook v0'));
+    expect(json(await dvs(repo, ['install', '--json'])).hooks[1].action).toBe('upgraded');
+    // The chained hook still runs.
+    git(repo, 'checkout', '-q', '-b', 'other');
+    expect(read(repo, 'team-hook.log')).toBe('team hook 1\n');
+    const u = json(await dvs(repo, ['uninstall', '--json']));
+    expect(u.hooks.map((h: { action: string }) => h.action)).toEqual(['restored', 'removed', 'removed', 'removed']);
+    expect(read(repo, '.git/hooks/post-checkout')).toContain('team hook');
+    expect(existsSync(join(hooks, 'post-checkout.pre-dvs'))).toBe(false);
+  });
+
+  it('honours core.hooksPath', async () => {
+    const repo = gitRepo();
+    git(repo, 'config', 'core.hooksPath', '.githooks');
+    const r = json(await dvs(repo, ['install', '--json']));
+    expect(r.hooksDir).toBe(join(repo, '.githooks'));
+    expect(existsSync(join(repo, '.githooks/post-checkout'))).toBe(true);
+  });
+
+  it('respects the exit status of a chained pre-push hook', async () => {
+    const repo = await installed();
+    const bare = tempDir();
+    git(bare, 'init', '-q', '--bare');
+    git(repo, 'remote', 'add', 'origin', bare);
+    writeFileSync(join(repo, '.git/hooks/pre-push.pre-dvs'), '#!/bin/sh\necho "blocked by team policy" >&2\nexit 3\n');
+    chmodSync(join(repo, '.git/hooks/pre-push.pre-dvs'), 0o755);
+    const { spawnSync } = await import('node:child_process');
+    const push = spawnSync('git', ['push', '-q', 'origin', 'main'], { cwd: repo, encoding: 'utf8' });
+    expect(push.status).not.toBe(0);
+    expect(push.stderr).toContain('blocked by team policy');
+    rmSync(join(repo, '.git/hooks/pre-push.pre-dvs'));
+    const ok = spawnSync('git', ['push', '-q', 'origin', 'main'], { cwd: repo, encoding: 'utf8' });
+    expect(ok.status, ok.stderr).toBe(0);
+  });
+});
+
+describe('hooks keep the data in step with the ref', () => {
+  it('switching branches restores each branch’s data, and leaves dirty data alone', async () => {
+    const repo = await installed();
+    writeTree(repo, { 'data/a.csv': 'a1\n', 'model.bin': 'm1' });
+    await trackAndCommit(repo, ['data', 'model.bin'], 'v1');
+    git(repo, 'checkout', '-q', '-b', 'feature');
+    writeTree(repo, { 'data/b.csv': 'b2\n', 'data/a.csv': 'a2\n', 'model.bin': 'm2' });
+    await trackAndCommit(repo, ['data', 'model.bin'], 'v2');
+
+    git(repo, 'checkout', '-q', 'main');
+    expect(read(repo, 'data/a.csv')).toBe('a1\n');
+    expect(existsSync(join(repo, 'data/b.csv'))).toBe(false);
+    expect(read(repo, 'model.bin')).toBe('m1');
+    git(repo, 'checkout', '-q', 'feature');
+    expect(read(repo, 'data/b.csv')).toBe('b2\n');
+    expect(read(repo, 'model.bin')).toBe('m2');
+
+    // A dirty, unsaved data file survives a checkout; the rest follows.
+    writeFileSync(join(repo, 'model.bin'), 'my experiment');
+    const { spawnSync } = await import('node:child_process');
+    const sw = spawnSync('git', ['checkout', 'main'], { cwd: repo, encoding: 'utf8' });
+    expect(sw.status).toBe(0);
+    expect(sw.stderr).toContain('model.bin: modified in the workspace and not saved in the cache; left as it is');
+    expect(read(repo, 'model.bin')).toBe('my experiment');
+    expect(read(repo, 'data/a.csv')).toBe('a1\n');
+  });
+
+  it('reports objects missing from the cache in one line with the command to fetch them', async () => {
+    const repo = await installed();
+    writeTree(repo, { 'model.bin': 'm1' });
+    await trackAndCommit(repo, ['model.bin'], 'v1');
+    git(repo, 'checkout', '-q', '-b', 'feature');
+    writeTree(repo, { 'model.bin': 'm2' });
+    await trackAndCommit(repo, ['model.bin'], 'v2');
+    git(repo, 'checkout', '-q', 'main');
+    rmSync(join(repo, '.dvs/cache'), { recursive: true });
+    const { spawnSync } = await import('node:child_process');
+    const sw = spawnSync('git', ['checkout', 'feature'], { cwd: repo, encoding: 'utf8' });
+    expect(sw.status).toBe(0);
+    expect(sw.stderr).toContain('dvs: 1 file(s) not checked out: objects missing from the cache; run `dvs pull` to fetch them');
+  });
+
+  it('git pull of a commit that changed a pointer updates the data', async () => {
+    const upstream = await installed();
+    writeTree(upstream, { 'data/a.csv': 'a1\n' });
+    await trackAndCommit(upstream, ['data'], 'v1');
+    const clone = tempDir();
+    git(clone, 'clone', '-q', upstream, '.');
+    // Share the cache, standing in for a remote (remotes have their own tests).
+    for (const args of [['cache', 'dir', '--local', join(upstream, '.dvs/cache')], ['install'], ['checkout']]) {
+      const r = await dvs(clone, args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    expect(read(clone, 'data/a.csv')).toBe('a1\n');
+
+    writeTree(upstream, { 'data/a.csv': 'a2\n', 'data/new.csv': 'n\n' });
+    await trackAndCommit(upstream, ['data'], 'v2');
+    git(clone, 'checkout', '-q', '--', '.');
+    git(clone, 'pull', '-q', '--no-rebase', 'origin', 'main');
+    expect(read(clone, 'data/a.csv')).toBe('a2\n');
+    expect(read(clone, 'data/new.csv')).toBe('n\n');
+  });
+
+  it('the data follows a rebase', async () => {
+    const repo = await installed();
+    writeTree(repo, { 'd/a': '1' });
+    await trackAndCommit(repo, ['d'], 'v1');
+    git(repo, 'checkout', '-q', '-b', 'topic');
+    writeTree(repo, { 'd/t': 'topic' });
+    await trackAndCommit(repo, ['d'], 'topic');
+    git(repo, 'checkout', '-q', 'main');
+    writeTree(repo, { 'code.txt': 'x' });
+    git(repo, 'add', 'code.txt');
+    git(repo, 'commit', '-q', '-m', 'code');
+    git(repo, 'checkout', '-q', 'topic');
+    git(repo, 'checkout', '-q', 'main');
+    expect(existsSync(join(repo, 'd/t'))).toBe(false);
+    git(repo, 'rebase', '-q', 'main', 'topic');
+    expect(read(repo, 'd/t')).toBe('topic');
+  });
+});
+
+describe('merge driver', () => {
+  it('merges two branches that appended different files to one tracked directory', async () => {
+    const repo = await installed();
+    writeTree(repo, { 'parts/p0.csv': 'p0\n' });
+    await trackAndCommit(repo, ['parts'], 'p0');
+    git(repo, 'checkout', '-q', '-b', 'alice');
+    writeTree(repo, { 'parts/p1.csv': 'alice\n' });
+    await trackAndCommit(repo, ['parts'], 'alice appends p1');
+    git(repo, 'checkout', '-q', 'main');
+    writeTree(repo, { 'parts/p2.csv': 'bob\n' });
+    await trackAndCommit(repo, ['parts'], 'bob appends p2');
+    git(repo, 'merge', '-q', '--no-edit', 'alice');
+    expect(git(repo, 'status', '--porcelain')).toBe('');
+    // The merged pointer checks out: all three partitions.
+    expect(read(repo, 'parts/p1.csv')).toBe('alice\n');
+    expect(read(repo, 'parts/p2.csv')).toBe('bob\n');
+    const s = json(await dvs(repo, ['status', '--json']));
+    expect(s.clean).toBe(true);
+    expect(read(repo, 'parts.dvs')).toContain('files: 3');
+  });
+
+  it('a file changed differently on both sides is a conflict that names it', async () => {
+    const repo = await installed();
+    writeTree(repo, { 'parts/p0.csv': 'p0\n', 'parts/keep.csv': 'k\n' });
+    await trackAndCommit(repo, ['parts'], 'p0');
+    git(repo, 'checkout', '-q', '-b', 'alice');
+    writeTree(repo, { 'parts/p0.csv': 'alice edit\n' });
+    await trackAndCommit(repo, ['parts'], 'alice');
+    git(repo, 'checkout', '-q', 'main');
+    writeTree(repo, { 'parts/p0.csv': 'bob edit\n' });
+    await trackAndCommit(repo, ['parts'], 'bob');
+    const { spawnSync } = await import('node:child_process');
+    const m = spawnSync('git', ['merge', '--no-edit', 'alice'], { cwd: repo, encoding: 'utf8' });
+    expect(m.status).not.toBe(0);
+    expect(m.stdout + m.stderr).toContain('dvs: conflict in parts.dvs: changed differently on both sides: p0.csv');
+    const text = read(repo, 'parts.dvs');
+    expect(text).toMatch(/^<<<<<<< ours\n/);
+    expect(text).toContain('\n=======\n');
+    expect(text).toContain('>>>>>>> theirs\n');
+    expect(git(repo, 'status', '--porcelain')).toContain('UU parts.dvs');
+  });
+
+  it('file pointers changed on both sides are a plain conflict', async () => {
+    const repo = await installed();
+    writeTree(repo, { 'm.bin': 'base' });
+    await trackAndCommit(repo, ['m.bin'], 'base');
+    git(repo, 'checkout', '-q', '-b', 'alice');
+    writeTree(repo, { 'm.bin': 'alice' });
+    await trackAndCommit(repo, ['m.bin'], 'alice');
+    git(repo, 'checkout', '-q', 'main');
+    writeTree(repo, { 'm.bin': 'bob' });
+    await trackAndCommit(repo, ['m.bin'], 'bob');
+    const { spawnSync } = await import('node:child_process');
+    const m = spawnSync('git', ['merge', '--no-edit', 'alice'], { cwd: repo, encoding: 'utf8' });
+    expect(m.status).not.toBe(0);
+    expect(m.stdout + m.stderr).toContain('a file pointer changed differently on both sides');
+  });
+});
+
+describe('dvs diff', () => {
+  async function history() {
+    const repo = gitRepo();
+    writeTree(repo, { 'd/a.csv': 'a\n', 'd/b.csv': 'b\n', 'd/c.csv': 'c\n', 'm.bin': 'model-1' });
+    await trackAndCommit(repo, ['d', 'm.bin'], 'v1');
+    writeTree(repo, { 'd/a.csv': 'a changed\n', 'd/new.csv': 'new\n', 'extra.bin': 'e' });
+    rmSync(join(repo, 'd/b.csv'));
+    git(repo, 'mv', '-k', 'm.bin.dvs', 'model.bin.dvs');
+    writeFileSync(join(repo, 'model.bin'), 'model-1');
+    rmSync(join(repo, 'm.bin'));
+    writeFileSync(join(repo, 'd/c2.csv'), 'c\n');
+    rmSync(join(repo, 'd/c.csv'));
+    await trackAndCommit(repo, ['d', 'extra.bin', 'model.bin'], 'v2');
+    return repo;
+  }
+
+  it('human output: data paths and files added, deleted, modified and renamed, with sizes', async () => {
+    const repo = await history();
+    const r = await dvs(repo, ['diff', 'HEAD~1', 'HEAD']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines[0]).toMatch(/^Comparing HEAD~1 \([0-9a-f]{7}\) -> HEAD \([0-9a-f]{7}\)$/);
+    expect(r.stdout).toContain('modified  d/  6 B -> 16 B (+10 B)');
+    expect(r.stdout).toContain('    modified  a.csv  2 B -> 10 B (+8 B)');
+    expect(r.stdout).toContain('    deleted   b.csv  2 B');
+    expect(r.stdout).toContain('    renamed   c.csv -> c2.csv  2 B');
+    expect(r.stdout).toContain('    added     new.csv  4 B');
+    expect(r.stdout).toContain('added     extra.bin  1 B');
+    expect(r.stdout).toContain('renamed   m.bin -> model.bin  7 B');
+    expect(lines.at(-2)).toBe('3 data paths changed (1 added, 1 modified, 1 renamed); files: 2 added, 1 deleted, 1 modified, 2 renamed; size +11 B');
+    expect((await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--exit-code'])).code).toBe(1);
+    expect((await dvs(repo, ['diff', 'HEAD', 'HEAD', '--exit-code'])).code).toBe(0);
+  });
+
+  it('--json: one document with stable keys', async () => {
+    const repo = await history();
+    const r = json(await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--json']));
+    expect(Object.keys(r)).toEqual(['a', 'b', 'changes', 'summary', 'warnings']);
+    expect(r.summary).toEqual({
+      data: { added: 1, deleted: 0, modified: 1, renamed: 1 },
+      files: { added: 2, deleted: 1, modified: 1, renamed: 2 },
+      sizeDelta: 11,
+      incomplete: 0,
+    });
+    const d = r.changes.find((c: { path: string }) => c.path === 'd');
+    expect(d.fileCounts).toEqual({ added: 1, deleted: 1, modified: 1, renamed: 1 });
+    expect(d.files.map((f: { path: string; change: string }) => `${f.change}:${f.path}`)).toEqual(['modified:a.csv', 'deleted:b.csv', 'renamed:c2.csv', 'added:new.csv']);
+  });
+
+  it('--md: a summary and a table for a pull request', async () => {
+    const repo = await history();
+    const r = await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--md']);
+    expect(r.stdout).toMatch(/^### dvs diff: `HEAD~1 \([0-9a-f]{7}\)` → `HEAD \([0-9a-f]{7}\)`\n\n\*\*3 data paths changed/);
+    expect(r.stdout).toContain('| change | path | before | after | Δ size |');
+    expect(r.stdout).toContain('| modified | `d/a.csv` | 2 B | 10 B | +8 B |');
+    expect(r.stdout).toContain('| renamed | `d/c.csv → d/c2.csv` | 2 B | 2 B | 0 B |');
+  });
+
+  it('compares HEAD with the workspace, narrows with --targets, and reports missing manifests', async () => {
+    const repo = await history();
+    writeFileSync(join(repo, 'd/a.csv'), 'uncommitted\n');
+    const r = await dvs(repo, ['diff']);
+    expect(r.stdout).toContain('Comparing HEAD (');
+    expect(r.stdout).toContain('-> workspace');
+    expect(r.stdout).toContain('    modified  a.csv  10 B -> 12 B (+2 B)');
+    const narrowed = json(await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--targets', 'd/new.csv', '--json']));
+    expect(narrowed.changes).toHaveLength(1);
+    expect(narrowed.changes[0].files.map((f: { path: string }) => f.path)).toEqual(['new.csv']);
+    rmSync(join(repo, '.dvs/cache'), { recursive: true });
+    const missing = await dvs(repo, ['diff', 'HEAD~1', 'HEAD']);
+    expect(missing.code).toBe(0);
+    expect(missing.stdout).toContain('not in the cache: files not listed');
+    expect(missing.stderr).toContain('no default remote is set');
+    const bad = await dvs(repo, ['diff', 'nope']);
+    expect(bad.code).toBe(4);
+    expect(bad.stderr).toContain('Unknown revision "nope"');
+  });
+});
