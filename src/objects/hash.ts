@@ -93,10 +93,16 @@ export async function hashFilePipelined(path: string, dest?: string, destMode = 
       turn++;
       // The buffer read next was last written two turns ago; that write has finished (awaited below).
       pendingRead = src.read(buffers[turn % 3], 0, CHUNK_SIZE, null);
+      pendingRead.catch(() => undefined);
       hash.update(current);
       size += bytesRead;
       await pendingWrite;
-      if (out !== undefined) pendingWrite = writeFully(out, current);
+      if (out !== undefined) {
+        pendingWrite = writeFully(out, current);
+        // Marked as handled now: a failed write (ENOSPC) is rethrown by the await above or below, not
+        // reported as an unhandled rejection while this loop waits for a read.
+        pendingWrite.catch(() => undefined);
+      }
     }
     await pendingWrite;
     const after = stampOf(await src.stat({ bigint: true }));

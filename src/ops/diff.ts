@@ -7,7 +7,7 @@ import type { Oid } from '../objects/oid.js';
 import { dataPathOf, parsePointer, type Pointer } from '../pointer/format.js';
 import { findPointers, readPointer } from '../pointer/io.js';
 import type { Repo } from '../repo/repo.js';
-import { BlobReader, pointersAtCommit, resolveRevision } from '../scm/git.js';
+import { BlobReader, changedPointersBetween, pointersAtCommit, resolveRevision } from '../scm/git.js';
 import type { OpContext } from './context.js';
 import { dataState, loadManifest } from './data-state.js';
 
@@ -76,15 +76,24 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
 
   const reader = new BlobReader(repo.root);
   try {
-    const before = await revisionSide(repo, a.commit!, inScope);
-    const after = b.commit ? await revisionSide(repo, b.commit, inScope) : await workspaceSide(ctx, inScope, warnings);
-    const paths = [...new Set([...before.keys(), ...after.keys()])].sort(compareBytes);
     const pending: Array<{ path: string; x?: SideVersion; y?: SideVersion }> = [];
-    for (const path of paths) {
-      const x = before.get(path);
-      const y = after.get(path);
-      if (x?.blob && x.blob === y?.blob) continue; // the very same pointer: unchanged
-      pending.push({ path, x, y });
+    if (b.commit) {
+      // Two commits: Git lists the pointers that differ, with their blobs; nothing else is read.
+      for (const c of await changedPointersBetween(repo.root, a.commit!, b.commit)) {
+        const path = dataPathOf(c.path);
+        if (!inScope(path)) continue;
+        const side = (blob?: string): SideVersion | undefined => (blob ? { pointerPath: c.path, blob, kind: 'file', oid: '', size: 0 } : undefined);
+        pending.push({ path, x: side(c.oldBlob), y: side(c.newBlob) });
+      }
+    } else {
+      const before = await revisionSide(repo, a.commit!, inScope);
+      const after = await workspaceSide(ctx, inScope, warnings);
+      for (const path of [...new Set([...before.keys(), ...after.keys()])].sort(compareBytes)) {
+        const x = before.get(path);
+        const y = after.get(path);
+        if (x && y && !y.blob && x.blob && y.oid !== '' && (await sameAsWorkspace(reader, x, y))) continue;
+        pending.push({ path, x, y });
+      }
     }
     // Parse the pointers that differ, then load the directory manifests they need.
     for (const p of pending) {
@@ -110,6 +119,12 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
   } finally {
     reader.close();
   }
+}
+
+/** Whether the workspace version equals the committed pointer's (then the data is unchanged). */
+async function sameAsWorkspace(reader: BlobReader, x: SideVersion, y: SideVersion): Promise<boolean> {
+  await parseSide(reader, x, x.pointerPath);
+  return x.oid === y.oid && x.kind === y.kind && (x.exec ?? false) === (y.exec ?? false);
 }
 
 async function revisionSide(repo: Repo, commit: string, inScope: (p: string) => boolean): Promise<Map<string, SideVersion>> {

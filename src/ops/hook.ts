@@ -4,14 +4,14 @@ import type { Oid } from '../objects/oid.js';
 import { dataPathOf, isPointerPath, parsePointer, type Pointer } from '../pointer/format.js';
 import { findPointers, readPointer } from '../pointer/io.js';
 import type { Repo } from '../repo/repo.js';
-import { BlobReader, runGit } from '../scm/git.js';
+import { BlobReader, changedPointersBetween, runGit } from '../scm/git.js';
 import type { HookName } from '../scm/hooks.js';
 import { checkout, type CheckoutResult } from './checkout.js';
 import type { OpContext } from './context.js';
 import { dataState, loadManifest } from './data-state.js';
 import { countMissing } from './status.js';
 import { objectsOf } from './references.js';
-import type { Target } from './workspace.js';
+import { isDirectory, type Target } from './workspace.js';
 
 const NULL_SHA = /^0+$/;
 
@@ -83,7 +83,10 @@ async function revParse(repo: Repo, rev: string): Promise<string | undefined> {
 }
 
 async function rebaseInProgress(repo: Repo): Promise<boolean> {
-  for (const name of ['rebase-merge', 'rebase-apply']) {
+  const names = ['rebase-merge', 'rebase-apply'];
+  // The common case, a plain .git directory, needs no git process (hooks must be quick).
+  if (isDirectory(`${repo.root}/.git`)) return names.some((n) => existsSync(`${repo.root}/.git/${n}`));
+  for (const name of names) {
     const p = (await runGit(repo.root, ['rev-parse', '--git-path', name])).trim();
     if (existsSync(p.startsWith('/') ? p : `${repo.root}/${p}`)) return true;
   }
@@ -94,18 +97,11 @@ async function rebaseInProgress(repo: Repo): Promise<boolean> {
 async function changedPointers(repo: Repo, oldRev: string | undefined, newRev: string): Promise<{ changed: string[]; deleted: string[] }> {
   if (!oldRev) {
     const out = await runGit(repo.root, ['ls-tree', '-r', '-z', '--name-only', '--full-tree', newRev]);
-    return { changed: out.split('\0').filter(isPointerPath), deleted: [] };
+    return { changed: out.split('\0').filter((p) => isPointerPath(p) && !p.startsWith('.dvs/')), deleted: [] };
   }
-  const out = await runGit(repo.root, ['diff', '--name-status', '-z', '--no-renames', oldRev, newRev, '--']);
-  const fields = out.split('\0');
   const changed: string[] = [];
   const deleted: string[] = [];
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const status = fields[i];
-    const path = fields[i + 1];
-    if (!isPointerPath(path) || path.startsWith('.dvs/')) continue;
-    (status === 'D' ? deleted : changed).push(path);
-  }
+  for (const c of await changedPointersBetween(repo.root, oldRev, newRev)) (c.newBlob ? changed : deleted).push(c.path);
   return { changed, deleted };
 }
 

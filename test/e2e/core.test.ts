@@ -502,3 +502,36 @@ describe('bad input', () => {
     expect(existsSync(join(repo, 'locked.dvs'))).toBe(false);
   });
 });
+
+describe('disk full', () => {
+  it('track on a full disk leaves no pointer and no partial object', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { readdirSync } = await import('node:fs');
+    const mnt = tempDir('dvs-full-');
+    const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]).status === 0;
+    if (!mounted) {
+      console.warn('disk-full test skipped: cannot mount a small tmpfs here (needs root)');
+      return;
+    }
+    try {
+      const repo = gitRepo();
+      expect((await dvs(repo, ['cache', 'dir', '--local', mnt])).code).toBe(0);
+      writeTree(repo, { 'small.bin': 'fits', 'big.bin': Buffer.alloc(3 * 1024 * 1024, 7) });
+      const r = await dvs(repo, ['track', 'small.bin', 'big.bin']);
+      expect(r.code).toBe(6);
+      expect(r.stderr).toContain('No space left on the device while storing in the cache big.bin');
+      expect(r.stderr).toContain('hint: Free some space');
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+      expect(existsSync(join(repo, 'big.bin.dvs'))).toBe(false);
+      // Nothing half-written: the temp directory is empty and only whole objects are in the cache.
+      expect(readdirSync(join(mnt, 'tmp'))).toEqual([]);
+      const objects = readdirSync(mnt).filter((d) => d.length === 2).flatMap((d) => readdirSync(join(mnt, d)).map((f) => d + f));
+      const { createHash } = await import('node:crypto');
+      for (const oid of objects) {
+        expect(createHash('sha256').update(readFileSync(join(mnt, oid.slice(0, 2), oid.slice(2)))).digest('hex')).toBe(oid);
+      }
+    } finally {
+      spawnSync('umount', [mnt]);
+    }
+  });
+});
