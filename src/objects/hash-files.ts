@@ -177,7 +177,7 @@ function copyIntoCacheSync(cache: ObjectCache, abs: string, oid: Oid): boolean {
 /** Remember that a cache object dvs just wrote is good, so checkout need not re-hash it. */
 export function recordObject(cache: ObjectCache, state: StateCache, oid: Oid): void {
   try {
-    state.set(stampOf(statSync(cache.pathOf(oid), { bigint: true })), oid, true);
+    state.setObject(stampOf(statSync(cache.pathOf(oid), { bigint: true })), oid);
   } catch {
     // Not recording only costs a re-hash at checkout.
   }

@@ -10,28 +10,53 @@ import type { Oid } from './oid.js';
  * what keeps `dvs status` and re-`track` of unchanged data fast. It is only a cache: losing it costs
  * re-hashing, never correctness, so it is written without fsync and rebuilt if unreadable.
  *
+ * Three tables: `files` (workspace files), `objects` (cache objects known to hash to their name, so
+ * checkout need not re-read them) and `complete` (directory manifests whose every object was in the
+ * cache when last checked; anything that deletes objects clears it).
+ *
  * Racy stamps: a file modified twice within one timestamp tick (a jiffy, at most 10 ms on Linux) keeps
  * its mtime and size. A file that was read less than RACY_WINDOW after its last modification is
  * therefore not recorded; it is re-hashed next time. Files dvs wrote itself (checkout) are recorded at
  * once: only a same-size rewrite by another program within one tick of dvs's own write would be missed.
  */
 const RACY_WINDOW_NS = 100_000_000n;
+const SCHEMA_VERSION = 2;
+
+type Row = [dev: number, mtime: string, size: number, oid: Oid];
+type Table = 'files' | 'objects';
 
 export class StateCache {
   private readonly db: Database.Database;
-  private readonly selectOne: Database.Statement;
-  private readonly upsert: Database.Statement;
-  private all?: Map<string, { mtime: string; size: number; oid: Oid }>;
-  private pending: Array<[string, string, number, Oid]> = [];
+  private readonly selectOne: Record<Table, Database.Statement>;
+  private readonly upsert: Record<Table, Database.Statement>;
+  /** Preloaded `files` rows by inode (a number key is much cheaper than a composite string). */
+  private all?: Map<number, Row>;
+  private pending: Array<[Table, number, number, string, number, Oid]> = [];
+  private completeCache = new Map<Oid, boolean>();
+  private completePending = new Set<Oid>();
 
   private constructor(db: Database.Database) {
     this.db = db;
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = OFF');
     this.db.pragma('busy_timeout = 5000');
-    this.db.exec('CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, mtime TEXT NOT NULL, size INTEGER NOT NULL, oid TEXT NOT NULL) WITHOUT ROWID');
-    this.selectOne = this.db.prepare('SELECT mtime, size, oid FROM state WHERE key = ?');
-    this.upsert = this.db.prepare('INSERT INTO state (key, mtime, size, oid) VALUES (?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET mtime = excluded.mtime, size = excluded.size, oid = excluded.oid');
+    if ((this.db.pragma('user_version', { simple: true }) as number) !== SCHEMA_VERSION) {
+      this.db.exec('DROP TABLE IF EXISTS state; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS objects; DROP TABLE IF EXISTS complete;');
+      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }
+    for (const t of ['files', 'objects']) {
+      this.db.exec(`CREATE TABLE IF NOT EXISTS ${t} (ino INTEGER NOT NULL, dev INTEGER NOT NULL, mtime TEXT NOT NULL, size INTEGER NOT NULL, oid TEXT NOT NULL, PRIMARY KEY (ino, dev)) WITHOUT ROWID`);
+    }
+    this.db.exec('CREATE TABLE IF NOT EXISTS complete (oid TEXT PRIMARY KEY) WITHOUT ROWID');
+    const stmt = (sql: string) => this.db.prepare(sql);
+    this.selectOne = {
+      files: stmt('SELECT dev, mtime, size, oid FROM files WHERE ino = ? AND dev = ?').raw(),
+      objects: stmt('SELECT dev, mtime, size, oid FROM objects WHERE ino = ? AND dev = ?').raw(),
+    };
+    this.upsert = {
+      files: stmt('INSERT OR REPLACE INTO files (ino, dev, mtime, size, oid) VALUES (?, ?, ?, ?, ?)'),
+      objects: stmt('INSERT OR REPLACE INTO objects (ino, dev, mtime, size, oid) VALUES (?, ?, ?, ?, ?)'),
+    };
   }
 
   static open(path: string): StateCache {
@@ -45,42 +70,79 @@ export class StateCache {
     }
   }
 
-  /** Load every entry into memory: cheaper than one query per file when checking thousands of files. */
+  /** Load every file entry into memory: cheaper than one query per file when checking thousands. */
   preload(): void {
     if (this.all) return;
     this.all = new Map();
-    for (const row of this.db.prepare('SELECT key, mtime, size, oid FROM state').raw().iterate() as Iterable<[string, string, number, Oid]>) {
-      this.all.set(row[0], { mtime: row[1], size: row[2], oid: row[3] });
-    }
+    const rows = this.db.prepare('SELECT ino, dev, mtime, size, oid FROM files').raw().all() as Array<[number, number, string, number, Oid]>;
+    for (const r of rows) this.all.set(r[0], [r[1], r[2], r[3], r[4]]);
   }
 
-  /** The oid recorded for this exact stamp, if any. */
+  /** The oid recorded for this exact stamp of a workspace file, if any. */
   get(stamp: FileStamp): Oid | undefined {
-    const key = `${stamp.dev}:${stamp.ino}`;
-    const row = this.all ? this.all.get(key) : (this.selectOne.get(key) as { mtime: string; size: number; oid: Oid } | undefined);
-    if (!row || row.size !== stamp.size || row.mtime !== String(stamp.mtimeNs)) return undefined;
-    return row.oid;
+    const row = this.all ? this.all.get(stamp.ino) : (this.selectOne.files.get(stamp.ino, stamp.dev) as Row | undefined);
+    return matches(row, stamp);
   }
 
   /**
-   * Remember a stamp's oid (written at the next flush). Files modified just before they were read are
+   * Remember a file's oid (written at the next flush). Files modified just before they were read are
    * skipped (racy) unless `writtenByDvs`.
    */
   set(stamp: FileStamp, oid: Oid, writtenByDvs = false): void {
     if (!writtenByDvs && BigInt(Date.now()) * 1_000_000n - stamp.mtimeNs < RACY_WINDOW_NS) return;
-    const key = `${stamp.dev}:${stamp.ino}`;
     const mtime = String(stamp.mtimeNs);
-    this.all?.set(key, { mtime, size: stamp.size, oid });
-    this.pending.push([key, mtime, stamp.size, oid]);
+    this.all?.set(stamp.ino, [stamp.dev, mtime, stamp.size, oid]);
+    this.queue('files', stamp, mtime, oid);
+  }
+
+  /** The oid a cache object was verified to have at this stamp, if any. */
+  getObject(stamp: FileStamp): Oid | undefined {
+    return matches(this.selectOne.objects.get(stamp.ino, stamp.dev) as Row | undefined, stamp);
+  }
+
+  /** Remember that the cache object at this stamp hashes to `oid` (dvs wrote or verified it). */
+  setObject(stamp: FileStamp, oid: Oid): void {
+    this.queue('objects', stamp, String(stamp.mtimeNs), oid);
+  }
+
+  /** Whether every object of this directory manifest was in the cache when last checked. */
+  isComplete(manifest: Oid): boolean {
+    let known = this.completeCache.get(manifest);
+    if (known === undefined) {
+      known = this.db.prepare('SELECT 1 FROM complete WHERE oid = ?').get(manifest) !== undefined;
+      this.completeCache.set(manifest, known);
+    }
+    return known;
+  }
+
+  markComplete(manifest: Oid): void {
+    if (this.completeCache.get(manifest) === true) return;
+    this.completeCache.set(manifest, true);
+    this.completePending.add(manifest);
+  }
+
+  /** Forget every completeness mark: called by whatever deletes or quarantines cache objects. */
+  clearComplete(): void {
+    this.completeCache.clear();
+    this.completePending.clear();
+    this.db.exec('DELETE FROM complete');
+  }
+
+  private queue(table: Table, stamp: FileStamp, mtime: string, oid: Oid): void {
+    this.pending.push([table, stamp.ino, stamp.dev, mtime, stamp.size, oid]);
     if (this.pending.length >= 10_000) this.flush();
   }
 
   flush(): void {
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 && this.completePending.size === 0) return;
     const rows = this.pending;
+    const complete = [...this.completePending];
     this.pending = [];
+    this.completePending.clear();
+    const insertComplete = this.db.prepare('INSERT OR IGNORE INTO complete (oid) VALUES (?)');
     this.db.transaction(() => {
-      for (const r of rows) this.upsert.run(r);
+      for (const [table, ino, dev, mtime, size, oid] of rows) this.upsert[table].run(ino, dev, mtime, size, oid);
+      for (const oid of complete) insertComplete.run(oid);
     })();
   }
 
@@ -88,4 +150,9 @@ export class StateCache {
     this.flush();
     this.db.close();
   }
+}
+
+function matches(row: Row | undefined, stamp: FileStamp): Oid | undefined {
+  if (!row || row[0] !== stamp.dev || row[2] !== stamp.size || row[1] !== String(stamp.mtimeNs)) return undefined;
+  return row[3];
 }

@@ -60,16 +60,17 @@ export async function dataState(repo: Repo, dataPath: string, pointer: Pointer, 
   const scan = scanDirectory(repo, dataPath);
   const r = await hashFiles(scan.files.map((f) => ({ abs: f.abs, stamp: f.stamp })), { state: options.state, onProgress: options.onProgress });
   const manifest = manifestOf(scan.files, r.oids);
-  const currentOid = sha256Hex(serializeManifest(manifest));
-  const result: DataState = {
-    workspace: currentOid === pointer.oid ? 'unchanged' : 'modified',
-    currentOid,
-    current: { files: scan.files, oids: r.oids, manifest },
-    warnings: scan.warnings,
-  };
+  const result: DataState = { workspace: 'modified', current: { files: scan.files, oids: r.oids, manifest }, warnings: scan.warnings };
   if (repo.cache.has(pointer.oid)) {
+    // Compare entry by entry: cheaper than serialising and hashing 100,000 lines to learn nothing changed.
     result.recorded = loadManifest(repo, pointer.oid, dataPath);
-    result.changes = result.workspace === 'unchanged' ? { added: [], removed: [], modified: [] } : compareManifests(result.recorded, manifest);
+    result.changes = compareManifests(result.recorded, manifest);
+    const c = result.changes;
+    result.workspace = c.added.length + c.removed.length + c.modified.length === 0 ? 'unchanged' : 'modified';
+    result.currentOid = result.workspace === 'unchanged' ? pointer.oid : sha256Hex(serializeManifest(manifest));
+  } else {
+    result.currentOid = sha256Hex(serializeManifest(manifest));
+    result.workspace = result.currentOid === pointer.oid ? 'unchanged' : 'modified';
   }
   return result;
 }

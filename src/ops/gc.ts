@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { DvsError } from '../errors.js';
 import { ProgressCounter } from '../events.js';
 import type { Oid } from '../objects/oid.js';
@@ -6,6 +7,8 @@ import { objectsOf, pointersInScope, type RevisionScope } from './references.js'
 
 export interface GcOptions extends RevisionScope {
   dryRun?: boolean;
+  /** Collect a remote instead of the cache: its name, or true for the default remote. */
+  remote?: string | true;
   /** Go ahead even when some kept directory's manifest is missing (its files are then not kept). */
   force?: boolean;
 }
@@ -17,6 +20,8 @@ export interface GcResult {
   dryRun: boolean;
   /** Leftover temp files of killed commands that were cleaned up. */
   tempFilesRemoved: number;
+  /** With --remote: the remote collected. */
+  remote?: { name: string; url: string };
 }
 
 /**
@@ -26,6 +31,10 @@ export interface GcResult {
  */
 export async function gc(ctx: OpContext, options: GcOptions): Promise<GcResult> {
   const { repo } = ctx;
+  if (options.remote !== undefined) {
+    const { gcRemote } = await import('./remote-gc.js');
+    return gcRemote(ctx, { ...options, remote: options.remote === true ? undefined : options.remote });
+  }
   return repo.withLock({ ...ctx.lock, command: 'dvs gc' }, async () => {
     const pointers = await pointersInScope(repo, { ...options, noWorkspace: false });
     const refs = objectsOf(repo, pointers);
@@ -52,7 +61,15 @@ export async function gc(ctx: OpContext, options: GcOptions): Promise<GcResult> 
       progress.add(1, size);
     }
     progress.emit();
+    if (removed.length && !options.dryRun) (await repo.state()).clearComplete();
     const tempFilesRemoved = options.dryRun ? 0 : repo.cache.cleanTemp();
+    if (!options.dryRun && removed.length) await (await import('../audit/record.js')).recordAuditEvent(repo, { type: 'gc', data: gcEventData(removed, bytes) });
     return { removed, kept, bytes, dryRun: options.dryRun === true, tempFilesRemoved };
   });
+}
+
+/** What a gc event records: counts, and the removed oids (the first 1000, and a hash of them all). */
+function gcEventData(removed: GcResult['removed'], bytes: number): Record<string, unknown> {
+  const oids = removed.map((r) => r.oid).sort();
+  return { objects: oids.length, bytes, oids: oids.slice(0, 1000), oidsHash: createHash('sha256').update(oids.join('\n')).digest('hex') };
 }

@@ -39,13 +39,13 @@ export class ObjectChecker {
       this.cache.quarantine(oid);
       return 'wrong-size';
     }
-    if (this.state.get(stamp) === oid) return 'ok';
+    if (this.state.getObject(stamp) === oid) return 'ok';
     const result = this.cache.rehash(oid, this.buffer);
     if (result.oid !== oid) {
       this.cache.quarantine(oid);
       return 'corrupted';
     }
-    if (result.stable) this.state.set(result.stat, oid, true);
+    if (result.stable) this.state.setObject(result.stat, oid);
     return 'ok';
   }
 }

@@ -35,8 +35,8 @@ export async function remove(ctx: OpContext, options: RemoveOptions): Promise<Re
       });
     }
     // Parsing proves it is a dvs pointer and not some other file ending in .dvs.
-    readPointer(repo.root, pointerPath);
-    return { pointerPath, path: dataPathOf(pointerPath) };
+    const { oid, kind, size } = readPointer(repo.root, pointerPath);
+    return { pointerPath, path: dataPathOf(pointerPath), oid, kind, size };
   });
   return repo.withLock({ ...ctx.lock, command: 'dvs remove' }, async () => {
     const ignoreFiles = new Set<string>();
@@ -52,6 +52,7 @@ export async function remove(ctx: OpContext, options: RemoveOptions): Promise<Re
       await stage(repo.root, [...ignoreFiles]);
     }
     const all = [...pointerPaths, ...ignoreFiles];
-    return { removed: refs, staged: autostage ? all : [], toStage: autostage ? [] : all };
+    await (await import('../audit/record.js')).recordAuditEvent(repo, { type: 'remove', paths: refs.map(({ path, oid, kind, size }) => ({ path, oid, kind, size })) });
+    return { removed: refs.map(({ path, pointerPath }) => ({ path, pointerPath })), staged: autostage ? all : [], toStage: autostage ? [] : all };
   });
 }

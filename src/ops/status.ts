@@ -6,10 +6,13 @@ import type { DataKind } from '../pointer/format.js';
 import { readPointer } from '../pointer/io.js';
 import type { OpContext } from './context.js';
 import { dataState, type FileChanges, type WorkspaceState } from './data-state.js';
+import type { RemoteEntryState, RemoteStatusSummary } from './remote-status.js';
 import { selectTargets } from './workspace.js';
 
 export interface StatusOptions {
   targets?: string[];
+  /** Also compare with a remote: its name, or true for the default remote. */
+  remote?: string | true;
 }
 
 /** Whether the cache holds everything the pointer needs. */
@@ -28,6 +31,8 @@ export interface StatusEntry {
   manifestMissing?: boolean;
   /** Objects the pointer needs that the cache lacks. */
   missingObjects?: number;
+  /** With --remote: what the remote holds of it. */
+  remote?: RemoteEntryState;
 }
 
 export interface StatusResult {
@@ -35,6 +40,8 @@ export interface StatusResult {
   /** True when every workspace path matches its pointer and the cache holds all objects. */
   clean: boolean;
   warnings: Warning[];
+  /** With --remote: the remote compared with, and the totals. */
+  remote?: RemoteStatusSummary;
 }
 
 /** Compare the workspace and the cache with every pointer (or the named ones). Takes no lock. */
@@ -53,7 +60,8 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
       const entry: StatusEntry = { path: ref.dataPath, pointerPath: ref.pointerPath, kind: pointer.kind, oid: pointer.oid, workspace: ds.workspace, cache: 'present' };
       if (pointer.kind === 'dir') {
         if (ds.recorded) {
-          const missing = countMissing(repo.cache, ds.recorded);
+          const missing = state.isComplete(pointer.oid) ? 0 : countMissing(repo.cache, ds.recorded);
+          if (missing === 0) state.markComplete(pointer.oid);
           entry.missingObjects = missing;
           entry.cache = missing === 0 ? 'present' : missing === ds.recorded.entries.length ? 'missing' : 'partial';
         } else {
@@ -76,8 +84,15 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
   } finally {
     state.flush();
   }
-  const clean = entries.every((e) => e.workspace === 'unchanged' && e.cache === 'present');
-  return { entries, clean, warnings };
+  let remote: RemoteStatusSummary | undefined;
+  if (options.remote !== undefined) {
+    const { remoteStatus } = await import('./remote-status.js');
+    const r = await remoteStatus(ctx, targets, { remote: options.remote === true ? undefined : options.remote });
+    entries.forEach((e, i) => (e.remote = r.entries[i]));
+    remote = r.summary;
+  }
+  const clean = entries.every((e) => e.workspace === 'unchanged' && e.cache === 'present' && (e.remote === undefined || e.remote.state === 'present'));
+  return remote ? { entries, clean, warnings, remote } : { entries, clean, warnings };
 }
 
 function narrow(changes: FileChanges, sub: string): FileChanges {

@@ -91,6 +91,7 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
           const text = serializeManifest(manifest);
           const oid = repo.cache.addBuffer(text);
           recordObject(repo.cache, state, oid);
+          state.markComplete(oid);
           const totals = manifestTotals(manifest);
           item = { path: t.rel, pointerPath: t.pointerPath, kind: 'dir', oid, size: totals.size, files: totals.files, changed: false, hashedFiles: r.hashedFiles, hashedBytes: r.hashedBytes };
           item.changed = !previous || previous.oid !== oid || previous.kind !== 'dir';
@@ -107,6 +108,8 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
     const files = [...changedFiles];
     const autostage = repo.config.bool('core.autostage');
     if (autostage) await stage(repo.root, files);
+    const recorded = items.filter((i) => i.changed).map(({ path, oid, kind, size }) => ({ path, oid, kind, size }));
+    if (recorded.length) await (await import('../audit/record.js')).recordAuditEvent(repo, { type: 'track', paths: recorded });
     return { items, staged: autostage ? files : [], toStage: autostage ? [] : files, warnings };
   });
 }

@@ -10,6 +10,10 @@ import { selectTargets } from './workspace.js';
 
 export interface VerifyOptions {
   targets?: string[];
+  /** Check a remote instead of the cache: its name, or true for the default remote. */
+  remote?: string | true;
+  /** With remote: download and re-hash every object, not only check sizes. */
+  deep?: boolean;
 }
 
 export type Problem = 'missing' | 'corrupted' | 'wrong-size';
@@ -19,7 +23,7 @@ export interface VerifyProblem {
   path: string;
   oid: Oid;
   problem: Problem;
-  /** Where a corrupted object was moved. */
+  /** Where a corrupted object was moved (with --remote: deleted from the remote). */
   quarantined?: boolean;
 }
 
@@ -27,6 +31,8 @@ export interface VerifyResult {
   checked: number;
   bytes: number;
   problems: VerifyProblem[];
+  /** With --remote: the remote that was checked. */
+  remote?: { name: string; url: string };
 }
 
 /**
@@ -36,6 +42,10 @@ export interface VerifyResult {
 export async function verify(ctx: OpContext, options: VerifyOptions = {}): Promise<VerifyResult> {
   const { repo } = ctx;
   const targets = selectTargets(repo, ctx.cwd, options.targets);
+  if (options.remote !== undefined) {
+    const { verifyRemote } = await import('./remote-verify.js');
+    return verifyRemote(ctx, targets, { remote: options.remote === true ? undefined : options.remote, deep: options.deep });
+  }
   const wanted = new Map<Oid, { path: string; size: number }>();
   const problems: VerifyProblem[] = [];
   const report = (path: string, oid: Oid, problem: Problem) => {
@@ -95,7 +105,7 @@ export async function verify(ctx: OpContext, options: VerifyOptions = {}): Promi
       const item = byId[o.id];
       if (!o.ok) report(item.path, item.oid, 'missing');
       else if (o.result.oid !== item.oid) report(item.path, item.oid, 'corrupted');
-      else if (o.result.stable) state.set(o.result.stat, item.oid, true);
+      else if (o.result.stable) state.setObject(o.result.stat, item.oid);
       progress.add(1, item.size, item.path);
     });
   } finally {
@@ -103,6 +113,8 @@ export async function verify(ctx: OpContext, options: VerifyOptions = {}): Promi
     state.flush();
   }
   progress.emit();
+  // A quarantined object leaves its directories incomplete.
+  if (problems.length) state.clearComplete();
   problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return { checked: wanted.size, bytes: progress.bytes, problems };
 }

@@ -38,6 +38,7 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
     } catch (err) {
       throw fromSystemError(err, join(dataPath, relDir), 'listing');
     }
+    const ignored = repo.ignore.matcher(relDir ? `${dataPath}/${relDir}` : dataPath);
     for (const e of entries) {
       const rel = relDir ? `${relDir}/${e.name}` : e.name;
       const abs = join(absDir, e.name);
@@ -56,7 +57,7 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
         }
         isDir = false;
       }
-      if (repo.ignore.ignores(`${dataPath}/${rel}`, isDir)) continue;
+      if (ignored(e.name, isDir)) continue;
       if (isDir) {
         walk(rel);
         continue;

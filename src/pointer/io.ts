@@ -52,12 +52,13 @@ export function findPointers(root: string, ignore: IgnoreRules, under = ''): Poi
       throw fromSystemError(err, dirRel || '.', 'listing');
     }
     const names = new Set(entries.map((e) => e.name));
+    const ignored = ignore.matcher(dirRel);
     for (const e of entries) {
       const rel = dirRel ? `${dirRel}/${e.name}` : e.name;
       if (e.isDirectory()) {
         if (e.name === '.git' || (dirRel === '' && e.name === '.dvs') || e.name === 'node_modules') continue;
         if (names.has(e.name + '.dvs')) continue; // tracked data: its pointer sits beside it
-        if (ignore.ignores(rel, true)) continue;
+        if (ignored(e.name, true)) continue;
         walk(rel);
       } else if ((e.isFile() || e.isSymbolicLink()) && isPointerPath(e.name)) {
         if (e.isSymbolicLink() && !isRegularFile(join(root, rel))) continue;

@@ -10,18 +10,32 @@ import { errnoCode } from '../errors.js';
  */
 export const IGNORE_FILE = '.dvsignore';
 
+/** Tests names inside one directory against every `.dvsignore` that applies there. */
+export type DirectoryMatcher = (name: string, isDir: boolean) => boolean;
+
+interface RuleSet {
+  rules: Ignore;
+  /**
+   * Every pattern matches by name alone (no inner "/", no "!"): then a name can be tested without its
+   * path, because the walk never enters an ignored folder. Most .dvsignore files are like this.
+   */
+  byName: boolean;
+}
+
 export class IgnoreRules {
-  private readonly byDir = new Map<string, Ignore | null>();
+  private readonly byDir = new Map<string, RuleSet | null>();
 
   constructor(private readonly root: string) {}
 
-  private rulesFor(dirRel: string): Ignore | null {
+  private rulesFor(dirRel: string): RuleSet | null {
     let rules = this.byDir.get(dirRel);
     if (rules !== undefined) return rules;
     rules = null;
     try {
       const text = readFileSync(join(this.root, dirRel, IGNORE_FILE), 'utf8');
-      rules = ignore().add(text);
+      const patterns = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+      const byName = patterns.every((p) => !p.startsWith('!') && !p.replace(/\/+$/, '').includes('/'));
+      rules = { rules: ignore().add(text), byName };
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') throw err;
     }
@@ -30,18 +44,29 @@ export class IgnoreRules {
   }
 
   /**
-   * Whether a repository-relative path is ignored, by the root rules or by any `.dvsignore` in its
-   * ancestor directories. `isDir` matters for patterns ending in "/".
+   * A matcher for the entries of one directory (repository-relative, '' for the root). The applicable
+   * rule sets and each one's path prefix are worked out once per directory, not once per file.
    */
-  ignores(rel: string, isDir: boolean): boolean {
-    const parts = rel.split('/');
-    for (let i = 0; i < parts.length; i++) {
-      const dir = parts.slice(0, i).join('/');
-      const rules = this.rulesFor(dir);
-      if (!rules) continue;
-      const sub = parts.slice(i).join('/') + (isDir ? '/' : '');
-      if (rules.ignores(sub)) return true;
+  matcher(dirRel: string): DirectoryMatcher {
+    const parts = dirRel === '' ? [] : dirRel.split('/');
+    const applicable: Array<{ rules: Ignore; prefix: string }> = [];
+    for (let i = 0; i <= parts.length; i++) {
+      const set = this.rulesFor(parts.slice(0, i).join('/'));
+      if (set) {
+        const rest = parts.slice(i).join('/');
+        applicable.push({ rules: set.rules, prefix: rest && !set.byName ? rest + '/' : '' });
+      }
     }
-    return false;
+    if (applicable.length === 0) return () => false;
+    return (name, isDir) => {
+      for (const a of applicable) if (a.rules.ignores(a.prefix + name + (isDir ? '/' : ''))) return true;
+      return false;
+    };
+  }
+
+  /** Whether a repository-relative path is ignored. */
+  ignores(rel: string, isDir: boolean): boolean {
+    const slash = rel.lastIndexOf('/');
+    return this.matcher(slash < 0 ? '' : rel.slice(0, slash))(rel.slice(slash + 1), isDir);
   }
 }
