@@ -9,16 +9,19 @@
 #
 # Everything lives in <workdir>: swift.conf, one *.conf per server, single-replica rings with one
 # device, storage in the plain directory srv/d1 (mount_check = false; Swift keeps object metadata in
-# user xattrs, which ext4 and tmpfs support), logs (<name>.log) and `pids` ("name pid" lines, read
-# by stop.sh). Nothing in /etc/swift is read or written: Swift has no option or environment variable
-# for the location of swift.conf (its hash prefix and storage policies), so the launcher sets
-# swift.common.utils.SWIFT_CONF_FILE before any Swift module reads it, and every server config sets
-# swift_dir = <workdir> (rings).
+# user.* xattrs: fine on ext4 (this machine's /tmp) and xfs, on tmpfs only from Linux 6.6), logs (<name>.log) and `pids` ("name pid" lines, read
+# by stop.sh). Nothing is written to /etc/swift and nothing there is used: Swift has no option or
+# environment variable for the location of swift.conf (hash prefix, storage policies, constraints),
+# so the launcher calls swift.common.utils.set_swift_dir(<workdir>) before the modules that read it
+# are imported (swift.common.utils itself peeks at /etc/swift/swift.conf on import, tolerating its
+# absence, and set_swift_dir discards what it found); every server config sets swift_dir =
+# <workdir> (rings).
 #
-# Fast start: one Python process writes the config, builds the rings with RingBuilder, imports
-# Swift and eventlet once, then forks one child per server (each runs Swift's own run_wsgi with
-# workers = 0, i.e. the server in that child). EVENTLET_NO_GREENDNS skips importing dnspython
-# (only IP addresses are used).
+# Fast start (~2 s on an idle 2-core machine instead of ~6 s for four separate servers): one Python
+# process writes the config, builds the rings with RingBuilder, imports Swift, monkey-patches and
+# loads each server's WSGI pipeline once, then forks one child per server (each runs Swift's own
+# run_wsgi with workers = 0, i.e. the server in that child). EVENTLET_NO_GREENDNS skips importing
+# dnspython (only IP addresses are used).
 #
 # S3 credentials: access key `test:tester`, secret `testing` (tempauth, .admin); region us-east-1.
 # Environment: SWIFT_WATCH_PID=<pid> stops everything once that process has exited (a crashed test
@@ -41,7 +44,7 @@ esac
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
-if ! [ -x "$PY" ] || ! command -v memcached >/dev/null || ! "$PY" -c 'import swift.proxy' 2>/dev/null; then
+if ! [ -x "$PY" ] || ! command -v memcached >/dev/null || ! command -v swift-proxy-server >/dev/null; then
   echo "swift: not installed; run test/servers/swift/install.sh" >&2
   exit 3
 fi
@@ -56,7 +59,9 @@ touch "$W/pids"
 if [ -n "${SWIFT_WATCH_PID:-}" ]; then
   old=$(awk '$1 == "watchdog" { print $2 }' "$W/pids")
   if [ -z "$old" ] || ! kill -0 "$old" 2>/dev/null; then
-    setsid bash -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done; exec "$2" "$3"' \
+    # Waits while the process exists and is not a zombie (an unreaped parent is gone all the same).
+    setsid bash -c 'while read -r _ _ st _ <"/proc/$1/stat" 2>/dev/null && [ "$st" != Z ]; do sleep 1; done
+      exec "$2" "$3"' \
       swift-watchdog "$SWIFT_WATCH_PID" "$HERE/stop.sh" "$W" </dev/null >/dev/null 2>&1 &
     { grep -v '^watchdog ' "$W/pids" || true; echo "watchdog $!"; } >"$W/pids.tmp"
     mv "$W/pids.tmp" "$W/pids"
@@ -202,6 +207,27 @@ def record(name, pid):
 names = ['memcached', 'account', 'container', 'object', 'proxy'] if mode == 'all' else ['proxy']
 todo = [n for n in names if not (n in pids and alive(pids[n]))]
 
+# A port held by another process would only show up as a server that never answers (Swift retries
+# the bind for bind_timeout), so test them now. A proxy that was just killed may hold its port for
+# a moment: retry briefly.
+def port_free(port):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(('127.0.0.1', port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for n in todo:
+    give_up = time.time() + 3
+    while not port_free(ports[n]):
+        if time.time() > give_up:
+            sys.stderr.write('swift: port %d (%s) is in use by another process\n' % (ports[n], n))
+            sys.exit(1)
+        time.sleep(0.05)
+
 if 'memcached' in todo:
     with open(path('memcached.log'), 'ab') as log:
         p = subprocess.Popen(['memcached', '-l', '127.0.0.1', '-p', str(ports['memcached']), '-U', '0',
@@ -210,13 +236,15 @@ if 'memcached' in todo:
                              start_new_session=True)
     record('memcached', p.pid)
 
-# Swift reads swift.conf at import time: point it at ours before importing anything that does.
+# Swift reads swift.conf when its modules are imported. utils tries /etc/swift/swift.conf (and
+# tolerates its absence); set_swift_dir re-reads the hash prefix from ours, then the modules that
+# read the constraints and storage policies are imported (or reloaded) after it.
 from swift.common import utils
-utils.SWIFT_CONF_FILE = path('swift.conf')
-utils.validate_configuration()
+utils.set_swift_dir(w)
 from swift.common import constraints, storage_policy
 constraints.reload_constraints()
 storage_policy.reload_storage_policies()
+assert utils.HASH_PATH_PREFIX == b'dvs-test-prefix', utils.HASH_PATH_PREFIX
 
 if configure:
     from swift.common.ring import RingBuilder
@@ -228,11 +256,14 @@ if configure:
         b.save(path(name + '.builder'))
         b.get_ring().save(path(name + '.ring.gz'))
 
-# Import what the children need once, before forking, so they share it.
-from swift.common.wsgi import run_wsgi
-import swift.proxy.server, swift.common.middleware.s3api.s3api  # noqa: F401
-if mode == 'all':
-    import swift.account.server, swift.container.server, swift.obj.server  # noqa: F401
+# Do once, before forking, what each server would otherwise do by itself: eventlet's monkey
+# patching and loading the WSGI pipeline (imports, entry-point lookups). The apps built here are
+# thrown away (run_wsgi builds its own in each child); this cuts the start from ~3.5 s to ~1.3 s.
+from swift.common.wsgi import loadapp, run_wsgi
+utils.eventlet_monkey_patch()
+for name in todo:
+    if name != 'memcached':
+        loadapp(path(name + '-server.conf'))
 
 def spawn(name):
     sys.stdout.flush()
