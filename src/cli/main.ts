@@ -30,11 +30,12 @@ interface Outcome {
  */
 export async function main(argv: string[], cwd = process.cwd()): Promise<number> {
   let outcome: Outcome | undefined;
-  let usageError: string | undefined;
   let progress: ProgressRenderer | undefined;
   let repo: Repo | undefined;
-  const wantsJson = argv.includes('--json');
-  const verbose = argv.includes('-v') || argv.includes('--verbose');
+  // Only dvs's own flags count: anything after `--` belongs to a command dvs runs (dvs transform).
+  const own = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+  const wantsJson = own.includes('--json');
+  const verbose = own.includes('-v') || own.includes('--verbose');
 
   const y = yargsFactory(argv)
     .scriptName('dvs')
@@ -51,8 +52,10 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     .wrap(Math.min(110, process.stdout.columns || 100))
     .epilog('Exit codes: 0 ok, 1 differences found, 2 usage, 3 bad input, 4 not found, 5 conflict, 6 environment, 7 remote, 8 partial failure.')
     .fail((msg, err) => {
+      // Throwing stops yargs here: a command must never run after its flags were refused.
       if (err) throw err;
-      usageError = msg;
+      const text = msg.startsWith('Did you mean') ? `Unknown command "${own[0]}". ${msg}` : msg;
+      throw new DvsError('usage', 'USAGE', text, { hint: 'dvs --help lists commands; dvs <command> --help lists its options.' });
     });
 
   for (const def of commands) {
@@ -89,9 +92,6 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
   }
   await progress?.stop();
   repo?.close();
-  if (usageError !== undefined) {
-    return reportError(new DvsError('usage', 'USAGE', usageError, { hint: 'dvs --help lists commands; dvs <command> --help lists its options.' }), wantsJson, verbose);
-  }
   if (!outcome) return EXIT.ok; // --help, --version
   const { def, args, result } = outcome;
   const { renderers } = await import('./render/index.js');

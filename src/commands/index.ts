@@ -16,6 +16,10 @@ import { statusCommand } from './status.js';
 import { trackCommand } from './track.js';
 import { unprotectCommand } from './unprotect.js';
 import { verifyCommand } from './verify.js';
+import { transformCommand } from './transform.js';
+import { lineageCommand } from './lineage.js';
+import { runCommand } from './run.js';
+import { auditCommand } from './audit.js';
 
 /** Every verb, in the order `dvs --help` lists them. */
 export const commands: CommandDef<any, any>[] = [
@@ -27,6 +31,10 @@ export const commands: CommandDef<any, any>[] = [
   fetchCommand,
   pullCommand,
   diffCommand,
+  transformCommand,
+  lineageCommand,
+  runCommand,
+  auditCommand,
   removeCommand,
   unprotectCommand,
   gcCommand,

@@ -16,6 +16,10 @@ import { renderTrack } from './track.js';
 import type { Renderer } from './types.js';
 import { renderUnprotect } from './unprotect.js';
 import { renderVerify } from './verify.js';
+import { renderTransform } from './transform.js';
+import { renderLineage } from './lineage.js';
+import { renderRun } from './run.js';
+import { renderAudit } from './audit.js';
 
 /** Renderer per command name (CommandDef.name). */
 export const renderers: Record<string, Renderer<any>> = {
@@ -28,6 +32,10 @@ export const renderers: Record<string, Renderer<any>> = {
   pull: renderPull,
   remote: renderRemote,
   diff: renderDiff,
+  transform: renderTransform,
+  lineage: renderLineage,
+  run: renderRun,
+  audit: renderAudit,
   gc: renderGc,
   verify: renderVerify,
   remove: renderRemove,

@@ -1,0 +1,65 @@
+import { DvsError } from '../errors.js';
+import type { LineageShowResult } from '../ops/lineage.js';
+import type { TransformResult } from '../ops/transform.js';
+import { defineCommand } from './types.js';
+
+export interface LineageArgs {
+  action: 'show' | 'record';
+  path?: string;
+  rev?: string;
+  mermaid: boolean;
+  md: boolean;
+  name?: string;
+  input: string[];
+  output?: string[];
+  param?: string[];
+  command?: string;
+  started?: string;
+  duration?: number;
+  commit?: string;
+}
+
+export type LineageCommandResult = ({ action: 'show' } & LineageShowResult) | ({ action: 'record' } & TransformResult);
+
+export const lineageCommand = defineCommand<LineageArgs, LineageCommandResult>({
+  name: 'lineage',
+  command: 'lineage <action> [path]',
+  describe: 'Show how a dataset version was made, or record a transform that ran elsewhere',
+  builder: (y) =>
+    y
+      .positional('action', { choices: ['show', 'record'] as const, describe: 'show <path>: walk back to the raw sources; record: like dvs transform, without running anything' })
+      .positional('path', { type: 'string', describe: 'show: the dataset (data path or pointer)' })
+      .option('rev', { type: 'string', describe: 'show: read the pointers at this revision (no checkout)' })
+      .option('mermaid', { type: 'boolean', default: false, describe: 'show: print a Mermaid graph (pull requests render it)' })
+      .option('md', { type: 'boolean', default: false, describe: 'show: markdown, with the Mermaid graph and a table of the steps' })
+      .option('name', { type: 'string', describe: 'record: the transform type' })
+      .option('input', { alias: 'i', type: 'string', array: true, default: [], describe: 'record: tracked data it read' })
+      .option('output', { alias: 'o', type: 'string', array: true, describe: 'record: data it wrote (tracked now)' })
+      .option('param', { alias: 'p', type: 'string', array: true, describe: 'record: a parameter, key=value (repeatable)' })
+      .option('command', { type: 'string', describe: 'record: the command that ran' })
+      .option('started', { type: 'string', describe: 'record: when it started (ISO 8601)' })
+      .option('duration', { type: 'number', describe: 'record: how long it ran, in seconds' })
+      .option('commit', { type: 'string', describe: 'record: the code commit it ran at (default HEAD)' }),
+  async run(args, env) {
+    const ops = await import('../ops/lineage.js');
+    if (args.action === 'show') {
+      if (!args.path) throw new DvsError('usage', 'NO_TARGET', 'Name the dataset: dvs lineage show <path>');
+      return { action: 'show', ...(await ops.lineageShow(await env.context(), { target: args.path, rev: args.rev })) };
+    }
+    if (args.path) throw new DvsError('usage', 'UNEXPECTED_ARGUMENT', `dvs lineage record takes no path (${args.path}); name data with --input and --output`);
+    if (!args.name) throw new DvsError('usage', 'NO_NAME', 'Name the transform type with --name', { hint: 'dvs lineage record --name filter --input raw.csv --output clean.csv --command "spark-submit filter.py"' });
+    return {
+      action: 'record',
+      ...(await ops.recordLineage(await env.context(), {
+        name: args.name,
+        inputs: args.input,
+        outputs: args.output ?? [],
+        params: args.param,
+        command: args.command,
+        started: args.started,
+        duration: args.duration,
+        commit: args.commit,
+      })),
+    };
+  },
+});

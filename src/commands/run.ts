@@ -1,0 +1,92 @@
+import { DvsError } from '../errors.js';
+import type { RunCompareResult } from '../ops/run-compare.js';
+import type { RunListResult, RunShowResult } from '../ops/run-show.js';
+import type { RunWriteResult } from '../ops/run-start.js';
+import { defineCommand } from './types.js';
+
+type Action = 'start' | 'finish' | 'list' | 'show' | 'compare';
+
+export interface RunArgs {
+  action: Action;
+  runs?: string[];
+  model?: string;
+  dataset?: string[];
+  param?: string[];
+  metric?: string[];
+  rev?: string;
+  content: boolean;
+  rows: number;
+  md: boolean;
+}
+
+export type RunCommandResult =
+  | ({ action: 'start' | 'finish' } & RunWriteResult)
+  | ({ action: 'list' } & RunListResult)
+  | ({ action: 'show' } & RunShowResult)
+  | ({ action: 'compare' } & RunCompareResult);
+
+const USAGE: Record<Action, string> = {
+  start: 'dvs run start <id> --model <name> [--dataset <path>]... [--param k=v]...',
+  finish: 'dvs run finish <id> --metric k=v...',
+  list: 'dvs run list [--rev <rev>]',
+  show: 'dvs run show <id>[@<rev>]',
+  compare: 'dvs run compare <a>[@<rev>] <b>[@<rev>]',
+};
+
+function expectRuns(args: RunArgs, n: number): string[] {
+  const runs = (args.runs ?? []).map(String);
+  if (runs.length !== n) {
+    throw new DvsError('usage', 'RUN_ARGUMENTS', `dvs run ${args.action} takes ${n === 0 ? 'no run' : n === 1 ? 'one run' : `${n} runs`}${runs.length ? ` (got ${runs.join(' ')})` : ''}`, { hint: `Usage: ${USAGE[args.action]}` });
+  }
+  return runs;
+}
+
+export const runCommand = defineCommand<RunArgs, RunCommandResult>({
+  name: 'run',
+  command: 'run <action> [runs..]',
+  describe: 'Record training runs (datasets, code, parameters, hardware, metrics) and compare them',
+  builder: (y) =>
+    y
+      .usage(Object.values(USAGE).join('\n'))
+      .parserConfiguration({ 'parse-positional-numbers': false })
+      .positional('action', { choices: ['start', 'finish', 'list', 'show', 'compare'] as const, describe: 'what to do' })
+      .positional('runs', { type: 'string', array: true, describe: 'run ids; <id>@<rev> reads a run from Git without a checkout' })
+      .option('model', { type: 'string', describe: 'start: the model trained' })
+      .option('dataset', { alias: 'd', type: 'string', array: true, describe: 'start: tracked data the run trains on (repeatable)' })
+      .option('param', { alias: 'p', type: 'string', array: true, describe: 'start: a hyperparameter, key=value (repeatable)' })
+      .option('metric', { alias: 'm', type: 'string', array: true, describe: 'finish: a metric, key=number (repeatable)' })
+      .option('rev', { type: 'string', describe: 'list: the runs committed at this revision' })
+      .option('content', { type: 'boolean', default: true, describe: 'compare: diff the contents of tabular datasets (--no-content to skip)' })
+      .option('rows', { type: 'number', default: 3, describe: 'compare: sample rows shown per kind of row change' })
+      .option('md', { type: 'boolean', default: false, describe: 'compare, show: markdown for a pull request' }),
+  async run(args, env) {
+    switch (args.action) {
+      case 'start': {
+        const [id] = expectRuns(args, 1);
+        if (!args.model) throw new DvsError('usage', 'NO_MODEL', 'Name the model with --model <name>', { hint: `Usage: ${USAGE.start}` });
+        const { runStart } = await import('../ops/run-start.js');
+        return { action: 'start', ...(await runStart(await env.context(), { id, model: args.model, datasets: args.dataset, params: args.param })) };
+      }
+      case 'finish': {
+        const [id] = expectRuns(args, 1);
+        const { runFinish } = await import('../ops/run-finish.js');
+        return { action: 'finish', ...(await runFinish(await env.context(), { id, metrics: args.metric })) };
+      }
+      case 'list': {
+        expectRuns(args, 0);
+        const { runList } = await import('../ops/run-show.js');
+        return { action: 'list', ...(await runList(await env.context(), { rev: args.rev })) };
+      }
+      case 'show': {
+        const [run] = expectRuns(args, 1);
+        const { runShow } = await import('../ops/run-show.js');
+        return { action: 'show', ...(await runShow(await env.context(), { run })) };
+      }
+      case 'compare': {
+        const [a, b] = expectRuns(args, 2);
+        const { runCompare } = await import('../ops/run-compare.js');
+        return { action: 'compare', ...(await runCompare(await env.context(), { a, b, content: args.content, rows: args.rows })) };
+      }
+    }
+  },
+});

@@ -1,0 +1,68 @@
+import { spawn } from 'node:child_process';
+import { DvsError } from '../errors.js';
+import type { CommandRunner, TransformResult } from '../ops/transform.js';
+import { defineCommand } from './types.js';
+
+export interface TransformArgs {
+  name: string;
+  input: string[];
+  output: string[];
+  param?: string[];
+  '--'?: Array<string | number>;
+}
+
+/** Every option name yargs knows for this command (global ones included), filled in by the builder. */
+const known = new Set<string>(['_', '$0', '--']);
+
+const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * The child gets the terminal: its stdout and stderr are the user's, so progress bars and prompts work.
+ * With --json, dvs's stdout carries only the JSON result, so the child's stdout goes to stderr.
+ */
+export function terminalRunner(json: boolean): CommandRunner {
+  return (argv, { cwd }) =>
+    new Promise((resolve, reject) => {
+      const child = spawn(argv[0], argv.slice(1), { cwd, stdio: ['inherit', json ? 2 : 'inherit', 'inherit'] });
+      child.once('error', reject);
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+}
+
+export const transformCommand = defineCommand<TransformArgs, TransformResult>({
+  name: 'transform',
+  command: 'transform',
+  describe: 'Run a command that makes data from tracked data; track its outputs and record their lineage',
+  builder: (y) =>
+    y
+      .usage('dvs transform --name <type> --input <path>... --output <path>... [--param k=v]... -- <command> [args...]\n\nRuns the command (no shell unless you name one), then tracks the outputs and writes how they were made into their pointers.')
+      // Everything after `--` is the user's command, kept exactly as typed ("007" stays "007").
+      .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false })
+      .option('name', { type: 'string', demandOption: true, describe: 'the transform type: filter, dedup, tokenize, …' })
+      .option('input', { alias: 'i', type: 'string', array: true, default: [], describe: 'tracked data the command reads' })
+      .option('output', { alias: 'o', type: 'string', array: true, demandOption: true, describe: 'data the command writes (tracked afterwards)' })
+      .option('param', { alias: 'p', type: 'string', array: true, describe: 'a parameter of the transform, key=value (repeatable)' })
+      .check(() => {
+        // Options are all declared by now (global ones included): remember their names for run().
+        const options = (y as unknown as { getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]> } }).getOptions();
+        for (const name of [...Object.keys(options.key), ...Object.values(options.alias).flat()]) known.add(name).add(camel(name));
+        return true;
+      }),
+  async run(args, env) {
+    // A mistyped flag must never run the user's command with parameters missing from its record.
+    const unknown = Object.keys(args).filter((k) => !known.has(k));
+    if (unknown.length) {
+      throw new DvsError('usage', 'UNKNOWN_OPTION', `Unknown option --${unknown[0]}`, { hint: 'dvs transform --help lists the options; the command goes after --.' });
+    }
+    const command = (args['--'] ?? []).map(String);
+    const { transform } = await import('../ops/transform.js');
+    return transform(await env.context(), {
+      name: args.name,
+      inputs: args.input,
+      outputs: args.output,
+      params: args.param,
+      command,
+      run: terminalRunner(args.json),
+    });
+  },
+});
