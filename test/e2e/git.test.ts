@@ -295,3 +295,67 @@ describe('dvs diff', () => {
     expect(bad.stderr).toContain('Unknown revision "nope"');
   });
 });
+
+describe('dvs diff --content', () => {
+  /** A dataset of 3 partitions; version B drops 5% of the math rows of every partition. */
+  function dataset(dropMath: boolean): Record<string, string> {
+    const tree: Record<string, string> = {};
+    for (let p = 0; p < 3; p++) {
+      const lines = ['id,domain,text,score'];
+      let mathSeen = 0;
+      for (let i = 0; i < 400; i++) {
+        const id = p * 400 + i;
+        const domain = i % 3 === 0 ? 'math' : i % 3 === 1 ? 'code' : 'web';
+        if (domain === 'math' && dropMath && mathSeen++ % 20 === 0) continue;
+        lines.push(`${id},${domain},"sample, text ${id}",${(id % 100) / 100}`);
+      }
+      tree[`corpus/part-${p}.csv`] = lines.join('\n') + '\n';
+    }
+    return tree;
+  }
+
+  it('shows that version B drops 5% of the math rows, in the statistics and in the removed rows', async () => {
+    const repo = gitRepo();
+    writeTree(repo, dataset(false));
+    await trackAndCommit(repo, ['corpus'], 'A');
+    writeTree(repo, dataset(true));
+    await trackAndCommit(repo, ['corpus'], 'B');
+    const r = json(await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--content', '--json']));
+    const content = r.changes[0].content;
+    expect(content.format).toBe('csv');
+    // 134 math rows per partition, every 20th dropped: 7 per partition.
+    expect(content.rows).toEqual({ before: 1200, after: 1179, delta: -21 });
+    const domain = content.columns.find((c: { name: string }) => c.name === 'domain');
+    const math = (s: { top: Array<{ value: string; count: number }> }) => s.top.find((t) => t.value === 'math')!.count;
+    expect([math(domain.before), math(domain.after)]).toEqual([402, 381]);
+    expect(content.rowDiff.removed).toBe(21);
+    expect(content.rowDiff.added).toBe(0);
+    expect(content.rowDiff.samples.removed.length).toBe(5);
+    for (const row of content.rowDiff.samples.removed) expect(row.values.domain).toBe('math');
+
+    const text = await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--content']);
+    expect(text.stdout).toContain('rows: 1,200 → 1,179 (−21)');
+    expect(text.stdout).toContain('top math 402 → 381');
+    const md = await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--content', '--md']);
+    expect(md.stdout).toContain('<details><summary><code>corpus</code>');
+    expect(md.stdout).toContain('| domain | string |');
+  });
+
+  it('--key matches rows and shows changed cells; an unparseable file says why and the rest goes on', async () => {
+    const repo = gitRepo();
+    writeTree(repo, { 'users.csv': 'id,name,age\n1,ann,30\n2,bob,40\n3,cy,50\n', 'events.jsonl': '{"a":1}\n{"a":2}\n', 'table.parquet': 'PAR1 not really' });
+    await trackAndCommit(repo, ['users.csv', 'events.jsonl', 'table.parquet'], 'v1');
+    writeTree(repo, { 'users.csv': 'id,name,age\n1,ann,31\n2,bob,40\n4,dee,20\n', 'events.jsonl': '{"a":1}\n{not json\n', 'table.parquet': 'still not parquet' });
+    await trackAndCommit(repo, ['users.csv', 'events.jsonl', 'table.parquet'], 'v2');
+    const r = json(await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--key', 'id', '--json']));
+    const users = r.changes.find((c: { path: string }) => c.path === 'users.csv').content;
+    expect(users.rowDiff).toMatchObject({ mode: 'key', key: 'id', added: 1, removed: 1, changed: 1 });
+    expect(users.rowDiff.samples.changed[0].cells).toEqual([{ column: 'age', before: '30', after: '31' }]);
+    // A line that is not JSON is skipped with a note; a file that cannot be parsed at all is an error entry.
+    const events = r.changes.find((c: { path: string }) => c.path === 'events.jsonl').content;
+    expect(events.notes.join(' ')).toMatch(/line 2/);
+    const table = r.changes.find((c: { path: string }) => c.path === 'table.parquet').content;
+    expect(table.errors.length).toBeGreaterThan(0);
+    expect(table.errors[0].path).toBe('table.parquet');
+  });
+});

@@ -1,4 +1,6 @@
 import type { DataDiff, FileChange } from '../../diff/data-diff.js';
+import type { ContentDiff } from '../../diff/content/index.js';
+import { renderContentDiffMarkdown, renderContentDiffText } from './content-diff.js';
 import type { DiffResult, DiffSide } from '../../ops/diff.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
@@ -57,6 +59,7 @@ export const renderDiff: Renderer<DiffResult> = (r, { args, verbose }) => {
     const shown = verbose ? files : files.slice(0, MAX_TEXT_FILES);
     for (const f of shown) lines.push(`    ${fileLine(f)}`);
     if (shown.length < files.length) lines.push(`    … and ${files.length - shown.length} more (-v lists all)`);
+    if (d.content) lines.push(...renderContentDiffText(d.path, d.content as ContentDiff).map((l) => `    ${l}`));
     if (d.contentError) lines.push(`    content: ${d.contentError}`);
   }
   lines.push(summaryLine(r));
@@ -104,5 +107,10 @@ export function renderDiffMarkdown(r: DiffResult): string {
   }
   if (hidden) out.push(`| … | ${hidden} more rows | | | |`);
   out.push('');
+  // Then a collapsible section per file whose contents were compared.
+  for (const d of r.changes) {
+    if (d.content) out.push(renderContentDiffMarkdown(d.path, d.content as ContentDiff), '');
+    else if (d.contentError) out.push(`> \`${mdEscape(d.path)}\`: content not compared: ${mdEscape(d.contentError)}`, '');
+  }
   return out.join('\n') + '\n';
 }

@@ -52,7 +52,8 @@ export function detectDelimiter(sample: string, preferred: string): string {
 
 /**
  * Parse one record that contains a quote, from `pos`. Fields go to `out`. Returns the position after the
- * record, or -1 when the record may continue past the end of the text we have.
+ * record, or when the record may continue past the end of the text we have, -2 if it stopped inside a
+ * quoted field and -1 otherwise.
  */
 function parseRecord(t: string, pos: number, d: number, final: boolean, out: string[]): number {
   out.length = 0;
@@ -65,7 +66,7 @@ function parseRecord(t: string, pos: number, d: number, final: boolean, out: str
       for (;;) {
         const q = t.indexOf('"', j);
         if (q < 0) {
-          if (!final) return -1;
+          if (!final) return -2;
           throw new ContentParseError('unterminated quoted field (a " with no closing quote)');
         }
         if (q + 1 >= n && !final) return -1; // cannot tell yet whether a doubled quote follows
@@ -138,6 +139,16 @@ export async function readCsv(ctx: ReadContext, preferred: ',' | '\t'): Promise<
     }
   };
 
+  /** Count the row against the header; grow the header for extra fields. */
+  const ragged = (len: number): void => {
+    if (len < headerLength) short++;
+    else if (len > headerLength) {
+      long++;
+      if (len > header!.length) extend(len);
+    }
+  };
+
+  /** A record as strings: the header, or a record that needed the quote-aware parser. */
   const emit = (fields: string[]): void => {
     if (header === undefined) {
       const names = headerNames(fields);
@@ -148,26 +159,71 @@ export async function readCsv(ctx: ReadContext, preferred: ',' | '\t'): Promise<
     }
     rowNumber++;
     const len = fields.length;
-    if (len !== headerLength) {
-      if (len < headerLength) short++;
-      else {
-        long++;
-        if (len > header.length) extend(len);
-      }
-    }
+    if (len !== headerLength) ragged(len);
     if (identity) {
-      if (sink(fields, rowNumber) === false) stopped = true;
+      if (!sink.values(fields, rowNumber)) stopped = true;
       return;
     }
     if (mapped.length !== columns.length) mapped = new Array<string>(columns.length);
     mapped.fill('');
     for (let p = 0; p < len; p++) mapped[header[p]!] = fields[p]!;
-    if (sink(mapped, rowNumber) === false) stopped = true;
+    if (!sink.values(mapped, rowNumber)) stopped = true;
   };
 
-  const parse = (t: string, final: boolean): number => {
+  let starts = new Int32Array(64);
+  let ends = new Int32Array(64);
+  const ensure = (n: number): void => {
+    if (n <= starts.length) return;
+    const size = Math.max(n, starts.length * 2);
+    const s2 = new Int32Array(size);
+    const e2 = new Int32Array(size);
+    s2.set(starts);
+    e2.set(ends);
+    starts = s2;
+    ends = e2;
+  };
+
+  /** A record without quotes, t[pos, end): hand over where each cell is instead of substrings. */
+  const emitSpans = (t: string, pos: number, end: number): void => {
+    if (header === undefined) return emit(t.slice(pos, end).split(delim));
+    rowNumber++;
+    ensure(columns.length);
+    const wasIdentity = identity;
+    if (!identity) {
+      starts.fill(0);
+      ends.fill(0);
+    }
+    let f = 0;
+    for (let p = pos; ; f++) {
+      let c = t.indexOf(delim, p);
+      if (c < 0 || c > end) c = end;
+      if (f >= header.length) {
+        extend(f + 1); // a ragged row: the extra cell gets a column of its own
+        ensure(columns.length);
+      }
+      const col = header[f]!;
+      starts[col] = p;
+      ends[col] = c;
+      if (c === end) break;
+      p = c + 1;
+    }
+    f++;
+    if (f !== headerLength) ragged(f);
+    if (identity) for (let k = f; k < columns.length; k++) ends[k] = starts[k] = 0;
+    else if (wasIdentity) {
+      // This (ragged) row just made the mapping non-identity: clear every cell it did not set.
+      const set = new Set(header.slice(0, f));
+      for (let k = 0; k < columns.length; k++) if (!set.has(k)) ends[k] = starts[k] = 0;
+    }
+    if (!sink.spans(t, starts, ends, rowNumber)) stopped = true;
+  };
+
+  /** The text left unparsed ends inside a quoted field: the record needs at least one more quote. */
+  let inOpenQuote = false;
+  const parse = (t: string, final: boolean, start = 0): number => {
     const n = t.length;
-    let pos = 0;
+    let pos = start;
+    inOpenQuote = false;
     let nextQuote = -1;
     while (pos < n && !stopped) {
       if (nextQuote < pos) {
@@ -182,11 +238,14 @@ export async function readCsv(ctx: ReadContext, preferred: ',' | '\t'): Promise<
       if (nextQuote > nl) {
         let end = nl;
         if (end > pos && t.charCodeAt(end - 1) === 13) end--;
-        if (end > pos) emit(t.slice(pos, end).split(delim));
+        if (end > pos) emitSpans(t, pos, end);
         pos = nl + 1;
       } else {
         const next = parseRecord(t, pos, d, final, scratch);
-        if (next < 0) break;
+        if (next < 0) {
+          inOpenQuote = next === -2;
+          break;
+        }
         if (!(scratch.length === 1 && scratch[0] === '')) emit(scratch);
         pos = next;
       }
@@ -194,21 +253,65 @@ export async function readCsv(ctx: ReadContext, preferred: ',' | '\t'): Promise<
     return pos;
   };
 
+  const tooLong = (): never => {
+    throw new ContentParseError(`record after data row ${rowNumber} is longer than ${MAX_RECORD_CHARS / 1048576} MB (an unterminated quote?)`);
+  };
+
   for await (const text of textChunks(ctx)) {
-    let t = carry + text;
     if (!started) {
       // Wait for enough text to see a few records before choosing the delimiter.
-      if (t.length < 65536) {
-        carry = t;
-        continue;
-      }
-      t = begin(t);
+      carry += text;
+      if (carry.length < 65536) continue;
+      const t = begin(carry);
+      const pos = parse(t, false);
+      if (stopped) return;
+      carry = t.slice(pos);
+      continue;
     }
-    const pos = parse(t, false);
-    if (stopped) return;
-    carry = t.slice(pos);
-    if (carry.length > MAX_RECORD_CHARS) {
-      throw new ContentParseError(`record after data row ${rowNumber} is longer than ${MAX_RECORD_CHARS / 1048576} MB (an unterminated quote?)`);
+    // Never parse `carry + text` as a whole: V8 runs indexOf on a concatenated string through a slow
+    // path, which costs more than the parsing itself. Only the record that straddles the chunk boundary
+    // is concatenated; the rest of the chunk is parsed as it came from the decoder.
+    let offset = 0;
+    if (carry.length > 0) {
+      let take: number;
+      if (inOpenQuote) {
+        // Still inside a quoted field: nothing can end before the next quote. Without this, a stray
+        // quote would make every chunk re-parse the whole (growing) record: quadratic.
+        const q = text.indexOf('"');
+        if (q < 0) {
+          carry += text;
+          if (carry.length > MAX_RECORD_CHARS) tooLong();
+          continue;
+        }
+        const nl = text.indexOf('\n', q);
+        take = nl < 0 ? text.length : nl + 1;
+      } else {
+        take = text.indexOf('\n') + 1 || text.length;
+      }
+      for (;;) {
+        const s = carry + text.slice(0, take);
+        const pos = parse(s, false);
+        if (stopped) return;
+        if (pos >= carry.length) {
+          offset = pos - carry.length;
+          carry = '';
+          break;
+        }
+        if (take >= text.length) {
+          carry = s.slice(pos); // still inside a record (quoted newlines): wait for more text
+          offset = text.length;
+          if (carry.length > MAX_RECORD_CHARS) tooLong();
+          break;
+        }
+        const nl = text.indexOf('\n', take);
+        take = nl < 0 ? text.length : nl + 1;
+      }
+    }
+    if (offset < text.length) {
+      const pos = parse(text, false, offset);
+      if (stopped) return;
+      carry = text.slice(pos);
+      if (carry.length > MAX_RECORD_CHARS) tooLong();
     }
   }
   if (!started) carry = begin(carry);

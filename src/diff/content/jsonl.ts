@@ -55,18 +55,32 @@ export async function readJsonl(ctx: ReadContext): Promise<void> {
     if (values.length < columns.length) values = new Array<Cell>(columns.length);
     values.fill(null);
     flatten(obj as Record<string, unknown>, '', columns, values);
-    return sink(values, ++rowNumber) !== false;
+    return sink.values(values, ++rowNumber);
   };
 
-  for await (const text of textChunks(ctx)) {
-    let t = carry + text;
+  for await (const chunk of textChunks(ctx)) {
+    let t = chunk;
     if (!started) {
       started = true;
       if (t.charCodeAt(0) === 0xfeff) t = t.slice(1);
       if (t.slice(0, 8192).includes('\u0000')) throw new ContentParseError('binary data (NUL bytes), not JSON Lines');
     }
     let pos = 0;
-    for (let nl = t.indexOf('\n'); nl >= 0; nl = t.indexOf('\n', pos)) {
+    if (carry) {
+      // Only the line that straddles the chunk boundary is concatenated: indexOf on a concatenated
+      // string takes a slow path in V8 (see csv.ts).
+      const nl = t.indexOf('\n');
+      if (nl < 0) {
+        carry += t;
+        if (carry.length > MAX_RECORD_CHARS) throw new ContentParseError(`line ${lineNo + 1} is longer than ${MAX_RECORD_CHARS / 1048576} MB`);
+        continue;
+      }
+      const keepGoing = line(carry + t.slice(0, nl));
+      carry = '';
+      if (!keepGoing) return;
+      pos = nl + 1;
+    }
+    for (let nl = t.indexOf('\n', pos); nl >= 0; nl = t.indexOf('\n', pos)) {
       const keepGoing = line(t.slice(pos, nl));
       pos = nl + 1;
       if (!keepGoing) return;

@@ -10,7 +10,7 @@ import * as zlib from 'node:zlib';
 import type { AsyncBuffer, Compressors, FileMetaData, SchemaTree } from 'hyparquet';
 import { canonical } from './hash.js';
 import { ContentParseError, readAll, type ReadContext } from './reader.js';
-import type { Cell, ColumnStats, ColumnType, ContentSource } from './types.js';
+import type { Cell, ColumnType, ContentSource } from './types.js';
 
 export interface ParquetColumn {
   name: string;
@@ -26,8 +26,6 @@ export interface ParquetFile {
   columns: ParquetColumn[];
   rows: number;
   file: AsyncBuffer;
-  /** Bytes read to get the footer (the test that no row is read relies on it). */
-  footerBytes: number;
 }
 
 function hyparquet(): Promise<typeof import('hyparquet')> {
@@ -91,7 +89,6 @@ export async function openParquet(source: ContentSource): Promise<ParquetFile> {
   const { parquetMetadata, parquetSchema } = await hyparquet();
   let metadata: FileMetaData;
   let file: AsyncBuffer;
-  let footerBytes: number;
   const size = source.size;
   if (size < 12) throw new ContentParseError(`not a Parquet file (${size} bytes)`);
   const readRange = source.readRange?.bind(source);
@@ -106,7 +103,6 @@ export async function openParquet(source: ContentSource): Promise<ParquetFile> {
     footer.set(meta, 0);
     footer.set(tail, len);
     metadata = parseMetadata(parquetMetadata, footer);
-    footerBytes = len + 8;
     file = {
       byteLength: size,
       slice: async (start, end) => {
@@ -117,11 +113,10 @@ export async function openParquet(source: ContentSource): Promise<ParquetFile> {
   } else {
     const all = await readAll(source);
     metadata = parseMetadata(parquetMetadata, all);
-    footerBytes = all.byteLength;
     const ab = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
     file = { byteLength: ab.byteLength, slice: (start, end) => ab.slice(start, end) };
   }
-  return { metadata, columns: parquetColumns(parquetSchema(metadata)), rows: Number(metadata.num_rows), file, footerBytes };
+  return { metadata, columns: parquetColumns(parquetSchema(metadata)), rows: Number(metadata.num_rows), file };
 }
 
 function parseMetadata(parse: typeof import('hyparquet').parquetMetadata, bytes: Uint8Array): FileMetaData {
@@ -130,78 +125,6 @@ function parseMetadata(parse: typeof import('hyparquet').parquetMetadata, bytes:
   } catch (err) {
     throw new ContentParseError(`unreadable Parquet footer (${(err as Error).message})`);
   }
-}
-
-type Bound = number | string | boolean;
-
-function toBound(v: unknown): Bound | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'bigint') return Number(v);
-  if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
-  if (v instanceof Date) return v.toISOString();
-  return undefined; // raw bytes: no meaningful order to show
-}
-
-function less(a: Bound, b: Bound): boolean {
-  return typeof a === typeof b ? a < b : String(a) < String(b);
-}
-
-/** Column statistics from the footer: nulls summed and min/max merged over row groups. */
-export function footerStats(pf: ParquetFile): ColumnStats[] {
-  interface Acc {
-    nulls: number | null;
-    min: Bound | null;
-    max: Bound | null;
-    chunks: number;
-    boundsUnknown: boolean;
-  }
-  const byName = new Map<string, Acc>();
-  for (const c of pf.columns) if (!c.json) byName.set(c.name, { nulls: 0, min: null, max: null, chunks: 0, boundsUnknown: false });
-  for (const rg of pf.metadata.row_groups) {
-    for (const chunk of rg.columns) {
-      const md = chunk.meta_data;
-      const acc = md && byName.get(md.path_in_schema.join('.'));
-      if (!md || !acc) continue;
-      acc.chunks++;
-      const st = md.statistics;
-      const nulls = st?.null_count === undefined ? undefined : Number(st.null_count);
-      acc.nulls = acc.nulls === null || nulls === undefined ? null : acc.nulls + nulls;
-      if (nulls !== undefined && nulls >= Number(md.num_values)) continue; // all null: no bounds to merge
-      const min = toBound(st?.min_value ?? st?.min);
-      const max = toBound(st?.max_value ?? st?.max);
-      if (min === undefined || max === undefined) {
-        acc.boundsUnknown = true; // one chunk without bounds leaves the file's bounds unknown
-        continue;
-      }
-      if (acc.min === null || less(min, acc.min)) acc.min = min;
-      if (acc.max === null || less(acc.max, max)) acc.max = max;
-    }
-  }
-  const groups = pf.metadata.row_groups.length;
-  return pf.columns.map((c) => {
-    const acc = byName.get(c.name);
-    const complete = acc !== undefined && acc.chunks === groups;
-    const nulls = complete ? acc.nulls : null;
-    const bounds = complete && !acc.boundsUnknown;
-    return {
-      name: c.name,
-      type: c.type,
-      source: 'footer',
-      count: nulls === null ? null : pf.rows - nulls,
-      nulls,
-      kinds: null,
-      min: bounds ? acc.min : null,
-      max: bounds ? acc.max : null,
-      mean: null,
-      stddev: null,
-      distinct: null,
-      distinctExact: null,
-      meanLength: null,
-      top: null,
-      topExact: null,
-      fingerprint: null,
-    };
-  });
 }
 
 /** A decoded value as a cell: bigints that fit stay numbers, the rest (dates, bytes, lists) becomes text. */
@@ -250,7 +173,7 @@ export async function readParquetRows(ctx: ReadContext, pf: ParquetFile): Promis
         for (const part of col.path) v = v === null || v === undefined ? v : (v as Record<string, unknown>)[part];
         values[idx[c]!] = toCell(v, col.json);
       }
-      if (ctx.sink(values, ++rowNumber) === false) return;
+      if (!ctx.sink.values(values, ++rowNumber)) return;
     }
     rowStart = rowEnd;
   }

@@ -10,51 +10,92 @@ import type { ColumnStats, ColumnType } from './types.js';
 /** How many most frequent values a summary shows. */
 export const TOP_N = 10;
 
+/** Exact powers of ten: a double holds 10^0..10^22 exactly. */
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+
+/** Kinds of CSV text. */
+export const STRING = 0;
+export const INTEGER = 1;
+export const NUMBER = 2;
+export const BOOLEAN = 3;
+
+/** The numeric value of the last `classifySpan` that returned INTEGER or NUMBER. */
+export let NUM = 0;
+
 /**
- * Classify CSV text as a number: 0 = not a number, 1 = integer, 2 = other decimal number. Written as a
- * loop because it runs on every cell and must reject `0x1F`, `1_000`, ` 12` and `Infinity`, all of which
- * `Number()` accepts.
+ * Classify CSV text t[s, e) (non-empty) as INTEGER, NUMBER, BOOLEAN or STRING, computing the number as it
+ * goes. A loop, not a regular expression or `Number()`, because it runs on every cell and must reject
+ * `0x1F`, `1_000`, ` 12` and `Infinity`, which `Number()` accepts. The value is exact (Clinger's fast
+ * path: a mantissa under 2^53 times an exact power of ten is correctly rounded); longer numbers go
+ * through `Number()`.
  */
-export function numberKind(s: string): 0 | 1 | 2 {
-  const n = s.length;
-  let i = 0;
-  let c = s.charCodeAt(0);
-  if (c === 45 || c === 43) c = s.charCodeAt(++i); // sign
+export function classifySpan(t: string, s: number, e: number): number {
+  let i = s;
+  let c = t.charCodeAt(i);
+  if (!((c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46)) {
+    return isBooleanSpan(t, s, e, c) ? BOOLEAN : STRING;
+  }
+  let negative = false;
+  if (c === 45 || c === 43) {
+    negative = c === 45;
+    c = t.charCodeAt(++i);
+  }
+  let mantissa = 0;
   let digits = 0;
+  let scale = 0;
   while (c >= 48 && c <= 57) {
+    mantissa = mantissa * 10 + (c - 48);
     digits++;
-    c = s.charCodeAt(++i);
+    c = t.charCodeAt(++i);
   }
-  let integer = true;
+  let kind = INTEGER;
   if (c === 46) {
-    integer = false;
-    c = s.charCodeAt(++i);
+    kind = NUMBER;
+    c = t.charCodeAt(++i);
     while (c >= 48 && c <= 57) {
+      mantissa = mantissa * 10 + (c - 48);
       digits++;
-      c = s.charCodeAt(++i);
+      scale--;
+      c = t.charCodeAt(++i);
     }
   }
-  if (digits === 0) return 0;
+  if (digits === 0) return STRING;
   if (c === 101 || c === 69) {
-    integer = false;
-    c = s.charCodeAt(++i);
-    if (c === 45 || c === 43) c = s.charCodeAt(++i);
-    let exp = 0;
-    while (c >= 48 && c <= 57) {
-      exp++;
-      c = s.charCodeAt(++i);
+    kind = NUMBER;
+    c = t.charCodeAt(++i);
+    let expNegative = false;
+    if (c === 45 || c === 43) {
+      expNegative = c === 45;
+      c = t.charCodeAt(++i);
     }
-    if (exp === 0) return 0;
+    let exp = 0;
+    let expDigits = 0;
+    while (c >= 48 && c <= 57) {
+      exp = exp * 10 + (c - 48);
+      expDigits++;
+      c = t.charCodeAt(++i);
+    }
+    if (expDigits === 0) return STRING;
+    scale += expNegative ? -exp : exp;
   }
-  if (i !== n) return 0;
-  return integer ? 1 : 2;
+  if (i !== e) return STRING;
+  if (digits <= 15 && scale >= -22 && scale <= 22) {
+    const v = scale >= 0 ? mantissa * POW10[scale]! : mantissa / POW10[-scale]!;
+    NUM = negative ? -v : v;
+  } else {
+    NUM = Number(t.slice(s, e));
+  }
+  return kind;
 }
 
-function isBooleanText(s: string): boolean {
-  const n = s.length;
-  if (n !== 4 && n !== 5) return false;
-  const l = s.toLowerCase();
-  return l === 'true' || l === 'false';
+/** true/false in any letter case, without making a lower-cased copy. */
+function isBooleanSpan(t: string, s: number, e: number, c: number): boolean {
+  const n = e - s;
+  if (n === 4) return (c | 32) === 116 && (t.charCodeAt(s + 1) | 32) === 114 && (t.charCodeAt(s + 2) | 32) === 117 && (t.charCodeAt(s + 3) | 32) === 101;
+  if (n === 5) {
+    return (c | 32) === 102 && (t.charCodeAt(s + 1) | 32) === 97 && (t.charCodeAt(s + 2) | 32) === 108 && (t.charCodeAt(s + 3) | 32) === 115 && (t.charCodeAt(s + 4) | 32) === 101;
+  }
+  return false;
 }
 
 export class ColumnAccumulator {
@@ -88,32 +129,30 @@ export class ColumnAccumulator {
     if (x > this.max) this.max = x;
   }
 
-  private addCommon(key: string, h1: number, h2: number): void {
-    this.count++;
-    this.top.add(key);
-    this.hll.add(h1, h2);
-    this.fp1 = (this.fp1 + h1) | 0;
-    this.fp2 = (this.fp2 + h2) | 0;
-  }
-
-  /** A non-empty CSV/TSV cell: its type is inferred from the text. */
-  addText(s: string, h1: number, h2: number): void {
-    const c = s.charCodeAt(0);
-    let kind: 0 | 1 | 2 = 0;
-    if ((c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46) kind = numberKind(s);
-    if (kind === 1) {
+  /** A non-empty CSV/TSV cell t[s, e) hashed to (h1, h2): its type is inferred from the text. */
+  addText(t: string, s: number, e: number, h1: number, h2: number): void {
+    const kind = classifySpan(t, s, e);
+    if (kind === INTEGER) {
       this.nInt++;
-      this.addNumber(+s);
-    } else if (kind === 2) {
+      this.addNumber(NUM);
+    } else if (kind === NUMBER) {
       this.nNum++;
-      this.addNumber(+s);
-    } else if ((c === 116 || c === 84 || c === 102 || c === 70) && isBooleanText(s)) {
+      this.addNumber(NUM);
+    } else if (kind === BOOLEAN) {
       this.nBool++;
     } else {
       this.nStr++;
-      this.strLen += s.length;
+      this.strLen += e - s;
     }
-    this.addCommon(s, h1, h2);
+    this.addCommon(t, s, e, h1, h2);
+  }
+
+  private addCommon(t: string, s: number, e: number, h1: number, h2: number): void {
+    this.count++;
+    this.top.add(t, s, e, h1, h2);
+    this.hll.add(h1, h2);
+    this.fp1 = (this.fp1 + h1) | 0;
+    this.fp2 = (this.fp2 + h2) | 0;
   }
 
   /** A non-null typed value (JSONL, Parquet), with its canonical text `key`. */
@@ -128,7 +167,7 @@ export class ColumnAccumulator {
       this.nStr++;
       this.strLen += v.length;
     }
-    this.addCommon(key, h1, h2);
+    this.addCommon(key, 0, key.length, h1, h2);
   }
 
   /**

@@ -17,6 +17,13 @@ export interface ContentSource {
   open(): Promise<NodeJS.ReadableStream>;
   /** Bytes [start, end) — lets Parquet read only its footer. Without it, Parquet files are read whole. */
   readRange?(start: number, end: number): Promise<Uint8Array>;
+  /** The format, when the caller knows better than the extension of `path`. */
+  format?: TabularFormat;
+  /**
+   * A local file holding exactly these bytes (a workspace file, a cache object). Optional: with it, a
+   * big version can be scanned in a worker thread while the other version is scanned on this one.
+   */
+  file?: string;
 }
 
 export interface ContentDiffOptions {
@@ -25,12 +32,17 @@ export interface ContentDiffOptions {
   /** Match rows by this column (Dolt-style): reports changed cells instead of remove+add pairs. */
   key?: string;
   /**
-   * Compute rows added/removed. Default: true for CSV/TSV/JSONL (they are streamed for statistics anyway),
-   * false for Parquet (footer only). Setting `key` implies true.
+   * Compute rows added/removed. Default: true for CSV/TSV/JSONL (they are streamed for statistics anyway);
+   * for Parquet (otherwise footer only) true when `rows` > 0 is given. Setting `key` implies true.
    */
   rowLevel?: boolean;
   /** Memory for the row-level hash tables; beyond it the row diff becomes a documented estimate. */
   maxMemoryBytes?: number;
+  /**
+   * Scan the two versions in parallel, the second in a worker thread (needs `file` on its sources).
+   * Default: when that version's files add up to 16 MB or more.
+   */
+  parallel?: boolean;
   /** Progress for long reads (phase 'diff', bytes read). */
   onProgress?: ProgressListener;
 }
@@ -73,7 +85,7 @@ export interface ColumnStats {
   distinctExact: boolean | null;
   /** String values only: mean length in UTF-16 code units. */
   meanLength: number | null;
-  /** Most frequent values (up to 10), most frequent first; counts are exact while `topExact`. */
+  /** Most frequent values (up to 10), most frequent first; counts are exact while `topExact`, else estimates. */
   top: TopValue[] | null;
   topExact: boolean | null;
   /** Hash of the multiset of values (order-independent): equal fingerprints mean the same values. */

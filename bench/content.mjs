@@ -1,0 +1,22 @@
+// Content-diff benchmarks: row-level diff of two versions of a 1 GB CSV (10 M rows, 1% differ), and a
+// footer-only diff of two 50-file Parquet datasets. Runs the library (dist/diff/content) in-process.
+import { PROJECT } from './lib.mjs';
+import { join } from 'node:path';
+
+export async function run({ work, log }) {
+  const quick = process.env.BENCH_QUICK === '1';
+  const { benchContentDiff } = await import(join(PROJECT, 'dist/diff/content/bench.js'));
+  const rows = quick ? 1_000_000 : 10_000_000;
+  log(`generating two versions of a ${rows.toLocaleString('en-US')}-row CSV`);
+  const r = await benchContentDiff(work, { rows });
+  const gb = (r.csv.bytesPerVersion / 1e9).toFixed(2);
+  const out = [];
+  for (const [label, run] of [['multiset', r.csv.multiset], ['by key', r.csv.keyed], ['one thread', r.csv.sequential]]) {
+    out.push({ name: `row diff of a ${gb} GB CSV (${label}): read rate per version`, value: run.mbPerSecondPerVersion, unit: 'MB/s', target: '>= 50 MB/s', pass: run.mbPerSecondPerVersion >= 50 });
+    out.push({ name: `row diff (${label}): peak RSS`, value: run.peakRssMB, unit: 'MB', target: '< 1024 MB', pass: run.peakRssMB < 1024 });
+  }
+  out.push({ name: `row diff found ${r.csv.multiset.added + r.csv.multiset.removed} differing rows (expected ${2 * r.csv.differingRows})`, value: r.csv.multiset.added + r.csv.multiset.removed, unit: 'rows', pass: r.csv.multiset.added + r.csv.multiset.removed === 2 * r.csv.differingRows });
+  const p = r.parquetFooters;
+  out.push({ name: `footer-only Parquet diff, ${p.filesPerVersion} files per version (${p.streamOpens} row reads)`, value: p.milliseconds, unit: 'ms', target: '< 1000 ms', pass: p.milliseconds < 1000 && p.streamOpens === 0 });
+  return out;
+}

@@ -1,0 +1,182 @@
+/**
+ * Human renderings of a content diff (`dvs diff --content`): compact text lines for the terminal, and a
+ * collapsible markdown section per file for pull requests (`--md`). `--json` is the ContentDiff itself.
+ * Both show the columns that moved most first, as the diff sorts them, and only the changed ones.
+ */
+import { topPairs, type Cell, type ColumnDiff, type ColumnStats, type ContentDiff, type SampleRow } from '../../diff/content/index.js';
+
+/** Changed columns shown before "… and N more". */
+const MAX_COLUMNS = 12;
+/** A cell longer than this is cut with an ellipsis. */
+const MAX_CELL = 40;
+
+function num(x: number): string {
+  if (Number.isInteger(x)) return x.toLocaleString('en-US');
+  const abs = Math.abs(x);
+  return abs !== 0 && (abs < 1e-4 || abs >= 1e15) ? x.toExponential(3) : String(Number(x.toPrecision(6)));
+}
+
+function signed(x: number): string {
+  return x > 0 ? `+${num(x)}` : x < 0 ? `−${num(-x)}` : '±0';
+}
+
+function value(v: unknown): string {
+  if (v === null || v === undefined) return '∅';
+  if (typeof v === 'number') return num(v);
+  const s = String(v).replace(/\r?\n/g, '⏎');
+  return s.length > MAX_CELL ? s.slice(0, MAX_CELL - 1) + '…' : s;
+}
+
+/** `a → b`, or just `a` when nothing changed. */
+function change(a: unknown, b: unknown): string {
+  return a === b ? value(a) : `${value(a)} → ${value(b)}`;
+}
+
+/** Top values whose counts moved most, as `math 1,000 → 950`. */
+function topMoves(a: ColumnStats, b: ColumnStats, max: number): string[] {
+  return topPairs(a, b)
+    .filter((m) => m.before !== m.after)
+    .sort((x, y) => Math.abs(y.after - y.before) - Math.abs(x.after - x.before))
+    .slice(0, max)
+    .map((m) => `${value(m.value)} ${num(m.before)} → ${num(m.after)}`);
+}
+
+/** What moved in a column, as short `name a → b` phrases; only the statistics that changed. */
+function columnMoves(c: ColumnDiff): string[] {
+  const a = c.before;
+  const b = c.after;
+  if (!a || !b) return [];
+  const parts: string[] = [];
+  if (a.type !== b.type) parts.push(`type ${a.type} → ${b.type}`);
+  const stat = (label: string, key: keyof ColumnStats): void => {
+    if (a[key] !== b[key] && (a[key] !== null || b[key] !== null)) parts.push(`${label} ${change(a[key], b[key])}`);
+  };
+  stat('nulls', 'nulls');
+  stat('mean', 'mean');
+  stat('stddev', 'stddev');
+  stat('min', 'min');
+  stat('max', 'max');
+  const tops = topMoves(a, b, 3);
+  if (tops.length) parts.push(`top ${tops.join(', ')}`);
+  stat('distinct', 'distinct');
+  stat('mean length', 'meanLength');
+  return parts;
+}
+
+function rowsLine(d: ContentDiff): string {
+  const { before, after, delta } = d.rows;
+  if (before === null || after === null) return `rows: ${value(before)} → ${value(after)}`;
+  return `rows: ${num(before)} → ${num(after)} (${signed(delta ?? 0)})`;
+}
+
+function schemaParts(d: ContentDiff): string[] {
+  const s = d.schema;
+  return [
+    ...s.added.map((c) => `+${c.name} (${c.type})`),
+    ...s.removed.map((c) => `−${c.name} (${c.type})`),
+    ...s.renamed.map((r) => `${r.from} → ${r.to} (renamed)`),
+    ...s.typeChanged.map((t) => `${t.name}: ${t.before} → ${t.after}`),
+  ];
+}
+
+function sampleText(r: SampleRow): string {
+  // Text with a comma is quoted, so that `a=x, y` cannot be read as two cells.
+  const show = (v: Cell): string => (typeof v === 'string' && /[,"]/.test(v) ? JSON.stringify(value(v)) : value(v));
+  return `row ${r.row}: ${Object.entries(r.values)
+    .map(([k, v]) => `${k}=${show(v)}`)
+    .join(', ')}`;
+}
+
+export function renderContentDiffText(path: string, diff: ContentDiff): string[] {
+  const lines: string[] = [];
+  const files = diff.files.before > 1 || diff.files.after > 1 ? `, ${diff.files.before} → ${diff.files.after} files` : '';
+  lines.push(`${path} (${diff.format ?? 'unknown format'}, ${diff.change}${files})`);
+  lines.push(`  ${rowsLine(diff)}`);
+  const schema = schemaParts(diff);
+  if (schema.length) lines.push(`  schema: ${schema.join('; ')}`);
+  const moved = diff.columns.filter((c) => c.change === 'changed');
+  for (const c of moved.slice(0, MAX_COLUMNS)) {
+    const parts = columnMoves(c);
+    if (parts.length) lines.push(`  ${c.name} (${c.after?.type ?? c.before?.type}): ${parts.join('; ')}`);
+  }
+  if (moved.length > MAX_COLUMNS) lines.push(`  … and ${moved.length - MAX_COLUMNS} more changed columns`);
+  const r = diff.rowDiff;
+  if (r) {
+    const est = r.estimated ? ' (estimated)' : '';
+    if (r.mode === 'key') {
+      lines.push(`  by key ${r.key}: ${num(r.changed ?? 0)} changed, removed ${num(r.removed)} rows, added ${num(r.added)}, ${num(r.unchanged)} unchanged${est}`);
+    } else {
+      lines.push(`  removed ${num(r.removed)} rows, added ${num(r.added)}, ${num(r.unchanged)} unchanged${est}`);
+    }
+    for (const s of r.samples.removed) lines.push(`    − ${sampleText(s)}`);
+    for (const s of r.samples.added) lines.push(`    + ${sampleText(s)}`);
+    for (const c of r.samples.changed) {
+      lines.push(`    ~ ${r.key}=${value(c.key)}: ${c.cells.map((x) => `${x.column} ${value(x.before)} → ${value(x.after)}`).join('; ')}`);
+    }
+  }
+  if (diff.estimateReason) lines.push(`  estimated: ${diff.estimateReason}`);
+  for (const e of diff.errors) lines.push(`  error: ${e.side} ${e.path}: ${e.message}`);
+  for (const n of diff.notes) lines.push(`  note: ${n}`);
+  return lines;
+}
+
+/** A markdown table cell: no HTML, no pipes, no line breaks that would end the row. */
+function cell(v: unknown): string {
+  const s = typeof v === 'string' ? v : value(v);
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+}
+
+function table(header: string[], rows: string[][]): string[] {
+  return [`| ${header.map(cell).join(' | ')} |`, `|${header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+}
+
+function statsTable(columns: ColumnDiff[]): string[] {
+  const rows = columns.map((c) => {
+    // An added or removed column has one side: show its values, not "∅ → value".
+    const pair = (key: keyof ColumnStats): string => cell(c.before && c.after ? change(c.before[key], c.after[key]) : value((c.after ?? c.before)![key]));
+    const top =
+      c.before && c.after
+        ? topMoves(c.before, c.after, 3).join('; ')
+        : ((c.after ?? c.before)!.top ?? []).slice(0, 3).map((t) => `${value(t.value)} ${num(t.count)}`).join('; ');
+    const name = c.renamedFrom ? `${c.renamedFrom} → ${c.name}` : c.change === 'added' ? `+${c.name}` : c.change === 'removed' ? `−${c.name}` : c.name;
+    return [cell(name), pair('type'), pair('nulls'), pair('distinct'), pair('mean'), pair('stddev'), pair('min'), pair('max'), cell(top)];
+  });
+  return table(['column', 'type', 'nulls', 'distinct', 'mean', 'stddev', 'min', 'max', 'top values (count)'], rows);
+}
+
+function sampleTable(samples: SampleRow[]): string[] {
+  const names = [...new Set(samples.flatMap((s) => Object.keys(s.values)))];
+  return table(['row', ...names], samples.map((s) => [String(s.row), ...names.map((n) => cell(value(s.values[n] as Cell)))]));
+}
+
+export function renderContentDiffMarkdown(path: string, diff: ContentDiff): string {
+  const moved = diff.columns.filter((c) => c.change !== 'unchanged');
+  const summary = [diff.format ?? 'unknown format', diff.change === 'modified' ? '' : diff.change, rowsLine(diff), `${moved.length} of ${diff.columns.length} columns changed`]
+    .filter(Boolean)
+    .join(', ');
+  const out: string[] = [`<details><summary><code>${cell(path)}</code> — ${cell(summary)}</summary>`, ''];
+  const schema = schemaParts(diff);
+  if (schema.length) out.push(`**Schema:** ${cell(schema.join('; '))}`, '');
+  if (moved.length) {
+    out.push(...statsTable(moved.slice(0, MAX_COLUMNS)));
+    if (moved.length > MAX_COLUMNS) out.push('', `… and ${moved.length - MAX_COLUMNS} more changed columns`);
+    out.push('');
+  }
+  const r = diff.rowDiff;
+  if (r) {
+    const est = r.estimated ? ' (estimated)' : '';
+    const head = r.mode === 'key' ? `**Rows by \`${cell(r.key)}\`:** ${num(r.changed ?? 0)} changed, ` : '**Rows:** ';
+    out.push(`${head}${num(r.removed)} removed, ${num(r.added)} added, ${num(r.unchanged)} unchanged${est}`, '');
+    if (r.samples.removed.length) out.push(`Removed (first ${r.samples.removed.length}):`, '', ...sampleTable(r.samples.removed), '');
+    if (r.samples.added.length) out.push(`Added (first ${r.samples.added.length}):`, '', ...sampleTable(r.samples.added), '');
+    if (r.samples.changed.length) {
+      const rows = r.samples.changed.flatMap((c) => c.cells.map((x) => [cell(value(c.key)), cell(x.column), cell(value(x.before)), cell(value(x.after))]));
+      out.push(`Changed (first ${r.samples.changed.length}):`, '', ...table([r.key ?? 'key', 'column', 'before', 'after'], rows), '');
+    }
+  }
+  for (const e of diff.errors) out.push(`> **Error** (${e.side}) \`${cell(e.path)}\`: ${cell(e.message)}`, '');
+  if (diff.estimateReason) out.push(`> Estimated: ${cell(diff.estimateReason)}`, '');
+  for (const n of diff.notes) out.push(`> ${cell(n)}`, '');
+  out.push('</details>');
+  return out.join('\n') + '\n';
+}

@@ -1,0 +1,177 @@
+/**
+ * Benchmark of the content diff, called by the benchmark runner (not by the CLI). It generates its own
+ * data under `workDir`:
+ *   - two versions of a ~1 GB CSV (id, domain, text, score; ~10 M rows) where 1% of rows differ, diffed
+ *     without and with a key, and without a worker thread; reports MB/s per version read and peak RSS;
+ *   - two 50-file partitioned Parquet datasets, diffed from footers only; reports the time.
+ * Peak RSS is sampled every 20 ms during each diff (the process-wide maxRSS would include whatever the
+ * runner did before).
+ */
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { diffContent, diffPartitions } from './index.js';
+import { fileSource } from './file-source.js';
+import type { ContentDiff } from './types.js';
+
+export interface BenchRun {
+  seconds: number;
+  /** Bytes of both versions / wall time: each version is read at this speed (reads are sequential). */
+  mbPerSecondPerVersion: number;
+  /** CPU time of the process during the diff, and the same rate per CPU second (less sensitive to load). */
+  cpuSeconds: number;
+  mbPerCpuSecondPerVersion: number;
+  peakRssMB: number;
+  added: number;
+  removed: number;
+  changed: number | null;
+  estimated: boolean;
+}
+
+export interface ContentDiffBenchResult {
+  /** multiset and keyed: the default (the after version in a worker thread); sequential: one thread. */
+  csv: { rows: number; bytesPerVersion: number; differingRows: number; multiset: BenchRun; keyed: BenchRun; sequential: BenchRun };
+  /** streamOpens 0 and footerBytesRead ≪ the files' size: no row was read. */
+  parquetFooters: { filesPerVersion: number; milliseconds: number; footerBytesRead: number; streamOpens: number };
+}
+
+const DOMAINS = ['math', 'code', 'news', 'web', 'books', 'science', 'legal', 'chat'];
+const WORDS = 'the of and to in is was for on that with as by at from his her it an were are which this be or has had not but what all when we there can been one would will more if no out so said who up its about into than them only other new some could time these two may then do first any my now such like our over man me even most made after also did many before must through back years where much your way well down should because each just those people how too little state good very make world still own see men work long get here between both life being under never day same another know while last might us great old year off come since against go came right used take three'.split(' ');
+
+/** xorshift32: fast, reproducible pseudo-random numbers for the generator. */
+function rng(seed: number): () => number {
+  let x = seed | 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 4294967296;
+  };
+}
+
+/** Two versions of a CSV; in `after`, every 100th row has a different score (1% of rows differ). */
+export async function generateCsvPair(dir: string, rows: number): Promise<{ before: string; after: string; differing: number }> {
+  const before = join(dir, 'before.csv');
+  const after = join(dir, 'after.csv');
+  const marker = join(dir, `.generated-${rows}`);
+  const differing = Math.floor((rows + 99 - 42) / 100);
+  if (existsSync(marker)) return { before, after, differing };
+  const a = createWriteStream(before);
+  const b = createWriteStream(after);
+  const write = async (s: NodeJS.WritableStream, text: string): Promise<void> => {
+    if (!s.write(text)) await once(s, 'drain');
+  };
+  const rand = rng(12345);
+  let blockA = 'id,domain,text,score\n';
+  let blockB = blockA;
+  for (let i = 0; i < rows; i++) {
+    const n = 12 + Math.floor(rand() * 9); // ~100-byte rows: 10 M rows ≈ 1 GB
+    let text = WORDS[Math.floor(rand() * WORDS.length)]!;
+    for (let w = 1; w < n; w++) text += ' ' + WORDS[Math.floor(rand() * WORDS.length)]!;
+    // Every 16th text has a comma, so some rows take the quoted path as in real data.
+    if (i % 16 === 0) text = `"${text}, ${i}"`;
+    const domain = DOMAINS[Math.floor(rand() * DOMAINS.length)]!;
+    const score = rand().toFixed(4);
+    const head = `${i},${domain},${text},`;
+    blockA += head + score + '\n';
+    blockB += head + (i % 100 === 42 ? (1 - Number(score)).toFixed(4) + '1' : score) + '\n';
+    if (blockA.length > 1 << 22) {
+      await Promise.all([write(a, blockA), write(b, blockB)]);
+      blockA = '';
+      blockB = '';
+    }
+  }
+  await Promise.all([write(a, blockA), write(b, blockB)]);
+  await Promise.all([new Promise((r) => a.end(r)), new Promise((r) => b.end(r))]);
+  await writeFile(marker, '');
+  return { before, after, differing };
+}
+
+async function measure(run: () => Promise<ContentDiff>, bytes: number): Promise<BenchRun> {
+  let peak = process.memoryUsage.rss();
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage.rss())), 20);
+  const t0 = performance.now();
+  const c0 = process.cpuUsage();
+  const d = await run();
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(c0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  clearInterval(timer);
+  peak = Math.max(peak, process.memoryUsage.rss());
+  return {
+    seconds: round(seconds),
+    mbPerSecondPerVersion: round((2 * bytes) / 1e6 / seconds),
+    cpuSeconds: round(cpuSeconds),
+    mbPerCpuSecondPerVersion: round((2 * bytes) / 1e6 / cpuSeconds),
+    peakRssMB: Math.round(peak / 1e6),
+    added: d.rowDiff?.added ?? 0,
+    removed: d.rowDiff?.removed ?? 0,
+    changed: d.rowDiff?.changed ?? null,
+    estimated: d.estimated,
+  };
+}
+
+function round(x: number): number {
+  return Math.round(x * 100) / 100;
+}
+
+async function parquetDatasets(dir: string, files: number): Promise<{ before: string[]; after: string[] }> {
+  // hyparquet-writer is a dev dependency: load it only here, never from the CLI.
+  const { parquetWriteFile } = await import('hyparquet-writer');
+  const before: string[] = [];
+  const after: string[] = [];
+  for (const side of ['before', 'after'] as const) {
+    await mkdir(join(dir, side), { recursive: true });
+    for (let f = 0; f < files; f++) {
+      const path = join(dir, side, `part-${String(f).padStart(3, '0')}.parquet`);
+      (side === 'before' ? before : after).push(path);
+      if (existsSync(path)) continue;
+      const n = 20_000 + (side === 'after' && f % 10 === 0 ? 500 : 0);
+      const rand = rng(f + 1);
+      const ids = Array.from({ length: n }, (_, i) => f * 1e6 + i);
+      parquetWriteFile({
+        filename: path,
+        rowGroupSize: 5_000,
+        columnData: [
+          { name: 'id', data: ids.map((x) => BigInt(x)), type: 'INT64' },
+          { name: 'domain', data: ids.map(() => DOMAINS[Math.floor(rand() * DOMAINS.length)]!), type: 'STRING' },
+          { name: 'score', data: ids.map(() => (side === 'after' && f === 3 ? 2 : 1) * rand()), type: 'DOUBLE' },
+        ],
+      });
+    }
+  }
+  return { before, after };
+}
+
+export async function benchContentDiff(workDir: string, options: { rows?: number } = {}): Promise<ContentDiffBenchResult> {
+  const rows = options.rows ?? 10_000_000;
+  const csvDir = join(workDir, 'content-diff-csv');
+  await mkdir(csvDir, { recursive: true });
+  const { before, after, differing } = await generateCsvPair(csvDir, rows);
+  const bytes = (await stat(before)).size;
+  const multiset = await measure(async () => diffContent(await fileSource(before), await fileSource(after), { rows: 5 }), bytes);
+  const keyed = await measure(async () => diffContent(await fileSource(before), await fileSource(after), { rows: 5, key: 'id' }), bytes);
+  const sequential = await measure(async () => diffContent(await fileSource(before), await fileSource(after), { rows: 5, parallel: false }), bytes);
+
+  const pq = await parquetDatasets(join(workDir, 'content-diff-parquet'), 50);
+  let footerBytesRead = 0;
+  let streamOpens = 0;
+  const counted = async (p: string) => {
+    const s = await fileSource(p);
+    const readRange = s.readRange!;
+    return {
+      ...s,
+      open: () => (streamOpens++, s.open()),
+      readRange: async (a: number, b: number) => ((footerBytesRead += b - a), readRange(a, b)),
+    };
+  };
+  const t0 = performance.now();
+  const sources = await Promise.all([Promise.all(pq.before.map(counted)), Promise.all(pq.after.map(counted))]);
+  await diffPartitions(sources[0], sources[1]);
+  const milliseconds = round(performance.now() - t0);
+  return {
+    csv: { rows, bytesPerVersion: bytes, differingRows: differing, multiset, keyed, sequential },
+    parquetFooters: { filesPerVersion: 50, milliseconds, footerBytesRead, streamOpens },
+  };
+}

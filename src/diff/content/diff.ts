@@ -1,0 +1,325 @@
+/**
+ * The content diff of one file or one partitioned directory: statistics of both versions, schema changes,
+ * and (when asked) the row-level diff. Reads each version once for statistics and row hashes, then a
+ * second time only as far as needed to fetch sample rows. Bad data never throws: it becomes an entry in
+ * `errors` and the rest of the diff goes on.
+ */
+import { DvsError } from '../../errors.js';
+import { compareSummaries } from './compare.js';
+import { readCsv } from './csv.js';
+import { detectFormat } from './format.js';
+import { canScanInWorker, scanInWorker } from './parallel.js';
+import { openParquet, type ParquetFile } from './parquet.js';
+import { Columns } from './reader.js';
+import { KeyTable, MultisetTable } from './rowdiff.js';
+import { KeySampler, MultisetSampler } from './samples.js';
+import { scanSide, type HashConsumer, type ScanPlan, type SideFile, type SideScan } from './scan.js';
+import type { ContentDiff, ContentDiffOptions, ContentError, ContentSource, RowDiff, SampleRow, TableSummary } from './types.js';
+
+export const DEFAULT_SAMPLE_ROWS = 5;
+/** Row-diff tables get this much by default: 10 M distinct rows fit exactly (about 300 MB at the peak). */
+export const DEFAULT_MAX_MEMORY_BYTES = 512 * 1024 * 1024;
+/** Parquet footers are fetched this many at a time (remote sources pay a round trip each). */
+const FOOTER_CONCURRENCY = 16;
+
+type Side = 'before' | 'after';
+
+interface Prepared {
+  files: SideFile[];
+  errors: ContentError[];
+  footers: Map<string, ParquetFile>;
+}
+
+function checkOptions(o: ContentDiffOptions): void {
+  const bad = (what: string): never => {
+    throw new DvsError('usage', 'CONTENT_DIFF_OPTION', `Invalid content diff option: ${what}`, { hint: 'Check the --rows, --key and memory options.' });
+  };
+  if (o.rows !== undefined && !(Number.isInteger(o.rows) && o.rows >= 0)) bad(`rows must be a whole number ≥ 0 (got ${o.rows})`);
+  if (o.key !== undefined && (typeof o.key !== 'string' || o.key === '')) bad('key must be a column name');
+  if (o.maxMemoryBytes !== undefined && !(o.maxMemoryBytes > 0)) bad(`maxMemoryBytes must be positive (got ${o.maxMemoryBytes})`);
+}
+
+export function prepare(sources: readonly ContentSource[], side: Side): Prepared {
+  const files: SideFile[] = [];
+  const errors: ContentError[] = [];
+  for (const source of sources) {
+    const format = source.format ?? detectFormat(source.path);
+    if (format) files.push({ source, format });
+    else errors.push({ side, path: source.path, message: 'not a tabular file (expected .csv, .tsv, .jsonl, .ndjson or .parquet, optionally .gz)' });
+  }
+  return { files, errors, footers: new Map() };
+}
+
+/** Read every Parquet footer of a side up front, a few at a time; failures are reported by the scan. */
+async function prefetchFooters(p: Prepared): Promise<void> {
+  const queue = p.files.filter((f) => f.format === 'parquet');
+  const worker = async (): Promise<void> => {
+    for (let f = queue.shift(); f; f = queue.shift()) {
+      const pf = await openParquet(f.source).catch(() => undefined);
+      if (pf) p.footers.set(f.source.path, pf);
+    }
+  };
+  await Promise.all(Array.from({ length: FOOTER_CONCURRENCY }, worker));
+}
+
+/** Column names of a side without reading its rows (CSV header, Parquet footer); undefined for JSONL. */
+async function knownColumns(p: Prepared): Promise<Set<string> | undefined> {
+  const names = new Set<string>();
+  for (const f of p.files) {
+    if (f.format === 'jsonl') return undefined;
+    if (f.format === 'parquet') {
+      for (const c of p.footers.get(f.source.path)?.columns ?? []) names.add(c.name);
+      continue;
+    }
+    const columns = new Columns();
+    // A parse error here is reported by the real scan.
+    await readCsv({ source: f.source, columns, sink: { values: () => false, spans: () => false }, notes: [] }, f.format === 'tsv' ? '\t' : ',').catch(() => undefined);
+    for (const n of columns.names) names.add(n);
+  }
+  return names;
+}
+
+function intersect(a: Set<string>, b: Set<string>): Set<string> {
+  return new Set([...a].filter((x) => b.has(x)));
+}
+
+function sameSet(a: Set<string>, b: Set<string>): boolean {
+  return a.size === b.size && [...a].every((x) => b.has(x));
+}
+
+export async function diffPartitions(before: readonly ContentSource[], after: readonly ContentSource[], options: ContentDiffOptions = {}): Promise<ContentDiff> {
+  checkOptions(options);
+  if (before.length === 0 && after.length === 0) {
+    throw new DvsError('usage', 'CONTENT_DIFF_EMPTY', 'Nothing to diff: neither version has a file', { hint: 'Pass the before and/or after version of a file.' });
+  }
+  const { key } = options;
+  const budget = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
+  const A = prepare(before, 'before');
+  const B = prepare(after, 'after');
+  const errors: ContentError[] = [...A.errors, ...B.errors];
+  const notes: string[] = [];
+  const all = [...A.files, ...B.files];
+  const allParquet = all.length > 0 && all.every((f) => f.format === 'parquet');
+  // Text formats are streamed for statistics anyway, so the row diff costs little there; Parquet rows are
+  // only decoded when rows (a sample) or a key were asked for.
+  let rowLevel = key !== undefined || (options.rowLevel ?? (!allParquet || (options.rows ?? 0) > 0));
+
+  await Promise.all([prefetchFooters(A), prefetchFooters(B)]);
+
+  // Compare rows on the columns both versions share, when the columns can be known before reading rows.
+  let compare: Set<string> | null = null;
+  if (rowLevel) {
+    const [ka, kb] = await Promise.all([knownColumns(A), knownColumns(B)]);
+    if (ka && kb) {
+      compare = A.files.length === 0 ? kb : B.files.length === 0 ? ka : intersect(ka, kb);
+      if (key !== undefined && !compare.has(key)) {
+        notes.push(missingKey(key, ka, kb, A, B));
+        rowLevel = false;
+      }
+    }
+  }
+
+  const plan = (side: Side, p: Prepared, extra: Partial<ScanPlan>): ScanPlan => ({
+    side,
+    stats: false,
+    // Footer statistics cannot be mixed with statistics from rows: a side that is not all Parquet reads rows.
+    parquetRows: rowLevel || !p.files.every((f) => f.format === 'parquet'),
+    compare,
+    key,
+    parquet: p.footers,
+    onProgress: options.onProgress,
+    ...extra,
+  });
+  let table: MultisetTable | KeyTable | undefined;
+  let sa: SideScan;
+  let sb: SideScan;
+  if (A.files.length > 0 && canScanInWorker(B.files, options.parallel)) {
+    // Both versions at once, `after` in a worker thread; each side gets half of the memory budget.
+    table = rowLevel ? newTable(key, budget / 2) : undefined;
+    setSide(table, 0);
+    const mode = !rowLevel ? 'none' : key === undefined ? 'multiset' : 'key';
+    const [a, b] = await Promise.all([scanSide(A.files, plan('before', A, { stats: true, consumer: table })), scanInWorker(B.files, plan('after', B, { stats: true }), mode, budget / 2)]);
+    sa = a;
+    sb = b.scan;
+    if (table && b.log) table.adoptSide(1, b.log);
+  } else {
+    table = rowLevel ? newTable(key, budget) : undefined;
+    setSide(table, 0);
+    sa = await scanSide(A.files, plan('before', A, { stats: true, consumer: table }));
+    setSide(table, 1);
+    sb = await scanSide(B.files, plan('after', B, { stats: true, consumer: table }));
+  }
+  for (const s of [sa, sb]) {
+    errors.push(...s.summary.errors);
+    notes.push(...s.summary.notes);
+  }
+
+  let rowDiff: RowDiff | null = null;
+  if (table) {
+    const unreadable = (A.files.length > 0 && sa.readable === 0) || (B.files.length > 0 && sb.readable === 0);
+    if (unreadable) {
+      notes.push('row-level diff skipped: a version could not be read (see errors)');
+      table = undefined;
+    } else if (compare === null) {
+      // JSONL: columns are only known now. If they differ, hash again on the shared ones.
+      const ca = new Set(sa.columns.names);
+      const cb = new Set(sb.columns.names);
+      compare = A.files.length === 0 ? cb : B.files.length === 0 ? ca : intersect(ca, cb);
+      if (key !== undefined && !compare.has(key)) {
+        notes.push(missingKey(key, ca, cb, A, B));
+        table = undefined;
+      } else if (A.files.length > 0 && B.files.length > 0 && !sameSet(ca, cb)) {
+        notes.push('the versions have different columns: rows were read again to compare them on the shared columns');
+        table = newTable(key, budget);
+        setSide(table, 0);
+        await scanSide(A.files, plan('before', A, { consumer: table }));
+        setSide(table, 1);
+        await scanSide(B.files, plan('after', B, { consumer: table }));
+      }
+    }
+    if (table) rowDiff = await finishRowDiff(table, compare!, sa, sb, A, B, plan, options, notes);
+  }
+
+  const summaryA: TableSummary | null = A.files.length > 0 ? sa.summary : null;
+  const summaryB: TableSummary | null = B.files.length > 0 ? sb.summary : null;
+  const { schema, columns } = compareSummaries(summaryA, summaryB);
+  const rowsBefore = before.length === 0 ? 0 : sa.summary.rows;
+  const rowsAfter = after.length === 0 ? 0 : sb.summary.rows;
+  const fa = A.files[0]?.format;
+  const fb = B.files[0]?.format;
+  if (fa && fb && fa !== fb) notes.push(`format changed from ${fa} to ${fb}`);
+  if (!rowLevel && allParquet && options.rowLevel === undefined) {
+    notes.push('Parquet: statistics from the footers only (no rows read); ask for rows or a key for a row-level diff, means and top values');
+  }
+  return {
+    format: fb ?? fa ?? null,
+    change: before.length === 0 ? 'added' : after.length === 0 ? 'deleted' : 'modified',
+    files: { before: before.length, after: after.length },
+    schema,
+    rows: { before: rowsBefore, after: rowsAfter, delta: rowsBefore !== null && rowsAfter !== null ? rowsAfter - rowsBefore : null },
+    columns,
+    rowDiff,
+    estimated: rowDiff?.estimated ?? false,
+    estimateReason: rowDiff?.estimated
+      ? `the row-level diff needed more than ${mib(budget)} (maxMemoryBytes), so only rows whose hash falls in 1/${1 / rowDiff.sampleRate} of the hash space were compared and the added/removed/changed/unchanged counts were scaled up; samples come from that share`
+      : null,
+    errors,
+    notes,
+  };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(bytes < 10 * 1048576 ? 1 : 0)} MiB`;
+}
+
+function newTable(key: string | undefined, budget: number): MultisetTable | KeyTable {
+  return key === undefined ? new MultisetTable(budget) : new KeyTable(budget);
+}
+
+function setSide(table: MultisetTable | KeyTable | undefined, side: 0 | 1): void {
+  if (table) table.side = side;
+}
+
+function missingKey(key: string, a: Set<string>, b: Set<string>, A: Prepared, B: Prepared): string {
+  const where = [A.files.length && !a.has(key) ? 'before' : '', B.files.length && !b.has(key) ? 'after' : ''].filter(Boolean).join(' and ');
+  return `key column "${key}" is not in ${where || 'both versions'}: no row-level diff`;
+}
+
+async function finishRowDiff(
+  table: MultisetTable | KeyTable,
+  compare: Set<string>,
+  sa: SideScan,
+  sb: SideScan,
+  A: Prepared,
+  B: Prepared,
+  plan: (side: Side, p: Prepared, extra: Partial<ScanPlan>) => ScanPlan,
+  options: ContentDiffOptions,
+  notes: string[],
+): Promise<RowDiff> {
+  const want = options.rows ?? DEFAULT_SAMPLE_ROWS;
+  const scale = 2 ** table.shift;
+  const comparedColumns = [...sa.columns.names, ...sb.columns.names.filter((n) => sa.columns.find(n) === undefined)].filter((n) => compare.has(n));
+  const textualOf = (p: Prepared) => {
+    const textual = new Set(p.files.filter((f) => f.format === 'csv' || f.format === 'tsv').map((f) => f.source.path));
+    return (file: string) => textual.has(file);
+  };
+  const sample = (side: Side, p: Prepared, consumer: HashConsumer) => scanSide(p.files, plan(side, p, { consumer }));
+  const common = {
+    key: options.key ?? null,
+    comparedColumns,
+    estimated: table.shift > 0,
+    sampleRate: table.sampleRate,
+  };
+
+  if (table instanceof MultisetTable) {
+    const t = table.totals();
+    const samples: RowDiff['samples'] = { added: [], removed: [], changed: [] };
+    if (want > 0 && t.distinctRemoved > 0) {
+      const s = new MultisetSampler(table, 'before', Math.min(want, t.distinctRemoved), textualOf(A));
+      await sample('before', A, s);
+      samples.removed = s.rows;
+    }
+    if (want > 0 && t.distinctAdded > 0) {
+      const s = new MultisetSampler(table, 'after', Math.min(want, t.distinctAdded), textualOf(B));
+      await sample('after', B, s);
+      samples.added = s.rows;
+    }
+    samples.removed = samples.removed.map((r) => complete(r, sa.columns));
+    samples.added = samples.added.map((r) => complete(r, sb.columns));
+    const rowsBefore = sa.summary.rows ?? 0;
+    return { mode: 'multiset', ...common, added: t.added, removed: t.removed, changed: null, unchanged: Math.max(0, rowsBefore - t.removed), duplicateKeys: null, samples };
+  }
+
+  const t = table.totals();
+  const k = options.key!;
+  const textualA = textualOf(A);
+  const textualB = textualOf(B);
+  const sampler: KeySampler = new KeySampler(
+    table,
+    { removed: Math.min(want, t.removed / scale), added: Math.min(want, t.added / scale), changed: Math.min(want, t.changed / scale) },
+    (file) => (sampler.side === 0 ? textualA : textualB)(file),
+  );
+  if (want > 0 && (t.removed > 0 || t.changed > 0)) await sample('before', A, sampler);
+  sampler.side = 1;
+  if (want > 0 && (t.added > 0 || t.changed > 0)) await sample('after', B, sampler);
+  const [nullBefore, nullAfter] = table.nullKeys;
+  if (nullBefore || nullAfter) notes.push(`${nullBefore} row(s) before and ${nullAfter} after have no value in key column "${k}" and were not compared`);
+  return {
+    mode: 'key',
+    ...common,
+    added: t.added,
+    removed: t.removed,
+    changed: t.changed,
+    unchanged: t.same,
+    duplicateKeys: { before: t.dupBefore, after: t.dupAfter },
+    samples: {
+      added: sampler.added.map((r) => complete(r, sb.columns)),
+      removed: sampler.removed.map((r) => complete(r, sa.columns)),
+      changed: sampler.changed(k, compare).map((c) => ({ ...c, before: complete(c.before, sa.columns), after: complete(c.after, sb.columns) })),
+    },
+  };
+}
+
+/**
+ * A sample row with every column of its version, in file order: a row read before a later partition (or
+ * JSONL line) added a column would otherwise lack that key.
+ */
+function complete(row: SampleRow, columns: Columns): SampleRow {
+  const values: SampleRow['values'] = {};
+  for (const name of columns.names) values[name] = row.values[name] ?? null;
+  return { ...row, values };
+}
+
+export interface SummarizeOptions {
+  /** Parquet: decode rows for full statistics (mean, stddev, distinct, top values). Default: footer only. */
+  readRows?: boolean;
+  onProgress?: ContentDiffOptions['onProgress'];
+}
+
+/** Schema, row count and column statistics of one file (lineage uses it for row counts). */
+export async function summarize(source: ContentSource, options: SummarizeOptions = {}): Promise<TableSummary> {
+  const p = prepare([source], 'after');
+  if (p.files.length === 0) return { format: null, files: 1, rows: null, columns: [], source: 'data', errors: p.errors, notes: [] };
+  const s = await scanSide(p.files, { side: 'after', stats: true, parquetRows: options.readRows ?? false, compare: null, parquet: p.footers, onProgress: options.onProgress });
+  return s.summary;
+}

@@ -1,0 +1,167 @@
+/**
+ * The storage of the row-level diff (rowdiff.ts): per-partition append-only logs of row hashes, and the
+ * small open-addressing table each partition is diffed in. Typed arrays only: 10 M rows must not become
+ * 10 M JavaScript objects.
+ */
+
+export const PARTITION_BITS = 10;
+export const PARTITIONS = 1 << PARTITION_BITS;
+/**
+ * Entries in a partition's chunks: the first is small and each next one twice as big, up to the last
+ * size, so that 2 × 1,024 partitions cost little for a small file and waste little for a big one.
+ */
+const FIRST_CHUNK = 32;
+const LAST_CHUNK = 1024;
+
+/** Memory shared by both sides' logs; exceeding it makes the owner drop partitions. */
+export interface Budget {
+  used: number;
+  limit: number;
+  onExceeded(): void;
+}
+
+/** One side's log, moved between threads (see parallel.ts): typed arrays, transferable. */
+export interface LogData {
+  chunks: Int32Array[][];
+  pos: Int32Array;
+  count: Int32Array;
+  bytes: number;
+}
+
+/** Append-only log of fixed-width entries, per partition, in chunks (no copying as it grows). */
+export class PartitionLog {
+  private chunks: Int32Array[][] = Array.from({ length: PARTITIONS }, () => []);
+  private cur: Int32Array[] = new Array<Int32Array>(PARTITIONS).fill(new Int32Array(0));
+  private pos: Int32Array = new Int32Array(PARTITIONS);
+  /** Entries in partition p. */
+  private count: Int32Array = new Int32Array(PARTITIONS);
+  private bytes = 0;
+
+  constructor(
+    private readonly stride: number,
+    private readonly budget: Budget,
+  ) {}
+
+  export(): LogData {
+    return { chunks: this.chunks, pos: this.pos, count: this.count, bytes: this.bytes };
+  }
+
+  /** Take over a log filled elsewhere (by a worker thread), in place of this (empty) one. */
+  adopt(data: LogData): void {
+    this.chunks = data.chunks;
+    this.pos = data.pos;
+    this.count = data.count;
+    this.cur = data.chunks.map((list) => list[list.length - 1] ?? new Int32Array(0));
+    this.bytes = data.bytes;
+    this.budget.used += data.bytes;
+  }
+
+  append(p: number, a: number, b: number, c: number): void {
+    let chunk = this.cur[p]!;
+    let i = this.pos[p]!;
+    if (i === chunk.length) {
+      const entries = Math.min(LAST_CHUNK, Math.max(FIRST_CHUNK, chunk.length / this.stride) * (chunk.length ? 2 : 1));
+      chunk = new Int32Array(entries * this.stride);
+      this.chunks[p]!.push(chunk);
+      this.cur[p] = chunk;
+      i = 0;
+      this.bytes += chunk.byteLength;
+      this.budget.used += chunk.byteLength;
+      if (this.budget.used > this.budget.limit) {
+        this.budget.onExceeded();
+        if (this.cur[p] !== chunk) return; // this very partition was dropped
+      }
+    }
+    chunk[i] = a;
+    chunk[i + 1] = b;
+    if (this.stride === 3) chunk[i + 2] = c;
+    this.pos[p] = i + this.stride;
+    this.count[p]!++;
+  }
+
+  /** Entries of partition p as (chunk, end) pairs: every chunk is full but the last. */
+  *parts(p: number): Generator<[Int32Array, number]> {
+    const list = this.chunks[p]!;
+    for (let k = 0; k < list.length; k++) yield [list[k]!, k === list.length - 1 ? this.pos[p]! : list[k]!.length];
+  }
+
+  entries(p: number): number {
+    return this.count[p]!;
+  }
+
+  drop(p: number): void {
+    for (const c of this.chunks[p]!) {
+      this.budget.used -= c.byteLength;
+      this.bytes -= c.byteLength;
+    }
+    this.chunks[p] = [];
+    this.cur[p] = new Int32Array(0);
+    this.pos[p] = 0;
+    this.count[p] = 0;
+  }
+}
+
+/**
+ * Open addressing, linear probing, one Int32Array of `stride`-int slots (64-bit key first): one cache
+ * miss per probe. (0, 0) marks an empty slot, so a real (0, 0) key is stored as (0, 1).
+ */
+export class SlotTable {
+  slots = new Int32Array(0);
+  private mask = 0;
+  used = 0;
+
+  constructor(readonly stride: number) {}
+
+  /** Ints in use: the array may be longer, left over from a bigger partition. */
+  get length(): number {
+    return (this.mask + 1) * this.stride;
+  }
+
+  /** Empty the table, sized for n entries (load ≤ 0.5), reusing the array when it is big enough. */
+  reset(n: number): void {
+    let cap = 16;
+    while (cap < n * 2) cap *= 2;
+    const ints = cap * this.stride;
+    if (this.slots.length < ints) this.slots = new Int32Array(ints);
+    else this.slots.fill(0, 0, ints);
+    this.mask = cap - 1;
+    this.used = 0;
+  }
+
+  /** Offset of (hi, lo); inserted if absent when `insert`, else -1. Grows past half full. */
+  find(hi: number, lo: number, insert: boolean): number {
+    if (hi === 0 && lo === 0) lo = 1;
+    const S = this.slots;
+    const stride = this.stride;
+    for (let i = lo & this.mask; ; i = (i + 1) & this.mask) {
+      const o = i * stride;
+      const h = S[o]!;
+      const l = S[o + 1]!;
+      if (h === hi && l === lo) return o;
+      if (h === 0 && l === 0) {
+        if (!insert) return -1;
+        if ((this.used + 1) * 2 > this.mask + 1) {
+          this.grow();
+          return this.find(hi, lo, true);
+        }
+        S[o] = hi;
+        S[o + 1] = lo;
+        this.used++;
+        return o;
+      }
+    }
+  }
+
+  private grow(): void {
+    const old = this.slots.subarray(0, (this.mask + 1) * this.stride);
+    const stride = this.stride;
+    this.slots = new Int32Array(old.length * 2);
+    this.mask = this.mask * 2 + 1;
+    this.used = 0;
+    for (let o = 0; o < old.length; o += stride) {
+      if (old[o] === 0 && old[o + 1] === 0) continue;
+      const n = this.find(old[o]!, old[o + 1]!, true);
+      for (let k = 2; k < stride; k++) this.slots[n + k] = old[o + k]!;
+    }
+  }
+}
