@@ -1,5 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import type { FileStamp } from './hash.js';
 import type { Oid } from './oid.js';
@@ -20,6 +21,7 @@ import type { Oid } from './oid.js';
  * once: only a same-size rewrite by another program within one tick of dvs's own write would be missed.
  */
 const RACY_WINDOW_NS = 100_000_000n;
+const require = createRequire(import.meta.url);
 const SCHEMA_VERSION = 2;
 
 type Row = [dev: number, mtime: string, size: number, oid: Oid];
@@ -62,11 +64,11 @@ export class StateCache {
   static open(path: string): StateCache {
     mkdirSync(dirname(path), { recursive: true });
     try {
-      return new StateCache(new Database(path));
+      return new StateCache(openDatabase(path));
     } catch {
       // An unreadable state cache is thrown away: it only ever saves work.
       for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-      return new StateCache(new Database(path));
+      return new StateCache(openDatabase(path));
     }
   }
 
@@ -150,6 +152,20 @@ export class StateCache {
     this.flush();
     this.db.close();
   }
+}
+
+/**
+ * Open the database, naming the native addon directly: better-sqlite3's default lookup (the `bindings`
+ * package) probes a dozen paths, a cost every hook would pay.
+ */
+function openDatabase(path: string): Database.Database {
+  let nativeBinding: string | undefined;
+  try {
+    nativeBinding = require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
+  } catch {
+    nativeBinding = undefined;
+  }
+  return new Database(path, nativeBinding ? { nativeBinding } : {});
 }
 
 function matches(row: Row | undefined, stamp: FileStamp): Oid | undefined {

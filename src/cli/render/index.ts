@@ -1,49 +1,31 @@
-import { renderCache } from './cache.js';
-import { renderCheckout } from './checkout.js';
-import { renderConfig } from './config.js';
-import { renderDiff } from './diff.js';
-import { renderFetch } from './fetch.js';
-import { renderGc } from './gc.js';
-import { renderHook, renderMergeDriver } from './hook.js';
-import { renderInit } from './init.js';
-import { renderInstall, renderUninstall } from './install.js';
-import { renderPull } from './pull.js';
-import { renderPush } from './push.js';
-import { renderRemote } from './remote.js';
-import { renderRemove } from './remove.js';
-import { renderStatus } from './status.js';
-import { renderTrack } from './track.js';
 import type { Renderer } from './types.js';
-import { renderUnprotect } from './unprotect.js';
-import { renderVerify } from './verify.js';
-import { renderTransform } from './transform.js';
-import { renderLineage } from './lineage.js';
-import { renderRun } from './run.js';
-import { renderAudit } from './audit.js';
 
-/** Renderer per command name (CommandDef.name). */
-export const renderers: Record<string, Renderer<any>> = {
-  init: renderInit,
-  track: renderTrack,
-  status: renderStatus,
-  checkout: renderCheckout,
-  push: renderPush,
-  fetch: renderFetch,
-  pull: renderPull,
-  remote: renderRemote,
-  diff: renderDiff,
-  transform: renderTransform,
-  lineage: renderLineage,
-  run: renderRun,
-  audit: renderAudit,
-  gc: renderGc,
-  verify: renderVerify,
-  remove: renderRemove,
-  config: renderConfig,
-  cache: renderCache,
-  unprotect: renderUnprotect,
-  install: renderInstall,
-  uninstall: renderUninstall,
-  hook: renderHook,
-  'merge-driver': renderMergeDriver,
+/**
+ * Renderer per command name (CommandDef.name), each loaded only when its command ran: `dvs status` must
+ * not pay for loading the content-diff renderer (and the engine behind it).
+ */
+export const renderers: Record<string, () => Promise<Renderer<any>>> = {
+  init: async () => (await import('./init.js')).renderInit,
+  track: async () => (await import('./track.js')).renderTrack,
+  status: async () => (await import('./status.js')).renderStatus,
+  checkout: async () => (await import('./checkout.js')).renderCheckout,
+  push: async () => (await import('./push.js')).renderPush,
+  fetch: async () => (await import('./fetch.js')).renderFetch,
+  pull: async () => (await import('./pull.js')).renderPull,
+  remote: async () => (await import('./remote.js')).renderRemote,
+  diff: async () => (await import('./diff.js')).renderDiff,
+  transform: async () => (await import('./transform.js')).renderTransform,
+  lineage: async () => (await import('./lineage.js')).renderLineage,
+  run: async () => (await import('./run.js')).renderRun,
+  audit: async () => (await import('./audit.js')).renderAudit,
+  gc: async () => (await import('./gc.js')).renderGc,
+  verify: async () => (await import('./verify.js')).renderVerify,
+  remove: async () => (await import('./remove.js')).renderRemove,
+  config: async () => (await import('./config.js')).renderConfig,
+  cache: async () => (await import('./cache.js')).renderCache,
+  unprotect: async () => (await import('./unprotect.js')).renderUnprotect,
+  install: async () => (await import('./install.js')).renderInstall,
+  uninstall: async () => (await import('./install.js')).renderUninstall,
+  hook: async () => (await import('./hook.js')).renderHook,
+  'merge-driver': async () => (await import('./hook.js')).renderMergeDriver,
 };

@@ -1,0 +1,80 @@
+import type { CommandDef, CommandEnv, GlobalArgs } from '../commands/types.js';
+import { fromSystemError, isDvsError } from '../errors.js';
+import type { OpContext } from '../ops/context.js';
+import type { Repo } from '../repo/repo.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { ProgressRenderer } from './progress.js';
+
+/**
+ * Run one command with parsed arguments: the one place that prints results and errors and picks the
+ * exit code. Commands return typed results; renderers turn them into text, JSON or markdown.
+ */
+export async function execute(def: CommandDef<any, any>, args: GlobalArgs & Record<string, unknown>, cwd: string): Promise<number> {
+  const progress = ProgressRenderer.enabled(args.json, args.quiet) ? new ProgressRenderer() : undefined;
+  let repo: Repo | undefined;
+  const env: CommandEnv = {
+    cwd,
+    repo: async () => (repo ??= (await import('../repo/repo.js')).Repo.find(cwd)),
+    context: async (): Promise<OpContext> => ({
+      repo: await env.repo(),
+      cwd,
+      onProgress: progress?.listener,
+      lock: { wait: args.waitForLock },
+    }),
+  };
+  let result: unknown;
+  try {
+    result = await def.run(args, env);
+  } catch (err) {
+    return reportError(err, args.json, args.verbose);
+  } finally {
+    await progress?.stop();
+    repo?.close();
+  }
+  const { renderers } = await import('./render/index.js');
+  const render = renderers[def.name] ? await renderers[def.name]() : undefined;
+  const rendered = render ? render(result, { args, quiet: args.quiet, verbose: args.verbose }) : { text: '' };
+  if (args.json) {
+    process.stdout.write(JSON.stringify(result, jsonReplacer, 2) + '\n');
+  } else if (args.md === true && rendered.md !== undefined) {
+    process.stdout.write(rendered.md);
+  } else if (!args.quiet) {
+    process.stdout.write(rendered.text);
+    for (const note of rendered.notes ?? []) process.stderr.write(note + '\n');
+  } else {
+    for (const note of rendered.notes ?? []) if (note.startsWith('error')) process.stderr.write(note + '\n');
+  }
+  return rendered.exit ?? EXIT.ok;
+}
+
+/** Sets become arrays, bigints strings; keeps --json output plain. */
+function jsonReplacer(_key: string, value: unknown): unknown {
+  if (value instanceof Set) return [...value];
+  if (typeof value === 'bigint') return value.toString();
+  return value;
+}
+
+/** Print an error once: message and hint (JSON with --json), the stack only with -v. */
+export function reportError(err: unknown, json: boolean, verbose: boolean): number {
+  let e = err;
+  if (!isDvsError(e)) {
+    const path = (err as { path?: string })?.path;
+    if (typeof path === 'string') e = fromSystemError(err, path, 'accessing');
+  }
+  if (isDvsError(e)) {
+    if (json) {
+      process.stdout.write(JSON.stringify({ error: { code: e.code, kind: e.kind, message: e.message, hint: e.hint, data: e.data } }, jsonReplacer, 2) + '\n');
+    } else {
+      process.stderr.write(`dvs: error: ${e.message}\n`);
+      if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+    }
+    if (verbose) process.stderr.write(`${(e as Error).stack}\n${(e as Error).cause ? `caused by: ${((e as Error).cause as Error)?.stack ?? String((e as Error).cause)}\n` : ''}`);
+    return exitCodeFor(e.kind);
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  if (json) process.stdout.write(JSON.stringify({ error: { code: 'INTERNAL', kind: 'internal', message } }, null, 2) + '\n');
+  process.stderr.write(`dvs: internal error: ${message}\n`);
+  if (verbose) process.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
+  else process.stderr.write('  hint: run again with -v for the stack trace, and report it.\n');
+  return EXIT.internal;
+}
