@@ -1,8 +1,16 @@
 #!/usr/bin/env node
+import { statSync } from 'node:fs';
+
 // Checkout and hashing queue many file operations on libuv's thread pool; its default of 4 threads
 // leaves the disk idle between them. Must be set before the pool first starts.
 process.env.UV_THREADPOOL_SIZE ??= '16';
 const argv = process.argv.slice(2);
 // Git hooks take a short path that skips the argument parser (they run on every checkout).
-const entry = argv[0] === 'hook' ? await import('../dist/cli/hook-main.js').then((m) => m.hookMain) : await import('../dist/cli/main.js').then((m) => m.main);
-process.exitCode = await entry(argv);
+const name = argv[0] === 'hook' ? 'hook-main' : 'main';
+const plain = new URL(`../dist/cli/${name}.js`, import.meta.url);
+const bundled = new URL(`../dist/bundle/${name}.js`, import.meta.url);
+// The bundle (npm run build) starts faster; after a bare `tsc` it is stale, and dist/ is used.
+const mtime = (u) => statSync(u, { throwIfNoEntry: false })?.mtimeMs ?? -1;
+const entry = mtime(bundled) >= mtime(plain) ? bundled : plain;
+const mod = await import(entry.href);
+process.exitCode = await (name === 'main' ? mod.main : mod.hookMain)(argv);

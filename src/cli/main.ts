@@ -1,15 +1,12 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Argv } from 'yargs';
+import yargsFactory from 'yargs/yargs';
 import { commands } from '../commands/index.js';
 import type { GlobalArgs } from '../commands/types.js';
 import { DvsError } from '../errors.js';
 import { execute, reportError } from './execute.js';
 import { EXIT } from './exit-codes.js';
 
-// yargs's CommonJS build loads in a third of the time of its ESM build, which matters for hooks.
-const require = createRequire(import.meta.url);
-const yargsFactory = require('yargs/yargs') as (args: string[]) => Argv;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };

@@ -1,0 +1,40 @@
+// Bundle the compiled CLI (dist/) into a few ES modules under dist/bundle/. Node resolves and compiles
+// one file per module at start-up; ~150 small files (ours, yargs, yaml) cost more than the work of a
+// quick command or a Git hook. Dynamic imports stay lazy (code splitting); native and heavy packages
+// (SQLite, cloud SDKs, Parquet) stay external and load only when used. bin/dvs.js falls back to dist/
+// when the bundle is missing or older than the tsc output.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: {
+    main: 'dist/cli/main.js',
+    'hook-main': 'dist/cli/hook-main.js',
+    // Worker threads are started by file name, next to the code that starts them.
+    'hash-worker': 'dist/objects/hash-worker.js',
+    'copy-worker': 'dist/remotes/copy-worker.js',
+    'scan-worker': 'dist/diff/content/scan-worker.js',
+  },
+  outdir: 'dist/bundle',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  external: ['better-sqlite3', '@aws-sdk/*', '@smithy/*', '@google-cloud/*', 'hyparquet', 'hyparquet-writer', 'csv-parse'],
+  // CommonJS dependencies (yargs, yaml) call require() and read __dirname (yargs looks for its message
+  // translations there; missing, it uses its built-in English): give each chunk both.
+  banner: {
+    js: [
+      "import { createRequire as __dvsCreateRequire } from 'node:module';",
+      "import { dirname as __dvsDirname } from 'node:path';",
+      "import { fileURLToPath as __dvsFileURLToPath } from 'node:url';",
+      'const require = __dvsCreateRequire(import.meta.url);',
+      'const __filename = __dvsFileURLToPath(import.meta.url);',
+      'const __dirname = __dvsDirname(__filename);',
+    ].join(' '),
+  },
+  // yargs's CommonJS build is lighter than its ESM build (which pulls in y18n and more).
+  alias: { 'yargs/yargs': './node_modules/yargs/yargs.cjs' },
+  logLevel: 'warning',
+});
