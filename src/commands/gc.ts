@@ -8,6 +8,7 @@ export interface GcArgs {
   rev?: string[];
   dryRun: boolean;
   force: boolean;
+  remote?: string;
 }
 
 export const gcCommand = defineCommand<GcArgs, GcResult>({
@@ -21,7 +22,8 @@ export const gcCommand = defineCommand<GcArgs, GcResult>({
       .option('all-commits', { alias: 'A', type: 'boolean', default: false, describe: 'also keep what every commit needs' })
       .option('rev', { type: 'string', array: true, describe: 'also keep what these revisions need' })
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'list what would be deleted, delete nothing' })
-      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'collect even if a kept manifest is missing' }),
+      .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'collect even if a kept manifest is missing' })
+      .option('remote', { alias: 'r', type: 'string', describe: 'collect a remote instead of the cache (default remote if no name); try --dry-run first' }),
   async run(args, env) {
     const { gc } = await import('../ops/gc.js');
     return gc(await env.context(), {
@@ -31,6 +33,7 @@ export const gcCommand = defineCommand<GcArgs, GcResult>({
       revs: args.rev,
       dryRun: args.dryRun,
       force: args.force,
+      remote: args.remote === '' ? true : args.remote,
     });
   },
 });

@@ -1,4 +1,6 @@
-import { defineCommand } from './types.js';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defineCommand, type CommandEnv } from './types.js';
 import type { PushResult } from '../ops/push.js';
 
 export interface TransferArgs {
@@ -32,6 +34,18 @@ export function transferScope(args: TransferArgs) {
     allTags: args.allTags,
     allCommits: args.allCommits,
   };
+}
+
+/**
+ * `--remote [name]` takes an optional value, so `dvs status --remote data/` would read `data/` as the
+ * remote's name. A value that names no remote but an existing path is taken as a path instead.
+ */
+export async function remoteFlag(env: CommandEnv, value: string | undefined, paths: string[] | undefined): Promise<{ remote?: string | true; paths?: string[] }> {
+  if (value === undefined) return { paths };
+  if (value === '') return { remote: true, paths };
+  const repo = await env.repo();
+  if (repo.config.remoteNames().includes(value) || !existsSync(resolve(env.cwd, value))) return { remote: value, paths };
+  return { remote: true, paths: [...(paths ?? []), value] };
 }
 
 export const pushCommand = defineCommand<TransferArgs, PushResult>({

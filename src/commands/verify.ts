@@ -1,13 +1,19 @@
+import { remoteFlag } from './push.js';
 import { defineCommand } from './types.js';
 import type { VerifyResult } from '../ops/verify.js';
 
-export const verifyCommand = defineCommand<{ paths?: string[] }, VerifyResult>({
+export const verifyCommand = defineCommand<{ paths?: string[]; remote?: string; deep: boolean }, VerifyResult>({
   name: 'verify',
   command: 'verify [paths..]',
   describe: 'Re-hash the cache objects behind the pointers; quarantine bad ones',
-  builder: (y) => y.positional('paths', { type: 'string', array: true, describe: 'limit to these tracked paths' }),
+  builder: (y) =>
+    y
+      .positional('paths', { type: 'string', array: true, describe: 'limit to these tracked paths' })
+      .option('remote', { alias: 'r', type: 'string', describe: 'check a remote instead (default remote if no name): every object there, with the right size' })
+      .option('deep', { type: 'boolean', default: false, describe: 'with --remote: download and re-hash every object' }),
   async run(args, env) {
     const { verify } = await import('../ops/verify.js');
-    return verify(await env.context(), { targets: args.paths });
+    const { remote, paths } = await remoteFlag(env, args.remote, args.paths);
+    return verify(await env.context(), { targets: paths, remote, deep: args.deep });
   },
 });

@@ -6,12 +6,15 @@ import type { DataKind } from '../pointer/format.js';
 import { readPointer } from '../pointer/io.js';
 import type { OpContext } from './context.js';
 import { dataState, type FileChanges, type WorkspaceState } from './data-state.js';
-import type { RemoteEntryState, RemoteStatusSummary } from './remote-status.js';
+import type { RemoteStatusResult } from './remote-status.js';
 import { selectTargets } from './workspace.js';
 
 export interface StatusOptions {
   targets?: string[];
-  /** Also compare with a remote: its name, or true for the default remote. */
+  /**
+   * Compare the pointers' objects with a remote instead (its name, or true for the default remote):
+   * what is not pushed, what is in neither place. The workspace is not scanned (`dvc status --cloud`).
+   */
   remote?: string | true;
 }
 
@@ -31,8 +34,6 @@ export interface StatusEntry {
   manifestMissing?: boolean;
   /** Objects the pointer needs that the cache lacks. */
   missingObjects?: number;
-  /** With --remote: what the remote holds of it. */
-  remote?: RemoteEntryState;
 }
 
 export interface StatusResult {
@@ -40,14 +41,16 @@ export interface StatusResult {
   /** True when every workspace path matches its pointer and the cache holds all objects. */
   clean: boolean;
   warnings: Warning[];
-  /** With --remote: the remote compared with, and the totals. */
-  remote?: RemoteStatusSummary;
 }
 
 /** Compare the workspace and the cache with every pointer (or the named ones). Takes no lock. */
-export async function status(ctx: OpContext, options: StatusOptions = {}): Promise<StatusResult> {
+export async function status(ctx: OpContext, options: StatusOptions = {}): Promise<StatusResult | RemoteStatusResult> {
   const { repo } = ctx;
   const targets = selectTargets(repo, ctx.cwd, options.targets);
+  if (options.remote !== undefined) {
+    const { remoteStatus } = await import('./remote-status.js');
+    return remoteStatus(ctx, targets, { remote: options.remote === true ? undefined : options.remote });
+  }
   const entries: StatusEntry[] = [];
   const warnings: Warning[] = [];
   if (targets.length === 0) return { entries, clean: true, warnings };
@@ -84,15 +87,8 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
   } finally {
     state.flush();
   }
-  let remote: RemoteStatusSummary | undefined;
-  if (options.remote !== undefined) {
-    const { remoteStatus } = await import('./remote-status.js');
-    const r = await remoteStatus(ctx, targets, { remote: options.remote === true ? undefined : options.remote });
-    entries.forEach((e, i) => (e.remote = r.entries[i]));
-    remote = r.summary;
-  }
-  const clean = entries.every((e) => e.workspace === 'unchanged' && e.cache === 'present' && (e.remote === undefined || e.remote.state === 'present'));
-  return remote ? { entries, clean, warnings, remote } : { entries, clean, warnings };
+  const clean = entries.every((e) => e.workspace === 'unchanged' && e.cache === 'present');
+  return { entries, clean, warnings };
 }
 
 function narrow(changes: FileChanges, sub: string): FileChanges {

@@ -5,13 +5,13 @@ import { failureNotes } from './push.js';
 import type { Renderer } from './types.js';
 
 export function fetchLine(r: FetchResult): string {
-  return r.fetched === 0 && r.failed.length === 0
+  return r.fetched === 0 && r.failures.length === 0
     ? `Everything is already in the cache (${formatCount(r.alreadyInCache, 'object')}).`
     : `Fetched ${formatCount(r.fetched, 'object')} (${formatBytes(r.bytes)}) from ${r.remote.name}; ${r.alreadyInCache.toLocaleString('en-US')} already in the cache.`;
 }
 
 export const renderFetch: Renderer<FetchResult> = (r, { verbose }) => ({
   text: fetchLine(r) + '\n',
-  exit: r.failed.length ? EXIT.partial : undefined,
-  notes: failureNotes(r.failed, verbose, 'fetched'),
+  exit: r.failures.length ? EXIT.partial : undefined,
+  notes: failureNotes(r.failures, verbose, 'fetched'),
 });

@@ -7,12 +7,12 @@ import type { Renderer } from './types.js';
 
 export const renderPull: Renderer<PullResult> = (r, options) => {
   // A file that could not be fetched also fails checkout; say it once, with the fetch's reason.
-  const fetchFailed = new Set(r.fetch.failed.map((f) => f.path.replace(/ \(manifest\)$/, '')));
+  const fetchFailed = new Set(r.fetch.failures.map((f) => f.path.replace(/ \(manifest\)$/, '')));
   const checkout = renderCheckout({ ...r.checkout, failures: r.checkout.failures.filter((f) => !(f.code === 'OBJECT_MISSING' && fetchFailed.has(f.path))) }, options);
-  const failed = r.fetch.failed.length > 0 || r.checkout.failures.length > 0;
+  const failed = r.fetch.failures.length > 0 || r.checkout.failures.length > 0;
   return {
     text: `${fetchLine(r.fetch)}\n${checkout.text}`,
     exit: failed ? EXIT.partial : undefined,
-    notes: [...failureNotes(r.fetch.failed, options.verbose, 'fetched'), ...(checkout.notes ?? [])],
+    notes: [...failureNotes(r.fetch.failures, options.verbose, 'fetched'), ...(checkout.notes ?? [])],
   };
 };

@@ -5,10 +5,10 @@ import { formatBytes, formatCount, limitList } from '../format.js';
 import type { Renderer } from './types.js';
 
 export const renderPush: Renderer<PushResult> = (r, { verbose }) => {
-  const text = r.uploaded === 0 && r.failed.length === 0
+  const text = r.uploaded === 0 && r.failures.length === 0
     ? `Everything is already on ${r.remote.name} (${formatCount(r.alreadyPresent, 'object')}).\n`
     : `Pushed ${formatCount(r.uploaded, 'object')} (${formatBytes(r.bytes)}) to ${r.remote.name}; ${r.alreadyPresent.toLocaleString('en-US')} already there.\n`;
-  return { text, exit: r.failed.length ? EXIT.partial : undefined, notes: failureNotes(r.failed, verbose, 'pushed') };
+  return { text, exit: r.failures.length ? EXIT.partial : undefined, notes: failureNotes(r.failures, verbose, 'pushed') };
 };
 
 /** Failures of a push, fetch or pull: each with its hint (the same hint once), then the tally. */

@@ -1,4 +1,7 @@
 import type { RemoteResult } from '../../ops/remote.js';
+import type { RemoteStatusResult } from '../../ops/remote-status.js';
+import { EXIT } from '../exit-codes.js';
+import { formatCount } from '../format.js';
 import type { Renderer } from './types.js';
 
 const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
@@ -25,4 +28,25 @@ export const renderRemote: Renderer<RemoteResult> = (r) => {
     case 'modify':
       return { text: r.unset ? `remote.${r.name}.${r.option} unset\n` : `remote.${r.name}.${r.option}=${show(r.value)} (in ${r.file})\n` };
   }
+};
+
+/** `dvs status --remote`: per pointer, what the remote lacks; then what to do. */
+export const renderRemoteStatus: Renderer<RemoteStatusResult> = (r, { args }) => {
+  const name = r.remote.name;
+  const lines: string[] = [];
+  if (r.entries.length === 0) lines.push('No tracked data (dvs track <path> to start).');
+  for (const e of r.entries) {
+    const parts: string[] = [];
+    if (e.remote.notPushed) parts.push(`${formatCount(e.remote.notPushed, 'object')} not pushed to ${name}`);
+    if (e.remote.missingEverywhere) parts.push(`${formatCount(e.remote.missingEverywhere, 'object')} in neither the cache nor ${name}`);
+    lines.push(`${parts.length ? '  changed' : '  ok     '}  ${e.path}${e.kind === 'dir' ? '/' : ''}${parts.length ? `: ${parts.join('; ')}` : ''}`);
+  }
+  if (r.entries.length && r.clean) lines.push(`Everything is on ${name}.`);
+  else if (!r.clean) {
+    const hints: string[] = [];
+    if (r.remote.notPushed) hints.push(`dvs push -r ${name} to send what is not pushed`);
+    if (r.remote.missingEverywhere) hints.push('push what is in neither place from a clone that has it');
+    lines.push(`(${hints.join('; ')})`);
+  }
+  return { text: lines.join('\n') + '\n', exit: args.exitCode && !r.clean ? EXIT.differences : undefined };
 };

@@ -1,9 +1,14 @@
+import type { RemoteStatusResult } from '../../ops/remote-status.js';
 import type { StatusResult } from '../../ops/status.js';
+import { renderRemoteStatus } from './remote.js';
 import { EXIT } from '../exit-codes.js';
 import { formatCount, limitList } from '../format.js';
 import type { Renderer } from './types.js';
 
-export const renderStatus: Renderer<StatusResult> = (r, { args }) => {
+export const renderStatus: Renderer<StatusResult | RemoteStatusResult> = (result, options) => {
+  if ('remote' in result) return renderRemoteStatus(result, options);
+  const r = result;
+  const { args } = options;
   const granular = args.granular === true;
   const lines: string[] = [];
   if (r.entries.length === 0) lines.push('No tracked data (dvs track <path> to start).');

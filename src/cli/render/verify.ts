@@ -4,8 +4,11 @@ import { formatBytes, formatCount } from '../format.js';
 import type { Renderer } from './types.js';
 
 export const renderVerify: Renderer<VerifyResult> = (r) => {
-  const lines = r.problems.map((p) => `${p.problem.padEnd(10)} ${p.path}  (${p.oid.slice(0, 10)}${p.quarantined ? ', moved to quarantine' : ''})`);
-  lines.push(`Checked ${formatCount(r.checked, 'object')} (${formatBytes(r.bytes)}): ${r.problems.length ? `${formatCount(r.problems.length, 'problem')}` : 'all good'}.`);
-  if (r.problems.length) lines.push('Fetch good copies with `dvs pull`, or re-track the data where it is intact.');
+  const moved = r.remote ? `, deleted from ${r.remote.name}` : ', moved to quarantine';
+  const lines = r.problems.map((p) => `${p.problem.padEnd(10)} ${p.path}  (${p.oid.slice(0, 10)}${p.quarantined ? moved : ''})`);
+  lines.push(`Checked ${formatCount(r.checked, 'object')} (${formatBytes(r.bytes)})${r.remote ? ` on ${r.remote.name}` : ''}: ${r.problems.length ? `${formatCount(r.problems.length, 'problem')}` : 'all good'}.`);
+  if (r.problems.length) {
+    lines.push(r.remote ? `Send good copies with \`dvs push -r ${r.remote.name}\` from a clone that has them.` : 'Fetch good copies with `dvs pull`, or re-track the data where it is intact.');
+  }
   return { text: lines.join('\n') + '\n', exit: r.problems.length ? EXIT.differences : undefined };
 };

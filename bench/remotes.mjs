@@ -1,0 +1,194 @@
+// Remote benchmarks (issue: remotes): push then pull of 10,000 files of 10 KiB and of 2 GiB in 4 files,
+// against a local-directory remote and against S3 (OpenStack Swift with s3api on loopback, when
+// installed); pull of the 2 GiB against `cp` of the same files; a no-op push of an already pushed
+// 100,000-file directory; `status --remote` after changing one file in it.
+// BENCH_QUICK=1 shrinks the data (1,000 small files, 256 MiB, 20,000 files) for a smoke run.
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { dvs, gitRepo, mbps, median, sh } from './lib.mjs';
+
+const MiB = 1 << 20;
+// The AWS SDK nags about Node 20 whenever a client is made (dvs sets this for itself too).
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+function smallFiles(dir, count, size) {
+  const block = randomBytes(size + count * 8);
+  for (let i = 0; i < count; i++) {
+    const sub = join(dir, `part-${String(i % 100).padStart(3, '0')}`);
+    if (i < 100) mkdirSync(sub, { recursive: true });
+    const buf = Buffer.from(block.subarray((i * 8) % (block.length - size), ((i * 8) % (block.length - size)) + size));
+    buf.write(`file ${i} `, 0);
+    writeFileSync(join(sub, `f${i}.bin`), buf);
+  }
+  return count * size;
+}
+
+function bigFile(path, bytes) {
+  const block = randomBytes(16 * MiB);
+  const fd = openSync(path, 'w');
+  for (let left = bytes, i = 0; left > 0; left -= block.length, i++) {
+    block.writeUInt32LE(i, 0);
+    writeSync(fd, block, 0, Math.min(block.length, left));
+  }
+  closeSync(fd);
+}
+
+/** Time a command after a sync, so that writeback left by the previous step is not counted. Warm page
+ * cache, like the core section (dropping it mostly measures reloading node and its modules). */
+function synced(fn) {
+  sh('sync');
+  return fn();
+}
+
+export async function run({ work, log }) {
+  const quick = process.env.BENCH_QUICK === '1';
+  const rows = [];
+  const small = { count: quick ? 1000 : 10_000, size: 10 * 1024 };
+  const big = { count: 4, size: (quick ? 64 : 512) * MiB };
+
+  let swift;
+  let s3Bucket;
+  try {
+    const { swiftAvailable, startSwift, makeS3Client } = await import('../test/servers/s3.mjs');
+    if (swiftAvailable()) {
+      log('starting OpenStack Swift (s3api)');
+      swift = await startSwift({ workdir: join(work, 'swift') });
+      const client = await makeS3Client(swift);
+      const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+      s3Bucket = 'dvs-bench';
+      await client.send(new CreateBucketCommand({ Bucket: s3Bucket }));
+      client.destroy();
+    } else log('Swift is not installed: S3 rows skipped (bash test/servers/swift/install.sh)');
+  } catch (err) {
+    log(`Swift did not start (${err.message}); S3 rows skipped`);
+    swift = undefined;
+  }
+
+  try {
+    const repo = gitRepo(join(work, 'repo'));
+    const store = join(work, 'store');
+    dvs(['remote', 'add', '-d', 'local', store], { cwd: repo });
+    if (swift) {
+      dvs(['remote', 'add', 's3', `s3://${s3Bucket}/bench`], { cwd: repo });
+      dvs(['remote', 'modify', 's3', 'endpoint', swift.endpoint], { cwd: repo });
+    }
+    const s3Secrets = (dir) => {
+      if (!swift) return;
+      dvs(['remote', 'modify', '--local', 's3', 'access_key_id', swift.accessKeyId], { cwd: dir });
+      dvs(['remote', 'modify', '--local', 's3', 'secret_access_key', swift.secretAccessKey], { cwd: dir });
+    };
+    s3Secrets(repo);
+
+    log(`generating ${small.count} files of 10 KiB and ${big.count} files of ${big.size / MiB} MiB`);
+    const smallBytes = smallFiles(join(repo, 'small'), small.count, small.size);
+    mkdirSync(join(repo, 'big'), { recursive: true });
+    for (let i = 0; i < big.count; i++) bigFile(join(repo, 'big', `part-${i}.bin`), big.size);
+    const bigBytes = big.count * big.size;
+    dvs(['track', 'small', 'big'], { cwd: repo });
+    sh('git add -A && git commit -q -m data', { cwd: repo });
+
+    const remotes = [['local', 'local directory'], ...(swift ? [['s3', 'S3 (Swift)']] : [])];
+    for (const [remote, label] of remotes) {
+      for (const [what, target, files, bytes] of [
+        [`${small.count.toLocaleString('en-US')} × 10 KiB`, 'small', small.count, smallBytes],
+        [`${big.count} × ${big.size / MiB} MiB`, 'big', big.count, bigBytes],
+      ]) {
+        log(`push ${what} to ${label}`);
+        const push = synced(() => dvs(['push', '-r', remote, target], { cwd: repo }));
+        rows.push({ name: `push ${what} to ${label}`, value: files / (push.ms / 1000), unit: 'files/s' });
+        rows.push({ name: `push ${what} to ${label}`, value: mbps(bytes, push.ms), unit: 'MB/s' });
+
+        const clone = join(work, `clone-${remote}-${target}`);
+        rmSync(clone, { recursive: true, force: true });
+        sh(`git clone -q ${repo} ${clone}`);
+        s3Secrets(clone);
+        log(`pull ${what} from ${label}`);
+        const pull = synced(() => dvs(['pull', '-r', remote, target], { cwd: clone }));
+        rows.push({ name: `pull ${what} from ${label}`, value: files / (pull.ms / 1000), unit: 'files/s' });
+        rows.push({ name: `pull ${what} from ${label}`, value: mbps(bytes, pull.ms), unit: 'MB/s' });
+
+        if (remote === 'local' && target === 'big') {
+          // Medians of 3: pull into the clone with an empty cache and no data, against cp -r of the files.
+          const pullMs = median(3, () => {
+            rmSync(join(clone, '.dvs', 'cache'), { recursive: true, force: true });
+            rmSync(join(clone, 'big'), { recursive: true, force: true });
+            return synced(() => dvs(['pull', '-r', remote, target], { cwd: clone }).ms);
+          });
+          const dest = join(work, 'cp-dest');
+          const cpMs = median(3, () => {
+            rmSync(dest, { recursive: true, force: true });
+            return synced(() => sh(`cp -r ${join(repo, 'big')} ${dest}`).ms);
+          });
+          rows.push({
+            name: `pull ${what} from a local remote vs cp of the files`,
+            value: pullMs / 1000,
+            unit: 's',
+            baseline: cpMs / 1000,
+            baselineName: 'cp -r',
+            ratio: pullMs / cpMs,
+            target: '≤ 1.5×',
+            pass: pullMs / cpMs <= 1.5,
+          });
+          rmSync(dest, { recursive: true, force: true });
+          // Without reflinks (ext4) a default pull writes the bytes twice: into the cache, then a copy
+          // into the workspace. With hardlink checkouts (read-only workspace files) it writes them once.
+          dvs(['config', 'cache.type', 'hardlink,copy'], { cwd: clone });
+          const linkedMs = median(3, () => {
+            rmSync(join(clone, '.dvs', 'cache'), { recursive: true, force: true });
+            rmSync(join(clone, 'big'), { recursive: true, force: true });
+            return synced(() => dvs(['pull', '-r', remote, target], { cwd: clone }).ms);
+          });
+          rows.push({
+            name: `pull ${what} from a local remote, cache.type hardlink,copy, vs cp`,
+            value: linkedMs / 1000,
+            unit: 's',
+            baseline: cpMs / 1000,
+            baselineName: 'cp -r',
+            ratio: linkedMs / cpMs,
+            target: '≤ 1.5×',
+            pass: linkedMs / cpMs <= 1.5,
+          });
+        }
+        rmSync(clone, { recursive: true, force: true });
+      }
+    }
+    rmSync(join(work, 'repo'), { recursive: true, force: true });
+    rmSync(store, { recursive: true, force: true });
+
+    // A pushed directory of many files: a no-op push, and status --remote after one change.
+    const many = quick ? 20_000 : 100_000;
+    const repo2 = gitRepo(join(work, 'many'));
+    dvs(['remote', 'add', '-d', 'local', join(work, 'store-many')], { cwd: repo2 });
+    log(`tracking and pushing ${many.toLocaleString('en-US')} files`);
+    mkdirSync(join(repo2, 'data'), { recursive: true });
+    for (let i = 0; i < many; i++) {
+      const sub = join(repo2, 'data', `d${String(i % 256).padStart(3, '0')}`);
+      if (i < 256) mkdirSync(sub, { recursive: true });
+      writeFileSync(join(sub, `f${i}.txt`), `row ${i}\n`);
+    }
+    dvs(['track', 'data'], { cwd: repo2 });
+    dvs(['push'], { cwd: repo2 });
+    const noop = median(5, () => dvs(['push'], { cwd: repo2 }).ms);
+    rows.push({ name: `no-op push of a pushed ${many.toLocaleString('en-US')}-file directory`, value: noop / 1000, unit: 's', target: '< 2 s', pass: noop < 2000 });
+    // Without this clone's record of the remote (a fresh clone): one existence check of the manifest.
+    const noopCold = median(3, () => {
+      rmSync(join(repo2, '.dvs', 'tmp', 'remotes'), { recursive: true, force: true });
+      return dvs(['push'], { cwd: repo2 }).ms;
+    });
+    rows.push({ name: `no-op push, ${many.toLocaleString('en-US')} files, no local record of the remote`, value: noopCold / 1000, unit: 's', target: '< 2 s', pass: noopCold < 2000 });
+
+    writeFileSync(join(repo2, 'data', 'd007', 'f7.txt'), 'changed\n');
+    dvs(['track', 'data'], { cwd: repo2 });
+    const status = median(3, () => dvs(['status', '--remote'], { cwd: repo2, allowFail: true }).ms);
+    rows.push({ name: `status --remote after changing 1 of ${many.toLocaleString('en-US')} files`, value: status / 1000, unit: 's', target: '< 3 s', pass: status < 3000 });
+    const statusCold = median(3, () => {
+      rmSync(join(repo2, '.dvs', 'tmp', 'remotes'), { recursive: true, force: true });
+      return dvs(['status', '--remote'], { cwd: repo2, allowFail: true }).ms;
+    });
+    rows.push({ name: `status --remote after changing 1 of ${many.toLocaleString('en-US')} files, no local record`, value: statusCold / 1000, unit: 's' });
+  } finally {
+    await swift?.stop();
+  }
+  return rows;
+}

@@ -1,0 +1,158 @@
+import { shortOid, type Oid } from '../objects/oid.js';
+import type { UploadSource } from '../remotes/types.js';
+import { findPresent, statObjects } from '../transfer/presence.js';
+import { runQueue, type QueueItem } from '../transfer/queue.js';
+import type { OpContext } from './context.js';
+import { canonicalUrl } from '../remotes/url.js';
+import { openRemote, remoteSpec, type OpenRemote } from './remote-open.js';
+import { failureOf, type RemoteRef, type TransferFailure } from './transfer-failures.js';
+import { cacheLookup, expandNeeds, scopedPointers, type DirNeed, type ScopedPointer, type TransferScope } from './transfer-scope.js';
+
+export interface PushOptions extends TransferScope {
+  /** Remote name; default: core.remote, or the only remote. */
+  remote?: string;
+  /** Parallel uploads; default: remote.<name>.jobs, transfer.jobs, or the backend's. */
+  jobs?: number;
+}
+
+export interface PushResult {
+  remote: RemoteRef;
+  /** Objects uploaded, and their bytes. */
+  uploaded: number;
+  bytes: number;
+  /** Objects in scope the remote already had (including whole directories whose manifest it has). */
+  alreadyPresent: number;
+  /** Directory manifests uploaded (each after all its files). */
+  manifests: number;
+  failures: TransferFailure[];
+}
+
+/**
+ * Upload what the pointers in scope need and the remote lacks. Directories whose manifest the remote
+ * has are complete there (a manifest is only ever uploaded after all its files), so they cost one
+ * existence check, or none when this clone already knows. Objects neither here nor on the remote are
+ * reported, and a directory's manifest is held back while any of its files is missing remotely.
+ */
+export async function push(ctx: OpContext, options: PushOptions = {}): Promise<PushResult> {
+  const { repo } = ctx;
+  return repo.withLock({ ...ctx.lock, command: 'dvs push' }, async () => {
+    const pointers = await scopedPointers(ctx, options);
+    if (pointers.length === 0) {
+      const spec = remoteSpec(repo, options.remote);
+      return { remote: { name: spec.name, url: canonicalUrl(spec.location, spec.options.endpoint) }, uploaded: 0, bytes: 0, alreadyPresent: 0, manifests: 0, failures: [] };
+    }
+    const remote = await openRemote(ctx, options);
+    try {
+      return await pushWith(ctx, remote, pointers);
+    } finally {
+      await remote.close();
+    }
+  });
+}
+
+async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPointer[]): Promise<PushResult> {
+  const { repo } = ctx;
+  const { known, backend, settings, spec } = remote;
+  const result: PushResult = { remote: { name: spec.name, url: remote.url }, uploaded: 0, bytes: 0, alreadyPresent: 0, manifests: 0, failures: [] };
+  await remote.syncKnown();
+
+  // 1. Manifests first: one the remote has vouches for all its files, so a directory this clone knows
+  // to be pushed costs nothing (not even reading its manifest), and one found there costs one request.
+  const unknownManifests = [...new Set(pointers.flatMap((p) => (p.pointer.kind === 'dir' && !known.has(p.pointer.oid) ? [p.pointer.oid] : [])))];
+  const manifestsThere = await statObjects({ backend, settings }, unknownManifests);
+  const needs = expandNeeds(repo, pointers, (m) => known.has(m) && !manifestsThere.has(m));
+  const covered = new Set<Oid>();
+  const pending: DirNeed[] = [];
+  const seenManifest = new Set<Oid>();
+  for (const d of needs.dirs) {
+    if (known.has(d.manifest) || manifestsThere.has(d.manifest)) {
+      known.add(d.manifest);
+      if (!seenManifest.has(d.manifest)) result.alreadyPresent += 1;
+      for (const e of d.allEntries ?? []) {
+        covered.add(e.oid);
+        known.add(e.oid);
+      }
+    } else pending.push(d);
+    seenManifest.add(d.manifest);
+  }
+
+  // 2. Files not vouched for: ask the remote about those this clone does not know to be there.
+  const files = [...needs.files.keys()].filter((oid) => !covered.has(oid));
+  const unknown = files.filter((oid) => !known.has(oid));
+  result.alreadyPresent += files.length - unknown.length;
+  const there = await findPresent({ backend, settings }, unknown);
+  for (const oid of there.keys()) known.add(oid);
+  result.alreadyPresent += there.size;
+  const missing = unknown.filter((oid) => !there.has(oid));
+
+  // 3. Upload what the remote lacks; what the cache lacks too cannot be pushed.
+  const has = cacheLookup(repo, missing.length);
+  const uploads: Array<QueueItem<UploadSource>> = [];
+  const failedOids = new Set<Oid>();
+  for (const oid of missing) {
+    const info = needs.files.get(oid)!;
+    if (!has(oid)) {
+      failedOids.add(oid);
+      result.failures.push(failureOf(info.path, oid, {
+        code: 'OBJECT_MISSING',
+        message: `object ${shortOid(oid)} is neither in the cache nor on remote "${spec.name}"`,
+        hint: 'Fetch it from another remote, or track the data again on a machine that has it.',
+      }));
+      continue;
+    }
+    uploads.push({ key: oid, size: info.size, value: { oid, path: repo.cache.pathOf(oid), size: info.size } });
+  }
+  await upload(remote, uploads, result, (oid) => needs.files.get(oid)!.path, failedOids);
+
+  // 4. Manifests last, and only for directories whose every file is now on the remote.
+  const manifestUploads: Array<QueueItem<UploadSource>> = [];
+  const manifestPath = new Map<Oid, string>();
+  for (const d of pending) {
+    if (manifestPath.has(d.manifest)) continue;
+    const name = `${d.dataPath}${d.commit ? ` (at ${d.commit.slice(0, 10)})` : ''}`;
+    manifestPath.set(d.manifest, `${name} (manifest)`);
+    if (!d.allEntries) {
+      failedOids.add(d.manifest);
+      result.failures.push(failureOf(name, d.manifest, {
+        code: 'MANIFEST_MISSING',
+        message: `the directory's manifest ${shortOid(d.manifest)} is neither in the cache nor on remote "${spec.name}"`,
+        hint: 'Fetch it from another remote, or track the directory again on a machine that has its data.',
+      }));
+      continue;
+    }
+    if (d.subs !== undefined && !d.allEntries.every((e) => known.has(e.oid))) continue; // granular: files only
+    const blocked = d.allEntries.filter((e) => failedOids.has(e.oid) || !known.has(e.oid)).length;
+    if (blocked) {
+      result.failures.push(failureOf(name, d.manifest, {
+        code: 'MANIFEST_HELD_BACK',
+        message: `directory not pushed complete: ${blocked} of its files are not on remote "${spec.name}", so its manifest was not uploaded`,
+        hint: 'Fix the failures above and push again; the files already uploaded are not sent twice.',
+      }));
+      continue;
+    }
+    const size = repo.cache.sizeOf(d.manifest) ?? 0;
+    manifestUploads.push({ key: d.manifest, size, value: { oid: d.manifest, path: repo.cache.pathOf(d.manifest), size } });
+  }
+  const before = result.uploaded;
+  await upload(remote, manifestUploads, result, (oid) => manifestPath.get(oid)!, failedOids);
+  result.manifests = result.uploaded - before;
+  return result;
+}
+
+async function upload(remote: OpenRemote, items: Array<QueueItem<UploadSource>>, result: PushResult, pathOf: (oid: Oid) => string, failedOids: Set<Oid>): Promise<void> {
+  if (items.length === 0) return;
+  const { backend, known, settings } = remote;
+  try {
+    const r = await runQueue('upload', items, (source, call) => backend.upload(source, call), settings, (item) => {
+      known.add(item.key);
+      result.uploaded++;
+      result.bytes += item.size;
+    });
+    for (const f of r.failed) {
+      failedOids.add(f.item.key);
+      result.failures.push(failureOf(pathOf(f.item.key), f.item.key, f.error));
+    }
+  } finally {
+    known.flush();
+  }
+}

@@ -1,0 +1,212 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { errnoCode, fromSystemError, isDvsError } from '../errors.js';
+import { isOid, shortOid, type Oid } from '../objects/oid.js';
+import { RemoteError } from './errors.js';
+import { hashingCopy } from './local-copy.js';
+import { MARKER_NAME, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
+
+/**
+ * A remote in a directory (another disk, a network mount). Same layout as the cache: `<root>/ab/cdef…`,
+ * read-only objects, uploads written to `<root>/tmp/` while hashed and renamed into place only when
+ * their bytes hash to their name.
+ */
+export class LocalBackend implements RemoteBackend {
+  readonly scheme = 'local' as const;
+  readonly display: string;
+  readonly defaultJobs = 8;
+  readonly statBatchSize = 512;
+  readonly listPageSize = 100_000;
+  readonly network = false;
+  private readonly root: string;
+  private readonly tmpDir: string;
+  private readonly madeDirs = new Set<string>();
+
+  constructor(private readonly spec: RemoteSpec) {
+    if (spec.location.scheme !== 'local') throw new Error('LocalBackend needs a local location');
+    this.root = spec.location.path;
+    this.tmpDir = join(this.root, 'tmp');
+    this.display = this.root;
+  }
+
+  private pathOf(oid: Oid): string {
+    return join(this.root, oid.slice(0, 2), oid.slice(2));
+  }
+
+  async stat(oids: readonly Oid[]): Promise<Array<number | undefined>> {
+    return oids.map((oid) => {
+      try {
+        return statSync(this.pathOf(oid)).size;
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+        throw this.translate(err, this.pathOf(oid), 'reading');
+      }
+    });
+  }
+
+  async *list(shard: string | undefined): AsyncIterable<ListedObject[]> {
+    let shards: string[];
+    if (shard !== undefined) shards = [shard];
+    else {
+      try {
+        shards = readdirSync(this.root).filter((s) => /^[0-9a-f]{2}$/.test(s));
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT') return;
+        throw this.translate(err, this.root, 'listing');
+      }
+    }
+    for (const s of shards) {
+      let names: string[];
+      try {
+        names = readdirSync(join(this.root, s));
+      } catch (err) {
+        const code = errnoCode(err);
+        if (code === 'ENOENT' || code === 'ENOTDIR') continue;
+        throw this.translate(err, join(this.root, s), 'listing');
+      }
+      const page: ListedObject[] = [];
+      for (const name of names) {
+        const oid = s + name;
+        if (!isOid(oid)) continue;
+        try {
+          const st = statSync(join(this.root, s, name));
+          page.push({ oid, size: st.size, modified: st.mtime });
+        } catch {
+          // deleted meanwhile
+        }
+      }
+      if (page.length) yield page;
+    }
+  }
+
+  async upload(source: UploadSource, _options: CallOptions): Promise<void> {
+    this.ensureDir(this.tmpDir);
+    const tmp = join(this.tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      const copied = await hashingCopy(source.path, tmp, source.size);
+      if (copied.oid !== source.oid) {
+        throw new RemoteError('input', 'SOURCE_CORRUPTED', `the cache object ${shortOid(source.oid)} is corrupted (its bytes hash to ${shortOid(copied.oid)}); not uploaded`, {
+          reason: 'source-corrupt',
+          hint: 'Run `dvs verify` to quarantine it, then re-track the data or fetch a good copy.',
+          data: { oid: source.oid, actual: copied.oid },
+        });
+      }
+      const dest = this.pathOf(source.oid);
+      this.ensureDir(join(this.root, source.oid.slice(0, 2)));
+      renameSync(tmp, dest);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      if (isDvsError(err)) throw err;
+      if (errnoCode(err) === 'ENOENT' && !existsSync(source.path)) {
+        throw new RemoteError('notfound', 'OBJECT_MISSING', `object ${shortOid(source.oid)} is not in the cache`, { reason: 'source-corrupt', data: { oid: source.oid } });
+      }
+      throw this.translate(err, this.pathOf(source.oid), 'writing');
+    }
+  }
+
+  async download(oid: Oid): Promise<DownloadSource> {
+    const path = this.pathOf(oid);
+    try {
+      return { type: 'file', path, size: statSync(path).size };
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        if (!existsSync(this.root)) {
+          throw new RemoteError('remote', 'REMOTE_NOT_FOUND', `Remote "${this.spec.name}": the directory ${this.root} does not exist`, {
+            reason: 'no-bucket',
+            fatal: true,
+            hint: `Check the path (dvs remote list), or mount the disk it is on. Change it with: dvs remote add --force ${this.spec.name} <path>`,
+            data: { remote: this.spec.name, path: this.root },
+          });
+        }
+        throw notOnRemote(this.spec.name, oid);
+      }
+      throw this.translate(err, path, 'reading');
+    }
+  }
+
+  async delete(oids: readonly Oid[]): Promise<void> {
+    for (const oid of oids) {
+      try {
+        unlinkSync(this.pathOf(oid));
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw this.translate(err, this.pathOf(oid), 'deleting');
+      }
+    }
+  }
+
+  async readMarker(): Promise<string | undefined> {
+    try {
+      return readFileSync(join(this.root, MARKER_NAME), 'utf8').trim();
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+      throw this.translate(err, join(this.root, MARKER_NAME), 'reading');
+    }
+  }
+
+  async writeMarker(value: string): Promise<void> {
+    this.ensureDir(this.tmpDir);
+    const tmp = join(this.tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      writeFileSync(tmp, value + '\n');
+      renameSync(tmp, join(this.root, MARKER_NAME));
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw this.translate(err, join(this.root, MARKER_NAME), 'writing');
+    }
+  }
+
+  async cleanup(olderThanMs: number): Promise<number> {
+    let names: string[];
+    try {
+      names = readdirSync(this.tmpDir);
+    } catch {
+      return 0;
+    }
+    const cutoff = Date.now() - olderThanMs;
+    let removed = 0;
+    for (const name of names) {
+      const p = join(this.tmpDir, name);
+      try {
+        if (lstatSync(p).mtimeMs < cutoff) {
+          rmSync(p, { force: true });
+          removed++;
+        }
+      } catch {
+        // raced with another cleaner
+      }
+    }
+    return removed;
+  }
+
+  async close(): Promise<void> {}
+
+  private ensureDir(dir: string): void {
+    if (this.madeDirs.has(dir)) return;
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (err) {
+      throw this.translate(err, dir, 'creating');
+    }
+    this.madeDirs.add(dir);
+  }
+
+  /** Disk full, permissions and the like concern every object: fatal, with the OS's message mapped. */
+  private translate(err: unknown, path: string, doing: string): RemoteError {
+    const mapped = fromSystemError(err, path, doing);
+    if (isDvsError(mapped)) {
+      return new RemoteError(mapped.kind, mapped.code, `Remote "${this.spec.name}": ${mapped.message}`, { reason: 'refused', fatal: mapped.code !== 'PATH_NOT_FOUND', hint: mapped.hint, data: mapped.data, cause: err });
+    }
+    return new RemoteError('remote', 'REMOTE_IO', `Remote "${this.spec.name}": ${(err as Error).message} (${doing} ${path})`, { reason: 'refused', cause: err });
+  }
+}
+
+export function notOnRemote(remote: string, oid: Oid): RemoteError {
+  return new RemoteError('notfound', 'REMOTE_OBJECT_MISSING', `object ${shortOid(oid)} is not on remote "${remote}"`, {
+    reason: 'not-found',
+    hint: 'Push it from a clone that has it (dvs push), then fetch again.',
+    data: { oid, remote },
+  });
+}

@@ -1,0 +1,474 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { open, readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  UploadPartCommand,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { errnoCode } from '../errors.js';
+import { shortOid, type Oid } from '../objects/oid.js';
+import { networkCode, RemoteError, UNREACHABLE_CODES } from './errors.js';
+import { notOnRemote } from './local.js';
+import { MARKER_NAME, objectKey, oidOfKey, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
+
+/**
+ * S3 and S3-compatible stores (MinIO, Ceph, Swift's s3api, …). Objects up to PART_SIZE go up in one
+ * PUT with Content-MD5; bigger ones in a multipart upload whose parts each carry Content-MD5 and which
+ * is completed only once the whole file hashed to its oid, so a corrupted cache object never becomes
+ * visible and a killed upload leaves only an invisible incomplete upload (`dvs gc --remote` aborts
+ * old ones). The SDK does no retries of its own: the transfer queue does, for every backend alike.
+ */
+const PART_SIZE = 16 << 20;
+const MAX_PARTS = 10_000;
+const CONNECT_TIMEOUT_MS = 4_000;
+
+export class S3Backend implements RemoteBackend {
+  readonly scheme = 's3' as const;
+  readonly display: string;
+  readonly defaultJobs = 16;
+  readonly statBatchSize = 1;
+  readonly listPageSize = 1000;
+  readonly network = true;
+  private readonly bucket: string;
+  private readonly prefix: string;
+
+  private constructor(
+    private readonly spec: RemoteSpec,
+    private readonly client: S3Client,
+    /** Where the credentials came from, for messages. */
+    private readonly credentialOrigin: string,
+    private readonly endpoint: string,
+  ) {
+    if (spec.location.scheme !== 's3') throw new Error('S3Backend needs an s3 location');
+    this.bucket = spec.location.bucket;
+    this.prefix = spec.location.prefix;
+    this.display = `s3://${this.bucket}/${this.prefix}${spec.options.endpoint ? ` at ${spec.options.endpoint}` : ''}`;
+  }
+
+  static async open(spec: RemoteSpec): Promise<S3Backend> {
+    const o = spec.options;
+    const endpoint = o.endpoint;
+    const config: S3ClientConfig = {
+      endpoint,
+      forcePathStyle: o.path_style ?? endpoint !== undefined,
+      maxAttempts: 1,
+      requestHandler: {
+        connectionTimeout: CONNECT_TIMEOUT_MS,
+        socketTimeout: spec.timeoutSeconds * 1000,
+        httpAgent: { keepAlive: true, maxSockets: 64 },
+        httpsAgent: { keepAlive: true, maxSockets: 64 },
+      },
+    };
+    const region = o.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? (endpoint ? 'us-east-1' : undefined);
+    if (region) config.region = region;
+    // Non-AWS servers reject the SDK's default aws-chunked bodies with CRC32 trailers.
+    const checksum = (o.checksum ?? (endpoint ? 'when_required' : 'when_supported')).toLowerCase();
+    if (checksum !== 'when_required' && checksum !== 'when_supported') {
+      throw new RemoteError('usage', 'INVALID_CONFIG_VALUE', `remote.${spec.name}.checksum must be when_supported or when_required (got ${o.checksum})`, { reason: 'refused', fatal: true });
+    }
+    config.requestChecksumCalculation = checksum === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+    config.responseChecksumValidation = checksum === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
+
+    let origin: string;
+    if (o.access_key_id !== undefined || o.secret_access_key !== undefined) {
+      if (o.access_key_id === undefined || o.secret_access_key === undefined) {
+        throw new RemoteError('remote', 'REMOTE_AUTH', `Remote "${spec.name}": access_key_id and secret_access_key must be set together (only ${o.access_key_id !== undefined ? 'access_key_id' : 'secret_access_key'} is, in ${spec.sources.access_key_id ?? spec.sources.secret_access_key})`, {
+          reason: 'auth',
+          fatal: true,
+          hint: `dvs remote modify --local ${spec.name} ${o.access_key_id !== undefined ? 'secret_access_key' : 'access_key_id'} <value>`,
+        });
+      }
+      config.credentials = { accessKeyId: o.access_key_id, secretAccessKey: o.secret_access_key, sessionToken: o.session_token };
+      origin = `access key "${o.access_key_id}" from ${spec.sources.access_key_id} (remote.${spec.name}.access_key_id)`;
+    } else if (o.credentials_file !== undefined) {
+      const file = isAbsolute(o.credentials_file) ? o.credentials_file : resolve(spec.root, o.credentials_file);
+      const profile = o.profile ?? process.env.AWS_PROFILE ?? 'default';
+      config.credentials = readCredentialsFile(spec, file, profile);
+      origin = `profile "${profile}" of the credentials file ${file} (remote.${spec.name}.credentials_file)`;
+    } else if (o.profile !== undefined) {
+      config.profile = o.profile;
+      origin = `AWS profile "${o.profile}" (remote.${spec.name}.profile)`;
+    } else if (process.env.AWS_ACCESS_KEY_ID) {
+      origin = `AWS_ACCESS_KEY_ID "${process.env.AWS_ACCESS_KEY_ID}" from the environment`;
+    } else if (process.env.AWS_PROFILE) {
+      origin = `AWS profile "${process.env.AWS_PROFILE}" (AWS_PROFILE)`;
+    } else {
+      origin = 'the AWS default credential chain (environment, ~/.aws/credentials and config, SSO, instance role)';
+    }
+    // The SDK nags about Node 20 on every run; dvs supports Node 20.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    const client = new S3Client(config);
+    // DeleteObjects must carry Content-MD5 on many non-AWS servers; newer SDKs send a CRC32 instead.
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const request = args.request as { headers?: Record<string, string>; body?: unknown };
+        if (context.commandName === 'DeleteObjectsCommand' && request.headers && (typeof request.body === 'string' || request.body instanceof Uint8Array)) {
+          request.headers['content-md5'] = createHash('md5').update(request.body).digest('base64');
+        }
+        return next(args);
+      },
+      { step: 'build', name: 'dvsDeleteObjectsContentMd5' },
+    );
+    return new S3Backend(spec, client, origin, endpoint ?? `AWS S3${region ? ` (${region})` : ''}`);
+  }
+
+  private key(oid: Oid): string {
+    return objectKey(this.prefix, oid);
+  }
+
+  async stat(oids: readonly Oid[], call: CallOptions): Promise<Array<number | undefined>> {
+    return Promise.all(
+      oids.map(async (oid) => {
+        try {
+          const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(oid) }), { abortSignal: call.signal });
+          return r.ContentLength ?? 0;
+        } catch (err) {
+          if (status(err) === 404 && !isNoSuchBucket(err)) return undefined;
+          throw this.translate(err, 'checking', oid);
+        }
+      }),
+    );
+  }
+
+  async *list(shard: string | undefined, call: CallOptions): AsyncIterable<ListedObject[]> {
+    const Prefix = shard !== undefined ? `${this.prefix ? this.prefix + '/' : ''}${shard}/` : this.prefix ? this.prefix + '/' : undefined;
+    let ContinuationToken: string | undefined;
+    do {
+      let r;
+      try {
+        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix, ContinuationToken, MaxKeys: this.listPageSize }), { abortSignal: call.signal });
+      } catch (err) {
+        throw this.translate(err, 'listing');
+      }
+      const page: ListedObject[] = [];
+      for (const c of r.Contents ?? []) {
+        const oid = c.Key ? oidOfKey(this.prefix, c.Key) : undefined;
+        if (oid) page.push({ oid, size: c.Size ?? 0, modified: c.LastModified });
+      }
+      yield page;
+      ContinuationToken = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+  }
+
+  async upload(source: UploadSource, call: CallOptions): Promise<void> {
+    if (source.size <= PART_SIZE) return this.putSmall(source, call);
+    return this.putMultipart(source, call);
+  }
+
+  private async putSmall(source: UploadSource, call: CallOptions): Promise<void> {
+    const body = await readSource(source);
+    checkSource(source, createHash('sha256').update(body).digest('hex'));
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.key(source.oid),
+          Body: body,
+          ContentLength: body.length,
+          ContentMD5: createHash('md5').update(body).digest('base64'),
+          ContentType: 'application/octet-stream',
+        }),
+        { abortSignal: call.signal },
+      );
+    } catch (err) {
+      throw this.translate(err, 'uploading', source.oid);
+    }
+    call.onBytes?.(body.length);
+  }
+
+  private async putMultipart(source: UploadSource, call: CallOptions): Promise<void> {
+    const Key = this.key(source.oid);
+    const partSize = Math.max(PART_SIZE, Math.ceil(source.size / MAX_PARTS));
+    let uploadId: string | undefined;
+    try {
+      const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key, ContentType: 'application/octet-stream' }), { abortSignal: call.signal });
+      uploadId = created.UploadId!;
+      const sha = createHash('sha256');
+      const parts: Array<{ PartNumber: number; ETag: string }> = [];
+      const fh = await open(source.path, 'r').catch((err) => {
+        throw sourceMissing(source, err);
+      });
+      try {
+        const buffer = Buffer.allocUnsafe(partSize);
+        for (let offset = 0, n = 1; offset < source.size; offset += partSize, n++) {
+          const want = Math.min(partSize, source.size - offset);
+          let got = 0;
+          while (got < want) {
+            const { bytesRead } = await fh.read(buffer, got, want - got, offset + got);
+            if (bytesRead === 0) break;
+            got += bytesRead;
+          }
+          const part = buffer.subarray(0, got);
+          sha.update(part);
+          if (got !== want) break; // shorter than the cache says: caught by the hash check below
+          const r = await this.client.send(
+            new UploadPartCommand({ Bucket: this.bucket, Key, UploadId: uploadId, PartNumber: n, Body: part, ContentLength: got, ContentMD5: createHash('md5').update(part).digest('base64') }),
+            { abortSignal: call.signal },
+          );
+          parts.push({ PartNumber: n, ETag: r.ETag! });
+          call.onBytes?.(got);
+        }
+      } finally {
+        await fh.close();
+      }
+      // Completing makes the object visible: only when the bytes sent are the object's.
+      checkSource(source, sha.digest('hex'));
+      await this.client.send(new CompleteMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId, MultipartUpload: { Parts: parts } }), { abortSignal: call.signal });
+      uploadId = undefined;
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }), { abortSignal: call.signal });
+      if (head.ContentLength !== source.size) {
+        await this.delete([source.oid], call).catch(() => undefined);
+        throw new RemoteError('remote', 'REMOTE_SIZE_MISMATCH', `the remote stored ${head.ContentLength} bytes for ${shortOid(source.oid)} instead of ${source.size}; removed it`, { reason: 'server', retriable: true });
+      }
+    } catch (err) {
+      if (uploadId !== undefined) {
+        const abort = new AbortMultipartUploadCommand({ Bucket: this.bucket, Key, UploadId: uploadId });
+        await this.client.send(abort).catch(() => undefined);
+      }
+      if (err instanceof RemoteError) throw err;
+      throw this.translate(err, 'uploading', source.oid);
+    }
+  }
+
+  async download(oid: Oid, call: CallOptions): Promise<DownloadSource> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(oid) }), { abortSignal: call.signal });
+      return { type: 'stream', stream: r.Body as Readable, size: r.ContentLength };
+    } catch (err) {
+      throw this.translate(err, 'downloading', oid);
+    }
+  }
+
+  async delete(oids: readonly Oid[], call: CallOptions): Promise<void> {
+    for (let i = 0; i < oids.length; i += 1000) {
+      const batch = oids.slice(i, i + 1000);
+      let r;
+      try {
+        r = await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((oid) => ({ Key: this.key(oid) })), Quiet: true } }),
+          { abortSignal: call.signal },
+        );
+      } catch (err) {
+        throw this.translate(err, 'deleting');
+      }
+      const failed = (r.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+      if (failed.length) {
+        const e = failed[0];
+        throw new RemoteError('remote', 'REMOTE_DELETE_FAILED', `Remote "${this.spec.name}" refused to delete ${failed.length} object(s): ${e.Key}: ${e.Code} ${e.Message ?? ''}`.trim(), {
+          reason: 'refused',
+          retriable: e.Code === 'InternalError' || e.Code === 'SlowDown',
+        });
+      }
+    }
+  }
+
+  private markerKey(): string {
+    return `${this.prefix ? this.prefix + '/' : ''}${MARKER_NAME}`;
+  }
+
+  async readMarker(call: CallOptions): Promise<string | undefined> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.markerKey() }), { abortSignal: call.signal });
+      return (await r.Body!.transformToString()).trim();
+    } catch (err) {
+      if (status(err) === 404 && !isNoSuchBucket(err)) return undefined;
+      throw this.translate(err, 'reading the epoch marker');
+    }
+  }
+
+  async writeMarker(value: string, call: CallOptions): Promise<void> {
+    const body = Buffer.from(value + '\n');
+    try {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.bucket, Key: this.markerKey(), Body: body, ContentLength: body.length, ContentMD5: createHash('md5').update(body).digest('base64'), ContentType: 'text/plain' }),
+        { abortSignal: call.signal },
+      );
+    } catch (err) {
+      throw this.translate(err, 'writing the epoch marker');
+    }
+  }
+
+  async cleanup(olderThanMs: number, call: CallOptions): Promise<number> {
+    const cutoff = Date.now() - olderThanMs;
+    let aborted = 0;
+    let KeyMarker: string | undefined;
+    let UploadIdMarker: string | undefined;
+    try {
+      do {
+        const r = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix ? this.prefix + '/' : undefined, KeyMarker, UploadIdMarker }), { abortSignal: call.signal });
+        for (const u of r.Uploads ?? []) {
+          if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated.getTime() > cutoff || !oidOfKey(this.prefix, u.Key)) continue;
+          await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }), { abortSignal: call.signal });
+          aborted++;
+        }
+        KeyMarker = r.IsTruncated ? r.NextKeyMarker : undefined;
+        UploadIdMarker = r.IsTruncated ? r.NextUploadIdMarker : undefined;
+      } while (KeyMarker);
+    } catch (err) {
+      // Servers without ListMultipartUploads: nothing to clean that dvs can see.
+      if (status(err) === 501 || status(err) === 405) return aborted;
+      throw this.translate(err, 'cleaning up');
+    }
+    return aborted;
+  }
+
+  async close(): Promise<void> {
+    this.client.destroy();
+  }
+
+  /** Map an SDK error to what the queue acts on, with messages that name the remote and the endpoint. */
+  private translate(err: unknown, doing: string, oid?: Oid): RemoteError {
+    if (err instanceof RemoteError) return err;
+    const e = err as { name?: string; message?: string; Code?: string; code?: string };
+    const name = e.name ?? '';
+    const code = e.Code ?? name;
+    const http = status(err);
+    const where = `remote "${this.spec.name}" (${this.display})`;
+    const detail = `${code && code !== 'Error' ? code : ''}${http ? ` (HTTP ${http})` : ''}${e.message && e.message !== code && !e.message.startsWith('UnknownError') ? `: ${e.message}` : ''}`.trim().replace(/\.+$/, '');
+
+    if (name === 'CredentialsProviderError' || /Could not load credentials|Resolved credential object is not valid/i.test(e.message ?? '')) {
+      return new RemoteError('remote', 'REMOTE_NO_CREDENTIALS', `No AWS credentials for ${where}: ${e.message} (looked in ${this.credentialOrigin})`, {
+        reason: 'auth',
+        fatal: true,
+        hint: `Set remote.${this.spec.name}.access_key_id and secret_access_key with \`dvs remote modify --local\`, name a profile (remote.${this.spec.name}.profile), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.`,
+        cause: err,
+      });
+    }
+    if (/Region is missing/i.test(e.message ?? '')) {
+      return new RemoteError('remote', 'REMOTE_CONFIG', `No region for ${where}`, { reason: 'auth', fatal: true, hint: `dvs remote modify ${this.spec.name} region <region>`, cause: err });
+    }
+    if (http === 401 || http === 403 || ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken', 'InvalidClientTokenId', 'AuthorizationHeaderMalformed'].includes(code)) {
+      return new RemoteError('remote', 'REMOTE_AUTH', `${cap(where)} refused the credentials while ${doing}: ${detail}. Credentials used: ${this.credentialOrigin}`, {
+        reason: 'auth',
+        fatal: true,
+        hint: `Check the key and secret (or profile) for this endpoint (${this.endpoint}), and that they may read and write s3://${this.bucket}/${this.prefix}.`,
+        data: { remote: this.spec.name, endpoint: this.endpoint, credentials: this.credentialOrigin },
+        cause: err,
+      });
+    }
+    if (isNoSuchBucket(err)) {
+      return new RemoteError('remote', 'REMOTE_NO_BUCKET', `The bucket "${this.bucket}" of ${where} does not exist`, {
+        reason: 'no-bucket',
+        fatal: true,
+        hint: `Create the bucket, or fix the URL: dvs remote add --force ${this.spec.name} s3://<bucket>/<prefix>`,
+        data: { remote: this.spec.name, bucket: this.bucket },
+        cause: err,
+      });
+    }
+    if (http === 404 || code === 'NoSuchKey' || code === 'NotFound') {
+      if (oid) return notOnRemote(this.spec.name, oid);
+    }
+    if (name === 'TimeoutError' && /establish a connection/.test(e.message ?? '')) {
+      return unreachable(this.spec.name, this.endpoint, `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`, 'connect-timeout', err);
+    }
+    const net = networkCode(err);
+    if (net && UNREACHABLE_CODES.has(net)) return unreachable(this.spec.name, this.endpoint, net, 'unreachable', err);
+    if (net || name === 'TimeoutError' || name === 'AbortError') {
+      return new RemoteError('remote', 'REMOTE_NETWORK', `${cap(where)}: ${doing} failed: ${e.message ?? net}`, { reason: 'server', retriable: true, cause: err });
+    }
+    if (http === 429 || code === 'SlowDown' || code === 'Throttling') {
+      return new RemoteError('remote', 'REMOTE_THROTTLED', `${cap(where)} is throttling requests (${detail})`, { reason: 'throttled', retriable: true, cause: err });
+    }
+    if ((http !== undefined && http >= 500) || ['InternalError', 'ServiceUnavailable', 'RequestTimeout', 'BadDigest', 'XAmzContentSHA256Mismatch'].includes(code)) {
+      return new RemoteError('remote', 'REMOTE_SERVER_ERROR', `${cap(where)}: ${doing}${oid ? ` ${shortOid(oid)}` : ''} failed: ${detail}`, { reason: 'server', retriable: true, cause: err });
+    }
+    return new RemoteError('remote', 'REMOTE_REFUSED', `${cap(where)}: ${doing}${oid ? ` ${shortOid(oid)}` : ''} failed: ${detail || String(err)}`, { reason: 'refused', cause: err });
+  }
+}
+
+export function unreachable(remote: string, endpoint: string, why: string, reason: 'unreachable' | 'connect-timeout', cause: unknown): RemoteError {
+  return new RemoteError('remote', 'REMOTE_UNREACHABLE', `Cannot reach remote "${remote}" at ${endpoint}: ${why}`, {
+    reason,
+    retriable: reason === 'unreachable',
+    fatal: true,
+    hint: `Check that the server at ${endpoint} is running and reachable from here (network, VPN, proxy), and the endpoint of the remote (dvs remote list).`,
+    data: { remote, endpoint },
+    cause,
+  });
+}
+
+function cap(s: string): string {
+  return s[0].toUpperCase() + s.slice(1);
+}
+
+function status(err: unknown): number | undefined {
+  return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+function isNoSuchBucket(err: unknown): boolean {
+  const e = err as { name?: string; Code?: string };
+  return e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket';
+}
+
+async function readSource(source: UploadSource): Promise<Buffer> {
+  try {
+    return await readFile(source.path);
+  } catch (err) {
+    throw sourceMissing(source, err);
+  }
+}
+
+function sourceMissing(source: UploadSource, err: unknown): RemoteError {
+  if (errnoCode(err) === 'ENOENT') {
+    return new RemoteError('notfound', 'OBJECT_MISSING', `object ${shortOid(source.oid)} is not in the cache`, { reason: 'source-corrupt', data: { oid: source.oid } });
+  }
+  return new RemoteError('environment', 'CACHE_READ_FAILED', `cannot read cache object ${shortOid(source.oid)}: ${(err as Error).message}`, { reason: 'source-corrupt', cause: err });
+}
+
+/** Refuse to upload bytes that do not hash to the object's name: a corrupted cache must not spread. */
+export function checkSource(source: UploadSource, actual: Oid): void {
+  if (actual !== source.oid) {
+    throw new RemoteError('input', 'SOURCE_CORRUPTED', `the cache object ${shortOid(source.oid)} is corrupted (its bytes hash to ${shortOid(actual)}); not uploaded`, {
+      reason: 'source-corrupt',
+      hint: 'Run `dvs verify` to quarantine it, then re-track the data or fetch a good copy.',
+      data: { oid: source.oid, actual },
+    });
+  }
+}
+
+/** Static keys of one profile of an AWS shared credentials file (remote.<name>.credentials_file). */
+function readCredentialsFile(spec: RemoteSpec, file: string, profile: string): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new RemoteError('remote', 'REMOTE_NO_CREDENTIALS', `Remote "${spec.name}": cannot read the credentials file ${file} (${errnoCode(err) ?? (err as Error).message})`, {
+      reason: 'auth',
+      fatal: true,
+      hint: `Fix remote.${spec.name}.credentials_file (dvs remote modify --local ${spec.name} credentials_file <path>).`,
+    });
+  }
+  const values: Record<string, string> = {};
+  let section: string | undefined;
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const head = /^\[\s*(?:profile\s+)?([^\]]+?)\s*\]$/.exec(line);
+    if (head) {
+      section = head[1];
+      continue;
+    }
+    const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
+    if (kv && section === profile) values[kv[1].toLowerCase()] = kv[2];
+  }
+  if (!values.aws_access_key_id || !values.aws_secret_access_key) {
+    throw new RemoteError('remote', 'REMOTE_NO_CREDENTIALS', `Remote "${spec.name}": profile "${profile}" of ${file} has no aws_access_key_id and aws_secret_access_key`, {
+      reason: 'auth',
+      fatal: true,
+      hint: `Add them under [${profile}], or pick another profile: dvs remote modify ${spec.name} profile <name>`,
+    });
+  }
+  return { accessKeyId: values.aws_access_key_id, secretAccessKey: values.aws_secret_access_key, sessionToken: values.aws_session_token };
+}

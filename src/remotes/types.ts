@@ -1,0 +1,124 @@
+import type { Readable } from 'node:stream';
+import type { Oid } from '../objects/oid.js';
+
+/**
+ * The contract between the transfer queue and a storage backend. A backend only moves bytes: it says
+ * which objects exist, lists them, uploads, downloads and deletes. Dedupe, concurrency, retries,
+ * timeouts, progress, hash verification of downloads and the order of uploads are the queue's
+ * (src/transfer/), so every backend gets them the same way.
+ *
+ * Objects live at `<prefix>/<oid[0:2]>/<oid[2:]>`, like the cache. A backend must never make an object
+ * visible under its name before all its bytes are there (temp file + rename, S3 PUT/multipart
+ * completion, GCS upload finalisation), and must not finish an upload whose source bytes do not hash
+ * to the oid (see UploadSource).
+ */
+export type RemoteScheme = 'local' | 's3' | 'gcs';
+
+export type RemoteLocation =
+  | { scheme: 'local'; path: string }
+  | { scheme: 's3'; bucket: string; prefix: string }
+  | { scheme: 'gcs'; bucket: string; prefix: string };
+
+/** Options a remote may carry, as in `remote.<name>.<option>` (repo/config.ts REMOTE_OPTIONS). */
+export interface RemoteOptions {
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+  path_style?: boolean;
+  checksum?: string;
+  credentials_file?: string;
+  access_key_id?: string;
+  secret_access_key?: string;
+  session_token?: string;
+  project?: string;
+  jobs?: number;
+}
+
+/** A configured remote: name, where it is and how to reach it. */
+export interface RemoteSpec {
+  name: string;
+  /** As written in the config. */
+  url: string;
+  location: RemoteLocation;
+  options: RemoteOptions;
+  /** For each option set, the file it came from (for messages about credentials). */
+  sources: Partial<Record<keyof RemoteOptions | 'url', string>>;
+  /** Repository root: relative local paths and credential files are relative to it. */
+  root: string;
+  /** Seconds a request may stall, from transfer.timeout. */
+  timeoutSeconds: number;
+}
+
+export interface CallOptions {
+  /** Aborted when the request stalls or the queue stops. */
+  signal: AbortSignal;
+  /** Called as bytes move, so that the queue can show progress and tell a slow transfer from a stall. */
+  onBytes?: (n: number) => void;
+}
+
+/** What to upload: a file (normally a cache object) that must hash to `oid`. */
+export interface UploadSource {
+  oid: Oid;
+  path: string;
+  size: number;
+}
+
+/** A download: either a readable file (local remotes) or a byte stream, hashed by the queue. */
+export type DownloadSource =
+  | { type: 'file'; path: string; size: number }
+  | { type: 'stream'; stream: Readable; size?: number };
+
+export interface ListedObject {
+  oid: Oid;
+  size: number;
+  /** Last modification, when the store says. */
+  modified?: Date;
+}
+
+export interface RemoteBackend {
+  readonly scheme: RemoteScheme;
+  /** For messages: `s3://bucket/prefix (endpoint http://…)`. */
+  readonly display: string;
+  /** Parallel transfers when neither -j nor the config says. */
+  readonly defaultJobs: number;
+  /** How many oids one `stat` call takes (a HEAD each on object stores, a stat each locally). */
+  readonly statBatchSize: number;
+  /** Objects one listing request returns at most. */
+  readonly listPageSize: number;
+  /** Whether requests go over a network (stall timeouts apply). */
+  readonly network: boolean;
+
+  /** Size of each object, or undefined where it does not exist. */
+  stat(oids: readonly Oid[], options: CallOptions): Promise<Array<number | undefined>>;
+  /** Every object whose oid starts with `shard` (two hex digits), or every object; page by page. */
+  list(shard: string | undefined, options: CallOptions): AsyncIterable<ListedObject[]>;
+  upload(source: UploadSource, options: CallOptions): Promise<void>;
+  /** Throws a RemoteError with reason 'not-found' when the object is not there. */
+  download(oid: Oid, options: CallOptions): Promise<DownloadSource>;
+  /** Delete objects; missing ones are not an error. */
+  delete(oids: readonly Oid[], options: CallOptions): Promise<void>;
+  /**
+   * The remote's epoch marker (`<prefix>/dvs-epoch`, a short text): changed by every dvs command that
+   * deletes objects, so that clones know their record of what the remote holds is stale.
+   */
+  readMarker(options: CallOptions): Promise<string | undefined>;
+  writeMarker(value: string, options: CallOptions): Promise<void>;
+  /** Remove leftovers of killed uploads older than `olderThanMs` (temp files, multipart uploads). */
+  cleanup?(olderThanMs: number, options: CallOptions): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const MARKER_NAME = 'dvs-epoch';
+
+/** `<prefix>/<oid[0:2]>/<oid[2:]>`, with no leading slash when the prefix is empty. */
+export function objectKey(prefix: string, oid: Oid): string {
+  return `${prefix ? prefix + '/' : ''}${oid.slice(0, 2)}/${oid.slice(2)}`;
+}
+
+/** The oid of a key under `prefix`, or undefined for anything else (temp files, strays). */
+export function oidOfKey(prefix: string, key: string): Oid | undefined {
+  const rest = prefix ? (key.startsWith(prefix + '/') ? key.slice(prefix.length + 1) : undefined) : key;
+  if (rest === undefined || rest.length !== 65 || rest[2] !== '/') return undefined;
+  const oid = rest.slice(0, 2) + rest.slice(3);
+  return /^[0-9a-f]{64}$/.test(oid) ? oid : undefined;
+}

@@ -1,0 +1,59 @@
+import { isAbsolute, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DvsError } from '../errors.js';
+import type { RemoteLocation } from './types.js';
+
+/**
+ * Remote URLs: `s3://bucket/prefix`, `gs://bucket/prefix`, `file:///abs/path` or a plain path. A
+ * relative path is relative to the repository root (`root`), so a committed `../store` means the
+ * same place on every clone.
+ */
+export function parseRemoteUrl(url: string, root: string, where = 'remote url'): RemoteLocation {
+  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/.exec(url);
+  if (!m) {
+    if (url.trim() === '') throw invalid(url, where, 'empty');
+    return { scheme: 'local', path: isAbsolute(url) ? resolve(url) : resolve(root, url) };
+  }
+  const scheme = m[1].toLowerCase();
+  const rest = m[2];
+  if (scheme === 'file') {
+    try {
+      return { scheme: 'local', path: fileURLToPath(url) };
+    } catch (err) {
+      throw invalid(url, where, (err as Error).message);
+    }
+  }
+  if (scheme === 's3' || scheme === 'gs') {
+    const slash = rest.indexOf('/');
+    const bucket = slash < 0 ? rest : rest.slice(0, slash);
+    const prefix = (slash < 0 ? '' : rest.slice(slash + 1)).replace(/^\/+|\/+$/g, '').replace(/\/{2,}/g, '/');
+    if (!/^[a-z0-9][a-z0-9._-]{1,221}[a-z0-9]$/.test(bucket)) {
+      throw invalid(url, where, `"${bucket}" is not a valid bucket name (3-63 lowercase letters, digits, dots, hyphens)`);
+    }
+    if (prefix.split('/').some((p) => p === '.' || p === '..')) throw invalid(url, where, 'the prefix may not contain "." or ".." parts');
+    return scheme === 's3' ? { scheme: 's3', bucket, prefix } : { scheme: 'gcs', bucket, prefix };
+  }
+  throw new DvsError('usage', 'UNSUPPORTED_REMOTE_URL', `${where}: unsupported remote URL scheme "${scheme}://" in ${url}`, {
+    hint: 'Use a directory path, file:///path, s3://bucket/prefix or gs://bucket/prefix.',
+    data: { url },
+  });
+}
+
+function invalid(url: string, where: string, why: string): DvsError {
+  return new DvsError('usage', 'INVALID_REMOTE_URL', `${where}: invalid remote URL "${url}": ${why}`, {
+    hint: 'Use a directory path, file:///path, s3://bucket/prefix or gs://bucket/prefix.',
+    data: { url },
+  });
+}
+
+/** A URL as shown to people and used to key the local record of what a remote holds. */
+export function canonicalUrl(location: RemoteLocation, endpoint?: string): string {
+  switch (location.scheme) {
+    case 'local':
+      return `file://${location.path}`;
+    case 's3':
+      return `s3://${location.bucket}/${location.prefix}${endpoint ? ` @ ${endpoint}` : ''}`;
+    case 'gcs':
+      return `gs://${location.bucket}/${location.prefix}${endpoint ? ` @ ${endpoint}` : ''}`;
+  }
+}

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream, rmSync } from 'node:fs';
+import { Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ObjectCache } from '../objects/cache.js';
+import { shortOid, type Oid } from '../objects/oid.js';
+import { RemoteError } from '../remotes/errors.js';
+import { hashingCopy } from '../remotes/local-copy.js';
+import type { CallOptions, DownloadSource, RemoteBackend } from '../remotes/types.js';
+
+/**
+ * Downloads, verified: the bytes are hashed while they stream into a temp file in the cache, and the
+ * file enters the cache under `oid` only when its hash is `oid`. Nothing unverified is ever visible.
+ */
+export async function downloadToCache(backend: RemoteBackend, cache: ObjectCache, oid: Oid, call: CallOptions, remoteName: string): Promise<{ size: number }> {
+  const source = await backend.download(oid, call);
+  const tmp = cache.tempPath();
+  try {
+    const got = await copyHashing(source, tmp, call);
+    if (got.oid !== oid) throw corrupted(remoteName, oid, got.oid);
+    cache.commit(tmp, oid);
+    return { size: got.size };
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Hash a remote object without keeping it (verify --remote --deep). */
+export async function hashRemoteObject(backend: RemoteBackend, oid: Oid, call: CallOptions): Promise<{ oid: Oid; size: number }> {
+  const source = await backend.download(oid, call);
+  if (source.type === 'file') {
+    const { hashFilePipelined } = await import('../objects/hash.js');
+    const r = await hashFilePipelined(source.path);
+    call.onBytes?.(r.size);
+    return { oid: r.oid, size: r.size };
+  }
+  const hash = createHash('sha256');
+  let size = 0;
+  await pipeline(
+    source.stream,
+    new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        call.onBytes?.(chunk.length);
+        cb();
+      },
+    }),
+    { signal: call.signal },
+  );
+  return { oid: hash.digest('hex'), size };
+}
+
+async function copyHashing(source: DownloadSource, dest: string, call: CallOptions): Promise<{ oid: Oid; size: number }> {
+  if (source.type === 'file') {
+    const r = await hashingCopy(source.path, dest, source.size);
+    call.onBytes?.(r.size);
+    return r;
+  }
+  const hash = createHash('sha256');
+  let size = 0;
+  await pipeline(
+    source.stream,
+    new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        size += chunk.length;
+        call.onBytes?.(chunk.length);
+        cb(null, chunk);
+      },
+    }),
+    createWriteStream(dest, { flags: 'wx', mode: 0o444, highWaterMark: 1 << 20 }),
+    { signal: call.signal },
+  );
+  if (source.size !== undefined && size !== source.size) {
+    throw new RemoteError('remote', 'REMOTE_SHORT_READ', `the download stopped after ${size} of ${source.size} bytes`, { reason: 'server', retriable: true });
+  }
+  return { oid: hash.digest('hex'), size };
+}
+
+export function corrupted(remoteName: string, oid: Oid, actual: Oid): RemoteError {
+  return new RemoteError('input', 'REMOTE_OBJECT_CORRUPTED', `the copy of object ${shortOid(oid)} on remote "${remoteName}" is corrupted (its bytes hash to ${shortOid(actual)}); refused`, {
+    reason: 'corrupt',
+    hint: `Push a good copy from a clone that has it (dvs push -r ${remoteName}), and check the remote with \`dvs verify --remote ${remoteName} --deep\`.`,
+    data: { oid, actual, remote: remoteName },
+  });
+}

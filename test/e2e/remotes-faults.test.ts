@@ -1,0 +1,371 @@
+// Faults against real servers: a server that dies in the middle of a push, a push or pull killed
+// with SIGKILL, wrong or missing credentials, an unreachable or frozen endpoint. The invariant under
+// test: nothing is ever visible under an oid unless its bytes hash to it, a directory's manifest is
+// never on a remote without all its files, and running the command again finishes the job.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
+import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
+import { makeGcsClient, startGcsProcess } from '../servers/gcs.mjs';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const SWIFT = swiftAvailable();
+const BUCKET = 'dvs-faults';
+let swift: any;
+let s3Client: any;
+
+beforeAll(async () => {
+  if (!SWIFT) return;
+  swift = await startSwift();
+  s3Client = await makeS3Client(swift, { maxAttempts: 1 });
+  const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+  await s3Client.send(new CreateBucketCommand({ Bucket: BUCKET }));
+}, 120_000);
+
+afterAll(async () => {
+  await swift?.stop();
+  cleanupTempDirs();
+});
+
+function setConfig(repo: string, values: Record<string, unknown>, file = 'config'): void {
+  const path = join(repo, '.dvs', file);
+  const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
+  if (!doc.contents) doc.contents = doc.createNode({}) as never;
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined) doc.deleteIn(k.split('.'));
+    else doc.setIn(k.split('.'), v);
+  }
+  writeFileSync(path, doc.toString());
+}
+
+let n = 0;
+const prefix = () => `f${process.pid}-${n++}`;
+
+function s3Remote(repo: string, url: string, endpoint = swift?.endpoint): void {
+  setConfig(repo, { 'remote.origin.url': url, 'remote.origin.endpoint': endpoint, 'core.remote': 'origin' });
+  setConfig(repo, { 'remote.origin.access_key_id': 'test:tester', 'remote.origin.secret_access_key': 'testing' }, 'config.local');
+}
+
+/** Data for an interrupted push: many small files and a few in several parts. */
+function bulkData(repo: string, small: number, big: number, bigSize: number): void {
+  const tree: Record<string, Buffer> = {};
+  for (let i = 0; i < small; i++) tree[`data/set/small-${String(i).padStart(3, '0')}.bin`] = randomBytes(2000 + i);
+  for (let i = 0; i < big; i++) tree[`data/set/big-${i}.bin`] = randomBytes(bigSize);
+  writeTree(repo, tree);
+}
+
+async function ok(cwd: string, args: string[], env?: Record<string, string>) {
+  const r = await dvs(cwd, args, { env });
+  if (r.code !== 0) throw new Error(`dvs ${args.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+/** Start dvs in the background; resolves with its exit code and output. */
+function background(cwd: string, args: string[]) {
+  const child = spawn(process.execPath, [DVS, ...args], { cwd, env: { ...process.env, ...GIT_ENV, CI: 'true' } });
+  let stderr = '';
+  let stdout = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+  );
+  return { child, done };
+}
+
+async function until(cond: () => Promise<boolean> | boolean, timeoutMs = 30_000, stepMs = 20): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return true;
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+  return false;
+}
+
+/** Every object in a directory store (a cache or a local remote) hashes to its name. */
+function allIntact(root: string): { count: number; bad: string[] } {
+  const bad: string[] = [];
+  let count = 0;
+  if (!existsSync(root)) return { count, bad };
+  for (const shard of readdirSync(root).filter((s) => /^[0-9a-f]{2}$/.test(s))) {
+    for (const rest of readdirSync(join(root, shard))) {
+      count++;
+      if (sha(readFileSync(join(root, shard, rest))) !== shard + rest) bad.push(shard + rest);
+    }
+  }
+  return { count, bad };
+}
+
+async function s3Keys(pfx: string): Promise<string[]> {
+  const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+  const keys: string[] = [];
+  let token: string | undefined;
+  do {
+    const r = await s3Client.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: `${pfx}/`, ContinuationToken: token }));
+    for (const c of r.Contents ?? []) keys.push(c.Key);
+    token = r.IsTruncated ? r.NextContinuationToken : undefined;
+  } while (token);
+  return keys;
+}
+
+async function s3Intact(pfx: string): Promise<{ oids: string[]; bad: string[] }> {
+  const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+  const oids: string[] = [];
+  const bad: string[] = [];
+  for (const key of await s3Keys(pfx)) {
+    const m = /\/([0-9a-f]{2})\/([0-9a-f]{62})$/.exec(key);
+    if (!m) continue;
+    const r = await s3Client.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }));
+    const bytes = Buffer.from(await r.Body.transformToByteArray());
+    oids.push(m[1] + m[2]);
+    if (sha(bytes) !== m[1] + m[2]) bad.push(key);
+  }
+  return { oids, bad };
+}
+
+describe('a push or pull killed in the middle (local remote)', () => {
+  it('leaves nothing corrupt in the remote or the cache, and running it again finishes', async () => {
+    const repo = gitRepo();
+    const store = join(tempDir(), 'store');
+    bulkData(repo, 40, 4, 16 << 20);
+    await ok(repo, ['track', 'data/set']);
+    setConfig(repo, { 'remote.origin.url': store, 'core.remote': 'origin' });
+    const manifest = read(repo, 'data/set.dvs').match(/sha256:([0-9a-f]{64})/)![1];
+
+    const push = background(repo, ['push', '-j', '1']);
+    const caught = await until(() => allIntact(store).count >= 3, 30_000, 5);
+    push.child.kill('SIGKILL');
+    const killed = await push.done;
+    expect(caught).toBe(true);
+    if (killed.signal === 'SIGKILL') {
+      expect(existsSync(join(store, manifest.slice(0, 2), manifest.slice(2)))).toBe(false);
+    }
+    expect(allIntact(store).bad).toEqual([]);
+    await ok(repo, ['push']);
+    expect(allIntact(store)).toEqual({ count: 45, bad: [] });
+    expect(existsSync(join(store, manifest.slice(0, 2), manifest.slice(2)))).toBe(true);
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'data');
+
+    const clone = join(tempDir(), 'clone');
+    git(repo, 'clone', '-q', repo, clone);
+    const pull = background(clone, ['pull', '-j', '1']);
+    await until(() => allIntact(join(clone, '.dvs/cache')).count >= 3, 30_000, 5);
+    pull.child.kill('SIGKILL');
+    await pull.done;
+    expect(allIntact(join(clone, '.dvs/cache')).bad).toEqual([]);
+    await ok(clone, ['pull']);
+    expect(allIntact(join(clone, '.dvs/cache'))).toEqual({ count: 45, bad: [] });
+    expect(readFileSync(join(clone, 'data/set/big-3.bin')).equals(readFileSync(join(repo, 'data/set/big-3.bin')))).toBe(true);
+  });
+});
+
+describe.skipIf(!SWIFT)('S3 (Swift) faults', () => {
+  it('the server dies in the middle of a push: no partial object, no early manifest; re-running completes', async () => {
+    const repo = gitRepo();
+    const pfx = prefix();
+    bulkData(repo, 40, 2, 20 << 20);
+    await ok(repo, ['track', 'data/set']);
+    s3Remote(repo, `s3://${BUCKET}/${pfx}`);
+    setConfig(repo, { 'transfer.retries': 1 });
+    const manifest = read(repo, 'data/set.dvs').match(/sha256:([0-9a-f]{64})/)![1];
+
+    const t0 = Date.now();
+    const push = background(repo, ['push', '-j', '2']);
+    const caught = await until(async () => (await s3Keys(pfx)).length >= 3, 60_000, 50);
+    await swift.stopProxy();
+    const r = await push.done;
+    const stoppedAfter = Date.now() - t0;
+    try {
+      expect(caught).toBe(true);
+      expect(r.code).toBe(7);
+      expect(r.stderr).toContain(`Cannot reach remote "origin" at ${swift.endpoint}`);
+      expect(stoppedAfter).toBeLessThan(60_000);
+    } finally {
+      await swift.startProxy();
+    }
+    const after = await s3Intact(pfx);
+    expect(after.bad).toEqual([]);
+    expect(after.oids).not.toContain(manifest);
+    expect(after.oids.length).toBeLessThan(43);
+
+    const again = json(await dvs(repo, ['push', '--json']));
+    expect(again).toMatchObject({ failures: [], manifests: 1 });
+    expect(again.uploaded + again.alreadyPresent).toBeGreaterThanOrEqual(43);
+    const final = await s3Intact(pfx);
+    expect(final.bad).toEqual([]);
+    expect(final.oids).toHaveLength(43);
+    expect(final.oids).toContain(manifest);
+  });
+
+  it('wrong credentials: the message names the remote, the endpoint and where the credentials came from', async () => {
+    const repo = gitRepo();
+    writeTree(repo, { 'x.bin': 'x' });
+    await ok(repo, ['track', 'x.bin']);
+    s3Remote(repo, `s3://${BUCKET}/${prefix()}`);
+    setConfig(repo, { 'remote.origin.secret_access_key': 'not-the-secret' }, 'config.local');
+    const r = await dvs(repo, ['push']);
+    expect(r.code).toBe(7);
+    expect(r.stderr).toContain(`dvs: error: Remote "origin" (s3://${BUCKET}/`);
+    expect(r.stderr).toContain('refused the credentials');
+    expect(r.stderr).toContain('SignatureDoesNotMatch');
+    expect(r.stderr).toContain('Credentials used: access key "test:tester" from .dvs/config.local (remote.origin.access_key_id)');
+    expect(r.stderr).toContain(`hint: Check the key and secret (or profile) for this endpoint (${swift.endpoint})`);
+
+    // No credentials anywhere: the default chain is named.
+    setConfig(repo, { 'remote.origin.access_key_id': undefined, 'remote.origin.secret_access_key': undefined }, 'config.local');
+    const home = tempDir();
+    const none = await dvs(repo, ['push'], { env: { HOME: home, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'), AWS_CONFIG_FILE: join(home, 'none') } });
+    expect(none.code).toBe(7);
+    expect(none.stderr).toContain('No AWS credentials for remote "origin"');
+    expect(none.stderr).toContain('the AWS default credential chain');
+
+    // A credentials file with a profile works.
+    writeFileSync(join(home, 'creds'), '[ci]\naws_access_key_id = test:tester\naws_secret_access_key = testing\n');
+    setConfig(repo, { 'remote.origin.credentials_file': join(home, 'creds'), 'remote.origin.profile': 'ci' }, 'config.local');
+    expect((await dvs(repo, ['push'])).stdout).toContain('Pushed 1 object');
+  });
+
+  it('a frozen server: requests stall, the command gives up in seconds', async () => {
+    const repo = gitRepo();
+    writeTree(repo, { 'x.bin': 'frozen' });
+    await ok(repo, ['track', 'x.bin']);
+    s3Remote(repo, `s3://${BUCKET}/${prefix()}`);
+    setConfig(repo, { 'transfer.timeout': 1, 'transfer.retries': 1 });
+    swift.pauseProxy();
+    try {
+      const t0 = Date.now();
+      const r = await dvs(repo, ['push']);
+      expect(r.code).toBe(7);
+      expect(r.stderr).toContain('did not answer');
+      expect(Date.now() - t0).toBeLessThan(15_000);
+    } finally {
+      swift.resumeProxy();
+    }
+  });
+});
+
+describe('an unreachable endpoint fails within seconds, with a hint', () => {
+  it.each([
+    ['s3', (port: number) => ({ 'remote.origin.url': 's3://bucket/p', 'remote.origin.endpoint': `http://127.0.0.1:${port}` }), ['push', 'status']],
+    ['gcs', (port: number) => ({ 'remote.origin.url': 'gs://bucket/p', 'remote.origin.endpoint': `http://127.0.0.1:${port}` }), ['push', 'pull']],
+  ])('%s', async (_kind, config, commands) => {
+    const port = await closedPort();
+    const repo = gitRepo();
+    writeTree(repo, { 'x.bin': 'x' });
+    await ok(repo, ['track', 'x.bin']);
+    setConfig(repo, { ...config(port), 'core.remote': 'origin' });
+    setConfig(repo, { 'remote.origin.access_key_id': 'a', 'remote.origin.secret_access_key': 'b' }, 'config.local');
+    const oid = read(repo, 'x.bin.dvs').match(/sha256:([0-9a-f]{64})/)![1];
+    rmSync(join(repo, '.dvs/cache', oid.slice(0, 2), oid.slice(2)));
+    const argv: Record<string, string[]> = { push: ['push'], status: ['status', '--remote'], pull: ['pull', '--force'] };
+    for (const args of (commands as string[]).map((c) => argv[c])) {
+      const t0 = Date.now();
+      const r = await dvs(repo, args);
+      expect(r.code).toBe(7);
+      expect(r.stderr).toContain(`dvs: error: Cannot reach remote "origin" at http://127.0.0.1:${port}: ECONNREFUSED`);
+      expect(r.stderr).toContain(`hint: Check that the server at http://127.0.0.1:${port} is running`);
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    }
+  });
+});
+
+describe('GCS faults', () => {
+  it('the server dies in the middle of a push (resumable uploads cut off); re-running completes; a killed pull too', async () => {
+    const dir = tempDir();
+    let server = await startGcsProcess({ dir });
+    const port = server.port;
+    const storage = await makeGcsClient({ url: server.url });
+    await storage.createBucket(BUCKET);
+    const repo = gitRepo();
+    bulkData(repo, 30, 3, 20 << 20);
+    await ok(repo, ['track', 'data/set']);
+    setConfig(repo, { 'remote.origin.url': `gs://${BUCKET}/p`, 'remote.origin.endpoint': server.url, 'core.remote': 'origin', 'transfer.retries': 1 });
+    const manifest = read(repo, 'data/set.dvs').match(/sha256:([0-9a-f]{64})/)![1];
+    const list = async () => (await storage.bucket(BUCKET).getFiles({ prefix: 'p/' }))[0].map((f: { name: string }) => f.name);
+    try {
+      const push = background(repo, ['push', '-j', '2']);
+      const caught = await until(async () => (await list().catch(() => [])).length >= 3, 60_000, 20);
+      await server.kill();
+      const r = await push.done;
+      expect(caught).toBe(true);
+      if (r.code !== 0) {
+        expect(r.code).toBe(7);
+        expect(r.stderr).toContain(`Cannot reach remote "origin" at ${server.url}`);
+      }
+      server = await startGcsProcess({ port, dir });
+      const names: string[] = await list();
+      if (r.code !== 0) expect(names).not.toContain(`p/${manifest.slice(0, 2)}/${manifest.slice(2)}`);
+      for (const name of names) {
+        const [bytes] = await storage.bucket(BUCKET).file(name).download({ validation: false });
+        expect(sha(bytes)).toBe(name.slice(2).replace('/', ''));
+      }
+      await ok(repo, ['push']);
+      expect(await list()).toHaveLength(34);
+      expect(json(await dvs(repo, ['verify', '--remote', '--deep', '--json'])).problems).toEqual([]);
+
+      git(repo, 'add', '-A');
+      git(repo, 'commit', '-q', '-m', 'data');
+      const clone = join(tempDir(), 'clone');
+      git(repo, 'clone', '-q', repo, clone);
+      const pull = background(clone, ['pull', '-j', '2']);
+      await until(() => allIntact(join(clone, '.dvs/cache')).count >= 2, 30_000, 5);
+      pull.child.kill('SIGKILL');
+      await pull.done;
+      expect(allIntact(join(clone, '.dvs/cache')).bad).toEqual([]);
+      await ok(clone, ['pull']);
+      expect(allIntact(join(clone, '.dvs/cache'))).toEqual({ count: 34, bad: [] });
+      expect(readFileSync(join(clone, 'data/set/big-2.bin')).equals(readFileSync(join(repo, 'data/set/big-2.bin')))).toBe(true);
+    } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('dvs remote', () => {
+  it('adds, lists, modifies, picks the default and removes remotes; secrets only in config.local', async () => {
+    const repo = gitRepo();
+    const add = await dvs(repo, ['remote', 'add', '-d', 'store', '../shared-store']);
+    expect(add.code).toBe(0);
+    expect(add.stdout).toBe('Added remote store: ../shared-store (in .dvs/config), the default\n');
+    await ok(repo, ['remote', 'add', 'cloud', 's3://bucket/datasets']);
+    expect((await dvs(repo, ['remote', 'add', 'cloud', 's3://other'])).code).toBe(5);
+    expect((await dvs(repo, ['remote', 'add', 'bad', 'ftp://x/y'])).stderr).toContain('unsupported remote URL scheme "ftp://"');
+    await ok(repo, ['remote', 'modify', 'cloud', 'endpoint', 'http://127.0.0.1:9000']);
+    const secret = await dvs(repo, ['remote', 'modify', 'cloud', 'secret_access_key', 'shh']);
+    expect(secret.code).toBe(2);
+    expect(secret.stderr).toContain('hint: Store it in the ignored local file: dvs remote modify --local cloud secret_access_key <value>');
+    await ok(repo, ['remote', 'modify', '--local', 'cloud', 'secret_access_key', 'shh']);
+    expect((await dvs(repo, ['remote', 'modify', 'cloud', 'colour', 'blue'])).code).toBe(2);
+    expect(read(repo, '.dvs/config')).not.toContain('shh');
+    expect(read(repo, '.dvs/config.local')).toContain('secret_access_key: shh');
+    const list = await dvs(repo, ['remote', 'list']);
+    expect(list.stdout).toBe('  cloud  s3://bucket/datasets  (endpoint=http://127.0.0.1:9000 secret_access_key=(secret))\n* store  ../shared-store\n');
+    expect((await dvs(repo, ['remote', 'default'])).stdout).toBe('store\n');
+    await ok(repo, ['remote', 'default', 'cloud']);
+    const removed = await dvs(repo, ['remote', 'remove', 'cloud']);
+    expect(removed.stdout).toContain('Removed remote cloud (it was the default; none is now) from .dvs/config and .dvs/config.local');
+    expect(read(repo, '.dvs/config')).not.toContain('cloud');
+    expect(json(await dvs(repo, ['remote', 'list', '--json'])).remotes).toEqual([{ name: 'store', url: '../shared-store', isDefault: false, options: {} }]);
+    const none = await dvs(repo, ['push', '-r', 'nope']);
+    expect(none.code).toBe(4);
+    expect(none.stderr).toContain('No remote named "nope" (configured: store)');
+  });
+});
+
+function closedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
