@@ -1,5 +1,16 @@
 /** Small text helpers for human output. */
 
+/**
+ * 1234567 -> "1,234,567". Not toLocaleString: its first call loads ICU data, about 20 ms that every
+ * command would pay.
+ */
+export function groupDigits(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  const [int, frac] = String(Math.abs(n)).split('.');
+  const grouped = int.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return `${n < 0 ? '-' : ''}${grouped}${frac ? '.' + frac : ''}`;
+}
+
 export function formatBytes(n: number): string {
   const sign = n < 0 ? '-' : '';
   let v = Math.abs(n);
@@ -13,7 +24,7 @@ export function formatBytes(n: number): string {
 }
 
 export function formatCount(n: number, noun: string, plural = noun + 's'): string {
-  return `${n.toLocaleString('en-US')} ${n === 1 ? noun : plural}`;
+  return `${groupDigits(n)} ${n === 1 ? noun : plural}`;
 }
 
 export function plural(n: number, noun: string, pluralNoun = noun + 's'): string {

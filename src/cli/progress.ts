@@ -1,5 +1,6 @@
 import type { ProgressEvent, ProgressListener } from '../events.js';
 import { formatBytes } from './format.js';
+import { groupDigits } from './format.js';
 
 const VERBS: Record<ProgressEvent['phase'], string> = {
   hash: 'Hashing',
@@ -40,7 +41,7 @@ export class ProgressRenderer {
 
   private text(e: ProgressEvent): string {
     const secs = Math.max(0.001, (Date.now() - this.started) / 1000);
-    const files = e.total !== undefined ? `${e.done.toLocaleString('en-US')}/${e.total.toLocaleString('en-US')}` : e.done.toLocaleString('en-US');
+    const files = e.total !== undefined ? `${groupDigits(e.done)}/${groupDigits(e.total)}` : groupDigits(e.done);
     const bytes = e.totalBytes ? `${formatBytes(e.bytes)}/${formatBytes(e.totalBytes)}` : formatBytes(e.bytes);
     return `${VERBS[e.phase]} ${files} files, ${bytes} (${formatBytes(e.bytes / secs)}/s)`;
   }

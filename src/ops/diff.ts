@@ -220,9 +220,7 @@ export async function fetchLazily(ctx: OpContext, oids: Oid[], warnings: Warning
     return;
   }
   try {
-    // TODO(lead): plain import once src/ops/fetch.ts has landed.
-    const fetchModule = './fetch.js';
-    const { fetchObjects } = (await import(fetchModule)) as { fetchObjects: (ctx: OpContext, oids: Oid[], o: { remote?: string }) => Promise<{ fetched: number; failed: Array<{ oid: Oid; message: string }> }> };
+    const { fetchObjects } = await import('./fetch.js');
     const r = await fetchObjects(ctx, oids, { remote });
     if (r.failed.length) warnings.push({ code: 'FETCH_FAILED', message: `${r.failed.length} object(s) could not be fetched from ${remote}: ${r.failed[0].message}` });
   } catch (err) {

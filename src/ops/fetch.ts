@@ -7,7 +7,7 @@ import type { OpContext } from './context.js';
 import { canonicalUrl } from '../remotes/url.js';
 import { openRemote, remoteSpec, type OpenRemote } from './remote-open.js';
 import { failureOf, type RemoteRef, type TransferFailure } from './transfer-failures.js';
-import { cacheLookup, expandNeeds, scopedPointers, type TransferScope } from './transfer-scope.js';
+import { cacheLookup, expandNeeds, scopedPointers, type ScopedPointer, type TransferScope } from './transfer-scope.js';
 
 export interface FetchOptions extends TransferScope {
   remote?: string;
@@ -34,9 +34,10 @@ export async function fetch(ctx: OpContext, options: FetchOptions = {}): Promise
 }
 
 /** fetch without taking the repository lock (pull takes it around fetch, then checkout takes it). */
-export async function fetchUnlocked(ctx: OpContext, options: FetchOptions): Promise<FetchResult> {
+export async function fetchUnlocked(ctx: OpContext, options: FetchOptions, onScope?: (pointers: ScopedPointer[]) => void): Promise<FetchResult> {
   const { repo } = ctx;
   const pointers = await scopedPointers(ctx, options);
+  onScope?.(pointers);
   // Opened on the first download: with everything in the cache, fetch works offline.
   const spec = remoteSpec(repo, options.remote);
   let opened: OpenRemote | undefined;

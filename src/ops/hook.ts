@@ -145,9 +145,7 @@ async function syncTargets(ctx: OpContext, result: HookResult, targets: Target[]
 async function autofetch(ctx: OpContext, targets: Target[]): Promise<number> {
   const { repo } = ctx;
   const pointers = targets.map((t) => ({ ...t.ref, pointer: readPointer(repo.root, t.ref.pointerPath) }));
-  // TODO(lead): plain import once src/ops/fetch.ts has landed.
-  const fetchModule = './fetch.js';
-  const { fetchObjects } = (await import(fetchModule)) as { fetchObjects: (c: OpContext, oids: Oid[], o: { remote?: string }) => Promise<{ fetched: number }> };
+  const { fetchObjects } = await import('./fetch.js');
   const remote = repo.config.get<string>('core.remote');
   let fetched = 0;
   const manifests = pointers.filter((p) => p.pointer.kind === 'dir' && !repo.cache.has(p.pointer.oid)).map((p) => p.pointer.oid);
@@ -217,9 +215,7 @@ async function prePush(ctx: OpContext, result: HookResult, options: HookOptions)
     for (const c of out.split('\n')) if (c) commits.add(c);
   }
   if (commits.size === 0) return { ...result, skipped: 'nothing to push' };
-  // TODO(lead): plain import once src/ops/push.ts has landed.
-  const pushModule = './push.js';
-  const { push } = (await import(pushModule)) as { push: (c: OpContext, o: Record<string, unknown>) => Promise<{ uploaded?: number; bytes?: number; failures?: Array<{ message: string }> }> };
+  const { push } = await import('./push.js');
   try {
     const r = await push(ctx, { remote, revs: [...commits], noWorkspace: true });
     result.pushed = { objects: r.uploaded ?? 0, bytes: r.bytes ?? 0 };

@@ -1,6 +1,8 @@
 import { checkout, type CheckoutResult } from './checkout.js';
 import type { OpContext } from './context.js';
 import { fetchUnlocked, type FetchOptions, type FetchResult } from './fetch.js';
+import { auditPaths } from './push.js';
+import type { ScopedPointer } from './transfer-scope.js';
 
 export interface PullOptions extends FetchOptions {
   /** Passed to checkout: overwrite workspace data that is not saved in the cache. */
@@ -18,7 +20,17 @@ export interface PullResult {
  * everything else.
  */
 export async function pull(ctx: OpContext, options: PullOptions = {}): Promise<PullResult> {
-  const fetched = await ctx.repo.withLock({ ...ctx.lock, command: 'dvs pull' }, () => fetchUnlocked(ctx, options));
+  let scope: ScopedPointer[] = [];
+  const fetched = await ctx.repo.withLock({ ...ctx.lock, command: 'dvs pull' }, () => fetchUnlocked(ctx, options, (p) => (scope = p)));
   const checkedOut = await checkout(ctx, { targets: options.targets, force: options.force });
+  // The audit trail records pulls that brought data into this repository.
+  if (fetched.fetched > 0) {
+    const { recordAuditEvent } = await import('../audit/record.js');
+    await recordAuditEvent(ctx.repo, {
+      type: 'pull',
+      paths: auditPaths(scope),
+      data: { remote: fetched.remote.name, url: fetched.remote.url, objects: fetched.fetched, bytes: fetched.bytes, failed: fetched.failures.length },
+    });
+  }
   return { fetch: fetched, checkout: checkedOut };
 }

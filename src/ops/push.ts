@@ -42,12 +42,30 @@ export async function push(ctx: OpContext, options: PushOptions = {}): Promise<P
       return { remote: { name: spec.name, url: canonicalUrl(spec.location, spec.options.endpoint) }, uploaded: 0, bytes: 0, alreadyPresent: 0, manifests: 0, failures: [] };
     }
     const remote = await openRemote(ctx, options);
+    let result: PushResult;
     try {
-      return await pushWith(ctx, remote, pointers);
+      result = await pushWith(ctx, remote, pointers);
     } finally {
       await remote.close();
     }
+    // The audit trail records pushes that moved data; a push with nothing to send leaves no event.
+    if (result.uploaded > 0) {
+      const { recordAuditEvent } = await import('../audit/record.js');
+      await recordAuditEvent(repo, {
+        type: 'push',
+        paths: auditPaths(pointers),
+        data: { remote: result.remote.name, url: result.remote.url, objects: result.uploaded, bytes: result.bytes, failed: result.failures.length },
+      });
+    }
+    return result;
   });
+}
+
+/** One audit path per data path and version (pointers of several commits may name the same one). */
+export function auditPaths(pointers: ScopedPointer[]): Array<{ path: string; oid: string; kind: 'file' | 'dir'; size: number }> {
+  const seen = new Map<string, { path: string; oid: string; kind: 'file' | 'dir'; size: number }>();
+  for (const p of pointers) seen.set(`${p.dataPath}\0${p.pointer.oid}`, { path: p.dataPath, oid: p.pointer.oid, kind: p.pointer.kind, size: p.pointer.size });
+  return [...seen.values()];
 }
 
 async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPointer[]): Promise<PushResult> {

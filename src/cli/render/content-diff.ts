@@ -4,6 +4,7 @@
  * Both show the columns that moved most first, as the diff sorts them, and only the changed ones.
  */
 import { topPairs, type Cell, type ColumnDiff, type ColumnStats, type ContentDiff, type SampleRow } from '../../diff/content/index.js';
+import { groupDigits } from '../format.js';
 
 /** Changed columns shown before "… and N more". */
 const MAX_COLUMNS = 12;
@@ -11,7 +12,7 @@ const MAX_COLUMNS = 12;
 const MAX_CELL = 40;
 
 function num(x: number): string {
-  if (Number.isInteger(x)) return x.toLocaleString('en-US');
+  if (Number.isInteger(x)) return groupDigits(x);
   const abs = Math.abs(x);
   return abs !== 0 && (abs < 1e-4 || abs >= 1e15) ? x.toExponential(3) : String(Number(x.toPrecision(6)));
 }

@@ -3,11 +3,12 @@ import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatCount } from '../format.js';
 import { failureNotes } from './push.js';
 import type { Renderer } from './types.js';
+import { groupDigits } from '../format.js';
 
 export function fetchLine(r: FetchResult): string {
   return r.fetched === 0 && r.failures.length === 0
     ? `Everything is already in the cache (${formatCount(r.alreadyInCache, 'object')}).`
-    : `Fetched ${formatCount(r.fetched, 'object')} (${formatBytes(r.bytes)}) from ${r.remote.name}; ${r.alreadyInCache.toLocaleString('en-US')} already in the cache.`;
+    : `Fetched ${formatCount(r.fetched, 'object')} (${formatBytes(r.bytes)}) from ${r.remote.name}; ${groupDigits(r.alreadyInCache)} already in the cache.`;
 }
 
 export const renderFetch: Renderer<FetchResult> = (r, { verbose }) => ({

@@ -4,6 +4,7 @@ import type { LineageNode, LineageStep } from '../../lineage/walk.js';
 import type { LineageShowResult } from '../../ops/lineage.js';
 import { formatPercent, formatRows, renderTransform } from './transform.js';
 import type { Rendered, Renderer, RenderOptions } from './types.js';
+import { groupDigits } from '../format.js';
 
 function when(iso: string): string {
   return iso ? iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z') : 'unknown time';
@@ -11,7 +12,7 @@ function when(iso: string): string {
 
 function stepTitle(s: LineageStep): string {
   const params = formatParams(s.params);
-  const rows = s.rowsIn !== null || s.rowsOut !== null ? `  ${s.rowsIn === null ? '?' : s.rowsIn.toLocaleString('en-US')} → ${formatRows(s.rowsOut)}` : '';
+  const rows = s.rowsIn !== null || s.rowsOut !== null ? `  ${s.rowsIn === null ? '?' : groupDigits(s.rowsIn)} → ${formatRows(s.rowsOut)}` : '';
   const removed = s.removedPercent !== null ? `, ${s.removedPercent >= 0 ? `${formatPercent(s.removedPercent)} removed` : `${formatPercent(-s.removedPercent)} added`}` : '';
   return `${s.transform}${params ? ` (${params})` : ''}${rows}${removed}`;
 }
@@ -90,7 +91,7 @@ function markdown(r: LineageShowResult): string {
   if (r.steps.length) {
     out.push('| step | parameters | rows in | rows out | removed | by | when |', '|---|---|--:|--:|--:|---|---|');
     for (const s of r.steps) {
-      out.push(`| ${s.transform} | ${formatParams(s.params).replace(/\|/g, '\\|') || '—'} | ${s.rowsIn?.toLocaleString('en-US') ?? '?'} | ${s.rowsOut?.toLocaleString('en-US') ?? '?'} | ${s.removedPercent !== null ? formatPercent(s.removedPercent) : '?'} | ${s.user} | ${when(s.started)} |`);
+      out.push(`| ${s.transform} | ${formatParams(s.params).replace(/\|/g, '\\|') || '—'} | ${s.rowsIn !== undefined && s.rowsIn !== null ? groupDigits(s.rowsIn) : '?'} | ${s.rowsOut !== undefined && s.rowsOut !== null ? groupDigits(s.rowsOut) : '?'} | ${s.removedPercent !== null ? formatPercent(s.removedPercent) : '?'} | ${s.user} | ${when(s.started)} |`);
     }
     out.push('');
   }

@@ -3,11 +3,12 @@ import { EXIT } from '../exit-codes.js';
 import type { TransferFailure } from '../../ops/transfer-failures.js';
 import { formatBytes, formatCount, limitList } from '../format.js';
 import type { Renderer } from './types.js';
+import { groupDigits } from '../format.js';
 
 export const renderPush: Renderer<PushResult> = (r, { verbose }) => {
   const text = r.uploaded === 0 && r.failures.length === 0
     ? `Everything is already on ${r.remote.name} (${formatCount(r.alreadyPresent, 'object')}).\n`
-    : `Pushed ${formatCount(r.uploaded, 'object')} (${formatBytes(r.bytes)}) to ${r.remote.name}; ${r.alreadyPresent.toLocaleString('en-US')} already there.\n`;
+    : `Pushed ${formatCount(r.uploaded, 'object')} (${formatBytes(r.bytes)}) to ${r.remote.name}; ${groupDigits(r.alreadyPresent)} already there.\n`;
   return { text, exit: r.failures.length ? EXIT.partial : undefined, notes: failureNotes(r.failures, verbose, 'pushed') };
 };
 

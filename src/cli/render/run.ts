@@ -9,12 +9,13 @@ import { EXIT } from '../exit-codes.js';
 import { formatBytes } from '../format.js';
 import { formatPercent, formatRows } from './transform.js';
 import type { Rendered, Renderer } from './types.js';
+import { groupDigits } from '../format.js';
 
 const when = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z') : '—');
 const value = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
 const short = (c: string | null | undefined) => (c ? c.slice(0, 10) : 'no commit');
 const signed = (n: number) => (n > 0 ? `+${n}` : `${n}`);
-const int = (n: number | null) => (n === null ? '?' : n.toLocaleString('en-US'));
+const int = (n: number | null) => (n === null ? '?' : groupDigits(n));
 
 function codeLine(code: RunRecord['code']): string {
   return `${short(code.commit)}${code.branch ? ` on ${code.branch}` : ''}${code.dirty ? ` (dirty: ${code.changes.join(', ')})` : ' (clean)'}`;

@@ -4,9 +4,10 @@ import { removedPercent } from '../../lineage/walk.js';
 import type { TransformResult } from '../../ops/transform.js';
 import { formatBytes } from '../format.js';
 import type { Renderer } from './types.js';
+import { groupDigits } from '../format.js';
 
 export function formatRows(rows: number | null): string {
-  return rows === null ? 'rows unknown' : `${rows.toLocaleString('en-US')} ${rows === 1 ? 'row' : 'rows'}`;
+  return rows === null ? 'rows unknown' : `${groupDigits(rows)} ${rows === 1 ? 'row' : 'rows'}`;
 }
 
 export function formatPercent(p: number): string {
