@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
-import { hashFilePipelined, hashFileSync, sha256Hex, type HashResult } from './hash.js';
+import { hashFileInSlices, hashFileSync, sha256Hex, type HashResult } from './hash.js';
 import { isOid, shortOid, type Oid } from './oid.js';
 
 /**
@@ -91,7 +91,7 @@ export class ObjectCache {
   async addFile(src: string): Promise<HashResult & { placed: boolean }> {
     const tmp = this.tempPath();
     try {
-      const result = await hashFilePipelined(src, tmp);
+      const result = await hashFileInSlices(src, tmp);
       return { ...result, placed: this.commit(tmp, result.oid) };
     } catch (err) {
       rmSync(tmp, { force: true });

@@ -2,7 +2,7 @@ import { chmodSync, constants, copyFileSync, linkSync, lstatSync, rmSync, statSy
 import { ProgressCounter, type ProgressListener } from '../events.js';
 import { errnoCode } from '../errors.js';
 import type { ObjectCache } from './cache.js';
-import { CHUNK_SIZE, hashFilePipelined, hashFileSync, sameStamp, stampOf, type FileStamp, type HashResult } from './hash.js';
+import { CHUNK_SIZE, hashFileInSlices, hashFileSync, sameStamp, stampOf, type FileStamp, type HashResult } from './hash.js';
 import { HashPool, defaultPoolSize, type HashOutcome } from './hash-pool.js';
 import type { Oid } from './oid.js';
 import type { StateCache } from './state.js';
@@ -99,7 +99,7 @@ export async function hashFiles(files: FileToHash[], options: HashFilesOptions):
           const r = await cache.addFile(files[i].abs);
           accept(i, r, r.placed);
         } else if (files[i].stamp.size > 8 * CHUNK_SIZE) {
-          accept(i, await hashFilePipelined(files[i].abs), false);
+          accept(i, await hashFileInSlices(files[i].abs), false);
         } else {
           accept(i, hashFileSync(files[i].abs, buffer), false);
         }

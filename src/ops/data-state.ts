@@ -2,6 +2,7 @@ import { lstatSync, statSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import type { ProgressListener, Warning } from '../events.js';
 import { hashFiles } from '../objects/hash-files.js';
+import { directoryOids, listingOf, snapshotCoversAll, stampsOf } from './dir-oids.js';
 import { compareBytes, parseManifest, serializeManifest, type Manifest, type ManifestEntry } from '../objects/manifest.js';
 import { sha256Hex, stampOf } from '../objects/hash.js';
 import type { Oid } from '../objects/oid.js';
@@ -26,7 +27,10 @@ export interface DataState {
   workspace: WorkspaceState;
   /** The oid of what is in the workspace (file content or directory manifest), when it exists. */
   currentOid?: Oid;
-  /** For directories: the workspace's files and their oids (in manifest order). */
+  /**
+   * For directories: the workspace's files and their oids (in manifest order). Absent when the
+   * directory's snapshot showed it unchanged without reading anything (then `recorded` is absent too).
+   */
   current?: { files: ScannedFile[]; oids: Array<Oid | undefined>; manifest: Manifest };
   /** For directories: the pointer's manifest, when it is in the cache. */
   recorded?: Manifest;
@@ -37,6 +41,11 @@ export interface DataState {
 export interface DataStateOptions {
   state: StateCache;
   onProgress?: ProgressListener;
+  /**
+   * Also compute `currentOid` of a modified directory (serialising and hashing its whole manifest).
+   * Status does not need it; diff does.
+   */
+  needOid?: boolean;
 }
 
 /** Compare the workspace at `dataPath` with `pointer`. Reads only files the state cache cannot vouch for. */
@@ -58,19 +67,31 @@ export async function dataState(repo: Repo, dataPath: string, pointer: Pointer, 
   }
   if (!isDir) return { workspace: 'modified', warnings: [] };
   const scan = scanDirectory(repo, dataPath);
-  const r = await hashFiles(scan.files.map((f) => ({ abs: f.abs, stamp: f.stamp })), { state: options.state, onProgress: options.onProgress });
+  const listing = listingOf(scan.files);
+  const snap = options.state.getDirectory(dataPath);
+  if (snap?.manifest === pointer.oid && snapshotCoversAll(snap, scan.files, listing)) {
+    // Same files, same stamps as when the directory last matched its pointer: nothing else to read.
+    return { workspace: 'unchanged', currentOid: pointer.oid, warnings: scan.warnings };
+  }
+  const r = await directoryOids(repo, dataPath, scan.files, { state: options.state, onProgress: options.onProgress });
   const manifest = manifestOf(scan.files, r.oids);
   const result: DataState = { workspace: 'modified', current: { files: scan.files, oids: r.oids, manifest }, warnings: scan.warnings };
   if (repo.cache.has(pointer.oid)) {
     // Compare entry by entry: cheaper than serialising and hashing 100,000 lines to learn nothing changed.
-    result.recorded = loadManifest(repo, pointer.oid, dataPath);
+    result.recorded = r.known?.oid === pointer.oid ? r.known.manifest : loadManifest(repo, pointer.oid, dataPath);
     result.changes = compareManifests(result.recorded, manifest);
     const c = result.changes;
     result.workspace = c.added.length + c.removed.length + c.modified.length === 0 ? 'unchanged' : 'modified';
-    result.currentOid = result.workspace === 'unchanged' ? pointer.oid : sha256Hex(serializeManifest(manifest));
+    if (result.workspace === 'unchanged') result.currentOid = pointer.oid;
+    else if (options.needOid) result.currentOid = sha256Hex(serializeManifest(manifest));
   } else {
     result.currentOid = sha256Hex(serializeManifest(manifest));
     result.workspace = result.currentOid === pointer.oid ? 'unchanged' : 'modified';
+  }
+  // Keep the directory's snapshot in step with what it holds, when that is a version the cache knows.
+  if (result.workspace === 'unchanged') {
+    const stamps = stampsOf(scan.files, r.oids);
+    if (stamps) options.state.setDirectory(dataPath, pointer.oid, listing, stamps);
   }
   return result;
 }

@@ -162,7 +162,7 @@ async function workspaceSide(ctx: OpContext, inScope: (p: string) => boolean, wa
   const state = await repo.state();
   for (const ref of refs) {
     const pointer = readPointer(repo.root, ref.pointerPath);
-    const ds = await dataState(repo, ref.dataPath, pointer, { state, onProgress: ctx.onProgress });
+    const ds = await dataState(repo, ref.dataPath, pointer, { state, onProgress: ctx.onProgress, needOid: true });
     warnings.push(...ds.warnings);
     if (ds.workspace === 'missing' || ds.currentOid === undefined) {
       if (ds.workspace === 'missing') {

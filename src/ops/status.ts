@@ -5,7 +5,7 @@ import type { Oid } from '../objects/oid.js';
 import type { DataKind } from '../pointer/format.js';
 import { readPointer } from '../pointer/io.js';
 import type { OpContext } from './context.js';
-import { dataState, type FileChanges, type WorkspaceState } from './data-state.js';
+import { dataState, loadManifest, type FileChanges, type WorkspaceState } from './data-state.js';
 import type { RemoteStatusResult } from './remote-status.js';
 import { selectTargets } from './workspace.js';
 
@@ -62,16 +62,19 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
       warnings.push(...ds.warnings);
       const entry: StatusEntry = { path: ref.dataPath, pointerPath: ref.pointerPath, kind: pointer.kind, oid: pointer.oid, workspace: ds.workspace, cache: 'present' };
       if (pointer.kind === 'dir') {
-        if (ds.recorded) {
-          const missing = state.isComplete(pointer.oid) ? 0 : countMissing(repo.cache, ds.recorded);
+        if (repo.cache.has(pointer.oid)) {
+          // A manifest known complete needs no look at its objects; otherwise count what is missing.
+          const recorded = state.isComplete(pointer.oid) ? undefined : (ds.recorded ?? loadManifest(repo, pointer.oid, ref.dataPath));
+          const missing = recorded ? countMissing(repo.cache, recorded) : 0;
           if (missing === 0) state.markComplete(pointer.oid);
           entry.missingObjects = missing;
-          entry.cache = missing === 0 ? 'present' : missing === ds.recorded.entries.length ? 'missing' : 'partial';
+          entry.cache = missing === 0 ? 'present' : missing === recorded!.entries.length ? 'missing' : 'partial';
         } else {
           entry.cache = 'missing';
           entry.manifestMissing = true;
         }
         if (ds.changes) entry.changes = ds.changes;
+        else if (ds.workspace === 'unchanged') entry.changes = { added: [], removed: [], modified: [] };
         if (sub !== undefined && entry.changes) {
           entry.changes = narrow(entry.changes, sub);
           entry.path = `${ref.dataPath}/${sub}`;

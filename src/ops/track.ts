@@ -12,6 +12,7 @@ import { ignoreInGit } from '../repo/gitignore.js';
 import type { Repo } from '../repo/repo.js';
 import { stage, trackedByGit } from '../scm/git.js';
 import type { OpContext } from './context.js';
+import { directoryOids, listingOf, stampsOf } from './dir-oids.js';
 import { manifestOf, scanDirectory, trackedAncestor } from './workspace.js';
 
 export interface TrackOptions {
@@ -85,13 +86,15 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
         } else {
           const scan = scanDirectory(repo, t.rel);
           warnings.push(...scan.warnings);
-          const r = await hashFiles(scan.files.map((f) => ({ abs: f.abs, stamp: f.stamp })), { state, cache: repo.cache, storeMode, onProgress: ctx.onProgress, pool: sharedPool });
+          const r = await directoryOids(repo, t.rel, scan.files, { state, cache: repo.cache, storeMode, onProgress: ctx.onProgress, pool: sharedPool });
           failOnErrors(r.errors.map((e) => ({ path: `${t.rel}/${scan.files[e.index].rel}`, ...e })));
           const manifest = manifestOf(scan.files, r.oids);
           const text = serializeManifest(manifest);
           const oid = repo.cache.addBuffer(text);
           recordObject(repo.cache, state, oid);
           state.markComplete(oid);
+          const stamps = stampsOf(scan.files, r.oids);
+          if (stamps) state.setDirectory(t.rel, oid, listingOf(scan.files), stamps);
           const totals = manifestTotals(manifest);
           item = { path: t.rel, pointerPath: t.pointerPath, kind: 'dir', oid, size: totals.size, files: totals.files, changed: false, hashedFiles: r.hashedFiles, hashedBytes: r.hashedBytes };
           item.changed = !previous || previous.oid !== oid || previous.kind !== 'dir';

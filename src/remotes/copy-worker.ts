@@ -1,6 +1,6 @@
 import { parentPort } from 'node:worker_threads';
 import { rmSync } from 'node:fs';
-import { hashFilePipelined } from '../objects/hash.js';
+import { hashFileInSlices } from '../objects/hash.js';
 
 /**
  * A copying thread for local remotes: copies a file while hashing it, in one pass with reads, hashing
@@ -19,7 +19,7 @@ export type CopyOutcome =
 parentPort!.on('message', async (task: CopyTask) => {
   let outcome: CopyOutcome;
   try {
-    const r = await hashFilePipelined(task.src, task.dest);
+    const r = await hashFileInSlices(task.src, task.dest);
     outcome = { id: task.id, ok: true, oid: r.oid, size: r.size };
   } catch (err) {
     rmSync(task.dest, { force: true });

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { CHUNK_SIZE, hashFilePipelined, hashFileSync } from '../objects/hash.js';
+import { CHUNK_SIZE, hashFileInSlices, hashFileSync } from '../objects/hash.js';
 import type { CopyOutcome, CopyTask } from './copy-worker.js';
 
 /**
@@ -26,7 +26,7 @@ export async function hashingCopy(src: string, dest: string, size: number): Prom
   }
   if (!workerAvailable) {
     // Running from sources (tests): no compiled worker; copy on this thread.
-    const r = await hashFilePipelined(src, dest);
+    const r = await hashFileInSlices(src, dest);
     return { oid: r.oid, size: r.size };
   }
   pool ??= new CopyPool(Math.max(1, Math.min(availableParallelism(), 4)));

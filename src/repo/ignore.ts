@@ -15,6 +15,8 @@ export type DirectoryMatcher = (name: string, isDir: boolean) => boolean;
 
 interface RuleSet {
   rules: Ignore;
+  /** When every pattern is a plain name (no wildcards): the names, for a Set lookup instead. */
+  names?: { files: Set<string>; dirs: Set<string> };
   /**
    * Every pattern matches by name alone (no inner "/", no "!"): then a name can be tested without its
    * path, because the walk never enters an ignored folder. Most .dvsignore files are like this.
@@ -36,6 +38,12 @@ export class IgnoreRules {
       const patterns = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
       const byName = patterns.every((p) => !p.startsWith('!') && !p.replace(/\/+$/, '').includes('/'));
       rules = { rules: ignore().add(text), byName };
+      if (byName && patterns.every((p) => !/[*?[\\]/.test(p))) {
+        // "name" ignores files and folders of that name, "name/" only folders.
+        const files = new Set(patterns.filter((p) => !p.endsWith('/')));
+        const dirs = new Set([...files, ...patterns.filter((p) => p.endsWith('/')).map((p) => p.replace(/\/+$/, ''))]);
+        rules.names = { files, dirs };
+      }
     } catch (err) {
       if (errnoCode(err) !== 'ENOENT' && errnoCode(err) !== 'ENOTDIR') throw err;
     }
@@ -49,19 +57,22 @@ export class IgnoreRules {
    */
   matcher(dirRel: string): DirectoryMatcher {
     const parts = dirRel === '' ? [] : dirRel.split('/');
-    const applicable: Array<{ rules: Ignore; prefix: string }> = [];
+    const tests: DirectoryMatcher[] = [];
     for (let i = 0; i <= parts.length; i++) {
       const set = this.rulesFor(parts.slice(0, i).join('/'));
-      if (set) {
-        const rest = parts.slice(i).join('/');
-        applicable.push({ rules: set.rules, prefix: rest && !set.byName ? rest + '/' : '' });
+      if (!set) continue;
+      const names = set.names;
+      if (names) {
+        tests.push((name, isDir) => (isDir ? names.dirs : names.files).has(name));
+        continue;
       }
+      const rest = parts.slice(i).join('/');
+      const prefix = rest && !set.byName ? rest + '/' : '';
+      tests.push((name, isDir) => set.rules.ignores(prefix + name + (isDir ? '/' : '')));
     }
-    if (applicable.length === 0) return () => false;
-    return (name, isDir) => {
-      for (const a of applicable) if (a.rules.ignores(a.prefix + name + (isDir ? '/' : ''))) return true;
-      return false;
-    };
+    if (tests.length === 0) return () => false;
+    if (tests.length === 1) return tests[0];
+    return (name, isDir) => tests.some((t) => t(name, isDir));
   }
 
   /** Whether a repository-relative path is ignored. */

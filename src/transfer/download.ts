@@ -30,8 +30,8 @@ export async function downloadToCache(backend: RemoteBackend, cache: ObjectCache
 export async function hashRemoteObject(backend: RemoteBackend, oid: Oid, call: CallOptions): Promise<{ oid: Oid; size: number }> {
   const source = await backend.download(oid, call);
   if (source.type === 'file') {
-    const { hashFilePipelined } = await import('../objects/hash.js');
-    const r = await hashFilePipelined(source.path);
+    const { hashFileInSlices } = await import('../objects/hash.js');
+    const r = await hashFileInSlices(source.path);
     call.onBytes?.(r.size);
     return { oid: r.oid, size: r.size };
   }

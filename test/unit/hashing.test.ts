@@ -3,7 +3,7 @@ import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ObjectCache } from '../../src/objects/cache.js';
-import { hashFilePipelined, hashFileSync, stampOf } from '../../src/objects/hash.js';
+import { hashFileInSlices, hashFileSync, stampOf } from '../../src/objects/hash.js';
 import { StateCache } from '../../src/objects/state.js';
 import { cleanupTempDirs, tempDir } from '../helpers.js';
 
@@ -17,8 +17,8 @@ describe('hashing and the cache', () => {
   writeFileSync(src, data);
   const expected = createHash('sha256').update(data).digest('hex');
 
-  it('hashes the same in the pipelined and the synchronous paths', async () => {
-    expect((await hashFilePipelined(src)).oid).toBe(expected);
+  it('hashes the same in the sliced and the synchronous paths', async () => {
+    expect((await hashFileInSlices(src)).oid).toBe(expected);
     expect(hashFileSync(src, Buffer.alloc(64 * 1024)).oid).toBe(expected);
   });
 
