@@ -359,3 +359,41 @@ describe('dvs diff --content', () => {
     expect(table.errors[0].path).toBe('table.parquet');
   });
 });
+
+describe('hooks with a remote', () => {
+  it('git push sends the data first (pre-push); a clone with hooks.autofetch gets it on checkout', async () => {
+    const repo = await installed();
+    const store = join(tempDir(), 'store');
+    const bare = tempDir();
+    git(bare, 'init', '-q', '--bare');
+    git(repo, 'remote', 'add', 'origin', bare);
+    for (const args of [['remote', 'add', 'storage', store, '--default']]) {
+      const r = await dvs(repo, args);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    git(repo, 'commit', '-q', '-am', 'remote');
+    writeTree(repo, { 'data/a.csv': 'a\n' });
+    await trackAndCommit(repo, ['data'], 'v1');
+    git(repo, 'checkout', '-q', '-b', 'feature');
+    writeTree(repo, { 'data/b.csv': 'b\n' });
+    await trackAndCommit(repo, ['data'], 'v2');
+    const { spawnSync } = await import('node:child_process');
+    // Both branches: the pre-push hook pushes the objects of every commit being pushed.
+    const push = spawnSync('git', ['push', '-q', 'origin', 'main', 'feature'], { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } });
+    expect(push.status, push.stderr).toBe(0);
+    expect(push.stderr).toMatch(/dvs: pushed \d+ object\(s\)/);
+
+    const clone = tempDir();
+    git(clone, 'clone', '-q', '-b', 'main', bare, '.');
+    for (const args of [['install'], ['config', '--local', 'hooks.autofetch', 'true'], ['pull']]) {
+      const r = await dvs(clone, args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    expect(read(clone, 'data/a.csv')).toBe('a\n');
+    // The feature branch's objects are only on the remote: the hook fetches them.
+    const sw = spawnSync('git', ['checkout', 'feature'], { cwd: clone, encoding: 'utf8' });
+    expect(sw.status).toBe(0);
+    expect(sw.stderr).not.toContain('not checked out');
+    expect(read(clone, 'data/b.csv')).toBe('b\n');
+  });
+});
