@@ -1,5 +1,10 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
+import v8 from 'node:v8';
+
+// A small young generation: dvs holds long lists (100,000 file stamps) and little short-lived garbage
+// worth a big nursery; this lowers peak memory by tens of MB at no measurable cost in time.
+v8.setFlagsFromString('--max-semi-space-size=2');
 
 // Checkout and hashing queue many file operations on libuv's thread pool; its default of 4 threads
 // leaves the disk idle between them. Must be set before the pool first starts.

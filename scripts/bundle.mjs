@@ -3,7 +3,10 @@
 // quick command or a Git hook. Dynamic imports stay lazy (code splitting); native and heavy packages
 // (SQLite, cloud SDKs, Parquet) stay external and load only when used. bin/dvs.js falls back to dist/
 // when the bundle is missing or older than the tsc output.
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+rmSync('dist/bundle', { recursive: true, force: true }); // chunk names change with content
 
 await build({
   entryPoints: {
@@ -21,6 +24,9 @@ await build({
   platform: 'node',
   target: 'node20',
   sourcemap: 'linked',
+  // Less source to parse at every start; identifiers are kept, so stack traces (-v) stay readable.
+  minifyWhitespace: true,
+  minifySyntax: true,
   external: ['better-sqlite3', '@aws-sdk/*', '@smithy/*', '@google-cloud/*', 'hyparquet', 'hyparquet-writer', 'csv-parse'],
   // CommonJS dependencies (yargs, yaml) call require() and read __dirname (yargs looks for its message
   // translations there; missing, it uses its built-in English): give each chunk both.

@@ -85,7 +85,7 @@ export async function hashFiles(files: FileToHash[], options: HashFilesOptions):
       // Largest first, so that one big file does not start last and run alone at the end.
       const order = [...misses].sort((a, b) => files[b].stamp.size - files[a].stamp.size);
       await pool.run(
-        order.map((i) => ({ id: i, path: files[i].abs, size: files[i].stamp.size, cacheRoot: copyIntoCache ? cache.root : undefined })),
+        { count: order.length, at: (k) => ({ id: order[k], path: files[order[k]].abs, size: files[order[k]].stamp.size, cacheRoot: copyIntoCache ? cache.root : undefined }) },
         (o: HashOutcome) => (o.ok ? accept(o.id, o.result, o.result.placed === true) : reject(o.id, o.error.code, o.error.message)),
       );
     } finally {

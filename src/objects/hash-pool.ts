@@ -29,21 +29,33 @@ export class HashPool {
     for (let i = 0; i < size; i++) {
       // A small young generation: a hashing thread allocates little, and each MB here is resident in
       // every thread (peak memory of track on 100,000 files is a target).
-      const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+      const worker = new Worker(new URL('./hash-worker.js', import.meta.url), { resourceLimits: { maxYoungGenerationSizeMb: 4 } });
       worker.unref();
       this.workers.push(worker);
     }
   }
 
-  /** Run all tasks; `onOutcome` is called as each finishes. Resolves when all are done. */
-  run(tasks: HashTask[], onOutcome: (outcome: HashOutcome) => void): Promise<void> {
+  /**
+   * Run tasks; `onOutcome` is called as each finishes. Resolves when all are done. Tasks may be given
+   * as a count and a function that makes task k, so that 100,000 task objects never exist at once.
+   */
+  run(tasks: HashTask[] | { count: number; at: (k: number) => HashTask }, onOutcome: (outcome: HashOutcome) => void): Promise<void> {
+    const count = Array.isArray(tasks) ? tasks.length : tasks.count;
+    const at = Array.isArray(tasks) ? (k: number) => tasks[k] : tasks.at;
     let next = 0;
+    let pending: HashTask | undefined;
     const takeBatch = (): HashTask[] => {
       const batch: HashTask[] = [];
       let bytes = 0;
-      while (next < tasks.length && batch.length < BATCH_FILES && (batch.length === 0 || bytes + tasks[next].size <= BATCH_BYTES)) {
-        bytes += tasks[next].size;
-        batch.push(tasks[next++]);
+      while (batch.length < BATCH_FILES) {
+        if (!pending) {
+          if (next >= count) break;
+          pending = at(next++);
+        }
+        if (batch.length > 0 && bytes + pending.size > BATCH_BYTES) break;
+        bytes += pending.size;
+        batch.push(pending);
+        pending = undefined;
       }
       return batch;
     };
@@ -67,7 +79,7 @@ export class HashPool {
         worker.once('error', reject);
         feed(worker);
       }
-      if (tasks.length === 0) resolve();
+      if (count === 0) resolve();
     });
   }
 

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { createRequire } from 'node:module';
 import Database from 'better-sqlite3';
 import type { FileStamp } from './hash.js';
+import { STAMP_BYTES, type DirectorySnapshot } from './snapshot.js';
 import type { Oid } from './oid.js';
 
 /**
@@ -95,9 +96,9 @@ export class StateCache {
    */
   set(stamp: FileStamp, oid: Oid, writtenByDvs = false): void {
     if (!writtenByDvs && BigInt(Date.now()) * 1_000_000n - stamp.mtimeNs < RACY_WINDOW_NS) return;
-    const mtime = String(stamp.mtimeNs);
-    this.all?.set(stamp.ino, [stamp.dev, mtime, stamp.size, oid]);
-    this.queue('files', stamp, mtime, oid);
+    // Not added to the preloaded map: a file is looked up once per command, and holding 100,000 new
+    // entries twice (map and pending rows) is what made tracking a big directory heavy.
+    this.queue('files', stamp, String(stamp.mtimeNs), oid);
   }
 
   /** The oid a cache object was verified to have at this stamp, if any. */
@@ -204,24 +205,6 @@ function openDatabase(path: string): Database.Database {
     nativeBinding = undefined;
   }
   return new Database(path, nativeBinding ? { nativeBinding } : {});
-}
-
-/** dev, ino, size as float64, then mtime in ns as int64: 32 bytes per file. */
-const STAMP_BYTES = 32;
-
-export interface DirectorySnapshot {
-  manifest: Oid;
-  /** Hash of the sorted list of file paths and executable bits the stamps belong to. */
-  listing: string;
-  /** dev, ino, size per file (size -1: not vouched for). */
-  numbers: Float64Array;
-  mtimes: BigInt64Array;
-}
-
-/** Whether file `i` of a snapshot has exactly this stamp. */
-export function snapshotMatches(snap: DirectorySnapshot, i: number, stamp: FileStamp): boolean {
-  const k = 3 * i;
-  return snap.numbers[k + 2] === stamp.size && snap.numbers[k + 1] === stamp.ino && snap.numbers[k] === stamp.dev && snap.mtimes[i] === stamp.mtimeNs;
 }
 
 function matches(row: Row | undefined, stamp: FileStamp): Oid | undefined {

@@ -3,7 +3,7 @@ import type { FileStamp } from '../objects/hash.js';
 import { compareBytes, type Manifest } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
 import { createHash } from 'node:crypto';
-import { snapshotMatches, type DirectorySnapshot } from '../objects/state.js';
+import { snapshotMatches, type DirectorySnapshot } from '../objects/snapshot.js';
 import type { Repo } from '../repo/repo.js';
 import { loadManifest } from './data-state.js';
 import type { ScannedFile } from './workspace.js';
@@ -47,7 +47,8 @@ export async function directoryOids(repo: Repo, dataPath: string, files: Scanned
   const misses: number[] = [];
   for (let i = 0; i < files.length; i++) if (oids[i] === undefined) misses.push(i);
   if (misses.length === 0) return { oids, errors: [], hashedFiles: 0, hashedBytes: 0, known, allFromSnapshot: true };
-  const r = await hashFiles(misses.map((i) => ({ abs: files[i].abs, stamp: files[i].stamp })), options);
+  // ScannedFile has what FileToHash needs: pass the objects themselves, not 100,000 copies.
+  const r = await hashFiles(misses.map((i) => files[i]), options);
   misses.forEach((i, k) => (oids[i] = r.oids[k]));
   return {
     oids,

@@ -9,12 +9,20 @@ import { dataPathOf, isPointerPath, pointerPathOf } from '../pointer/format.js';
 import type { Repo } from '../repo/repo.js';
 
 /** A file found inside a tracked directory in the workspace. */
-export interface ScannedFile {
-  /** Path relative to the tracked directory. */
-  rel: string;
-  abs: string;
-  stamp: FileStamp;
-  exec: boolean;
+export class ScannedFile {
+  constructor(
+    /** The tracked directory's absolute path (shared by all its files). */
+    private readonly base: string,
+    /** Path relative to the tracked directory. */
+    readonly rel: string,
+    readonly stamp: FileStamp,
+    readonly exec: boolean,
+  ) {}
+
+  /** Made when asked: a directory of 100,000 files need not hold 100,000 absolute paths. */
+  get abs(): string {
+    return `${this.base}/${this.rel}`;
+  }
 }
 
 export interface DirectoryScan {
@@ -30,6 +38,7 @@ export interface DirectoryScan {
 export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
   const files: ScannedFile[] = [];
   const warnings: Warning[] = [];
+  const base = join(repo.root, dataPath);
   const walk = (relDir: string) => {
     const absDir = relDir ? join(repo.root, dataPath, relDir) : join(repo.root, dataPath);
     let entries: Dirent[];
@@ -72,7 +81,7 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
       } catch (err) {
         throw fromSystemError(err, `${dataPath}/${rel}`, 'reading');
       }
-      files.push({ rel, abs, stamp: stampOf(st), exec: (Number(st.mode) & 0o100) !== 0 });
+      files.push(new ScannedFile(base, rel, stampOf(st), (Number(st.mode) & 0o100) !== 0));
     }
   };
   walk('');

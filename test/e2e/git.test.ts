@@ -395,5 +395,14 @@ describe('hooks with a remote', () => {
     expect(sw.status).toBe(0);
     expect(sw.stderr).not.toContain('not checked out');
     expect(read(clone, 'data/b.csv')).toBe('b\n');
+
+    // A diff of revisions whose manifests and files this clone never had: fetched lazily, only those.
+    const fresh = tempDir();
+    git(fresh, 'clone', '-q', '-b', 'feature', bare, '.');
+    const d = json(await dvs(fresh, ['diff', 'origin/main', 'origin/feature', '--content', '--json']));
+    expect(d.warnings).toEqual([]);
+    expect(d.changes[0].files.map((f: { path: string; change: string }) => `${f.change}:${f.path}`)).toEqual(['added:b.csv']);
+    expect(d.changes[0].content).toMatchObject({ format: 'csv', files: { before: 0, after: 1 } });
+    expect(existsSync(join(fresh, 'data/a.csv'))).toBe(false); // nothing was checked out
   });
 });
