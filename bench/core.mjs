@@ -74,7 +74,7 @@ export async function run({ work, log }) {
       return ms;
     });
     const b = mbps(size, openssl);
-    // Default cache.type (reflink,copy; no reflink on ext4): one pass reads, hashes and writes the copy.
+    // Default cache.type (reflink,copy; no reflink on ext4): the kernel copies the file, dvs hashes the copy.
     const track = dvs(['track', 'big.bin'], { cwd: repo });
     const r = mbps(size, track.ms);
     rows.push({ name: `track 1 file of ${size / GiB} GiB (copy into the cache)`, value: r, unit: 'MB/s', baseline: b, baselineName: 'openssl dgst -sha256', ratio: r / b, target: '>= 0.85×', pass: r / b >= 0.85 });
@@ -144,8 +144,11 @@ export async function run({ work, log }) {
     backdate(repo);
     const track = dvs(['track', 'data'], { cwd: repo });
     rows.push({ name: `track ${n} small files: peak RSS`, value: track.peakRssMb, unit: 'MB', target: '< 250 MB', pass: track.peakRssMb < 250 });
+    // Flush track's cache copies first: their write-back would otherwise compete with status.
+    sh('sync');
     dvs(['status'], { cwd: repo });
-    const clean = dvs(['status'], { cwd: repo });
+    const cleanRuns = [dvs(['status'], { cwd: repo }), dvs(['status'], { cwd: repo }), dvs(['status'], { cwd: repo })].sort((x, y) => x.ms - y.ms);
+    const clean = cleanRuns[1];
     rows.push({ name: `status, ${n} files, nothing changed`, value: clean.ms, unit: 'ms', target: '< 1500 ms', pass: clean.ms < 1500 });
     rows.push({ name: `status, ${n} files: peak RSS`, value: clean.peakRssMb, unit: 'MB', target: '< 250 MB', pass: clean.peakRssMb < 250 });
     writeFileSync(join(repo, 'data/part-007/f7.bin'), 'changed content');

@@ -13,7 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
-import { hashFileInSlices, hashFileSync, sha256Hex, type HashResult } from './hash.js';
+import { copyAndHash, hashFileSync, sha256Hex, type CopyResult, type HashResult } from './hash.js';
 import { isOid, shortOid, type Oid } from './oid.js';
 
 /**
@@ -26,6 +26,8 @@ export class ObjectCache {
   readonly tmpDir: string;
   readonly quarantineDir: string;
   private readonly knownShards = new Set<string>();
+  private readonly tempPrefix = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  private tempCount = 0;
 
   constructor(root: string) {
     this.root = root;
@@ -54,7 +56,9 @@ export class ObjectCache {
   /** A fresh temp path on the cache's file system; the caller renames it in with `commit`. */
   tempPath(): string {
     this.ensureDir(this.tmpDir);
-    return join(this.tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    // A random prefix per instance (worker threads share the pid) and a counter: unique without asking
+    // the kernel for random bytes 20,000 times.
+    return join(this.tmpDir, `${this.tempPrefix}-${(this.tempCount++).toString(36)}`);
   }
 
   /**
@@ -87,11 +91,11 @@ export class ObjectCache {
     return oid;
   }
 
-  /** Copy a file into the cache in one pass (hash while writing). The object is committed under its hash. */
-  async addFile(src: string): Promise<HashResult & { placed: boolean }> {
+  /** Copy a file into the cache and hash the copy. The object is committed under that hash. */
+  async addFile(src: string): Promise<CopyResult & { placed: boolean }> {
     const tmp = this.tempPath();
     try {
-      const result = await hashFileInSlices(src, tmp);
+      const result = await copyAndHash(src, tmp);
       return { ...result, placed: this.commit(tmp, result.oid) };
     } catch (err) {
       rmSync(tmp, { force: true });

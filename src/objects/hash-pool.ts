@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { HashResult } from './hash.js';
+import type { StoreMode, StoredFile } from './store-file.js';
 
 /**
  * Hash (and optionally store) many files on worker threads, one per core. Work is handed out in small
@@ -10,13 +11,13 @@ import type { HashResult } from './hash.js';
 export interface HashTask {
   id: number;
   path: string;
-  /** When set, the bytes are also written into this cache. */
-  cacheRoot?: string;
+  /** When set, the file is also put into this cache, by copy or link. */
+  store?: { cacheRoot: string; mode: StoreMode };
   size: number;
 }
 
 export type HashOutcome =
-  | { id: number; ok: true; result: HashResult & { placed?: boolean } }
+  | { id: number; ok: true; result: HashResult | StoredFile }
   | { id: number; ok: false; error: { code?: string; message: string } };
 
 const BATCH_BYTES = 4 << 20;
@@ -36,8 +37,10 @@ export class HashPool {
   }
 
   /**
-   * Run tasks; `onOutcome` is called as each finishes. Resolves when all are done. Tasks may be given
-   * as a count and a function that makes task k, so that 100,000 task objects never exist at once.
+   * Run tasks; `onOutcome` is called as each finishes. Resolves when all are done; rejects if a thread
+   * dies or `onOutcome` throws, after which the pool is not to be used again (batches may still be in
+   * flight). Tasks may be given as a count and a function that makes task k, so that 100,000 task
+   * objects never exist at once.
    */
   run(tasks: HashTask[] | { count: number; at: (k: number) => HashTask }, onOutcome: (outcome: HashOutcome) => void): Promise<void> {
     const count = Array.isArray(tasks) ? tasks.length : tasks.count;
@@ -60,26 +63,46 @@ export class HashPool {
       return batch;
     };
     return new Promise((resolve, reject) => {
-      let busy = 0;
-      const feed = (worker: Worker) => {
+      let inFlight = 0;
+      let settled = false;
+      const detach: Array<() => void> = [];
+      const settle = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        for (const off of detach) off();
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const send = (worker: Worker) => {
         const batch = takeBatch();
-        if (batch.length === 0) {
-          if (busy === 0) resolve();
-          return;
-        }
-        busy++;
-        worker.once('message', (outcomes: HashOutcome[]) => {
-          busy--;
-          for (const o of outcomes) onOutcome(o);
-          feed(worker);
-        });
+        if (batch.length === 0) return;
+        inFlight++;
         worker.postMessage(batch);
       };
       for (const worker of this.workers) {
-        worker.once('error', reject);
-        feed(worker);
+        const onMessage = (outcomes: HashOutcome[]) => {
+          inFlight--;
+          // Hand out the next batch before recording these results, so that the thread never waits on us.
+          send(worker);
+          try {
+            for (const o of outcomes) onOutcome(o);
+          } catch (err) {
+            settle(err);
+            return;
+          }
+          if (inFlight === 0) settle();
+        };
+        worker.on('message', onMessage);
+        worker.on('error', settle);
+        detach.push(() => {
+          worker.off('message', onMessage);
+          worker.off('error', settle);
+        });
+        // Two batches in flight per thread: one being worked on, one waiting.
+        send(worker);
+        send(worker);
       }
-      if (count === 0) resolve();
+      if (inFlight === 0) settle();
     });
   }
 

@@ -1,7 +1,8 @@
 import { existsSync, lstatSync } from 'node:fs';
 import { DvsError, fromSystemError } from '../errors.js';
 import type { Warning } from '../events.js';
-import { cacheSupportsReflink, hashFiles, recordObject, type StoreMode } from '../objects/hash-files.js';
+import { hashFiles, recordObject } from '../objects/hash-files.js';
+import { cacheSupportsReflink, type StoreMode } from '../objects/store-file.js';
 import { stampOf } from '../objects/hash.js';
 import { HashPool } from '../objects/hash-pool.js';
 import { manifestTotals, serializeManifest } from '../objects/manifest.js';

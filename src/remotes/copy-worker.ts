@@ -1,10 +1,10 @@
 import { parentPort } from 'node:worker_threads';
 import { rmSync } from 'node:fs';
-import { hashFileInSlices } from '../objects/hash.js';
+import { copyAndHash } from '../objects/hash.js';
 
 /**
- * A copying thread for local remotes: copies a file while hashing it, in one pass with reads, hashing
- * and writes overlapped. One thread per core lets a pull of a few big files use every core.
+ * A copying thread for local remotes: the kernel copies a file, then the copy is hashed. One thread per
+ * core lets a pull of a few big files use every core.
  */
 export interface CopyTask {
   id: number;
@@ -19,7 +19,7 @@ export type CopyOutcome =
 parentPort!.on('message', async (task: CopyTask) => {
   let outcome: CopyOutcome;
   try {
-    const r = await hashFileInSlices(task.src, task.dest);
+    const r = await copyAndHash(task.src, task.dest);
     outcome = { id: task.id, ok: true, oid: r.oid, size: r.size };
   } catch (err) {
     rmSync(task.dest, { force: true });

@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { CHUNK_SIZE, hashFileInSlices, hashFileSync } from '../objects/hash.js';
+import { CHUNK_SIZE, copyAndHash, copyAndHashSync } from '../objects/hash.js';
 import type { CopyOutcome, CopyTask } from './copy-worker.js';
 
 /**
- * Copy a file while hashing it: the destination is created exclusively, read-only, and the caller
+ * Copy a file and hash the copy: the destination is created exclusively, read-only, and the caller
  * renames it into place only if the hash is the expected one. Small files are copied on this thread
  * (a worker round trip costs more than the copy); big ones on worker threads, one per core, so that a
  * few big files are hashed in parallel.
@@ -21,12 +21,12 @@ let smallBuffer: Buffer | undefined;
 export async function hashingCopy(src: string, dest: string, size: number): Promise<{ oid: string; size: number }> {
   if (size < WORKER_MIN_BYTES) {
     smallBuffer ??= Buffer.allocUnsafe(CHUNK_SIZE);
-    const r = hashFileSync(src, smallBuffer, dest);
+    const r = copyAndHashSync(src, dest, smallBuffer);
     return { oid: r.oid, size: r.size };
   }
   if (!workerAvailable) {
     // Running from sources (tests): no compiled worker; copy on this thread.
-    const r = await hashFileInSlices(src, dest);
+    const r = await copyAndHash(src, dest);
     return { oid: r.oid, size: r.size };
   }
   pool ??= new CopyPool(Math.max(1, Math.min(availableParallelism(), 4)));

@@ -3,7 +3,8 @@ import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSy
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ObjectCache } from '../../src/objects/cache.js';
-import { hashFileInSlices, hashFileSync, stampOf } from '../../src/objects/hash.js';
+import { copyAndHash, hashFileInSlices, hashFileSync, stampOf } from '../../src/objects/hash.js';
+import { storeFileSync } from '../../src/objects/store-file.js';
 import { StateCache } from '../../src/objects/state.js';
 import { cleanupTempDirs, tempDir } from '../helpers.js';
 
@@ -34,6 +35,39 @@ describe('hashing and the cache', () => {
     expect((await cache.addFile(src)).placed).toBe(false);
     expect(readFileSync(obj).length).toBe(data.length);
     expect(readdirSync(cache.tmpDir)).toEqual([]);
+  });
+
+  it('stores by copy or by hard link, and reports the stamp of the object it created', () => {
+    const buffer = Buffer.alloc(64 * 1024);
+    const copyCache = new ObjectCache(join(dir, 'cache-copy'));
+    const copied = storeFileSync(copyCache, src, buffer, 'copy');
+    expect(copied).toMatchObject({ oid: expected, placed: true, stable: true });
+    const copyStat = statSync(copyCache.pathOf(expected), { bigint: true });
+    expect(copyStat.ino).not.toBe(statSync(src, { bigint: true }).ino);
+    expect(copied.objectStamp).toEqual(stampOf(copyStat));
+    expect(storeFileSync(copyCache, src, buffer, 'copy')).toMatchObject({ oid: expected, placed: false, objectStamp: undefined });
+
+    const linked = join(dir, 'to-link.bin');
+    writeFileSync(linked, data);
+    const linkCache = new ObjectCache(join(dir, 'cache-link'));
+    const r = storeFileSync(linkCache, linked, buffer, 'hardlink');
+    expect(r).toMatchObject({ oid: expected, placed: true });
+    const objStat = statSync(linkCache.pathOf(expected), { bigint: true });
+    // The same inode, now read-only in both places; its stamp is the one hashed.
+    expect(objStat.ino).toBe(statSync(linked, { bigint: true }).ino);
+    expect(Number(objStat.mode) & 0o777).toBe(0o444);
+    expect(r.objectStamp).toEqual(stampOf(objStat));
+    expect(readdirSync(linkCache.tmpDir)).toEqual([]);
+  });
+
+  it('copyAndHash names the copy by its own bytes and leaves the source untouched', async () => {
+    const dest = join(dir, 'copy.bin');
+    const r = await copyAndHash(src, dest);
+    expect(r.oid).toBe(expected);
+    expect(r.stable).toBe(true);
+    expect(readFileSync(dest).equals(data)).toBe(true);
+    expect(statSync(dest).mode & 0o777).toBe(0o444);
+    await expect(copyAndHash(src, dest)).rejects.toMatchObject({ code: 'EEXIST' });
   });
 
   it('refuses to read back an object whose bytes do not match its name', () => {
