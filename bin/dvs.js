@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-import { statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import v8 from 'node:v8';
+
+const argv = process.argv.slice(2);
+// `dvs --version` answers before anything else loads: scripts and CI images call it to probe for dvs.
+if (argv.length === 1 && argv[0] === '--version') {
+  process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+  process.exit(0);
+}
 
 // A small young generation: dvs holds long lists (100,000 file stamps) and little short-lived garbage
 // worth a big nursery; this lowers peak memory by tens of MB at no measurable cost in time.
@@ -9,7 +16,6 @@ v8.setFlagsFromString('--max-semi-space-size=2');
 // Checkout and hashing queue many file operations on libuv's thread pool; its default of 4 threads
 // leaves the disk idle between them. Must be set before the pool first starts.
 process.env.UV_THREADPOOL_SIZE ??= '16';
-const argv = process.argv.slice(2);
 // Git hooks take a short path that skips the argument parser (they run on every checkout).
 const name = argv[0] === 'hook' ? 'hook-main' : 'main';
 const plain = new URL(`../dist/cli/${name}.js`, import.meta.url);

@@ -1,6 +1,6 @@
 import { hookCommand } from '../commands/hook.js';
 import { DvsError } from '../errors.js';
-import { HOOK_NAMES, type HookName } from '../scm/hooks.js';
+import { HOOK_NAMES, type HookName } from '../scm/hook-names.js';
 import { execute, reportError } from './execute.js';
 
 /**

@@ -1,6 +1,6 @@
 import { defineCommand } from './types.js';
 import type { HookResult } from '../ops/hook.js';
-import { HOOK_NAMES, type HookName } from '../scm/hooks.js';
+import { HOOK_NAMES, type HookName } from '../scm/hook-names.js';
 
 async function readStdin(): Promise<string> {
   if (process.stdin.isTTY) return '';

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { DvsError } from '../errors.js';
 import type { CommandRunner, TransformResult } from '../ops/transform.js';
 import { defineCommand } from './types.js';
@@ -21,12 +20,14 @@ const camel = (s: string) => s.replace(/-([a-z])/g, (_, c: string) => c.toUpperC
  * With --json, dvs's stdout carries only the JSON result, so the child's stdout goes to stderr.
  */
 export function terminalRunner(json: boolean): CommandRunner {
-  return (argv, { cwd }) =>
-    new Promise((resolve, reject) => {
+  return async (argv, { cwd }) => {
+    const { spawn } = await import('node:child_process');
+    return new Promise((resolve, reject) => {
       const child = spawn(argv[0], argv.slice(1), { cwd, stdio: ['inherit', json ? 2 : 'inherit', 'inherit'] });
       child.once('error', reject);
       child.once('close', (code, signal) => resolve({ code, signal }));
     });
+  };
 }
 
 export const transformCommand = defineCommand<TransformArgs, TransformResult>({

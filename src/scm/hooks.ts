@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../repo/atomic.js';
 import { runGit } from './git.js';
+import { HOOK_NAMES, type HookName } from './hook-names.js';
 
 /**
  * Git hook files. dvs writes its hooks from the templates in hooks/, marks them with `dvs-hook vN`, and
@@ -10,8 +11,7 @@ import { runGit } from './git.js';
  * hook runs it first (respecting its exit status); uninstall moves it back. Like git-lfs, only hook
  * bodies that dvs wrote are upgraded.
  */
-export const HOOK_NAMES = ['post-checkout', 'post-merge', 'post-rewrite', 'pre-push'] as const;
-export type HookName = (typeof HOOK_NAMES)[number];
+export { HOOK_NAMES, type HookName };
 export const HOOK_VERSION = 1;
 const MARKER = /^# dvs-hook v(\d+):/m;
 export const CHAINED_SUFFIX = '.pre-dvs';

@@ -13,6 +13,19 @@ const DATA = {
   'model.bin': 'weights-v1',
 };
 
+describe('dvs --version and --help', () => {
+  it('prints the package version, anywhere, and the command list', async () => {
+    const dir = tempDir();
+    const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string };
+    const v = await dvs(dir, ['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toBe(`${pkg.version}\n`);
+    const h = await dvs(dir, ['--help']);
+    expect(h.code).toBe(0);
+    for (const verb of ['init', 'track', 'status', 'checkout', 'push', 'diff', 'transform', 'audit']) expect(h.stdout).toContain(`dvs ${verb}`);
+  });
+});
+
 describe('dvs init', () => {
   it('creates .dvs/ and its ignore rules, and is harmless twice', async () => {
     const repo = gitRepo({}, { init: false });
