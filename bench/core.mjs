@@ -74,19 +74,32 @@ export async function run({ work, log }) {
       return ms;
     });
     const b = mbps(size, openssl);
+    // Each run starts from nothing in the cache and no state, with earlier writes flushed (the cp runs
+    // above leave gigabytes of dirty pages whose write-back would otherwise compete with track).
+    const untrack = () => {
+      dvs(['remove', 'big.bin.dvs'], { cwd: repo });
+      sh(`rm -rf ${join(repo, '.dvs/cache')} ${join(repo, '.dvs/tmp/state.sqlite')}*`);
+    };
+    const trackRuns = (times) => {
+      const runs = [];
+      for (let i = 0; i < times; i++) {
+        sh('sync');
+        runs.push(dvs(['track', 'big.bin'], { cwd: repo }));
+        untrack();
+      }
+      return runs.sort((x, y) => x.ms - y.ms)[Math.floor(times / 2)];
+    };
     // Default cache.type (reflink,copy; no reflink on ext4): the kernel copies the file, dvs hashes the copy.
-    const track = dvs(['track', 'big.bin'], { cwd: repo });
+    const track = trackRuns(3);
     const r = mbps(size, track.ms);
-    rows.push({ name: `track 1 file of ${size / GiB} GiB (copy into the cache)`, value: r, unit: 'MB/s', baseline: b, baselineName: 'openssl dgst -sha256', ratio: r / b, target: '>= 0.85×', pass: r / b >= 0.85 });
+    rows.push({ name: `track 1 file of ${size / GiB} GiB (copy into the cache; median of 3)`, value: r, unit: 'MB/s', baseline: b, baselineName: 'openssl dgst -sha256', ratio: r / b, target: '>= 0.85×', pass: r / b >= 0.85 });
     rows.push({ name: `  the same against cp (read + write, no hash)`, value: r, unit: 'MB/s', baseline: mbps(size, cp), baselineName: 'cp', ratio: r / mbps(size, cp) });
     rows.push({ name: `track ${size / GiB} GiB file: peak RSS`, value: track.peakRssMb, unit: 'MB', target: '< 250 MB', pass: track.peakRssMb < 250 });
     // cache.type hardlink,copy: the file is hashed and linked into the cache, no copy written.
-    dvs(['remove', 'big.bin.dvs'], { cwd: repo });
-    sh(`rm -rf ${join(repo, '.dvs/cache')} ${join(repo, '.dvs/tmp/state.sqlite')}*`);
     dvs(['config', 'cache.type', 'hardlink,copy'], { cwd: repo });
-    const linked = dvs(['track', 'big.bin'], { cwd: repo });
+    const linked = trackRuns(3);
     const rl = mbps(size, linked.ms);
-    rows.push({ name: `track 1 file of ${size / GiB} GiB (cache.type hardlink,copy)`, value: rl, unit: 'MB/s', baseline: b, baselineName: 'openssl dgst -sha256', ratio: rl / b, target: '>= 0.85×', pass: rl / b >= 0.85 });
+    rows.push({ name: `track 1 file of ${size / GiB} GiB (cache.type hardlink,copy; median of 3)`, value: rl, unit: 'MB/s', baseline: b, baselineName: 'openssl dgst -sha256', ratio: rl / b, target: '>= 0.85×', pass: rl / b >= 0.85 });
     rmSync(repo, { recursive: true, force: true });
   }
 
@@ -102,6 +115,7 @@ export async function run({ work, log }) {
     sh(`cat $(find ${join(filesRepo, 'data')} -type f) > /dev/null`);
     const openssl = median(3, () => sh(`find data -type f -print0 | xargs -0 openssl dgst -sha256 > /dev/null`, { cwd: filesRepo }).ms);
     const b = mbps(filesBytes, openssl);
+    sh('sync');
     const track = dvs(['track', 'data'], { cwd: filesRepo });
     const r = mbps(filesBytes, track.ms);
     rows.push({ name: `track ${nFiles} files (${(filesBytes / 1e9).toFixed(2)} GB, copy into the cache)`, value: r, unit: 'MB/s', baseline: b, baselineName: 'find | xargs openssl dgst', ratio: r / b, target: '>= 1.5×', pass: r / b >= 1.5 });
@@ -110,6 +124,7 @@ export async function run({ work, log }) {
     const linkRepo = gitRepo(join(work, 'files-linked'));
     sh(`cp -al ${join(filesRepo, 'data')} ${join(linkRepo, 'data')}`);
     dvs(['config', 'cache.type', 'hardlink,copy'], { cwd: linkRepo });
+    sh('sync');
     const linked = dvs(['track', 'data'], { cwd: linkRepo });
     const rl = mbps(filesBytes, linked.ms);
     rows.push({ name: `track ${nFiles} files (cache.type hardlink,copy)`, value: rl, unit: 'MB/s', baseline: b, baselineName: 'find | xargs openssl dgst', ratio: rl / b, target: '>= 1.5×', pass: rl / b >= 1.5 });

@@ -91,7 +91,7 @@ export class ObjectCache {
     return oid;
   }
 
-  /** Copy a file into the cache and hash the copy. The object is committed under that hash. */
+  /** Copy a file into the cache while hashing it (see copyAndHash). The object is committed under its hash. */
   async addFile(src: string): Promise<CopyResult & { placed: boolean }> {
     const tmp = this.tempPath();
     try {

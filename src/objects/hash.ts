@@ -66,45 +66,58 @@ function* hashLoop(path: string, buffer: Buffer): Generator<number, HashResult> 
 }
 
 /**
- * Copying into the cache: the kernel copies the file (copy_file_range: no bytes cross into user space),
- * then the copy, still in the page cache, is hashed. The object is then named by the hash of the bytes
- * that were actually written, which is the verification a write needs, and the pair runs at the speed of
- * `openssl dgst` on this project's machine (1.9 s for 2 GiB), where reading, hashing and writing each
- * chunk in user space took 2.8 s or more. `dest` is created exclusively, so a concurrent writer cannot be
- * clobbered. The source's stamp is taken before and after the copy: if the file changed (or was replaced)
- * meanwhile, the result is not `stable` and its stamp is never cached as this content.
+ * Copying into the cache: the kernel copies the file (copy_file_range: no bytes cross into user space)
+ * and dvs hashes. `dest` is created exclusively, so a concurrent writer cannot be clobbered, and
+ * read-only. The source's stamp is taken before and after: if the file changed (or was replaced)
+ * meanwhile, the result is not `stable`, its stamp is never cached as this content, and the object is
+ * named by the hash of the copy itself. On this project's machine the pair runs at or above the speed of
+ * `openssl dgst` (2 GiB: 1.6 s overlapped, 1.9 s one after the other, against 2.0 s), where reading,
+ * hashing and writing each chunk in user space took 2.8 s or more.
  */
 export interface CopyResult extends HashResult {
   /** The copy's stamp, for the state cache's record of good objects. */
   copyStamp: FileStamp;
 }
 
-function startCopy(path: string): FileStamp {
+function statStamp(path: string): FileStamp {
   return stampOf(statSync(path, { bigint: true }));
 }
 
-function finishCopy(path: string, before: FileStamp, copy: HashResult): CopyResult {
-  const after = stampOf(statSync(path, { bigint: true }));
-  return { oid: copy.oid, size: copy.size, stat: before, stable: copy.stable && sameStamp(before, after) && copy.size === before.size, copyStamp: copy.stat };
+function copyResult(before: FileStamp, after: FileStamp, hashed: HashResult, dest: string): CopyResult {
+  const stable = hashed.stable && sameStamp(before, after) && hashed.size === before.size;
+  return { oid: hashed.oid, size: hashed.size, stat: before, stable, copyStamp: statStamp(dest) };
 }
 
-/** Copy a file to `dest` (created exclusively, read-only) and hash the copy, blocking: for worker threads and small files. */
+/** Copy, then hash the copy (still in the page cache), blocking: for worker threads and small files. */
 export function copyAndHashSync(path: string, dest: string, buffer: Buffer): CopyResult {
-  const before = startCopy(path);
+  const before = statStamp(path);
   copyFileSync(path, dest, constants.COPYFILE_EXCL);
   chmodSync(dest, 0o444);
-  return finishCopy(path, before, drain(hashLoop(dest, buffer)));
+  return copyResult(before, statStamp(path), drain(hashLoop(dest, buffer)), dest);
 }
 
 /**
- * The same without blocking the event loop for long: the copy runs on libuv's thread pool, and a yield
- * between slices of hashing lets progress render and other transfers proceed.
+ * For big files: the kernel copies on libuv's thread pool while this thread hashes the source, in
+ * slices so that progress keeps rendering; two cores, each doing one half. The bytes hashed are the
+ * bytes copied when the source's stamp did not change across both; when it did, the copy is hashed.
  */
 export async function copyAndHash(path: string, dest: string, onBytes?: (n: number) => void): Promise<CopyResult> {
-  const before = startCopy(path);
-  await copyFile(path, dest, constants.COPYFILE_EXCL);
-  await chmod(dest, 0o444);
-  return finishCopy(path, before, await hashInSlices(hashLoop(dest, Buffer.allocUnsafe(CHUNK_SIZE)), onBytes));
+  const buffer = Buffer.allocUnsafe(CHUNK_SIZE);
+  const before = statStamp(path);
+  // A file modified a moment ago could be modified again within the same timestamp tick (ext4's are
+  // coarse), unseen by the stamp comparison: copy first and hash the copy, which is always right.
+  if (Date.now() - Number(before.mtimeNs / 1_000_000n) < RACY_MS) {
+    await copyFile(path, dest, constants.COPYFILE_EXCL);
+    await chmod(dest, 0o444);
+    return copyResult(before, statStamp(path), await hashInSlices(hashLoop(dest, buffer), onBytes), dest);
+  }
+  const copying = copyFile(path, dest, constants.COPYFILE_EXCL).then(() => chmod(dest, 0o444));
+  const [copied, hashed] = await Promise.allSettled([copying, hashInSlices(hashLoop(path, buffer), onBytes)]);
+  if (copied.status === 'rejected') throw copied.reason;
+  if (hashed.status === 'rejected') throw hashed.reason;
+  const result = copyResult(before, statStamp(path), hashed.value, dest);
+  if (result.stable && result.copyStamp.size === result.size) return result;
+  return { ...copyResult(before, before, drain(hashLoop(dest, buffer)), dest), stable: false };
 }
 
 /** Hash a file, blocking: for worker threads and small files. */
@@ -134,3 +147,4 @@ async function hashInSlices(loop: Generator<number, HashResult>, onBytes?: (n: n
 }
 
 const SLICE_BYTES = 32 << 20;
+const RACY_MS = 1000;

@@ -3,8 +3,8 @@ import { rmSync } from 'node:fs';
 import { copyAndHash } from '../objects/hash.js';
 
 /**
- * A copying thread for local remotes: the kernel copies a file, then the copy is hashed. One thread per
- * core lets a pull of a few big files use every core.
+ * A copying thread for local remotes: the kernel copies a file while this thread hashes it (copyAndHash).
+ * One thread per core lets a pull of a few big files use every core.
  */
 export interface CopyTask {
   id: number;

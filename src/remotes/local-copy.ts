@@ -6,7 +6,7 @@ import { CHUNK_SIZE, copyAndHash, copyAndHashSync } from '../objects/hash.js';
 import type { CopyOutcome, CopyTask } from './copy-worker.js';
 
 /**
- * Copy a file and hash the copy: the destination is created exclusively, read-only, and the caller
+ * Copy a file and hash it: the destination is created exclusively, read-only, and the caller
  * renames it into place only if the hash is the expected one. Small files are copied on this thread
  * (a worker round trip costs more than the copy); big ones on worker threads, one per core, so that a
  * few big files are hashed in parallel.

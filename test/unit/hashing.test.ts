@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ObjectCache } from '../../src/objects/cache.js';
@@ -60,14 +60,19 @@ describe('hashing and the cache', () => {
     expect(readdirSync(linkCache.tmpDir)).toEqual([]);
   });
 
-  it('copyAndHash names the copy by its own bytes and leaves the source untouched', async () => {
-    const dest = join(dir, 'copy.bin');
-    const r = await copyAndHash(src, dest);
-    expect(r.oid).toBe(expected);
-    expect(r.stable).toBe(true);
-    expect(readFileSync(dest).equals(data)).toBe(true);
-    expect(statSync(dest).mode & 0o777).toBe(0o444);
-    await expect(copyAndHash(src, dest)).rejects.toMatchObject({ code: 'EEXIST' });
+  it('copyAndHash copies and hashes, overlapped for old files and one after the other for just-written ones', async () => {
+    const old = join(dir, 'old.bin');
+    writeFileSync(old, data);
+    utimesSync(old, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000));
+    for (const [source, dest] of [[old, join(dir, 'copy-old.bin')], [src, join(dir, 'copy-new.bin')]]) {
+      const r = await copyAndHash(source, dest);
+      expect(r.oid).toBe(expected);
+      expect(r.size).toBe(data.length);
+      expect(readFileSync(dest).equals(data)).toBe(true);
+      expect(statSync(dest).mode & 0o777).toBe(0o444);
+      expect(r.copyStamp).toEqual(stampOf(statSync(dest, { bigint: true })));
+      await expect(copyAndHash(source, dest)).rejects.toMatchObject({ code: 'EEXIST' });
+    }
   });
 
   it('refuses to read back an object whose bytes do not match its name', () => {
