@@ -1,7 +1,6 @@
 import type { Warning } from '../events.js';
 import { shortOid, type Oid } from '../objects/oid.js';
 import { pointerPathOf, type DataKind, type Pointer } from '../pointer/format.js';
-import type { ParamValue } from './params.js';
 import { lineageHash, lineageOf, type LineageRecord } from './record.js';
 import type { PointerSource } from './source.js';
 
@@ -34,13 +33,10 @@ export interface LineageStepIO {
   node: string;
 }
 
-/** One recorded transform. */
-export interface LineageStep {
+/** One recorded transform: the record's own fields, with inputs and outputs resolved to graph nodes. */
+export interface LineageStep extends Pick<LineageRecord, 'transform' | 'params' | 'command' | 'started' | 'duration' | 'user' | 'host' | 'commit' | 'dirty' | 'ran'> {
   /** The first 12 hex digits of the record's hash (as carried by its audit event). */
   id: string;
-  transform: string;
-  params: Record<string, ParamValue>;
-  command: string[] | string | null;
   inputs: LineageStepIO[];
   outputs: LineageStepIO[];
   /** Summed over inputs and outputs with known row counts; null when any is unknown. */
@@ -48,13 +44,6 @@ export interface LineageStep {
   rowsOut: number | null;
   /** Percentage of input rows not in the output (negative when rows were added); null when unknown. */
   removedPercent: number | null;
-  started: string;
-  duration: number | null;
-  user: string;
-  host: string;
-  commit: string | null;
-  dirty: boolean;
-  ran: 'here' | 'elsewhere';
 }
 
 export interface LineageGraph {

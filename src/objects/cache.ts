@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import {
   existsSync,
-  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -15,6 +14,7 @@ import { join } from 'node:path';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
 import { copyAndHash, hashFileSync, sha256Hex, type CopyResult, type HashResult } from './hash.js';
 import { isOid, shortOid, type Oid } from './oid.js';
+import { removeStaleTemp } from '../repo/atomic.js';
 
 /**
  * The content-addressed object store: `<root>/<first two hex digits>/<other 62>`. An object is visible
@@ -167,26 +167,7 @@ export class ObjectCache {
 
   /** Remove temp files older than `ageMs` left by killed commands. */
   cleanTemp(ageMs = 60 * 60 * 1000): number {
-    let removed = 0;
-    let names: string[];
-    try {
-      names = readdirSync(this.tmpDir);
-    } catch {
-      return 0;
-    }
-    const cutoff = Date.now() - ageMs;
-    for (const name of names) {
-      const p = join(this.tmpDir, name);
-      try {
-        if (lstatSync(p).mtimeMs < cutoff) {
-          rmSync(p, { force: true, recursive: true });
-          removed++;
-        }
-      } catch {
-        // raced with another cleaner
-      }
-    }
-    return removed;
+    return removeStaleTemp(this.tmpDir, ageMs);
   }
 
   ensureDir(dir: string): void {

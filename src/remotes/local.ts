@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, fromSystemError, isDvsError } from '../errors.js';
 import { isOid, shortOid, type Oid } from '../objects/oid.js';
+import { removeStaleTemp } from '../repo/atomic.js';
 import { RemoteError } from './errors.js';
 import { hashingCopy } from './local-copy.js';
 import { MARKER_NAME, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
@@ -159,26 +160,7 @@ export class LocalBackend implements RemoteBackend {
   }
 
   async cleanup(olderThanMs: number): Promise<number> {
-    let names: string[];
-    try {
-      names = readdirSync(this.tmpDir);
-    } catch {
-      return 0;
-    }
-    const cutoff = Date.now() - olderThanMs;
-    let removed = 0;
-    for (const name of names) {
-      const p = join(this.tmpDir, name);
-      try {
-        if (lstatSync(p).mtimeMs < cutoff) {
-          rmSync(p, { force: true });
-          removed++;
-        }
-      } catch {
-        // raced with another cleaner
-      }
-    }
-    return removed;
+    return removeStaleTemp(this.tmpDir, olderThanMs);
   }
 
   async close(): Promise<void> {}

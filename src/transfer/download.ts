@@ -3,6 +3,7 @@ import { createWriteStream, rmSync } from 'node:fs';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ObjectCache } from '../objects/cache.js';
+import { hashFileInSlices } from '../objects/hash.js';
 import { shortOid, type Oid } from '../objects/oid.js';
 import { RemoteError } from '../remotes/errors.js';
 import { hashingCopy } from '../remotes/local-copy.js';
@@ -16,7 +17,7 @@ export async function downloadToCache(backend: RemoteBackend, cache: ObjectCache
   const source = await backend.download(oid, call);
   const tmp = cache.tempPath();
   try {
-    const got = await copyHashing(source, tmp, call);
+    const got = await hashSource(source, call, tmp);
     if (got.oid !== oid) throw corrupted(remoteName, oid, got.oid);
     cache.commit(tmp, oid);
     return { size: got.size };
@@ -28,51 +29,28 @@ export async function downloadToCache(backend: RemoteBackend, cache: ObjectCache
 
 /** Hash a remote object without keeping it (verify --remote --deep). */
 export async function hashRemoteObject(backend: RemoteBackend, oid: Oid, call: CallOptions): Promise<{ oid: Oid; size: number }> {
-  const source = await backend.download(oid, call);
+  return hashSource(await backend.download(oid, call), call);
+}
+
+/** Hash a download as it arrives and, with `dest`, write it there (created exclusively, read-only). */
+async function hashSource(source: DownloadSource, call: CallOptions, dest?: string): Promise<{ oid: Oid; size: number }> {
   if (source.type === 'file') {
-    const { hashFileInSlices } = await import('../objects/hash.js');
-    const r = await hashFileInSlices(source.path);
+    const r = dest === undefined ? await hashFileInSlices(source.path) : await hashingCopy(source.path, dest, source.size);
     call.onBytes?.(r.size);
     return { oid: r.oid, size: r.size };
   }
   const hash = createHash('sha256');
   let size = 0;
-  await pipeline(
-    source.stream,
-    new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        size += chunk.length;
-        call.onBytes?.(chunk.length);
-        cb();
-      },
-    }),
-    { signal: call.signal },
-  );
-  return { oid: hash.digest('hex'), size };
-}
-
-async function copyHashing(source: DownloadSource, dest: string, call: CallOptions): Promise<{ oid: Oid; size: number }> {
-  if (source.type === 'file') {
-    const r = await hashingCopy(source.path, dest, source.size);
-    call.onBytes?.(r.size);
-    return r;
-  }
-  const hash = createHash('sha256');
-  let size = 0;
-  await pipeline(
-    source.stream,
-    new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        size += chunk.length;
-        call.onBytes?.(chunk.length);
-        cb(null, chunk);
-      },
-    }),
-    createWriteStream(dest, { flags: 'wx', mode: 0o444, highWaterMark: 1 << 20 }),
-    { signal: call.signal },
-  );
+  const hashing = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      call.onBytes?.(chunk.length);
+      cb(null, chunk);
+    },
+  });
+  const sink = dest === undefined ? new Writable({ write: (_chunk, _enc, cb) => cb() }) : createWriteStream(dest, { flags: 'wx', mode: 0o444, highWaterMark: 1 << 20 });
+  await pipeline(source.stream, hashing, sink, { signal: call.signal });
   if (source.size !== undefined && size !== source.size) {
     throw new RemoteError('remote', 'REMOTE_SHORT_READ', `the download stopped after ${size} of ${source.size} bytes`, { reason: 'server', retriable: true });
   }
