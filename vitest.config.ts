@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -10,6 +12,7 @@ export default defineConfig({
     maxWorkers: 2,
     teardownTimeout: 30_000,
     // No credential probes to cloud metadata servers: every test server is on loopback.
-    env: { AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none', GIT_CONFIG_NOSYSTEM: '1' },
+    // No user config of the machine's (~/.config/dvs/config) either: a test that wants one sets its own.
+    env: { AWS_EC2_METADATA_DISABLED: 'true', METADATA_SERVER_DETECTION: 'none', GIT_CONFIG_NOSYSTEM: '1', DVS_CONFIG_DIR: join(tmpdir(), 'dvs-tests-no-user-config') },
   },
 });

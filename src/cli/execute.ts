@@ -26,11 +26,14 @@ export async function execute(def: CommandDef<any, any>, args: GlobalArgs & Reco
   try {
     result = await def.run(args, env);
   } catch (err) {
+    await progress?.stop();
+    if (!args.quiet) printRepoWarnings(repo);
     return reportError(err, args.json, args.verbose);
   } finally {
     await progress?.stop();
     repo?.close();
   }
+  if (!args.quiet) printRepoWarnings(repo);
   const { renderers } = await import('./render/index.js');
   const render = renderers[def.name] ? await renderers[def.name]() : undefined;
   const rendered = render ? render(result, { args, quiet: args.quiet, verbose: args.verbose }) : { text: '' };
@@ -45,6 +48,11 @@ export async function execute(def: CommandDef<any, any>, args: GlobalArgs & Reco
     for (const note of rendered.notes ?? []) if (note.startsWith('error')) process.stderr.write(note + '\n');
   }
   return rendered.exit ?? EXIT.ok;
+}
+
+/** What the repository itself made the user worth telling (parts of .dvs/ that came from Git), on stderr. */
+function printRepoWarnings(repo: Repo | undefined): void {
+  for (const w of repo?.warnings ?? []) process.stderr.write(`dvs: warning: ${w.message}\n${w.hint ? `  hint: ${w.hint}\n` : ''}`);
 }
 
 /** Sets become arrays, bigints strings; keeps --json output plain. */

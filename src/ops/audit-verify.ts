@@ -53,7 +53,7 @@ async function checkRecords(repo: Repo, events: AuditEvent[]): Promise<{ problem
   }
   const recorded = new Set(events.filter((e) => e.type === 'transform' || e.type === 'lineage-record').map((e) => e.data.record));
   let lineage = 0;
-  for (const ref of findPointers(repo.root, repo.ignore)) {
+  for (const ref of findPointers(repo.root, repo.ignore, repo.guard).pointers) {
     let pointer;
     try {
       pointer = readPointer(repo.root, ref.pointerPath);

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { writeConfigValue } from '../repo/config.js';
 import type { Repo } from '../repo/repo.js';
+import { writeSetting } from './config.js';
 
 export interface CacheDirOptions {
   /** New location; omit to show the current one. */
@@ -23,6 +23,6 @@ export function cacheDir(repo: Repo, options: CacheDirOptions): CacheDirResult {
   if (options.path === undefined) return { dir: repo.cache.root, changed: false };
   const abs = isAbsolute(options.path) ? options.path : resolve(options.cwd, options.path);
   mkdirSync(abs, { recursive: true });
-  writeConfigValue(options.local ? repo.config.local : repo.config.shared, 'cache.dir', abs);
+  writeSetting(repo, 'cache.dir', abs, options.local === true);
   return { dir: abs, changed: true };
 }

@@ -51,8 +51,9 @@ export interface CheckoutResult {
  */
 export async function checkout(ctx: OpContext, options: CheckoutOptions = {}): Promise<CheckoutResult> {
   const { repo } = ctx;
-  const targets = options.pointers ?? selectTargets(repo, ctx.cwd, options.targets);
+  const { targets, refused } = options.pointers ? { targets: options.pointers, refused: [] } : selectTargets(repo, ctx.cwd, options.targets);
   const result: CheckoutResult = { added: [], modified: [], deleted: [], unchanged: 0, failures: [], links: {}, warnings: [] };
+  for (const r of refused) result.failures.push({ path: r.pointerPath, code: r.error.code, message: r.error.message, hint: r.error.hint });
   if (targets.length === 0) return result;
   return repo.withLock({ ...ctx.lock, command: 'dvs checkout' }, async () => {
     const state = await repo.state();
@@ -60,6 +61,8 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions = {}): P
     const run = new CheckoutRun(repo, state, result, options.force === true, ctx);
     for (const target of targets) {
       try {
+        // Checked again here, whoever chose the targets: this is the command that writes and deletes.
+        repo.guard.check(target.ref.dataPath, target.ref.pointerPath);
         const pointer = readPointer(repo.root, target.ref.pointerPath);
         if (pointer.kind === 'file') await run.file(target.ref.dataPath, pointer);
         else await run.directory(target.ref.dataPath, pointer, target.sub);

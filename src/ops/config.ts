@@ -1,6 +1,8 @@
 import { DvsError } from '../errors.js';
+import { isAbsolute, resolve } from 'node:path';
 import { coerceValue, keySpec, unknownKeyError, writeConfigValue } from '../repo/config.js';
 import type { Repo } from '../repo/repo.js';
+import { parseRemoteUrl } from '../remotes/url.js';
 
 export interface ConfigOptions {
   key?: string;
@@ -37,6 +39,28 @@ export function config(repo: Repo, options: ConfigOptions): ConfigResult {
     });
   }
   const value = coerceValue(key, options.value);
-  writeConfigValue(file, key, value);
+  writeSetting(repo, key, value, options.local === true);
   return { action: 'set', key, value, file: fileName };
+}
+
+/**
+ * Write a setting to the committed config or to config.local. A path outside the repository written to
+ * the committed config is also written to config.local: whoever typed it has confirmed it for this
+ * machine, which is what lets dvs use it (teammates confirm it on theirs: Repo.confirmOutsidePath).
+ */
+export function writeSetting(repo: Repo, key: string, value: unknown, local: boolean): void {
+  writeConfigValue(local ? repo.config.local : repo.config.shared, key, value);
+  if (local || typeof value !== 'string') return;
+  const path = pathMeant(repo, key, value);
+  if (path !== undefined && !repo.insideWorkTree(path)) writeConfigValue(repo.config.local, key, value);
+}
+
+/** The local path a setting's value means, for the settings that name one. */
+function pathMeant(repo: Repo, key: string, value: string): string | undefined {
+  if (key === 'cache.dir' || /^remote\.[^.]+\.credentials_file$/.test(key)) return isAbsolute(value) ? value : resolve(repo.root, value);
+  if (/^remote\.[^.]+\.url$/.test(key)) {
+    const location = parseRemoteUrl(value, repo.root, key);
+    return location.scheme === 'local' ? location.path : undefined;
+  }
+  return undefined;
 }

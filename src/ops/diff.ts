@@ -5,7 +5,7 @@ import { countChanges, diffVersions, emptyCounts, narrowFiles, pairRenames, type
 import { compareBytes, type Manifest } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
 import { dataPathOf, parsePointer, type Pointer } from '../pointer/format.js';
-import { findPointers, readPointer } from '../pointer/io.js';
+import { checkPointerName, findPointers, readPointer } from '../pointer/io.js';
 import type { Repo } from '../repo/repo.js';
 import { BlobReader, changedPointersBetween, pointersAtCommit, resolveRevision } from '../scm/git.js';
 import type { OpContext } from './context.js';
@@ -81,12 +81,12 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
       // Two commits: Git lists the pointers that differ, with their blobs; nothing else is read.
       for (const c of await changedPointersBetween(repo.root, a.commit!, b.commit)) {
         const path = dataPathOf(c.path);
-        if (!inScope(path)) continue;
+        if (!inScope(path) || refusedByName(c.path, warnings)) continue;
         const side = (blob?: string): SideVersion | undefined => (blob ? { pointerPath: c.path, blob, kind: 'file', oid: '', size: 0 } : undefined);
         pending.push({ path, x: side(c.oldBlob), y: side(c.newBlob) });
       }
     } else {
-      const before = await revisionSide(repo, a.commit!, inScope);
+      const before = await revisionSide(repo, a.commit!, inScope, warnings);
       const after = await workspaceSide(ctx, inScope, warnings);
       for (const path of [...new Set([...before.keys(), ...after.keys()])].sort(compareBytes)) {
         const x = before.get(path);
@@ -127,11 +127,23 @@ async function sameAsWorkspace(reader: BlobReader, x: SideVersion, y: SideVersio
   return x.oid === y.oid && x.kind === y.kind && (x.exec ?? false) === (y.exec ?? false);
 }
 
-async function revisionSide(repo: Repo, commit: string, inScope: (p: string) => boolean): Promise<Map<string, SideVersion>> {
+/** A pointer from Git whose data path is unsafe (repo/paths.ts): reported once and left out. */
+function refusedByName(pointerPath: string, warnings: Warning[]): boolean {
+  try {
+    checkPointerName(pointerPath);
+    return false;
+  } catch (err) {
+    if (!isDvsError(err)) throw err;
+    if (!warnings.some((w) => w.path === pointerPath && w.code === err.code)) warnings.push({ code: err.code, message: err.message, path: pointerPath });
+    return true;
+  }
+}
+
+async function revisionSide(repo: Repo, commit: string, inScope: (p: string) => boolean, warnings: Warning[]): Promise<Map<string, SideVersion>> {
   const side = new Map<string, SideVersion>();
   for (const entry of await pointersAtCommit(repo.root, commit)) {
     const dataPath = dataPathOf(entry.path);
-    if (!inScope(dataPath)) continue;
+    if (!inScope(dataPath) || refusedByName(entry.path, warnings)) continue;
     // Filled in by parseSide only if this pointer differs from the other side's.
     side.set(dataPath, { pointerPath: entry.path, blob: entry.blob, kind: 'file', oid: '', size: 0 });
   }
@@ -157,7 +169,9 @@ function versionOf(p: Pointer): DataVersion {
 async function workspaceSide(ctx: OpContext, inScope: (p: string) => boolean, warnings: Warning[]): Promise<Map<string, SideVersion>> {
   const { repo } = ctx;
   const side = new Map<string, SideVersion>();
-  const refs = findPointers(repo.root, repo.ignore).filter((r) => inScope(r.dataPath));
+  const scan = findPointers(repo.root, repo.ignore, repo.guard);
+  for (const r of scan.refused) if (inScope(r.dataPath)) warnings.push({ code: r.error.code, message: r.error.message, path: r.pointerPath });
+  const refs = scan.pointers.filter((r) => inScope(r.dataPath));
   if (refs.length === 0) return side;
   const state = await repo.state();
   for (const ref of refs) {

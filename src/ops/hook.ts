@@ -2,7 +2,7 @@ import { existsSync, lstatSync, rmSync } from 'node:fs';
 import { isDvsError } from '../errors.js';
 import type { Oid } from '../objects/oid.js';
 import { dataPathOf, isPointerPath, parsePointer, type Pointer } from '../pointer/format.js';
-import { findPointers, readPointer } from '../pointer/io.js';
+import { readPointer } from '../pointer/io.js';
 import type { Repo } from '../repo/repo.js';
 import { BlobReader, changedPointersBetween, runGit } from '../scm/git.js';
 import type { HookName } from '../scm/hooks.js';
@@ -11,7 +11,7 @@ import type { OpContext } from './context.js';
 import { dataState, loadManifest } from './data-state.js';
 import { countMissing } from './status.js';
 import { objectsOf } from './references.js';
-import { isDirectory, type Target } from './workspace.js';
+import { isDirectory, workspacePointers, type Target } from './workspace.js';
 
 const NULL_SHA = /^0+$/;
 
@@ -33,6 +33,8 @@ export interface HookResult {
   removed: string[];
   /** Data whose pointer is gone but that was left alone (modified, or not in the cache). */
   kept: string[];
+  /** Pointers the path guard refused (repo/paths.ts): skipped, nothing touched. */
+  refused: Array<{ pointerPath: string; message: string }>;
   fetched?: number;
   /** Objects still missing after the hook (with autofetch off, or the fetch failed). */
   missing: number;
@@ -48,7 +50,7 @@ export interface HookResult {
  * Git (never by walking the workspace), leave modified data alone, and report what they could not do.
  */
 export async function runHook(ctx: OpContext, options: HookOptions): Promise<HookResult> {
-  const base: HookResult = { name: options.name, pointers: [], removed: [], kept: [], missing: 0 };
+  const base: HookResult = { name: options.name, pointers: [], removed: [], kept: [], refused: [], missing: 0 };
   const { repo } = ctx;
   switch (options.name) {
     case 'post-checkout': {
@@ -110,23 +112,36 @@ async function followRef(ctx: OpContext, result: HookResult, oldRev: string | un
   const { changed, deleted } = await changedPointers(repo, oldRev, newRev);
   result.pointers = [...changed, ...deleted];
   if (result.pointers.length === 0) return { ...result, skipped: 'no pointer changed' };
-  if (deleted.length && oldRev) await removeOrphanedData(ctx, result, oldRev, deleted);
-  const targets: Target[] = changed.filter((p) => existsSync(repo.abs(p))).map((p) => ({ ref: { pointerPath: p, dataPath: dataPathOf(p) } }));
-  return syncTargets(ctx, result, targets);
+  const safeDeleted = deleted.filter((p) => guarded(repo, result, p));
+  if (safeDeleted.length && oldRev) await removeOrphanedData(ctx, result, oldRev, safeDeleted);
+  return syncTargets(ctx, result, targetsOf(repo, result, changed));
 }
 
 async function followWorkspace(ctx: OpContext, result: HookResult): Promise<HookResult> {
   const out = await runGit(ctx.repo.root, ['diff', '--name-only', '-z', 'HEAD', '--']);
-  const changed = out.split('\0').filter((p) => isPointerPath(p) && existsSync(ctx.repo.abs(p)));
+  const changed = out.split('\0').filter((p) => isPointerPath(p));
   result.pointers = changed;
   if (!changed.length) return { ...result, skipped: 'no pointer changed' };
-  return syncTargets(ctx, result, changed.map((p) => ({ ref: { pointerPath: p, dataPath: dataPathOf(p) } })));
+  return syncTargets(ctx, result, targetsOf(ctx.repo, result, changed));
 }
 
 async function followAllPointers(ctx: OpContext, result: HookResult): Promise<HookResult> {
-  const targets = findPointers(ctx.repo.root, ctx.repo.ignore).map((ref) => ({ ref }));
-  result.pointers = targets.map((t) => t.ref.pointerPath);
-  return syncTargets(ctx, result, targets);
+  const scan = workspacePointers(ctx.repo);
+  for (const r of scan.refused) result.refused.push({ pointerPath: r.pointerPath, message: r.error.message });
+  result.pointers = scan.pointers.map((ref) => ref.pointerPath);
+  return syncTargets(ctx, result, scan.pointers.map((ref) => ({ ref })));
+}
+
+/** Pointer paths named by Git that exist in the workspace and that the path guard accepts, as targets. */
+function targetsOf(repo: Repo, result: HookResult, pointerPaths: string[]): Target[] {
+  return pointerPaths.filter((p) => existsSync(repo.abs(p)) && guarded(repo, result, p)).map((p) => ({ ref: { pointerPath: p, dataPath: dataPathOf(p) } }));
+}
+
+/** Whether the path guard accepts a pointer Git named; a refusal is recorded for the warning. */
+function guarded(repo: Repo, result: HookResult, pointerPath: string): boolean {
+  const refusal = repo.guard.refusal(dataPathOf(pointerPath), pointerPath);
+  if (refusal) result.refused.push({ pointerPath, message: refusal.message });
+  return refusal === undefined;
 }
 
 /** Check out the targets, fetching missing objects first when hooks.autofetch is on. */

@@ -2,7 +2,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DvsError } from '../errors.js';
 import { IGNORE_FILE } from '../repo/ignore.js';
-import { DVS_DIR, layout } from '../repo/repo.js';
+import { DVS_DIR, layout, refuseLinksFromGit } from '../repo/repo.js';
+import { dvsDirTrust } from '../repo/trust.js';
 import { gitTopLevel, stage } from '../scm/git.js';
 
 export interface InitOptions {
@@ -47,6 +48,8 @@ export async function init(options: InitOptions): Promise<InitResult> {
       hint: 'dvs versions data next to code in Git: run `git init` first, then `dvs init`.',
     });
   }
+  // A clone whose .dvs (or a part of it) is a committed link would have init write wherever it points.
+  refuseLinksFromGit(dvsDirTrust(root).foreign);
   const paths = layout(root);
   const alreadyInitialised = existsSync(paths.config);
   const created: string[] = [];

@@ -1,6 +1,7 @@
 import type { Oid } from '../objects/oid.js';
 import { parsePointer, dataPathOf, type Pointer } from '../pointer/format.js';
 import { findPointers, readPointer } from '../pointer/io.js';
+import { dataPathProblem } from '../repo/paths.js';
 import type { Repo } from '../repo/repo.js';
 import { BlobReader, pointersAtCommit, revisionsInScope } from '../scm/git.js';
 import { loadManifest } from './data-state.js';
@@ -28,7 +29,7 @@ export interface PointerAt {
 export async function pointersInScope(repo: Repo, scope: RevisionScope, under?: string[]): Promise<PointerAt[]> {
   const out: PointerAt[] = [];
   if (!scope.noWorkspace) {
-    for (const ref of findPointers(repo.root, repo.ignore)) {
+    for (const ref of findPointers(repo.root, repo.ignore, repo.guard).pointers) {
       if (under && !under.some((u) => ref.dataPath === u || ref.dataPath.startsWith(u + '/') || u.startsWith(ref.dataPath + '/'))) continue;
       out.push({ ...ref, pointer: readPointer(repo.root, ref.pointerPath) });
     }
@@ -41,6 +42,8 @@ export async function pointersInScope(repo: Repo, scope: RevisionScope, under?: 
     for (const commit of commits) {
       for (const entry of await pointersAtCommit(repo.root, commit)) {
         const dataPath = dataPathOf(entry.path);
+        // A pointer no checkout would ever act on (repo/paths.ts) needs no objects kept or moved.
+        if (dataPathProblem(dataPath)) continue;
         if (under && !under.some((u) => dataPath === u || dataPath.startsWith(u + '/') || u.startsWith(dataPath + '/'))) continue;
         let pointer = seenBlobs.get(entry.blob);
         if (!pointer) {

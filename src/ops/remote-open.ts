@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
 import { DvsError } from '../errors.js';
 import type { Repo } from '../repo/repo.js';
 import type { RemoteBackend, RemoteOptions, RemoteSpec } from '../remotes/types.js';
@@ -11,6 +12,8 @@ import type { OpContext } from './context.js';
 const OPTION_NAMES: Array<keyof RemoteOptions> = [
   'endpoint', 'region', 'profile', 'path_style', 'checksum', 'credentials_file', 'access_key_id', 'secret_access_key', 'session_token', 'project', 'jobs',
 ];
+
+const CONFIG_FILE_NAMES = { user: 'user config', shared: '.dvs/config', local: '.dvs/config.local' } as const;
 
 /** The name of the remote to use: the one asked for, else core.remote, else the only one configured. */
 export function remoteName(repo: Repo, name?: string): string {
@@ -47,7 +50,7 @@ export function remoteSpec(repo: Repo, name?: string): RemoteSpec {
   const url = repo.config.get<string>(`remote.${n}.url`)!;
   const options: Record<string, unknown> = {};
   const sources: RemoteSpec['sources'] = {};
-  const fileOf = (key: string) => (repo.config.local.doc.hasIn(key.split('.')) ? '.dvs/config.local' : '.dvs/config');
+  const fileOf = (key: string) => CONFIG_FILE_NAMES[repo.config.sourceOf(key) ?? 'shared'];
   sources.url = fileOf(`remote.${n}.url`);
   for (const opt of OPTION_NAMES) {
     const key = `remote.${n}.${opt}`;
@@ -55,10 +58,21 @@ export function remoteSpec(repo: Repo, name?: string): RemoteSpec {
     options[opt] = repo.config.get(key);
     sources[opt] = fileOf(key);
   }
+  const location = parseRemoteUrl(url, repo.root, `remote.${n}.url`);
+  // A cloned repository must not choose a directory on this machine for dvs to write to and delete from.
+  if (location.scheme === 'local') {
+    repo.confirmOutsidePath(`remote.${n}.url`, url, location.path, (v) => {
+      const l = parseRemoteUrl(v, repo.root);
+      return l.scheme === 'local' ? l.path : undefined;
+    });
+  }
+  if (typeof options.credentials_file === 'string') {
+    repo.confirmOutsidePath(`remote.${n}.credentials_file`, options.credentials_file, resolve(repo.root, options.credentials_file), (v) => resolve(repo.root, v));
+  }
   return {
     name: n,
     url,
-    location: parseRemoteUrl(url, repo.root, `remote.${n}.url`),
+    location,
     options: options as RemoteOptions,
     sources,
     root: repo.root,

@@ -3,6 +3,7 @@ import { DvsError } from '../errors.js';
 import { coerceValue, REMOTE_OPTIONS, writeConfigValue, type ConfigFile } from '../repo/config.js';
 import type { Repo } from '../repo/repo.js';
 import { parseRemoteUrl } from '../remotes/url.js';
+import { writeSetting } from './config.js';
 
 /**
  * `dvs remote …`: the remotes in the config. `remote.<name>.url` and options live in `.dvs/config`
@@ -97,7 +98,7 @@ function add(repo: Repo, o: RemoteOpOptions): RemoteResult {
     // The URL may live in the other file; a remote has one URL.
     for (const f of [repo.config.shared, repo.config.local]) if (f !== target.file && f.doc.hasIn(['remote', name, 'url'])) writeConfigValue(f, `remote.${name}.url`, undefined);
   }
-  writeConfigValue(target.file, `remote.${name}.url`, url);
+  writeSetting(repo, `remote.${name}.url`, url, o.local === true);
   if (o.makeDefault) writeConfigValue(target.file, 'core.remote', name);
   return { action: 'add', name, url, file: target.name, isDefault: o.makeDefault === true || repo.config.get('core.remote') === name, replaced: exists };
 }
@@ -182,6 +183,6 @@ function modify(repo: Repo, o: RemoteOpOptions): RemoteResult {
   }
   const value = coerceValue(key, raw);
   if (option === 'url') parseRemoteUrl(String(value), repo.root, key);
-  writeConfigValue(target.file, key, value);
+  writeSetting(repo, key, value, o.local === true);
   return { action: 'modify', name, option, value: spec.secret ? '(secret)' : value, file: target.name, unset: false };
 }

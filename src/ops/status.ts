@@ -7,7 +7,7 @@ import { readPointer } from '../pointer/io.js';
 import type { OpContext } from './context.js';
 import { dataState, loadManifest, type FileChanges, type WorkspaceState } from './data-state.js';
 import type { RemoteStatusResult } from './remote-status.js';
-import { selectTargets } from './workspace.js';
+import { refusalWarning, selectTargets } from './workspace.js';
 
 export interface StatusOptions {
   targets?: string[];
@@ -36,8 +36,19 @@ export interface StatusEntry {
   missingObjects?: number;
 }
 
+/** A pointer status will not look at: its data path is unsafe (repo/paths.ts). */
+export interface RefusedEntry {
+  path: string;
+  pointerPath: string;
+  code: string;
+  message: string;
+  hint?: string;
+}
+
 export interface StatusResult {
   entries: StatusEntry[];
+  /** Pointers refused by the path guard: nothing was read for them. */
+  refused: RefusedEntry[];
   /** True when every workspace path matches its pointer and the cache holds all objects. */
   clean: boolean;
   warnings: Warning[];
@@ -46,14 +57,17 @@ export interface StatusResult {
 /** Compare the workspace and the cache with every pointer (or the named ones). Takes no lock. */
 export async function status(ctx: OpContext, options: StatusOptions = {}): Promise<StatusResult | RemoteStatusResult> {
   const { repo } = ctx;
-  const targets = selectTargets(repo, ctx.cwd, options.targets);
+  const { targets, refused } = selectTargets(repo, ctx.cwd, options.targets);
   if (options.remote !== undefined) {
     const { remoteStatus } = await import('./remote-status.js');
-    return remoteStatus(ctx, targets, { remote: options.remote === true ? undefined : options.remote });
+    const r = await remoteStatus(ctx, targets, { remote: options.remote === true ? undefined : options.remote });
+    r.warnings.push(...refused.map(refusalWarning));
+    return r;
   }
   const entries: StatusEntry[] = [];
   const warnings: Warning[] = [];
-  if (targets.length === 0) return { entries, clean: true, warnings };
+  const refusedEntries = refused.map((r) => ({ path: r.dataPath, pointerPath: r.pointerPath, code: r.error.code, message: r.error.message, hint: r.error.hint }));
+  if (targets.length === 0) return { entries, refused: refusedEntries, clean: refused.length === 0, warnings };
   const state = await repo.state();
   try {
     for (const { ref, sub } of targets) {
@@ -90,8 +104,8 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
   } finally {
     state.flush();
   }
-  const clean = entries.every((e) => e.workspace === 'unchanged' && e.cache === 'present');
-  return { entries, clean, warnings };
+  const clean = refused.length === 0 && entries.every((e) => e.workspace === 'unchanged' && e.cache === 'present');
+  return { entries, refused: refusedEntries, clean, warnings };
 }
 
 function narrow(changes: FileChanges, sub: string): FileChanges {

@@ -8,13 +8,13 @@ import { HashPool } from '../objects/hash-pool.js';
 import { manifestTotals, serializeManifest } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
 import { POINTER_SUFFIX, pointerPathOf, type DataKind, type Pointer } from '../pointer/format.js';
-import { findPointers, readPointer, writePointer } from '../pointer/io.js';
+import { readPointer, writePointer } from '../pointer/io.js';
 import { ignoreInGit } from '../repo/gitignore.js';
 import type { Repo } from '../repo/repo.js';
 import { stage, trackedByGit } from '../scm/git.js';
 import type { OpContext } from './context.js';
 import { directoryOids, listingOf, stampsOf } from './dir-oids.js';
-import { manifestOf, scanDirectory, trackedAncestor } from './workspace.js';
+import { manifestOf, scanDirectory, trackedAncestor, workspacePointers } from './workspace.js';
 
 export interface TrackOptions {
   targets: string[];
@@ -129,6 +129,7 @@ interface CheckedTarget {
 /** Everything that makes a target untrackable, checked before any work starts. */
 function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
   const { abs, rel } = repo.resolve(cwd, arg.replace(/\/+$/, '') || arg);
+  repo.guard.check(rel, pointerPathOf(rel));
   if (rel.endsWith(POINTER_SUFFIX)) {
     throw new DvsError('usage', 'TRACK_POINTER', `${arg}: is a dvs pointer, not data`, {
       hint: `Track the data it stands for: dvs track ${arg.slice(0, -POINTER_SUFFIX.length)}`,
@@ -156,7 +157,8 @@ function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
     });
   }
   if (st.isDirectory()) {
-    const nested = findPointers(repo.root, repo.ignore, rel);
+    const scan = workspacePointers(repo, rel);
+    const nested = [...scan.pointers, ...scan.refused];
     if (nested.length) {
       throw new DvsError('conflict', 'CONTAINS_TRACKED_DATA', `${arg}: contains data tracked on its own (${nested[0].pointerPath})`, {
         hint: `Remove the inner pointers first (dvs remove ${nested[0].pointerPath}), or track the parts separately.`,

@@ -43,7 +43,8 @@ export async function scopedPointers(ctx: OpContext, scope: TransferScope): Prom
     }
   };
   const hasTargets = scope.targets !== undefined && scope.targets.length > 0;
-  const targets = !scope.noWorkspace || hasTargets ? selectTargets(repo, ctx.cwd, scope.targets) : [];
+  // Pointers the path guard refuses are left out (status reports them): nothing is sent or fetched for them.
+  const targets = !scope.noWorkspace || hasTargets ? selectTargets(repo, ctx.cwd, scope.targets).targets : [];
   if (!scope.noWorkspace) {
     for (const t of targets) {
       const pointer = readPointer(repo.root, t.ref.pointerPath);

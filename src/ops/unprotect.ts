@@ -23,7 +23,7 @@ export async function unprotect(ctx: OpContext, options: UnprotectOptions): Prom
   if (options.targets.length === 0) {
     throw new DvsError('usage', 'NO_TARGETS', 'Nothing to unprotect', { hint: 'Name tracked files or directories.' });
   }
-  const targets = selectTargets(repo, ctx.cwd, options.targets);
+  const { targets } = selectTargets(repo, ctx.cwd, options.targets);
   return repo.withLock({ ...ctx.lock, command: 'dvs unprotect' }, async () => {
     const unprotected: string[] = [];
     for (const { ref, sub } of targets) {

@@ -1,12 +1,12 @@
 import { statSync } from 'node:fs';
 import { isDvsError } from '../errors.js';
-import { ProgressCounter } from '../events.js';
+import { ProgressCounter, type Warning } from '../events.js';
 import { HashPool } from '../objects/hash-pool.js';
 import type { Oid } from '../objects/oid.js';
 import { readPointer } from '../pointer/io.js';
 import type { OpContext } from './context.js';
 import { loadManifest } from './data-state.js';
-import { selectTargets } from './workspace.js';
+import { refusalWarning, selectTargets } from './workspace.js';
 
 export interface VerifyOptions {
   targets?: string[];
@@ -28,6 +28,8 @@ export interface VerifyProblem {
 }
 
 export interface VerifyResult {
+  /** Pointers the path guard refused (nothing was read for them). */
+  warnings?: Warning[];
   checked: number;
   bytes: number;
   problems: VerifyProblem[];
@@ -41,10 +43,11 @@ export interface VerifyResult {
  */
 export async function verify(ctx: OpContext, options: VerifyOptions = {}): Promise<VerifyResult> {
   const { repo } = ctx;
-  const targets = selectTargets(repo, ctx.cwd, options.targets);
+  const { targets, refused } = selectTargets(repo, ctx.cwd, options.targets);
   if (options.remote !== undefined) {
     const { verifyRemote } = await import('./remote-verify.js');
-    return verifyRemote(ctx, targets, { remote: options.remote === true ? undefined : options.remote, deep: options.deep });
+    const r: VerifyResult = await verifyRemote(ctx, targets, { remote: options.remote === true ? undefined : options.remote, deep: options.deep });
+    return refused.length ? { ...r, warnings: refused.map(refusalWarning) } : r;
   }
   const wanted = new Map<Oid, { path: string; size: number }>();
   const problems: VerifyProblem[] = [];
@@ -116,5 +119,5 @@ export async function verify(ctx: OpContext, options: VerifyOptions = {}): Promi
   // A quarantined object leaves its directories incomplete.
   if (problems.length) state.clearComplete();
   problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  return { checked: wanted.size, bytes: progress.bytes, problems };
+  return { checked: wanted.size, bytes: progress.bytes, problems, ...(refused.length ? { warnings: refused.map(refusalWarning) } : {}) };
 }

@@ -1,9 +1,9 @@
-import { readdirSync, readFileSync, statSync, type Dirent } from 'node:fs';
+import { readdirSync, readFileSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
 import { writeFileAtomic } from '../repo/atomic.js';
 import type { IgnoreRules } from '../repo/ignore.js';
-import { checkRelativePath } from '../repo/paths.js';
+import { dataPathProblem, type PathGuard } from '../repo/paths.js';
 import { dataPathOf, isPointerPath, parsePointer, serializePointer, type Pointer, type PointerData } from './format.js';
 
 /** A pointer found in the workspace: where it is and what data path it stands for. */
@@ -14,8 +14,31 @@ export interface PointerRef {
   dataPath: string;
 }
 
+/** A pointer dvs will not act on (its data path is unsafe), with the reason as an error naming it. */
+export interface RefusedPointer extends PointerRef {
+  error: DvsError;
+}
+
+/** The pointers under a folder: those dvs may act on, and those it refuses. */
+export interface PointerScan {
+  pointers: PointerRef[];
+  refused: RefusedPointer[];
+}
+
+/** Refuse, by name alone, a pointer whose data path dvs may never touch (see repo/paths.ts). */
+export function checkPointerName(pointerPath: string): void {
+  const dataPath = dataPathOf(pointerPath);
+  const problem = dataPathProblem(dataPath);
+  if (problem) {
+    throw new DvsError('input', problem.code, `${pointerPath}: refused: its data path "${dataPath}" ${problem.reason}`, {
+      hint: 'Nothing was read, written or deleted for it.',
+      data: { path: dataPath, pointerPath, reason: problem.reason },
+    });
+  }
+}
+
 export function readPointer(root: string, pointerPath: string): Pointer {
-  checkRelativePath(pointerPath, pointerPath);
+  checkPointerName(pointerPath);
   let text: string;
   try {
     text = readFileSync(join(root, pointerPath), 'utf8');
@@ -38,10 +61,10 @@ export function writePointer(root: string, pointerPath: string, data: PointerDat
 /**
  * Find every pointer under the repository root (or under `under`). Tracked data directories, `.git`,
  * `.dvs` and `.dvsignore`d directories are not descended into, so the walk stays proportional to the
- * code tree, not to the data.
+ * code tree, not to the data. Pointers the guard refuses are returned apart, for the caller to report.
  */
-export function findPointers(root: string, ignore: IgnoreRules, under = ''): PointerRef[] {
-  const found: PointerRef[] = [];
+export function findPointers(root: string, ignore: IgnoreRules, guard: PathGuard, under = ''): PointerScan {
+  const scan: PointerScan = { pointers: [], refused: [] };
   const walk = (dirRel: string) => {
     let entries: Dirent[];
     try {
@@ -61,20 +84,16 @@ export function findPointers(root: string, ignore: IgnoreRules, under = ''): Poi
         if (ignored(e.name, true)) continue;
         walk(rel);
       } else if ((e.isFile() || e.isSymbolicLink()) && isPointerPath(e.name)) {
-        if (e.isSymbolicLink() && !isRegularFile(join(root, rel))) continue;
-        found.push({ pointerPath: rel, dataPath: dataPathOf(rel) });
+        const ref = { pointerPath: rel, dataPath: dataPathOf(rel) };
+        const refusal = guard.refusal(ref.dataPath, ref.pointerPath);
+        if (refusal) scan.refused.push({ ...ref, error: refusal });
+        else scan.pointers.push(ref);
       }
     }
   };
   walk(under);
-  found.sort((a, b) => (a.pointerPath < b.pointerPath ? -1 : a.pointerPath > b.pointerPath ? 1 : 0));
-  return found;
-}
-
-function isRegularFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
+  const byPath = (a: PointerRef, b: PointerRef) => (a.pointerPath < b.pointerPath ? -1 : a.pointerPath > b.pointerPath ? 1 : 0);
+  scan.pointers.sort(byPath);
+  scan.refused.sort(byPath);
+  return scan;
 }

@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { DvsError, errnoCode } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
@@ -99,6 +100,8 @@ export function coerceValue(key: string, raw: string): unknown {
 export interface ConfigFile {
   path: string;
   doc: Document;
+  /** Why this file must not be written (it came from Git: repo/trust.ts). */
+  refusal?: DvsError;
 }
 
 export function loadConfigFile(path: string): ConfigFile {
@@ -142,17 +145,44 @@ function flatten(doc: Document, where: string, out: Map<string, unknown>): void 
   walk(value, '');
 }
 
-/** The merged view of both files. */
+/** Where a setting comes from: this user's config, the committed config, or this clone's config.local. */
+export type ConfigSource = 'user' | 'shared' | 'local';
+
+/**
+ * This user's config file, below the repository's in precedence: `$DVS_CONFIG_DIR/config`, else
+ * `$XDG_CONFIG_HOME/dvs/config`, else `~/.config/dvs/config`.
+ */
+export function userConfigPath(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.DVS_CONFIG_DIR) return join(env.DVS_CONFIG_DIR, 'config');
+  if (env.XDG_CONFIG_HOME) return join(env.XDG_CONFIG_HOME, 'dvs', 'config');
+  const home = env.HOME ?? env.USERPROFILE;
+  return home ? join(home, '.config', 'dvs', 'config') : undefined;
+}
+
+/** The merged view of the user's config, the committed config and config.local (later ones win). */
 export class Config {
   private readonly values = new Map<string, unknown>();
+  private readonly sources = new Map<string, ConfigSource>();
+  private readonly layers: Array<[ConfigSource, Map<string, unknown>]> = [];
 
-  constructor(readonly shared: ConfigFile, readonly local: ConfigFile) {
-    flatten(shared.doc, shared.path, this.values);
-    flatten(local.doc, local.path, this.values);
+  /** `local` undefined: config.local is not used (it came from Git, see repo/trust.ts). */
+  constructor(readonly shared: ConfigFile, readonly local: ConfigFile, readonly user?: ConfigFile) {
+    const files: Array<[ConfigSource, ConfigFile | undefined]> = [['user', user], ['shared', shared], ['local', local]];
+    for (const [source, file] of files) {
+      if (!file) continue;
+      const layer = new Map<string, unknown>();
+      flatten(file.doc, file.path, layer);
+      this.layers.push([source, layer]);
+      for (const [k, v] of layer) {
+        this.values.set(k, v);
+        this.sources.set(k, source);
+      }
+    }
   }
 
-  static load(configPath: string, localPath: string): Config {
-    return new Config(loadConfigFile(configPath), loadConfigFile(localPath));
+  static load(configPath: string, localPath: string | undefined, userPath = userConfigPath()): Config {
+    const local = localPath ? loadConfigFile(localPath) : refusedLocalFile(configPath.replace(/config$/, 'config.local'));
+    return new Config(loadConfigFile(configPath), local, userPath ? loadConfigFile(userPath) : undefined);
   }
 
   get<T = unknown>(key: string): T | undefined {
@@ -162,6 +192,16 @@ export class Config {
 
   has(key: string): boolean {
     return this.values.has(key);
+  }
+
+  /** Which file the effective value of `key` comes from (undefined: the default). */
+  sourceOf(key: string): ConfigSource | undefined {
+    return this.sources.get(key);
+  }
+
+  /** Values this machine's files (the user config and config.local) set for `key`. */
+  machineValues(key: string): unknown[] {
+    return this.layers.filter(([source, layer]) => source !== 'shared' && layer.has(key)).map(([, layer]) => layer.get(key));
   }
 
   bool(key: string): boolean {
@@ -175,11 +215,11 @@ export class Config {
   }
 
   /** Every key explicitly set, with where it came from. */
-  entries(): Array<{ key: string; value: unknown }> {
-    return [...this.values.entries()].map(([key, value]) => ({ key, value }));
+  entries(): Array<{ key: string; value: unknown; source: ConfigSource }> {
+    return [...this.values.entries()].map(([key, value]) => ({ key, value, source: this.sources.get(key)! }));
   }
 
-  /** Names of remotes defined in either file. */
+  /** Names of remotes defined in any file. */
   remoteNames(): string[] {
     const names = new Set<string>();
     for (const key of this.values.keys()) {
@@ -190,8 +230,21 @@ export class Config {
   }
 }
 
+/** config.local when Git tracks it: read as empty, never written (this machine's settings stay off Git). */
+function refusedLocalFile(path: string): ConfigFile {
+  return {
+    path,
+    doc: parseDocument(''),
+    refusal: new DvsError('input', 'CONFIG_LOCAL_FROM_GIT', `${path} is committed to Git; dvs will not write this machine's settings (or secrets) into a file Git shares`, {
+      hint: "Stop tracking it first: git rm --cached -- .dvs/config.local (and delete it if you did not write it), then run the command again.",
+      data: { path },
+    }),
+  };
+}
+
 /** Set (or, with value undefined, unset) a key in one config file, keeping its comments. */
 export function writeConfigValue(file: ConfigFile, key: string, value: unknown): void {
+  if (file.refusal) throw file.refusal;
   const spec = keySpec(key);
   if (!spec) throw unknownKeyError(key);
   const parts = key.split('.');

@@ -1,12 +1,14 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DvsError } from '../errors.js';
+import type { Warning } from '../events.js';
 import { ObjectCache } from '../objects/cache.js';
 import type { StateCache } from '../objects/state.js';
 import { Config } from './config.js';
 import { IgnoreRules } from './ignore.js';
 import { RepoLock, type LockOptions } from './lock.js';
-import { resolveRepoPath, type RepoPath } from './paths.js';
+import { isInside, PathGuard, realpathOfExisting, resolveRepoPath, type RepoPath } from './paths.js';
+import { dvsDirTrust, gitDirOf, isSymlinkMode, type TrackedEntry } from './trust.js';
 
 /** Where things live under `.dvs/`. */
 export const DVS_DIR = '.dvs';
@@ -34,6 +36,10 @@ export class Repo {
   readonly paths: ReturnType<typeof layout>;
   readonly config: Config;
   readonly ignore: IgnoreRules;
+  /** The one judge of which data paths dvs may touch (see repo/paths.ts). */
+  readonly guard: PathGuard;
+  /** Things about the repository itself the user should know (parts of .dvs/ that came from Git). */
+  readonly warnings: Warning[] = [];
   private cacheInstance?: ObjectCache;
   private stateInstance?: StateCache;
 
@@ -41,7 +47,29 @@ export class Repo {
     this.root = root;
     this.realRoot = realpathSync(root);
     this.paths = layout(root);
-    this.config = Config.load(this.paths.config, this.paths.configLocal);
+    this.guard = new PathGuard(root);
+    const foreign = dvsDirTrust(root).foreign;
+    refuseLinksFromGit(foreign);
+    const localFromGit = foreign.some((e) => e.path === '.dvs/config.local');
+    if (foreign.some((e) => e.path.startsWith('.dvs/tmp/'))) {
+      // This machine's state (state cache, lock, records of remotes) must not be what a clone brought:
+      // it lives in the Git directory instead, where no checkout can write.
+      const gitDir = gitDirOf(root);
+      if (gitDir) this.paths = { ...this.paths, tmp: join(gitDir, 'dvs', 'tmp'), lock: join(gitDir, 'dvs', 'tmp', 'lock'), state: join(gitDir, 'dvs', 'tmp', 'state.sqlite') };
+    }
+    for (const e of foreign) {
+      const what = e.path === '.dvs/config.local' ? 'ignored: it holds one machine\'s settings and secrets, never a repository\'s'
+        : e.path.startsWith('.dvs/tmp/') ? 'ignored: dvs keeps this machine\'s state in the Git directory instead'
+        : e.path.startsWith('.dvs/cache/') ? 'not trusted: objects are checked against their hash before any use'
+        : 'ignored: dvs never reads it';
+      this.warnings.push({
+        code: 'DVS_FILE_FROM_GIT',
+        path: e.path,
+        message: `${e.path} is committed to Git; ${what}`,
+        hint: `Stop tracking it: git rm --cached -- '${e.path}'${e.path === '.dvs/config.local' ? ', and delete it unless you wrote it yourself' : ''}`,
+      });
+    }
+    this.config = Config.load(this.paths.config, localFromGit ? undefined : this.paths.configLocal);
     this.ignore = new IgnoreRules(root);
   }
 
@@ -62,11 +90,53 @@ export class Repo {
 
   get cache(): ObjectCache {
     if (!this.cacheInstance) {
-      const configured = this.config.get<string>('cache.dir');
-      const dir = configured ? (isAbsolute(configured) ? configured : resolve(this.root, configured)) : this.paths.defaultCache;
+      const dir = this.configuredPath('cache.dir') ?? this.paths.defaultCache;
       this.cacheInstance = new ObjectCache(dir);
     }
     return this.cacheInstance;
+  }
+
+  /**
+   * A path-valued setting, absolute. A path the committed config sets outside the work tree (or into
+   * `.git`) is used only once this machine's config (config.local or the user config) names the same
+   * path: a cloned repository must not choose where dvs writes or deletes (docs/security.md).
+   */
+  configuredPath(key: string): string | undefined {
+    const value = this.config.get<string>(key);
+    if (value === undefined || value === '') return undefined;
+    const abs = this.absolutePath(value);
+    this.confirmOutsidePath(key, value, abs, (v) => this.absolutePath(v));
+    return abs;
+  }
+
+  /**
+   * Throw unless `abs` (what the effective value of `key` means) is inside the work tree, comes from this
+   * machine's config, or is confirmed there: some machine value of `key` means the same path.
+   */
+  confirmOutsidePath(key: string, value: string, abs: string, meaning: (machineValue: string) => string | undefined): void {
+    if (this.config.sourceOf(key) !== 'shared' || this.insideWorkTree(abs)) return;
+    const confirmed = this.config.machineValues(key).some((v) => {
+      try {
+        return typeof v === 'string' && meaning(v) === abs;
+      } catch {
+        return false;
+      }
+    });
+    if (confirmed) return;
+    throw new DvsError('input', 'UNCONFIRMED_PATH', `.dvs/config (committed) sets ${key} to ${value}, outside this repository; dvs uses such a path only after you confirm it on this machine`, {
+      hint: `If you trust this repository's choice, confirm it once: dvs config --local ${key} ${value}`,
+      data: { key, value, path: abs },
+    });
+  }
+
+  private absolutePath(value: string): string {
+    return isAbsolute(value) ? value : resolve(this.root, value);
+  }
+
+  /** Inside the work tree and not inside `.git`. */
+  insideWorkTree(abs: string): boolean {
+    const real = realpathOfExisting(abs);
+    return isInside(this.realRoot, real) && !isInside(join(this.realRoot, '.git'), real);
   }
 
   /** Set by ops that need the state cache; see objects/state.ts (loaded lazily: it opens SQLite). */
@@ -80,7 +150,7 @@ export class Repo {
 
   /** Resolve a command-line path to a repository path (see repo/paths.ts for what is refused). */
   resolve(cwd: string, arg: string): RepoPath {
-    return resolveRepoPath(this.root, this.realRoot, cwd, arg);
+    return resolveRepoPath(this.root, this.realRoot, this.guard, cwd, arg);
   }
 
   abs(rel: string): string {
@@ -107,6 +177,19 @@ export class Repo {
     this.stateInstance?.close();
     this.stateInstance = undefined;
   }
+}
+
+/**
+ * Symbolic links in `.dvs/` that Git tracks would let a clone decide where the cache, the state or the
+ * config really are: refused outright. Links the user made on this machine are not tracked and are fine.
+ */
+export function refuseLinksFromGit(foreign: TrackedEntry[]): void {
+  const link = foreign.find((e) => isSymlinkMode(e.mode));
+  if (!link) return;
+  throw new DvsError('input', 'DVS_LINK_FROM_GIT', `${link.path} is a symbolic link committed to Git; dvs refuses to follow it (a cloned repository must not choose where dvs reads and writes)`, {
+    hint: `Stop tracking it (git rm --cached -- '${link.path}'), delete the link, then run dvs again. To share a cache, set cache.dir on this machine: dvs cache dir --local <path>`,
+    data: { path: link.path },
+  });
 }
 
 export function findRoot(cwd: string): string | undefined {

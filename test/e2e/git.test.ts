@@ -385,7 +385,9 @@ describe('hooks with a remote', () => {
 
     const clone = tempDir();
     git(clone, 'clone', '-q', '-b', 'main', bare, '.');
-    for (const args of [['install'], ['config', '--local', 'hooks.autofetch', 'true'], ['pull']]) {
+    // A committed remote that is a directory on this machine is used once the clone confirms it.
+    expect((await dvs(clone, ['pull'])).stderr).toContain('dvs uses such a path only after you confirm it on this machine');
+    for (const args of [['install'], ['config', '--local', 'hooks.autofetch', 'true'], ['config', '--local', 'remote.storage.url', store], ['pull']]) {
       const r = await dvs(clone, args);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
     }

@@ -17,6 +17,8 @@ export const renderHook: Renderer<HookResult> = (r) => {
   if (r.removed.length) notes.push(`dvs: removed data whose pointer is gone: ${r.removed.join(', ')}`);
   if (r.kept.length) notes.push(`dvs: kept data whose pointer is gone, because it is modified or not in the cache: ${r.kept.join(', ')}`);
   if (r.missing) notes.push(`dvs: ${r.missing} file(s) not checked out: objects missing from the cache; run \`dvs pull\` to fetch them${r.fetched === undefined ? ' (or set `dvs config hooks.autofetch true`)' : ''}`);
+  for (const x of r.refused.slice(0, 5)) notes.push(`dvs: warning: skipped ${x.message.slice(x.pointerPath.length + 2)} (${x.pointerPath})`);
+  if (r.refused.length > 5) notes.push(`dvs: warning: … and ${r.refused.length - 5} more refused pointers; run \`dvs status\``);
   const other = c?.failures.filter((f) => f.code !== 'OBJECT_MISSING') ?? [];
   for (const f of other.slice(0, 5)) notes.push(`dvs: ${f.message}`);
   if (other.length > 5) notes.push(`dvs: … and ${other.length - 5} more; run \`dvs status\``);

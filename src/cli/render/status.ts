@@ -11,7 +11,8 @@ export const renderStatus: Renderer<StatusResult | RemoteStatusResult> = (result
   const { args } = options;
   const granular = args.granular === true;
   const lines: string[] = [];
-  if (r.entries.length === 0) lines.push('No tracked data (dvs track <path> to start).');
+  if (r.entries.length === 0 && r.refused.length === 0) lines.push('No tracked data (dvs track <path> to start).');
+  for (const x of r.refused) lines.push(`  refused  ${x.pointerPath}: ${x.message.slice(x.pointerPath.length + 2).replace(/^refused: /, '')}`);
   for (const e of r.entries) {
     const parts: string[] = [];
     if (e.workspace !== 'unchanged') parts.push(e.workspace === 'missing' ? 'missing from the workspace' : 'modified');
@@ -35,6 +36,7 @@ export const renderStatus: Renderer<StatusResult | RemoteStatusResult> = (result
     if (r.entries.some((e) => e.workspace === 'modified')) hints.push('dvs track <path> to record changes');
     if (r.entries.some((e) => e.workspace === 'missing' || e.workspace === 'modified')) hints.push('dvs checkout <path> to restore');
     if (r.entries.some((e) => e.cache !== 'present')) hints.push('dvs pull to fetch missing objects');
+    if (r.refused.length) hints.push('refused pointers are never acted on: see docs/security.md');
     lines.push(`(${hints.join('; ')})`);
   }
   return {

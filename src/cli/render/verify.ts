@@ -10,5 +10,5 @@ export const renderVerify: Renderer<VerifyResult> = (r) => {
   if (r.problems.length) {
     lines.push(r.remote ? `Send good copies with \`dvs push -r ${r.remote.name}\` from a clone that has them.` : 'Fetch good copies with `dvs pull`, or re-track the data where it is intact.');
   }
-  return { text: lines.join('\n') + '\n', exit: r.problems.length ? EXIT.differences : undefined };
+  return { text: lines.join('\n') + '\n', exit: r.problems.length ? EXIT.differences : undefined, notes: (r.warnings ?? []).map((w) => `warning: ${w.message}`) };
 };

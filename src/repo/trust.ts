@@ -1,0 +1,99 @@
+import { lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { errnoCode } from '../errors.js';
+import { writeFileAtomic } from './atomic.js';
+
+/**
+ * What Git tracks under `.dvs/`. A clone may carry anything there, but only the files dvs itself commits
+ * (config, .gitignore, runs/, audit/) are shared by design; the rest of `.dvs/` is this machine's own
+ * (config.local, the cache, tmp/ with the state cache and the records of remotes). So a file of that
+ * local part that Git tracks came from someone else, and dvs must not take it for the user's own:
+ * see docs/security.md.
+ *
+ * Asking Git costs a process (~10 ms), so the answer is kept in the Git directory (never written by a
+ * clone or a checkout) under the stamp of Git's index, and asked again only when the index changed.
+ */
+
+/** Paths under `.dvs/` a repository may commit. */
+const SHARED = /^\.dvs\/(config|\.gitignore|(runs|audit)\/.+)$/;
+
+export interface TrackedEntry {
+  path: string;
+  /** Git's mode: 100644/100755 for files, 120000 for symbolic links. */
+  mode: string;
+}
+
+export interface DvsDirTrust {
+  /** `.dvs` paths Git tracks that a repository has no business committing (relative to the root). */
+  foreign: TrackedEntry[];
+}
+
+export function isSymlinkMode(mode: string): boolean {
+  return mode === '120000';
+}
+
+/** The Git directory of a work tree: `.git`, or where a `.git` file (worktree, submodule) points. */
+export function gitDirOf(root: string): string | undefined {
+  const dotGit = join(root, '.git');
+  try {
+    const st = lstatSync(dotGit);
+    if (st.isDirectory()) return dotGit;
+    if (!st.isFile()) return undefined;
+    const m = /^gitdir:\s*(.+?)\s*$/m.exec(readFileSync(dotGit, 'utf8'));
+    if (!m) return undefined;
+    return isAbsolute(m[1]) ? m[1] : resolve(root, m[1]);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+    throw err;
+  }
+}
+
+/** The `.dvs` entries Git tracks that dvs does not commit itself. */
+export function dvsDirTrust(root: string): DvsDirTrust {
+  return { foreign: trackedUnderDvs(root).filter((e) => isSymlinkMode(e.mode) || !SHARED.test(e.path)) };
+}
+
+function trackedUnderDvs(root: string): TrackedEntry[] {
+  const gitDir = gitDirOf(root);
+  if (!gitDir) return [];
+  let stamp: string;
+  try {
+    const st = statSync(join(gitDir, 'index'), { bigint: true });
+    stamp = `${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT') return []; // no index yet: Git tracks nothing
+    throw err;
+  }
+  const memo = join(gitDir, 'dvs', 'tracked-dvs-entries');
+  try {
+    // NUL-separated, like Git's -z output: a path may hold a newline.
+    const [head, ...records] = readFileSync(memo, 'utf8').split('\0');
+    if (head === stamp) return records.filter(Boolean).map((l) => ({ mode: l.slice(0, 6), path: l.slice(7) }));
+  } catch {
+    // no memo yet, or unreadable: ask Git
+  }
+  const entries = askGit(root);
+  if (entries) {
+    try {
+      mkdirSync(join(gitDir, 'dvs'), { recursive: true });
+      writeFileAtomic(memo, [stamp, ...entries.map((e) => `${e.mode} ${e.path}`)].join('\0'));
+    } catch {
+      // only a shortcut
+    }
+  }
+  return entries ?? [];
+}
+
+function askGit(root: string): TrackedEntry[] | undefined {
+  // Loaded here, not at the top: most commands find the memo and never start a process.
+  const { spawnSync } = process.getBuiltinModule('node:child_process');
+  const r = spawnSync('git', ['ls-files', '--stage', '-z', '--', ':(literal).dvs'], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0 || typeof r.stdout !== 'string') return undefined;
+  const entries: TrackedEntry[] = [];
+  for (const rec of r.stdout.split('\0')) {
+    const tab = rec.indexOf('\t');
+    if (tab < 0) continue;
+    entries.push({ mode: rec.slice(0, 6), path: rec.slice(tab + 1) });
+  }
+  return entries;
+}
