@@ -401,6 +401,7 @@ describe('hooks with a remote', () => {
     // A diff of revisions whose manifests and files this clone never had: fetched lazily, only those.
     const fresh = tempDir();
     git(fresh, 'clone', '-q', '-b', 'feature', bare, '.');
+    expect((await dvs(fresh, ['config', '--local', 'remote.storage.url', store])).code).toBe(0);
     const d = json(await dvs(fresh, ['diff', 'origin/main', 'origin/feature', '--content', '--json']));
     expect(d.warnings).toEqual([]);
     expect(d.changes[0].files.map((f: { path: string; change: string }) => `${f.change}:${f.path}`)).toEqual(['added:b.csv']);

@@ -137,6 +137,7 @@ describe('a push or pull killed in the middle (local remote)', () => {
     bulkData(repo, 40, 4, 16 << 20);
     await ok(repo, ['track', 'data/set']);
     setConfig(repo, { 'remote.origin.url': store, 'core.remote': 'origin' });
+    setConfig(repo, { 'remote.origin.url': store }, 'config.local'); // a directory remote, confirmed here
     const manifest = read(repo, 'data/set.dvs').match(/sha256:([0-9a-f]{64})/)![1];
 
     const push = background(repo, ['push', '-j', '1']);
@@ -156,6 +157,7 @@ describe('a push or pull killed in the middle (local remote)', () => {
 
     const clone = join(tempDir(), 'clone');
     git(repo, 'clone', '-q', repo, clone);
+    setConfig(clone, { 'remote.origin.url': store }, 'config.local');
     const pull = background(clone, ['pull', '-j', '1']);
     await until(() => allIntact(join(clone, '.dvs/cache')).count >= 3, 30_000, 5);
     pull.child.kill('SIGKILL');

@@ -230,6 +230,8 @@ function setConfig(repo: string, values: Record<string, unknown>, file = 'config
 function configureRemote(f: Fixture, repo: string, url: string, shared = true): void {
   if (shared) setConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin', ...(f.options().endpoint ? { 'remote.origin.endpoint': f.options().endpoint } : {}) });
   if (f.kind === 's3') setConfig(repo, { 'remote.origin.access_key_id': 'test:tester', 'remote.origin.secret_access_key': 'testing' }, 'config.local');
+  // A directory remote named by the committed config is confirmed by each clone (docs/security.md).
+  if (f.kind === 'local') setConfig(repo, { 'remote.origin.url': url }, 'config.local');
 }
 
 /** A repository with DATA tracked and committed, and `origin` configured as the default remote. */
