@@ -62,16 +62,16 @@ export async function remoteStatus(ctx: OpContext, targets: Target[], options: {
       const inScope = all && t.sub !== undefined ? all.filter((e) => e.path === t.sub || e.path.startsWith(t.sub + '/')) : all;
       return { ...base, manifest: pointer.oid, files: inScope?.map((e) => e.oid), allFiles: all?.map((e) => e.oid) };
     });
-    // Manifests first: one on the remote vouches for all its files.
-    const manifests = [...new Set(items.flatMap((i) => (i.manifest && !known.has(i.manifest) ? [i.manifest] : [])))];
-    for (const oid of (await statObjects({ backend, settings }, manifests)).keys()) {
-      known.add(oid);
-      for (const i of items) if (i.manifest === oid) for (const f of i.allFiles ?? []) known.add(f);
-    }
+    // Manifests first: one on the remote vouches for all its files, unless it lists one this clone knows
+    // the remote lost. A bad copy counts as not there, whatever an existence check says: push sends it.
+    const vouches = (i: (typeof items)[number]) => i.manifest !== undefined && known.has(i.manifest) && !i.allFiles?.some((f) => known.isLost(f));
+    const manifests = [...new Set(items.flatMap((i) => (i.manifest && !known.has(i.manifest) && !known.isBad(i.manifest) ? [i.manifest] : [])))];
+    for (const oid of (await statObjects({ backend, settings }, manifests)).keys()) known.add(oid);
+    for (const i of items) if (vouches(i)) for (const f of i.allFiles ?? []) known.add(f);
     const candidates = new Set<Oid>();
     for (const i of items) {
-      if (i.manifest && known.has(i.manifest)) continue;
-      for (const oid of i.files ?? []) if (!known.has(oid)) candidates.add(oid);
+      if (vouches(i)) continue;
+      for (const oid of i.files ?? []) if (!known.has(oid) && !known.isBad(oid)) candidates.add(oid);
     }
     for (const oid of (await findPresent({ backend, settings }, candidates)).keys()) known.add(oid);
 
@@ -85,7 +85,7 @@ export async function remoteStatus(ctx: OpContext, targets: Target[], options: {
       for (const oid of needed) if (has(oid)) inCache++;
       const cache: CacheState = inCache === needed.length && (i.files !== undefined) ? 'present' : inCache === 0 ? 'missing' : 'partial';
       const entry = { path: t.sub === undefined ? t.ref.dataPath : `${t.ref.dataPath}/${t.sub}`, pointerPath: t.ref.pointerPath, kind: i.pointer.kind, oid: i.pointer.oid, cache };
-      if (i.manifest && known.has(i.manifest)) return { ...entry, remote: { state: 'present', notPushed: 0, missingEverywhere: 0 } };
+      if (vouches(i)) return { ...entry, remote: { state: 'present', notPushed: 0, missingEverywhere: 0 } };
       let there = 0;
       let notPushed = 0;
       let lost = 0;

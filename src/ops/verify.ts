@@ -35,6 +35,8 @@ export interface VerifyResult {
   problems: VerifyProblem[];
   /** With --remote: the remote that was checked. */
   remote?: { name: string; url: string };
+  /** With --remote: directory manifests deleted from it because files they list are missing or bad there. */
+  withdrawn?: Array<{ path: string; oid: Oid }>;
 }
 
 /**

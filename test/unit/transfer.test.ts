@@ -174,6 +174,37 @@ describe('the record of objects known to be on a remote', () => {
     mine.adoptEpoch('e3', true);
     expect(mine.has(sha('y'))).toBe(true);
   });
+
+  it('remembers what the remote lost until a good copy is seen there, across epochs', () => {
+    const tmp = tempDir();
+    const [gone, bad, fine] = [sha('gone'), sha('bad'), sha('fine')];
+    const k = KnownObjects.load(tmp, 'gs://b/lost');
+    k.adoptEpoch('e1');
+    for (const oid of [gone, bad, fine]) k.add(oid);
+    k.flush();
+    const later = KnownObjects.load(tmp, 'gs://b/lost');
+    later.markLost(gone, 'missing');
+    later.markLost(bad, 'bad');
+    later.flush(); // appended: the later lines win on replay
+    const back = KnownObjects.load(tmp, 'gs://b/lost');
+    expect([back.has(gone), back.isLost(gone), back.isBad(gone)]).toEqual([false, true, false]);
+    expect([back.has(bad), back.isBad(bad), back.has(fine)]).toEqual([false, true, true]);
+    // An existence check ends "missing" but not "bad": a name there says nothing about its bytes.
+    back.add(gone);
+    back.add(bad);
+    expect([back.has(gone), back.isLost(gone), back.has(bad), back.isBad(bad)]).toEqual([true, false, false, true]);
+    // Another clone deleted objects: what was believed present is dropped (kept as "was there"), what
+    // is known lost stays lost.
+    back.adoptEpoch('e2');
+    back.flush();
+    const after = KnownObjects.load(tmp, 'gs://b/lost');
+    expect([after.has(fine), after.wasKnown(fine), after.isBad(bad)]).toEqual([false, true, true]);
+    after.confirm(bad); // uploaded or downloaded, verified
+    after.add(fine);
+    after.flush();
+    const last = KnownObjects.load(tmp, 'gs://b/lost');
+    expect([last.isLost(bad), last.has(bad), last.wasKnown(fine), last.has(fine), last.lostCount]).toEqual([false, true, false, true, 0]);
+  });
 });
 
 function readdirName(dir: string): string {

@@ -1,7 +1,7 @@
 import type { PullResult } from '../../ops/pull.js';
 import { EXIT } from '../exit-codes.js';
 import { renderCheckout } from './checkout.js';
-import { fetchLine } from './fetch.js';
+import { fetchLine, remoteNotes } from './fetch.js';
 import { failureNotes } from './push.js';
 import type { Renderer } from './types.js';
 
@@ -13,6 +13,6 @@ export const renderPull: Renderer<PullResult> = (r, options) => {
   return {
     text: `${fetchLine(r.fetch)}\n${checkout.text}`,
     exit: failed ? EXIT.partial : undefined,
-    notes: [...failureNotes(r.fetch.failures, options.verbose, 'fetched'), ...(checkout.notes ?? [])],
+    notes: [...failureNotes(r.fetch.failures, options.verbose, 'fetched'), ...remoteNotes(r.fetch), ...(checkout.notes ?? [])],
   };
 };
