@@ -59,6 +59,8 @@ const local: Store = {
   url: () => join(tempDir('dvs-repair-'), 'store'),
   configure(repo, url, committed) {
     if (committed) setConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin' });
+    // A directory remote the committed config names is confirmed by each clone (docs/security.md).
+    setConfig(repo, { 'remote.origin.url': url }, 'config.local');
   },
   async get(url, key) {
     const p = join(url, key);
@@ -364,6 +366,7 @@ describe('a pull from a remote it may not write to', () => {
 
     const e = join(tempDir(), 'clone');
     git(a, 'clone', '-q', a, e);
+    local.configure(e, store, false);
     const asRoot = process.getuid?.() === 0;
     const { execSync } = await import('node:child_process');
     // The store stays root's and read-only to others; the clone belongs to the unprivileged user.
