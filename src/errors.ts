@@ -82,6 +82,39 @@ export function fromSystemError(err: unknown, path: string, doing: string): unkn
         data: { path },
         cause: err,
       });
+    case 'EISDIR':
+    case 'ENOTDIR':
+      // Usually a race: the path was a file when dvs listed it and is a folder now, or the reverse.
+      return new DvsError('conflict', 'PATH_CHANGED', `${path} is not what dvs found a moment ago (a file where a folder is, or the reverse) while ${doing} it`, {
+        hint: 'Something else is changing the data: run the command again once it is done.',
+        data: { path },
+        cause: err,
+      });
+    case 'ENAMETOOLONG':
+      return new DvsError('input', 'PATH_TOO_LONG', `A name or path is too long for the file system while ${doing} ${path}`, {
+        hint: 'Shorten the name (at most 255 bytes per name).',
+        data: { path },
+        cause: err,
+      });
+    case 'ELOOP':
+      return new DvsError('input', 'PATH_LINK_LOOP', `Too many levels of symbolic links while ${doing} ${path}`, {
+        hint: 'A symbolic link points at itself or in a circle: fix or remove it.',
+        data: { path },
+        cause: err,
+      });
+    case 'EMFILE':
+    case 'ENFILE':
+      return new DvsError('environment', 'TOO_MANY_OPEN_FILES', `Too many open files while ${doing} ${path}`, {
+        hint: 'Raise the limit (ulimit -n 4096) or use fewer jobs (-j), then run the command again.',
+        data: { path },
+        cause: err,
+      });
+    case 'EIO':
+      return new DvsError('environment', 'IO_ERROR', `Input/output error while ${doing} ${path}`, {
+        hint: 'The disk or network file system failed: check it (dmesg), then run the command again.',
+        data: { path },
+        cause: err,
+      });
     default:
       return err;
   }

@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { makeDirectories } from '../repo/atomic.js';
 import type { Repo } from '../repo/repo.js';
 import { writeSetting } from './config.js';
 
@@ -22,7 +22,7 @@ export interface CacheDirResult {
 export function cacheDir(repo: Repo, options: CacheDirOptions): CacheDirResult {
   if (options.path === undefined) return { dir: repo.cache.root, changed: false };
   const abs = isAbsolute(options.path) ? options.path : resolve(options.cwd, options.path);
-  mkdirSync(abs, { recursive: true });
+  makeDirectories(abs);
   writeSetting(repo, 'cache.dir', abs, options.local === true);
   return { dir: abs, changed: true };
 }

@@ -86,6 +86,10 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
           if (item.changed) writePointer(repo.root, t.pointerPath, { kind: 'file', oid: item.oid, size: item.size, exec }, previous);
         } else {
           const scan = scanDirectory(repo, t.rel);
+          const unnamable = scan.warnings.find((w) => w.code === 'NAME_NOT_UTF8');
+          if (unnamable) {
+            throw new DvsError('input', 'NAME_NOT_UTF8', `${unnamable.message.replace(/, skipped$/, '')}; dvs records names as UTF-8 text and will not track the directory without it`, { hint: unnamable.hint, data: { path: unnamable.path } });
+          }
           warnings.push(...scan.warnings);
           const r = await directoryOids(repo, t.rel, scan.files, { state, cache: repo.cache, storeMode, onProgress: ctx.onProgress, pool: sharedPool });
           failOnErrors(r.errors.map((e) => ({ path: `${t.rel}/${scan.files[e.index].rel}`, ...e })));
@@ -139,6 +143,12 @@ function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
   try {
     st = lstatSync(abs);
   } catch (err) {
+    if (arg.includes('\uFFFD')) {
+      throw new DvsError('input', 'NAME_NOT_UTF8', `${arg}: not found; the name given is not valid UTF-8 (shown with \uFFFD in place of the bad bytes)`, {
+        hint: 'Rename the file to a UTF-8 name (for example with convmv), then track it.',
+        data: { path: rel },
+      });
+    }
     throw fromSystemError(err, arg, 'reading');
   }
   if (st.isSymbolicLink()) {
@@ -147,7 +157,7 @@ function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
     });
   }
   if (!st.isFile() && !st.isDirectory()) {
-    throw new DvsError('usage', 'TRACK_SPECIAL', `${arg}: not a regular file or directory`);
+    throw new DvsError('input', 'TRACK_SPECIAL', `${arg}: not a regular file or directory`);
   }
   const owner = trackedAncestor(repo, rel);
   if (owner) {

@@ -6,6 +6,7 @@ import { stampOf, type FileStamp } from '../objects/hash.js';
 import { compareBytes, type Manifest } from '../objects/manifest.js';
 import { findPointers, type PointerRef, type PointerScan, type RefusedPointer } from '../pointer/io.js';
 import { dataPathOf, isPointerPath, pointerPathOf } from '../pointer/format.js';
+import { isReservedName } from '../repo/paths.js';
 import type { Repo } from '../repo/repo.js';
 
 /** A file found inside a tracked directory in the workspace. */
@@ -48,8 +49,20 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
       throw fromSystemError(err, join(dataPath, relDir), 'listing');
     }
     const ignored = repo.ignore.matcher(relDir ? `${dataPath}/${relDir}` : dataPath);
+    const undecodable = entries.some((e) => e.name.includes('\uFFFD')) ? namesNotUtf8(absDir) : undefined;
     for (const e of entries) {
       const rel = relDir ? `${relDir}/${e.name}` : e.name;
+      if (isReservedName(e.name)) {
+        // A nested repository's .git (or a .dvs) is never data: no manifest may name it (repo/paths.ts).
+        warnings.push({ code: 'RESERVED_NAME', message: `${dataPath}/${rel}: a folder or file named like .git or .dvs is never tracked, skipped`, path: `${dataPath}/${rel}` });
+        continue;
+      }
+      if (undecodable?.has(e.name)) {
+        // Node decodes such a name with U+FFFD in place of the bad bytes: a name that does not exist, and
+        // one a manifest (UTF-8 text) could not record. Skipped here; track refuses the directory.
+        warnings.push({ code: 'NAME_NOT_UTF8', message: `${dataPath}/${rel}: the file name is not valid UTF-8, skipped`, path: `${dataPath}/${rel}`, hint: 'Rename it to a UTF-8 name (for example with convmv), then run the command again.' });
+        continue;
+      }
       // Plain concatenation: the parts are clean names, and path.join's normalising costs per file.
       const abs = `${absDir}/${e.name}`;
       let isDir = e.isDirectory();
@@ -87,6 +100,16 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
   walk('');
   files.sort((a, b) => compareBytes(a.rel, b.rel));
   return { files, warnings };
+}
+
+/** The names (as Node decodes them) of the entries of a folder whose raw bytes are not valid UTF-8. */
+function namesNotUtf8(absDir: string): Set<string> {
+  const bad = new Set<string>();
+  for (const raw of readdirSync(absDir, { encoding: 'buffer' })) {
+    const name = raw.toString('utf8');
+    if (!Buffer.from(name).equals(raw)) bad.add(name);
+  }
+  return bad;
 }
 
 /** Build a manifest from scanned files and their oids (files without an oid are left out). */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { lstatSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fromSystemError } from '../errors.js';
 
@@ -43,4 +43,33 @@ export function removeStaleTemp(dir: string, ageMs: number): number {
     }
   }
   return removed;
+}
+
+/**
+ * Create a folder and its missing parents, one level at a time. Node's `mkdirSync(p, {recursive: true})`
+ * never returns on some file systems that answer ENOENT for any new name (`/proc`); this stops with a
+ * clear error instead.
+ */
+export function makeDirectories(path: string): void {
+  const missing: string[] = [];
+  let cursor = path;
+  for (;;) {
+    try {
+      if (!statSync(cursor).isDirectory()) throw fromSystemError(Object.assign(new Error('not a directory'), { code: 'ENOTDIR' }), cursor, 'creating a folder in');
+      break;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOENT') throw fromSystemError(err, cursor, 'creating');
+      const parent = dirname(cursor);
+      if (parent === cursor) break;
+      missing.push(cursor);
+      cursor = parent;
+    }
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      mkdirSync(dir);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EEXIST') throw fromSystemError(err, dir, 'creating');
+    }
+  }
 }

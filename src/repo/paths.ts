@@ -29,7 +29,7 @@ export interface PathProblem {
 const RESERVED_NAME = /^(\.git|\.dvs|git~1|dvs~1)[. ]*$/i;
 const HFS_IGNORABLE = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
 
-function isReservedName(name: string): boolean {
+export function isReservedName(name: string): boolean {
   const c = name.charCodeAt(0);
   // Fast exit for the usual name: only ".", "g", "d" (any case) or an ignorable can start a reserved one.
   if (c !== 46 && c !== 103 && c !== 71 && c !== 100 && c !== 68 && c < 0x200c) return false;
