@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../repo/atomic.js';
 import type { Repo } from '../repo/repo.js';
@@ -44,4 +44,49 @@ export async function recordAuditEvent(repo: Repo, input: AuditEventInput, optio
   // One `git add` for the event and the files the operation wrote with it (options.stageWith).
   if (autostage) await runGit(repo.root, ['add', '--', ...stageWith, file]);
   return { ...body, hash, file };
+}
+
+/** This machine's log of transfers (push, pull, fetch), kept out of Git unless `audit.commit_transfers`. */
+export const TRANSFER_LOG = 'audit-transfers.jsonl';
+
+/**
+ * Record a transfer. Moving bytes to or from a remote changes no versioned data, so by default the
+ * event goes to a local log under `.dvs/tmp/` and `git status` stays as it was after a pull or a push;
+ * teams that want every transfer in the committed trail set `audit.commit_transfers`.
+ */
+export async function recordTransferEvent(repo: Repo, input: AuditEventInput): Promise<AuditEvent | undefined> {
+  if (repo.config.get('audit.enabled') === false) return undefined;
+  if (repo.config.bool('audit.commit_transfers')) return recordAuditEvent(repo, input);
+  const [user, commit] = await Promise.all([currentUser(repo.root), headCommit(repo.root)]);
+  const body = { v: AUDIT_VERSION, seq: 0, type: input.type, time: new Date().toISOString(), user, host: currentHost(), commit, paths: input.paths ?? [], data: { ...(input.data ?? {}), local: true }, prev: [] as string[] };
+  const event = { ...body, hash: hashEvent(body) };
+  try {
+    mkdirSync(repo.paths.tmp, { recursive: true });
+    appendFileSync(join(repo.paths.tmp, TRANSFER_LOG), JSON.stringify(event) + '\n');
+  } catch {
+    // A record for this machine only: losing it must not fail the transfer.
+    return undefined;
+  }
+  return { ...event, file: `${TRANSFER_LOG}` };
+}
+
+/** The transfers this machine logged (newest last); lines that do not parse are skipped. */
+export function loadLocalTransfers(repo: Repo): AuditEvent[] {
+  let text: string;
+  try {
+    text = readFileSync(join(repo.paths.tmp, TRANSFER_LOG), 'utf8');
+  } catch {
+    return [];
+  }
+  const events: AuditEvent[] = [];
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    try {
+      const e = JSON.parse(line) as AuditEvent;
+      if (typeof e.type === 'string' && typeof e.time === 'string' && Array.isArray(e.paths) && e.data && typeof e.data === 'object') events.push({ ...e, file: TRANSFER_LOG });
+    } catch {
+      // a line cut short by a crash
+    }
+  }
+  return events;
 }

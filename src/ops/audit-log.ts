@@ -1,5 +1,6 @@
 import type { AuditEvent } from '../audit/event.js';
 import { loadTrailAt, loadWorkspaceTrail, sortEvents, unionTrails } from '../audit/store.js';
+import { loadLocalTransfers } from '../audit/record.js';
 import { verifyTrail, type AuditProblem } from '../audit/verify.js';
 import { DvsError } from '../errors.js';
 import { PointerSource } from '../lineage/source.js';
@@ -44,7 +45,8 @@ export async function auditLog(ctx: OpContext, options: AuditLogOptions = {}): P
     throw new DvsError('usage', 'INVALID_LIMIT', `--max-count ${options.limit}: expected a positive whole number`);
   }
   const trail = loadWorkspaceTrail(repo.root);
-  const matching = sortEvents(trail.events.filter((e) => path === null || touches(e, path))).reverse();
+  const all = [...trail.events, ...loadLocalTransfers(repo)];
+  const matching = byTime(all.filter((e) => path === null || touches(e, path))).reverse();
   return {
     path,
     events: matching.slice(0, options.limit ?? matching.length).map(view),
@@ -93,6 +95,16 @@ export interface AuditReportResult {
 }
 
 const uniq = (xs: string[]) => [...new Set(xs)];
+
+/** The trail's order (sortEvents) with this machine's logged transfers placed by their time among it. */
+function byTime(events: AuditEvent[]): AuditEvent[] {
+  const ordered = sortEvents(events.filter((e) => e.data.local !== true));
+  for (const t of events.filter((e) => e.data.local === true).sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0))) {
+    const at = ordered.findIndex((e) => e.time > t.time);
+    ordered.splice(at < 0 ? ordered.length : at, 0, t);
+  }
+  return ordered;
+}
 
 function describeCustody(e: AuditEvent, oid: Oid, path: string): { action: string; summary: string } {
   const mine = e.paths.filter((p) => p.oid === oid);
@@ -165,7 +177,8 @@ export async function auditReport(ctx: OpContext, options: AuditReportOptions): 
   const bad = new Map(verification.problems.map((p) => [p.file, p.message]));
   const custody: CustodyEntry[] = [];
   const names = (ev: AuditEvent) => ev.paths.some((p) => p.oid === pointer.oid) || (ev.type === 'gc' && Array.isArray(ev.data.oids) && ev.data.oids.includes(pointer.oid));
-  for (const e of sortEvents(trail.events.filter(names))) {
+  // This machine's transfers (not in the committed trail, not verified) belong to the story too.
+  for (const e of byTime([...trail.events, ...loadLocalTransfers(repo)].filter(names))) {
     const entry: CustodyEntry = { ...describeCustody(e, pointer.oid, path), event: view(e) };
     const problem = bad.get(e.file);
     if (problem) entry.problem = problem;

@@ -25,8 +25,8 @@ export async function pull(ctx: OpContext, options: PullOptions = {}): Promise<P
   const checkedOut = await checkout(ctx, { targets: options.targets, force: options.force });
   // The audit trail records pulls that brought data into this repository.
   if (fetched.fetched > 0) {
-    const { recordAuditEvent } = await import('../audit/record.js');
-    await recordAuditEvent(ctx.repo, {
+    const { recordTransferEvent } = await import('../audit/record.js');
+    await recordTransferEvent(ctx.repo, {
       type: 'pull',
       paths: auditPaths(scope),
       data: { remote: fetched.remote.name, url: fetched.remote.url, objects: fetched.fetched, bytes: fetched.bytes, failed: fetched.failures.length },

@@ -57,8 +57,8 @@ export async function push(ctx: OpContext, options: PushOptions = {}): Promise<P
     }
     // The audit trail records pushes that moved data; a push with nothing to send leaves no event.
     if (result.uploaded > 0) {
-      const { recordAuditEvent } = await import('../audit/record.js');
-      await recordAuditEvent(repo, {
+      const { recordTransferEvent } = await import('../audit/record.js');
+      await recordTransferEvent(repo, {
         type: 'push',
         paths: auditPaths(pointers),
         data: { remote: result.remote.name, url: result.remote.url, objects: result.uploaded, bytes: result.bytes, failed: result.failures.length },

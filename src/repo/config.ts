@@ -31,6 +31,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
   'hooks.autofetch': { kind: 'boolean', default: false, describe: 'hooks fetch missing objects from the default remote' },
   'diff.content': { kind: 'boolean', default: false, describe: 'dvs diff compares the contents of tabular files by default' },
   'audit.enabled': { kind: 'boolean', default: true, describe: 'append an event to the committed audit trail (.dvs/audit/) for every operation that changes data' },
+  'audit.commit_transfers': { kind: 'boolean', default: false, describe: 'push and pull events go to the committed trail too (default: a local log in .dvs/tmp/, so transfers leave git status clean)' },
   'transfer.jobs': { kind: 'integer', describe: 'parallel transfers (default: per backend)' },
   'transfer.retries': { kind: 'integer', default: 4, describe: 'retries of a failed transfer before giving up' },
   'transfer.timeout': { kind: 'integer', default: 30, describe: 'seconds before a stalled request to a remote is abandoned' },

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSyn
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, dvs, git, gitRepo, json, writeTree } from '../helpers.js';
+import { cleanupTempDirs, dvs, git, gitRepo, json, tempDir, writeTree } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -181,5 +181,38 @@ describe('the audit trail', () => {
     const report = await dvs(repo, ['audit', 'report', 'in.csv', '--md']);
     expect(report.code).toBe(0);
     expect(report.stdout).toMatch(/^### Chain of custody of `in\.csv` [0-9a-f]{10}\n\n\| when \| who \| what \|\n\|---\|---\|---\|\n\| \S+ \S+ \| Test User &lt;test@example\.com> \| tracked as in\.csv \|\n\| \S+ \S+ \| Test User &lt;test@example\.com> \| input of copy \(n=1\), which made out\.csv \|\n\n✅ The audit trail verifies\.\n/);
+  });
+
+  it('push and pull leave git status clean: transfers are logged on this machine unless audit.commit_transfers', async () => {
+    const repo = gitRepo();
+    const store = join(tempDir(), 'store');
+    writeTree(repo, { 'data/a.csv': 'x\n1\n' });
+    for (const args of [['remote', 'add', '-d', 'origin', store], ['track', 'data']]) expect((await dvs(repo, args)).code).toBe(0);
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'data');
+    const committed = eventFiles(repo);
+    expect((await dvs(repo, ['push'])).code).toBe(0);
+    expect(git(repo, 'status', '--porcelain')).toBe('');
+    expect(eventFiles(repo)).toEqual(committed);
+    const clone = join(tempDir(), 'clone');
+    git(repo, 'clone', '-q', repo, clone);
+    expect((await dvs(clone, ['config', '--local', 'remote.origin.url', store])).code).toBe(0);
+    expect((await dvs(clone, ['pull'])).code).toBe(0);
+    expect(git(clone, 'status', '--porcelain')).toBe('');
+    const log = await dvs(clone, ['audit', 'log']);
+    expect(log.stdout).toMatch(/pull .*data .*remote origin.*\[this machine\]/);
+    expect(log.stdout).toMatch(/track /);
+    const report = json(await dvs(clone, ['audit', 'report', 'data', '--json']));
+    expect(report.custody.map((c: { action: string }) => c.action)).toEqual(['tracked', 'pulled']);
+    expect(report.verified).toBe(true);
+    // A team that wants transfers committed.
+    writeTree(repo, { 'data/b.csv': 'x\n2\n' });
+    expect((await dvs(repo, ['track', 'data'])).code).toBe(0);
+    expect((await dvs(repo, ['config', 'audit.commit_transfers', 'true'])).code).toBe(0);
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'more');
+    expect((await dvs(repo, ['push'])).code).toBe(0);
+    expect(git(repo, 'status', '--porcelain')).toMatch(/^A  \.dvs\/audit\/.*\.json$/m);
+    expect(readEvent(repo, eventFiles(repo).at(-1)!).type).toBe('push');
   });
 });

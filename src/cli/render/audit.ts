@@ -11,7 +11,7 @@ function eventLine(e: AuditEventView): string {
   const paths = e.paths.map((p) => `${p.role === 'input' ? '<' : p.role === 'output' ? '>' : ''}${p.path} ${p.oid.slice(0, 10)}`).join(', ');
   const d = e.data;
   const extra = [d.transform, d.run && `run ${String(d.run)}`, d.remote && `remote ${String(d.remote)}`, typeof d.objects === 'number' && `${d.objects} objects`].filter(Boolean).join(', ');
-  return `${when(e.time)}  ${e.type.padEnd(14)} ${e.user}  ${paths}${extra ? `  (${extra})` : ''}`;
+  return `${when(e.time)}  ${e.type.padEnd(14)} ${e.user}  ${paths}${extra ? `  (${extra})` : ''}${d.local === true ? '  [this machine]' : ''}`;
 }
 
 function renderLog(r: AuditLogResult): Rendered {
