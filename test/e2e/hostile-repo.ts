@@ -147,7 +147,7 @@ export function victimMayChange(rel: string): boolean {
   if (!rel.startsWith('victim/')) return false;
   const inVictim = rel.slice('victim/'.length);
   const gitOwn = inVictim.startsWith('.git/') && !inVictim.startsWith('.git/hooks');
-  const dvsLocal = /^\.dvs\/(cache|tmp|audit)(\/|$)/.test(inVictim);
+  const dvsLocal = /^\.dvs\/(cache|tmp)(\/|$)/.test(inVictim);
   const honest = /^honest(\.bin|\/|$)/.test(inVictim);
   return gitOwn || dvsLocal || honest;
 }
