@@ -177,11 +177,14 @@ export function countChanges(files: FileChange[]): ChangeCounts {
 }
 
 /** Keep only the files of a directory diff under `sub` (a path relative to the directory). */
-export function narrowFiles(d: DataDiff, sub: string): DataDiff {
+/** The directory's diff limited to the files under `subs` (paths inside it); the directory keeps its path. */
+export function narrowFiles(d: DataDiff, subs: string[]): DataDiff {
   if (!d.files) return d;
-  const keep = (p?: string) => p !== undefined && (p === sub || p.startsWith(sub + '/'));
+  const keep = (p?: string) => p !== undefined && subs.some((sub) => p === sub || p.startsWith(sub + '/'));
   const files = d.files.filter((f) => keep(f.path) || keep(f.oldPath));
-  return { ...d, path: `${d.path}/${sub}`, files, fileCounts: countChanges(files), change: files.length ? d.change : 'unchanged' };
+  let sizeDelta = 0;
+  for (const f of files) sizeDelta += f.sizeDelta;
+  return { ...d, files, fileCounts: countChanges(files), sizeDelta, change: files.length ? d.change : 'unchanged' };
 }
 
 /**

@@ -1,13 +1,15 @@
-import { statSync } from 'node:fs';
-import { isDvsError } from '../errors.js';
+import { existsSync, statSync } from 'node:fs';
+import { DvsError, isDvsError } from '../errors.js';
 import type { Warning } from '../events.js';
 import { countChanges, diffVersions, emptyCounts, narrowFiles, pairRenames, type ChangeCounts, type DataDiff, type DataVersion } from '../diff/data-diff.js';
 import { compareBytes, type Manifest } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
-import { dataPathOf, parsePointer, type Pointer } from '../pointer/format.js';
+import { dataPathOf, parsePointer, pointerPathOf, type Pointer } from '../pointer/format.js';
 import { checkPointerName, findPointers, readPointer } from '../pointer/io.js';
 import type { Repo } from '../repo/repo.js';
-import { BlobReader, changedPointersBetween, pointersAtCommit, resolveRevision } from '../scm/git.js';
+import { BlobReader, changedPointersBetween, pointersAtCommit, resolveRevision, runGit } from '../scm/git.js';
+import { remoteName } from './remote-open.js';
+import { workspacePointers } from './workspace.js';
 import type { OpContext } from './context.js';
 import { dataState, loadManifest } from './data-state.js';
 
@@ -68,9 +70,10 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
   const { repo } = ctx;
   const warnings: Warning[] = [];
   const revA = options.revA ?? 'HEAD';
-  const a: DiffSide = { rev: revA, commit: await resolveRevision(repo.root, revA) };
-  const b: DiffSide = options.revB !== undefined ? { rev: options.revB, commit: await resolveRevision(repo.root, options.revB) } : { rev: 'workspace' };
+  const a: DiffSide = { rev: revA, commit: await resolveRevision(repo.root, revA, { treeish: true }) };
+  const b: DiffSide = options.revB !== undefined ? { rev: options.revB, commit: await resolveRevision(repo.root, options.revB, { treeish: true }) } : { rev: 'workspace' };
   const narrowing = (options.targets ?? []).map((t) => repo.resolve(ctx.cwd, t.replace(/\/+$/, '')).rel);
+  await checkTargetsExist(ctx, narrowing, options.targets ?? [], [a.commit!, ...(b.commit ? [b.commit] : [])]);
   const inScope = (dataPath: string) =>
     narrowing.length === 0 || narrowing.some((t) => t === dataPath || dataPath.startsWith(t + '/') || t.startsWith(dataPath + '/'));
 
@@ -106,9 +109,11 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
     let changes = pending.map((p) => diffVersions(p.path, p.x, p.y)).filter((d) => d.change !== 'unchanged');
     changes = pairRenames(changes);
     if (narrowing.length) {
+      // A target inside a tracked directory keeps the directory, with only the files under the target(s).
       changes = changes.map((d) => {
-        const sub = narrowing.find((t) => t.startsWith(d.path + '/'));
-        return sub ? narrowFiles(d, sub.slice(d.path.length + 1)) : d;
+        if (narrowing.some((t) => t === d.path || d.path.startsWith(t + '/'))) return d;
+        const subs = narrowing.filter((t) => t.startsWith(d.path + '/')).map((t) => t.slice(d.path.length + 1));
+        return subs.length ? narrowFiles(d, subs) : d;
       }).filter((d) => d.change !== 'unchanged');
     }
     if (options.content) {
@@ -174,14 +179,17 @@ async function workspaceSide(ctx: OpContext, inScope: (p: string) => boolean, wa
   const refs = scan.pointers.filter((r) => inScope(r.dataPath));
   if (refs.length === 0) return side;
   const state = await repo.state();
+  const missing: string[] = [];
   for (const ref of refs) {
     const pointer = readPointer(repo.root, ref.pointerPath);
     const ds = await dataState(repo, ref.dataPath, pointer, { state, onProgress: ctx.onProgress, needOid: true });
     warnings.push(...ds.warnings);
-    if (ds.workspace === 'missing' || ds.currentOid === undefined) {
-      if (ds.workspace === 'missing') {
-        warnings.push({ code: 'NOT_IN_WORKSPACE', message: `${ref.dataPath}: not in the workspace; compared by its pointer`, path: ref.dataPath, hint: 'dvs checkout (or dvs pull) brings it.' });
-      }
+    if (ds.workspace === 'missing') {
+      // Gone from the workspace while its pointer stays: deleted, as DVC reports it.
+      missing.push(ref.dataPath);
+      continue;
+    }
+    if (ds.currentOid === undefined) {
       side.set(ref.dataPath, { pointerPath: ref.pointerPath, ...versionOf(pointer) });
       continue;
     }
@@ -196,7 +204,38 @@ async function workspaceSide(ctx: OpContext, inScope: (p: string) => boolean, wa
     side.set(ref.dataPath, v);
   }
   state.flush();
+  if (missing.length) {
+    warnings.push({ code: 'NOT_IN_WORKSPACE', message: `${missing.length === 1 ? missing[0] : `${missing.length} data paths`}: not in the workspace, shown as deleted`, hint: 'dvs checkout (or dvs pull) brings data back from the cache (or the remote).' });
+  }
   return side;
+}
+
+/**
+ * Each --targets path must name tracked data (or a path inside tracked data, or a folder holding some)
+ * at one of the revisions or in the workspace: a target that matches nothing is an error, as in DVC.
+ */
+async function checkTargetsExist(ctx: OpContext, rels: string[], args: string[], trees: string[]): Promise<void> {
+  const { repo } = ctx;
+  for (let i = 0; i < rels.length; i++) {
+    const t = rels[i];
+    const parts = t.split('/');
+    const owners = parts.map((_, n) => pointerPathOf(parts.slice(0, n + 1).join('/')));
+    if (owners.some((p) => existsSync(repo.abs(p))) || workspacePointers(repo, t).pointers.length) continue;
+    let found = false;
+    for (const tree of trees) {
+      const out = await runGit(repo.root, ['ls-tree', '-r', '--name-only', '-z', tree, '--', ...owners.map((p) => `:(literal)${p}`), `:(literal)${t}/`]).catch(() => '');
+      if (out.split('\0').some((p) => p.endsWith('.dvs'))) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) {
+      throw new DvsError('notfound', 'UNKNOWN_TARGET', `${args[i]}: not tracked data, nor inside tracked data, at any side of the diff`, {
+        hint: 'Name a tracked path (dvs status lists them) or a file inside a tracked directory.',
+        data: { path: t },
+      });
+    }
+  }
 }
 
 function sizeOfWorkspaceFile(repo: Repo, dataPath: string): number {
@@ -228,8 +267,10 @@ async function loadManifests(ctx: OpContext, versions: SideVersion[], fetch: boo
  * when there is none or the fetch fails.
  */
 export async function fetchLazily(ctx: OpContext, oids: Oid[], warnings: Warning[]): Promise<void> {
-  const remote = ctx.repo.config.get<string>('core.remote');
-  if (!remote) {
+  let remote: string;
+  try {
+    remote = remoteName(ctx.repo); // the remote dvs pull would use: core.remote, or the only one
+  } catch {
     warnings.push({ code: 'OBJECTS_MISSING', message: `${oids.length} object(s) needed by the diff are not in the cache and no default remote is set`, hint: 'Fetch them (dvs fetch --rev <rev>) or set a default remote (dvs remote default <name>).' });
     return;
   }

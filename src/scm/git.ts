@@ -58,15 +58,31 @@ export async function unstage(root: string, paths: string[]): Promise<void> {
   await runGit(root, ['rm', '--cached', '--quiet', '--ignore-unmatch', '--', ...paths]);
 }
 
-export async function resolveRevision(root: string, rev: string): Promise<string> {
-  try {
-    return (await runGit(root, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${rev}^{commit}`])).trim();
-  } catch {
-    throw new DvsError('notfound', 'UNKNOWN_REVISION', `Unknown revision "${rev}"`, {
-      hint: 'Use a branch, tag, commit hash or an expression Git understands (HEAD~1).',
-      data: { rev },
+/**
+ * The commit a revision names: anything Git resolves (`HEAD~1`, `main`, a tag, `@{1}`, `:/message`,
+ * a hash). With `treeish`, a revision naming a tree (`main^{tree}`) is accepted too, for callers that only
+ * list or compare trees.
+ */
+export async function resolveRevision(root: string, rev: string, options: { treeish?: boolean } = {}): Promise<string> {
+  const parse = async (spec: string) => (await runGit(root, ['rev-parse', '--verify', '--quiet', '--end-of-options', spec]).catch(() => '')).trim();
+  // One process for the usual name; `:/message` and `x^{tree}` need the plain name resolved first.
+  const direct = await parse(`${rev}^{commit}`);
+  if (direct) return direct;
+  const oid = await parse(rev);
+  if (oid) {
+    const commit = await parse(`${oid}^{commit}`);
+    if (commit) return commit;
+    const tree = options.treeish ? await parse(`${oid}^{tree}`) : '';
+    if (tree) return tree;
+    throw new DvsError('notfound', 'UNKNOWN_REVISION', `"${rev}" names a Git object that is not a commit${options.treeish ? ' or a tree' : ''}`, {
+      hint: 'Name a commit: a branch, tag, hash, HEAD~1, @{1} or :/message.',
+      data: { rev, oid },
     });
   }
+  throw new DvsError('notfound', 'UNKNOWN_REVISION', `Unknown revision "${rev}"`, {
+    hint: 'Use a branch, tag, commit hash or an expression Git understands (HEAD~1, @{1}, :/message).',
+    data: { rev },
+  });
 }
 
 /** Commits named by the scope flags of gc, fetch and push. */

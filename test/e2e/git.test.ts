@@ -296,6 +296,40 @@ describe('dvs diff', () => {
   });
 });
 
+describe('dvs diff: revisions, targets and the workspace as DVC users expect', () => {
+  it('resolves anything Git resolves, reports data deleted from the workspace, and narrows to several targets', async () => {
+    const repo = gitRepo();
+    writeTree(repo, { 'd/a.csv': 'a\n', 'd/b.csv': 'b\n', 'm.bin': 'm1' });
+    await trackAndCommit(repo, ['d', 'm.bin'], 'first data');
+    writeTree(repo, { 'd/a.csv': 'a2\n', 'd/b.csv': 'b2\n', 'm.bin': 'm2' });
+    await trackAndCommit(repo, ['d', 'm.bin'], 'second data');
+    const paths = (r: { changes: Array<{ path: string }> }) => r.changes.map((c) => c.path);
+    for (const [revA, revB] of [[':/first data', ':/second data'], ['HEAD@{1}', 'HEAD'], ['HEAD~1^{tree}', 'HEAD^{tree}'], ['main~1', 'main']]) {
+      const r = await dvs(repo, ['diff', revA, revB, '--json']);
+      expect(r.code, `${revA} ${revB}: ${r.stderr}`).toBe(0);
+      expect(paths(json(r)), `${revA} ${revB}`).toEqual(['d', 'm.bin']);
+    }
+    const blob = await dvs(repo, ['diff', 'HEAD:m.bin.dvs']);
+    expect(blob.code).toBe(4);
+    expect(blob.stderr).toContain('names a Git object that is not a commit or a tree');
+
+    // Several targets, one inside a directory: the directory is reported with just that file.
+    const t = json(await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--targets', 'd/a.csv', '--targets', 'm.bin', '--json']));
+    expect(paths(t)).toEqual(['d', 'm.bin']);
+    expect(t.changes[0].files.map((f: { path: string }) => f.path)).toEqual(['a.csv']);
+    expect(t.changes[0].fileCounts).toEqual({ added: 0, deleted: 0, modified: 1, renamed: 0 });
+    const unknown = await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--targets', 'nothing-here']);
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toContain('nothing-here: not tracked data');
+
+    // Data deleted from the workspace, pointer still there: deleted.
+    rmSync(join(repo, 'm.bin'));
+    const w = json(await dvs(repo, ['diff', '--json']));
+    expect(w.changes.map((c: { path: string; change: string }) => `${c.change}:${c.path}`)).toEqual(['deleted:m.bin']);
+    expect(w.warnings.map((x: { code: string }) => x.code)).toContain('NOT_IN_WORKSPACE');
+  });
+});
+
 describe('dvs diff --content', () => {
   /** A dataset of 3 partitions; version B drops 5% of the math rows of every partition. */
   function dataset(dropMath: boolean): Record<string, string> {
