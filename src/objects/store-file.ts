@@ -1,4 +1,6 @@
-import { chmodSync, constants, copyFileSync, linkSync, lstatSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, constants, copyFileSync, existsSync, linkSync, lstatSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { errnoCode } from '../errors.js';
 import type { ObjectCache } from './cache.js';
 import { copyAndHashSync, hashFileSync, sameStamp, stampOf, type FileStamp, type HashResult } from './hash.js';
@@ -44,6 +46,9 @@ export function placeHashed(cache: ObjectCache, abs: string, result: HashResult,
  * no link can be made here (another device, no reflink, the file changed since it was hashed).
  */
 function linkIntoCache(cache: ObjectCache, abs: string, hashed: HashResult, mode: 'hardlink' | 'reflink'): boolean | undefined {
+  // Already stored (re-tracking data that was unprotected, or the same bytes elsewhere): the workspace
+  // file becomes a link to that object, as a hardlink checkout would have made it.
+  if (mode === 'hardlink' && existsSync(cache.pathOf(hashed.oid))) return relinkToObject(cache, abs, hashed) ? false : undefined;
   const tmp = cache.tempPath();
   try {
     if (mode === 'hardlink') {
@@ -66,6 +71,28 @@ function linkIntoCache(cache: ObjectCache, abs: string, hashed: HashResult, mode
     rmSync(tmp, { force: true });
     const code = errnoCode(err);
     if (code === 'EXDEV' || code === 'EPERM' || code === 'EMLINK' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EINVAL' || code === 'ENOSYS') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Replace a workspace file by a hard link to the cache object with its content: link beside it, check that
+ * the file is still the one that was hashed, rename over it. Returns false when no link can be made here.
+ */
+function relinkToObject(cache: ObjectCache, abs: string, hashed: HashResult): boolean {
+  const tmp = join(dirname(abs), `.${basename(abs).slice(0, 40)}.dvs-tmp-${randomBytes(4).toString('hex')}`);
+  try {
+    linkSync(cache.pathOf(hashed.oid), tmp);
+    if (!sameStamp(stampOf(lstatSync(abs, { bigint: true })), hashed.stat)) {
+      rmSync(tmp, { force: true });
+      return false;
+    }
+    renameSync(tmp, abs);
+    return true;
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const code = errnoCode(err);
+    if (code === 'EXDEV' || code === 'EPERM' || code === 'EMLINK' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EACCES') return false;
     throw err;
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, lstatSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -280,6 +281,15 @@ describe('dvs checkout', () => {
       writeFileSync(a, 'edited');
       // the cache object is untouched
       expect((await dvs(repo, ['verify'])).code).toBe(0);
+      if (type === 'hardlink') {
+        // Unprotect, then re-track unchanged: the file is the cache's object again, not a read-only copy.
+        writeFileSync(a, 'aaa');
+        expect((await dvs(repo, ['track', 'd'])).code).toBe(0);
+        expect(statSync(a).nlink).toBe(2);
+        const oid = createHash('sha256').update('aaa').digest('hex');
+        expect(statSync(a).ino).toBe(statSync(join(repo, '.dvs/cache', oid.slice(0, 2), oid.slice(2))).ino);
+        expect((await dvs(repo, ['status', '--exit-code'])).code).toBe(0);
+      }
     }
   });
 
