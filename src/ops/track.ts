@@ -1,4 +1,4 @@
-import { existsSync, lstatSync } from 'node:fs';
+import { existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
 import { DvsError, fromSystemError } from '../errors.js';
 import type { Warning } from '../events.js';
 import { hashFiles, recordObject } from '../objects/hash-files.js';
@@ -77,10 +77,11 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
         const previous = existsSync(repo.abs(t.pointerPath)) ? tryReadPointer(repo, t.pointerPath) : undefined;
         let item: TrackedItem;
         if (t.kind === 'file') {
-          const stamp = stampOf(lstatSync(t.abs, { bigint: true }));
-          const r = await hashFiles([{ abs: t.abs, stamp }], { state, cache: repo.cache, storeMode, onProgress: ctx.onProgress, pool: sharedPool });
+          const stamp = stampOf(statSync(t.abs, { bigint: true }));
+          // A link's target is copied: linking it into the read-only cache would change a file elsewhere.
+          const r = await hashFiles([{ abs: t.abs, stamp }], { state, cache: repo.cache, storeMode: t.link ? 'copy' : storeMode, onProgress: ctx.onProgress, pool: sharedPool });
           failOnErrors(r.errors.map((e) => ({ path: t.rel, ...e })));
-          const exec = (Number(lstatSync(t.abs).mode) & 0o100) !== 0;
+          const exec = (Number(statSync(t.abs).mode) & 0o100) !== 0;
           item = { path: t.rel, pointerPath: t.pointerPath, kind: 'file', oid: r.oids[0]!, size: stamp.size, changed: false, hashedFiles: r.hashedFiles, hashedBytes: r.hashedBytes };
           item.changed = !previous || previous.oid !== item.oid || previous.kind !== 'file' || previous.exec !== exec;
           if (item.changed) writePointer(repo.root, t.pointerPath, { kind: 'file', oid: item.oid, size: item.size, exec }, previous);
@@ -128,6 +129,8 @@ interface CheckedTarget {
   abs: string;
   kind: DataKind;
   pointerPath: string;
+  /** The path is a symbolic link to a file: its target's bytes are tracked, by copy. */
+  link: boolean;
 }
 
 /** Everything that makes a target untrackable, checked before any work starts. */
@@ -151,10 +154,20 @@ function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
     }
     throw fromSystemError(err, arg, 'reading');
   }
-  if (st.isSymbolicLink()) {
-    throw new DvsError('usage', 'TRACK_SYMLINK', `${arg}: is a symbolic link`, {
-      hint: 'Track the file or directory it points to, at its real location inside the repository.',
-    });
+  const link = st.isSymbolicLink();
+  if (link) {
+    // A link to a file is tracked by its target's content, as DVC does; the link stays in the workspace.
+    try {
+      st = statSync(abs);
+    } catch (err) {
+      throw new DvsError('notfound', 'TRACK_BROKEN_LINK', `${arg}: a symbolic link to nothing (${readlinkSync(abs)})`, { hint: 'Fix or remove the link.', data: { path: rel }, cause: err });
+    }
+    if (st.isDirectory()) {
+      throw new DvsError('input', 'TRACK_LINKED_DIRECTORY', `${arg}: a symbolic link to a directory; dvs tracks links to files only`, {
+        hint: 'Track the directory at its real location, or copy it in.',
+        data: { path: rel },
+      });
+    }
   }
   if (!st.isFile() && !st.isDirectory()) {
     throw new DvsError('input', 'TRACK_SPECIAL', `${arg}: not a regular file or directory`);
@@ -176,7 +189,7 @@ function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
       });
     }
   }
-  return { arg, rel, abs, kind: st.isDirectory() ? 'dir' : 'file', pointerPath: pointerPathOf(rel) };
+  return { arg, rel, abs, kind: st.isDirectory() ? 'dir' : 'file', pointerPath: pointerPathOf(rel), link };
 }
 
 function tryReadPointer(repo: Repo, pointerPath: string): Pointer | undefined {

@@ -137,6 +137,28 @@ describe('dvs track', () => {
     expect(existsSync(join(repo, 'code.py.dvs'))).toBe(false);
   });
 
+  it('tracks a symbolic link to a file by its target\'s content, as DVC does; links to folders or to nothing are refused', async () => {
+    const repo = gitRepo();
+    writeTree(repo, { 'dir/bar': 'bar bytes\n', 'real/x': 'x' });
+    symlinkSync('./bar', join(repo, 'dir/foo'));
+    await dvs(repo, ['config', 'cache.type', 'hardlink,copy']);
+    const t = json(await dvs(repo, ['track', 'dir/foo', '--json']));
+    expect(t.items[0]).toMatchObject({ path: 'dir/foo', kind: 'file', oid: createHash('sha256').update('bar bytes\n').digest('hex'), size: 10 });
+    expect(lstatSync(join(repo, 'dir/foo')).isSymbolicLink()).toBe(true);
+    // The target was copied into the cache, not linked: it is still the user's writable file.
+    expect(statSync(join(repo, 'dir/bar')).nlink).toBe(1);
+    expect(statSync(join(repo, 'dir/bar')).mode & 0o200).toBe(0o200);
+    expect((await dvs(repo, ['status', '--exit-code'])).code).toBe(0);
+    symlinkSync('real', join(repo, 'linkdir'));
+    symlinkSync('nowhere', join(repo, 'broken'));
+    const dirLink = await dvs(repo, ['track', 'linkdir']);
+    expect(dirLink.code).toBe(3);
+    expect(dirLink.stderr).toContain('linkdir: a symbolic link to a directory');
+    const broken = await dvs(repo, ['track', 'broken']);
+    expect(broken.code).toBe(4);
+    expect(broken.stderr).toContain('broken: a symbolic link to nothing (nowhere)');
+  });
+
   it('refuses a path reached through a symbolic link that leaves the repository', async () => {
     const repo = gitRepo();
     const outside = tempDir();
