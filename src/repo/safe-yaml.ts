@@ -1,5 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
-import { CST, Composer, Lexer, LineCounter, Parser, type Document } from 'yaml';
+import { CST, Composer, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node } from 'yaml';
 import { DvsError } from '../errors.js';
 
 /**
@@ -132,7 +132,9 @@ export function parseYamlSafely(text: string, src: TextSource): SafeDocument {
   }
   for (const token of parser.end()) tokens.push(token);
 
-  const composer = new Composer({ schema: 'core', resolveKnownTags: false, uniqueKeys: true, logLevel: 'error', prettyErrors: false });
+  // Unique keys are checked below: the library compares each key with every earlier one, and 60,000
+  // keys in 1 MiB then cost half a minute.
+  const composer = new Composer({ schema: 'core', resolveKnownTags: false, uniqueKeys: false, logLevel: 'error', prettyErrors: false });
   let doc: Document.Parsed | undefined;
   for (const composed of composer.compose(tokens, true, text.length)) {
     if (doc) throw refusal(src, 'INVALID', 'multiple-documents', 'holds more than one YAML document', lineAt(composed.range[0]));
@@ -145,7 +147,32 @@ export function parseYamlSafely(text: string, src: TextSource): SafeDocument {
   }
   const tag = doc.warnings.find((w) => w.code === 'TAG_RESOLVE_FAILED');
   if (tag) throw refusal(src, 'INVALID', 'tag', `YAML tags other than the core schema's are not allowed (${firstLine(tag.message)})`, lineAt(tag.pos[0]));
+  const repeated = repeatedKey(doc.contents);
+  if (repeated) {
+    throw refusal(src, 'INVALID', 'syntax', `not valid YAML: Map keys must be unique (${quote(repeated.value, 40)} repeats)`, lineAt(repeated.range?.[0] ?? 0));
+  }
   return { doc, lines };
+}
+
+/** The first key that repeats a scalar key of the same map (as the library compares them: by value). */
+function repeatedKey(root: unknown): (Node & { value?: unknown }) | undefined {
+  const stack: unknown[] = [root];
+  while (stack.length) {
+    const node = stack.pop();
+    if (isMap(node)) {
+      const seen = new Set<unknown>();
+      for (const pair of node.items) {
+        if (isScalar(pair.key)) {
+          if (seen.has(pair.key.value)) return pair.key;
+          seen.add(pair.key.value);
+        }
+        stack.push(pair.key, pair.value);
+      }
+    } else if (isSeq(node)) {
+      for (const item of node.items) stack.push(isPair(item) ? item.value : item);
+    }
+  }
+  return undefined;
 }
 
 /**

@@ -130,10 +130,20 @@ describe('pointers from an untrusted repository', () => {
   });
 
   it('refuses duplicate keys, keys over 1024 characters, several documents; keeps NUL and CR as data', () => {
-    expect(refusal(() => parsePointer(`${POINTER}size: 6\n`, 'd.dvs')).message).toBe('d.dvs:5: not valid YAML: Map keys must be unique');
+    expect(refusal(() => parsePointer(`${POINTER}size: 6\n`, 'd.dvs')).message).toBe('d.dvs:5: not valid YAML: Map keys must be unique ("size" repeats)');
+    expect(refusal(() => parsePointer(`${POINTER}note: {a: 1, b: 2, a: 3}\n`, 'd.dvs')).data).toMatchObject({ line: 5, reason: 'syntax' });
     expect(refusal(() => parsePointer(`${POINTER}${'k'.repeat(1100)}: 1\n`, 'k.dvs')).code).toBe('POINTER_INVALID');
     expect(refusal(() => parsePointer(`${POINTER}---\n${POINTER}`, 'two.dvs'))).toMatchObject({ code: 'POINTER_INVALID', data: { reason: 'multiple-documents' } });
     expect(parsePointer(`${POINTER}note: "a\\0b"\n`.replace(/\n/g, '\r\n'), 'crlf.dvs').size).toBe(5);
+  });
+
+  it('reads a 1 MiB pointer of 100,000 keys in time proportional to its size', () => {
+    // The yaml library's own duplicate-key check compares each key with every earlier one: minutes here.
+    const keys = Array.from({ length: 100_000 }, (_, i) => `k${i}: 1\n`).join('');
+    const started = performance.now();
+    expect(parsePointer(POINTER + keys, 'many.dvs').size).toBe(5);
+    expect(performance.now() - started).toBeLessThan(30_000);
+    expect(refusal(() => parsePointer(`${POINTER}${keys}k99999: 2\n`, 'many.dvs')).message).toMatch(/^many\.dvs:100005: not valid YAML: Map keys must be unique \("k99999" repeats\)$/);
   });
 
   it('quotes hostile values briefly in messages', () => {
