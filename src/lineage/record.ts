@@ -89,13 +89,13 @@ export class LineageFormatError extends DvsError {
   }
 }
 
-function parseIO(f: Fields): LineageIO {
+function parseIO(f: Fields, fail: (reason: string) => LineageFormatError): LineageIO {
   const oid = typeof f.value.oid === 'string' && f.value.oid.startsWith('sha256:') ? f.value.oid.slice(7) : undefined;
   const path = f.value.path;
-  if (typeof path !== 'string' || !isOid(oid)) throw new LineageFormatError(`${f.at} needs a path and an oid "sha256:<hex>"`);
+  if (typeof path !== 'string' || !isOid(oid)) throw fail(`${f.at} needs a path and an oid "sha256:<hex>"`);
   // Records come from Git: a path that leaves the repository is refused before anything reads it.
   if (path === '' || path.startsWith('/') || path.split('/').some((seg) => seg === '..' || seg === '.' || seg === '')) {
-    throw new LineageFormatError(`${f.at}: path ${quote(path)} is not a plain relative path inside the repository`);
+    throw fail(`${f.at}: path ${quote(path)} is not a plain relative path inside the repository`);
   }
   const io: LineageIO = { path, oid, kind: f.oneOf<DataKind>('kind', ['file', 'dir'], 'file'), size: f.count('size'), rows: f.countOrNull('rows') };
   if (f.has('files')) io.files = f.count('files');
@@ -120,8 +120,8 @@ export function parseLineage(value: unknown, where = 'lineage'): LineageRecord {
     transform: value.transform,
     params: f.scalars('params'),
     command: command === undefined ? null : (command as LineageRecord['command']),
-    inputs: f.maps('inputs').map(parseIO),
-    outputs: f.maps('outputs').map(parseIO),
+    inputs: f.maps('inputs').map((io) => parseIO(io, fail)),
+    outputs: f.maps('outputs').map((io) => parseIO(io, fail)),
     started: f.str('started'),
     duration: f.numOrNull('duration'),
     user: f.str('user'),
