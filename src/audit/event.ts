@@ -1,5 +1,8 @@
 import { formatOid, isOid, type Oid } from '../objects/oid.js';
 import type { DataKind } from '../pointer/format.js';
+import { DvsError } from '../errors.js';
+import { nonFiniteAt } from '../repo/fields.js';
+import { parseJsonSafely, quote, type TextSource } from '../repo/safe-yaml.js';
 import { canonicalHash, canonicalJson } from './canonical.js';
 
 /**
@@ -96,20 +99,50 @@ export function eventFileName(time: string, hash: string): string {
 
 const STORED_KEYS = new Set(['v', 'seq', 'type', 'time', 'user', 'host', 'commit', 'paths', 'data', 'prev', 'hash']);
 
-export class EventFormatError extends Error {}
+/** How an event file is read: at most 1 MiB of JSON, nested at most 32 deep. */
+export function eventSource(file: string): TextSource {
+  return { where: file, code: 'AUDIT_EVENT', what: 'an audit event', hint: 'Run `dvs audit verify` to see which events are affected, then restore the file from Git.' };
+}
+
+/** A file that is not a well-formed event; `reason` says why, without the file's name. */
+export class EventFormatError extends DvsError {
+  constructor(readonly reason: string, file: string, code = 'AUDIT_EVENT_INVALID') {
+    super('input', code, `${file}: not a valid audit event: ${reason}`, { hint: eventSource(file).hint, data: { path: file, reason: 'shape', detail: reason } });
+  }
+}
+
+/** An input refusal about an event file (too large, not a file, too deep) as an EventFormatError. */
+export function asEventFormatError(err: unknown, file: string): unknown {
+  if (err instanceof EventFormatError || !(err instanceof DvsError) || err.kind !== 'input') return err;
+  return new EventFormatError(typeof err.data?.detail === 'string' ? err.data.detail : err.message, file, err.code);
+}
+
+const PATH_ROLES = new Set(['input', 'output', 'dataset']);
+
+function parsePath(p: unknown, i: number, fail: (reason: string) => Error): AuditPath {
+  if (!p || typeof p !== 'object' || Array.isArray(p)) throw fail(`paths[${i}] must be a map`);
+  const q = p as Record<string, unknown>;
+  const oid = typeof q.oid === 'string' && q.oid.startsWith('sha256:') ? q.oid.slice(7) : undefined;
+  if (typeof q.path !== 'string' || !isOid(oid)) throw fail(`paths[${i}] needs a path and an oid "sha256:<hex>"`);
+  if (q.kind !== undefined && q.kind !== 'file' && q.kind !== 'dir') throw fail(`paths[${i}].kind must be "file" or "dir"`);
+  if (q.size !== undefined && !(Number.isSafeInteger(q.size) && (q.size as number) >= 0)) throw fail(`paths[${i}].size must be a non-negative integer`);
+  if (q.role !== undefined && !PATH_ROLES.has(q.role as string)) throw fail(`paths[${i}].role must be input, output or dataset`);
+  return { ...(q as object), path: q.path, oid } as AuditPath;
+}
 
 /** Parse an event file. Throws EventFormatError with the reason when it is not a well-formed event. */
 export function parseEvent(text: string, file: string): AuditEvent {
   let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    raw = parseJsonSafely(text, eventSource(file));
   } catch (err) {
-    throw new EventFormatError(`not valid JSON (${(err as Error).message})`);
+    throw asEventFormatError(err, file);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new EventFormatError('not a JSON object');
+  const fail = (reason: string) => new EventFormatError(reason, file);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw fail('not a JSON object');
   const o = raw as Record<string, unknown>;
   const need = (key: string, ok: (v: unknown) => boolean, what: string) => {
-    if (!ok(o[key])) throw new EventFormatError(`"${key}" must be ${what}`);
+    if (!ok(o[key])) throw fail(`"${key}" must be ${what}`);
   };
   const isHash = (v: unknown) => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
   need('v', (v) => v === AUDIT_VERSION, `${AUDIT_VERSION}`);
@@ -121,14 +154,10 @@ export function parseEvent(text: string, file: string): AuditEvent {
   need('prev', (v) => Array.isArray(v) && v.every(isHash), 'a list of event hashes');
   need('hash', isHash, '64 hex digits');
   const unknown = Object.keys(o).filter((k) => !STORED_KEYS.has(k));
-  if (unknown.length) throw new EventFormatError(`unknown member "${unknown[0]}" (version ${AUDIT_VERSION} events have no such member)`);
-  const paths = (o.paths as unknown[]).map((p, i) => {
-    if (!p || typeof p !== 'object') throw new EventFormatError(`paths[${i}] must be a map`);
-    const q = p as Record<string, unknown>;
-    const oid = typeof q.oid === 'string' && q.oid.startsWith('sha256:') ? q.oid.slice(7) : undefined;
-    if (typeof q.path !== 'string' || !isOid(oid)) throw new EventFormatError(`paths[${i}] needs a path and an oid "sha256:<hex>"`);
-    return { ...(q as object), path: q.path, oid } as AuditPath;
-  });
+  if (unknown.length) throw fail(`unknown member ${quote(unknown[0])} (version ${AUDIT_VERSION} events have no such member)`);
+  const paths = (o.paths as unknown[]).map((p, i) => parsePath(p, i, fail));
+  const infinite = nonFiniteAt(o);
+  if (infinite) throw fail(`${infinite} is not a finite number`);
   return {
     v: o.v as number,
     seq: o.seq as number,

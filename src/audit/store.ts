@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, fromSystemError } from '../errors.js';
+import { readTextFile } from '../repo/safe-yaml.js';
 import { BlobReader, runGit } from '../scm/git.js';
-import { AUDIT_DIR, EventFormatError, parseEvent, type AuditEvent } from './event.js';
+import { asEventFormatError, AUDIT_DIR, EventFormatError, eventSource, parseEvent, type AuditEvent } from './event.js';
 
 /** An event file that could not be read as an event. */
 export interface UnreadableEvent {
@@ -15,12 +16,14 @@ export interface LoadedTrail {
   unreadable: UnreadableEvent[];
 }
 
-function addParsed(trail: LoadedTrail, text: string, file: string): void {
+/** Parse one event file into the trail; one that cannot be read is listed, not fatal. */
+function addParsed(trail: LoadedTrail, file: string, read: () => string): void {
   try {
-    trail.events.push(parseEvent(text, file));
+    trail.events.push(parseEvent(read(), file));
   } catch (err) {
-    if (!(err instanceof EventFormatError)) throw err;
-    trail.unreadable.push({ file, reason: err.message });
+    const format = asEventFormatError(err, file);
+    if (!(format instanceof EventFormatError)) throw format;
+    trail.unreadable.push({ file, reason: format.reason });
   }
 }
 
@@ -39,13 +42,14 @@ export function loadWorkspaceTrail(root: string): LoadedTrail {
   const trail: LoadedTrail = { events: [], unreadable: [] };
   for (const name of workspaceEventFiles(root)) {
     const file = `${AUDIT_DIR}/${name}`;
-    let text: string;
-    try {
-      text = readFileSync(join(root, file), 'utf8');
-    } catch (err) {
-      throw fromSystemError(err, file, 'reading');
-    }
-    addParsed(trail, text, file);
+    addParsed(trail, file, () => {
+      try {
+        // An oversized file or a link to a device is refused before it is read.
+        return readTextFile(join(root, file), eventSource(file));
+      } catch (err) {
+        throw fromSystemError(err, file, 'reading');
+      }
+    });
   }
   return trail;
 }
@@ -73,7 +77,7 @@ export async function loadTrailAt(root: string, commit: string): Promise<LoadedT
   try {
     for (const [file, blob] of blobs) {
       const data = await reader.read(blob);
-      if (data) addParsed(trail, data.toString('utf8'), file);
+      if (data) addParsed(trail, file, () => data.toString('utf8'));
     }
   } finally {
     reader.close();

@@ -1,6 +1,9 @@
 import { isMap, isSeq } from 'yaml';
 import { canonicalHash } from '../audit/canonical.js';
+import { DvsError } from '../errors.js';
 import { formatOid, isOid, type Oid } from '../objects/oid.js';
+import { Fields, isObj } from '../repo/fields.js';
+import { quote } from '../repo/safe-yaml.js';
 import type { DataKind, Pointer } from '../pointer/format.js';
 import { writePointer } from '../pointer/io.js';
 import type { ParamValue } from './params.js';
@@ -76,49 +79,56 @@ export function lineageHash(r: LineageRecord): string {
   return canonicalHash(lineageToStored(r));
 }
 
-export class LineageFormatError extends Error {}
-
-function parseIO(v: unknown, where: string): LineageIO {
-  if (!v || typeof v !== 'object') throw new LineageFormatError(`${where} must be a map`);
-  const o = v as Record<string, unknown>;
-  const oid = typeof o.oid === 'string' && o.oid.startsWith('sha256:') ? o.oid.slice(7) : undefined;
-  if (typeof o.path !== 'string' || !isOid(oid)) throw new LineageFormatError(`${where} needs a path and an oid "sha256:<hex>"`);
-  // Records come from Git: a path that leaves the repository is refused before anything reads it.
-  if (o.path === '' || o.path.startsWith('/') || o.path.split('/').some((seg) => seg === '..' || seg === '.' || seg === '')) {
-    throw new LineageFormatError(`${where}: path "${o.path}" is not a plain relative path inside the repository`);
+/** A lineage record that cannot be read; `reason` says why, without the pointer's name. */
+export class LineageFormatError extends DvsError {
+  constructor(readonly reason: string, where = 'lineage') {
+    super('input', 'LINEAGE_INVALID', `${where}: ${reason}`, {
+      hint: 'Re-run the transform (dvs transform) or re-record it (dvs lineage record) to write a new record.',
+      data: { path: where, reason: 'shape' },
+    });
   }
-  const io: LineageIO = {
-    path: o.path,
-    oid,
-    kind: o.kind === 'dir' ? 'dir' : 'file',
-    size: typeof o.size === 'number' ? o.size : 0,
-    rows: typeof o.rows === 'number' ? o.rows : null,
-  };
-  if (typeof o.files === 'number') io.files = o.files;
+}
+
+function parseIO(f: Fields, fail: (reason: string) => LineageFormatError): LineageIO {
+  const oid = typeof f.value.oid === 'string' && f.value.oid.startsWith('sha256:') ? f.value.oid.slice(7) : undefined;
+  const path = f.value.path;
+  if (typeof path !== 'string' || !isOid(oid)) throw fail(`${f.at} needs a path and an oid "sha256:<hex>"`);
+  // Records come from Git: a path that leaves the repository is refused before anything reads it.
+  if (path === '' || path.startsWith('/') || path.split('/').some((seg) => seg === '..' || seg === '.' || seg === '')) {
+    throw fail(`${f.at}: path ${quote(path)} is not a plain relative path inside the repository`);
+  }
+  const io: LineageIO = { path, oid, kind: f.oneOf<DataKind>('kind', ['file', 'dir'], 'file'), size: f.count('size'), rows: f.countOrNull('rows') };
+  if (f.has('files')) io.files = f.count('files');
   return io;
 }
 
-/** Parse the stored form; throws LineageFormatError naming what is wrong. */
-export function parseLineage(value: unknown): LineageRecord {
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new LineageFormatError('lineage must be a map');
-  const o = value as Record<string, unknown>;
-  if (typeof o.transform !== 'string' || o.transform === '') throw new LineageFormatError('lineage.transform must be a name');
-  if (!Array.isArray(o.inputs) || !Array.isArray(o.outputs)) throw new LineageFormatError('lineage.inputs and lineage.outputs must be lists');
-  const params = o.params && typeof o.params === 'object' && !Array.isArray(o.params) ? (o.params as Record<string, ParamValue>) : {};
-  const command = Array.isArray(o.command) ? o.command.map(String) : typeof o.command === 'string' ? o.command : null;
+/**
+ * Parse the stored form; throws LineageFormatError naming what is wrong. Members that are absent take
+ * their defaults; a member of the wrong type makes the record unreadable (the pointer stays valid).
+ */
+export function parseLineage(value: unknown, where = 'lineage'): LineageRecord {
+  const fail = (reason: string) => new LineageFormatError(reason, where);
+  if (!isObj(value)) throw fail('lineage must be a map');
+  const f = Fields.of(value, 'lineage', fail, true);
+  if (typeof value.transform !== 'string' || value.transform === '') throw fail('lineage.transform must be a name');
+  if (!Array.isArray(value.inputs) || !Array.isArray(value.outputs)) throw fail('lineage.inputs and lineage.outputs must be lists');
+  const command = value.command;
+  if (!(command === undefined || command === null || typeof command === 'string' || (Array.isArray(command) && command.every((a) => typeof a === 'string')))) {
+    throw fail(`lineage.command must be a list of arguments or a text, not ${quote(command)}`);
+  }
   return {
-    transform: o.transform,
-    params,
-    command,
-    inputs: o.inputs.map((x, i) => parseIO(x, `lineage.inputs[${i}]`)),
-    outputs: o.outputs.map((x, i) => parseIO(x, `lineage.outputs[${i}]`)),
-    started: typeof o.started === 'string' ? o.started : '',
-    duration: typeof o.duration === 'number' ? o.duration : null,
-    user: typeof o.user === 'string' ? o.user : '',
-    host: typeof o.host === 'string' ? o.host : '',
-    commit: typeof o.commit === 'string' ? o.commit : null,
-    dirty: o.dirty === true,
-    ran: o.ran === 'elsewhere' ? 'elsewhere' : 'here',
+    transform: value.transform,
+    params: f.scalars('params'),
+    command: command === undefined ? null : (command as LineageRecord['command']),
+    inputs: f.maps('inputs').map((io) => parseIO(io, fail)),
+    outputs: f.maps('outputs').map((io) => parseIO(io, fail)),
+    started: f.str('started'),
+    duration: f.numOrNull('duration'),
+    user: f.str('user'),
+    host: f.str('host'),
+    commit: f.strOrNull('commit'),
+    dirty: f.bool('dirty'),
+    ran: f.oneOf('ran', ['here', 'elsewhere'] as const, 'here'),
   };
 }
 
@@ -131,7 +141,7 @@ export function lineageOf(pointer: Pointer): PointerLineage {
   try {
     return { record: parseLineage((pointer.doc.toJS() as Record<string, unknown>)[LINEAGE_KEY]) };
   } catch (err) {
-    if (err instanceof LineageFormatError) return { error: err.message };
+    if (err instanceof LineageFormatError) return { error: err.reason };
     throw err;
   }
 }

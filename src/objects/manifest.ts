@@ -40,8 +40,27 @@ function encodePath(p: string): string {
   return /[%\r\n]/.test(p) ? p.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A') : p;
 }
 
-function decodePath(p: string): string {
-  return p.includes('%') ? p.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%') : p;
+const ESCAPES: Record<string, string> = { '%25': '%', '%0D': '\r', '%0A': '\n' };
+
+/** The path a manifest line spells, or undefined when it is not spelled the one valid way. */
+function decodePath(p: string): string | undefined {
+  if (p.includes('\r')) return undefined;
+  if (!p.includes('%')) return p;
+  if (/%(?!25|0D|0A)/.test(p)) return undefined;
+  return p.replace(/%(?:25|0D|0A)/g, (escape) => ESCAPES[escape]);
+}
+
+/** A size written as the spec says: decimal digits, no sign, no leading zero; -1 otherwise. */
+function sizeAt(line: string, start: number, end: number): number {
+  const n = end - start;
+  if (n < 1 || n > 16 || (n > 1 && line.charCodeAt(start) === 48 /* 0 */)) return -1;
+  let size = 0;
+  for (let k = start; k < end; k++) {
+    const digit = line.charCodeAt(k) - 48;
+    if (digit < 0 || digit > 9) return -1;
+    size = size * 10 + digit;
+  }
+  return Number.isSafeInteger(size) ? size : -1;
 }
 
 export function serializeManifest(manifest: Manifest): string {
@@ -71,16 +90,17 @@ export function parseManifest(text: string, where: string): Manifest {
     });
   }
   const entries: ManifestEntry[] = new Array(lines.length - 2);
+  const files = new OpenFiles(entries);
   let previous: string | undefined;
   for (let i = 1; i < lines.length - 1; i++) {
     const line = lines[i];
     const s1 = line.indexOf(' ', 65);
     const oid = isHex64At(line) ? line.slice(0, 64) : '';
-    const size = Number(line.slice(65, s1));
+    const size = s1 < 0 ? -1 : sizeAt(line, 65, s1);
     const flag = line[s1 + 1];
     const path = decodePath(line.slice(s1 + 3));
-    if (line[64] !== ' ' || s1 < 0 || oid === '' || !Number.isSafeInteger(size) || size < 0 ||
-        (flag !== 'x' && flag !== '-') || line[s1 + 2] !== ' ' || path === '') {
+    if (line[64] !== ' ' || oid === '' || size < 0 || (flag !== 'x' && flag !== '-') || line[s1 + 2] !== ' ' ||
+        path === undefined || path === '') {
       throw new DvsError('input', 'MANIFEST_INVALID', `${where}: line ${i + 1} is malformed`, {
         hint: 'The object may be corrupted: run `dvs verify`.',
       });
@@ -91,8 +111,42 @@ export function parseManifest(text: string, where: string): Manifest {
     }
     previous = path;
     entries[i - 1] = { path, oid, size, exec: flag === 'x' };
+    const parent = files.fileAbove(i - 1);
+    if (parent >= 0) {
+      const file = entries[parent].path;
+      throw new DvsError('input', 'MANIFEST_INVALID', `${where}: line ${i + 1}: "${path}" lies inside "${file}", which line ${parent + 2} lists as a file`, {
+        hint: 'A path cannot be both a file and a directory. The object may be corrupted: run `dvs verify`.',
+        data: { line: i + 1, path, file, fileLine: parent + 2 },
+      });
+    }
   }
   return { entries };
+}
+
+/**
+ * Finds a path listed below one that is also listed as a file ("a" and "a/b"), in one pass over sorted
+ * paths. Between "a" and "a/b" byte order puts siblings such as "a-b" and "a.txt" (bytes below "/"), so
+ * the previous line is not enough; but every path between them starts with "a". The stack holds the
+ * earlier paths that are prefixes of the latest one: the only files a later path can lie inside.
+ */
+class OpenFiles {
+  /** Indexes into `entries` of the paths that are prefixes of the latest one. */
+  private readonly stack: number[] = [];
+
+  constructor(private readonly entries: readonly ManifestEntry[]) {}
+
+  /** The index of the listed file that entry `i` lies inside, or -1; then remembers entry `i`. */
+  fileAbove(i: number): number {
+    const { stack, entries } = this;
+    const path = entries[i].path;
+    while (stack.length && !path.startsWith(entries[stack[stack.length - 1]].path)) stack.pop();
+    // What is left are prefixes of `path`; one followed by "/" names a directory of it.
+    for (let k = stack.length - 1; k >= 0; k--) {
+      if (path.charCodeAt(entries[stack[k]].path.length) === 47 /* / */) return stack[k];
+    }
+    stack.push(i);
+    return -1;
+  }
 }
 
 /** Whether a line starts with 64 lowercase hex digits (no regex, no slice: this is the hot loop). */

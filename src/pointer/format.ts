@@ -1,6 +1,7 @@
-import { LineCounter, isMap, parseDocument, type Document } from 'yaml';
+import { isMap, parseDocument, type Document } from 'yaml';
 import { DvsError } from '../errors.js';
 import { formatOid, parseOidField, type Oid } from '../objects/oid.js';
+import { parseYamlSafely, quote, type TextSource } from '../repo/safe-yaml.js';
 
 /**
  * The pointer file (`<data>.dvs`), specified in docs/pointer-spec.md. Parsing keeps the YAML document
@@ -31,21 +32,31 @@ export interface Pointer extends PointerData {
 
 const KNOWN_KEYS = new Set(['version', 'kind', 'oid', 'size', 'files', 'exec']);
 
+/**
+ * How a pointer is read: at most 1 MiB, no YAML anchors or aliases, nesting at most 32 deep
+ * (docs/pointer-spec.md). Refusals are POINTER_TOO_LARGE, POINTER_ALIAS, POINTER_TOO_DEEP, and
+ * POINTER_INVALID for everything else.
+ */
+export function pointerSource(where: string): TextSource {
+  return {
+    where,
+    code: 'POINTER',
+    what: 'a pointer',
+    hint: `Restore it from Git (git checkout -- ${where}) or re-create it with \`dvs track\` on the data.`,
+  };
+}
+
 /** Parse a pointer's text. `where` is the pointer's path, used in every message. */
 export function parsePointer(text: string, where: string): Pointer {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const source = pointerSource(where);
+  const { doc, lines } = parseYamlSafely(text, source);
   const fail = (reason: string, offset?: number, code = 'POINTER_INVALID'): never => {
     const line = offset !== undefined ? lines.linePos(offset).line : undefined;
     throw new DvsError('input', code, `${where}${line ? `:${line}` : ''}: ${reason}`, {
-      hint: `Restore it from Git (git checkout -- ${where}) or re-create it with \`dvs track\` on the data.`,
-      data: { path: where, line },
+      hint: source.hint,
+      data: { path: where, line, reason: 'shape' },
     });
   };
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    fail(`not valid YAML: ${e.message.split('\n')[0]}`, e.pos[0]);
-  }
   if (!isMap(doc.contents)) fail(text.trim() === '' ? 'empty pointer file' : 'a pointer must be a YAML map of keys', 0);
   const node = (key: string) => doc.get(key, true) as { range?: [number, number, number] } | undefined;
   const offsetOf = (key: string) => node(key)?.range?.[0];
@@ -55,13 +66,15 @@ export function parsePointer(text: string, where: string): Pointer {
   const version = value('version');
   if (version === undefined) fail('missing key "version" (the file may be truncated)', end);
   if (version !== POINTER_VERSION) {
-    fail(`unsupported version ${JSON.stringify(version)} (this dvs reads version ${POINTER_VERSION})`, offsetOf('version'), 'POINTER_VERSION');
+    fail(`unsupported version ${quote(version)} (this dvs reads version ${POINTER_VERSION})`, offsetOf('version'), 'POINTER_VERSION');
   }
   const kind = value('kind');
   if (kind === undefined) fail('missing key "kind" (the file may be truncated)', end);
-  if (kind !== 'file' && kind !== 'dir') fail(`kind must be "file" or "dir", not ${JSON.stringify(kind)}`, offsetOf('kind'));
+  if (kind !== 'file' && kind !== 'dir') fail(`kind must be "file" or "dir", not ${quote(kind)}`, offsetOf('kind'));
   const rawOid = value('oid');
   if (rawOid === undefined) fail('missing key "oid" (the file may be truncated)', end);
+  // parseOidField quotes the value whole; a hostile one can be a megabyte long.
+  if (typeof rawOid === 'string' && rawOid.length > 80) fail(`oid must be "sha256:<64 hex digits>", not ${quote(rawOid)}`, offsetOf('oid'), 'INVALID_OID');
   let oid: Oid;
   try {
     oid = parseOidField(rawOid, `${where}:${lines.linePos(offsetOf('oid') ?? 0).line}`);
@@ -71,16 +84,16 @@ export function parsePointer(text: string, where: string): Pointer {
   }
   const size = value('size');
   if (size === undefined) fail('missing key "size" (the file may be truncated)', end);
-  if (!Number.isSafeInteger(size) || (size as number) < 0) fail(`size must be a non-negative integer, not ${JSON.stringify(size)}`, offsetOf('size'));
+  if (!Number.isSafeInteger(size) || (size as number) < 0) fail(`size must be a non-negative integer, not ${quote(size)}`, offsetOf('size'));
   const pointer: Pointer = { kind: kind as DataKind, oid, size: size as number, doc };
   if (kind === 'dir') {
     const files = value('files');
     if (files === undefined) fail('missing key "files" (directories record their file count)', end);
-    if (!Number.isSafeInteger(files) || (files as number) < 0) fail(`files must be a non-negative integer, not ${JSON.stringify(files)}`, offsetOf('files'));
+    if (!Number.isSafeInteger(files) || (files as number) < 0) fail(`files must be a non-negative integer, not ${quote(files)}`, offsetOf('files'));
     pointer.files = files as number;
   } else {
     const exec = value('exec');
-    if (exec !== undefined && typeof exec !== 'boolean') fail(`exec must be true or false, not ${JSON.stringify(exec)}`, offsetOf('exec'));
+    if (exec !== undefined && typeof exec !== 'boolean') fail(`exec must be true or false, not ${quote(exec)}`, offsetOf('exec'));
     pointer.exec = exec === true;
   }
   return pointer;

@@ -1,10 +1,11 @@
-import { readdirSync, readFileSync, type Dirent } from 'node:fs';
+import { readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
 import { writeFileAtomic } from '../repo/atomic.js';
 import type { IgnoreRules } from '../repo/ignore.js';
 import { dataPathProblem, type PathGuard } from '../repo/paths.js';
-import { dataPathOf, isPointerPath, parsePointer, serializePointer, type Pointer, type PointerData } from './format.js';
+import { readTextFile } from '../repo/safe-yaml.js';
+import { dataPathOf, isPointerPath, parsePointer, pointerSource, serializePointer, type Pointer, type PointerData } from './format.js';
 
 /** A pointer found in the workspace: where it is and what data path it stands for. */
 export interface PointerRef {
@@ -41,9 +42,11 @@ export function readPointer(root: string, pointerPath: string): Pointer {
   checkPointerName(pointerPath);
   let text: string;
   try {
-    text = readFileSync(join(root, pointerPath), 'utf8');
+    // Size and file type are checked before reading: a hook must not stall on a hostile pointer.
+    text = readTextFile(join(root, pointerPath), pointerSource(pointerPath));
   } catch (err) {
-    if (errnoCode(err) === 'ENOENT') {
+    const code = errnoCode(err);
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new DvsError('notfound', 'POINTER_NOT_FOUND', `${pointerPath}: no such pointer`, {
         hint: 'List tracked data with `dvs status`.',
         data: { path: pointerPath },

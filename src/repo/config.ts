@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isScalar, parseDocument, type Document } from 'yaml';
-import { DvsError, errnoCode } from '../errors.js';
+import { DvsError, errnoCode, fromSystemError } from '../errors.js';
 import { writeFileAtomic } from './atomic.js';
+import { parseYamlSafely, quote, readTextFile, refusal, type TextSource } from './safe-yaml.js';
 
 /**
  * Configuration: `.dvs/config` (committed) overlaid by `.dvs/config.local` (ignored by Git; secrets and
@@ -105,26 +106,52 @@ export interface ConfigFile {
   refusal?: DvsError;
 }
 
+function configSource(path: string): TextSource {
+  return { where: path, code: 'CONFIG', what: 'a config file', hint: 'Fix the YAML by hand, or restore the file from Git.' };
+}
+
+/**
+ * Read one config file (a missing file is empty). The committed config comes with a clone, so it is
+ * read like a pointer: at most 1 MiB, no anchors or aliases, nesting at most 32 deep.
+ */
 export function loadConfigFile(path: string): ConfigFile {
   let text = '';
   try {
-    text = readFileSync(path, 'utf8');
+    text = readTextFile(path, configSource(path));
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') throw err;
+    if (errnoCode(err) !== 'ENOENT') throw fromSystemError(err, path, 'reading');
   }
-  const doc = parseDocument(text);
-  if (doc.errors.length) {
-    const e = doc.errors[0];
-    const line = e.linePos?.[0]?.line;
-    throw new DvsError('input', 'CONFIG_INVALID', `${path}${line ? `:${line}` : ''}: ${e.message.split('\n')[0]}`, {
-      hint: 'Fix the YAML by hand, or restore the file from Git.',
-      data: { path, line },
-    });
-  }
+  return parseConfigText(text, path);
+}
+
+/** Parse a config file's text; `path` names it in messages. */
+export function parseConfigText(text: string, path: string): ConfigFile {
+  const source = configSource(path);
+  const { doc } = parseYamlSafely(text, source);
   if (doc.contents !== null && !isMap(doc.contents)) {
-    throw new DvsError('input', 'CONFIG_INVALID', `${path}: the top level must be a map of sections`, { data: { path } });
+    throw refusal(source, 'INVALID', 'shape', 'the top level must be a map of sections');
   }
   return { path, doc };
+}
+
+/** What a value of each kind must look like in a file; undefined when `value` is fine. */
+function expected(kind: ValueKind, value: unknown): string | undefined {
+  switch (kind) {
+    case 'boolean':
+      return typeof value === 'boolean' ? undefined : 'true or false';
+    case 'integer':
+      return Number.isSafeInteger(value) && (value as number) >= 0 ? undefined : 'a non-negative integer';
+    case 'string':
+    case 'path':
+      return typeof value === 'string' ? undefined : 'text';
+    case 'linktypes': {
+      const list = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',').map((t) => t.trim()) : undefined;
+      const ok = list !== undefined && list.length > 0 && list.every((t) => LINK_TYPES.includes(t as LinkType));
+      return ok ? undefined : `a list of ${LINK_TYPES.join(', ')}`;
+    }
+    default:
+      return undefined;
+  }
 }
 
 function flatten(doc: Document, where: string, out: Map<string, unknown>): void {
@@ -135,9 +162,18 @@ function flatten(doc: Document, where: string, out: Map<string, unknown>): void 
       const key = prefix ? `${prefix}.${k}` : k;
       if (v && typeof v === 'object' && !Array.isArray(v)) walk(v as Record<string, unknown>, key);
       else {
-        if (!keySpec(key)) {
+        const spec = keySpec(key);
+        if (!spec) {
           const err = unknownKeyError(key);
           throw new DvsError('input', 'UNKNOWN_CONFIG_KEY', `${where}: ${err.message}`, { hint: err.hint, data: err.data });
+        }
+        if (v === null) continue; // `key:` with no value leaves the default
+        const want = expected(spec.kind, v);
+        if (want) {
+          throw new DvsError('input', 'CONFIG_INVALID', `${where}: ${key} must be ${want}, not ${quote(v)}`, {
+            hint: `Set it with \`dvs config ${key} <value>\`, or edit the file.`,
+            data: { path: where, key, reason: 'shape' },
+          });
         }
         out.set(key, v);
       }

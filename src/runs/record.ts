@@ -4,6 +4,8 @@ import { DvsError } from '../errors.js';
 import { formatOid, isOid, type Oid } from '../objects/oid.js';
 import type { DataKind } from '../pointer/format.js';
 import type { ParamValue } from '../lineage/params.js';
+import { Fields, isObj, nonFiniteAt } from '../repo/fields.js';
+import { parseYamlSafely, quote, type TextSource } from '../repo/safe-yaml.js';
 
 /**
  * A training run: which model, trained on which exact dataset versions, with which code, parameters and
@@ -149,77 +151,97 @@ export function serializeRun(r: RunRecord, previous?: Document): string {
   return doc.toString();
 }
 
+/** How a run record is read: at most 1 MiB, no anchors or aliases, nesting at most 32 deep. */
+export function runSource(file: string): TextSource {
+  return { where: file, code: 'RUN_RECORD', what: 'a run record', hint: `Restore it from Git (git checkout -- ${file}).` };
+}
+
 function bad(file: string, reason: string): DvsError {
   return new DvsError('input', 'RUN_RECORD_INVALID', `${file}: ${reason}`, {
-    hint: `Restore it from Git (git checkout -- ${file}).`,
-    data: { file },
+    hint: runSource(file).hint,
+    data: { file, path: file, reason: 'shape' },
   });
 }
 
-function parseOid(v: unknown, file: string, where: string): Oid {
+function oidOf(f: Fields, file: string): Oid {
+  const v = f.value.oid;
   const hex = typeof v === 'string' && v.startsWith('sha256:') ? v.slice(7) : undefined;
-  if (!isOid(hex)) throw bad(file, `${where}: oid must be "sha256:<64 hex digits>"`);
+  if (!isOid(hex)) throw bad(file, `${f.at}.oid must be "sha256:<64 hex digits>", not ${quote(v)}`);
   return hex;
 }
 
-const numOrNull = (v: unknown) => (typeof v === 'number' ? v : null);
+function parseStepIO(f: Fields, file: string): { path: string; oid: Oid; rows: number | null } {
+  return { path: f.required('path'), oid: oidOf(f, file), rows: f.countOrNull('rows') };
+}
 
-/** Parse a record's text; `file` names it in errors, `id` is what its file name says. */
+function parseStep(f: Fields, file: string): RunLineageStep {
+  return {
+    step: f.str('step'),
+    transform: f.str('transform'),
+    params: f.scalars('params'),
+    rowsIn: f.countOrNull('rowsIn'),
+    rowsOut: f.countOrNull('rowsOut'),
+    inputs: f.maps('inputs').map((io) => parseStepIO(io, file)),
+    outputs: f.maps('outputs').map((io) => parseStepIO(io, file)),
+  };
+}
+
+function parseDataset(f: Fields, file: string): RunDataset {
+  const ds: RunDataset = {
+    path: f.required('path'),
+    kind: f.oneOf<DataKind>('kind', ['file', 'dir'], 'file'),
+    oid: oidOf(f, file),
+    size: f.count('size'),
+    rows: f.countOrNull('rows'),
+    lineage: f.maps('lineage').map((s) => parseStep(s, file)),
+  };
+  if (f.has('files')) ds.files = f.count('files');
+  if (f.bool('staleLineage')) ds.staleLineage = true;
+  return ds;
+}
+
+function parseHardware(f: Fields): RunHardware {
+  return {
+    platform: f.str('platform'),
+    os: f.str('os'),
+    cpu: f.str('cpu'),
+    cores: f.count('cores'),
+    memory: f.count('memory'),
+    gpus: f.has('gpus') ? f.maps('gpus').map((g) => ({ name: g.str('name'), memory: g.strOrNull('memory') })) : null,
+    node: f.str('node'),
+  };
+}
+
+/**
+ * Parse a record's text; `file` names it in errors, `id` is what its file name says. Members that are
+ * absent take their defaults; a member of the wrong type is refused (RUN_RECORD_INVALID), so everything
+ * that shows or compares runs can rely on the types of RunRecord.
+ */
 export function parseRun(text: string, file: string, id: string, commit?: string): LoadedRun {
-  const doc = parseDocument(text, { uniqueKeys: true });
-  if (doc.errors.length) throw bad(file, `not valid YAML: ${doc.errors[0].message.split('\n')[0]}`);
-  const o = doc.toJS() as Record<string, unknown> | null;
-  if (!o || typeof o !== 'object' || Array.isArray(o)) throw bad(file, 'a run record must be a YAML map');
-  if (o.version !== RUN_VERSION) throw bad(file, `unsupported version ${JSON.stringify(o.version)} (this dvs reads version ${RUN_VERSION})`);
-  if (o.id !== id) throw bad(file, `its id ${JSON.stringify(o.id)} does not match its file name`);
-  if (!Array.isArray(o.datasets)) throw bad(file, 'datasets must be a list');
-  const datasets: RunDataset[] = o.datasets.map((d: unknown, i: number) => {
-    const x = (d ?? {}) as Record<string, unknown>;
-    if (typeof x.path !== 'string') throw bad(file, `datasets[${i}]: path missing`);
-    const ds: RunDataset = {
-      path: x.path,
-      kind: x.kind === 'dir' ? 'dir' : 'file',
-      oid: parseOid(x.oid, file, `datasets[${i}]`),
-      size: typeof x.size === 'number' ? x.size : 0,
-      rows: numOrNull(x.rows),
-      lineage: Array.isArray(x.lineage)
-        ? x.lineage.map((s: Record<string, unknown>, j: number) => ({
-            step: String(s?.step ?? ''),
-            transform: String(s?.transform ?? ''),
-            params: (s?.params && typeof s.params === 'object' ? s.params : {}) as Record<string, ParamValue>,
-            rowsIn: numOrNull(s?.rowsIn),
-            rowsOut: numOrNull(s?.rowsOut),
-            inputs: (Array.isArray(s?.inputs) ? s.inputs : []).map((io: Record<string, unknown>) => ({ path: String(io?.path), oid: parseOid(io?.oid, file, `datasets[${i}].lineage[${j}]`), rows: numOrNull(io?.rows) })),
-            outputs: (Array.isArray(s?.outputs) ? s.outputs : []).map((io: Record<string, unknown>) => ({ path: String(io?.path), oid: parseOid(io?.oid, file, `datasets[${i}].lineage[${j}]`), rows: numOrNull(io?.rows) })),
-          }))
-        : [],
-    };
-    if (typeof x.files === 'number') ds.files = x.files;
-    if (x.staleLineage === true) ds.staleLineage = true;
-    return ds;
-  });
-  const code = (o.code ?? {}) as Record<string, unknown>;
-  const metrics: Record<string, number> = {};
-  for (const [k, v] of Object.entries((o.metrics ?? {}) as Record<string, unknown>)) if (typeof v === 'number') metrics[k] = v;
+  const { doc } = parseYamlSafely(text, runSource(file));
+  const o = doc.toJS() as unknown;
+  if (!isObj(o)) throw bad(file, 'a run record must be a YAML map');
+  if (o.version !== RUN_VERSION) throw bad(file, `unsupported version ${quote(o.version)} (this dvs reads version ${RUN_VERSION})`);
+  if (o.id !== id) throw bad(file, `its id ${quote(o.id)} does not match its file name`);
+  const f = Fields.of(o, '', (message) => bad(file, message), true);
+  const code = f.map('code');
   const record: RunRecord = {
     id,
-    model: String(o.model ?? ''),
-    status: o.status === 'finished' ? 'finished' : 'running',
-    started: String(o.started ?? ''),
-    finished: typeof o.finished === 'string' ? o.finished : null,
-    duration: numOrNull(o.duration),
-    user: String(o.user ?? ''),
-    host: String(o.host ?? ''),
-    code: {
-      commit: typeof code.commit === 'string' ? code.commit : null,
-      branch: typeof code.branch === 'string' ? code.branch : null,
-      dirty: code.dirty === true,
-      changes: Array.isArray(code.changes) ? code.changes.map(String) : [],
-    },
-    datasets,
-    params: (o.params && typeof o.params === 'object' ? o.params : {}) as Record<string, ParamValue>,
-    hardware: (o.hardware ?? {}) as RunHardware,
-    metrics,
+    model: f.str('model'),
+    status: f.oneOf('status', ['running', 'finished'] as const, 'running'),
+    started: f.str('started'),
+    finished: f.strOrNull('finished'),
+    duration: f.numOrNull('duration'),
+    user: f.str('user'),
+    host: f.str('host'),
+    code: { commit: code.strOrNull('commit'), branch: code.strOrNull('branch'), dirty: code.bool('dirty'), changes: code.strings('changes') },
+    datasets: f.maps('datasets', true).map((d) => parseDataset(d, file)),
+    params: f.scalars('params'),
+    hardware: parseHardware(f.map('hardware')),
+    metrics: f.numbers('metrics'),
   };
+  const covered = Object.fromEntries(KEYS.map((k) => [k, o[k]]));
+  const infinite = nonFiniteAt(covered);
+  if (infinite) throw bad(file, `${infinite} is not a finite number`);
   return { record, doc, hash: hashStored(o), file, commit };
 }

@@ -1,8 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
 import type { Repo } from '../repo/repo.js';
+import { readTextFile } from '../repo/safe-yaml.js';
 import { BlobReader, resolveRevision, runGit } from '../scm/git.js';
-import { checkRunId, parseRun, runPath, RUNS_DIR, type LoadedRun } from './record.js';
+import { checkRunId, parseRun, runPath, runSource, RUNS_DIR, type LoadedRun } from './record.js';
 
 /** A run named on the command line: `<id>` (the workspace) or `<id>@<rev>` (read from Git). */
 export interface RunRef {
@@ -28,7 +29,8 @@ export function loadRun(repo: Repo, id: string): LoadedRun {
   const file = runPath(id);
   let text: string;
   try {
-    text = readFileSync(repo.abs(file), 'utf8');
+    // Size and file type are checked before reading (a record comes with a clone).
+    text = readTextFile(repo.abs(file), runSource(file));
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') throw runNotFound(id, 'the workspace', 'List runs with `dvs run list`; a run of another branch is named <id>@<branch>.');
     throw fromSystemError(err, file, 'reading');
