@@ -11,6 +11,7 @@ import type { OpContext } from './context.js';
 import { dataState, loadManifest } from './data-state.js';
 import { countMissing } from './status.js';
 import { objectsOf } from './references.js';
+import { readManifest } from './transfer-scope.js';
 import { isDirectory, workspacePointers, type Target } from './workspace.js';
 
 const NULL_SHA = /^0+$/;
@@ -57,7 +58,7 @@ export async function runHook(ctx: OpContext, options: HookOptions): Promise<Hoo
       const [oldRev, newRev, flag] = options.args;
       if (flag !== '1') return { ...base, skipped: 'file checkout' };
       if (await rebaseInProgress(repo)) return { ...base, skipped: 'rebase in progress' };
-      if (oldRev === newRev) return { ...base, skipped: 'same commit' };
+      if (oldRev === newRev) return restoreMissing(ctx, base); // `git checkout -b new`: nothing moved
       return followRef(ctx, base, NULL_SHA.test(oldRev) ? undefined : oldRev, newRev);
     }
     case 'post-merge': {
@@ -130,6 +131,37 @@ async function followAllPointers(ctx: OpContext, result: HookResult): Promise<Ho
   for (const r of scan.refused) result.refused.push({ pointerPath: r.pointerPath, message: r.error.message });
   result.pointers = scan.pointers.map((ref) => ref.pointerPath);
   return syncTargets(ctx, result, scan.pointers.map((ref) => ({ ref })));
+}
+
+/**
+ * A branch checkout that stays on the same commit (`git checkout -b new`) changes no pointer, but DVC's
+ * hook then restores data the user deleted, and so does this one: only data paths, or files of tracked
+ * directories, that are missing are looked for (a stat each), and only those pointers are checked out,
+ * so the usual switch between two commits is not slowed and modified data is left alone.
+ */
+async function restoreMissing(ctx: OpContext, result: HookResult): Promise<HookResult> {
+  const { repo } = ctx;
+  const scan = workspacePointers(repo);
+  for (const r of scan.refused) result.refused.push({ pointerPath: r.pointerPath, message: r.error.message });
+  const targets: Target[] = [];
+  for (const ref of scan.pointers) {
+    if (!existsSync(repo.abs(ref.dataPath))) {
+      targets.push({ ref });
+      continue;
+    }
+    let pointer: Pointer;
+    try {
+      pointer = readPointer(repo.root, ref.pointerPath);
+    } catch {
+      continue; // status reports a broken pointer; a hook stays quiet
+    }
+    if (pointer.kind !== 'dir' || !isDirectory(repo.abs(ref.dataPath)) || !repo.cache.has(pointer.oid)) continue;
+    const entries = readManifest(repo, pointer.oid, ref.dataPath) ?? [];
+    if (entries.some((e) => !existsSync(`${repo.abs(ref.dataPath)}/${e.path}`))) targets.push({ ref });
+  }
+  result.pointers = targets.map((t) => t.ref.pointerPath);
+  if (targets.length === 0) return { ...result, skipped: 'same commit, nothing missing' };
+  return syncTargets(ctx, result, targets);
 }
 
 /** Pointer paths named by Git that exist in the workspace and that the path guard accepts, as targets. */

@@ -103,6 +103,25 @@ describe('hooks keep the data in step with the ref', () => {
     expect(read(repo, 'data/a.csv')).toBe('a1\n');
   });
 
+  it('a branch checkout on the same commit restores deleted data, as DVC does, and leaves modified data alone', async () => {
+    const repo = await installed();
+    writeTree(repo, { 'd/a.csv': 'a\n', 'd/sub/b.csv': 'b\n', 'm.bin': 'model' });
+    await trackAndCommit(repo, ['d', 'm.bin'], 'data');
+    rmSync(join(repo, 'm.bin'));
+    rmSync(join(repo, 'd/sub/b.csv'));
+    writeFileSync(join(repo, 'd/a.csv'), 'edited, not saved\n');
+    const { spawnSync } = await import('node:child_process');
+    const sw = spawnSync('git', ['checkout', '-b', 'new'], { cwd: repo, encoding: 'utf8' });
+    expect(sw.status).toBe(0);
+    expect(read(repo, 'm.bin')).toBe('model');
+    expect(read(repo, 'd/sub/b.csv')).toBe('b\n');
+    expect(read(repo, 'd/a.csv')).toBe('edited, not saved\n');
+    // Nothing missing: the hook reads no pointer's data.
+    const again = spawnSync('git', ['checkout', '-b', 'newer'], { cwd: repo, encoding: 'utf8' });
+    expect(again.status).toBe(0);
+    expect(again.stderr).not.toContain('dvs:');
+  });
+
   it('reports objects missing from the cache in one line with the command to fetch them', async () => {
     const repo = await installed();
     writeTree(repo, { 'model.bin': 'm1' });
