@@ -1,12 +1,17 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
+import { slowdown } from './test/timing.js';
+
+// End-to-end tests run a dozen commands each: on a busy 2-core machine every one takes several times
+// longer than idle. The timeout stretches with the slowness measured once, at start (up to 5x).
+const stretch = Math.min(5, slowdown());
 
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    testTimeout: 60_000,
-    hookTimeout: 120_000,
+    testTimeout: Math.round(60_000 * stretch),
+    hookTimeout: Math.round(120_000 * stretch),
     // End-to-end tests spawn processes and git; two workers match the CI machine's two cores.
     pool: 'forks',
     maxWorkers: 2,

@@ -13,7 +13,8 @@ export function groupDigits(n: number): string {
 
 export function formatBytes(n: number): string {
   const sign = n < 0 ? '-' : '';
-  let v = Math.abs(n);
+  // Whole bytes: sizes are, and a rate of 664.1791044776119 B/s says nothing more than 664 B/s.
+  let v = Math.abs(n) < 1000 ? Math.round(Math.abs(n)) : Math.abs(n);
   const units = ['B', 'KB', 'MB', 'GB', 'TB'];
   let u = 0;
   while (v >= 1000 && u < units.length - 1) {
@@ -21,6 +22,11 @@ export function formatBytes(n: number): string {
     u++;
   }
   return `${sign}${u === 0 ? v : v < 10 ? v.toFixed(2) : v < 100 ? v.toFixed(1) : v.toFixed(0)} ${units[u]}`;
+}
+
+/** Bytes per second, as formatBytes rounds them; 0 for a rate that cannot be measured yet. */
+export function formatRate(bytesPerSecond: number): string {
+  return `${formatBytes(Number.isFinite(bytesPerSecond) ? bytesPerSecond : 0)}/s`;
 }
 
 export function formatCount(n: number, noun: string, plural = noun + 's'): string {

@@ -41,6 +41,8 @@ export interface HookResult {
   missing: number;
   /** pre-push: what was sent. */
   pushed?: { objects: number; bytes: number };
+  /** pre-push: what the pushed commits need that was not sent, and why. */
+  unsent?: import('./pre-push.js').UnsentData;
   /** Set when the hook must fail the Git command (pre-push only). */
   error?: { message: string; hint?: string };
 }
@@ -73,7 +75,7 @@ export async function runHook(ctx: OpContext, options: HookOptions): Promise<Hoo
       return followAllPointers(ctx, base);
     }
     case 'pre-push':
-      return prePush(ctx, base, options);
+      return (await import('./pre-push.js')).prePush(ctx, base, options);
   }
 }
 
@@ -241,34 +243,4 @@ async function removeOrphanedData(ctx: OpContext, result: HookResult, oldRev: st
     reader.close();
     state.flush();
   }
-}
-
-/**
- * pre-push: send the objects named by the commits being pushed to the default dvs remote. Does nothing
- * until a remote is configured. Git's stdin lines are `<local ref> <local sha> <remote ref> <remote sha>`.
- */
-async function prePush(ctx: OpContext, result: HookResult, options: HookOptions): Promise<HookResult> {
-  const { repo } = ctx;
-  const remote = repo.config.get<string>('core.remote');
-  if (!remote) return { ...result, skipped: 'no default dvs remote' };
-  const gitRemote = options.args[0];
-  const commits = new Set<string>();
-  for (const line of (options.stdin ?? '').split('\n')) {
-    const [, localSha, , remoteSha] = line.trim().split(/\s+/);
-    if (!localSha || NULL_SHA.test(localSha)) continue;
-    // Every commit the remote does not have yet, like git-lfs: intermediate commits' data counts too.
-    const exclude = remoteSha && !NULL_SHA.test(remoteSha) && (await revParse(repo, `${remoteSha}^{commit}`)) ? [`^${remoteSha}`] : gitRemote ? [`--not`, `--remotes=${gitRemote}`] : [];
-    const out = await runGit(repo.root, ['rev-list', localSha, ...exclude]);
-    for (const c of out.split('\n')) if (c) commits.add(c);
-  }
-  if (commits.size === 0) return { ...result, skipped: 'nothing to push' };
-  const { push } = await import('./push.js');
-  try {
-    const r = await push(ctx, { remote, revs: [...commits], noWorkspace: true });
-    result.pushed = { objects: r.uploaded ?? 0, bytes: r.bytes ?? 0 };
-    if (r.failures?.length) result.error = { message: `${r.failures.length} object(s) could not be pushed to ${remote}: ${r.failures[0].message}`, hint: 'Fix the remote, then push again; `git push --no-verify` skips the data (not recommended).' };
-  } catch (err) {
-    result.error = { message: isDvsError(err) ? err.message : String(err), hint: isDvsError(err) ? err.hint : undefined };
-  }
-  return result;
 }

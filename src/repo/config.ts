@@ -30,6 +30,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
   'cache.dir': { kind: 'path', describe: 'cache location (relative paths are relative to the repository root)' },
   'cache.type': { kind: 'linktypes', default: ['reflink', 'copy'], describe: 'ordered link types for checkout: reflink, hardlink, symlink, copy' },
   'hooks.autofetch': { kind: 'boolean', default: false, describe: 'hooks fetch missing objects from the default remote' },
+  'hooks.require_push': { kind: 'boolean', default: false, describe: 'the pre-push hook stops git push when the data of the pushed commits cannot be sent to a dvs remote' },
   'diff.content': { kind: 'boolean', default: false, describe: 'dvs diff compares the contents of tabular files by default' },
   'audit.enabled': { kind: 'boolean', default: true, describe: 'append an event to the committed audit trail (.dvs/audit/) for every operation that changes data' },
   'audit.commit_transfers': { kind: 'boolean', default: false, describe: 'push and pull events go to the committed trail too (default: a local log in .dvs/tmp/, so transfers leave git status clean)' },

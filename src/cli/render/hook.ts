@@ -1,7 +1,8 @@
 import type { HookResult } from '../../ops/hook.js';
 import type { MergeDriverResult } from '../../ops/merge-driver.js';
+import type { UnsentData } from '../../ops/pre-push.js';
 import { EXIT } from '../exit-codes.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, formatCount } from '../format.js';
 import type { Renderer } from './types.js';
 
 /**
@@ -23,9 +24,34 @@ export const renderHook: Renderer<HookResult> = (r) => {
   for (const f of other.slice(0, 5)) notes.push(`dvs: ${f.message}`);
   if (other.length > 5) notes.push(`dvs: … and ${other.length - 5} more; run \`dvs status\``);
   if (r.pushed && r.pushed.objects) notes.push(`dvs: pushed ${r.pushed.objects} object(s), ${formatBytes(r.pushed.bytes)}`);
-  if (r.error) notes.push(`dvs: error: ${r.error.message}${r.error.hint ? `\n  hint: ${r.error.hint}` : ''}`);
+  if (r.unsent) notes.push(...unsentNotes(r.unsent));
+  else if (r.error) notes.push(`dvs: error: ${r.error.message}${r.error.hint ? `\n  hint: ${r.error.hint}` : ''}`);
   return { text: '', notes, exit: r.error ? EXIT.remote : undefined };
 };
+
+/**
+ * Data that `git push` leaves behind breaks every clone that checks those commits out, later and
+ * elsewhere: a block that cannot be missed among Git's own lines, saying what, why, and what to run.
+ */
+function unsentNotes(u: UnsentData): string[] {
+  const shown = u.paths.slice(0, 5).join(', ') + (u.paths.length > 5 ? `, … and ${u.paths.length - 5} more` : '');
+  const counts = [formatCount(u.paths.length, 'path'), u.objects !== undefined ? formatCount(u.objects, 'object') : ''].filter(Boolean).join(', ');
+  const what = u.paths.length ? `${shown} (${counts})` : `the data of ${formatCount(u.commits, 'pushed commit')}`;
+  const lines = u.required
+    ? ['dvs: error: git push stopped: the pushed commits name data that could not be sent to a dvs remote (hooks.require_push is on):']
+    : ['dvs: WARNING: DATA NOT SENT. Git pushes these commits, but data they name did not reach a dvs remote:'];
+  lines.push(`dvs:   not sent: ${what}`);
+  lines.push(`dvs:   because:  ${u.message}`);
+  if (u.hint) lines.push(`dvs:   hint:     ${u.hint}`);
+  if (u.required) {
+    lines.push('dvs:   Fix that, then run git push again (git push --no-verify pushes the commits without their data).');
+  } else {
+    lines.push('dvs:   Whoever checks these commits out will not get this data until it is sent.');
+    lines.push(`dvs:   send it:  ${u.command}`);
+    lines.push('dvs:   To make git push fail instead: dvs config hooks.require_push true');
+  }
+  return lines;
+}
 
 export const renderMergeDriver: Renderer<MergeDriverResult> = (r) => ({
   text: '',

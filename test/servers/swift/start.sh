@@ -26,7 +26,8 @@
 # S3 credentials: access key `test:tester`, secret `testing` (tempauth, .admin); region us-east-1.
 # Environment: SWIFT_WATCH_PID=<pid> stops everything once that process has exited (a crashed test
 # run leaves no servers behind); SWIFT_LOG_LEVEL (default WARNING; INFO logs every request to
-# proxy.log); SWIFT_START_TIMEOUT in seconds (default 30).
+# proxy.log); SWIFT_START_TIMEOUT in seconds (default 120: starting takes ~2 s idle, but over 20 s
+# on a busy 2-core machine).
 set -euo pipefail
 
 if [ $# -lt 1 ]; then
@@ -70,7 +71,7 @@ fi
 
 # The script comes on stdin; the forked servers reopen stdin on /dev/null.
 exec env EVENTLET_NO_GREENDNS=yes "$PY" - "$W" "$MODE" "$PORT" "${SWIFT_LOG_LEVEL:-WARNING}" \
-  "$(id -un)" "${SWIFT_START_TIMEOUT:-30}" <<'PYEOF'
+  "$(id -un)" "${SWIFT_START_TIMEOUT:-120}" <<'PYEOF'
 import base64, hashlib, hmac, http.client, os, socket, subprocess, sys, time, traceback
 from email.utils import formatdate
 
