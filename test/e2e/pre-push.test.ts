@@ -65,6 +65,7 @@ describe('the pre-push hook', () => {
 
     const clone = tempDir();
     git(clone, 'clone', '-q', '-b', 'main', bare, '.');
+    await ok(clone, ['config', '--local', 'remote.storage.url', store]); // a directory remote: confirmed per clone
     await ok(clone, ['pull']);
     expect(read(clone, 'data/b.csv')).toBe('b\n2\n');
     expect(read(clone, 'model.bin')).toBe('weights');
