@@ -177,11 +177,12 @@ export function countChanges(files: FileChange[]): ChangeCounts {
 }
 
 /** Keep only the files of a directory diff under `sub` (a path relative to the directory). */
-export function narrowFiles(d: DataDiff, sub: string): DataDiff {
+export function narrowFiles(d: DataDiff, subs: string[]): DataDiff {
   if (!d.files) return d;
-  const keep = (p?: string) => p !== undefined && (p === sub || p.startsWith(sub + '/'));
+  const keep = (p?: string) => p !== undefined && subs.some((sub) => p === sub || p.startsWith(sub + '/'));
   const files = d.files.filter((f) => keep(f.path) || keep(f.oldPath));
-  return { ...d, path: `${d.path}/${sub}`, files, fileCounts: countChanges(files), change: files.length ? d.change : 'unchanged' };
+  const path = subs.length === 1 ? `${d.path}/${subs[0]}` : d.path;
+  return { ...d, path, files, fileCounts: countChanges(files), change: files.length ? d.change : 'unchanged' };
 }
 
 /**

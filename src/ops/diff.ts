@@ -107,8 +107,10 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
     changes = pairRenames(changes);
     if (narrowing.length) {
       changes = changes.map((d) => {
-        const sub = narrowing.find((t) => t.startsWith(d.path + '/'));
-        return sub ? narrowFiles(d, sub.slice(d.path.length + 1)) : d;
+        // `-t dir/a -t dir/b`: both parts of the one directory; `-t dir` as well: all of it.
+        if (narrowing.includes(d.path)) return d;
+        const subs = narrowing.filter((t) => t.startsWith(d.path + '/')).map((t) => t.slice(d.path.length + 1));
+        return subs.length ? narrowFiles(d, subs) : d;
       }).filter((d) => d.change !== 'unchanged');
     }
     if (options.content) {
