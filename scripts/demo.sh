@@ -33,13 +33,13 @@ step dvs status --granular;          dvs status --granular
 step dvs track data/train;           dvs track data/train
 step 'git commit -m "data v2"';      git commit -qm "data v2" && git log --oneline | head -1
 
-step 'git checkout HEAD~1 -- data/train.dvs && dvs checkout'
+step 'git checkout HEAD~1 -- data/train.dvs && dvs checkout data/train   # the pointer of one commit ago, and its data'
 git checkout -q HEAD~1 -- data/train.dvs
-dvs checkout
+dvs checkout data/train
 step 'wc -l data/train/*.csv   # version 1 again';  wc -l data/train/*.csv
-step 'git checkout HEAD -- data/train.dvs && dvs checkout'
+step 'git checkout HEAD -- data/train.dvs && dvs checkout data/train'
 git checkout -q HEAD -- data/train.dvs
-dvs checkout
+dvs checkout data/train
 step dvs status;                     dvs status
 step dvs verify;                     dvs verify
 printf '\nDemo finished in %s (removed on exit).\n' "$work"

@@ -45,7 +45,7 @@ export async function execute(def: CommandDef<any, any>, args: GlobalArgs & Reco
     process.stdout.write(rendered.text);
     for (const note of rendered.notes ?? []) process.stderr.write(note + '\n');
   } else {
-    for (const note of rendered.notes ?? []) if (note.startsWith('error')) process.stderr.write(note + '\n');
+    for (const note of rendered.notes ?? []) if (note.startsWith('dvs: error:')) process.stderr.write(note + '\n');
   }
   return rendered.exit ?? EXIT.ok;
 }

@@ -5,7 +5,7 @@ import type { ErrorKind } from '../errors.js';
  */
 export const EXIT = {
   ok: 0,
-  /** A check found something: status/diff --exit-code, verify found bad objects, audit verify failed. */
+  /** A check found something: status/diff --exit-code, verify found bad objects, audit verify failed; `config <key>` of a key not set. */
   differences: 1,
   usage: 2,
   input: 3,

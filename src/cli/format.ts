@@ -29,6 +29,14 @@ export function formatRate(bytesPerSecond: number): string {
   return `${formatBytes(Number.isFinite(bytesPerSecond) ? bytesPerSecond : 0)}/s`;
 }
 
+/**
+ * A change, always with its sign: "+1,233", "-1,233", "±0"; `format` shows the magnitude
+ * (formatBytes: "+8 B"). One minus sign everywhere: ASCII, as typed and as pasted into a search.
+ */
+export function formatSigned(n: number, format: (n: number) => string = groupDigits): string {
+  return `${n > 0 ? '+' : n < 0 ? '-' : '±'}${format(Math.abs(n))}`;
+}
+
 export function formatCount(n: number, noun: string, plural = noun + 's'): string {
   return `${groupDigits(n)} ${n === 1 ? noun : plural}`;
 }
@@ -40,6 +48,18 @@ export function plural(n: number, noun: string, pluralNoun = noun + 's'): string
 /** Lists longer than `max` are cut, with a count of what was left out. */
 export function limitList(items: string[], max: number, prefix = '    '): string[] {
   const lines = items.slice(0, max).map((i) => prefix + i);
-  if (items.length > max) lines.push(`${prefix}… and ${items.length - max} more`);
+  if (items.length > max) lines.push(`${prefix}… and ${groupDigits(items.length - max)} more`);
   return lines;
+}
+
+/**
+ * A line for stderr: every error dvs prints starts with `dvs: error:`, every warning with
+ * `dvs: warning:` (as Git's `fatal:`/`warning:`), so scripts and people can grep them; the hint follows.
+ */
+export function errorNote(message: string, hint?: string): string {
+  return `dvs: error: ${message}${hint ? `\n  hint: ${hint}` : ''}`;
+}
+
+export function warningNote(message: string, hint?: string): string {
+  return `dvs: warning: ${message}${hint ? `\n  hint: ${hint}` : ''}`;
 }

@@ -8,9 +8,25 @@ import { execute, reportError } from './execute.js';
 import { EXIT } from './exit-codes.js';
 
 
+/** Options every command takes; each command's help lists them after its own. */
+const GLOBAL_OPTIONS = ['json', 'quiet', 'verbose', 'wait-for-lock', 'help', 'version'];
+const GLOBAL_GROUP = 'Global options:';
+
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   return pkg.version;
+}
+
+/**
+ * yargs lists the options of the parent (the global ones) before a command's own, which are what its
+ * --help is read for: naming the command's own group puts it first.
+ */
+function ownOptionsFirst(y: Argv): Argv {
+  const options = (y as unknown as { getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]> } }).getOptions();
+  const groups = (y as unknown as { getGroups(): Record<string, string[]> }).getGroups();
+  const listed = new Set([...GLOBAL_OPTIONS, ...Object.values(groups).flat(), ...Object.values(options.alias).flat()]);
+  const own = Object.keys(options.key).filter((k) => !listed.has(k));
+  return own.length ? y.group(own, 'Options:') : y;
 }
 
 /**
@@ -36,11 +52,16 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
     .recommendCommands()
     .version(version())
     .alias('h', 'help')
+    .group(GLOBAL_OPTIONS, GLOBAL_GROUP)
+    .example('dvs track data/', 'hash data/ into the cache; write and stage data.dvs for Git')
+    .example('dvs diff HEAD~1 HEAD', 'what changed in the data in the last commit')
+    .example('dvs push', 'send what the pointers need to the default remote')
     .wrap(Math.min(110, process.stdout.columns || 100))
-    .epilog('Exit codes: 0 ok, 1 differences found, 2 usage, 3 bad input, 4 not found, 5 conflict, 6 environment, 7 remote, 8 partial failure.')
+    .epilog('dvs <command> --help: its options and examples.\nExit codes: 0 ok, 1 differences found, 2 usage, 3 bad input, 4 not found, 5 conflict, 6 environment, 7 remote, 8 partial failure, 70 internal error.')
     .fail((msg, err) => {
-      // Throwing stops yargs here: a command must never run after its flags were refused.
-      if (err) throw err;
+      // Throwing stops yargs here: a command must never run after its flags were refused. yargs' own
+      // errors (a flag without its value) are usage errors; anything else came from a command.
+      if (err && err.name !== 'YError') throw err;
       const text = msg.startsWith('Did you mean') ? `Unknown command "${own[0]}". ${msg}` : msg;
       throw new DvsError('usage', 'USAGE', text, { hint: 'dvs --help lists commands; dvs <command> --help lists its options.' });
     });
@@ -50,7 +71,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
       command: def.command,
       aliases: def.aliases,
       describe: def.describe,
-      builder: (b: Argv) => (def.builder ? def.builder(b) : b),
+      builder: (b: Argv) => ownOptionsFirst(def.builder ? def.builder(b) : b),
       handler: async (args: Record<string, unknown>) => {
         exitCode = await execute(def, args as unknown as GlobalArgs & Record<string, unknown>, cwd);
       },

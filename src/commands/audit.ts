@@ -1,6 +1,7 @@
 import { DvsError } from '../errors.js';
 import type { AuditLogResult, AuditReportResult } from '../ops/audit-log.js';
 import type { AuditVerifyResult } from '../ops/audit-verify.js';
+import { repeatable, single } from './options.js';
 import { defineCommand } from './types.js';
 
 export interface AuditArgs {
@@ -19,14 +20,17 @@ export const auditCommand = defineCommand<AuditArgs, AuditCommandResult>({
   describe: 'The hash-chained audit trail: list events, report a dataset version\'s chain of custody, verify',
   builder: (y) =>
     y
-      .usage('dvs audit log [path] [-n <count>]\ndvs audit report <path> [--rev <rev>]\ndvs audit verify [--rev <rev>]...')
+      .usage('dvs audit log [path] [-n <count>]\ndvs audit report <path> [--rev <rev>]\ndvs audit verify [--rev <rev>]...\n\nThe audit trail: one committed event per track, remove, transform, push, pull, gc and run start/finish, each naming the hashes of the events it follows.')
       .positional('action', { choices: ['log', 'report', 'verify'] as const, describe: 'log: events, newest first; report: custody of one dataset version; verify: check the chain' })
       .positional('path', { type: 'string', describe: 'log, report: the data path' })
-      .option('rev', { type: 'string', array: true, describe: 'report: the version its pointer names at this revision; verify: also require the trail committed there' })
-      .option('max-count', { alias: 'n', type: 'number', describe: 'log: at most this many events' })
-      .option('md', { type: 'boolean', default: false, describe: 'report: markdown' }),
+      .option('rev', repeatable('report: the version its pointer names at this revision; verify: also require the trail committed there'))
+      .option('max-count', single('number', 'log: at most this many events', { alias: 'n' }))
+      .option('md', { type: 'boolean', default: false, describe: 'report: markdown' })
+      .example('dvs audit log data/train -n 5', 'the last five events about data/train')
+      .example('dvs audit report data/train --md', 'who tracked, transformed, pushed and trained on this version, as markdown')
+      .example('dvs audit verify --rev origin/main', 'check the trail, and that every event committed on origin/main is still there'),
   async run(args, env) {
-    const revs = (args.rev ?? []).map(String);
+    const revs = args.rev ?? [];
     if (args.action === 'verify') {
       if (args.path) throw new DvsError('usage', 'UNEXPECTED_ARGUMENT', `dvs audit verify checks the whole trail; it takes no path (${args.path})`);
       const { auditVerify } = await import('../ops/audit-verify.js');

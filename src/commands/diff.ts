@@ -1,3 +1,4 @@
+import { repeatable, single } from './options.js';
 import { defineCommand } from './types.js';
 import type { DiffResult } from '../ops/diff.js';
 
@@ -20,12 +21,16 @@ export const diffCommand = defineCommand<DiffArgs, DiffResult>({
     y
       .positional('rev-a', { type: 'string', describe: 'older revision (default HEAD)' })
       .positional('rev-b', { type: 'string', describe: 'newer revision (default: the workspace)' })
-      .option('targets', { alias: 't', type: 'string', array: true, describe: 'limit to these paths (tracked data or paths inside it)' })
+      // One path per -t: DVC's --targets takes every word after it, which would swallow the revisions.
+      .option('targets', repeatable('limit to this path: tracked data or a path inside it', { alias: 't' }))
       .option('content', { type: 'boolean', describe: 'compare contents of CSV/TSV/JSONL/Parquet: schema, statistics, rows (default: config diff.content)' })
-      .option('rows', { type: 'number', describe: 'content diff: sample size of added and removed rows (default 5)' })
-      .option('key', { type: 'string', describe: 'content diff: match rows by this column and show changed cells' })
+      .option('rows', single('number', 'content diff: sample size of added and removed rows (default 5)'))
+      .option('key', single('string', 'content diff: match rows by this column and show changed cells'))
       .option('md', { type: 'boolean', default: false, describe: 'GitHub-flavoured markdown, for a pull-request comment' })
-      .option('exit-code', { type: 'boolean', default: false, describe: 'exit with 1 when there is a difference' }),
+      .option('exit-code', { type: 'boolean', default: false, describe: 'exit with 1 when there is a difference' })
+      .example('dvs diff', 'what changed in the workspace since HEAD')
+      .example('dvs diff HEAD~1 HEAD --md -t data/train', 'the last commit\'s changes to data/train, as a pull-request table')
+      .example('dvs diff main feature --key id', 'tabular files too: schema, statistics, and rows matched by their id column'),
   async run(args, env) {
     const { diff } = await import('../ops/diff.js');
     const ctx = await env.context();

@@ -1,12 +1,12 @@
 import { defineCommand } from './types.js';
 import type { FetchResult } from '../ops/fetch.js';
-import { transferOptions, transferScope, type TransferArgs } from './push.js';
+import { transferExamples, transferOptions, transferScope, type TransferArgs } from './push.js';
 
 export const fetchCommand = defineCommand<TransferArgs, FetchResult>({
   name: 'fetch',
   command: 'fetch [paths..]',
   describe: 'Download into the cache the objects the pointers need (the workspace is not touched)',
-  builder: transferOptions,
+  builder: (y) => transferExamples('fetch')(transferOptions(y)),
   async run(args, env) {
     const { fetch } = await import('../ops/fetch.js');
     return fetch(await env.context(), transferScope(args));

@@ -1,3 +1,4 @@
+import { lastValue, repeatable } from './options.js';
 import { defineCommand } from './types.js';
 import type { GcResult } from '../ops/gc.js';
 
@@ -20,10 +21,12 @@ export const gcCommand = defineCommand<GcArgs, GcResult>({
       .option('all-branches', { alias: 'a', type: 'boolean', default: false, describe: 'also keep what every branch needs' })
       .option('all-tags', { alias: 'T', type: 'boolean', default: false, describe: 'also keep what every tag needs' })
       .option('all-commits', { alias: 'A', type: 'boolean', default: false, describe: 'also keep what every commit needs' })
-      .option('rev', { type: 'string', array: true, describe: 'also keep what these revisions need' })
+      .option('rev', repeatable('also keep what this revision needs'))
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'list what would be deleted, delete nothing' })
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'collect even if a kept manifest is missing' })
-      .option('remote', { alias: 'r', type: 'string', describe: 'collect a remote instead of the cache (default remote if no name); try --dry-run first' }),
+      .option('remote', { alias: 'r', type: 'string', coerce: lastValue, describe: 'collect a remote instead of the cache (default remote if no name); try --dry-run first' })
+      .example('dvs gc -a -T --dry-run', 'what would go, keeping what every branch and tag needs')
+      .example('dvs gc --remote origin --all-commits', 'delete from remote origin what no commit needs'),
   async run(args, env) {
     const { gc } = await import('../ops/gc.js');
     return gc(await env.context(), {

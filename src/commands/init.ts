@@ -6,6 +6,7 @@ export const initCommand = defineCommand<Record<string, never>, InitResult>({
   command: 'init',
   describe: 'Set up dvs in the current Git repository (.dvs/, .dvsignore, .gitignore entries)',
   noRepo: true,
+  builder: (y) => y.example('dvs init && git commit -m "Set up dvs"', 'start versioning data in this Git repository'),
   async run(_args, env) {
     const { init } = await import('../ops/init.js');
     return init({ cwd: env.cwd });

@@ -5,6 +5,7 @@ export const installCommand = defineCommand<Record<string, never>, InstallResult
   name: 'install',
   command: 'install',
   describe: 'Install the Git hooks (data follows checkout/merge/pull/rebase; push sends data) and the pointer merge driver',
+  builder: (y) => y.example('git clone <url> repo && cd repo && dvs install && dvs pull', 'a fresh clone: hooks first, then the data'),
   async run(_args, env) {
     const { install } = await import('../ops/install.js');
     return install(await env.repo());
@@ -15,6 +16,7 @@ export const uninstallCommand = defineCommand<Record<string, never>, UninstallRe
   name: 'uninstall',
   command: 'uninstall',
   describe: 'Remove the dvs Git hooks and merge driver, restoring hooks that were there before',
+  builder: (y) => y.example('dvs uninstall', 'Git checkouts stop moving data; hooks dvs had chained are put back'),
   async run(_args, env) {
     const { uninstall } = await import('../ops/install.js');
     return uninstall(await env.repo());

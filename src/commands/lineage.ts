@@ -1,6 +1,7 @@
 import { DvsError } from '../errors.js';
 import type { LineageShowResult } from '../ops/lineage.js';
 import type { TransformResult } from '../ops/transform.js';
+import { repeatable, single } from './options.js';
 import { defineCommand } from './types.js';
 
 export interface LineageArgs {
@@ -10,7 +11,7 @@ export interface LineageArgs {
   mermaid: boolean;
   md: boolean;
   name?: string;
-  input: string[];
+  input?: string[];
   output?: string[];
   param?: string[];
   command?: string;
@@ -29,17 +30,20 @@ export const lineageCommand = defineCommand<LineageArgs, LineageCommandResult>({
     y
       .positional('action', { choices: ['show', 'record'] as const, describe: 'show <path>: walk back to the raw sources; record: like dvs transform, without running anything' })
       .positional('path', { type: 'string', describe: 'show: the dataset (data path or pointer)' })
-      .option('rev', { type: 'string', describe: 'show: read the pointers at this revision (no checkout)' })
+      .option('rev', single('string', 'show: read the pointers at this revision (no checkout)'))
       .option('mermaid', { type: 'boolean', default: false, describe: 'show: print a Mermaid graph (pull requests render it)' })
       .option('md', { type: 'boolean', default: false, describe: 'show: markdown, with the Mermaid graph and a table of the steps' })
-      .option('name', { type: 'string', describe: 'record: the transform type' })
-      .option('input', { alias: 'i', type: 'string', array: true, default: [], describe: 'record: tracked data it read' })
-      .option('output', { alias: 'o', type: 'string', array: true, describe: 'record: data it wrote (tracked now)' })
-      .option('param', { alias: 'p', type: 'string', array: true, describe: 'record: a parameter, key=value (repeatable)' })
-      .option('command', { type: 'string', describe: 'record: the command that ran' })
-      .option('started', { type: 'string', describe: 'record: when it started (ISO 8601)' })
-      .option('duration', { type: 'number', describe: 'record: how long it ran, in seconds' })
-      .option('commit', { type: 'string', describe: 'record: the code commit it ran at (default HEAD)' }),
+      .option('name', single('string', 'record: the transform type'))
+      .option('input', repeatable('record: tracked data it read', { alias: 'i' }))
+      .option('output', repeatable('record: data it wrote, tracked now', { alias: 'o' }))
+      .option('param', repeatable('record: a parameter, key=value', { alias: 'p' }))
+      .option('command', single('string', 'record: the command that ran'))
+      .option('started', single('string', 'record: when it started (ISO 8601)'))
+      .option('duration', single('number', 'record: how long it ran, in seconds'))
+      .option('commit', single('string', 'record: the code commit it ran at (default HEAD)'))
+      .example('dvs lineage show data/clean.csv', 'from this version back to the raw sources, step by step')
+      .example('dvs lineage show data/clean.csv --rev v1.0 --md', 'the lineage at tag v1.0, as markdown for a pull request')
+      .example('dvs lineage record --name tok -i clean.csv -o tokens --command "spark-submit tok.py"', 'a transform that ran on a cluster'),
   async run(args, env) {
     const ops = await import('../ops/lineage.js');
     if (args.action === 'show') {
@@ -52,7 +56,7 @@ export const lineageCommand = defineCommand<LineageArgs, LineageCommandResult>({
       action: 'record',
       ...(await ops.recordLineage(await env.context(), {
         name: args.name,
-        inputs: args.input,
+        inputs: args.input ?? [],
         outputs: args.output ?? [],
         params: args.param,
         command: args.command,

@@ -1,13 +1,13 @@
 import { defineCommand } from './types.js';
 import type { PullResult } from '../ops/pull.js';
-import { transferOptions, transferScope, type TransferArgs } from './push.js';
+import { transferExamples, transferOptions, transferScope, type TransferArgs } from './push.js';
 
 export const pullCommand = defineCommand<TransferArgs & { force: boolean }, PullResult>({
   name: 'pull',
   command: 'pull [paths..]',
   describe: 'Fetch what the pointers need, then check it out',
   builder: (y) =>
-    transferOptions(y).option('force', { alias: 'f', type: 'boolean', default: false, describe: 'checkout: overwrite workspace data that is not saved in the cache' }),
+    transferExamples('pull')(transferOptions(y).option('force', { alias: 'f', type: 'boolean', default: false, describe: 'checkout: overwrite workspace data that is not saved in the cache' })),
   async run(args, env) {
     const { pull } = await import('../ops/pull.js');
     return pull(await env.context(), { ...transferScope(args), force: args.force });

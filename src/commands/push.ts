@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { repeatable, single, variadic } from './options.js';
 import { defineCommand, type CommandEnv } from './types.js';
 import type { PushResult } from '../ops/push.js';
 
@@ -16,13 +17,20 @@ export interface TransferArgs {
 /** Flags push, fetch and pull share. */
 export const transferOptions = (y: import('yargs').Argv) =>
   y
-    .positional('paths', { type: 'string', array: true, describe: 'limit to these tracked paths (a path inside a tracked directory: just that part)' })
-    .option('remote', { alias: 'r', type: 'string', describe: 'remote name (default: core.remote)' })
-    .option('jobs', { alias: 'j', type: 'number', describe: 'parallel transfers (default: per backend)' })
-    .option('rev', { type: 'string', array: true, describe: 'also what these revisions\' pointers need' })
+    .positional('paths', variadic('limit to these tracked paths (a path inside a tracked directory: just that part)'))
+    .option('remote', single('string', 'remote name (default: core.remote, or the only remote)', { alias: 'r' }))
+    .option('jobs', single('number', 'parallel transfers (default: per backend)', { alias: 'j' }))
+    .option('rev', repeatable('also what this revision\'s pointers need'))
     .option('all-branches', { alias: 'a', type: 'boolean', default: false, describe: 'also what every branch needs' })
     .option('all-tags', { alias: 'T', type: 'boolean', default: false, describe: 'also what every tag needs' })
     .option('all-commits', { alias: 'A', type: 'boolean', default: false, describe: 'also what every commit needs' });
+
+/** `dvs push`, `dvs fetch` and `dvs pull` examples: the same options, a different verb. */
+export const transferExamples = (verb: string) => (y: import('yargs').Argv) =>
+  y
+    .example(`dvs ${verb}`, `${verb === 'push' ? 'upload' : 'download'} what the workspace's pointers need`)
+    .example(`dvs ${verb} --rev HEAD~1 --rev v1.0 data/train`, 'data/train: the versions the workspace, HEAD~1 and tag v1.0 name')
+    .example(`dvs ${verb} -r backup -a`, `what every branch needs, ${verb === 'push' ? 'to' : 'from'} remote backup`);
 
 export function transferScope(args: TransferArgs) {
   return {
@@ -52,7 +60,7 @@ export const pushCommand = defineCommand<TransferArgs, PushResult>({
   name: 'push',
   command: 'push [paths..]',
   describe: 'Upload the objects the pointers need that the remote lacks',
-  builder: transferOptions,
+  builder: (y) => transferExamples('push')(transferOptions(y)),
   async run(args, env) {
     const { push } = await import('../ops/push.js');
     return push(await env.context(), transferScope(args));

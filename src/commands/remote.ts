@@ -1,3 +1,4 @@
+import { variadic } from './options.js';
 import { defineCommand } from './types.js';
 import type { RemoteAction, RemoteResult } from '../ops/remote.js';
 
@@ -25,14 +26,15 @@ export const remoteCommand = defineCommand<RemoteArgs, RemoteResult>({
   builder: (y) =>
     y
       .positional('action', { choices: ['add', 'list', 'ls', 'remove', 'rm', 'default', 'modify'] as const, describe: 'what to do' })
-      .positional('args', { type: 'string', array: true, describe: 'name, url, option, value' })
+      .positional('args', variadic('name, url, option, value'))
       .option('default', { alias: 'd', type: 'boolean', default: false, describe: 'add: make it the default remote' })
       .option('local', { type: 'boolean', default: false, describe: 'write to .dvs/config.local (not committed: secrets, paths of this machine)' })
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'add: replace the URL of an existing remote' })
       .option('unset', { type: 'boolean', default: false, describe: 'modify: remove the option; default: remove the default' })
-      .example('dvs remote add -d storage s3://my-bucket/datasets', '')
-      .example('dvs remote modify storage endpoint http://127.0.0.1:9000', '')
-      .example('dvs remote modify --local storage secret_access_key …', ''),
+      .example('dvs remote add -d storage s3://my-bucket/datasets', 'add the default remote (in .dvs/config, staged)')
+      .example('dvs remote modify storage endpoint http://minio:9000', 'an S3-compatible server')
+      .example('dvs remote modify --local storage profile ml', 'this clone only (.dvs/config.local, never committed)')
+      .example('dvs remote list', 'the remotes, the default marked with *'),
   async run(args, env) {
     const action: RemoteAction = args.action === 'ls' ? 'list' : args.action === 'rm' ? 'remove' : args.action;
     const rest = (args.args ?? []).map(String);

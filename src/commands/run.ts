@@ -2,6 +2,7 @@ import { DvsError } from '../errors.js';
 import type { RunCompareResult } from '../ops/run-compare.js';
 import type { RunListResult, RunShowResult } from '../ops/run-show.js';
 import type { RunWriteResult } from '../ops/run-start.js';
+import { repeatable, single, variadic } from './options.js';
 import { defineCommand } from './types.js';
 
 type Action = 'start' | 'finish' | 'list' | 'show' | 'compare';
@@ -27,7 +28,7 @@ export type RunCommandResult =
 
 const USAGE: Record<Action, string> = {
   start: 'dvs run start <id> --model <name> [--dataset <path>]... [--param k=v]...',
-  finish: 'dvs run finish <id> --metric k=v...',
+  finish: 'dvs run finish <id> --metric k=v [--metric k=v]...',
   list: 'dvs run list [--rev <rev>]',
   show: 'dvs run show <id>[@<rev>]',
   compare: 'dvs run compare <a>[@<rev>] <b>[@<rev>]',
@@ -47,18 +48,21 @@ export const runCommand = defineCommand<RunArgs, RunCommandResult>({
   describe: 'Record training runs (datasets, code, parameters, hardware, metrics) and compare them',
   builder: (y) =>
     y
-      .usage(Object.values(USAGE).join('\n'))
+      .usage(`${Object.values(USAGE).join('\n')}\n\nA run record (.dvs/runs/<id>.yaml, committed) names the exact dataset versions a model trained on, their lineage, the code commit, hyperparameters, hardware and metrics.`)
       .parserConfiguration({ 'parse-positional-numbers': false })
       .positional('action', { choices: ['start', 'finish', 'list', 'show', 'compare'] as const, describe: 'what to do' })
-      .positional('runs', { type: 'string', array: true, describe: 'run ids; <id>@<rev> reads a run from Git without a checkout' })
-      .option('model', { type: 'string', describe: 'start: the model trained' })
-      .option('dataset', { alias: 'd', type: 'string', array: true, describe: 'start: tracked data the run trains on (repeatable)' })
-      .option('param', { alias: 'p', type: 'string', array: true, describe: 'start: a hyperparameter, key=value (repeatable)' })
-      .option('metric', { alias: 'm', type: 'string', array: true, describe: 'finish: a metric, key=number (repeatable)' })
-      .option('rev', { type: 'string', describe: 'list: the runs committed at this revision' })
+      .positional('runs', variadic('run ids; <id>@<rev> reads a run from Git without a checkout'))
+      .option('model', single('string', 'start: the model trained'))
+      .option('dataset', repeatable('start: tracked data the run trains on', { alias: 'd' }))
+      .option('param', repeatable('start: a hyperparameter, key=value', { alias: 'p' }))
+      .option('metric', repeatable('finish: a metric, key=number', { alias: 'm' }))
+      .option('rev', single('string', 'list: the runs committed at this revision'))
       .option('content', { type: 'boolean', default: true, describe: 'compare: diff the contents of tabular datasets (--no-content to skip)' })
-      .option('rows', { type: 'number', default: 3, describe: 'compare: sample rows shown per kind of row change' })
-      .option('md', { type: 'boolean', default: false, describe: 'compare, show: markdown for a pull request' }),
+      .option('rows', single('number', 'compare: sample rows shown per kind of row change', { default: 3 }))
+      .option('md', { type: 'boolean', default: false, describe: 'compare, show: markdown for a pull request' })
+      .example('dvs run start run-41 --model tiny-lm -d data/clean.csv -p lr=0.001 -p epochs=3', 'record what run-41 trains on, before training')
+      .example('dvs run finish run-41 -m accuracy=0.71 -m loss=0.42', 'add its metrics')
+      .example('dvs run compare run-41@main run-42@exp --md', 'data, lineage, parameters, code and metric deltas, from two branches'),
   async run(args, env) {
     switch (args.action) {
       case 'start': {

@@ -1,3 +1,4 @@
+import { variadic } from './options.js';
 import { defineCommand } from './types.js';
 import type { TrackResult } from '../ops/track.js';
 
@@ -6,7 +7,11 @@ export const trackCommand = defineCommand<{ paths: string[] }, TrackResult>({
   command: 'track <paths..>',
   aliases: ['add'],
   describe: 'Hash files or directories into the cache and write their .dvs pointers',
-  builder: (y) => y.positional('paths', { type: 'string', array: true, describe: 'files or directories to track' }),
+  builder: (y) =>
+    y
+      .positional('paths', variadic('files or directories to track'))
+      .example('dvs track data/train', 'hash data/train into the cache; write and stage data/train.dvs')
+      .example('dvs track model.bin data/raw/*.csv', 'several paths at once'),
   async run(args, env) {
     const { track } = await import('../ops/track.js');
     return track(await env.context(), { targets: args.paths });

@@ -1,10 +1,11 @@
 import { DvsError } from '../errors.js';
 import type { CommandRunner, TransformResult } from '../ops/transform.js';
+import { repeatable, single } from './options.js';
 import { defineCommand } from './types.js';
 
 export interface TransformArgs {
   name: string;
-  input: string[];
+  input?: string[];
   output: string[];
   param?: string[];
   '--'?: Array<string | number>;
@@ -36,13 +37,15 @@ export const transformCommand = defineCommand<TransformArgs, TransformResult>({
   describe: 'Run a command that makes data from tracked data; track its outputs and record their lineage',
   builder: (y) =>
     y
-      .usage('dvs transform --name <type> --input <path>... --output <path>... [--param k=v]... -- <command> [args...]\n\nRuns the command (no shell unless you name one), then tracks the outputs and writes how they were made into their pointers.')
+      .usage('dvs transform --name <type> [-i <path>]... -o <path> [-o <path>]... [-p k=v]... -- <command> [args...]\n\nRuns the command (no shell unless you name one), then tracks the outputs and writes how they were made into their pointers.')
       // Everything after `--` is the user's command, kept exactly as typed ("007" stays "007").
       .parserConfiguration({ 'populate--': true, 'parse-positional-numbers': false })
-      .option('name', { type: 'string', demandOption: true, describe: 'the transform type: filter, dedup, tokenize, …' })
-      .option('input', { alias: 'i', type: 'string', array: true, default: [], describe: 'tracked data the command reads' })
-      .option('output', { alias: 'o', type: 'string', array: true, demandOption: true, describe: 'data the command writes (tracked afterwards)' })
-      .option('param', { alias: 'p', type: 'string', array: true, describe: 'a parameter of the transform, key=value (repeatable)' })
+      .option('name', single('string', 'the transform type: filter, dedup, tokenize, …', { demandOption: true }))
+      .option('input', repeatable('tracked data the command reads', { alias: 'i' }))
+      .option('output', repeatable('data the command writes, tracked afterwards', { alias: 'o', demandOption: true }))
+      .option('param', repeatable('a parameter of the transform, key=value', { alias: 'p' }))
+      .example('dvs transform --name filter -i raw.csv -o clean.csv -p min=0.5 -- python filter.py', 'run it, track clean.csv, record how it was made')
+      .example('dvs transform --name split -i all.csv -o train.csv -o test.csv -- sh -c "python split.py"', 'two outputs; a shell only when you name one')
       .check(() => {
         // Options are all declared by now (global ones included): remember their names for run().
         const options = (y as unknown as { getOptions(): { key: Record<string, unknown>; alias: Record<string, string[]> } }).getOptions();
@@ -59,7 +62,7 @@ export const transformCommand = defineCommand<TransformArgs, TransformResult>({
     const { transform } = await import('../ops/transform.js');
     return transform(await env.context(), {
       name: args.name,
-      inputs: args.input,
+      inputs: args.input ?? [],
       outputs: args.output,
       params: args.param,
       command,

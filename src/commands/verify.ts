@@ -1,4 +1,5 @@
 import { remoteFlag } from './push.js';
+import { lastValue, variadic } from './options.js';
 import { defineCommand } from './types.js';
 import type { VerifyResult } from '../ops/verify.js';
 
@@ -8,9 +9,11 @@ export const verifyCommand = defineCommand<{ paths?: string[]; remote?: string; 
   describe: 'Re-hash the cache objects behind the pointers; quarantine bad ones',
   builder: (y) =>
     y
-      .positional('paths', { type: 'string', array: true, describe: 'limit to these tracked paths' })
-      .option('remote', { alias: 'r', type: 'string', describe: 'check a remote instead (default remote if no name): every object there, with the right size' })
-      .option('deep', { type: 'boolean', default: false, describe: 'with --remote: download and re-hash every object' }),
+      .positional('paths', variadic('limit to these tracked paths'))
+      .option('remote', { alias: 'r', type: 'string', coerce: lastValue, describe: 'check a remote instead (default remote if no name): every object there, with the right size' })
+      .option('deep', { type: 'boolean', default: false, describe: 'with --remote: download and re-hash every object' })
+      .example('dvs verify', 'is every cache object the pointers need intact?')
+      .example('dvs verify --remote origin --deep', 're-hash every object on remote origin; bad copies are deleted there'),
   async run(args, env) {
     const { verify } = await import('../ops/verify.js');
     const { remote, paths } = await remoteFlag(env, args.remote, args.paths);

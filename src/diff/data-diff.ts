@@ -176,7 +176,6 @@ export function countChanges(files: FileChange[]): ChangeCounts {
   return counts;
 }
 
-/** Keep only the files of a directory diff under `sub` (a path relative to the directory). */
 /** The directory's diff limited to the files under `subs` (paths inside it); the directory keeps its path. */
 export function narrowFiles(d: DataDiff, subs: string[]): DataDiff {
   if (!d.files) return d;

@@ -271,13 +271,13 @@ export async function fetchLazily(ctx: OpContext, oids: Oid[], warnings: Warning
   try {
     remote = remoteName(ctx.repo); // the remote dvs pull would use: core.remote, or the only one
   } catch {
-    warnings.push({ code: 'OBJECTS_MISSING', message: `${oids.length} object(s) needed by the diff are not in the cache and no default remote is set`, hint: 'Fetch them (dvs fetch --rev <rev>) or set a default remote (dvs remote default <name>).' });
+    warnings.push({ code: 'OBJECTS_MISSING', message: `${oids.length} object${oids.length === 1 ? '' : 's'} needed by the diff are not in the cache and no default remote is set`, hint: 'Fetch them (dvs fetch --rev <rev>) or set a default remote (dvs remote default <name>).' });
     return;
   }
   try {
     const { fetchObjects } = await import('./fetch.js');
     const r = await fetchObjects(ctx, oids, { remote });
-    if (r.failed.length) warnings.push({ code: 'FETCH_FAILED', message: `${r.failed.length} object(s) could not be fetched from ${remote}: ${r.failed[0].message}` });
+    if (r.failed.length) warnings.push({ code: 'FETCH_FAILED', message: `${r.failed.length} object${r.failed.length === 1 ? '' : 's'} could not be fetched from ${remote}: ${r.failed[0].message}` });
   } catch (err) {
     warnings.push({ code: 'FETCH_FAILED', message: `fetching from ${remote} failed: ${(err as Error).message}` });
   }

@@ -182,20 +182,28 @@ function guarded(repo: Repo, result: HookResult, pointerPath: string): boolean {
 async function syncTargets(ctx: OpContext, result: HookResult, targets: Target[]): Promise<HookResult> {
   const { repo } = ctx;
   if (targets.length === 0) return result;
-  if (repo.config.bool('hooks.autofetch') && repo.config.get<string>('core.remote')) {
-    result.fetched = await autofetch(ctx, targets);
-  }
+  const remote = repo.config.bool('hooks.autofetch') ? await autofetchRemote(repo) : undefined;
+  if (remote) result.fetched = await autofetch(ctx, targets, remote);
   result.checkout = await checkout(ctx, { pointers: targets });
   result.missing = result.checkout.failures.filter((f) => f.code === 'OBJECT_MISSING').length;
   return result;
 }
 
 /** Fetch what the targets need and the cache lacks (manifests first, then their files). */
-async function autofetch(ctx: OpContext, targets: Target[]): Promise<number> {
+/** The remote `dvs pull` would use (the default, else the only one), or none. */
+async function autofetchRemote(repo: Repo): Promise<string | undefined> {
+  const { remoteName } = await import('./remote-open.js');
+  try {
+    return remoteName(repo);
+  } catch {
+    return undefined; // no remote to fetch from: the missing objects are reported as usual
+  }
+}
+
+async function autofetch(ctx: OpContext, targets: Target[], remote: string): Promise<number> {
   const { repo } = ctx;
   const pointers = targets.map((t) => ({ ...t.ref, pointer: readPointer(repo.root, t.ref.pointerPath) }));
   const { fetchObjects } = await import('./fetch.js');
-  const remote = repo.config.get<string>('core.remote');
   let fetched = 0;
   const manifests = pointers.filter((p) => p.pointer.kind === 'dir' && !repo.cache.has(p.pointer.oid)).map((p) => p.pointer.oid);
   if (manifests.length) fetched += (await fetchObjects(ctx, manifests, { remote })).fetched;

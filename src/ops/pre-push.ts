@@ -82,7 +82,7 @@ async function pushTo(ctx: OpContext, result: HookResult, pushed: PushedCommits,
     return notSent(repo, result, pushed, {
       code: 'PUSH_INCOMPLETE',
       remote,
-      message: `${r.failures.length} object(s) could not be pushed to remote "${remote}"; the first: ${first.message}`,
+      message: `${r.failures.length} object${r.failures.length === 1 ? '' : 's'} could not be pushed to remote "${remote}"; the first: ${first.message}`,
       hint: first.hint,
       paths: [...new Set(r.failures.map((f) => f.path))],
       objects: r.failures.length,

@@ -3,6 +3,7 @@ import { DvsError } from '../errors.js';
 import { coerceValue, REMOTE_OPTIONS, writeConfigValue, type ConfigFile } from '../repo/config.js';
 import type { Repo } from '../repo/repo.js';
 import { parseRemoteUrl } from '../remotes/url.js';
+import { stage } from '../scm/git.js';
 import { writeSetting } from './config.js';
 
 /**
@@ -38,18 +39,40 @@ export interface RemoteListEntry {
   options: Record<string, unknown>;
 }
 
+/** What a change to the committed .dvs/config left for Git: staged (core.autostage), or to stage by hand. */
+export interface ConfigStaging {
+  staged: string[];
+  toStage: string[];
+}
+
 export type RemoteResult =
-  | { action: 'add'; name: string; url: string; file: string; isDefault: boolean; replaced: boolean }
+  | ({ action: 'add'; name: string; url: string; file: string; isDefault: boolean; replaced: boolean } & ConfigStaging)
   | { action: 'list'; remotes: RemoteListEntry[]; default?: string }
-  | { action: 'remove'; name: string; files: string[]; wasDefault: boolean }
-  | { action: 'default'; name?: string; changed: boolean; file?: string }
-  | { action: 'modify'; name: string; option: string; value?: unknown; file: string; unset: boolean };
+  | ({ action: 'remove'; name: string; files: string[]; wasDefault: boolean } & ConfigStaging)
+  | ({ action: 'default'; name?: string; changed: boolean; file?: string } & ConfigStaging)
+  | ({ action: 'modify'; name: string; option: string; value?: unknown; file: string; unset: boolean } & ConfigStaging);
+
+type Unstaged<R> = R extends ConfigStaging ? Omit<R, keyof ConfigStaging> : R;
 
 const NAME = /^[A-Za-z0-9_-]+$/;
 const SHARED = '.dvs/config';
 const LOCAL = '.dvs/config.local';
 
-export function remote(repo: Repo, options: RemoteOpOptions): RemoteResult {
+/**
+ * Run one `dvs remote` action. A change to the committed .dvs/config is staged like a pointer after
+ * `dvs track` (core.autostage): a remote the team shares is part of the commit. config.local never is.
+ */
+export async function remote(repo: Repo, options: RemoteOpOptions): Promise<RemoteResult> {
+  const before = repo.config.shared.doc.toString();
+  const result = apply(repo, options);
+  if (result.action === 'list') return result;
+  const changed = repo.config.shared.doc.toString() !== before;
+  const autostage = repo.config.bool('core.autostage');
+  if (changed && autostage) await stage(repo.root, [SHARED]);
+  return { ...result, staged: changed && autostage ? [SHARED] : [], toStage: changed && !autostage ? [SHARED] : [] } as RemoteResult;
+}
+
+function apply(repo: Repo, options: RemoteOpOptions): Unstaged<RemoteResult> {
   switch (options.action) {
     case 'add':
       return add(repo, options);
@@ -75,7 +98,7 @@ function files(repo: Repo, local: boolean | undefined): { file: ConfigFile; name
   return local ? { file: repo.config.local, name: LOCAL } : { file: repo.config.shared, name: SHARED };
 }
 
-function add(repo: Repo, o: RemoteOpOptions): RemoteResult {
+function add(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
   const name = required(o.name, 'add', 'name');
   let url = required(o.url, 'add', 'url');
   if (!NAME.test(name)) {
@@ -103,7 +126,7 @@ function add(repo: Repo, o: RemoteOpOptions): RemoteResult {
   return { action: 'add', name, url, file: target.name, isDefault: o.makeDefault === true || repo.config.get('core.remote') === name, replaced: exists };
 }
 
-function list(repo: Repo): RemoteResult {
+function list(repo: Repo): Unstaged<RemoteResult> {
   const def = repo.config.get<string>('core.remote');
   const remotes = repo.config.remoteNames().map((name): RemoteListEntry => {
     const options: Record<string, unknown> = {};
@@ -117,7 +140,7 @@ function list(repo: Repo): RemoteResult {
   return { action: 'list', remotes, default: def };
 }
 
-function removeRemote(repo: Repo, name: string): RemoteResult {
+function removeRemote(repo: Repo, name: string): Unstaged<RemoteResult> {
   if (!repo.config.remoteNames().includes(name)) {
     throw new DvsError('notfound', 'REMOTE_NOT_FOUND', `No remote named "${name}"`, { hint: 'List remotes with `dvs remote list`.', data: { remote: name } });
   }
@@ -139,7 +162,7 @@ function removeRemote(repo: Repo, name: string): RemoteResult {
   return { action: 'remove', name, files: touched, wasDefault: repo.config.get('core.remote') === name };
 }
 
-function setDefault(repo: Repo, o: RemoteOpOptions): RemoteResult {
+function setDefault(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
   const target = files(repo, o.local);
   if (o.unset) {
     const had = target.file.doc.hasIn(['core', 'remote']);
@@ -155,7 +178,7 @@ function setDefault(repo: Repo, o: RemoteOpOptions): RemoteResult {
   return { action: 'default', name: o.name, changed, file: target.name };
 }
 
-function modify(repo: Repo, o: RemoteOpOptions): RemoteResult {
+function modify(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
   const name = required(o.name, 'modify', 'name');
   const option = required(o.option, 'modify', 'option');
   if (!repo.config.remoteNames().includes(name)) {

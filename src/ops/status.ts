@@ -28,12 +28,19 @@ export interface StatusEntry {
   oid: Oid;
   workspace: WorkspaceState;
   cache: CacheState;
-  /** Directories: files added, removed and modified in the workspace relative to the pointer. */
-  changes?: FileChanges;
+  /** Directories: files added, deleted and modified in the workspace relative to the pointer. */
+  changes?: StatusChanges;
   /** Directories whose manifest is not in the cache: which files changed cannot be told. */
   manifestMissing?: boolean;
   /** Objects the pointer needs that the cache lacks. */
   missingObjects?: number;
+}
+
+/** In the words of `dvs diff` (and DVC): a file gone from the workspace is `deleted`. */
+export interface StatusChanges {
+  added: string[];
+  deleted: string[];
+  modified: string[];
 }
 
 /** A pointer status will not look at: its data path is unsafe (repo/paths.ts). */
@@ -87,12 +94,12 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
           entry.cache = 'missing';
           entry.manifestMissing = true;
         }
-        if (ds.changes) entry.changes = ds.changes;
-        else if (ds.workspace === 'unchanged') entry.changes = { added: [], removed: [], modified: [] };
+        if (ds.changes) entry.changes = statusChanges(ds.changes);
+        else if (ds.workspace === 'unchanged') entry.changes = { added: [], deleted: [], modified: [] };
         if (sub !== undefined && entry.changes) {
           entry.changes = narrow(entry.changes, sub);
           entry.path = `${ref.dataPath}/${sub}`;
-          const changed = entry.changes.added.length + entry.changes.removed.length + entry.changes.modified.length;
+          const changed = entry.changes.added.length + entry.changes.deleted.length + entry.changes.modified.length;
           if (entry.workspace === 'modified' && changed === 0) entry.workspace = 'unchanged';
         }
       } else if (!repo.cache.has(pointer.oid)) {
@@ -108,9 +115,13 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
   return { entries, refused: refusedEntries, clean, warnings };
 }
 
-function narrow(changes: FileChanges, sub: string): FileChanges {
+function statusChanges(c: FileChanges): StatusChanges {
+  return { added: c.added, deleted: c.removed, modified: c.modified };
+}
+
+function narrow(changes: StatusChanges, sub: string): StatusChanges {
   const keep = (p: string) => p === sub || p.startsWith(sub + '/');
-  return { added: changes.added.filter(keep), removed: changes.removed.filter(keep), modified: changes.modified.filter(keep) };
+  return { added: changes.added.filter(keep), deleted: changes.deleted.filter(keep), modified: changes.modified.filter(keep) };
 }
 
 /**

@@ -58,7 +58,8 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
   if (inGit.length) {
     const first = inGit[0];
     const target = targets.find((t) => first === t.rel || first.startsWith(t.rel + '/'))!;
-    throw new DvsError('conflict', 'TRACKED_BY_GIT', `${target.arg}: already tracked by Git (${first})`, {
+    const what = first === target.rel ? 'already tracked by Git' : `Git already tracks files in it (${first})`;
+    throw new DvsError('conflict', 'TRACKED_BY_GIT', `${target.arg}: ${what}`, {
       hint: `Stop tracking it in Git first: git rm -r --cached ${target.rel} && git commit -m "stop tracking ${target.rel} in Git"`,
       data: { path: target.rel, gitPath: first },
     });

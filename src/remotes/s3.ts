@@ -266,7 +266,7 @@ export class S3Backend implements RemoteBackend {
       const failed = (r.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
       if (failed.length) {
         const e = failed[0];
-        throw new RemoteError('remote', 'REMOTE_DELETE_FAILED', `Remote "${this.spec.name}" refused to delete ${failed.length} object(s): ${e.Key}: ${e.Code} ${e.Message ?? ''}`.trim(), {
+        throw new RemoteError('remote', 'REMOTE_DELETE_FAILED', `Remote "${this.spec.name}" refused to delete ${failed.length} object${failed.length === 1 ? '' : 's'}: ${e.Key}: ${e.Code} ${e.Message ?? ''}`.trim(), {
           reason: 'refused',
           retriable: e.Code === 'InternalError' || e.Code === 'SlowDown',
         });

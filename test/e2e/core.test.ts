@@ -186,11 +186,11 @@ describe('dvs status', () => {
     rmSync(join(repo, 'model.bin'));
     r = await dvs(repo, ['status', '--granular']);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('changed  data/train/: modified; 1 added, 1 removed, 1 modified');
+    expect(r.stdout).toContain('changed  data/train/: 1 added, 1 deleted, 1 modified');
     expect(r.stdout).toContain('added:    new.csv');
-    expect(r.stdout).toContain('removed:  b.csv');
+    expect(r.stdout).toContain('deleted:  b.csv');
     expect(r.stdout).toContain('modified: a.csv');
-    expect(r.stdout).toContain('changed  model.bin: missing from the workspace');
+    expect(r.stdout).toContain('changed  model.bin: missing from the workspace (dvs checkout)');
     expect((await dvs(repo, ['status', '--exit-code'])).code).toBe(1);
 
     const s = json(await dvs(repo, ['status', '--json', 'model.bin']));

@@ -134,7 +134,7 @@ describe('hooks keep the data in step with the ref', () => {
     const { spawnSync } = await import('node:child_process');
     const sw = spawnSync('git', ['checkout', 'feature'], { cwd: repo, encoding: 'utf8' });
     expect(sw.status).toBe(0);
-    expect(sw.stderr).toContain('dvs: 1 file(s) not checked out: objects missing from the cache; run `dvs pull` to fetch them');
+    expect(sw.stderr).toContain('dvs: warning: 1 file not checked out: objects missing from the cache; run `dvs pull` to fetch them');
   });
 
   it('git pull of a commit that changed a pointer updates the data', async () => {
@@ -257,14 +257,14 @@ describe('dvs diff', () => {
     const r = await dvs(repo, ['diff', 'HEAD~1', 'HEAD']);
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
-    expect(lines[0]).toMatch(/^Comparing HEAD~1 \([0-9a-f]{7}\) -> HEAD \([0-9a-f]{7}\)$/);
-    expect(r.stdout).toContain('modified  d/  6 B -> 16 B (+10 B)');
-    expect(r.stdout).toContain('    modified  a.csv  2 B -> 10 B (+8 B)');
+    expect(lines[0]).toMatch(/^Comparing HEAD~1 \([0-9a-f]{7}\) → HEAD \([0-9a-f]{7}\)$/);
+    expect(r.stdout).toContain('modified  d/  6 B → 16 B (+10 B)');
+    expect(r.stdout).toContain('    modified  a.csv  2 B → 10 B (+8 B)');
     expect(r.stdout).toContain('    deleted   b.csv  2 B');
-    expect(r.stdout).toContain('    renamed   c.csv -> c2.csv  2 B');
+    expect(r.stdout).toContain('    renamed   c.csv → c2.csv  2 B');
     expect(r.stdout).toContain('    added     new.csv  4 B');
     expect(r.stdout).toContain('added     extra.bin  1 B');
-    expect(r.stdout).toContain('renamed   m.bin -> model.bin  7 B');
+    expect(r.stdout).toContain('renamed   m.bin → model.bin  7 B');
     expect(lines.at(-2)).toBe('3 data paths changed (1 added, 1 modified, 1 renamed); files: 2 added, 1 deleted, 1 modified, 2 renamed; size +11 B');
     expect((await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--exit-code'])).code).toBe(1);
     expect((await dvs(repo, ['diff', 'HEAD', 'HEAD', '--exit-code'])).code).toBe(0);
@@ -291,7 +291,7 @@ describe('dvs diff', () => {
     expect(r.stdout).toMatch(/^### dvs diff: `HEAD~1 \([0-9a-f]{7}\)` → `HEAD \([0-9a-f]{7}\)`\n\n\*\*3 data paths changed/);
     expect(r.stdout).toContain('| change | path | before | after | Δ size |');
     expect(r.stdout).toContain('| modified | `d/a.csv` | 2 B | 10 B | +8 B |');
-    expect(r.stdout).toContain('| renamed | `d/c.csv → d/c2.csv` | 2 B | 2 B | 0 B |');
+    expect(r.stdout).toContain('| renamed | `d/c.csv → d/c2.csv` | 2 B | 2 B | ±0 B |');
   });
 
   it('compares HEAD with the workspace, narrows with --targets, and reports missing manifests', async () => {
@@ -299,8 +299,8 @@ describe('dvs diff', () => {
     writeFileSync(join(repo, 'd/a.csv'), 'uncommitted\n');
     const r = await dvs(repo, ['diff']);
     expect(r.stdout).toContain('Comparing HEAD (');
-    expect(r.stdout).toContain('-> workspace');
-    expect(r.stdout).toContain('    modified  a.csv  10 B -> 12 B (+2 B)');
+    expect(r.stdout).toContain('→ workspace');
+    expect(r.stdout).toContain('    modified  a.csv  10 B → 12 B (+2 B)');
     const narrowed = json(await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--targets', 'd/new.csv', '--json']));
     expect(narrowed.changes).toHaveLength(1);
     expect(narrowed.changes[0].files.map((f: { path: string }) => f.path)).toEqual(['new.csv']);
@@ -387,7 +387,7 @@ describe('dvs diff --content', () => {
     for (const row of content.rowDiff.samples.removed) expect(row.values.domain).toBe('math');
 
     const text = await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--content']);
-    expect(text.stdout).toContain('rows: 1,200 → 1,179 (−21)');
+    expect(text.stdout).toContain('rows: 1,200 → 1,179 (-21)');
     expect(text.stdout).toContain('top math 402 → 381');
     const md = await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--content', '--md']);
     expect(md.stdout).toContain('<details><summary><code>corpus</code>');
@@ -434,7 +434,7 @@ describe('hooks with a remote', () => {
     // Both branches: the pre-push hook pushes the objects of every commit being pushed.
     const push = spawnSync('git', ['push', '-q', 'origin', 'main', 'feature'], { cwd: repo, encoding: 'utf8', env: { ...process.env, GIT_CONFIG_NOSYSTEM: '1' } });
     expect(push.status, push.stderr).toBe(0);
-    expect(push.stderr).toMatch(/dvs: pushed \d+ object\(s\)/);
+    expect(push.stderr).toMatch(/dvs: pushed \d+ objects?, /);
 
     const clone = tempDir();
     git(clone, 'clone', '-q', '-b', 'main', bare, '.');

@@ -59,7 +59,7 @@ describe('the pre-push hook', () => {
 
     const push = gitPush(repo);
     expect(push.code, push.stderr).toBe(0);
-    expect(push.stderr).toContain('dvs: pushed 4 object(s)'); // two files, their manifest, the model
+    expect(push.stderr).toContain('dvs: pushed 4 objects'); // two files, their manifest, the model
     expect(push.stderr).not.toContain('WARNING');
     expect(objectCount(store)).toBe(4);
 
@@ -120,7 +120,7 @@ describe('the pre-push hook', () => {
     await ok(repo, ['remote', 'add', 'storage', store]);
     const again = gitPush(repo);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stderr).toContain('dvs: pushed 1 object(s)');
+    expect(again.stderr).toContain('dvs: pushed 1 object,');
     expect(remoteMain(bare)).toBe(head);
     expect(objectCount(store)).toBe(1);
   });
@@ -165,7 +165,7 @@ describe('the pre-push hook', () => {
     rmSync(join(repo, '.dvs/cache', oid.slice(0, 2), oid.slice(2)), { force: true });
     const partial = gitPush(repo);
     expect(partial.code, partial.stderr).toBe(0);
-    expect(partial.stderr).toMatch(/dvs: pushed \d+ object\(s\)/);
+    expect(partial.stderr).toMatch(/dvs: pushed \d+ objects?,/);
     expect(partial.stderr).toContain(`not sent: lost.bin (at ${lost.slice(0, 10)}) (1 path, 1 object)`);
     expect(partial.stderr).toContain('is neither in the cache nor on remote "storage"');
   });

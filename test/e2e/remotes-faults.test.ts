@@ -358,7 +358,7 @@ describe('dvs remote', () => {
     const repo = gitRepo();
     const add = await dvs(repo, ['remote', 'add', '-d', 'store', '../shared-store']);
     expect(add.code).toBe(0);
-    expect(add.stdout).toBe('Added remote store: ../shared-store (in .dvs/config), the default\n');
+    expect(add.stdout).toBe('Added remote store: ../shared-store (in .dvs/config), the default\nStaged: .dvs/config\n');
     await ok(repo, ['remote', 'add', 'cloud', 's3://bucket/datasets']);
     expect((await dvs(repo, ['remote', 'add', 'cloud', 's3://other'])).code).toBe(5);
     expect((await dvs(repo, ['remote', 'add', 'bad', 'ftp://x/y'])).stderr).toContain('unsupported remote URL scheme "ftp://"');

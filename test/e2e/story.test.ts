@@ -91,7 +91,7 @@ describe('the lineage, runs and audit story', () => {
     const f2 = await ok(repo, filterArgs('0.6'));
     expect(f2.stdout).toContain('filter: kept 360 of 400 rows\n');
     const stale = await ok(repo, ['lineage', 'show', 'data/clean.csv']);
-    expect(stale.stderr).toMatch(/^warning: stale lineage: dedup used data\/filtered\.csv at [0-9a-f]{10}, but its pointer in the workspace says [0-9a-f]{10}\n {2}hint: Re-run the dedup transform to bring data\/clean\.csv up to date\.\n$/);
+    expect(stale.stderr).toMatch(/^dvs: warning: stale lineage: dedup used data\/filtered\.csv at [0-9a-f]{10}, but its pointer in the workspace says [0-9a-f]{10}\n {2}hint: Re-run the dedup transform to bring data\/clean\.csv up to date\.\n$/);
     expect(stale.stdout).toContain('(older version, from commit');
     await ok(repo, dedupArgs);
     const show = await ok(repo, ['lineage', 'show', 'data/clean.csv']);
@@ -181,7 +181,7 @@ describe('the lineage, runs and audit story', () => {
     const shown = await dvs(repo, ['run', 'show', 'run-a']);
     expect(shown.code).toBe(1);
     expect(shown.stdout).toContain('  integrity CHANGED after its audit event: do not trust this record\n');
-    expect(shown.stderr).toMatch(/^error: \.dvs\/runs\/run-a\.yaml: the record was changed after its run-finish event \(\.dvs\/audit\/\d{8}T\d{9}Z-[0-9a-f]{16}\.json\)/);
+    expect(shown.stderr).toMatch(/^dvs: error: \.dvs\/runs\/run-a\.yaml: the record was changed after its run-finish event \(\.dvs\/audit\/\d{8}T\d{9}Z-[0-9a-f]{16}\.json\)/);
     expect((await dvs(repo, ['run', 'compare', 'run-a', 'run-b'])).code).toBe(1);
     const finishForged = await dvs(repo, ['audit', 'verify', '--json']);
     expect(finishForged.code).toBe(1);

@@ -2,7 +2,7 @@ import type { AuditCommandResult } from '../../commands/audit.js';
 import type { AuditEventView, AuditLogResult, AuditReportResult } from '../../ops/audit-log.js';
 import type { AuditVerifyResult } from '../../ops/audit-verify.js';
 import { EXIT } from '../exit-codes.js';
-import { formatCount } from '../format.js';
+import { formatCount, warningNote } from '../format.js';
 import type { Rendered, Renderer } from './types.js';
 
 const when = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
@@ -10,15 +10,15 @@ const when = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 function eventLine(e: AuditEventView): string {
   const paths = e.paths.map((p) => `${p.role === 'input' ? '<' : p.role === 'output' ? '>' : ''}${p.path} ${p.oid.slice(0, 10)}`).join(', ');
   const d = e.data;
-  const extra = [d.transform, d.run && `run ${String(d.run)}`, d.remote && `remote ${String(d.remote)}`, typeof d.objects === 'number' && `${d.objects} objects`].filter(Boolean).join(', ');
+  const extra = [d.transform, d.run && `run ${String(d.run)}`, d.remote && `remote ${String(d.remote)}`, typeof d.objects === 'number' && formatCount(d.objects, 'object')].filter(Boolean).join(', ');
   return `${when(e.time)}  ${e.type.padEnd(14)} ${e.user}  ${paths}${extra ? `  (${extra})` : ''}${d.local === true ? '  [this machine]' : ''}`;
 }
 
 function renderLog(r: AuditLogResult): Rendered {
   const lines = r.events.map(eventLine);
   if (r.events.length === 0) lines.push(`No audit events${r.path ? ` about ${r.path}` : ''}.`);
-  else if (r.total > r.events.length) lines.push(`… ${r.total - r.events.length} older ${r.total - r.events.length === 1 ? 'event' : 'events'} not shown`);
-  const notes = r.unreadable ? [`warning: ${formatCount(r.unreadable, 'file')} in .dvs/audit/ cannot be read as events; run \`dvs audit verify\``] : [];
+  else if (r.total > r.events.length) lines.push(`… ${formatCount(r.total - r.events.length, 'older event')} not shown`);
+  const notes = r.unreadable ? [warningNote(`${formatCount(r.unreadable, 'file')} in .dvs/audit/ cannot be read as events`, 'run `dvs audit verify`')] : [];
   return { text: lines.join('\n') + '\n', notes };
 }
 

@@ -1,6 +1,6 @@
 import type { CheckoutResult } from '../../ops/checkout.js';
 import { EXIT } from '../exit-codes.js';
-import { formatCount, limitList } from '../format.js';
+import { errorNote, formatCount, groupDigits, limitList, warningNote } from '../format.js';
 import type { Renderer } from './types.js';
 
 export const renderCheckout: Renderer<CheckoutResult> = (r, { verbose }) => {
@@ -9,9 +9,9 @@ export const renderCheckout: Renderer<CheckoutResult> = (r, { verbose }) => {
   lines.push(...limitList(r.added.map((p) => `A  ${p}`), max, ''));
   lines.push(...limitList(r.modified.map((p) => `M  ${p}`), max, ''));
   lines.push(...limitList(r.deleted.map((p) => `D  ${p}`), max, ''));
-  const links = Object.entries(r.links).map(([t, n]) => `${n} by ${t}`).join(', ');
-  lines.push(`${formatCount(r.added.length, 'file')} added, ${r.modified.length} modified, ${r.deleted.length} deleted, ${r.unchanged} unchanged${links ? ` (${links})` : ''}`);
-  const notes = r.failures.map((f) => `error: ${f.message}${f.hint ? `\n  hint: ${f.hint}` : ''}`);
+  const links = Object.entries(r.links).map(([t, n]) => `${groupDigits(n)} by ${t}`).join(', ');
+  lines.push(`${formatCount(r.added.length, 'file')} added, ${groupDigits(r.modified.length)} modified, ${groupDigits(r.deleted.length)} deleted, ${groupDigits(r.unchanged)} unchanged${links ? ` (${links})` : ''}`);
+  const notes = r.failures.map((f) => errorNote(f.message, f.hint));
   if (r.failures.length) notes.push(`${formatCount(r.failures.length, 'path')} not checked out; the rest is done.`);
-  return { text: lines.join('\n') + '\n', exit: r.failures.length ? EXIT.partial : undefined, notes: [...r.warnings.map((w) => `warning: ${w.message}`), ...notes] };
+  return { text: lines.join('\n') + '\n', exit: r.failures.length ? EXIT.partial : undefined, notes: [...r.warnings.map((w) => warningNote(w.message, w.hint)), ...notes] };
 };

@@ -4,7 +4,7 @@
  * Both show the columns that moved most first, as the diff sorts them, and only the changed ones.
  */
 import { topPairs, type Cell, type ColumnDiff, type ColumnStats, type ContentDiff, type SampleRow } from '../../diff/content/index.js';
-import { groupDigits } from '../format.js';
+import { formatSigned, groupDigits } from '../format.js';
 
 /** Changed columns shown before "… and N more". */
 const MAX_COLUMNS = 12;
@@ -18,7 +18,7 @@ function num(x: number): string {
 }
 
 function signed(x: number): string {
-  return x > 0 ? `+${num(x)}` : x < 0 ? `−${num(-x)}` : '±0';
+  return formatSigned(x, num);
 }
 
 function value(v: unknown): string {
@@ -90,7 +90,7 @@ function sampleText(r: SampleRow): string {
 
 export function renderContentDiffText(path: string, diff: ContentDiff): string[] {
   const lines: string[] = [];
-  const files = diff.files.before > 1 || diff.files.after > 1 ? `, ${diff.files.before} → ${diff.files.after} files` : '';
+  const files = diff.files.before > 1 || diff.files.after > 1 ? `, ${num(diff.files.before)} → ${num(diff.files.after)} files` : '';
   lines.push(`${path} (${diff.format ?? 'unknown format'}, ${diff.change}${files})`);
   lines.push(`  ${rowsLine(diff)}`);
   const schema = schemaParts(diff);
@@ -100,7 +100,7 @@ export function renderContentDiffText(path: string, diff: ContentDiff): string[]
     const parts = columnMoves(c);
     if (parts.length) lines.push(`  ${c.name} (${c.after?.type ?? c.before?.type}): ${parts.join('; ')}`);
   }
-  if (moved.length > MAX_COLUMNS) lines.push(`  … and ${moved.length - MAX_COLUMNS} more changed columns`);
+  if (moved.length > MAX_COLUMNS) lines.push(`  … and ${num(moved.length - MAX_COLUMNS)} more changed columns`);
   const r = diff.rowDiff;
   if (r) {
     const est = r.estimated ? ' (estimated)' : '';
@@ -116,7 +116,8 @@ export function renderContentDiffText(path: string, diff: ContentDiff): string[]
     }
   }
   if (diff.estimateReason) lines.push(`  estimated: ${diff.estimateReason}`);
-  for (const e of diff.errors) lines.push(`  error: ${e.side} ${e.path}: ${e.message}`);
+  // Part of the diff's report on stdout (the rest of the diff went on), not an error of dvs.
+  for (const e of diff.errors) lines.push(`  ${e.path} (${e.side}): ${e.message}`);
   for (const n of diff.notes) lines.push(`  note: ${n}`);
   return lines;
 }
@@ -152,7 +153,7 @@ function sampleTable(samples: SampleRow[]): string[] {
 
 export function renderContentDiffMarkdown(path: string, diff: ContentDiff): string {
   const moved = diff.columns.filter((c) => c.change !== 'unchanged');
-  const summary = [diff.format ?? 'unknown format', diff.change === 'modified' ? '' : diff.change, rowsLine(diff), `${moved.length} of ${diff.columns.length} columns changed`]
+  const summary = [diff.format ?? 'unknown format', diff.change === 'modified' ? '' : diff.change, rowsLine(diff), `${num(moved.length)} of ${num(diff.columns.length)} columns changed`]
     .filter(Boolean)
     .join(', ');
   const out: string[] = [`<details><summary><code>${cell(path)}</code> — ${cell(summary)}</summary>`, ''];
@@ -160,7 +161,7 @@ export function renderContentDiffMarkdown(path: string, diff: ContentDiff): stri
   if (schema.length) out.push(`**Schema:** ${cell(schema.join('; '))}`, '');
   if (moved.length) {
     out.push(...statsTable(moved.slice(0, MAX_COLUMNS)));
-    if (moved.length > MAX_COLUMNS) out.push('', `… and ${moved.length - MAX_COLUMNS} more changed columns`);
+    if (moved.length > MAX_COLUMNS) out.push('', `… and ${num(moved.length - MAX_COLUMNS)} more changed columns`);
     out.push('');
   }
   const r = diff.rowDiff;

@@ -3,7 +3,7 @@ import type { ContentDiff } from '../../diff/content/index.js';
 import { renderContentDiffMarkdown, renderContentDiffText } from './content-diff.js';
 import type { DiffResult, DiffSide } from '../../ops/diff.js';
 import { EXIT } from '../exit-codes.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, formatCount, formatSigned, groupDigits, warningNote } from '../format.js';
 import type { Renderer } from './types.js';
 
 const MAX_TEXT_FILES = 50;
@@ -13,19 +13,17 @@ function sideLabel(s: DiffSide): string {
   return s.commit ? `${s.rev} (${s.commit.slice(0, 7)})` : s.rev;
 }
 
-function signed(n: number): string {
-  return n === 0 ? '0 B' : `${n > 0 ? '+' : '-'}${formatBytes(Math.abs(n))}`;
-}
+const signed = (n: number) => formatSigned(n, formatBytes);
 
 function sizes(d: { oldSize?: number; newSize?: number; sizeDelta: number; change: string }): string {
   if (d.change === 'added') return formatBytes(d.newSize ?? 0);
   if (d.change === 'deleted') return formatBytes(d.oldSize ?? 0);
   if (d.change === 'renamed' && d.sizeDelta === 0) return formatBytes(d.newSize ?? 0);
-  return `${formatBytes(d.oldSize ?? 0)} -> ${formatBytes(d.newSize ?? 0)} (${signed(d.sizeDelta)})`;
+  return `${formatBytes(d.oldSize ?? 0)} → ${formatBytes(d.newSize ?? 0)} (${signed(d.sizeDelta)})`;
 }
 
 function fileLine(f: FileChange): string {
-  const name = f.change === 'renamed' ? `${f.oldPath} -> ${f.path}` : f.path;
+  const name = f.change === 'renamed' ? `${f.oldPath} → ${f.path}` : f.path;
   return `${f.change.padEnd(9)} ${name}  ${sizes(f)}`;
 }
 
@@ -35,30 +33,30 @@ export function summaryLine(r: DiffResult): string {
   const f = r.summary.files;
   const n = d.added + d.deleted + d.modified + d.renamed;
   if (n === 0) return 'No data changed.';
-  const counts = (c: typeof d) => (['added', 'deleted', 'modified', 'renamed'] as const).filter((k) => c[k]).map((k) => `${c[k]} ${k}`).join(', ');
-  parts.push(`${n} data path${n === 1 ? '' : 's'} changed (${counts(d)})`);
+  const counts = (c: typeof d) => (['added', 'deleted', 'modified', 'renamed'] as const).filter((k) => c[k]).map((k) => `${groupDigits(c[k])} ${k}`).join(', ');
+  parts.push(`${formatCount(n, 'data path')} changed (${counts(d)})`);
   const fc = counts(f);
   if (fc) parts.push(`files: ${fc}`);
   parts.push(`size ${signed(r.summary.sizeDelta)}`);
-  if (r.summary.incomplete) parts.push(`${r.summary.incomplete} director${r.summary.incomplete === 1 ? 'y' : 'ies'} without manifest`);
+  if (r.summary.incomplete) parts.push(`${formatCount(r.summary.incomplete, 'directory', 'directories')} without manifest`);
   return parts.join('; ');
 }
 
 function dataHeadline(d: DataDiff): string {
-  const name = d.change === 'renamed' ? `${d.oldPath} -> ${d.path}` : d.path;
+  const name = d.change === 'renamed' ? `${d.oldPath} → ${d.path}` : d.path;
   const slash = d.kind === 'dir' ? '/' : '';
   return `${d.change.padEnd(9)} ${name}${slash}  ${sizes(d)}`;
 }
 
 export const renderDiff: Renderer<DiffResult> = (r, { args, verbose }) => {
-  const lines = [`Comparing ${sideLabel(r.a)} -> ${sideLabel(r.b)}`];
+  const lines = [`Comparing ${sideLabel(r.a)} → ${sideLabel(r.b)}`];
   for (const d of r.changes) {
     lines.push(dataHeadline(d));
     if (d.incomplete) lines.push(`    (manifest ${d.incomplete.oids.map((o) => o.slice(0, 10)).join(', ')} not in the cache: files not listed; dvs fetch brings it)`);
     const files = d.files ?? [];
     const shown = verbose ? files : files.slice(0, MAX_TEXT_FILES);
     for (const f of shown) lines.push(`    ${fileLine(f)}`);
-    if (shown.length < files.length) lines.push(`    … and ${files.length - shown.length} more (-v lists all)`);
+    if (shown.length < files.length) lines.push(`    … and ${groupDigits(files.length - shown.length)} more (-v lists all)`);
     if (d.content) lines.push(...renderContentDiffText(d.path, d.content as ContentDiff).map((l) => `    ${l}`));
     if (d.contentError) lines.push(`    content: ${d.contentError}`);
   }
@@ -68,7 +66,7 @@ export const renderDiff: Renderer<DiffResult> = (r, { args, verbose }) => {
     text: lines.join('\n') + '\n',
     md: renderDiffMarkdown(r),
     exit: args.exitCode && changed ? EXIT.differences : undefined,
-    notes: r.warnings.map((w) => `warning: ${w.message}${w.hint ? ` (${w.hint})` : ''}`),
+    notes: r.warnings.map((w) => warningNote(w.message, w.hint)),
   };
 };
 
@@ -105,7 +103,7 @@ export function renderDiffMarkdown(r: DiffResult): string {
     }
     if (d.incomplete) row('(manifest missing)', `${d.path}/`, undefined, undefined, 0);
   }
-  if (hidden) out.push(`| … | ${hidden} more rows | | | |`);
+  if (hidden) out.push(`| … | ${groupDigits(hidden)} more rows | | | |`);
   out.push('');
   // Then a collapsible section per file whose contents were compared.
   for (const d of r.changes) {

@@ -1,9 +1,8 @@
 import type { FetchResult } from '../../ops/fetch.js';
 import { EXIT } from '../exit-codes.js';
-import { formatBytes, formatCount } from '../format.js';
+import { formatBytes, formatCount, groupDigits, warningNote } from '../format.js';
 import { failureNotes } from './push.js';
 import type { Renderer } from './types.js';
-import { groupDigits } from '../format.js';
 
 export function fetchLine(r: FetchResult): string {
   return r.fetched === 0 && r.failures.length === 0
@@ -15,7 +14,7 @@ export function fetchLine(r: FetchResult): string {
 export function remoteNotes(r: FetchResult): string[] {
   const notes = r.withdrawn.map((w) => `withdrawn from ${r.remote.name}: ${w.path} (${w.oid.slice(0, 10)}), which vouched for files that are not there`);
   if (r.withdrawn.length) notes.push(`  \`dvs push -r ${r.remote.name}\` from a clone that has the files sends them back, then the manifest${r.withdrawn.length === 1 ? '' : 's'}.`);
-  for (const w of r.warnings) notes.push(`warning: ${w.message}${w.hint ? `\n  hint: ${w.hint}` : ''}`);
+  for (const w of r.warnings) notes.push(warningNote(w.message, w.hint));
   return notes;
 }
 

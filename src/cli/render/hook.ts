@@ -2,7 +2,7 @@ import type { HookResult } from '../../ops/hook.js';
 import type { MergeDriverResult } from '../../ops/merge-driver.js';
 import type { UnsentData } from '../../ops/pre-push.js';
 import { EXIT } from '../exit-codes.js';
-import { formatBytes, formatCount } from '../format.js';
+import { errorNote, formatBytes, formatCount, groupDigits, warningNote } from '../format.js';
 import type { Renderer } from './types.js';
 
 /**
@@ -13,19 +13,20 @@ export const renderHook: Renderer<HookResult> = (r) => {
   const notes: string[] = [];
   const c = r.checkout;
   if (c && c.added.length + c.modified.length + c.deleted.length > 0) {
-    notes.push(`dvs: data updated for ${r.pointers.length} changed pointer(s): ${c.added.length} added, ${c.modified.length} modified, ${c.deleted.length} deleted`);
+    notes.push(`dvs: data updated for ${formatCount(r.pointers.length, 'changed pointer')}: ${groupDigits(c.added.length)} added, ${groupDigits(c.modified.length)} modified, ${groupDigits(c.deleted.length)} deleted`);
   }
-  if (r.removed.length) notes.push(`dvs: removed data whose pointer is gone: ${r.removed.join(', ')}`);
+  if (r.removed.length) notes.push(`dvs: deleted data whose pointer is gone: ${r.removed.join(', ')}`);
   if (r.kept.length) notes.push(`dvs: kept data whose pointer is gone, because it is modified or not in the cache: ${r.kept.join(', ')}`);
-  if (r.missing) notes.push(`dvs: ${r.missing} file(s) not checked out: objects missing from the cache; run \`dvs pull\` to fetch them${r.fetched === undefined ? ' (or set `dvs config hooks.autofetch true`)' : ''}`);
-  for (const x of r.refused.slice(0, 5)) notes.push(`dvs: warning: skipped ${x.message.slice(x.pointerPath.length + 2)} (${x.pointerPath})`);
-  if (r.refused.length > 5) notes.push(`dvs: warning: … and ${r.refused.length - 5} more refused pointers; run \`dvs status\``);
+  if (r.missing) notes.push(warningNote(`${formatCount(r.missing, 'file')} not checked out: objects missing from the cache; run \`dvs pull\` to fetch them${r.fetched === undefined ? ' (or set `dvs config hooks.autofetch true`)' : ''}`));
+  for (const x of r.refused.slice(0, 5)) notes.push(warningNote(`skipped ${x.message.slice(x.pointerPath.length + 2)} (${x.pointerPath})`));
+  if (r.refused.length > 5) notes.push(warningNote(`… and ${formatCount(r.refused.length - 5, 'more refused pointer')}; run \`dvs status\``));
+  // The hook never fails the Git command for these: data left alone is reported, not an error.
   const other = c?.failures.filter((f) => f.code !== 'OBJECT_MISSING') ?? [];
-  for (const f of other.slice(0, 5)) notes.push(`dvs: ${f.message}`);
-  if (other.length > 5) notes.push(`dvs: … and ${other.length - 5} more; run \`dvs status\``);
-  if (r.pushed && r.pushed.objects) notes.push(`dvs: pushed ${r.pushed.objects} object(s), ${formatBytes(r.pushed.bytes)}`);
+  for (const f of other.slice(0, 5)) notes.push(warningNote(f.message));
+  if (other.length > 5) notes.push(warningNote(`… and ${groupDigits(other.length - 5)} more; run \`dvs status\``));
+  if (r.pushed && r.pushed.objects) notes.push(`dvs: pushed ${formatCount(r.pushed.objects, 'object')}, ${formatBytes(r.pushed.bytes)}`);
   if (r.unsent) notes.push(...unsentNotes(r.unsent));
-  else if (r.error) notes.push(`dvs: error: ${r.error.message}${r.error.hint ? `\n  hint: ${r.error.hint}` : ''}`);
+  else if (r.error) notes.push(errorNote(r.error.message, r.error.hint));
   return { text: '', notes, exit: r.error ? EXIT.remote : undefined };
 };
 

@@ -4,7 +4,7 @@ import type { LineageNode, LineageStep } from '../../lineage/walk.js';
 import type { LineageShowResult } from '../../ops/lineage.js';
 import { formatPercent, formatRows, renderTransform } from './transform.js';
 import type { Rendered, Renderer, RenderOptions } from './types.js';
-import { groupDigits } from '../format.js';
+import { groupDigits, warningNote } from '../format.js';
 
 function when(iso: string): string {
   return iso ? iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z') : 'unknown time';
@@ -40,7 +40,7 @@ function tree(r: LineageShowResult): string[] {
     const stepPrefix = childPrefix + '└── ';
     const under = childPrefix + '    ';
     lines.push(stepPrefix + stepTitle(s));
-    lines.push(`${under}by ${s.user || 'unknown'}, ${when(s.started)}${s.duration !== null ? `, ${s.duration} s` : ''}${s.commit ? `, code ${s.commit.slice(0, 10)}${s.dirty ? ' (dirty)' : ''}` : ''}${s.ran === 'elsewhere' ? ', ran elsewhere' : ''}`);
+    lines.push(`${under}by ${s.user || 'unknown'}, ${when(s.started)}${s.duration !== null ? `, ${groupDigits(s.duration)} s` : ''}${s.commit ? `, code ${s.commit.slice(0, 10)}${s.dirty ? ' (dirty)' : ''}` : ''}${s.ran === 'elsewhere' ? ', ran elsewhere' : ''}`);
     if (shown.has(s.id)) {
       lines.push(`${under}(inputs shown above)`);
       return;
@@ -100,7 +100,7 @@ function markdown(r: LineageShowResult): string {
 }
 
 function renderShow(r: LineageShowResult, { args }: RenderOptions): Rendered {
-  const notes = r.warnings.map((w) => `warning: ${w.message}${w.hint ? `\n  hint: ${w.hint}` : ''}`);
+  const notes = r.warnings.map((w) => warningNote(w.message, w.hint));
   if (args.mermaid === true) return { text: mermaid(r), md: markdown(r), notes };
   const lines = tree(r);
   if (r.steps.length === 0 && r.nodes[0].origin === 'source') lines.push('(no lineage recorded: raw data, or tracked with dvs track)');

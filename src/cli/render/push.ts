@@ -1,9 +1,8 @@
 import type { PushResult } from '../../ops/push.js';
 import { EXIT } from '../exit-codes.js';
 import type { TransferFailure } from '../../ops/transfer-failures.js';
-import { formatBytes, formatCount, limitList } from '../format.js';
+import { errorNote, formatBytes, formatCount, groupDigits, limitList } from '../format.js';
 import type { Renderer } from './types.js';
-import { groupDigits } from '../format.js';
 
 export const renderPush: Renderer<PushResult> = (r, { verbose }) => {
   const text = r.uploaded === 0 && r.failures.length === 0
@@ -25,7 +24,7 @@ export function failureNotes(failures: TransferFailure[], verbose: boolean, what
   if (failures.length === 0) return [];
   const notes: string[] = [];
   const hints = new Set<string>();
-  const lines = failures.map((f) => `error: ${f.message}`);
+  const lines = failures.map((f) => errorNote(f.message));
   notes.push(...limitList(lines, verbose ? Infinity : 30, ''));
   for (const f of failures) if (f.hint) hints.add(f.hint);
   for (const h of hints) notes.push(`  hint: ${h}`);

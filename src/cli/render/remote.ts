@@ -1,24 +1,34 @@
-import type { RemoteResult } from '../../ops/remote.js';
+import type { ConfigStaging, RemoteResult } from '../../ops/remote.js';
 import type { RemoteStatusResult } from '../../ops/remote-status.js';
 import { EXIT } from '../exit-codes.js';
 import { formatCount } from '../format.js';
-import type { Renderer } from './types.js';
+import type { Rendered, Renderer } from './types.js';
 
 const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
 
+/** The committed config a change staged, or the `git add` to run (core.autostage off). */
+function staging(r: ConfigStaging): string {
+  return `${r.staged.length ? `Staged: ${r.staged.join(' ')}\n` : ''}${r.toStage.length ? `To record this in Git: git add ${r.toStage.join(' ')}\n` : ''}`;
+}
+
 export const renderRemote: Renderer<RemoteResult> = (r) => {
+  if (r.action === 'list') {
+    if (r.remotes.length === 0) return { text: 'No remotes (dvs remote add <name> <url> to add one).\n' };
+    const width = Math.max(...r.remotes.map((x) => x.name.length));
+    const lines = r.remotes.map((x) => {
+      const opts = Object.entries(x.options).map(([k, v]) => `${k}=${show(v)}`).join(' ');
+      return `${x.isDefault ? '*' : ' '} ${x.name.padEnd(width)}  ${x.url}${opts ? `  (${opts})` : ''}`;
+    });
+    return { text: lines.join('\n') + '\n' };
+  }
+  const rendered = renderChange(r);
+  return { ...rendered, text: rendered.text + staging(r) };
+};
+
+function renderChange(r: Exclude<RemoteResult, { action: 'list' }>): Rendered {
   switch (r.action) {
     case 'add':
       return { text: `${r.replaced ? 'Changed' : 'Added'} remote ${r.name}: ${r.url} (in ${r.file})${r.isDefault ? ', the default' : ''}\n` };
-    case 'list': {
-      if (r.remotes.length === 0) return { text: 'No remotes (dvs remote add <name> <url> to add one).\n' };
-      const width = Math.max(...r.remotes.map((x) => x.name.length));
-      const lines = r.remotes.map((x) => {
-        const opts = Object.entries(x.options).map(([k, v]) => `${k}=${show(v)}`).join(' ');
-        return `${x.isDefault ? '*' : ' '} ${x.name.padEnd(width)}  ${x.url}${opts ? `  (${opts})` : ''}`;
-      });
-      return { text: lines.join('\n') + '\n' };
-    }
     case 'remove':
       return { text: `Removed remote ${r.name}${r.wasDefault ? ' (it was the default; none is now)' : ''}${r.files.length ? ` from ${r.files.join(' and ')}` : ''}\n` };
     case 'default':
@@ -28,7 +38,7 @@ export const renderRemote: Renderer<RemoteResult> = (r) => {
     case 'modify':
       return { text: r.unset ? `remote.${r.name}.${r.option} unset\n` : `remote.${r.name}.${r.option}=${show(r.value)} (in ${r.file})\n` };
   }
-};
+}
 
 /** `dvs status --remote`: per pointer, what the remote lacks; then what to do. */
 export const renderRemoteStatus: Renderer<RemoteStatusResult> = (r, { args }) => {

@@ -6,15 +6,15 @@ import type { RunListResult, RunShowResult } from '../../ops/run-show.js';
 import type { RunWriteResult } from '../../ops/run-start.js';
 import type { RunRecord } from '../../runs/record.js';
 import { EXIT } from '../exit-codes.js';
-import { formatBytes } from '../format.js';
+import { errorNote, formatBytes, formatCount, formatSigned, groupDigits, warningNote } from '../format.js';
 import { formatPercent, formatRows } from './transform.js';
 import type { Rendered, Renderer } from './types.js';
-import { groupDigits } from '../format.js';
 
 const when = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z') : '—');
 const value = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'string' ? v : JSON.stringify(v));
 const short = (c: string | null | undefined) => (c ? c.slice(0, 10) : 'no commit');
-const signed = (n: number) => (n > 0 ? `+${n}` : `${n}`);
+const signed = (n: number) => formatSigned(n, (x) => (Number.isInteger(x) ? groupDigits(x) : String(x)));
+const signedPercent = (p: number) => formatSigned(p, formatPercent);
 const int = (n: number | null) => (n === null ? '?' : groupDigits(n));
 
 function codeLine(code: RunRecord['code']): string {
@@ -23,7 +23,7 @@ function codeLine(code: RunRecord['code']): string {
 
 function hardwareLine(h: RunRecord['hardware']): string {
   const gpus = h.gpus === null ? 'GPUs not listed (no nvidia-smi)' : h.gpus.length ? h.gpus.map((g) => g.name).join(', ') : 'no GPU';
-  return `${h.cpu}, ${h.cores} cores, ${formatBytes(h.memory)} memory, ${gpus}`;
+  return `${h.cpu}, ${formatCount(h.cores, 'core')}, ${formatBytes(h.memory)} memory, ${gpus}`;
 }
 
 function lineageChain(run: RunRecord['datasets'][number]): string {
@@ -39,13 +39,13 @@ function renderWrite(r: { action: 'start' | 'finish' } & RunWriteResult): Render
     if (Object.keys(run.params).length) lines.push(`  params   ${formatParams(run.params)}`);
     lines.push(`  hardware ${hardwareLine(run.hardware)}`);
   } else {
-    lines.push(`finished run ${run.id} after ${run.duration ?? '?'} s`);
+    lines.push(`finished run ${run.id} after ${int(run.duration)} s`);
     if (Object.keys(run.metrics).length) lines.push(`  metrics  ${formatParams(run.metrics)}`);
   }
   lines.push(`Recorded in ${r.file}`);
   if (r.staged.length) lines.push(`Staged: ${r.staged.join(' ')}`);
   if (r.toStage.length) lines.push(`To record this in Git: git add ${r.toStage.join(' ')} .dvs/audit`);
-  return { text: lines.join('\n') + '\n', notes: r.warnings.map((w) => `warning: ${w.message}`) };
+  return { text: lines.join('\n') + '\n', notes: r.warnings.map((w) => warningNote(w.message, w.hint)) };
 }
 
 function renderList(r: RunListResult): Rendered {
@@ -54,7 +54,7 @@ function renderList(r: RunListResult): Rendered {
     if (x.error) return `${x.id}  unreadable: ${x.error}`;
     const metrics = Object.keys(x.metrics ?? {}).length ? `  ${formatParams(x.metrics!)}` : '';
     const flag = x.integrity === 'mismatch' ? '  [record changed after its audit event]' : x.integrity === 'unrecorded' ? '  [no audit event]' : '';
-    return `${x.id}  ${x.model}  ${x.status}  ${when(x.started ?? null)}  ${x.user}  code ${short(x.commit)}  ${x.datasets} dataset${x.datasets === 1 ? '' : 's'}${metrics}${flag}`;
+    return `${x.id}  ${x.model}  ${x.status}  ${when(x.started ?? null)}  ${x.user}  code ${short(x.commit)}  ${formatCount(x.datasets ?? 0, 'dataset')}${metrics}${flag}`;
   });
   return { text: lines.join('\n') + '\n' };
 }
@@ -69,11 +69,11 @@ function renderShow(r: RunShowResult, md: boolean): Rendered {
         : 'no audit event vouches for this record';
   const lines = [
     `run ${run.id}  model ${run.model}  ${run.status}${r.commit ? `  (at commit ${short(r.commit)})` : ''}`,
-    `  started   ${when(run.started)} by ${run.user} on ${run.host}${run.finished ? `; finished ${when(run.finished)} (${run.duration} s)` : ''}`,
+    `  started   ${when(run.started)} by ${run.user} on ${run.host}${run.finished ? `; finished ${when(run.finished)} (${int(run.duration)} s)` : ''}`,
     `  code      ${codeLine(run.code)}`,
   ];
   for (const d of run.datasets) {
-    lines.push(`  dataset   ${d.path}  ${d.oid.slice(0, 10)}  ${d.kind === 'dir' ? `${d.files} files, ` : ''}${formatBytes(d.size)}, ${formatRows(d.rows)}${d.staleLineage ? '  (lineage was stale)' : ''}`);
+    lines.push(`  dataset   ${d.path}  ${d.oid.slice(0, 10)}  ${d.kind === 'dir' ? `${formatCount(d.files ?? 0, 'file')}, ` : ''}${formatBytes(d.size)}, ${formatRows(d.rows)}${d.staleLineage ? '  (lineage was stale)' : ''}`);
     if (d.lineage.length) lines.push(`            ← ${lineageChain(d)}`);
   }
   lines.push(`  params    ${Object.keys(run.params).length ? formatParams(run.params) : '—'}`);
@@ -81,7 +81,7 @@ function renderShow(r: RunShowResult, md: boolean): Rendered {
   lines.push(`  metrics   ${Object.keys(run.metrics).length ? formatParams(run.metrics) : '—'}`);
   lines.push(`  integrity ${integrity}`);
   const text = lines.join('\n') + '\n';
-  const notes = r.integrity.status === 'ok' ? [] : [`${r.integrity.status === 'mismatch' ? 'error' : 'warning'}: ${r.integrity.message}`];
+  const notes = r.integrity.status === 'ok' ? [] : [r.integrity.status === 'mismatch' ? errorNote(r.integrity.message ?? '') : warningNote(r.integrity.message ?? '')];
   const mdText = md
     ? [
         `### Run \`${run.id}\` (${run.model}, ${run.status})`,
@@ -105,7 +105,7 @@ function rowsText(d: RunDatasetChange): string | undefined {
   const r = d.rows;
   if (r.before === null && r.after === null) return undefined;
   if (r.delta === null) return `rows ${int(r.before)} → ${int(r.after)}`;
-  return `rows ${int(r.before)} → ${int(r.after)} (${signed(r.delta)}${r.percent !== null ? `, ${r.percent > 0 ? '+' : ''}${formatPercent(r.percent)}` : ''})`;
+  return `rows ${int(r.before)} → ${int(r.after)} (${signed(r.delta)}${r.percent !== null ? `, ${signedPercent(r.percent)}` : ''})`;
 }
 
 function stepText(s: LineageStepChange): string | undefined {
@@ -142,7 +142,7 @@ function contentText(c: ContentDiff): string[] {
     const stats: string[] = [];
     if (b?.mean != null && a?.mean != null && b.mean !== a.mean) stats.push(`mean ${round(b.mean)} → ${round(a.mean)}`);
     if (b?.min != null && a?.min != null && b.min !== a.min) stats.push(`min ${value(b.min)} → ${value(a.min)}`);
-    if (b?.nulls != null && a?.nulls != null && b.nulls !== a.nulls) stats.push(`nulls ${b.nulls} → ${a.nulls}`);
+    if (b?.nulls != null && a?.nulls != null && b.nulls !== a.nulls) stats.push(`nulls ${int(b.nulls)} → ${int(a.nulls)}`);
     if (b?.distinct != null && a?.distinct != null && b.distinct !== a.distinct) stats.push(`distinct ${int(b.distinct)} → ${int(a.distinct)}`);
     const top = topShift(b?.top ?? null, a?.top ?? null);
     if (top) stats.push(top);
@@ -167,13 +167,13 @@ const round = (n: number) => (Math.abs(n) >= 100 ? n.toFixed(1) : n.toPrecision(
 
 function metricText(m: MetricDelta): string {
   if (m.delta === null) return `${value(m.before)} → ${value(m.after)}`;
-  return `${m.before} → ${m.after}  ${m.delta === 0 ? '±0' : signed(m.delta)}${m.percent !== null && m.delta !== 0 ? ` (${m.percent > 0 ? '+' : ''}${formatPercent(m.percent)})` : ''}`;
+  return `${m.before} → ${m.after}  ${signed(m.delta)}${m.percent !== null && m.delta !== 0 ? ` (${signedPercent(m.percent)})` : ''}`;
 }
 
 function codeCompare(r: RunCompareResult): string {
   const c = r.code;
   if (c.before.commit === c.after.commit) return `same commit ${short(c.after.commit)}${c.before.dirty || c.after.dirty ? ' (a tree was dirty)' : ''}`;
-  const rel = c.ahead !== null && c.behind !== null ? ` (${r.b.id} is ${c.ahead} ahead, ${c.behind} behind)` : '';
+  const rel = c.ahead !== null && c.behind !== null ? ` (${r.b.id} is ${int(c.ahead)} ahead, ${int(c.behind)} behind)` : '';
   return `${short(c.before.commit)}${c.before.dirty ? ' (dirty)' : ''} → ${short(c.after.commit)}${c.after.dirty ? ' (dirty)' : ''}${rel}`;
 }
 
@@ -198,7 +198,7 @@ function compareText(r: RunCompareResult): string {
     if (rows) lines.push(`      ${rows}`);
     if (d.files?.fileCounts) {
       const fc = d.files.fileCounts;
-      lines.push(`      files: ${fc.added} added, ${fc.deleted} deleted, ${fc.modified} modified, ${fc.renamed} renamed`);
+      lines.push(`      files: ${int(fc.added)} added, ${int(fc.deleted)} deleted, ${int(fc.modified)} modified, ${int(fc.renamed)} renamed`);
     }
     const steps = d.lineage.map(stepText).filter((s): s is string => s !== undefined);
     steps.forEach((s, i) => lines.push(`      ${i === 0 ? 'lineage: ' : '         '}${s}`));
@@ -241,7 +241,7 @@ function compareMarkdown(r: RunCompareResult): string {
   if (r.metrics.length === 0) out.push('None recorded.');
   else {
     out.push('| metric | before | after | Δ |', '|---|--:|--:|--:|');
-    for (const m of r.metrics) out.push(`| \`${m.key}\` | ${value(m.before)} | ${value(m.after)} | ${m.delta === null ? '—' : `${m.delta === 0 ? '±0' : signed(m.delta)}${m.percent !== null && m.delta !== 0 ? ` (${m.percent > 0 ? '+' : ''}${formatPercent(m.percent)})` : ''}`} |`);
+    for (const m of r.metrics) out.push(`| \`${m.key}\` | ${value(m.before)} | ${value(m.after)} | ${m.delta === null ? '—' : `${signed(m.delta)}${m.percent !== null && m.delta !== 0 ? ` (${signedPercent(m.percent)})` : ''}`} |`);
   }
   for (const w of r.warnings) out.push('', `> ⚠️ ${w.message}`);
   return out.join('\n') + '\n';
@@ -252,7 +252,7 @@ function renderCompare(r: RunCompareResult): Rendered {
   return {
     text: compareText(r),
     md: compareMarkdown(r),
-    notes: r.warnings.map((w) => `${w.code === 'RUN_RECORD_TAMPERED' ? 'error' : 'warning'}: ${w.message}`),
+    notes: r.warnings.map((w) => (w.code === 'RUN_RECORD_TAMPERED' ? errorNote(w.message, w.hint) : warningNote(w.message, w.hint))),
     exit: tampered ? EXIT.differences : undefined,
   };
 }

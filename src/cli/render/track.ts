@@ -1,5 +1,5 @@
 import type { TrackResult } from '../../ops/track.js';
-import { formatBytes, formatCount } from '../format.js';
+import { formatBytes, formatCount, warningNote } from '../format.js';
 import type { Renderer } from './types.js';
 
 export const renderTrack: Renderer<TrackResult> = (r) => {
@@ -7,11 +7,11 @@ export const renderTrack: Renderer<TrackResult> = (r) => {
   for (const i of r.items) {
     const what = i.kind === 'dir' ? `${formatCount(i.files ?? 0, 'file')}, ${formatBytes(i.size)}` : formatBytes(i.size);
     const how = i.changed ? (i.hashedFiles ? `hashed ${formatCount(i.hashedFiles, 'file')}` : 'no new content') : 'unchanged';
-    lines.push(`${i.changed ? 'tracked' : 'up to date'}  ${i.path} (${what}; ${how}) -> ${i.pointerPath}`);
+    lines.push(`${i.changed ? 'tracked' : 'up to date'}  ${i.path} (${what}; ${how}) → ${i.pointerPath}`);
   }
   if (r.staged.length) lines.push(`Staged: ${r.staged.join(' ')}`);
   if (r.toStage.length) lines.push(`To record this in Git: git add ${r.toStage.map(quote).join(' ')}`);
-  return { text: lines.join('\n') + '\n', notes: r.warnings.map((w) => `warning: ${w.message}`) };
+  return { text: lines.join('\n') + '\n', notes: r.warnings.map((w) => warningNote(w.message, w.hint)) };
 };
 
 function quote(p: string): string {

@@ -2,9 +2,8 @@ import type { LineageIO } from '../../lineage/record.js';
 import { formatParams } from '../../lineage/params.js';
 import { removedPercent } from '../../lineage/walk.js';
 import type { TransformResult } from '../../ops/transform.js';
-import { formatBytes } from '../format.js';
+import { formatBytes, formatCount, groupDigits, warningNote } from '../format.js';
 import type { Renderer } from './types.js';
-import { groupDigits } from '../format.js';
 
 export function formatRows(rows: number | null): string {
   return rows === null ? 'rows unknown' : `${groupDigits(rows)} ${rows === 1 ? 'row' : 'rows'}`;
@@ -15,14 +14,14 @@ export function formatPercent(p: number): string {
 }
 
 function io(kind: 'in ' | 'out', x: LineageIO): string {
-  return `  ${kind}  ${x.path}  ${x.oid.slice(0, 10)}  ${x.kind === 'dir' ? `${x.files ?? 0} files, ` : ''}${formatBytes(x.size)}, ${formatRows(x.rows)}`;
+  return `  ${kind}  ${x.path}  ${x.oid.slice(0, 10)}  ${x.kind === 'dir' ? `${formatCount(x.files ?? 0, 'file')}, ` : ''}${formatBytes(x.size)}, ${formatRows(x.rows)}`;
 }
 
 /** `dvs transform` and `dvs lineage record`. */
 export const renderTransform: Renderer<TransformResult> = (r) => {
   const params = formatParams(r.params);
   const what = `${r.transform}${params ? ` (${params})` : ''}`;
-  const took = r.duration !== null ? ` in ${r.duration} s` : '';
+  const took = r.duration !== null ? ` in ${groupDigits(r.duration)} s` : '';
   const lines = [r.ran === 'here' ? `ran ${what}${took}` : `recorded ${what} (ran elsewhere${took ? `,${took}` : ''})`];
   for (const i of r.inputs) lines.push(io('in ', i));
   for (const o of r.outputs) lines.push(io('out', o));
@@ -33,5 +32,5 @@ export const renderTransform: Renderer<TransformResult> = (r) => {
   lines.push(`Lineage recorded in ${r.track.items.map((i) => i.pointerPath).join(', ')}`);
   if (r.staged.length) lines.push(`Staged: ${r.staged.join(' ')}`);
   if (r.toStage.length) lines.push(`To record this in Git: git add ${r.toStage.join(' ')} .dvs/audit`);
-  return { text: lines.join('\n') + '\n', notes: r.warnings.map((w) => `warning: ${w.message}`) };
+  return { text: lines.join('\n') + '\n', notes: r.warnings.map((w) => warningNote(w.message, w.hint)) };
 };

@@ -1,6 +1,6 @@
 import type { VerifyResult } from '../../ops/verify.js';
 import { EXIT } from '../exit-codes.js';
-import { formatBytes, formatCount } from '../format.js';
+import { formatBytes, formatCount, warningNote } from '../format.js';
 import type { Renderer } from './types.js';
 
 export const renderVerify: Renderer<VerifyResult> = (r) => {
@@ -12,5 +12,5 @@ export const renderVerify: Renderer<VerifyResult> = (r) => {
   if (r.problems.length) {
     lines.push(r.remote ? `Send good copies with \`dvs push -r ${r.remote.name}\` from a clone that has them.` : 'Fetch good copies with `dvs pull`, or re-track the data where it is intact.');
   }
-  return { text: lines.join('\n') + '\n', exit: r.problems.length ? EXIT.differences : undefined, notes: (r.warnings ?? []).map((w) => `warning: ${w.message}`) };
+  return { text: lines.join('\n') + '\n', exit: r.problems.length ? EXIT.differences : undefined, notes: (r.warnings ?? []).map((w) => warningNote(w.message, w.hint)) };
 };

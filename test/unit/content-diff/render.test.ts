@@ -38,7 +38,7 @@ describe('content diff renderers', () => {
     const a = write(dir, 'ok.jsonl', '{"a":1}\n');
     const b = write(dir, 'bad.jsonl', 'nope\n');
     const d = await diffContent(source(a, { path: 'x.jsonl' }), source(b, { path: 'x.jsonl' }));
-    expect(renderContentDiffText('x.jsonl', d)).toContain("  error: after x.jsonl: not JSON Lines (line 1: Unexpected token 'o', \"nope\" is not valid JSON)");
+    expect(renderContentDiffText('x.jsonl', d)).toContain("  x.jsonl (after): not JSON Lines (line 1: Unexpected token 'o', \"nope\" is not valid JSON)");
     expect(renderContentDiffMarkdown('x.jsonl', d)).toContain('> **Error** (after) `x.jsonl`: not JSON Lines');
   });
 });

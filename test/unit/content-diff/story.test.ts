@@ -59,7 +59,7 @@ describe('product story: dropping 5% of math rows', () => {
 
     // The renderers say the same, compactly.
     const text = renderContentDiffText('data/train.csv', d).join('\n');
-    expect(text).toMatch(/rows: 5,000 → 4,950 \(−50\)/);
+    expect(text).toMatch(/rows: 5,000 → 4,950 \(-50\)/);
     expect(text).toMatch(/domain .*math 1,000 → 950/);
     expect(text).toMatch(/removed 50 rows/);
     const md = renderContentDiffMarkdown('data/train.csv', d);
