@@ -77,6 +77,12 @@ export function fromSystemError(err: unknown, path: string, doing: string): unkn
         data: { path },
         cause: err,
       });
+    case 'ENAMETOOLONG':
+      return new DvsError('input', 'NAME_TOO_LONG', `File name too long while ${doing} ${path}`, {
+        hint: 'Rename it: file systems allow names of at most 255 bytes, and paths of at most 4,096.',
+        data: { path },
+        cause: err,
+      });
     case 'EROFS':
       return new DvsError('environment', 'READ_ONLY_FS', `Read-only file system while ${doing} ${path}`, {
         data: { path },

@@ -7,6 +7,7 @@ import { compareBytes, type Manifest } from '../objects/manifest.js';
 import { findPointers, type PointerRef } from '../pointer/io.js';
 import { dataPathOf, isPointerPath, pointerPathOf } from '../pointer/format.js';
 import type { Repo } from '../repo/repo.js';
+import { isWorkspaceTemp } from '../repo/temp-names.js';
 
 /** A file found inside a tracked directory in the workspace. */
 export class ScannedFile {
@@ -28,6 +29,8 @@ export class ScannedFile {
 export interface DirectoryScan {
   files: ScannedFile[];
   warnings: Warning[];
+  /** Temp files of dvs's own found inside (left by a killed checkout): never data; checkout removes them. */
+  temps: string[];
 }
 
 /**
@@ -38,6 +41,7 @@ export interface DirectoryScan {
 export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
   const files: ScannedFile[] = [];
   const warnings: Warning[] = [];
+  const temps: string[] = [];
   const base = join(repo.root, dataPath);
   const walk = (relDir: string) => {
     const absDir = relDir ? join(repo.root, dataPath, relDir) : join(repo.root, dataPath);
@@ -53,6 +57,10 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
       // Plain concatenation: the parts are clean names, and path.join's normalising costs per file.
       const abs = `${absDir}/${e.name}`;
       let isDir = e.isDirectory();
+      if (!isDir && isWorkspaceTemp(e.name)) {
+        temps.push(rel);
+        continue;
+      }
       let st: BigIntStats | undefined;
       if (e.isSymbolicLink()) {
         try {
@@ -86,7 +94,7 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
   };
   walk('');
   files.sort((a, b) => compareBytes(a.rel, b.rel));
-  return { files, warnings };
+  return { files, warnings, temps };
 }
 
 /** Build a manifest from scanned files and their oids (files without an oid are left out). */

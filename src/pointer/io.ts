@@ -4,6 +4,7 @@ import { DvsError, errnoCode, fromSystemError } from '../errors.js';
 import { writeFileAtomic } from '../repo/atomic.js';
 import type { IgnoreRules } from '../repo/ignore.js';
 import { checkRelativePath } from '../repo/paths.js';
+import { isWorkspaceTemp } from '../repo/temp-names.js';
 import { dataPathOf, isPointerPath, parsePointer, serializePointer, type Pointer, type PointerData } from './format.js';
 
 /** A pointer found in the workspace: where it is and what data path it stands for. */
@@ -60,7 +61,7 @@ export function findPointers(root: string, ignore: IgnoreRules, under = ''): Poi
         if (names.has(e.name + '.dvs')) continue; // tracked data: its pointer sits beside it
         if (ignored(e.name, true)) continue;
         walk(rel);
-      } else if ((e.isFile() || e.isSymbolicLink()) && isPointerPath(e.name)) {
+      } else if ((e.isFile() || e.isSymbolicLink()) && isPointerPath(e.name) && !isWorkspaceTemp(e.name)) {
         if (e.isSymbolicLink() && !isRegularFile(join(root, rel))) continue;
         found.push({ pointerPath: rel, dataPath: dataPathOf(rel) });
       }
