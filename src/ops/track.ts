@@ -123,7 +123,7 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
         if (item.changed || !previous) changedFiles.add(t.pointerPath);
         const ignoreFile = ignoreInGit(repo.root, t.rel);
         if (ignoreFile) changedFiles.add(ignoreFile);
-        removeTempsBeside(dirname(t.abs), [basename(t.pointerPath), '.gitignore'], listed);
+        removeTempsBeside(dirname(t.abs), [basename(t.rel), basename(t.pointerPath), '.gitignore'], listed);
       }
     } finally {
       await pool?.close();

@@ -113,7 +113,7 @@ describe('a track interrupted after writing its pointers', () => {
     const tracks = events.filter((e) => e.type === 'track');
     expect(tracks).toHaveLength(1);
     expect(tracks[0].paths.map((p: { path: string }) => p.path).sort()).toEqual(['b.bin', 'data']);
-    expect(existsSync(join(repo, '.dvs/tmp/track-pending.json'))).toBe(false);
+    expect(existsSync(join(repo, '.dvs/tmp/track-pending.jsonl'))).toBe(false);
     // Nothing left to finish: a third track records nothing.
     expect((await dvs(repo, ['track', 'data', 'b.bin'])).code).toBe(0);
     expect(readdirSync(join(repo, '.dvs/audit'))).toHaveLength(events.length);

@@ -62,4 +62,21 @@ describe('process owners', () => {
     if (me.start !== undefined) expect(isGone({ ...me, pid: process.ppid, start: '1' })).toBe(true);
     expect(isGone({ host: `not-${hostname()}`, pid: 999_999 })).toBe(false);
   });
+
+  it('a killed process its parent has not reaped yet (a zombie) is gone', async () => {
+    // `sleep 0` exits at once, and its parent, now `sleep 30`, never waits for it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30']);
+    try {
+      const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (d) => r(String(d)))));
+      let state = '';
+      for (let i = 0; i < 100 && state !== 'Z'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        state = (await import('node:fs')).readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]?.[0] ?? '';
+      }
+      expect(state).toBe('Z');
+      expect(isGone({ host: hostname(), pid })).toBe(true);
+    } finally {
+      parent.kill('SIGKILL');
+    }
+  });
 });
