@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench [-- section...]`: runs the benchmark sections (core, git, remotes, content) on data they
-// generate under bench/.work/, prints one table and writes bench/.work/results.json.
+// generate under bench/.work/, prints one table and writes bench/.work/results.json. `reliability` (kill
+// and resume, about an hour) runs only when named: `npm run bench -- reliability`.
 // Figures depend on the machine; each row names its baseline, measured in the same run on the same bytes.
 import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';

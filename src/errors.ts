@@ -77,6 +77,12 @@ export function fromSystemError(err: unknown, path: string, doing: string): unkn
         data: { path },
         cause: err,
       });
+    case 'ENAMETOOLONG':
+      return new DvsError('input', 'NAME_TOO_LONG', `File name too long while ${doing} ${path}`, {
+        hint: 'Rename it: file systems allow names of at most 255 bytes, and paths of at most 4,096.',
+        data: { path },
+        cause: err,
+      });
     case 'EROFS':
       return new DvsError('environment', 'READ_ONLY_FS', `Read-only file system while ${doing} ${path}`, {
         data: { path },
@@ -87,12 +93,6 @@ export function fromSystemError(err: unknown, path: string, doing: string): unkn
       // Usually a race: the path was a file when dvs listed it and is a folder now, or the reverse.
       return new DvsError('conflict', 'PATH_CHANGED', `${path} is not what dvs found a moment ago (a file where a folder is, or the reverse) while ${doing} it`, {
         hint: 'Something else is changing the data: run the command again once it is done.',
-        data: { path },
-        cause: err,
-      });
-    case 'ENAMETOOLONG':
-      return new DvsError('input', 'PATH_TOO_LONG', `A name or path is too long for the file system while ${doing} ${path}`, {
-        hint: 'Shorten the name (at most 255 bytes per name).',
         data: { path },
         cause: err,
       });

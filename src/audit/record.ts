@@ -40,9 +40,17 @@ export async function recordAuditEvent(repo: Repo, input: AuditEventInput, optio
   const hash = hashEvent(body);
   const file = `${AUDIT_DIR}/${eventFileName(body.time, hash)}`;
   mkdirSync(join(repo.root, AUDIT_DIR), { recursive: true });
-  writeFileAtomic(join(repo.root, file), serializeEvent({ ...body, hash }));
-  // One `git add` for the event and the files the operation wrote with it (options.stageWith).
-  if (autostage) await runGit(repo.root, ['add', '--', ...stageWith, file]);
+  // The temp file goes in .dvs/tmp/: if this is killed before the rename, Git never sees it.
+  mkdirSync(repo.paths.tmp, { recursive: true });
+  writeFileAtomic(join(repo.root, file), serializeEvent({ ...body, hash }), 0o644, repo.paths.tmp);
+  // One `git add` for the event and the files the operation wrote with it (options.stageWith), and any
+  // event a killed command wrote but could not stage: this one follows it, and committed without it the
+  // trail would name an event no clone has.
+  if (autostage) {
+    const unstaged = await runGit(repo.root, ['ls-files', '-z', '--others', '--exclude-standard', '--', AUDIT_DIR]);
+    const orphans = unstaged.split('\0').filter((f) => f.endsWith('.json') && f !== file);
+    await runGit(repo.root, ['add', '--', ...stageWith, ...orphans, file]);
+  }
   return { ...body, hash, file };
 }
 

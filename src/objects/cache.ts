@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import {
   existsSync,
   mkdirSync,
@@ -14,7 +13,8 @@ import { join } from 'node:path';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
 import { copyAndHash, hashFileSync, sha256Hex, type CopyResult, type HashResult } from './hash.js';
 import { isOid, shortOid, type Oid } from './oid.js';
-import { removeStaleTemp } from '../repo/atomic.js';
+import { removeOrphanedTemp, removeStaleTemp } from '../repo/atomic.js';
+import { ownedTempPrefix } from '../repo/temp-names.js';
 
 /**
  * The content-addressed object store: `<root>/<first two hex digits>/<other 62>`. An object is visible
@@ -26,7 +26,7 @@ export class ObjectCache {
   readonly tmpDir: string;
   readonly quarantineDir: string;
   private readonly knownShards = new Set<string>();
-  private readonly tempPrefix = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  private readonly tempPrefix = ownedTempPrefix();
   private tempCount = 0;
 
   constructor(root: string) {
@@ -56,8 +56,8 @@ export class ObjectCache {
   /** A fresh temp path on the cache's file system; the caller renames it in with `commit`. */
   tempPath(): string {
     this.ensureDir(this.tmpDir);
-    // A random prefix per instance (worker threads share the pid) and a counter: unique without asking
-    // the kernel for random bytes 20,000 times.
+    // A prefix naming this process (so a sweep can tell orphans), random per instance (worker threads
+    // share the pid), and a counter: unique without asking the kernel for random bytes 20,000 times.
     return join(this.tmpDir, `${this.tempPrefix}-${(this.tempCount++).toString(36)}`);
   }
 
@@ -168,6 +168,11 @@ export class ObjectCache {
   /** Remove temp files older than `ageMs` left by killed commands. */
   cleanTemp(ageMs = 60 * 60 * 1000): number {
     return removeStaleTemp(this.tmpDir, ageMs);
+  }
+
+  /** Remove the temp files of killed processes of this host, whatever their age. */
+  removeOrphanedTemp(): number {
+    return removeOrphanedTemp(this.tmpDir);
   }
 
   ensureDir(dir: string): void {

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import pLimit from 'p-limit';
@@ -12,7 +11,9 @@ import type { StateCache } from '../objects/state.js';
 import type { LinkType } from '../repo/config.js';
 import type { Pointer } from '../pointer/format.js';
 import { readPointer } from '../pointer/io.js';
+import { workspaceTempName } from '../repo/temp-names.js';
 import type { Repo } from '../repo/repo.js';
+import { removeQuietly, removeTempsBeside } from '../repo/atomic.js';
 import type { OpContext } from './context.js';
 import { dataState, loadManifest } from './data-state.js';
 import { ObjectChecker } from './object-check.js';
@@ -66,6 +67,7 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions = {}): P
         const pointer = readPointer(repo.root, target.ref.pointerPath);
         if (pointer.kind === 'file') await run.file(target.ref.dataPath, pointer);
         else await run.directory(target.ref.dataPath, pointer, target.sub);
+        run.removeTempsBeside(target.ref);
       } catch (err) {
         run.fail(target.ref.dataPath, err);
       }
@@ -87,6 +89,8 @@ class CheckoutRun {
   private readonly limit = pLimit(16);
   private readonly progress: ProgressCounter;
   private readonly safeDirs = new Set<string>();
+  /** The dvs temp files in each folder holding targets, listed once per run. */
+  private readonly tempsIn = new Map<string, string[]>();
 
   constructor(
     private readonly repo: Repo,
@@ -169,6 +173,7 @@ class CheckoutRun {
     }
     if (!st) mkdirSync(abs, { recursive: true });
     const ds = await dataState(this.repo, dataPath, pointer, { state: this.state });
+    for (const rel of ds.temps ?? []) removeQuietly(join(abs, rel));
     if (ds.workspace === 'unchanged') {
       this.result.unchanged += manifest.entries.length;
       return;
@@ -223,13 +228,15 @@ class CheckoutRun {
     const abs = this.repo.abs(w.path);
     const dir = dirname(abs);
     this.ensureDirectory(dir, w.path);
-    const tmp = join(dir, `.${basename(abs).slice(0, 40)}.dvs-tmp-${randomBytes(4).toString('hex')}`);
+    // A temp name dvs recognises: if this command is killed before the rename, the next checkout
+    // removes the file, and no scan ever takes it for data.
+    const tmp = join(dir, workspaceTempName(basename(abs)));
     try {
       const type = await this.linker.link(this.repo.cache.pathOf(w.entry.oid), tmp, w.entry.exec);
       renameSync(tmp, abs);
       this.result.links[type] = (this.result.links[type] ?? 0) + 1;
     } catch (err) {
-      rmSync(tmp, { force: true });
+      removeQuietly(tmp);
       throw err;
     }
     // Recorded now so that the next status does not read back what was just written.
@@ -268,6 +275,14 @@ class CheckoutRun {
       }
       this.safeDirs.add(d);
     }
+  }
+
+  /**
+   * Remove the temp files a killed command left beside a target: its own (a file checkout) and those
+   * of its pointer and folder's .gitignore (track, remove).
+   */
+  removeTempsBeside(ref: { dataPath: string; pointerPath: string }): void {
+    removeTempsBeside(dirname(this.repo.abs(ref.dataPath)), [basename(ref.dataPath), basename(ref.pointerPath), '.gitignore'], this.tempsIn);
   }
 
   async finish(): Promise<void> {

@@ -36,6 +36,8 @@ export interface DataState {
   recorded?: Manifest;
   changes?: FileChanges;
   warnings: Warning[];
+  /** For directories: dvs temp files found inside (see DirectoryScan.temps). */
+  temps?: string[];
 }
 
 export interface DataStateOptions {
@@ -71,11 +73,11 @@ export async function dataState(repo: Repo, dataPath: string, pointer: Pointer, 
   const snap = options.state.getDirectory(dataPath);
   if (snap?.manifest === pointer.oid && snapshotCoversAll(snap, scan.files, listing)) {
     // Same files, same stamps as when the directory last matched its pointer: nothing else to read.
-    return { workspace: 'unchanged', currentOid: pointer.oid, warnings: scan.warnings };
+    return { workspace: 'unchanged', currentOid: pointer.oid, warnings: scan.warnings, temps: scan.temps };
   }
   const r = await directoryOids(repo, dataPath, scan.files, { state: options.state, onProgress: options.onProgress });
   const manifest = manifestOf(scan.files, r.oids);
-  const result: DataState = { workspace: 'modified', current: { files: scan.files, oids: r.oids, manifest }, warnings: scan.warnings };
+  const result: DataState = { workspace: 'modified', current: { files: scan.files, oids: r.oids, manifest }, warnings: scan.warnings, temps: scan.temps };
   if (repo.cache.has(pointer.oid)) {
     // Compare entry by entry: cheaper than serialising and hashing 100,000 lines to learn nothing changed.
     result.recorded = r.known?.oid === pointer.oid ? r.known.manifest : loadManifest(repo, pointer.oid, dataPath);

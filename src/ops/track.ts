@@ -1,4 +1,5 @@
 import { existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { DvsError, fromSystemError } from '../errors.js';
 import type { Warning } from '../events.js';
 import { hashFiles, recordObject } from '../objects/hash-files.js';
@@ -9,11 +10,13 @@ import { manifestTotals, serializeManifest } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
 import { POINTER_SUFFIX, pointerPathOf, type DataKind, type Pointer } from '../pointer/format.js';
 import { readPointer, writePointer } from '../pointer/io.js';
-import { ignoreInGit } from '../repo/gitignore.js';
+import { removeQuietly, removeTempsBeside } from '../repo/atomic.js';
+import { gitignorePathOf, ignoreInGit } from '../repo/gitignore.js';
 import type { Repo } from '../repo/repo.js';
 import { stage, trackedByGit } from '../scm/git.js';
 import type { OpContext } from './context.js';
 import { directoryOids, listingOf, stampsOf } from './dir-oids.js';
+import { TrackJournal } from './track-journal.js';
 import { manifestOf, scanDirectory, trackedAncestor, workspacePointers } from './workspace.js';
 
 export interface TrackOptions {
@@ -73,6 +76,13 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
     const items: TrackedItem[] = [];
     const warnings: Warning[] = [];
     const changedFiles = new Set<string>();
+    const journal = new TrackJournal(repo);
+    const listed = new Map<string, string[]>();
+    for (const e of journal.unfinished) {
+      ignoreInGit(repo.root, e.path);
+      changedFiles.add(e.pointerPath).add(gitignorePathOf(e.path));
+    }
+    const pending = (item: TrackedItem) => journal.add({ path: item.path, pointerPath: item.pointerPath, kind: item.kind, oid: item.oid, size: item.size });
     try {
       for (const t of targets) {
         const previous = existsSync(repo.abs(t.pointerPath)) ? tryReadPointer(repo, t.pointerPath) : undefined;
@@ -85,7 +95,10 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
           const exec = (Number(statSync(t.abs).mode) & 0o100) !== 0;
           item = { path: t.rel, pointerPath: t.pointerPath, kind: 'file', oid: r.oids[0]!, size: stamp.size, changed: false, hashedFiles: r.hashedFiles, hashedBytes: r.hashedBytes };
           item.changed = !previous || previous.oid !== item.oid || previous.kind !== 'file' || previous.exec !== exec;
-          if (item.changed) writePointer(repo.root, t.pointerPath, { kind: 'file', oid: item.oid, size: item.size, exec }, previous);
+          if (item.changed) {
+            pending(item);
+            writePointer(repo.root, t.pointerPath, { kind: 'file', oid: item.oid, size: item.size, exec }, previous);
+          }
         } else {
           const scan = scanDirectory(repo, t.rel);
           const unnamable = scan.warnings.find((w) => w.code === 'NAME_NOT_UTF8');
@@ -93,6 +106,8 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
             throw new DvsError('input', 'NAME_NOT_UTF8', `${unnamable.message.replace(/, skipped$/, '')}; dvs records names as UTF-8 text and will not track the directory without it`, { hint: unnamable.hint, data: { path: unnamable.path } });
           }
           warnings.push(...scan.warnings);
+          // Temp files a killed checkout left are not data: they go rather than wait for the next checkout.
+          for (const rel of scan.temps) removeQuietly(join(t.abs, rel));
           const r = await directoryOids(repo, t.rel, scan.files, { state, cache: repo.cache, storeMode, onProgress: ctx.onProgress, pool: sharedPool });
           failOnErrors(r.errors.map((e) => ({ path: `${t.rel}/${scan.files[e.index].rel}`, ...e })));
           const manifest = manifestOf(scan.files, r.oids);
@@ -105,12 +120,16 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
           const totals = manifestTotals(manifest);
           item = { path: t.rel, pointerPath: t.pointerPath, kind: 'dir', oid, size: totals.size, files: totals.files, changed: false, hashedFiles: r.hashedFiles, hashedBytes: r.hashedBytes };
           item.changed = !previous || previous.oid !== oid || previous.kind !== 'dir';
-          if (item.changed) writePointer(repo.root, t.pointerPath, { kind: 'dir', oid, size: totals.size, files: totals.files }, previous);
+          if (item.changed) {
+            pending(item);
+            writePointer(repo.root, t.pointerPath, { kind: 'dir', oid, size: totals.size, files: totals.files }, previous);
+          }
         }
         items.push(item);
         if (item.changed || !previous) changedFiles.add(t.pointerPath);
         const ignoreFile = ignoreInGit(repo.root, t.rel);
         if (ignoreFile) changedFiles.add(ignoreFile);
+        removeTempsBeside(dirname(t.abs), [basename(t.rel), basename(t.pointerPath), '.gitignore'], listed);
       }
     } finally {
       await pool?.close();
@@ -118,8 +137,11 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
     const files = [...changedFiles];
     const autostage = repo.config.bool('core.autostage');
     if (autostage) await stage(repo.root, files);
-    const recorded = items.filter((i) => i.changed).map(({ path, oid, kind, size }) => ({ path, oid, kind, size }));
-    if (recorded.length) await (await import('../audit/record.js')).recordAuditEvent(repo, { type: 'track', paths: recorded });
+    // Versions written by this run, and by a killed one whose job this run finishes (once each).
+    const recorded = new Map<string, { path: string; oid: Oid; kind: DataKind; size: number }>();
+    for (const { path, oid, kind, size } of [...journal.unfinished, ...items.filter((i) => i.changed)]) recorded.set(`${path}\0${oid}`, { path, oid, kind, size });
+    if (recorded.size) await (await import('../audit/record.js')).recordAuditEvent(repo, { type: 'track', paths: [...recorded.values()] });
+    journal.finish();
     return { items, staged: autostage ? files : [], toStage: autostage ? [] : files, warnings };
   });
 }
@@ -190,6 +212,7 @@ function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
       });
     }
   }
+  // A name too long to have a pointer beside it was refused by the path guard above (PATH_INVALID).
   return { arg, rel, abs, kind: st.isDirectory() ? 'dir' : 'file', pointerPath: pointerPathOf(rel), link };
 }
 

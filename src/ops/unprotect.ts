@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { lstatSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { DvsError } from '../errors.js';
 import { copyWritable } from '../objects/link.js';
+import { workspaceTempName } from '../repo/temp-names.js';
 import type { OpContext } from './context.js';
 import { scanDirectory, selectTargets } from './workspace.js';
 
@@ -36,7 +36,7 @@ export async function unprotect(ctx: OpContext, options: UnprotectOptions): Prom
         const shared = lst.isSymbolicLink() || lst.nlink > 1 || (lst.mode & 0o200) === 0;
         if (!shared) continue;
         const exec = (statSync(f.abs).mode & 0o100) !== 0;
-        const tmp = join(dirname(f.abs), `.${basename(f.abs).slice(0, 40)}.dvs-tmp-${randomBytes(4).toString('hex')}`);
+        const tmp = join(dirname(f.abs), workspaceTempName(basename(f.abs)));
         try {
           copyWritable(f.abs, tmp, exec);
           renameSync(tmp, f.abs);

@@ -8,6 +8,7 @@ import { findPointers, type PointerRef, type PointerScan, type RefusedPointer } 
 import { dataPathOf, isPointerPath, pointerPathOf } from '../pointer/format.js';
 import { isReservedName } from '../repo/paths.js';
 import type { Repo } from '../repo/repo.js';
+import { isWorkspaceTemp } from '../repo/temp-names.js';
 
 /** A file found inside a tracked directory in the workspace. */
 export class ScannedFile {
@@ -29,6 +30,8 @@ export class ScannedFile {
 export interface DirectoryScan {
   files: ScannedFile[];
   warnings: Warning[];
+  /** Temp files of dvs's own found inside (left by a killed checkout): never data; checkout removes them. */
+  temps: string[];
 }
 
 /**
@@ -39,6 +42,7 @@ export interface DirectoryScan {
 export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
   const files: ScannedFile[] = [];
   const warnings: Warning[] = [];
+  const temps: string[] = [];
   const base = join(repo.root, dataPath);
   const walk = (relDir: string) => {
     const absDir = relDir ? join(repo.root, dataPath, relDir) : join(repo.root, dataPath);
@@ -66,6 +70,10 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
       // Plain concatenation: the parts are clean names, and path.join's normalising costs per file.
       const abs = `${absDir}/${e.name}`;
       let isDir = e.isDirectory();
+      if (!isDir && isWorkspaceTemp(e.name)) {
+        temps.push(rel);
+        continue;
+      }
       let st: BigIntStats | undefined;
       if (e.isSymbolicLink()) {
         try {
@@ -99,7 +107,7 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
   };
   walk('');
   files.sort((a, b) => compareBytes(a.rel, b.rel));
-  return { files, warnings };
+  return { files, warnings, temps };
 }
 
 /** The names (as Node decodes them) of the entries of a folder whose raw bytes are not valid UTF-8. */

@@ -5,6 +5,7 @@ import { writeFileAtomic } from '../repo/atomic.js';
 import type { IgnoreRules } from '../repo/ignore.js';
 import { dataPathProblem, type PathGuard } from '../repo/paths.js';
 import { readTextFile } from '../repo/safe-yaml.js';
+import { isWorkspaceTemp } from '../repo/temp-names.js';
 import { dataPathOf, isPointerPath, parsePointer, pointerSource, serializePointer, type Pointer, type PointerData } from './format.js';
 
 /** A pointer found in the workspace: where it is and what data path it stands for. */
@@ -86,7 +87,7 @@ export function findPointers(root: string, ignore: IgnoreRules, guard: PathGuard
         if (names.has(e.name + '.dvs')) continue; // tracked data: its pointer sits beside it
         if (ignored(e.name, true)) continue;
         walk(rel);
-      } else if ((e.isFile() || e.isSymbolicLink()) && isPointerPath(e.name)) {
+      } else if ((e.isFile() || e.isSymbolicLink()) && isPointerPath(e.name) && !isWorkspaceTemp(e.name)) {
         const ref = { pointerPath: rel, dataPath: dataPathOf(rel) };
         const refusal = guard.refusal(ref.dataPath, ref.pointerPath);
         if (refusal) scan.refused.push({ ...ref, error: refusal });

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, fromSystemError, isDvsError } from '../errors.js';
 import { isOid, shortOid, type Oid } from '../objects/oid.js';
-import { removeStaleTemp } from '../repo/atomic.js';
+import { removeOrphanedTemp, removeStaleTemp } from '../repo/atomic.js';
+import { ownedTempPrefix } from '../repo/temp-names.js';
 import { RemoteError } from './errors.js';
 import { hashingCopy } from './local-copy.js';
 import { MARKER_NAME, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
@@ -83,8 +83,7 @@ export class LocalBackend implements RemoteBackend {
   }
 
   async upload(source: UploadSource, _options: CallOptions): Promise<void> {
-    this.ensureDir(this.tmpDir);
-    const tmp = join(this.tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    const tmp = this.tempPath();
     try {
       const copied = await hashingCopy(source.path, tmp, source.size);
       if (copied.oid !== source.oid) {
@@ -148,8 +147,7 @@ export class LocalBackend implements RemoteBackend {
   }
 
   async writeMarker(value: string): Promise<void> {
-    this.ensureDir(this.tmpDir);
-    const tmp = join(this.tmpDir, `${process.pid}-${randomBytes(6).toString('hex')}`);
+    const tmp = this.tempPath();
     try {
       writeFileSync(tmp, value + '\n');
       renameSync(tmp, join(this.root, MARKER_NAME));
@@ -164,6 +162,16 @@ export class LocalBackend implements RemoteBackend {
   }
 
   async close(): Promise<void> {}
+
+  /** A temp path in the remote's tmp/, named after this process (see repo/temp-names.ts). */
+  private tempPath(): string {
+    if (!this.madeDirs.has(this.tmpDir)) {
+      this.ensureDir(this.tmpDir);
+      // The first upload of a run also removes what killed uploads of this host left there.
+      removeOrphanedTemp(this.tmpDir);
+    }
+    return join(this.tmpDir, ownedTempPrefix());
+  }
 
   private ensureDir(dir: string): void {
     if (this.madeDirs.has(dir)) return;

@@ -1,20 +1,50 @@
-import { randomBytes } from 'node:crypto';
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fromSystemError } from '../errors.js';
+import { isOrphanedTemp, isWorkspaceTemp, isWorkspaceTempOf, workspaceTempName } from './temp-names.js';
 
 /**
  * Replace a small file (pointer, config, .gitignore) all at once: write a temp file beside it, then
- * rename. A killed command leaves either the old file or the new one, never half of one.
+ * rename. A killed command leaves either the old file or the new one, never half of one; the temp file
+ * it may leave is named so that dvs recognises it (repo/temp-names.ts).
  */
-export function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o644): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString('hex')}.tmp`);
+export function writeFileAtomic(path: string, content: string | Uint8Array, mode = 0o644, tempDir = dirname(path)): void {
+  const tmp = join(tempDir, workspaceTempName(basename(path)));
   try {
-    writeFileSync(tmp, content, { mode });
+    writeFileSync(tmp, content, { mode, flag: 'wx' });
     renameSync(tmp, path);
   } catch (err) {
-    rmSync(tmp, { force: true });
+    removeQuietly(tmp);
     throw fromSystemError(err, path, 'writing');
+  }
+}
+
+/**
+ * Remove the temp files in `dir` that dvs made to write any of `targets` (file names in `dir`): what
+ * killed commands left beside them. Call holding the repository lock (it serialises their writers).
+ * `listed` keeps each directory's temp files across calls, so many targets in one folder cost one read.
+ */
+export function removeTempsBeside(dir: string, targets: string[], listed = new Map<string, string[]>()): void {
+  let temps = listed.get(dir);
+  if (!temps) {
+    try {
+      temps = readdirSync(dir).filter(isWorkspaceTemp);
+    } catch {
+      temps = [];
+    }
+    listed.set(dir, temps);
+  }
+  for (const name of temps) {
+    if (targets.some((t) => isWorkspaceTempOf(name, t))) removeQuietly(join(dir, name));
+  }
+}
+
+/** Remove a file if it is there; a failure to clean up must not hide the error being reported. */
+export function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // left for the next command's sweep
   }
 }
 
@@ -23,18 +53,30 @@ export function writeFileAtomic(path: string, content: string | Uint8Array, mode
  * could rename it into place. A missing directory is an empty one. Returns how many went.
  */
 export function removeStaleTemp(dir: string, ageMs: number): number {
+  const cutoff = Date.now() - ageMs;
+  return removeEntries(dir, (_name, p) => lstatSync(p).mtimeMs < cutoff);
+}
+
+/**
+ * Remove entries of a temp directory made by processes of this host that are gone (killed mid-write),
+ * whatever their age: a killed download of a big file must not hold its size on disk for an hour.
+ */
+export function removeOrphanedTemp(dir: string): number {
+  return removeEntries(dir, (name) => isOrphanedTemp(name));
+}
+
+function removeEntries(dir: string, doomed: (name: string, path: string) => boolean): number {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
     return 0;
   }
-  const cutoff = Date.now() - ageMs;
   let removed = 0;
   for (const name of names) {
     const p = join(dir, name);
     try {
-      if (lstatSync(p).mtimeMs < cutoff) {
+      if (doomed(name, p)) {
         rmSync(p, { force: true, recursive: true });
         removed++;
       }

@@ -8,11 +8,16 @@ import { writeFileAtomic } from './atomic.js';
  * entry sits next to the data, so moving a folder moves its rules with it.
  */
 function entryFor(dataPath: string): { file: string; line: string } {
-  const dir = posix.dirname(dataPath);
   const name = posix.basename(dataPath);
   // Escape gitignore's special characters so the line matches exactly this name.
   const escaped = name.replace(/([\\*?[\]!#])/g, '\\$1').replace(/^(\s)/, '\\$1').replace(/(\s)$/, '\\$1');
-  return { file: dir === '.' ? '.gitignore' : `${dir}/.gitignore`, line: `/${escaped}` };
+  return { file: gitignorePathOf(dataPath), line: `/${escaped}` };
+}
+
+/** The .gitignore that keeps this data path out of Git (repository-relative). */
+export function gitignorePathOf(dataPath: string): string {
+  const dir = posix.dirname(dataPath);
+  return dir === '.' ? '.gitignore' : `${dir}/.gitignore`;
 }
 
 function readLines(path: string): string[] {

@@ -165,6 +165,8 @@ export class Repo {
   async withLock<T>(options: LockOptions, fn: () => Promise<T>): Promise<T> {
     const lock = this.lock();
     await lock.acquire(options);
+    // What a killed command left in the cache's temp directory (a half-copied big file) goes now.
+    this.cache.removeOrphanedTemp();
     try {
       return await fn();
     } finally {
