@@ -1,8 +1,8 @@
 import { formatOid, isOid, type Oid } from '../objects/oid.js';
 import type { DataKind } from '../pointer/format.js';
 import { DvsError } from '../errors.js';
-import { nonFiniteAt } from '../repo/fields.js';
-import { parseJsonSafely, quote, type TextSource } from '../repo/safe-yaml.js';
+import { nonFiniteAt } from '../base/fields.js';
+import { parseJsonSafely, quote, type TextSource } from '../base/safe-yaml.js';
 import { canonicalHash, canonicalJson } from './canonical.js';
 
 /**

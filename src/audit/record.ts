@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../repo/atomic.js';
+import { writeFileAtomic } from '../base/atomic.js';
 import type { Repo } from '../repo/repo.js';
 import { runGit } from '../scm/git.js';
 import { AUDIT_DIR, AUDIT_VERSION, eventFileName, hashEvent, serializeEvent, type AuditEvent, type AuditEventInput } from './event.js';

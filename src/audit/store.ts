@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, fromSystemError } from '../errors.js';
-import { readTextFile } from '../repo/safe-yaml.js';
+import { readTextFile } from '../base/safe-yaml.js';
 import { BlobReader, runGit } from '../scm/git.js';
 import { asEventFormatError, AUDIT_DIR, EventFormatError, eventSource, parseEvent, type AuditEvent } from './event.js';
 

@@ -1,6 +1,6 @@
 import { DvsError } from '../errors.js';
-import type { AuditLogResult, AuditReportResult } from '../ops/audit-log.js';
-import type { AuditVerifyResult } from '../ops/audit-verify.js';
+import type { AuditLogResult, AuditReportResult } from '../ops/history/audit-log.js';
+import type { AuditVerifyResult } from '../ops/history/audit-verify.js';
 import { repeatable, single } from './options.js';
 import { defineCommand } from './types.js';
 
@@ -33,10 +33,10 @@ export const auditCommand = defineCommand<AuditArgs, AuditCommandResult>({
     const revs = args.rev ?? [];
     if (args.action === 'verify') {
       if (args.path) throw new DvsError('usage', 'UNEXPECTED_ARGUMENT', `dvs audit verify checks the whole trail; it takes no path (${args.path})`);
-      const { auditVerify } = await import('../ops/audit-verify.js');
+      const { auditVerify } = await import('../ops/history/audit-verify.js');
       return { action: 'verify', ...(await auditVerify(await env.context(), { revs })) };
     }
-    const { auditLog, auditReport } = await import('../ops/audit-log.js');
+    const { auditLog, auditReport } = await import('../ops/history/audit-log.js');
     if (args.action === 'log') {
       if (revs.length) throw new DvsError('usage', 'UNEXPECTED_OPTION', 'dvs audit log lists the workspace trail; --rev is for report and verify');
       return { action: 'log', ...(await auditLog(await env.context(), { target: args.path, limit: args.maxCount })) };

@@ -1,5 +1,5 @@
 import { defineCommand } from './types.js';
-import type { CacheDirResult } from '../ops/cache-dir.js';
+import type { CacheDirResult } from '../ops/setup/cache-dir.js';
 
 export const cacheCommand = defineCommand<{ action: 'dir'; path?: string; local: boolean }, CacheDirResult>({
   name: 'cache',
@@ -13,7 +13,7 @@ export const cacheCommand = defineCommand<{ action: 'dir'; path?: string; local:
       .example('dvs cache dir', 'where the cache is')
       .example('dvs cache dir --local /mnt/shared/dvs-cache', 'use a cache shared by the repositories on this machine'),
   async run(args, env) {
-    const { cacheDir } = await import('../ops/cache-dir.js');
+    const { cacheDir } = await import('../ops/setup/cache-dir.js');
     return cacheDir(await env.repo(), { path: args.path, cwd: env.cwd, local: args.local });
   },
 });

@@ -1,6 +1,6 @@
 import { variadic } from './options.js';
 import { defineCommand } from './types.js';
-import type { CheckoutResult } from '../ops/checkout.js';
+import type { CheckoutResult } from '../ops/data/checkout.js';
 
 export const checkoutCommand = defineCommand<{ paths?: string[]; force: boolean }, CheckoutResult>({
   name: 'checkout',
@@ -13,7 +13,7 @@ export const checkoutCommand = defineCommand<{ paths?: string[]; force: boolean 
       .example('dvs checkout', 'make all tracked data match its pointer')
       .example('dvs checkout data/train', 'after `git checkout v1.0 -- data/train.dvs`: the data of v1.0'),
   async run(args, env) {
-    const { checkout } = await import('../ops/checkout.js');
+    const { checkout } = await import('../ops/data/checkout.js');
     return checkout(await env.context(), { targets: args.paths, force: args.force });
   },
 });

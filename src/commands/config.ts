@@ -1,5 +1,5 @@
 import { defineCommand } from './types.js';
-import type { ConfigResult } from '../ops/config.js';
+import type { ConfigResult } from '../ops/setup/config.js';
 
 export const configCommand = defineCommand<{ key?: string; value?: string; unset: boolean; local: boolean }, ConfigResult>({
   name: 'config',
@@ -15,7 +15,7 @@ export const configCommand = defineCommand<{ key?: string; value?: string; unset
       .example('dvs config core.remote', 'print one value (nothing, and exit 1, when it is not set)')
       .example('dvs config cache.type hardlink,copy', 'set a value in .dvs/config'),
   async run(args, env) {
-    const { config } = await import('../ops/config.js');
+    const { config } = await import('../ops/setup/config.js');
     return config(await env.repo(), { key: args.key, value: args.value === undefined ? undefined : String(args.value), unset: args.unset, local: args.local });
   },
 });

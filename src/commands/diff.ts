@@ -1,6 +1,6 @@
 import { repeatable, single } from './options.js';
 import { defineCommand } from './types.js';
-import type { DiffResult } from '../ops/diff.js';
+import type { DiffResult } from '../ops/data/diff.js';
 
 export interface DiffArgs {
   revA?: string;
@@ -32,7 +32,7 @@ export const diffCommand = defineCommand<DiffArgs, DiffResult>({
       .example('dvs diff HEAD~1 HEAD --md -t data/train', 'the last commit\'s changes to data/train, as a pull-request table')
       .example('dvs diff main feature --key id', 'tabular files too: schema, statistics, and rows matched by their id column'),
   async run(args, env) {
-    const { diff } = await import('../ops/diff.js');
+    const { diff } = await import('../ops/data/diff.js');
     const ctx = await env.context();
     const content = args.content ?? (args.rows !== undefined || args.key !== undefined || ctx.repo.config.bool('diff.content'));
     return diff(ctx, { revA: args.revA, revB: args.revB, targets: args.targets, content, rows: args.rows, key: args.key });

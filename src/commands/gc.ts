@@ -1,6 +1,6 @@
 import { lastValue, repeatable } from './options.js';
 import { defineCommand } from './types.js';
-import type { GcResult } from '../ops/gc.js';
+import type { GcResult } from '../ops/data/gc.js';
 
 export interface GcArgs {
   allBranches: boolean;
@@ -28,7 +28,7 @@ export const gcCommand = defineCommand<GcArgs, GcResult>({
       .example('dvs gc -a -T --dry-run', 'what would go, keeping what every branch and tag needs')
       .example('dvs gc --remote origin --all-commits', 'delete from remote origin what no commit needs'),
   async run(args, env) {
-    const { gc } = await import('../ops/gc.js');
+    const { gc } = await import('../ops/data/gc.js');
     return gc(await env.context(), {
       allBranches: args.allBranches,
       allTags: args.allTags,

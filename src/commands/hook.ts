@@ -1,5 +1,5 @@
 import { defineCommand } from './types.js';
-import type { HookResult } from '../ops/hook.js';
+import type { HookResult } from '../ops/git/hook.js';
 import { HOOK_NAMES, type HookName } from '../scm/hook-names.js';
 
 async function readStdin(): Promise<string> {
@@ -20,18 +20,18 @@ export const hookCommand = defineCommand<{ name: HookName; args?: string[] }, Ho
       .positional('args', { type: 'string', array: true })
       .parserConfiguration({ 'unknown-options-as-args': true }),
   async run(args, env) {
-    const { runHook } = await import('../ops/hook.js');
+    const { runHook } = await import('../ops/git/hook.js');
     const stdin = args.name === 'pre-push' || args.name === 'post-rewrite' ? await readStdin() : undefined;
     return runHook(await env.context(), { name: args.name, args: (args.args ?? []).map(String), stdin });
   },
 });
 
-export const mergeDriverCommand = defineCommand<{ base: string; ours: string; theirs: string; path: string }, import('../ops/merge-driver.js').MergeDriverResult>({
+export const mergeDriverCommand = defineCommand<{ base: string; ours: string; theirs: string; path: string }, import('../ops/git/merge-driver.js').MergeDriverResult>({
   name: 'merge-driver',
   command: 'merge-driver <base> <ours> <theirs> <path>',
   describe: false as unknown as string,
   async run(args, env) {
-    const { mergePointers, assertMergeArgs } = await import('../ops/merge-driver.js');
+    const { mergePointers, assertMergeArgs } = await import('../ops/git/merge-driver.js');
     return mergePointers(await env.repo(), assertMergeArgs(args));
   },
 });

@@ -1,5 +1,5 @@
 import { defineCommand } from './types.js';
-import type { InitResult } from '../ops/init.js';
+import type { InitResult } from '../ops/setup/init.js';
 
 export const initCommand = defineCommand<Record<string, never>, InitResult>({
   name: 'init',
@@ -8,7 +8,7 @@ export const initCommand = defineCommand<Record<string, never>, InitResult>({
   noRepo: true,
   builder: (y) => y.example('dvs init && git commit -m "Set up dvs"', 'start versioning data in this Git repository'),
   async run(_args, env) {
-    const { init } = await import('../ops/init.js');
+    const { init } = await import('../ops/setup/init.js');
     return init({ cwd: env.cwd });
   },
 });

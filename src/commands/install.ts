@@ -1,5 +1,5 @@
 import { defineCommand } from './types.js';
-import type { InstallResult, UninstallResult } from '../ops/install.js';
+import type { InstallResult, UninstallResult } from '../ops/git/install.js';
 
 export const installCommand = defineCommand<Record<string, never>, InstallResult>({
   name: 'install',
@@ -7,7 +7,7 @@ export const installCommand = defineCommand<Record<string, never>, InstallResult
   describe: 'Install the Git hooks (data follows checkout/merge/pull/rebase; push sends data) and the pointer merge driver',
   builder: (y) => y.example('git clone <url> repo && cd repo && dvs install && dvs pull', 'a fresh clone: hooks first, then the data'),
   async run(_args, env) {
-    const { install } = await import('../ops/install.js');
+    const { install } = await import('../ops/git/install.js');
     return install(await env.repo());
   },
 });
@@ -18,7 +18,7 @@ export const uninstallCommand = defineCommand<Record<string, never>, UninstallRe
   describe: 'Remove the dvs Git hooks and merge driver, restoring hooks that were there before',
   builder: (y) => y.example('dvs uninstall', 'Git checkouts stop moving data; hooks dvs had chained are put back'),
   async run(_args, env) {
-    const { uninstall } = await import('../ops/install.js');
+    const { uninstall } = await import('../ops/git/install.js');
     return uninstall(await env.repo());
   },
 });

@@ -1,6 +1,6 @@
 import { DvsError } from '../errors.js';
-import type { LineageShowResult } from '../ops/lineage.js';
-import type { TransformResult } from '../ops/transform.js';
+import type { LineageShowResult } from '../ops/history/lineage.js';
+import type { TransformResult } from '../ops/history/transform.js';
 import { repeatable, single } from './options.js';
 import { defineCommand } from './types.js';
 
@@ -45,7 +45,7 @@ export const lineageCommand = defineCommand<LineageArgs, LineageCommandResult>({
       .example('dvs lineage show data/clean.csv --rev v1.0 --md', 'the lineage at tag v1.0, as markdown for a pull request')
       .example('dvs lineage record --name tok -i clean.csv -o tokens --command "spark-submit tok.py"', 'a transform that ran on a cluster'),
   async run(args, env) {
-    const ops = await import('../ops/lineage.js');
+    const ops = await import('../ops/history/lineage.js');
     if (args.action === 'show') {
       if (!args.path) throw new DvsError('usage', 'NO_TARGET', 'Name the dataset: dvs lineage show <path>');
       return { action: 'show', ...(await ops.lineageShow(await env.context(), { target: args.path, rev: args.rev })) };

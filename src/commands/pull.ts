@@ -1,5 +1,5 @@
 import { defineCommand } from './types.js';
-import type { PullResult } from '../ops/pull.js';
+import type { PullResult } from '../ops/remote/pull.js';
 import { transferExamples, transferOptions, transferScope, type TransferArgs } from './push.js';
 
 export const pullCommand = defineCommand<TransferArgs & { force: boolean }, PullResult>({
@@ -9,7 +9,7 @@ export const pullCommand = defineCommand<TransferArgs & { force: boolean }, Pull
   builder: (y) =>
     transferExamples('pull')(transferOptions(y).option('force', { alias: 'f', type: 'boolean', default: false, describe: 'checkout: overwrite workspace data that is not saved in the cache' })),
   async run(args, env) {
-    const { pull } = await import('../ops/pull.js');
+    const { pull } = await import('../ops/remote/pull.js');
     return pull(await env.context(), { ...transferScope(args), force: args.force });
   },
 });

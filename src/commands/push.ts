@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { repeatable, single, variadic } from './options.js';
 import { defineCommand, type CommandEnv } from './types.js';
-import type { PushResult } from '../ops/push.js';
+import type { PushResult } from '../ops/remote/push.js';
 
 export interface TransferArgs {
   paths?: string[];
@@ -62,7 +62,7 @@ export const pushCommand = defineCommand<TransferArgs, PushResult>({
   describe: 'Upload the objects the pointers need that the remote lacks',
   builder: (y) => transferExamples('push')(transferOptions(y)),
   async run(args, env) {
-    const { push } = await import('../ops/push.js');
+    const { push } = await import('../ops/remote/push.js');
     return push(await env.context(), transferScope(args));
   },
 });

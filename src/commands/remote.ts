@@ -1,6 +1,6 @@
 import { variadic } from './options.js';
 import { defineCommand } from './types.js';
-import type { RemoteAction, RemoteResult } from '../ops/remote.js';
+import type { RemoteAction, RemoteResult } from '../ops/remote/remote.js';
 
 export interface RemoteArgs {
   action: RemoteAction | 'ls' | 'rm';
@@ -46,7 +46,7 @@ export const remoteCommand = defineCommand<RemoteArgs, RemoteResult>({
         hint: 'dvs remote --help shows every form.',
       });
     }
-    const { remote } = await import('../ops/remote.js');
+    const { remote } = await import('../ops/remote/remote.js');
     return remote(await env.repo(), {
       action,
       name: rest[0],

@@ -1,6 +1,6 @@
 import { variadic } from './options.js';
 import { defineCommand } from './types.js';
-import type { RemoveResult } from '../ops/remove.js';
+import type { RemoveResult } from '../ops/data/remove.js';
 
 export const removeCommand = defineCommand<{ pointers: string[] }, RemoveResult>({
   name: 'remove',
@@ -12,7 +12,7 @@ export const removeCommand = defineCommand<{ pointers: string[] }, RemoveResult>
       .positional('pointers', variadic('pointer files (data.dvs) or data paths'))
       .example('dvs remove data/train.dvs', 'stop versioning data/train (staged); the data stays where it is'),
   async run(args, env) {
-    const { remove } = await import('../ops/remove.js');
+    const { remove } = await import('../ops/data/remove.js');
     return remove(await env.context(), { targets: args.pointers });
   },
 });

@@ -1,7 +1,7 @@
 import { DvsError } from '../errors.js';
-import type { RunCompareResult } from '../ops/run-compare.js';
-import type { RunListResult, RunShowResult } from '../ops/run-show.js';
-import type { RunWriteResult } from '../ops/run-start.js';
+import type { RunCompareResult } from '../ops/history/run-compare.js';
+import type { RunListResult, RunShowResult } from '../ops/history/run-show.js';
+import type { RunWriteResult } from '../ops/history/run-start.js';
 import { repeatable, single, variadic } from './options.js';
 import { defineCommand } from './types.js';
 
@@ -68,27 +68,27 @@ export const runCommand = defineCommand<RunArgs, RunCommandResult>({
       case 'start': {
         const [id] = expectRuns(args, 1);
         if (!args.model) throw new DvsError('usage', 'NO_MODEL', 'Name the model with --model <name>', { hint: `Usage: ${USAGE.start}` });
-        const { runStart } = await import('../ops/run-start.js');
+        const { runStart } = await import('../ops/history/run-start.js');
         return { action: 'start', ...(await runStart(await env.context(), { id, model: args.model, datasets: args.dataset, params: args.param })) };
       }
       case 'finish': {
         const [id] = expectRuns(args, 1);
-        const { runFinish } = await import('../ops/run-finish.js');
+        const { runFinish } = await import('../ops/history/run-finish.js');
         return { action: 'finish', ...(await runFinish(await env.context(), { id, metrics: args.metric })) };
       }
       case 'list': {
         expectRuns(args, 0);
-        const { runList } = await import('../ops/run-show.js');
+        const { runList } = await import('../ops/history/run-show.js');
         return { action: 'list', ...(await runList(await env.context(), { rev: args.rev })) };
       }
       case 'show': {
         const [run] = expectRuns(args, 1);
-        const { runShow } = await import('../ops/run-show.js');
+        const { runShow } = await import('../ops/history/run-show.js');
         return { action: 'show', ...(await runShow(await env.context(), { run })) };
       }
       case 'compare': {
         const [a, b] = expectRuns(args, 2);
-        const { runCompare } = await import('../ops/run-compare.js');
+        const { runCompare } = await import('../ops/history/run-compare.js');
         return { action: 'compare', ...(await runCompare(await env.context(), { a, b, content: args.content, rows: args.rows })) };
       }
     }

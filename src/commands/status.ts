@@ -1,8 +1,8 @@
 import { remoteFlag } from './push.js';
 import { lastValue, variadic } from './options.js';
 import { defineCommand } from './types.js';
-import type { RemoteStatusResult } from '../ops/remote-status.js';
-import type { StatusResult } from '../ops/status.js';
+import type { RemoteStatusResult } from '../ops/remote/status.js';
+import type { StatusResult } from '../ops/data/status.js';
 
 export interface StatusArgs {
   paths?: string[];
@@ -25,7 +25,7 @@ export const statusCommand = defineCommand<StatusArgs, StatusResult | RemoteStat
       .example('dvs status --granular data/train', 'which files inside data/train were added, deleted or modified')
       .example('dvs status --remote', 'what is not pushed to the default remote yet'),
   async run(args, env) {
-    const { status } = await import('../ops/status.js');
+    const { status } = await import('../ops/data/status.js');
     const { remote, paths } = await remoteFlag(env, args.remote, args.paths);
     return status(await env.context(), { targets: paths, remote });
   },

@@ -1,6 +1,6 @@
 import { variadic } from './options.js';
 import { defineCommand } from './types.js';
-import type { TrackResult } from '../ops/track.js';
+import type { TrackResult } from '../ops/data/track.js';
 
 export const trackCommand = defineCommand<{ paths: string[] }, TrackResult>({
   name: 'track',
@@ -13,7 +13,7 @@ export const trackCommand = defineCommand<{ paths: string[] }, TrackResult>({
       .example('dvs track data/train', 'hash data/train into the cache; write and stage data/train.dvs')
       .example('dvs track model.bin data/raw/*.csv', 'several paths at once'),
   async run(args, env) {
-    const { track } = await import('../ops/track.js');
+    const { track } = await import('../ops/data/track.js');
     return track(await env.context(), { targets: args.paths });
   },
 });

@@ -1,5 +1,5 @@
 import { DvsError } from '../errors.js';
-import type { CommandRunner, TransformResult } from '../ops/transform.js';
+import type { CommandRunner, TransformResult } from '../ops/history/transform.js';
 import { repeatable, single } from './options.js';
 import { defineCommand } from './types.js';
 
@@ -59,7 +59,7 @@ export const transformCommand = defineCommand<TransformArgs, TransformResult>({
       throw new DvsError('usage', 'UNKNOWN_OPTION', `Unknown option --${unknown[0]}`, { hint: 'dvs transform --help lists the options; the command goes after --.' });
     }
     const command = (args['--'] ?? []).map(String);
-    const { transform } = await import('../ops/transform.js');
+    const { transform } = await import('../ops/history/transform.js');
     return transform(await env.context(), {
       name: args.name,
       inputs: args.input ?? [],

@@ -1,7 +1,7 @@
 import { remoteFlag } from './push.js';
 import { lastValue, variadic } from './options.js';
 import { defineCommand } from './types.js';
-import type { VerifyResult } from '../ops/verify.js';
+import type { VerifyResult } from '../ops/data/verify.js';
 
 export const verifyCommand = defineCommand<{ paths?: string[]; remote?: string; deep: boolean }, VerifyResult>({
   name: 'verify',
@@ -15,7 +15,7 @@ export const verifyCommand = defineCommand<{ paths?: string[]; remote?: string; 
       .example('dvs verify', 'is every cache object the pointers need intact?')
       .example('dvs verify --remote origin --deep', 're-hash every object on remote origin; bad copies are deleted there'),
   async run(args, env) {
-    const { verify } = await import('../ops/verify.js');
+    const { verify } = await import('../ops/data/verify.js');
     const { remote, paths } = await remoteFlag(env, args.remote, args.paths);
     return verify(await env.context(), { targets: paths, remote, deep: args.deep });
   },

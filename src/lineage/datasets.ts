@@ -4,7 +4,7 @@ import { dataPathOf, isPointerPath, pointerPathOf, type Pointer } from '../point
 import { readPointer } from '../pointer/io.js';
 import type { Repo } from '../repo/repo.js';
 import type { StateCache } from '../objects/state.js';
-import { dataState } from '../ops/data-state.js';
+import { dataState } from '../workspace/compare.js';
 
 /** A tracked dataset named on the command line, with its pointer as it is in the workspace. */
 export interface TrackedDataset {

@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
 import { copyAndHash, hashFileSync, sha256Hex, type CopyResult, type HashResult } from './hash.js';
 import { isOid, shortOid, type Oid } from './oid.js';
-import { removeOrphanedTemp, removeStaleTemp } from '../repo/atomic.js';
-import { ownedTempPrefix } from '../repo/temp-names.js';
+import { removeOrphanedTemp, removeStaleTemp } from '../base/atomic.js';
+import { ownedTempPrefix } from '../base/temp-names.js';
 
 /**
  * The content-addressed object store: `<root>/<first two hex digits>/<other 62>`. An object is visible

@@ -1,5 +1,5 @@
 import { DvsError } from '../errors.js';
-import { checkRelativePath } from '../repo/paths.js';
+import { checkRelativePath } from '../base/paths.js';
 import type { Oid } from './oid.js';
 
 /**

@@ -1,7 +1,7 @@
 import { isMap, parseDocument, type Document } from 'yaml';
 import { DvsError } from '../errors.js';
 import { formatOid, parseOidField, type Oid } from '../objects/oid.js';
-import { parseYamlSafely, quote, type TextSource } from '../repo/safe-yaml.js';
+import { parseYamlSafely, quote, type TextSource } from '../base/safe-yaml.js';
 
 /**
  * The pointer file (`<data>.dvs`), specified in docs/pointer-spec.md. Parsing keeps the YAML document

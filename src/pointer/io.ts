@@ -1,11 +1,11 @@
 import { readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
-import { writeFileAtomic } from '../repo/atomic.js';
+import { writeFileAtomic } from '../base/atomic.js';
 import type { IgnoreRules } from '../repo/ignore.js';
-import { dataPathProblem, type PathGuard } from '../repo/paths.js';
-import { readTextFile } from '../repo/safe-yaml.js';
-import { isWorkspaceTemp } from '../repo/temp-names.js';
+import { dataPathProblem, type PathGuard } from '../base/paths.js';
+import { readTextFile } from '../base/safe-yaml.js';
+import { isWorkspaceTemp } from '../base/temp-names.js';
 import { dataPathOf, isPointerPath, parsePointer, pointerSource, serializePointer, type Pointer, type PointerData } from './format.js';
 
 /** A pointer found in the workspace: where it is and what data path it stands for. */

@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, s
 import { join } from 'node:path';
 import { errnoCode, fromSystemError, isDvsError } from '../errors.js';
 import { isOid, shortOid, type Oid } from '../objects/oid.js';
-import { removeOrphanedTemp, removeStaleTemp } from '../repo/atomic.js';
-import { ownedTempPrefix } from '../repo/temp-names.js';
+import { removeOrphanedTemp, removeStaleTemp } from '../base/atomic.js';
+import { ownedTempPrefix } from '../base/temp-names.js';
 import { RemoteError } from './errors.js';
 import { hashingCopy } from './local-copy.js';
 import { MARKER_NAME, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';

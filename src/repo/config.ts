@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
-import { parseYamlSafely, quote, readTextFile, refusal, type TextSource } from './safe-yaml.js';
+import { writeFileAtomic } from '../base/atomic.js';
+import { parseYamlSafely, quote, readTextFile, refusal, type TextSource } from '../base/safe-yaml.js';
 
 /**
  * Configuration: `.dvs/config` (committed) overlaid by `.dvs/config.local` (ignored by Git; secrets and

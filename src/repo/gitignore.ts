@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { errnoCode } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../base/atomic.js';
 
 /**
  * Tracked data is kept out of Git by a `/name` line in the `.gitignore` of its folder, as DVC does: the

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
-import { currentOwner, isGone, type ProcessOwner } from './owner.js';
+import { currentOwner, isGone, type ProcessOwner } from '../base/owner.js';
 
 /**
  * The repository lock, held by commands that write (track, checkout, gc, push, pull, …). Readers

@@ -7,7 +7,7 @@ import type { StateCache } from '../objects/state.js';
 import { Config } from './config.js';
 import { IgnoreRules } from './ignore.js';
 import { RepoLock, type LockOptions } from './lock.js';
-import { isInside, PathGuard, realpathOfExisting, resolveRepoPath, type RepoPath } from './paths.js';
+import { isInside, PathGuard, realpathOfExisting, resolveRepoPath, type RepoPath } from '../base/paths.js';
 import { dvsDirTrust, gitDirOf, isSymlinkMode, type TrackedEntry } from './trust.js';
 
 /** Where things live under `.dvs/`. */

@@ -1,7 +1,7 @@
 import { lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { errnoCode } from '../errors.js';
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../base/atomic.js';
 
 /**
  * What Git tracks under `.dvs/`. A clone may carry anything there, but only the files dvs itself commits

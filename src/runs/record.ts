@@ -4,8 +4,8 @@ import { DvsError } from '../errors.js';
 import { formatOid, isOid, type Oid } from '../objects/oid.js';
 import type { DataKind } from '../pointer/format.js';
 import type { ParamValue } from '../lineage/params.js';
-import { Fields, isObj, nonFiniteAt } from '../repo/fields.js';
-import { parseYamlSafely, quote, type TextSource } from '../repo/safe-yaml.js';
+import { Fields, isObj, nonFiniteAt } from '../base/fields.js';
+import { parseYamlSafely, quote, type TextSource } from '../base/safe-yaml.js';
 
 /**
  * A training run: which model, trained on which exact dataset versions, with which code, parameters and

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
 import type { Repo } from '../repo/repo.js';
-import { readTextFile } from '../repo/safe-yaml.js';
+import { readTextFile } from '../base/safe-yaml.js';
 import { BlobReader, resolveRevision, runGit } from '../scm/git.js';
 import { checkRunId, parseRun, runPath, runSource, RUNS_DIR, type LoadedRun } from './record.js';
 

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomic } from '../repo/atomic.js';
+import { writeFileAtomic } from '../base/atomic.js';
 import { runGit } from './git.js';
 import { HOOK_NAMES, type HookName } from './hook-names.js';
 

@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { errnoCode } from '../errors.js';
 import type { Oid } from '../objects/oid.js';
-import { writeFileAtomic } from '../repo/atomic.js';
+import { writeFileAtomic } from '../base/atomic.js';
 
 /**
  * What this clone knows about a remote, in `.dvs/tmp/remotes/<hash of the remote's URL>.oids`:

@@ -8,7 +8,7 @@ import { compareBytes, parseManifest, serializeManifest, type Manifest } from '.
 import { isOid } from '../../src/objects/oid.js';
 import { parsePointer, serializePointer, unknownKeys, type Pointer } from '../../src/pointer/format.js';
 import { Config, keySpec, LINK_TYPES, parseConfigText } from '../../src/repo/config.js';
-import { checkRelativePath } from '../../src/repo/paths.js';
+import { checkRelativePath } from '../../src/base/paths.js';
 import { parseRun, runHash, serializeRun, type RunRecord } from '../../src/runs/record.js';
 
 /**

@@ -1,7 +1,7 @@
 import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { dataPathProblem, PathGuard, pathProblem } from '../../src/repo/paths.js';
+import { dataPathProblem, PathGuard, pathProblem } from '../../src/base/paths.js';
 import { cleanupTempDirs, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);

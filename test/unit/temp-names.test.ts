@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { currentOwner, isGone } from '../../src/repo/owner.js';
-import { isOrphanedTemp, isWorkspaceTemp, isWorkspaceTempOf, ownedTempPrefix, workspaceTempName } from '../../src/repo/temp-names.js';
+import { currentOwner, isGone } from '../../src/base/owner.js';
+import { isOrphanedTemp, isWorkspaceTemp, isWorkspaceTempOf, ownedTempPrefix, workspaceTempName } from '../../src/base/temp-names.js';
 
 const bytes = (s: string) => Buffer.byteLength(s);
 
@@ -64,8 +64,9 @@ describe('process owners', () => {
   });
 
   it('a killed process its parent has not reaped yet (a zombie) is gone', async () => {
-    // `sleep 0` exits at once, and its parent, now `sleep 30`, never waits for it.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30']);
+    // The forked child exits at once, and its parent sleeps without ever waiting for it. (A shell may
+    // reap its background job before it execs, so the parent is Python, which reaps nothing by itself.)
+    const parent = spawn('python3', ['-c', 'import os, time\npid = os.fork()\nif pid == 0: os._exit(0)\nprint(pid, flush=True)\ntime.sleep(30)']);
     try {
       const pid = Number(await new Promise<string>((r) => parent.stdout.once('data', (d) => r(String(d)))));
       let state = '';

@@ -1,6 +1,6 @@
 import type { AuditCommandResult } from '../../commands/audit.js';
-import type { AuditEventView, AuditLogResult, AuditReportResult } from '../../ops/audit-log.js';
-import type { AuditVerifyResult } from '../../ops/audit-verify.js';
+import type { AuditEventView, AuditLogResult, AuditReportResult } from '../../ops/history/audit-log.js';
+import type { AuditVerifyResult } from '../../ops/history/audit-verify.js';
 import { EXIT } from '../exit-codes.js';
 import { formatCount, warningNote } from '../format.js';
 import type { Rendered, Renderer } from './types.js';

@@ -1,4 +1,4 @@
-import type { CacheDirResult } from '../../ops/cache-dir.js';
+import type { CacheDirResult } from '../../ops/setup/cache-dir.js';
 import type { Renderer } from './types.js';
 
 export const renderCache: Renderer<CacheDirResult> = (r) => ({

@@ -1,4 +1,4 @@
-import type { CheckoutResult } from '../../ops/checkout.js';
+import type { CheckoutResult } from '../../ops/data/checkout.js';
 import { EXIT } from '../exit-codes.js';
 import { errorNote, formatCount, groupDigits, limitList, warningNote } from '../format.js';
 import type { Renderer } from './types.js';

@@ -1,4 +1,4 @@
-import type { ConfigResult } from '../../ops/config.js';
+import type { ConfigResult } from '../../ops/setup/config.js';
 import { EXIT } from '../exit-codes.js';
 import type { Renderer } from './types.js';
 

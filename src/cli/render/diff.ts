@@ -1,7 +1,7 @@
 import type { DataDiff, FileChange } from '../../diff/data-diff.js';
 import type { ContentDiff } from '../../diff/content/index.js';
 import { renderContentDiffMarkdown, renderContentDiffText } from './content-diff.js';
-import type { DiffResult, DiffSide } from '../../ops/diff.js';
+import type { DiffResult, DiffSide } from '../../ops/data/diff.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatCount, formatSigned, groupDigits, warningNote } from '../format.js';
 import type { Renderer } from './types.js';

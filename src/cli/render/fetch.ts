@@ -1,4 +1,4 @@
-import type { FetchResult } from '../../ops/fetch.js';
+import type { FetchResult } from '../../ops/remote/fetch.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatCount, groupDigits, warningNote } from '../format.js';
 import { failureNotes } from './push.js';

@@ -1,4 +1,4 @@
-import type { GcResult } from '../../ops/gc.js';
+import type { GcResult } from '../../ops/data/gc.js';
 import { formatBytes, formatCount, warningNote } from '../format.js';
 import type { Renderer } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { InitResult } from '../../ops/init.js';
+import type { InitResult } from '../../ops/setup/init.js';
 import type { Renderer } from './types.js';
 
 export const renderInit: Renderer<InitResult> = (r) => ({

@@ -1,4 +1,4 @@
-import type { InstallResult, UninstallResult } from '../../ops/install.js';
+import type { InstallResult, UninstallResult } from '../../ops/git/install.js';
 import { EXIT } from '../exit-codes.js';
 import { errorNote } from '../format.js';
 import type { Renderer } from './types.js';

@@ -1,7 +1,7 @@
 import type { LineageCommandResult } from '../../commands/lineage.js';
 import { formatParams } from '../../lineage/params.js';
 import type { LineageNode, LineageStep } from '../../lineage/walk.js';
-import type { LineageShowResult } from '../../ops/lineage.js';
+import type { LineageShowResult } from '../../ops/history/lineage.js';
 import { formatPercent, formatRows, renderTransform } from './transform.js';
 import type { Rendered, Renderer, RenderOptions } from './types.js';
 import { groupDigits, warningNote } from '../format.js';

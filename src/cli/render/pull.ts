@@ -1,4 +1,4 @@
-import type { PullResult } from '../../ops/pull.js';
+import type { PullResult } from '../../ops/remote/pull.js';
 import { EXIT } from '../exit-codes.js';
 import { renderCheckout } from './checkout.js';
 import { fetchLine, remoteNotes } from './fetch.js';

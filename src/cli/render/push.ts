@@ -1,6 +1,6 @@
-import type { PushResult } from '../../ops/push.js';
+import type { PushResult } from '../../ops/remote/push.js';
 import { EXIT } from '../exit-codes.js';
-import type { TransferFailure } from '../../ops/transfer-failures.js';
+import type { TransferFailure } from '../../ops/remote/failures.js';
 import { errorNote, formatBytes, formatCount, groupDigits, limitList } from '../format.js';
 import type { Renderer } from './types.js';
 

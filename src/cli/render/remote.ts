@@ -1,5 +1,5 @@
-import type { ConfigStaging, RemoteResult } from '../../ops/remote.js';
-import type { RemoteStatusResult } from '../../ops/remote-status.js';
+import type { ConfigStaging, RemoteResult } from '../../ops/remote/remote.js';
+import type { RemoteStatusResult } from '../../ops/remote/status.js';
 import { EXIT } from '../exit-codes.js';
 import { formatCount } from '../format.js';
 import type { Rendered, Renderer } from './types.js';

@@ -1,4 +1,4 @@
-import type { RemoveResult } from '../../ops/remove.js';
+import type { RemoveResult } from '../../ops/data/remove.js';
 import type { Renderer } from './types.js';
 
 export const renderRemove: Renderer<RemoveResult> = (r) => {

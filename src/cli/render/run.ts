@@ -1,9 +1,9 @@
 import type { RunCommandResult } from '../../commands/run.js';
 import type { ContentDiff } from '../../diff/content/index.js';
 import { formatParams } from '../../lineage/params.js';
-import type { LineageStepChange, MetricDelta, RunCompareResult, RunDatasetChange } from '../../ops/run-compare.js';
-import type { RunListResult, RunShowResult } from '../../ops/run-show.js';
-import type { RunWriteResult } from '../../ops/run-start.js';
+import type { LineageStepChange, MetricDelta, RunCompareResult, RunDatasetChange } from '../../ops/history/run-compare.js';
+import type { RunListResult, RunShowResult } from '../../ops/history/run-show.js';
+import type { RunWriteResult } from '../../ops/history/run-start.js';
 import type { RunRecord } from '../../runs/record.js';
 import { EXIT } from '../exit-codes.js';
 import { errorNote, formatBytes, formatCount, formatSigned, groupDigits, warningNote } from '../format.js';

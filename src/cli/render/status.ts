@@ -1,5 +1,5 @@
-import type { RemoteStatusResult } from '../../ops/remote-status.js';
-import type { StatusEntry, StatusResult } from '../../ops/status.js';
+import type { RemoteStatusResult } from '../../ops/remote/status.js';
+import type { StatusEntry, StatusResult } from '../../ops/data/status.js';
 import { renderRemoteStatus } from './remote.js';
 import { EXIT } from '../exit-codes.js';
 import { formatCount, groupDigits, limitList, warningNote } from '../format.js';

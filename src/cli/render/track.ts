@@ -1,4 +1,4 @@
-import type { TrackResult } from '../../ops/track.js';
+import type { TrackResult } from '../../ops/data/track.js';
 import { formatBytes, formatCount, warningNote } from '../format.js';
 import type { Renderer } from './types.js';
 

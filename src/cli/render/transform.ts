@@ -1,7 +1,7 @@
 import type { LineageIO } from '../../lineage/record.js';
 import { formatParams } from '../../lineage/params.js';
 import { removedPercent } from '../../lineage/walk.js';
-import type { TransformResult } from '../../ops/transform.js';
+import type { TransformResult } from '../../ops/history/transform.js';
 import { formatBytes, formatCount, groupDigits, warningNote } from '../format.js';
 import type { Renderer } from './types.js';
 

@@ -1,4 +1,4 @@
-import type { UnprotectResult } from '../../ops/unprotect.js';
+import type { UnprotectResult } from '../../ops/data/unprotect.js';
 import type { Renderer } from './types.js';
 
 export const renderUnprotect: Renderer<UnprotectResult> = (r) => ({

@@ -1,4 +1,4 @@
-import type { VerifyResult } from '../../ops/verify.js';
+import type { VerifyResult } from '../../ops/data/verify.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatCount, warningNote } from '../format.js';
 import type { Renderer } from './types.js';

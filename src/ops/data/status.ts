@@ -1,0 +1,140 @@
+import type { Warning } from '../../events.js';
+import type { ObjectCache } from '../../objects/cache.js';
+import type { Manifest } from '../../objects/manifest.js';
+import type { Oid } from '../../objects/oid.js';
+import type { DataKind } from '../../pointer/format.js';
+import { readPointer } from '../../pointer/io.js';
+import type { OpContext } from '../context.js';
+import { dataState, loadManifest, type FileChanges, type WorkspaceState } from '../../workspace/compare.js';
+import type { RemoteStatusResult } from '../remote/status.js';
+import { refusalWarning, selectTargets } from '../../workspace/targets.js';
+
+export interface StatusOptions {
+  targets?: string[];
+  /**
+   * Compare the pointers' objects with a remote instead (its name, or true for the default remote):
+   * what is not pushed, what is in neither place. The workspace is not scanned (`dvc status --cloud`).
+   */
+  remote?: string | true;
+}
+
+/** Whether the cache holds everything the pointer needs. */
+export type CacheState = 'present' | 'partial' | 'missing';
+
+export interface StatusEntry {
+  path: string;
+  pointerPath: string;
+  kind: DataKind;
+  oid: Oid;
+  workspace: WorkspaceState;
+  cache: CacheState;
+  /** Directories: files added, deleted and modified in the workspace relative to the pointer. */
+  changes?: StatusChanges;
+  /** Directories whose manifest is not in the cache: which files changed cannot be told. */
+  manifestMissing?: boolean;
+  /** Objects the pointer needs that the cache lacks. */
+  missingObjects?: number;
+}
+
+/** In the words of `dvs diff` (and DVC): a file gone from the workspace is `deleted`. */
+export interface StatusChanges {
+  added: string[];
+  deleted: string[];
+  modified: string[];
+}
+
+/** A pointer status will not look at: its data path is unsafe (repo/paths.ts). */
+export interface RefusedEntry {
+  path: string;
+  pointerPath: string;
+  code: string;
+  message: string;
+  hint?: string;
+}
+
+export interface StatusResult {
+  entries: StatusEntry[];
+  /** Pointers refused by the path guard: nothing was read for them. */
+  refused: RefusedEntry[];
+  /** True when every workspace path matches its pointer and the cache holds all objects. */
+  clean: boolean;
+  warnings: Warning[];
+}
+
+/** Compare the workspace and the cache with every pointer (or the named ones). Takes no lock. */
+export async function status(ctx: OpContext, options: StatusOptions = {}): Promise<StatusResult | RemoteStatusResult> {
+  const { repo } = ctx;
+  const { targets, refused } = selectTargets(repo, ctx.cwd, options.targets);
+  if (options.remote !== undefined) {
+    const { remoteStatus } = await import('../remote/status.js');
+    const r = await remoteStatus(ctx, targets, { remote: options.remote === true ? undefined : options.remote });
+    r.warnings.push(...refused.map(refusalWarning));
+    return r;
+  }
+  const entries: StatusEntry[] = [];
+  const warnings: Warning[] = [];
+  const refusedEntries = refused.map((r) => ({ path: r.dataPath, pointerPath: r.pointerPath, code: r.error.code, message: r.error.message, hint: r.error.hint }));
+  if (targets.length === 0) return { entries, refused: refusedEntries, clean: refused.length === 0, warnings };
+  const state = await repo.state();
+  try {
+    for (const { ref, sub } of targets) {
+      const pointer = readPointer(repo.root, ref.pointerPath);
+      const ds = await dataState(repo, ref.dataPath, pointer, { state, onProgress: ctx.onProgress });
+      warnings.push(...ds.warnings);
+      const entry: StatusEntry = { path: ref.dataPath, pointerPath: ref.pointerPath, kind: pointer.kind, oid: pointer.oid, workspace: ds.workspace, cache: 'present' };
+      if (pointer.kind === 'dir') {
+        if (repo.cache.has(pointer.oid)) {
+          // A manifest known complete needs no look at its objects; otherwise count what is missing.
+          const recorded = state.isComplete(pointer.oid) ? undefined : (ds.recorded ?? loadManifest(repo, pointer.oid, ref.dataPath));
+          const missing = recorded ? countMissing(repo.cache, recorded) : 0;
+          if (missing === 0) state.markComplete(pointer.oid);
+          entry.missingObjects = missing;
+          entry.cache = missing === 0 ? 'present' : missing === recorded!.entries.length ? 'missing' : 'partial';
+        } else {
+          entry.cache = 'missing';
+          entry.manifestMissing = true;
+        }
+        if (ds.changes) entry.changes = statusChanges(ds.changes);
+        else if (ds.workspace === 'unchanged') entry.changes = { added: [], deleted: [], modified: [] };
+        if (sub !== undefined && entry.changes) {
+          entry.changes = narrow(entry.changes, sub);
+          entry.path = `${ref.dataPath}/${sub}`;
+          const changed = entry.changes.added.length + entry.changes.deleted.length + entry.changes.modified.length;
+          if (entry.workspace === 'modified' && changed === 0) entry.workspace = 'unchanged';
+        }
+      } else if (!repo.cache.has(pointer.oid)) {
+        entry.cache = 'missing';
+        entry.missingObjects = 1;
+      }
+      entries.push(entry);
+    }
+  } finally {
+    state.flush();
+  }
+  const clean = refused.length === 0 && entries.every((e) => e.workspace === 'unchanged' && e.cache === 'present');
+  return { entries, refused: refusedEntries, clean, warnings };
+}
+
+function statusChanges(c: FileChanges): StatusChanges {
+  return { added: c.added, deleted: c.removed, modified: c.modified };
+}
+
+function narrow(changes: StatusChanges, sub: string): StatusChanges {
+  const keep = (p: string) => p === sub || p.startsWith(sub + '/');
+  return { added: changes.added.filter(keep), deleted: changes.deleted.filter(keep), modified: changes.modified.filter(keep) };
+}
+
+/**
+ * Objects of a manifest the cache lacks. For big manifests the cache's listing is read once instead of
+ * one stat per file.
+ */
+export function countMissing(cache: ObjectCache, manifest: Manifest): number {
+  let missing = 0;
+  if (manifest.entries.length > 2000) {
+    const present = new Set(cache.list());
+    for (const e of manifest.entries) if (!present.has(e.oid)) missing++;
+  } else {
+    for (const e of manifest.entries) if (!cache.has(e.oid)) missing++;
+  }
+  return missing;
+}

@@ -1,0 +1,138 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { DvsError, isDvsError } from '../../errors.js';
+import { compareBytes, manifestTotals, serializeManifest, type Manifest, type ManifestEntry } from '../../objects/manifest.js';
+import { parsePointer, serializePointer, type Pointer } from '../../pointer/format.js';
+import type { Repo } from '../../repo/repo.js';
+import { loadManifest } from '../../workspace/compare.js';
+
+export interface MergeDriverOptions {
+  /** Git's %O, %A, %B: temp files holding the ancestor's, ours (the result goes here) and theirs. */
+  base: string;
+  ours: string;
+  theirs: string;
+  /** %P: the pointer's path in the repository. */
+  path: string;
+}
+
+export interface MergeDriverResult {
+  path: string;
+  merged: boolean;
+  /** Files inside the directory changed differently on both sides. */
+  conflicts: string[];
+  /** Why a clean merge was impossible (file pointers, kinds differ, manifest missing). */
+  reason?: string;
+  /** Files taken from each side. */
+  fromOurs: number;
+  fromTheirs: number;
+}
+
+/**
+ * Three-way merge of a pointer, for `git merge`. Two branches that add or change different files of one
+ * tracked directory merge cleanly: the manifests are merged file by file against their common ancestor,
+ * the merged manifest goes into the cache and the merged pointer into Git. A file changed differently on
+ * both sides, or a file pointer changed on both sides, is a conflict: conflict markers Git understands
+ * are written and the driver exits non-zero.
+ */
+export function mergePointers(repo: Repo, options: MergeDriverOptions): MergeDriverResult {
+  const result: MergeDriverResult = { path: options.path, merged: false, conflicts: [], fromOurs: 0, fromTheirs: 0 };
+  const read = (file: string, side: string): Pointer | undefined => {
+    const text = readFileSync(file, 'utf8');
+    if (text.trim() === '') return undefined; // absent on that side (add/add merge)
+    return parsePointer(text, `${options.path} (${side})`);
+  };
+  let base: Pointer | undefined;
+  let ours: Pointer | undefined;
+  let theirs: Pointer | undefined;
+  try {
+    base = read(options.base, 'base');
+    ours = read(options.ours, 'ours');
+    theirs = read(options.theirs, 'theirs');
+  } catch (err) {
+    if (!isDvsError(err)) throw err;
+    return conflict(options, result, err.message);
+  }
+  if (!ours || !theirs) return conflict(options, result, 'deleted on one side and changed on the other');
+  if (ours.oid === theirs.oid && ours.kind === theirs.kind) {
+    result.merged = true;
+    return result; // both made the same change; ours already holds it
+  }
+  if (ours.kind !== 'dir' || theirs.kind !== 'dir' || (base && base.kind !== 'dir')) {
+    return conflict(options, result, 'a file pointer changed differently on both sides');
+  }
+  let manifests: { base: Manifest; ours: Manifest; theirs: Manifest };
+  try {
+    manifests = {
+      base: base ? loadManifest(repo, base.oid, `${options.path} (base)`) : { entries: [] },
+      ours: loadManifest(repo, ours.oid, `${options.path} (ours)`),
+      theirs: loadManifest(repo, theirs.oid, `${options.path} (theirs)`),
+    };
+  } catch (err) {
+    if (!isDvsError(err)) throw err;
+    return conflict(options, result, `${err.message} (fetch both branches' data, then merge again)`);
+  }
+  const merged = mergeManifests(manifests.base, manifests.ours, manifests.theirs, result);
+  if (result.conflicts.length) {
+    return conflict(options, result, `changed differently on both sides: ${result.conflicts.slice(0, 10).join(', ')}${result.conflicts.length > 10 ? ` and ${result.conflicts.length - 10} more` : ''}`);
+  }
+  const oid = repo.cache.addBuffer(serializeManifest(merged));
+  const totals = manifestTotals(merged);
+  writeFileSync(options.ours, serializePointer({ kind: 'dir', oid, size: totals.size, files: totals.files }, ours.doc));
+  result.merged = true;
+  return result;
+}
+
+function same(a: ManifestEntry | undefined, b: ManifestEntry | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.oid === b.oid && a.exec === b.exec;
+}
+
+/** Per path: unchanged on one side → take the other; the same change on both → take it; else conflict. */
+export function mergeManifests(base: Manifest, ours: Manifest, theirs: Manifest, tally: Pick<MergeDriverResult, 'conflicts' | 'fromOurs' | 'fromTheirs'>): Manifest {
+  const index = (m: Manifest) => new Map(m.entries.map((e) => [e.path, e]));
+  const b = index(base);
+  const o = index(ours);
+  const t = index(theirs);
+  const paths = [...new Set([...b.keys(), ...o.keys(), ...t.keys()])].sort(compareBytes);
+  const entries: ManifestEntry[] = [];
+  for (const path of paths) {
+    const x = b.get(path);
+    const y = o.get(path);
+    const z = t.get(path);
+    let pick: ManifestEntry | undefined;
+    if (same(y, z)) pick = y;
+    else if (same(x, y)) {
+      pick = z;
+      tally.fromTheirs++;
+    } else if (same(x, z)) {
+      pick = y;
+      tally.fromOurs++;
+    } else {
+      tally.conflicts.push(path);
+      pick = y;
+    }
+    if (pick) entries.push(pick);
+  }
+  // A file on one side and a directory of the same name on the other cannot both be.
+  for (let i = 1; i < entries.length; i++) {
+    if (entries[i].path.startsWith(entries[i - 1].path + '/')) tally.conflicts.push(entries[i - 1].path);
+  }
+  return { entries };
+}
+
+/** Leave Git's conflict markers around the two pointers, with the reason as a comment. */
+function conflict(options: MergeDriverOptions, result: MergeDriverResult, reason: string): MergeDriverResult {
+  const ours = readFileSync(options.ours, 'utf8');
+  const theirs = readFileSync(options.theirs, 'utf8');
+  const nl = (s: string) => (s.endsWith('\n') || s === '' ? s : s + '\n');
+  const text = `<<<<<<< ours\n# dvs: ${reason}\n${nl(ours)}=======\n${nl(theirs)}>>>>>>> theirs\n`;
+  writeFileSync(options.ours, text);
+  result.reason = reason;
+  return result;
+}
+
+export function assertMergeArgs(args: Partial<MergeDriverOptions>): MergeDriverOptions {
+  if (!args.base || !args.ours || !args.theirs || !args.path) {
+    throw new DvsError('usage', 'MERGE_DRIVER_ARGS', 'dvs merge-driver needs %O %A %B %P', { hint: 'It is run by git merge; `dvs install` registers it.' });
+  }
+  return args as MergeDriverOptions;
+}

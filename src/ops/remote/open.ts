@@ -1,0 +1,141 @@
+import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { DvsError } from '../../errors.js';
+import type { Repo } from '../../repo/repo.js';
+import type { RemoteBackend, RemoteOptions, RemoteSpec } from '../../remotes/types.js';
+import { canonicalUrl, parseRemoteUrl } from '../../remotes/url.js';
+import { KnownObjects } from '../../transfer/known.js';
+import { runQueue, type QueueSettings } from '../../transfer/queue.js';
+import type { OpContext } from '../context.js';
+
+/** Option names a remote may carry, in the order `remote list` shows them. */
+const OPTION_NAMES: Array<keyof RemoteOptions> = [
+  'endpoint', 'region', 'profile', 'path_style', 'checksum', 'credentials_file', 'access_key_id', 'secret_access_key', 'session_token', 'project', 'jobs',
+];
+
+const CONFIG_FILE_NAMES = { user: 'user config', shared: '.dvs/config', local: '.dvs/config.local' } as const;
+
+/** The name of the remote to use: the one asked for, else core.remote, else the only one configured. */
+export function remoteName(repo: Repo, name?: string): string {
+  const names = repo.config.remoteNames();
+  if (name !== undefined) {
+    if (!names.includes(name)) {
+      throw new DvsError('notfound', 'REMOTE_NOT_FOUND', `No remote named "${name}"${names.length ? ` (configured: ${names.join(', ')})` : ''}`, {
+        hint: names.length ? 'List remotes with `dvs remote list`.' : `Add one: dvs remote add ${name} s3://bucket/prefix (or a directory, or gs://bucket/prefix)`,
+        data: { remote: name, remotes: names },
+      });
+    }
+    return name;
+  }
+  const configured = repo.config.get<string>('core.remote');
+  if (configured !== undefined) {
+    if (!names.includes(configured)) {
+      throw new DvsError('notfound', 'REMOTE_NOT_FOUND', `The default remote "${configured}" (core.remote) is not configured`, {
+        hint: `Add it (dvs remote add ${configured} <url>) or pick another: dvs remote default <name>`,
+        data: { remote: configured, remotes: names },
+      });
+    }
+    return configured;
+  }
+  if (names.length === 1) return names[0];
+  throw new DvsError('notfound', 'NO_REMOTE', names.length ? `Several remotes are configured (${names.join(', ')}) and none is the default` : 'No remote is configured', {
+    hint: names.length ? 'Name one with -r <name>, or set the default: dvs remote default <name>' : 'Add one: dvs remote add --default <name> <url>  (a directory, s3://bucket/prefix or gs://bucket/prefix)',
+    data: { remotes: names },
+  });
+}
+
+/** A remote's configuration, from both config files, with where each option came from. */
+export function remoteSpec(repo: Repo, name?: string): RemoteSpec {
+  const n = remoteName(repo, name);
+  const url = repo.config.get<string>(`remote.${n}.url`)!;
+  const options: Record<string, unknown> = {};
+  const sources: RemoteSpec['sources'] = {};
+  const fileOf = (key: string) => CONFIG_FILE_NAMES[repo.config.sourceOf(key) ?? 'shared'];
+  sources.url = fileOf(`remote.${n}.url`);
+  for (const opt of OPTION_NAMES) {
+    const key = `remote.${n}.${opt}`;
+    if (!repo.config.has(key)) continue;
+    options[opt] = repo.config.get(key);
+    sources[opt] = fileOf(key);
+  }
+  const location = parseRemoteUrl(url, repo.root, `remote.${n}.url`);
+  // A cloned repository must not choose a directory on this machine for dvs to write to and delete from.
+  if (location.scheme === 'local') {
+    repo.confirmOutsidePath(`remote.${n}.url`, url, location.path, (v) => {
+      const l = parseRemoteUrl(v, repo.root);
+      return l.scheme === 'local' ? l.path : undefined;
+    });
+  }
+  if (typeof options.credentials_file === 'string') {
+    repo.confirmOutsidePath(`remote.${n}.credentials_file`, options.credentials_file, resolve(repo.root, options.credentials_file), (v) => resolve(repo.root, v));
+  }
+  return {
+    name: n,
+    url,
+    location,
+    options: options as RemoteOptions,
+    sources,
+    root: repo.root,
+    timeoutSeconds: repo.config.get<number>('transfer.timeout') ?? 30,
+  };
+}
+
+/** An open remote with what every transfer needs: its backend, queue settings and known objects. */
+export interface OpenRemote {
+  spec: RemoteSpec;
+  backend: RemoteBackend;
+  settings: QueueSettings;
+  known: KnownObjects;
+  /** The canonical URL (keys the known-objects record). */
+  url: string;
+  /** Check the remote's epoch before trusting `known` (one small request); a stale record is dropped. */
+  syncKnown(): Promise<void>;
+  /** Before deleting from the remote: a new epoch, so that every other clone drops its record. */
+  newEpoch(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openRemote(ctx: OpContext, options: { remote?: string; jobs?: number }): Promise<OpenRemote> {
+  const { repo } = ctx;
+  const spec = remoteSpec(repo, options.remote);
+  const { openBackend } = await import('../../remotes/index.js');
+  const backend = await openBackend(spec);
+  const jobs = options.jobs ?? spec.options.jobs ?? repo.config.get<number>('transfer.jobs') ?? backend.defaultJobs;
+  if (!Number.isInteger(jobs) || jobs < 1) {
+    throw new DvsError('usage', 'INVALID_JOBS', `-j/--jobs must be a positive integer (got ${jobs})`);
+  }
+  const url = canonicalUrl(spec.location, spec.options.endpoint);
+  const known = KnownObjects.load(repo.paths.tmp, url);
+  const settings: QueueSettings = {
+    jobs,
+    retries: repo.config.get<number>('transfer.retries') ?? 4,
+    stallMs: backend.network ? spec.timeoutSeconds * 1000 : 0,
+    onProgress: ctx.onProgress,
+    label: `remote "${spec.name}" (${backend.display})`,
+  };
+  return {
+    spec,
+    backend,
+    url,
+    known,
+    settings,
+    async syncKnown() {
+      const r = await runQueue('query', [{ key: 'epoch', size: 0, count: 0, value: undefined }], (_v, call) => backend.readMarker(call), settings);
+      if (r.failed.length) throw r.failed[0].error;
+      known.adoptEpoch(r.done[0].result);
+    },
+    async newEpoch() {
+      const epoch = `${new Date().toISOString()} ${randomBytes(8).toString('hex')}`;
+      const r = await runQueue('query', [{ key: 'epoch', size: 0, count: 0, value: epoch }], (v, call) => backend.writeMarker(v, call), settings);
+      if (r.failed.length) throw r.failed[0].error;
+      // What this clone knew stays true: only what it deletes next is removed from the record.
+      known.adoptEpoch(epoch, true);
+    },
+    async close() {
+      known.flush();
+      await backend.close();
+      const { closeCopyPool } = await import('../../remotes/local-copy.js');
+      await closeCopyPool();
+    },
+  };
+}

@@ -1,0 +1,211 @@
+import { isAbsolute, relative, resolve } from 'node:path';
+import { DvsError } from '../../errors.js';
+import { coerceValue, REMOTE_OPTIONS, writeConfigValue, type ConfigFile } from '../../repo/config.js';
+import type { Repo } from '../../repo/repo.js';
+import { parseRemoteUrl } from '../../remotes/url.js';
+import { stage } from '../../scm/git.js';
+import { writeSetting } from '../setup/config.js';
+
+/**
+ * `dvs remote …`: the remotes in the config. `remote.<name>.url` and options live in `.dvs/config`
+ * (shared through Git) or, with --local, in `.dvs/config.local` (this clone only); secrets may only go
+ * to the local file. `core.remote` names the default.
+ */
+export type RemoteAction = 'add' | 'list' | 'remove' | 'default' | 'modify';
+
+export interface RemoteOpOptions {
+  action: RemoteAction;
+  name?: string;
+  url?: string;
+  option?: string;
+  value?: string;
+  /** add: also make it the default. */
+  makeDefault?: boolean;
+  /** Write to .dvs/config.local. */
+  local?: boolean;
+  /** add: replace an existing remote's URL. */
+  force?: boolean;
+  /** modify/default: remove the option (or the default). */
+  unset?: boolean;
+  /** For relative paths given on the command line. */
+  cwd: string;
+}
+
+export interface RemoteListEntry {
+  name: string;
+  url: string;
+  isDefault: boolean;
+  /** Options set, secrets shown as "(secret)". */
+  options: Record<string, unknown>;
+}
+
+/** What a change to the committed .dvs/config left for Git: staged (core.autostage), or to stage by hand. */
+export interface ConfigStaging {
+  staged: string[];
+  toStage: string[];
+}
+
+export type RemoteResult =
+  | ({ action: 'add'; name: string; url: string; file: string; isDefault: boolean; replaced: boolean } & ConfigStaging)
+  | { action: 'list'; remotes: RemoteListEntry[]; default?: string }
+  | ({ action: 'remove'; name: string; files: string[]; wasDefault: boolean } & ConfigStaging)
+  | ({ action: 'default'; name?: string; changed: boolean; file?: string } & ConfigStaging)
+  | ({ action: 'modify'; name: string; option: string; value?: unknown; file: string; unset: boolean } & ConfigStaging);
+
+type Unstaged<R> = R extends ConfigStaging ? Omit<R, keyof ConfigStaging> : R;
+
+const NAME = /^[A-Za-z0-9_-]+$/;
+const SHARED = '.dvs/config';
+const LOCAL = '.dvs/config.local';
+
+/**
+ * Run one `dvs remote` action. A change to the committed .dvs/config is staged like a pointer after
+ * `dvs track` (core.autostage): a remote the team shares is part of the commit. config.local never is.
+ */
+export async function remote(repo: Repo, options: RemoteOpOptions): Promise<RemoteResult> {
+  const before = repo.config.shared.doc.toString();
+  const result = apply(repo, options);
+  if (result.action === 'list') return result;
+  const changed = repo.config.shared.doc.toString() !== before;
+  const autostage = repo.config.bool('core.autostage');
+  if (changed && autostage) await stage(repo.root, [SHARED]);
+  return { ...result, staged: changed && autostage ? [SHARED] : [], toStage: changed && !autostage ? [SHARED] : [] } as RemoteResult;
+}
+
+function apply(repo: Repo, options: RemoteOpOptions): Unstaged<RemoteResult> {
+  switch (options.action) {
+    case 'add':
+      return add(repo, options);
+    case 'list':
+      return list(repo);
+    case 'remove':
+      return removeRemote(repo, required(options.name, 'remove', 'name'));
+    case 'default':
+      return setDefault(repo, options);
+    case 'modify':
+      return modify(repo, options);
+  }
+}
+
+function required(v: string | undefined, action: string, what: string): string {
+  if (v === undefined || v === '') {
+    throw new DvsError('usage', 'USAGE', `dvs remote ${action}: missing <${what}>`, { hint: `dvs remote --help shows the forms of dvs remote ${action}.` });
+  }
+  return v;
+}
+
+function files(repo: Repo, local: boolean | undefined): { file: ConfigFile; name: string } {
+  return local ? { file: repo.config.local, name: LOCAL } : { file: repo.config.shared, name: SHARED };
+}
+
+function add(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
+  const name = required(o.name, 'add', 'name');
+  let url = required(o.url, 'add', 'url');
+  if (!NAME.test(name)) {
+    throw new DvsError('usage', 'INVALID_REMOTE_NAME', `Invalid remote name "${name}": use letters, digits, "_" and "-"`, { data: { name } });
+  }
+  const location = parseRemoteUrl(url, repo.root, `remote ${name}`);
+  if (location.scheme === 'local' && !/^file:/i.test(url) && !isAbsolute(url)) {
+    // Given relative to where the command runs; stored relative to the repository root.
+    url = relative(repo.root, resolve(o.cwd, url)) || '.';
+  }
+  const exists = repo.config.remoteNames().includes(name);
+  if (exists && !o.force) {
+    throw new DvsError('conflict', 'REMOTE_EXISTS', `A remote named "${name}" already exists (${repo.config.get<string>(`remote.${name}.url`)})`, {
+      hint: `Replace its URL with: dvs remote add --force ${name} ${o.url}`,
+      data: { name },
+    });
+  }
+  const target = files(repo, o.local);
+  if (exists) {
+    // The URL may live in the other file; a remote has one URL.
+    for (const f of [repo.config.shared, repo.config.local]) if (f !== target.file && f.doc.hasIn(['remote', name, 'url'])) writeConfigValue(f, `remote.${name}.url`, undefined);
+  }
+  writeSetting(repo, `remote.${name}.url`, url, o.local === true);
+  if (o.makeDefault) writeConfigValue(target.file, 'core.remote', name);
+  return { action: 'add', name, url, file: target.name, isDefault: o.makeDefault === true || repo.config.get('core.remote') === name, replaced: exists };
+}
+
+function list(repo: Repo): Unstaged<RemoteResult> {
+  const def = repo.config.get<string>('core.remote');
+  const remotes = repo.config.remoteNames().map((name): RemoteListEntry => {
+    const options: Record<string, unknown> = {};
+    for (const [opt, spec] of Object.entries(REMOTE_OPTIONS)) {
+      if (opt === 'url') continue;
+      const key = `remote.${name}.${opt}`;
+      if (repo.config.has(key)) options[opt] = spec.secret ? '(secret)' : repo.config.get(key);
+    }
+    return { name, url: repo.config.get<string>(`remote.${name}.url`)!, isDefault: name === def, options };
+  });
+  return { action: 'list', remotes, default: def };
+}
+
+function removeRemote(repo: Repo, name: string): Unstaged<RemoteResult> {
+  if (!repo.config.remoteNames().includes(name)) {
+    throw new DvsError('notfound', 'REMOTE_NOT_FOUND', `No remote named "${name}"`, { hint: 'List remotes with `dvs remote list`.', data: { remote: name } });
+  }
+  const touched: string[] = [];
+  for (const [f, fname] of [[repo.config.shared, SHARED], [repo.config.local, LOCAL]] as const) {
+    let changed = false;
+    for (const opt of Object.keys(REMOTE_OPTIONS)) {
+      if (!f.doc.hasIn(['remote', name, opt])) continue;
+      writeConfigValue(f, `remote.${name}.${opt}`, undefined);
+      changed = true;
+    }
+    const wasDefaultHere = f.doc.getIn(['core', 'remote']) === name;
+    if (wasDefaultHere) {
+      writeConfigValue(f, 'core.remote', undefined);
+      changed = true;
+    }
+    if (changed) touched.push(fname);
+  }
+  return { action: 'remove', name, files: touched, wasDefault: repo.config.get('core.remote') === name };
+}
+
+function setDefault(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
+  const target = files(repo, o.local);
+  if (o.unset) {
+    const had = target.file.doc.hasIn(['core', 'remote']);
+    if (had) writeConfigValue(target.file, 'core.remote', undefined);
+    return { action: 'default', changed: had, file: target.name };
+  }
+  if (o.name === undefined) return { action: 'default', name: repo.config.get<string>('core.remote'), changed: false };
+  if (!repo.config.remoteNames().includes(o.name)) {
+    throw new DvsError('notfound', 'REMOTE_NOT_FOUND', `No remote named "${o.name}"`, { hint: 'List remotes with `dvs remote list`.', data: { remote: o.name } });
+  }
+  const changed = repo.config.get('core.remote') !== o.name;
+  writeConfigValue(target.file, 'core.remote', o.name);
+  return { action: 'default', name: o.name, changed, file: target.name };
+}
+
+function modify(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
+  const name = required(o.name, 'modify', 'name');
+  const option = required(o.option, 'modify', 'option');
+  if (!repo.config.remoteNames().includes(name)) {
+    throw new DvsError('notfound', 'REMOTE_NOT_FOUND', `No remote named "${name}"`, { hint: 'List remotes with `dvs remote list`.', data: { remote: name } });
+  }
+  const spec = REMOTE_OPTIONS[option];
+  if (!spec) {
+    throw new DvsError('usage', 'UNKNOWN_REMOTE_OPTION', `Unknown remote option "${option}"`, {
+      hint: `Remote options: ${Object.keys(REMOTE_OPTIONS).join(', ')}.`,
+      data: { option },
+    });
+  }
+  const key = `remote.${name}.${option}`;
+  const target = files(repo, o.local);
+  if (o.unset) {
+    for (const f of [repo.config.shared, repo.config.local]) if (f.doc.hasIn(['remote', name, option])) writeConfigValue(f, key, undefined);
+    return { action: 'modify', name, option, file: target.name, unset: true };
+  }
+  const raw = required(o.value, 'modify', 'value');
+  if (spec.secret && !o.local) {
+    throw new DvsError('usage', 'SECRET_IN_SHARED_CONFIG', `${option} is a secret and would be committed with .dvs/config`, {
+      hint: `Store it in the ignored local file: dvs remote modify --local ${name} ${option} <value>`,
+      data: { key },
+    });
+  }
+  const value = coerceValue(key, raw);
+  if (option === 'url') parseRemoteUrl(String(value), repo.root, key);
+  writeSetting(repo, key, value, o.local === true);
+  return { action: 'modify', name, option, value: spec.secret ? '(secret)' : value, file: target.name, unset: false };
+}

@@ -1,0 +1,136 @@
+import { isDvsError } from '../../errors.js';
+import type { ManifestEntry } from '../../objects/manifest.js';
+import type { Oid } from '../../objects/oid.js';
+import type { PointerData } from '../../pointer/format.js';
+import { readPointer } from '../../pointer/io.js';
+import type { Repo } from '../../repo/repo.js';
+import type { OpContext } from '../context.js';
+import { loadManifest } from '../../workspace/compare.js';
+import { pointersInScope, type RevisionScope } from '../../workspace/references.js';
+import { selectTargets } from '../../workspace/targets.js';
+
+/**
+ * What a push, fetch or status --remote is about: the pointers in scope (the workspace's, or the named
+ * ones, plus those of revisions), and the objects they need. A path inside a tracked directory limits
+ * that directory to the files under it (granular): only those files and the manifest are concerned.
+ */
+export interface TransferScope extends RevisionScope {
+  /** Command-line paths; none means every pointer in the workspace. */
+  targets?: string[];
+}
+
+export interface ScopedPointer {
+  dataPath: string;
+  pointer: PointerData;
+  commit?: string;
+  /** Paths inside the directory the command was limited to; undefined means all of it. */
+  subs?: string[];
+}
+
+export async function scopedPointers(ctx: OpContext, scope: TransferScope): Promise<ScopedPointer[]> {
+  const { repo } = ctx;
+  const out: ScopedPointer[] = [];
+  const seen = new Map<string, ScopedPointer>();
+  const addPointer = (p: ScopedPointer) => {
+    const key = `${p.pointer.kind}\0${p.pointer.oid}`;
+    const prev = seen.get(key);
+    if (!prev) {
+      seen.set(key, p);
+      out.push(p);
+    } else if (prev.subs !== undefined) {
+      // The same data wanted whole somewhere and partly elsewhere: whole wins.
+      prev.subs = p.subs === undefined ? undefined : [...new Set([...prev.subs, ...p.subs])];
+    }
+  };
+  const hasTargets = scope.targets !== undefined && scope.targets.length > 0;
+  // Pointers the path guard refuses are left out (status reports them): nothing is sent or fetched for them.
+  const targets = !scope.noWorkspace || hasTargets ? selectTargets(repo, ctx.cwd, scope.targets).targets : [];
+  if (!scope.noWorkspace) {
+    for (const t of targets) {
+      const pointer = readPointer(repo.root, t.ref.pointerPath);
+      addPointer({ dataPath: t.ref.dataPath, pointer, subs: t.sub === undefined || pointer.kind !== 'dir' ? undefined : [t.sub] });
+    }
+  }
+  if (scope.allBranches || scope.allTags || scope.allCommits || scope.revs?.length) {
+    const under = hasTargets ? targets.map((t) => (t.sub === undefined ? t.ref.dataPath : `${t.ref.dataPath}/${t.sub}`)) : undefined;
+    for (const p of await pointersInScope(repo, { ...scope, noWorkspace: true }, under)) {
+      let subs: string[] | undefined;
+      if (under && p.pointer.kind === 'dir') {
+        const inside = under.filter((u) => u.startsWith(p.dataPath + '/')).map((u) => u.slice(p.dataPath.length + 1));
+        if (inside.length && !under.includes(p.dataPath)) subs = inside;
+      }
+      addPointer({ dataPath: p.dataPath, pointer: p.pointer, commit: p.commit, subs });
+    }
+  }
+  return out;
+}
+
+/** A tracked directory in scope: its manifest and, when the cache has the manifest, the entries concerned. */
+export interface DirNeed {
+  dataPath: string;
+  manifest: Oid;
+  commit?: string;
+  subs?: string[];
+  /** Entries in scope; undefined when the manifest is not in the cache. */
+  entries?: ManifestEntry[];
+  /** Every entry of the manifest (also outside a granular scope). */
+  allEntries?: ManifestEntry[];
+}
+
+export interface ObjectNeeds {
+  /** Objects that are files (of file pointers and of directories' entries), with a path naming each. */
+  files: Map<Oid, { path: string; size: number }>;
+  dirs: DirNeed[];
+}
+
+/**
+ * Expand pointers into the objects they need, reading directory manifests from the cache. Directories
+ * whose manifest is in `complete` (known to be whole on the other side) are listed without reading it.
+ */
+export function expandNeeds(repo: Repo, pointers: ScopedPointer[], complete?: (manifest: Oid) => boolean): ObjectNeeds {
+  const files = new Map<Oid, { path: string; size: number }>();
+  const dirs: DirNeed[] = [];
+  for (const p of pointers) {
+    const at = p.commit ? ` (at ${p.commit.slice(0, 10)})` : '';
+    if (p.pointer.kind === 'file') {
+      if (!files.has(p.pointer.oid)) files.set(p.pointer.oid, { path: p.dataPath + at, size: p.pointer.size });
+      continue;
+    }
+    const dir: DirNeed = { dataPath: p.dataPath, manifest: p.pointer.oid, commit: p.commit, subs: p.subs };
+    dirs.push(dir);
+    if (complete?.(p.pointer.oid)) continue;
+    const all = readManifest(repo, p.pointer.oid, p.dataPath);
+    if (!all) continue;
+    dir.allEntries = all;
+    dir.entries = p.subs === undefined ? all : all.filter((e) => p.subs!.some((s) => e.path === s || e.path.startsWith(s + '/')));
+    for (const e of dir.entries) if (!files.has(e.oid)) files.set(e.oid, { path: `${p.dataPath}/${e.path}${at}`, size: e.size });
+  }
+  return { files, dirs };
+}
+
+/** A manifest's entries, or undefined when the cache lacks it (a corrupted one is quarantined). */
+export function readManifest(repo: Repo, oid: Oid, dataPath: string): ManifestEntry[] | undefined {
+  if (!repo.cache.has(oid)) return undefined;
+  try {
+    return loadManifest(repo, oid, dataPath).entries;
+  } catch (err) {
+    if (isDvsError(err) && err.code === 'OBJECT_CORRUPTED') {
+      try {
+        repo.cache.quarantine(oid);
+      } catch {
+        // already moved
+      }
+      return undefined;
+    }
+    throw err;
+  }
+}
+
+/** A test of what the cache holds, for `count` queries: a stat each for a few, one listing for many. */
+export function cacheLookup(repo: Repo, count: number): (oid: Oid) => boolean {
+  if (count > 2000) {
+    const present = new Set(repo.cache.list());
+    return (oid) => present.has(oid);
+  }
+  return (oid) => repo.cache.has(oid);
+}

@@ -1,0 +1,127 @@
+import type { Oid } from '../../objects/oid.js';
+import { readPointer } from '../../pointer/io.js';
+import { hashRemoteObject } from '../../transfer/download.js';
+import { findPresent } from '../../transfer/presence.js';
+import { runQueue } from '../../transfer/queue.js';
+import type { OpContext } from '../context.js';
+import { fetchObjects } from './fetch.js';
+import { openRemote } from './open.js';
+import type { RemoteRef } from './failures.js';
+import { readManifest } from './scope.js';
+import type { Problem, VerifyProblem } from '../data/verify.js';
+import type { Target } from '../../workspace/targets.js';
+
+export interface RemoteVerifyResult {
+  checked: number;
+  bytes: number;
+  problems: VerifyProblem[];
+  /** Directory manifests deleted from the remote because files they list are missing or bad there. */
+  withdrawn: Array<{ path: string; oid: Oid }>;
+  remote: RemoteRef;
+}
+
+/**
+ * Check that the remote holds every object the pointers need, with the right size; with `deep`, download
+ * and re-hash each. The record of what the remote holds is not trusted here, and is corrected from what
+ * was found: what is missing or bad is recorded as lost there, so that this clone's next push re-sends it.
+ *
+ * The remote is repaired as far as deleting goes, so that a push from any clone that has good copies
+ * restores it (the epoch changes first, so every clone checks its record again):
+ * - bad copies (wrong size, wrong bytes) are deleted, as a bad cache object is quarantined: nothing may
+ *   stay visible under a name its bytes do not hash to;
+ * - the manifest of a directory with a missing or bad file is withdrawn (deleted): a manifest on a
+ *   remote vouches for all its files, and push would otherwise skip the directory. This clone has it
+ *   (verify reads it), and a push sends it back after the files.
+ */
+export async function verifyRemote(ctx: OpContext, targets: Target[], options: { remote?: string; deep?: boolean; jobs?: number }): Promise<RemoteVerifyResult> {
+  const { repo } = ctx;
+  const problems: VerifyProblem[] = [];
+  const wanted = new Map<Oid, { path: string; size?: number }>();
+  const manifests: Array<{ target: Target; oid: Oid }> = [];
+  for (const t of targets) {
+    const pointer = readPointer(repo.root, t.ref.pointerPath);
+    if (pointer.kind === 'file') {
+      if (!wanted.has(pointer.oid)) wanted.set(pointer.oid, { path: t.ref.dataPath, size: pointer.size });
+    } else manifests.push({ target: t, oid: pointer.oid });
+  }
+  // Manifests this clone lacks are fetched (verified) from the remote itself: they name the files. One
+  // whose download did not hash to its name is as surely bad as a deep check would find it.
+  const lacking = manifests.filter((m) => !repo.cache.has(m.oid)).map((m) => m.oid);
+  const corruptManifests = new Set<Oid>();
+  if (lacking.length) {
+    for (const f of (await fetchObjects(ctx, lacking, options)).failed) if (f.code === 'REMOTE_OBJECT_CORRUPTED') corruptManifests.add(f.oid);
+  }
+  const dirs = new Map<Oid, { path: string; files: Oid[] }>();
+  for (const { target: t, oid } of manifests) {
+    const entries = readManifest(repo, oid, t.ref.dataPath);
+    if (!wanted.has(oid)) wanted.set(oid, { path: `${t.ref.dataPath} (manifest)`, size: repo.cache.sizeOf(oid) });
+    if (entries && !dirs.has(oid)) dirs.set(oid, { path: `${t.ref.dataPath} (manifest)`, files: entries.map((e) => e.oid) });
+    for (const e of entries ?? []) {
+      if (t.sub !== undefined && e.path !== t.sub && !e.path.startsWith(t.sub + '/')) continue;
+      if (!wanted.has(e.oid)) wanted.set(e.oid, { path: `${t.ref.dataPath}/${e.path}`, size: e.size });
+    }
+  }
+
+  const remote = await openRemote(ctx, options);
+  try {
+    const { backend, known, settings } = remote;
+    await remote.syncKnown();
+    const present = await findPresent({ backend, settings }, wanted.keys());
+    const bad: Oid[] = [];
+    const report = (oid: Oid, problem: Problem) => {
+      problems.push({ path: wanted.get(oid)!.path, oid, problem });
+      known.markLost(oid, problem === 'missing' ? 'missing' : 'bad');
+      if (problem !== 'missing') bad.push(oid);
+    };
+    const good: Array<{ oid: Oid; size: number }> = [];
+    for (const [oid, info] of wanted) {
+      const size = present.get(oid);
+      if (size === undefined) report(oid, 'missing');
+      else if (info.size !== undefined && size !== info.size) report(oid, 'wrong-size');
+      else if (corruptManifests.has(oid)) report(oid, 'corrupted');
+      else good.push({ oid, size });
+    }
+    let bytes = 0;
+    if (options.deep) {
+      const r = await runQueue(
+        'download',
+        good.map((g) => ({ key: g.oid, size: g.size, value: g.oid })),
+        (oid, call) => hashRemoteObject(backend, oid, call),
+        settings,
+        (item, got) => {
+          bytes += got.size;
+          if (got.oid !== item.key) report(item.key, 'corrupted');
+          else known.confirm(item.key);
+        },
+      );
+      for (const f of r.failed) {
+        if (f.error.code === 'REMOTE_OBJECT_MISSING') report(f.item.key, 'missing');
+        else throw f.error;
+      }
+    } else {
+      for (const g of good) {
+        known.add(g.oid);
+        bytes += g.size;
+      }
+    }
+    const failed = new Set(problems.map((p) => p.oid));
+    const withdraw = [...dirs].filter(([m, d]) => !failed.has(m) && present.has(m) && d.files.some((f) => failed.has(f)));
+    const doomed = [...bad, ...withdraw.map(([m]) => m)];
+    if (doomed.length) {
+      await remote.newEpoch();
+      const r = await runQueue('gc', [{ key: 'delete', size: 0, count: doomed.length, value: doomed }], (oids, call) => backend.delete(oids, call), settings);
+      if (r.failed.length) throw r.failed[0].error;
+      for (const p of problems) if (p.problem !== 'missing') p.quarantined = true;
+      for (const oid of doomed) known.markLost(oid, 'missing');
+    }
+    problems.sort(byPath);
+    const withdrawn = withdraw.map(([oid, d]) => ({ path: d.path, oid })).sort(byPath);
+    return { checked: wanted.size, bytes, problems, withdrawn, remote: { name: remote.spec.name, url: remote.url } };
+  } finally {
+    await remote.close();
+  }
+}
+
+function byPath(a: { path: string }, b: { path: string }): number {
+  return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
+}

@@ -1,0 +1,127 @@
+import { lstatSync, statSync } from 'node:fs';
+import { errnoCode } from '../errors.js';
+import type { ProgressListener, Warning } from '../events.js';
+import { hashFiles } from '../objects/hash-files.js';
+import { directoryOids, listingOf, snapshotCoversAll, stampsOf } from './dir-oids.js';
+import { compareBytes, parseManifest, serializeManifest, type Manifest, type ManifestEntry } from '../objects/manifest.js';
+import { sha256Hex, stampOf } from '../objects/hash.js';
+import type { Oid } from '../objects/oid.js';
+import type { StateCache } from '../objects/state.js';
+import type { Pointer } from '../pointer/format.js';
+import type { Repo } from '../repo/repo.js';
+import { manifestOf, scanDirectory, type ScannedFile } from './targets.js';
+
+/**
+ * What the workspace holds at a tracked path right now, compared with its pointer. Shared by status,
+ * checkout and the hooks: one definition of "modified".
+ */
+export type WorkspaceState = 'unchanged' | 'modified' | 'missing';
+
+export interface FileChanges {
+  added: string[];
+  removed: string[];
+  modified: string[];
+}
+
+export interface DataState {
+  workspace: WorkspaceState;
+  /** The oid of what is in the workspace (file content or directory manifest), when it exists. */
+  currentOid?: Oid;
+  /**
+   * For directories: the workspace's files and their oids (in manifest order). Absent when the
+   * directory's snapshot showed it unchanged without reading anything (then `recorded` is absent too).
+   */
+  current?: { files: ScannedFile[]; oids: Array<Oid | undefined>; manifest: Manifest };
+  /** For directories: the pointer's manifest, when it is in the cache. */
+  recorded?: Manifest;
+  changes?: FileChanges;
+  warnings: Warning[];
+  /** For directories: dvs temp files found inside (see DirectoryScan.temps). */
+  temps?: string[];
+}
+
+export interface DataStateOptions {
+  state: StateCache;
+  onProgress?: ProgressListener;
+  /**
+   * Also compute `currentOid` of a modified directory (serialising and hashing its whole manifest).
+   * Status does not need it; diff does.
+   */
+  needOid?: boolean;
+}
+
+/** Compare the workspace at `dataPath` with `pointer`. Reads only files the state cache cannot vouch for. */
+export async function dataState(repo: Repo, dataPath: string, pointer: Pointer, options: DataStateOptions): Promise<DataState> {
+  const abs = repo.abs(dataPath);
+  let isDir: boolean;
+  try {
+    isDir = lstatSync(abs).isDirectory() || (pointer.kind === 'file' && statSync(abs).isDirectory());
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return { workspace: 'missing', warnings: [] };
+    throw err;
+  }
+  if (pointer.kind === 'file') {
+    if (isDir) return { workspace: 'modified', warnings: [] };
+    const stamp = stampOf(statSync(abs, { bigint: true }));
+    const r = await hashFiles([{ abs, stamp }], { state: options.state, onProgress: options.onProgress });
+    const currentOid = r.oids[0];
+    return { workspace: currentOid === pointer.oid ? 'unchanged' : 'modified', currentOid, warnings: [] };
+  }
+  if (!isDir) return { workspace: 'modified', warnings: [] };
+  const scan = scanDirectory(repo, dataPath);
+  const listing = listingOf(scan.files);
+  const snap = options.state.getDirectory(dataPath);
+  if (snap?.manifest === pointer.oid && snapshotCoversAll(snap, scan.files, listing)) {
+    // Same files, same stamps as when the directory last matched its pointer: nothing else to read.
+    return { workspace: 'unchanged', currentOid: pointer.oid, warnings: scan.warnings, temps: scan.temps };
+  }
+  const r = await directoryOids(repo, dataPath, scan.files, { state: options.state, onProgress: options.onProgress });
+  const manifest = manifestOf(scan.files, r.oids);
+  const result: DataState = { workspace: 'modified', current: { files: scan.files, oids: r.oids, manifest }, warnings: scan.warnings, temps: scan.temps };
+  if (repo.cache.has(pointer.oid)) {
+    // Compare entry by entry: cheaper than serialising and hashing 100,000 lines to learn nothing changed.
+    result.recorded = r.known?.oid === pointer.oid ? r.known.manifest : loadManifest(repo, pointer.oid, dataPath);
+    result.changes = compareManifests(result.recorded, manifest);
+    const c = result.changes;
+    result.workspace = c.added.length + c.removed.length + c.modified.length === 0 ? 'unchanged' : 'modified';
+    if (result.workspace === 'unchanged') result.currentOid = pointer.oid;
+    else if (options.needOid) result.currentOid = sha256Hex(serializeManifest(manifest));
+  } else {
+    result.currentOid = sha256Hex(serializeManifest(manifest));
+    result.workspace = result.currentOid === pointer.oid ? 'unchanged' : 'modified';
+  }
+  // Keep the directory's snapshot in step with what it holds, when that is a version the cache knows.
+  if (result.workspace === 'unchanged') {
+    const stamps = stampsOf(scan.files, r.oids);
+    if (stamps) options.state.setDirectory(dataPath, pointer.oid, listing, stamps);
+  }
+  return result;
+}
+
+export function loadManifest(repo: Repo, oid: Oid, dataPath: string): Manifest {
+  return parseManifest(repo.cache.readVerified(oid, `manifest of ${dataPath}`).toString('utf8'), `manifest of ${dataPath} (${oid.slice(0, 10)})`);
+}
+
+/** Files added, removed and modified from `before` to `after` (both sorted; a merge walk). */
+export function compareManifests(before: Manifest, after: Manifest): FileChanges {
+  const changes: FileChanges = { added: [], removed: [], modified: [] };
+  const a = before.entries;
+  const b = after.entries;
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const cmp = i >= a.length ? 1 : j >= b.length ? -1 : compareBytes(a[i].path, b[j].path);
+    if (cmp < 0) changes.removed.push(a[i++].path);
+    else if (cmp > 0) changes.added.push(b[j++].path);
+    else {
+      if (!sameEntry(a[i], b[j])) changes.modified.push(a[i].path);
+      i++;
+      j++;
+    }
+  }
+  return changes;
+}
+
+function sameEntry(x: ManifestEntry, y: ManifestEntry): boolean {
+  return x.oid === y.oid && x.exec === y.exec;
+}
