@@ -28,15 +28,12 @@ export const gcCommand = defineCommand<GcArgs, GcResult>({
       .example('dvs gc -a -T --dry-run', 'what would go, keeping what every branch and tag needs')
       .example('dvs gc --remote origin --all-commits', 'delete from remote origin what no commit needs'),
   async run(args, env) {
+    const options = { allBranches: args.allBranches, allTags: args.allTags, allCommits: args.allCommits, revs: args.rev, dryRun: args.dryRun, force: args.force };
+    if (args.remote !== undefined) {
+      const { gcRemote } = await import('../ops/remote/gc.js');
+      return gcRemote(await env.context(), { ...options, remote: args.remote === '' ? undefined : args.remote });
+    }
     const { gc } = await import('../ops/data/gc.js');
-    return gc(await env.context(), {
-      allBranches: args.allBranches,
-      allTags: args.allTags,
-      allCommits: args.allCommits,
-      revs: args.rev,
-      dryRun: args.dryRun,
-      force: args.force,
-      remote: args.remote === '' ? true : args.remote,
-    });
+    return gc(await env.context(), options);
   },
 });

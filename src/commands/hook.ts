@@ -1,5 +1,5 @@
 import { defineCommand } from './types.js';
-import type { HookResult } from '../ops/git/hook.js';
+import type { HookResult } from '../ops/git/hook-result.js';
 import { HOOK_NAMES, type HookName } from '../scm/hook-names.js';
 
 async function readStdin(): Promise<string> {

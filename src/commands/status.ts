@@ -25,8 +25,12 @@ export const statusCommand = defineCommand<StatusArgs, StatusResult | RemoteStat
       .example('dvs status --granular data/train', 'which files inside data/train were added, deleted or modified')
       .example('dvs status --remote', 'what is not pushed to the default remote yet'),
   async run(args, env) {
-    const { status } = await import('../ops/data/status.js');
     const { remote, paths } = await remoteFlag(env, args.remote, args.paths);
-    return status(await env.context(), { targets: paths, remote });
+    if (remote !== undefined) {
+      const { remoteStatus } = await import('../ops/remote/status.js');
+      return remoteStatus(await env.context(), { targets: paths, remote: remote === true ? undefined : remote });
+    }
+    const { status } = await import('../ops/data/status.js');
+    return status(await env.context(), { targets: paths });
   },
 });

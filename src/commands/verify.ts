@@ -15,8 +15,12 @@ export const verifyCommand = defineCommand<{ paths?: string[]; remote?: string; 
       .example('dvs verify', 'is every cache object the pointers need intact?')
       .example('dvs verify --remote origin --deep', 're-hash every object on remote origin; bad copies are deleted there'),
   async run(args, env) {
-    const { verify } = await import('../ops/data/verify.js');
     const { remote, paths } = await remoteFlag(env, args.remote, args.paths);
-    return verify(await env.context(), { targets: paths, remote, deep: args.deep });
+    if (remote !== undefined) {
+      const { verifyRemote } = await import('../ops/remote/verify.js');
+      return verifyRemote(await env.context(), { targets: paths, remote: remote === true ? undefined : remote, deep: args.deep });
+    }
+    const { verify } = await import('../ops/data/verify.js');
+    return verify(await env.context(), { targets: paths });
   },
 });

@@ -1,6 +1,6 @@
 import type { Repo } from '../repo/repo.js';
 import type { DataKind } from '../pointer/format.js';
-import { scanDirectory } from '../workspace/targets.js';
+import { scanDirectory } from '../workspace/scan.js';
 
 /**
  * Row counts of tabular data in the workspace, through the content-diff engine's `summarize` (CSV, TSV,

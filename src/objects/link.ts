@@ -1,7 +1,10 @@
 import { chmodSync, constants, copyFileSync, linkSync, rmSync, symlinkSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { DvsError, errnoCode } from '../errors.js';
-import type { LinkType } from '../repo/config.js';
+
+/** How a checkout places a cache object in the workspace, in the order `cache.type` lists them. */
+export type LinkType = 'reflink' | 'hardlink' | 'symlink' | 'copy';
+export const LINK_TYPES: readonly LinkType[] = ['reflink', 'hardlink', 'symlink', 'copy'];
 
 /**
  * Materialise a cache object at a (temporary) workspace path using the first link type that works on

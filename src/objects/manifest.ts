@@ -1,4 +1,5 @@
-import { DvsError } from '../errors.js';
+import { DvsError, isDvsError } from '../errors.js';
+import type { ObjectCache } from './cache.js';
 import { checkRelativePath } from '../base/paths.js';
 import type { Oid } from './oid.js';
 
@@ -163,4 +164,30 @@ export function manifestTotals(manifest: Manifest): { files: number; size: numbe
   let size = 0;
   for (const e of manifest.entries) size += e.size;
   return { files: manifest.entries.length, size };
+}
+
+/** A directory's manifest from the cache, its bytes checked against its name. Missing or corrupted: a DvsError. */
+export function loadManifest(cache: ObjectCache, oid: Oid, dataPath: string): Manifest {
+  return parseManifest(cache.readVerified(oid, `manifest of ${dataPath}`).toString('utf8'), `manifest of ${dataPath} (${oid.slice(0, 10)})`);
+}
+
+/**
+ * The manifest, or undefined when the cache does not have it: a corrupted one is moved to quarantine and
+ * counts as not had (a fetch brings a good copy). For callers to whom a missing manifest is no error.
+ */
+export function loadManifestIfPresent(cache: ObjectCache, oid: Oid, dataPath: string): Manifest | undefined {
+  if (!cache.has(oid)) return undefined;
+  try {
+    return loadManifest(cache, oid, dataPath);
+  } catch (err) {
+    if (isDvsError(err) && err.code === 'OBJECT_CORRUPTED') {
+      try {
+        cache.quarantine(oid);
+      } catch {
+        // already moved
+      }
+      return undefined;
+    }
+    throw err;
+  }
 }

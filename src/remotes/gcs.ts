@@ -9,9 +9,8 @@ import pLimit from 'p-limit';
 import { Storage, type Bucket, type StorageOptions } from '@google-cloud/storage';
 import { errnoCode } from '../errors.js';
 import { shortOid, type Oid } from '../objects/oid.js';
-import { networkCode, RemoteError, UNREACHABLE_CODES } from './errors.js';
-import { notOnRemote } from './local.js';
-import { checkSource, unreachable } from './s3.js';
+import { RemoteError } from './errors.js';
+import { cap, checkSource, CONNECT_TIMEOUT_MS, sourceUnreadable, translateFailure, unreachable } from './common.js';
 import { MARKER_NAME, objectKey, oidOfKey, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
 
 /**
@@ -23,7 +22,6 @@ import { MARKER_NAME, objectKey, oidOfKey, type CallOptions, type DownloadSource
  */
 const SIMPLE_MAX = 8 << 20;
 const CHUNK = 16 << 20;
-const CONNECT_TIMEOUT_MS = 4_000;
 
 export class GcsBackend implements RemoteBackend {
   readonly scheme = 'gcs' as const;
@@ -262,17 +260,20 @@ export class GcsBackend implements RemoteBackend {
         cause: err,
       });
     }
-    if (http === 404 && oid) return notOnRemote(this.spec.name, oid);
-    const net = networkCode(err);
-    if (net && UNREACHABLE_CODES.has(net)) return unreachable(this.spec.name, this.endpoint, net, 'unreachable', err);
-    if (net || e.name === 'AbortError' || /timeout|socket hang up|network/i.test(message)) {
-      return new RemoteError('remote', 'REMOTE_NETWORK', `${cap(where)}: ${doing} failed: ${message}`, { reason: 'server', retriable: true, cause: err });
-    }
-    if (http === 429) return new RemoteError('remote', 'REMOTE_THROTTLED', `${cap(where)} is throttling requests (HTTP 429)`, { reason: 'throttled', retriable: true, cause: err });
-    if ((http !== undefined && http >= 500) || /did not match|mismatch/i.test(message)) {
-      return new RemoteError('remote', 'REMOTE_SERVER_ERROR', `${cap(where)}: ${doing}${oid ? ` ${shortOid(oid)}` : ''} failed: ${message}${http ? ` (HTTP ${http})` : ''}`, { reason: 'server', retriable: true, cause: err });
-    }
-    return new RemoteError('remote', 'REMOTE_REFUSED', `${cap(where)}: ${doing}${oid ? ` ${shortOid(oid)}` : ''} failed: ${message}${http ? ` (HTTP ${http})` : ''}`, { reason: 'refused', cause: err });
+    return translateFailure({
+      remote: this.spec.name,
+      endpoint: this.endpoint,
+      where,
+      doing,
+      oid,
+      detail: `${message}${http ? ` (HTTP ${http})` : ''}`,
+      notFound: http === 404,
+      connectTimeout: false,
+      network: e.name === 'AbortError' || /timeout|socket hang up|network/i.test(message),
+      throttled: http === 429,
+      serverError: (http !== undefined && http >= 500) || /did not match|mismatch/i.test(message),
+      cause: err,
+    });
   }
 }
 
@@ -293,16 +294,7 @@ function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
 }
 
-function cap(s: string): string {
-  return s[0].toUpperCase() + s.slice(1);
-}
 
-function sourceUnreadable(source: UploadSource, err: unknown): RemoteError {
-  if (errnoCode(err) === 'ENOENT') {
-    return new RemoteError('notfound', 'OBJECT_MISSING', `object ${shortOid(source.oid)} is not in the cache`, { reason: 'source-corrupt', data: { oid: source.oid } });
-  }
-  return new RemoteError('environment', 'CACHE_READ_FAILED', `cannot read cache object ${shortOid(source.oid)}: ${(err as Error).message}`, { reason: 'source-corrupt', cause: err });
-}
 
 /** One TCP connection to the endpoint, so that an unreachable server fails in seconds, not minutes. */
 function probe(remote: string, endpoint: string): Promise<void> {

@@ -4,6 +4,7 @@ import { errnoCode, fromSystemError, isDvsError } from '../errors.js';
 import { isOid, shortOid, type Oid } from '../objects/oid.js';
 import { removeOrphanedTemp, removeStaleTemp } from '../base/atomic.js';
 import { ownedTempPrefix } from '../base/temp-names.js';
+import { notOnRemote } from './common.js';
 import { RemoteError } from './errors.js';
 import { hashingCopy } from './local-copy.js';
 import { MARKER_NAME, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
@@ -191,12 +192,4 @@ export class LocalBackend implements RemoteBackend {
     }
     return new RemoteError('remote', 'REMOTE_IO', `Remote "${this.spec.name}": ${(err as Error).message} (${doing} ${path})`, { reason: 'refused', cause: err });
   }
-}
-
-export function notOnRemote(remote: string, oid: Oid): RemoteError {
-  return new RemoteError('notfound', 'REMOTE_OBJECT_MISSING', `object ${shortOid(oid)} is not on remote "${remote}"`, {
-    reason: 'not-found',
-    hint: 'Push it from a clone that has it (dvs push), then fetch again.',
-    data: { oid, remote },
-  });
 }

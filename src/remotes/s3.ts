@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
@@ -17,10 +16,10 @@ import {
   UploadPartCommand,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { errnoCode } from '../errors.js';
 import { shortOid, type Oid } from '../objects/oid.js';
-import { networkCode, RemoteError, UNREACHABLE_CODES } from './errors.js';
-import { notOnRemote } from './local.js';
+import { RemoteError } from './errors.js';
+import { readCredentialsFile } from './aws-credentials.js';
+import { cap, checkSource, CONNECT_TIMEOUT_MS, readSource, sourceUnreadable, translateFailure } from './common.js';
 import { MARKER_NAME, objectKey, oidOfKey, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
 
 /**
@@ -32,7 +31,6 @@ import { MARKER_NAME, objectKey, oidOfKey, type CallOptions, type DownloadSource
  */
 const PART_SIZE = 16 << 20;
 const MAX_PARTS = 10_000;
-const CONNECT_TIMEOUT_MS = 4_000;
 
 export class S3Backend implements RemoteBackend {
   readonly scheme = 's3' as const;
@@ -198,7 +196,7 @@ export class S3Backend implements RemoteBackend {
       const sha = createHash('sha256');
       const parts: Array<{ PartNumber: number; ETag: string }> = [];
       const fh = await open(source.path, 'r').catch((err) => {
-        throw sourceMissing(source, err);
+        throw sourceUnreadable(source, err);
       });
       try {
         const buffer = Buffer.allocUnsafe(partSize);
@@ -367,41 +365,24 @@ export class S3Backend implements RemoteBackend {
         cause: err,
       });
     }
-    if (http === 404 || code === 'NoSuchKey' || code === 'NotFound') {
-      if (oid) return notOnRemote(this.spec.name, oid);
-    }
-    if (name === 'TimeoutError' && /establish a connection/.test(e.message ?? '')) {
-      return unreachable(this.spec.name, this.endpoint, `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`, 'connect-timeout', err);
-    }
-    const net = networkCode(err);
-    if (net && UNREACHABLE_CODES.has(net)) return unreachable(this.spec.name, this.endpoint, net, 'unreachable', err);
-    if (net || name === 'TimeoutError' || name === 'AbortError') {
-      return new RemoteError('remote', 'REMOTE_NETWORK', `${cap(where)}: ${doing} failed: ${e.message ?? net}`, { reason: 'server', retriable: true, cause: err });
-    }
-    if (http === 429 || code === 'SlowDown' || code === 'Throttling') {
-      return new RemoteError('remote', 'REMOTE_THROTTLED', `${cap(where)} is throttling requests (${detail})`, { reason: 'throttled', retriable: true, cause: err });
-    }
-    if ((http !== undefined && http >= 500) || ['InternalError', 'ServiceUnavailable', 'RequestTimeout', 'BadDigest', 'XAmzContentSHA256Mismatch'].includes(code)) {
-      return new RemoteError('remote', 'REMOTE_SERVER_ERROR', `${cap(where)}: ${doing}${oid ? ` ${shortOid(oid)}` : ''} failed: ${detail}`, { reason: 'server', retriable: true, cause: err });
-    }
-    return new RemoteError('remote', 'REMOTE_REFUSED', `${cap(where)}: ${doing}${oid ? ` ${shortOid(oid)}` : ''} failed: ${detail || String(err)}`, { reason: 'refused', cause: err });
+    return translateFailure({
+      remote: this.spec.name,
+      endpoint: this.endpoint,
+      where,
+      doing,
+      oid,
+      detail,
+      notFound: http === 404 || code === 'NoSuchKey' || code === 'NotFound',
+      connectTimeout: name === 'TimeoutError' && /establish a connection/.test(e.message ?? ''),
+      network: name === 'TimeoutError' || name === 'AbortError',
+      throttled: http === 429 || code === 'SlowDown' || code === 'Throttling',
+      serverError: (http !== undefined && http >= 500) || ['InternalError', 'ServiceUnavailable', 'RequestTimeout', 'BadDigest', 'XAmzContentSHA256Mismatch'].includes(code),
+      cause: err,
+    });
   }
 }
 
-export function unreachable(remote: string, endpoint: string, why: string, reason: 'unreachable' | 'connect-timeout', cause: unknown): RemoteError {
-  return new RemoteError('remote', 'REMOTE_UNREACHABLE', `Cannot reach remote "${remote}" at ${endpoint}: ${why}`, {
-    reason,
-    retriable: reason === 'unreachable',
-    fatal: true,
-    hint: `Check that the server at ${endpoint} is running and reachable from here (network, VPN, proxy), and the endpoint of the remote (dvs remote list).`,
-    data: { remote, endpoint },
-    cause,
-  });
-}
 
-function cap(s: string): string {
-  return s[0].toUpperCase() + s.slice(1);
-}
 
 function status(err: unknown): number | undefined {
   return (err as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
@@ -412,63 +393,5 @@ function isNoSuchBucket(err: unknown): boolean {
   return e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket';
 }
 
-async function readSource(source: UploadSource): Promise<Buffer> {
-  try {
-    return await readFile(source.path);
-  } catch (err) {
-    throw sourceMissing(source, err);
-  }
-}
 
-function sourceMissing(source: UploadSource, err: unknown): RemoteError {
-  if (errnoCode(err) === 'ENOENT') {
-    return new RemoteError('notfound', 'OBJECT_MISSING', `object ${shortOid(source.oid)} is not in the cache`, { reason: 'source-corrupt', data: { oid: source.oid } });
-  }
-  return new RemoteError('environment', 'CACHE_READ_FAILED', `cannot read cache object ${shortOid(source.oid)}: ${(err as Error).message}`, { reason: 'source-corrupt', cause: err });
-}
 
-/** Refuse to upload bytes that do not hash to the object's name: a corrupted cache must not spread. */
-export function checkSource(source: UploadSource, actual: Oid): void {
-  if (actual !== source.oid) {
-    throw new RemoteError('input', 'SOURCE_CORRUPTED', `the cache object ${shortOid(source.oid)} is corrupted (its bytes hash to ${shortOid(actual)}); not uploaded`, {
-      reason: 'source-corrupt',
-      hint: 'Run `dvs verify` to quarantine it, then re-track the data or fetch a good copy.',
-      data: { oid: source.oid, actual },
-    });
-  }
-}
-
-/** Static keys of one profile of an AWS shared credentials file (remote.<name>.credentials_file). */
-function readCredentialsFile(spec: RemoteSpec, file: string, profile: string): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new RemoteError('remote', 'REMOTE_NO_CREDENTIALS', `Remote "${spec.name}": cannot read the credentials file ${file} (${errnoCode(err) ?? (err as Error).message})`, {
-      reason: 'auth',
-      fatal: true,
-      hint: `Fix remote.${spec.name}.credentials_file (dvs remote modify --local ${spec.name} credentials_file <path>).`,
-    });
-  }
-  const values: Record<string, string> = {};
-  let section: string | undefined;
-  for (const raw of text.split(/\r?\n/)) {
-    const line = raw.trim();
-    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
-    const head = /^\[\s*(?:profile\s+)?([^\]]+?)\s*\]$/.exec(line);
-    if (head) {
-      section = head[1];
-      continue;
-    }
-    const kv = /^([^=]+?)\s*=\s*(.*)$/.exec(line);
-    if (kv && section === profile) values[kv[1].toLowerCase()] = kv[2];
-  }
-  if (!values.aws_access_key_id || !values.aws_secret_access_key) {
-    throw new RemoteError('remote', 'REMOTE_NO_CREDENTIALS', `Remote "${spec.name}": profile "${profile}" of ${file} has no aws_access_key_id and aws_secret_access_key`, {
-      reason: 'auth',
-      fatal: true,
-      hint: `Add them under [${profile}], or pick another profile: dvs remote modify ${spec.name} profile <name>`,
-    });
-  }
-  return { accessKeyId: values.aws_access_key_id, secretAccessKey: values.aws_secret_access_key, sessionToken: values.aws_session_token };
-}

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { isMap, isScalar, parseDocument, type Document } from 'yaml';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
 import { writeFileAtomic } from '../base/atomic.js';
+import { LINK_TYPES, type LinkType } from '../objects/link.js';
 import { parseYamlSafely, quote, readTextFile, refusal, type TextSource } from '../base/safe-yaml.js';
 
 /**
@@ -11,8 +12,6 @@ import { parseYamlSafely, quote, readTextFile, refusal, type TextSource } from '
  * addressed as `section.key`, remotes as `remote.<name>.<option>`. Only known keys are accepted.
  */
 
-export type LinkType = 'reflink' | 'hardlink' | 'symlink' | 'copy';
-export const LINK_TYPES: readonly LinkType[] = ['reflink', 'hardlink', 'symlink', 'copy'];
 
 type ValueKind = 'boolean' | 'string' | 'path' | 'linktypes' | 'integer';
 

@@ -3,13 +3,13 @@ import { errnoCode } from '../errors.js';
 import type { ProgressListener, Warning } from '../events.js';
 import { hashFiles } from '../objects/hash-files.js';
 import { directoryOids, listingOf, snapshotCoversAll, stampsOf } from './dir-oids.js';
-import { compareBytes, parseManifest, serializeManifest, type Manifest, type ManifestEntry } from '../objects/manifest.js';
+import { compareBytes, parseManifest, serializeManifest, type Manifest, type ManifestEntry, loadManifest } from '../objects/manifest.js';
 import { sha256Hex, stampOf } from '../objects/hash.js';
 import type { Oid } from '../objects/oid.js';
 import type { StateCache } from '../objects/state.js';
 import type { Pointer } from '../pointer/format.js';
 import type { Repo } from '../repo/repo.js';
-import { manifestOf, scanDirectory, type ScannedFile } from './targets.js';
+import { manifestOf, scanDirectory, type ScannedFile } from './scan.js';
 
 /**
  * What the workspace holds at a tracked path right now, compared with its pointer. Shared by status,
@@ -80,7 +80,7 @@ export async function dataState(repo: Repo, dataPath: string, pointer: Pointer, 
   const result: DataState = { workspace: 'modified', current: { files: scan.files, oids: r.oids, manifest }, warnings: scan.warnings, temps: scan.temps };
   if (repo.cache.has(pointer.oid)) {
     // Compare entry by entry: cheaper than serialising and hashing 100,000 lines to learn nothing changed.
-    result.recorded = r.known?.oid === pointer.oid ? r.known.manifest : loadManifest(repo, pointer.oid, dataPath);
+    result.recorded = r.known?.oid === pointer.oid ? r.known.manifest : loadManifest(repo.cache, pointer.oid, dataPath);
     result.changes = compareManifests(result.recorded, manifest);
     const c = result.changes;
     result.workspace = c.added.length + c.removed.length + c.modified.length === 0 ? 'unchanged' : 'modified';
@@ -96,10 +96,6 @@ export async function dataState(repo: Repo, dataPath: string, pointer: Pointer, 
     if (stamps) options.state.setDirectory(dataPath, pointer.oid, listing, stamps);
   }
   return result;
-}
-
-export function loadManifest(repo: Repo, oid: Oid, dataPath: string): Manifest {
-  return parseManifest(repo.cache.readVerified(oid, `manifest of ${dataPath}`).toString('utf8'), `manifest of ${dataPath} (${oid.slice(0, 10)})`);
 }
 
 /** Files added, removed and modified from `before` to `after` (both sorted; a merge walk). */

@@ -1,12 +1,11 @@
 import { hashFiles, type HashFilesOptions, type HashFilesResult } from '../objects/hash-files.js';
 import type { FileStamp } from '../objects/hash.js';
-import { compareBytes, type Manifest } from '../objects/manifest.js';
+import { compareBytes, type Manifest, loadManifest } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
 import { createHash } from 'node:crypto';
 import { snapshotMatches, type DirectorySnapshot } from '../objects/snapshot.js';
 import type { Repo } from '../repo/repo.js';
-import { loadManifest } from './compare.js';
-import type { ScannedFile } from './targets.js';
+import type { ScannedFile } from './scan.js';
 
 export interface DirectoryOids extends HashFilesResult {
   /** The manifest the directory's snapshot was taken against (already parsed, for reuse). */
@@ -27,7 +26,7 @@ export async function directoryOids(repo: Repo, dataPath: string, files: Scanned
   const snap = state.getDirectory(dataPath);
   if (snap && repo.cache.has(snap.manifest)) {
     try {
-      known = { oid: snap.manifest, manifest: loadManifest(repo, snap.manifest, dataPath) };
+      known = { oid: snap.manifest, manifest: loadManifest(repo.cache, snap.manifest, dataPath) };
     } catch {
       known = undefined; // a bad manifest is verify's business; here it only means no shortcut
     }

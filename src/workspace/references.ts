@@ -4,7 +4,7 @@ import { findPointers, readPointer } from '../pointer/io.js';
 import { dataPathProblem } from '../base/paths.js';
 import type { Repo } from '../repo/repo.js';
 import { BlobReader, pointersAtCommit, revisionsInScope } from '../scm/git.js';
-import { loadManifest } from './compare.js';
+import { loadManifest } from '../objects/manifest.js';
 
 /** Which revisions' pointers count, beyond the workspace's. */
 export interface RevisionScope {
@@ -83,7 +83,7 @@ export function objectsOf(repo: Repo, pointers: PointerAt[]): ReferencedObjects 
       unknownManifests.push({ dataPath: p.dataPath, oid: p.pointer.oid, commit: p.commit });
       continue;
     }
-    for (const e of loadManifest(repo, p.pointer.oid, p.dataPath).entries) oids.add(e.oid);
+    for (const e of loadManifest(repo.cache, p.pointer.oid, p.dataPath).entries) oids.add(e.oid);
   }
   return { oids, manifests, unknownManifests };
 }

@@ -7,7 +7,8 @@ import { lineageHash, lineageOf, lineageToStored, parseLineage, type LineageIO, 
 import { compareBytes, parseManifest, serializeManifest, type Manifest } from '../../src/objects/manifest.js';
 import { isOid } from '../../src/objects/oid.js';
 import { parsePointer, serializePointer, unknownKeys, type Pointer } from '../../src/pointer/format.js';
-import { Config, keySpec, LINK_TYPES, parseConfigText } from '../../src/repo/config.js';
+import { LINK_TYPES } from '../../src/objects/link.js';
+import { Config, keySpec, parseConfigText } from '../../src/repo/config.js';
 import { checkRelativePath } from '../../src/base/paths.js';
 import { parseRun, runHash, serializeRun, type RunRecord } from '../../src/runs/record.js';
 

@@ -1,6 +1,5 @@
-import type { HookResult } from '../../ops/git/hook.js';
+import type { HookResult, UnsentData } from '../../ops/git/hook-result.js';
 import type { MergeDriverResult } from '../../ops/git/merge-driver.js';
-import type { UnsentData } from '../../ops/git/pre-push.js';
 import { EXIT } from '../exit-codes.js';
 import { errorNote, formatBytes, formatCount, groupDigits, warningNote } from '../format.js';
 import type { Renderer } from './types.js';

@@ -8,16 +8,17 @@ import { Linker } from '../../objects/link.js';
 import type { ManifestEntry } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
 import type { StateCache } from '../../objects/state.js';
-import type { LinkType } from '../../repo/config.js';
+import type { LinkType } from '../../objects/link.js';
 import type { Pointer } from '../../pointer/format.js';
 import { readPointer } from '../../pointer/io.js';
 import { workspaceTempName } from '../../base/temp-names.js';
 import type { Repo } from '../../repo/repo.js';
 import { removeQuietly, removeTempsBeside } from '../../base/atomic.js';
 import type { OpContext } from '../context.js';
-import { dataState, loadManifest } from '../../workspace/compare.js';
+import { dataState } from '../../workspace/compare.js';
 import { ObjectChecker } from '../../workspace/object-check.js';
 import { selectTargets, type Target } from '../../workspace/targets.js';
+import { loadManifest } from '../../objects/manifest.js';
 
 export interface CheckoutOptions {
   targets?: string[];
@@ -154,7 +155,7 @@ class CheckoutRun {
     if (!this.repo.cache.has(pointer.oid)) {
       throw objectProblem(dataPath, pointer.oid, 'missing', 'manifest');
     }
-    const manifest = loadManifest(this.repo, pointer.oid, dataPath);
+    const manifest = loadManifest(this.repo.cache, pointer.oid, dataPath);
     const abs = this.repo.abs(dataPath);
     let st;
     try {

@@ -3,7 +3,7 @@ import type { Warning } from '../../events.js';
 import type { Oid } from '../../objects/oid.js';
 import type { ContentSource, TabularFormat } from '../../diff/content/index.js';
 import type { OpContext } from '../context.js';
-import { fetchLazily, type DiffOptions } from './diff.js';
+import { fetchMissing } from './fetch-missing.js';
 
 /** Paths of tabular files are shown relative to the repository root in content diffs. */
 interface Side {
@@ -28,7 +28,19 @@ interface Job {
  * compared as one table (added partitions count as added rows, deleted ones as removed rows). The content
  * engine is loaded only here, and objects missing from the cache are fetched lazily, only those needed.
  */
-export async function attachContentDiffs(ctx: OpContext, changes: DataDiff[], options: DiffOptions & { workspace: boolean }, warnings: Warning[]): Promise<void> {
+/** What the content diff needs of `dvs diff`'s options. */
+export interface ContentDiffOptions {
+  /** Sample size of added/removed rows. */
+  rows?: number;
+  /** Match rows by this column and show changed cells. */
+  key?: string;
+  /** Fetch objects missing from the cache (default true). */
+  fetch?: boolean;
+  /** The newer side is the workspace: its files are read where they are. */
+  workspace: boolean;
+}
+
+export async function attachContentDiffs(ctx: OpContext, changes: DataDiff[], options: ContentDiffOptions, warnings: Warning[]): Promise<void> {
   const { repo } = ctx;
   const content = await import('../../diff/content/index.js');
   const jobs: Job[] = [];
@@ -66,7 +78,7 @@ export async function attachContentDiffs(ctx: OpContext, changes: DataDiff[], op
   if (jobs.length === 0) return;
 
   const needed = [...new Set(jobs.flatMap((j) => [...j.before, ...j.after]).map((s) => s.oid).filter((o): o is Oid => !!o && !repo.cache.has(o)))];
-  if (needed.length && options.fetch !== false) await fetchLazily(ctx, needed, warnings);
+  if (needed.length && options.fetch !== false) await fetchMissing(ctx, needed, 'the content diff', warnings);
 
   for (const job of jobs) {
     try {

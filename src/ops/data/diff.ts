@@ -2,16 +2,16 @@ import { existsSync, statSync } from 'node:fs';
 import { DvsError, isDvsError } from '../../errors.js';
 import type { Warning } from '../../events.js';
 import { countChanges, diffVersions, emptyCounts, narrowFiles, pairRenames, type ChangeCounts, type DataDiff, type DataVersion } from '../../diff/data-diff.js';
-import { compareBytes, type Manifest } from '../../objects/manifest.js';
+import { compareBytes, type Manifest, loadManifest } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
 import { dataPathOf, parsePointer, pointerPathOf, type Pointer } from '../../pointer/format.js';
 import { checkPointerName, findPointers, readPointer } from '../../pointer/io.js';
 import type { Repo } from '../../repo/repo.js';
 import { BlobReader, changedPointersBetween, pointersAtCommit, resolveRevision, runGit } from '../../scm/git.js';
-import { remoteName } from '../remote/open.js';
 import { workspacePointers } from '../../workspace/targets.js';
 import type { OpContext } from '../context.js';
-import { dataState, loadManifest } from '../../workspace/compare.js';
+import { fetchMissing } from './fetch-missing.js';
+import { dataState } from '../../workspace/compare.js';
 
 export interface DiffOptions {
   /** Older side; default HEAD. */
@@ -246,12 +246,12 @@ function sizeOfWorkspaceFile(repo: Repo, dataPath: string): number {
 async function loadManifests(ctx: OpContext, versions: SideVersion[], fetch: boolean, warnings: Warning[]): Promise<void> {
   const { repo } = ctx;
   const missing = [...new Set(versions.filter((v) => !repo.cache.has(v.oid)).map((v) => v.oid))];
-  if (missing.length && fetch) await fetchLazily(ctx, missing, warnings);
+  if (missing.length && fetch) await fetchMissing(ctx, missing, 'the diff', warnings);
   const loaded = new Map<Oid, Manifest | undefined>();
   for (const v of versions) {
     if (!loaded.has(v.oid)) {
       try {
-        loaded.set(v.oid, repo.cache.has(v.oid) ? loadManifest(repo, v.oid, v.pointerPath) : undefined);
+        loaded.set(v.oid, repo.cache.has(v.oid) ? loadManifest(repo.cache, v.oid, v.pointerPath) : undefined);
       } catch (err) {
         if (!isDvsError(err)) throw err;
         warnings.push({ code: err.code, message: err.message, hint: err.hint });
@@ -259,27 +259,6 @@ async function loadManifests(ctx: OpContext, versions: SideVersion[], fetch: boo
       }
     }
     v.manifest = loaded.get(v.oid);
-  }
-}
-
-/**
- * Bring objects from the default remote, if there is one; a diff goes on without them (and says so)
- * when there is none or the fetch fails.
- */
-export async function fetchLazily(ctx: OpContext, oids: Oid[], warnings: Warning[]): Promise<void> {
-  let remote: string;
-  try {
-    remote = remoteName(ctx.repo); // the remote dvs pull would use: core.remote, or the only one
-  } catch {
-    warnings.push({ code: 'OBJECTS_MISSING', message: `${oids.length} object${oids.length === 1 ? '' : 's'} needed by the diff are not in the cache and no default remote is set`, hint: 'Fetch them (dvs fetch --rev <rev>) or set a default remote (dvs remote default <name>).' });
-    return;
-  }
-  try {
-    const { fetchObjects } = await import('../remote/fetch.js');
-    const r = await fetchObjects(ctx, oids, { remote });
-    if (r.failed.length) warnings.push({ code: 'FETCH_FAILED', message: `${r.failed.length} object${r.failed.length === 1 ? '' : 's'} could not be fetched from ${remote}: ${r.failed[0].message}` });
-  } catch (err) {
-    warnings.push({ code: 'FETCH_FAILED', message: `fetching from ${remote} failed: ${(err as Error).message}` });
   }
 }
 

@@ -7,8 +7,6 @@ import { objectsOf, pointersInScope, type RevisionScope } from '../../workspace/
 
 export interface GcOptions extends RevisionScope {
   dryRun?: boolean;
-  /** Collect a remote instead of the cache: its name, or true for the default remote. */
-  remote?: string | true;
   /** Go ahead even when some kept directory's manifest is missing (its files are then not kept). */
   force?: boolean;
 }
@@ -31,10 +29,6 @@ export interface GcResult {
  */
 export async function gc(ctx: OpContext, options: GcOptions): Promise<GcResult> {
   const { repo } = ctx;
-  if (options.remote !== undefined) {
-    const { gcRemote } = await import('../remote/gc.js');
-    return gcRemote(ctx, { ...options, remote: options.remote === true ? undefined : options.remote });
-  }
   return repo.withLock({ ...ctx.lock, command: 'dvs gc' }, async () => {
     const pointers = await pointersInScope(repo, { ...options, noWorkspace: false });
     const refs = objectsOf(repo, pointers);

@@ -5,17 +5,12 @@ import type { Oid } from '../../objects/oid.js';
 import type { DataKind } from '../../pointer/format.js';
 import { readPointer } from '../../pointer/io.js';
 import type { OpContext } from '../context.js';
-import { dataState, loadManifest, type FileChanges, type WorkspaceState } from '../../workspace/compare.js';
-import type { RemoteStatusResult } from '../remote/status.js';
+import { dataState, type FileChanges, type WorkspaceState } from '../../workspace/compare.js';
 import { refusalWarning, selectTargets } from '../../workspace/targets.js';
+import { loadManifest } from '../../objects/manifest.js';
 
 export interface StatusOptions {
   targets?: string[];
-  /**
-   * Compare the pointers' objects with a remote instead (its name, or true for the default remote):
-   * what is not pushed, what is in neither place. The workspace is not scanned (`dvc status --cloud`).
-   */
-  remote?: string | true;
 }
 
 /** Whether the cache holds everything the pointer needs. */
@@ -62,15 +57,9 @@ export interface StatusResult {
 }
 
 /** Compare the workspace and the cache with every pointer (or the named ones). Takes no lock. */
-export async function status(ctx: OpContext, options: StatusOptions = {}): Promise<StatusResult | RemoteStatusResult> {
+export async function status(ctx: OpContext, options: StatusOptions = {}): Promise<StatusResult> {
   const { repo } = ctx;
   const { targets, refused } = selectTargets(repo, ctx.cwd, options.targets);
-  if (options.remote !== undefined) {
-    const { remoteStatus } = await import('../remote/status.js');
-    const r = await remoteStatus(ctx, targets, { remote: options.remote === true ? undefined : options.remote });
-    r.warnings.push(...refused.map(refusalWarning));
-    return r;
-  }
   const entries: StatusEntry[] = [];
   const warnings: Warning[] = [];
   const refusedEntries = refused.map((r) => ({ path: r.dataPath, pointerPath: r.pointerPath, code: r.error.code, message: r.error.message, hint: r.error.hint }));
@@ -85,7 +74,7 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
       if (pointer.kind === 'dir') {
         if (repo.cache.has(pointer.oid)) {
           // A manifest known complete needs no look at its objects; otherwise count what is missing.
-          const recorded = state.isComplete(pointer.oid) ? undefined : (ds.recorded ?? loadManifest(repo, pointer.oid, ref.dataPath));
+          const recorded = state.isComplete(pointer.oid) ? undefined : (ds.recorded ?? loadManifest(repo.cache, pointer.oid, ref.dataPath));
           const missing = recorded ? countMissing(repo.cache, recorded) : 0;
           if (missing === 0) state.markComplete(pointer.oid);
           entry.missingObjects = missing;

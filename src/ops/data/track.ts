@@ -17,7 +17,8 @@ import { stage, trackedByGit } from '../../scm/git.js';
 import type { OpContext } from '../context.js';
 import { directoryOids, listingOf, stampsOf } from '../../workspace/dir-oids.js';
 import { TrackJournal } from './track-journal.js';
-import { manifestOf, scanDirectory, trackedAncestor, workspacePointers } from '../../workspace/targets.js';
+import { manifestOf, scanDirectory } from '../../workspace/scan.js';
+import { trackedAncestor, workspacePointers } from '../../workspace/targets.js';
 
 export interface TrackOptions {
   targets: string[];

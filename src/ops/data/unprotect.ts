@@ -4,7 +4,8 @@ import { DvsError } from '../../errors.js';
 import { copyWritable } from '../../objects/link.js';
 import { workspaceTempName } from '../../base/temp-names.js';
 import type { OpContext } from '../context.js';
-import { scanDirectory, selectTargets } from '../../workspace/targets.js';
+import { scanDirectory } from '../../workspace/scan.js';
+import { selectTargets } from '../../workspace/targets.js';
 
 export interface UnprotectOptions {
   targets: string[];

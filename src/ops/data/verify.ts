@@ -5,15 +5,11 @@ import { HashPool } from '../../objects/hash-pool.js';
 import type { Oid } from '../../objects/oid.js';
 import { readPointer } from '../../pointer/io.js';
 import type { OpContext } from '../context.js';
-import { loadManifest } from '../../workspace/compare.js';
 import { refusalWarning, selectTargets } from '../../workspace/targets.js';
+import { loadManifest } from '../../objects/manifest.js';
 
 export interface VerifyOptions {
   targets?: string[];
-  /** Check a remote instead of the cache: its name, or true for the default remote. */
-  remote?: string | true;
-  /** With remote: download and re-hash every object, not only check sizes. */
-  deep?: boolean;
 }
 
 export type Problem = 'missing' | 'corrupted' | 'wrong-size';
@@ -46,11 +42,6 @@ export interface VerifyResult {
 export async function verify(ctx: OpContext, options: VerifyOptions = {}): Promise<VerifyResult> {
   const { repo } = ctx;
   const { targets, refused } = selectTargets(repo, ctx.cwd, options.targets);
-  if (options.remote !== undefined) {
-    const { verifyRemote } = await import('../remote/verify.js');
-    const r: VerifyResult = await verifyRemote(ctx, targets, { remote: options.remote === true ? undefined : options.remote, deep: options.deep });
-    return refused.length ? { ...r, warnings: refused.map(refusalWarning) } : r;
-  }
   const wanted = new Map<Oid, { path: string; size: number }>();
   const problems: VerifyProblem[] = [];
   const report = (path: string, oid: Oid, problem: Problem) => {
@@ -73,7 +64,7 @@ export async function verify(ctx: OpContext, options: VerifyOptions = {}): Promi
     }
     let manifest;
     try {
-      manifest = loadManifest(repo, pointer.oid, ref.dataPath);
+      manifest = loadManifest(repo.cache, pointer.oid, ref.dataPath);
     } catch (err) {
       if (!isDvsError(err)) throw err;
       report(`${ref.dataPath} (manifest)`, pointer.oid, err.code === 'OBJECT_MISSING' ? 'missing' : 'corrupted');

@@ -8,44 +8,14 @@ import { BlobReader, changedPointersBetween, runGit } from '../../scm/git.js';
 import type { HookName } from '../../scm/hooks.js';
 import { checkout, type CheckoutResult } from '../data/checkout.js';
 import type { OpContext } from '../context.js';
-import { dataState, loadManifest } from '../../workspace/compare.js';
+import type { HookOptions, HookResult } from './hook-result.js';
+import { dataState } from '../../workspace/compare.js';
 import { countMissing } from '../data/status.js';
 import { objectsOf } from '../../workspace/references.js';
-import { readManifest } from '../remote/scope.js';
 import { isDirectory, workspacePointers, type Target } from '../../workspace/targets.js';
+import { loadManifest, loadManifestIfPresent } from '../../objects/manifest.js';
 
 const NULL_SHA = /^0+$/;
-
-export interface HookOptions {
-  name: HookName;
-  args: string[];
-  /** What Git wrote to the hook's stdin (pre-push, post-rewrite). */
-  stdin?: string;
-}
-
-export interface HookResult {
-  name: HookName;
-  /** Why nothing was done, when nothing was. */
-  skipped?: string;
-  /** Pointers that differ between the two commits. */
-  pointers: string[];
-  checkout?: CheckoutResult;
-  /** Data removed because its pointer is gone in the new commit (and it was safe in the cache). */
-  removed: string[];
-  /** Data whose pointer is gone but that was left alone (modified, or not in the cache). */
-  kept: string[];
-  /** Pointers the path guard refused (repo/paths.ts): skipped, nothing touched. */
-  refused: Array<{ pointerPath: string; message: string }>;
-  fetched?: number;
-  /** Objects still missing after the hook (with autofetch off, or the fetch failed). */
-  missing: number;
-  /** pre-push: what was sent. */
-  pushed?: { objects: number; bytes: number };
-  /** pre-push: what the pushed commits need that was not sent, and why. */
-  unsent?: import('./pre-push.js').UnsentData;
-  /** Set when the hook must fail the Git command (pre-push only). */
-  error?: { message: string; hint?: string };
-}
 
 /**
  * The work behind each Git hook. Hooks that follow a ref (post-checkout, post-merge, post-rewrite)
@@ -158,7 +128,7 @@ async function restoreMissing(ctx: OpContext, result: HookResult): Promise<HookR
       continue; // status reports a broken pointer; a hook stays quiet
     }
     if (pointer.kind !== 'dir' || !isDirectory(repo.abs(ref.dataPath)) || !repo.cache.has(pointer.oid)) continue;
-    const entries = readManifest(repo, pointer.oid, ref.dataPath) ?? [];
+    const entries = loadManifestIfPresent(repo.cache, pointer.oid, ref.dataPath)?.entries ?? [];
     if (entries.some((e) => !existsSync(`${repo.abs(ref.dataPath)}/${e.path}`))) targets.push({ ref });
   }
   result.pointers = targets.map((t) => t.ref.pointerPath);
@@ -239,7 +209,7 @@ async function removeOrphanedData(ctx: OpContext, result: HookResult, oldRev: st
       }
       const ds = await dataState(repo, dataPath, pointer, { state });
       const safe = ds.workspace === 'unchanged' && repo.cache.has(pointer.oid) &&
-        (pointer.kind === 'file' || countMissing(repo.cache, loadManifest(repo, pointer.oid, dataPath)) === 0);
+        (pointer.kind === 'file' || countMissing(repo.cache, loadManifest(repo.cache, pointer.oid, dataPath)) === 0);
       if (!safe) {
         result.kept.push(dataPath);
         continue;

@@ -1,9 +1,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { DvsError, isDvsError } from '../../errors.js';
-import { compareBytes, manifestTotals, serializeManifest, type Manifest, type ManifestEntry } from '../../objects/manifest.js';
+import { compareBytes, manifestTotals, serializeManifest, type Manifest, type ManifestEntry, loadManifest } from '../../objects/manifest.js';
 import { parsePointer, serializePointer, type Pointer } from '../../pointer/format.js';
 import type { Repo } from '../../repo/repo.js';
-import { loadManifest } from '../../workspace/compare.js';
 
 export interface MergeDriverOptions {
   /** Git's %O, %A, %B: temp files holding the ancestor's, ours (the result goes here) and theirs. */
@@ -62,9 +61,9 @@ export function mergePointers(repo: Repo, options: MergeDriverOptions): MergeDri
   let manifests: { base: Manifest; ours: Manifest; theirs: Manifest };
   try {
     manifests = {
-      base: base ? loadManifest(repo, base.oid, `${options.path} (base)`) : { entries: [] },
-      ours: loadManifest(repo, ours.oid, `${options.path} (ours)`),
-      theirs: loadManifest(repo, theirs.oid, `${options.path} (theirs)`),
+      base: base ? loadManifest(repo.cache, base.oid, `${options.path} (base)`) : { entries: [] },
+      ours: loadManifest(repo.cache, ours.oid, `${options.path} (ours)`),
+      theirs: loadManifest(repo.cache, theirs.oid, `${options.path} (theirs)`),
     };
   } catch (err) {
     if (!isDvsError(err)) throw err;

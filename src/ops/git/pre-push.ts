@@ -2,34 +2,12 @@ import { isDvsError, type DvsError } from '../../errors.js';
 import type { Repo } from '../../repo/repo.js';
 import { runGit } from '../../scm/git.js';
 import type { OpContext } from '../context.js';
-import type { HookOptions, HookResult } from './hook.js';
+import type { HookOptions, HookResult, UnsentData } from './hook-result.js';
 import { objectsOf, pointersInScope, type PointerAt } from '../../workspace/references.js';
 
 const NULL_SHA = /^0+$/;
 /** Up to this many pushed commits, the suggested command names each; beyond, it takes every commit. */
 const COMMITS_NAMED = 5;
-
-/** pre-push: data the pushed commits need that did not reach a dvs remote, and why. */
-export interface UnsentData {
-  /** NO_REMOTE, REMOTE_NOT_FOUND, the remote's error code (REMOTE_UNREACHABLE, …), or PUSH_INCOMPLETE. */
-  code: string;
-  message: string;
-  hint?: string;
-  /** The dvs remote the data was for, when one could be picked. */
-  remote?: string;
-  /** Every dvs remote configured. */
-  remotes: string[];
-  /** Data paths whose objects did not all reach the remote (` (at <commit>)` when read from a commit); empty when unknown. */
-  paths: string[];
-  /** How many commits were pushed. */
-  commits: number;
-  /** How many objects were not sent, when known. */
-  objects?: number;
-  /** Sends the data once the cause is fixed (after `git push` went ahead, the hook will not run again). */
-  command: string;
-  /** hooks.require_push is on: the hook fails, and Git does not push. */
-  required: boolean;
-}
 
 interface PushedCommits {
   /** Every commit the Git remote does not have yet, newest first. */

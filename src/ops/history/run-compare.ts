@@ -13,8 +13,8 @@ import type { LoadedRun, RunDataset, RunLineageStep, RunRecord } from '../../run
 import { loadRunRef, parseRunRef } from '../../runs/store.js';
 import { BlobReader, runGit } from '../../scm/git.js';
 import type { OpContext } from '../context.js';
-import { loadManifest } from '../../workspace/compare.js';
 import { integrityOf } from './run-show.js';
+import { loadManifest } from '../../objects/manifest.js';
 
 export interface RunCompareOptions {
   /** `<id>` or `<id>@<rev>` (read from Git without a checkout). */
@@ -147,7 +147,7 @@ function rowsDelta(before: number | null, after: number | null) {
 function manifestOrUndefined(repo: Repo, oid: Oid, path: string): Manifest | undefined {
   if (!repo.cache.has(oid)) return undefined;
   try {
-    return loadManifest(repo, oid, path);
+    return loadManifest(repo.cache, oid, path);
   } catch (err) {
     if (isDvsError(err)) return undefined;
     throw err;

@@ -13,8 +13,8 @@ import type { Repo } from '../../repo/repo.js';
 import { describeHardware } from '../../runs/hardware.js';
 import { checkRunId, runHash, runPath, serializeRun, type RunDataset, type RunRecord } from '../../runs/record.js';
 import type { OpContext } from '../context.js';
-import { loadManifest } from '../../workspace/compare.js';
 import { ObjectChecker } from '../../workspace/object-check.js';
+import { loadManifest } from '../../objects/manifest.js';
 
 export interface RunStartOptions {
   id: string;
@@ -55,7 +55,7 @@ async function requireObjects(repo: Repo, ds: TrackedDataset): Promise<void> {
   }
   const mHealth = checker.check(pointer.oid);
   if (mHealth !== 'ok') fail(pointer.oid, mHealth, 'the manifest');
-  for (const e of loadManifest(repo, pointer.oid, ds.path).entries) {
+  for (const e of loadManifest(repo.cache, pointer.oid, ds.path).entries) {
     const health = checker.check(e.oid, e.size);
     if (health !== 'ok') fail(e.oid, health, `${e.path}: object`);
   }

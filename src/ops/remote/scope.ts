@@ -5,9 +5,9 @@ import type { PointerData } from '../../pointer/format.js';
 import { readPointer } from '../../pointer/io.js';
 import type { Repo } from '../../repo/repo.js';
 import type { OpContext } from '../context.js';
-import { loadManifest } from '../../workspace/compare.js';
 import { pointersInScope, type RevisionScope } from '../../workspace/references.js';
 import { selectTargets } from '../../workspace/targets.js';
+import { loadManifestIfPresent } from '../../objects/manifest.js';
 
 /**
  * What a push, fetch or status --remote is about: the pointers in scope (the workspace's, or the named
@@ -99,31 +99,13 @@ export function expandNeeds(repo: Repo, pointers: ScopedPointer[], complete?: (m
     const dir: DirNeed = { dataPath: p.dataPath, manifest: p.pointer.oid, commit: p.commit, subs: p.subs };
     dirs.push(dir);
     if (complete?.(p.pointer.oid)) continue;
-    const all = readManifest(repo, p.pointer.oid, p.dataPath);
+    const all = loadManifestIfPresent(repo.cache, p.pointer.oid, p.dataPath)?.entries;
     if (!all) continue;
     dir.allEntries = all;
     dir.entries = p.subs === undefined ? all : all.filter((e) => p.subs!.some((s) => e.path === s || e.path.startsWith(s + '/')));
     for (const e of dir.entries) if (!files.has(e.oid)) files.set(e.oid, { path: `${p.dataPath}/${e.path}${at}`, size: e.size });
   }
   return { files, dirs };
-}
-
-/** A manifest's entries, or undefined when the cache lacks it (a corrupted one is quarantined). */
-export function readManifest(repo: Repo, oid: Oid, dataPath: string): ManifestEntry[] | undefined {
-  if (!repo.cache.has(oid)) return undefined;
-  try {
-    return loadManifest(repo, oid, dataPath).entries;
-  } catch (err) {
-    if (isDvsError(err) && err.code === 'OBJECT_CORRUPTED') {
-      try {
-        repo.cache.quarantine(oid);
-      } catch {
-        // already moved
-      }
-      return undefined;
-    }
-    throw err;
-  }
 }
 
 /** A test of what the cache holds, for `count` queries: a stat each for a few, one listing for many. */

@@ -7,8 +7,9 @@ import type { OpContext } from '../context.js';
 import { openRemote } from './open.js';
 import type { CacheState } from '../data/status.js';
 import type { RemoteRef } from './failures.js';
-import { cacheLookup, readManifest } from './scope.js';
-import type { Target } from '../../workspace/targets.js';
+import { cacheLookup } from './scope.js';
+import { refusalWarning, selectTargets } from '../../workspace/targets.js';
+import { loadManifestIfPresent } from '../../objects/manifest.js';
 
 /** Whether the remote holds what one pointer (or the part of a directory named) needs. */
 export interface RemoteEntryState {
@@ -48,8 +49,9 @@ export interface RemoteStatusResult {
  * whose manifest is on the remote is complete there; for the others only the files this clone does not
  * already know to be there are asked about (after changing one file, about one file).
  */
-export async function remoteStatus(ctx: OpContext, targets: Target[], options: { remote?: string; jobs?: number }): Promise<RemoteStatusResult> {
+export async function remoteStatus(ctx: OpContext, options: { targets?: string[]; remote?: string; jobs?: number }): Promise<RemoteStatusResult> {
   const { repo } = ctx;
+  const { targets, refused } = selectTargets(repo, ctx.cwd, options.targets);
   const remote = await openRemote(ctx, options);
   try {
     const { known, backend, settings } = remote;
@@ -58,7 +60,7 @@ export async function remoteStatus(ctx: OpContext, targets: Target[], options: {
       const pointer = readPointer(repo.root, t.ref.pointerPath);
       const base = { target: t, pointer };
       if (pointer.kind === 'file') return { ...base, manifest: undefined as Oid | undefined, files: [pointer.oid] as Oid[] | undefined, allFiles: undefined as Oid[] | undefined };
-      const all = readManifest(repo, pointer.oid, t.ref.dataPath);
+      const all = loadManifestIfPresent(repo.cache, pointer.oid, t.ref.dataPath)?.entries;
       const inScope = all && t.sub !== undefined ? all.filter((e) => e.path === t.sub || e.path.startsWith(t.sub + '/')) : all;
       return { ...base, manifest: pointer.oid, files: inScope?.map((e) => e.oid), allFiles: all?.map((e) => e.oid) };
     });
@@ -102,7 +104,7 @@ export async function remoteStatus(ctx: OpContext, targets: Target[], options: {
       }
       return { ...entry, remote: { state: there === needed.length ? 'present' : there === 0 ? 'missing' : 'partial', notPushed, missingEverywhere: lost } };
     });
-    return { entries, clean: entries.every((e) => e.remote.state === 'present'), warnings: [], remote: summary };
+    return { entries, clean: entries.every((e) => e.remote.state === 'present'), warnings: refused.map(refusalWarning), remote: summary };
   } finally {
     await remote.close();
   }

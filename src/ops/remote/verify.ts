@@ -1,3 +1,4 @@
+import type { Warning } from '../../events.js';
 import type { Oid } from '../../objects/oid.js';
 import { readPointer } from '../../pointer/io.js';
 import { hashRemoteObject } from '../../transfer/download.js';
@@ -7,9 +8,9 @@ import type { OpContext } from '../context.js';
 import { fetchObjects } from './fetch.js';
 import { openRemote } from './open.js';
 import type { RemoteRef } from './failures.js';
-import { readManifest } from './scope.js';
 import type { Problem, VerifyProblem } from '../data/verify.js';
-import type { Target } from '../../workspace/targets.js';
+import { refusalWarning, selectTargets, type Target } from '../../workspace/targets.js';
+import { loadManifestIfPresent } from '../../objects/manifest.js';
 
 export interface RemoteVerifyResult {
   checked: number;
@@ -18,6 +19,8 @@ export interface RemoteVerifyResult {
   /** Directory manifests deleted from the remote because files they list are missing or bad there. */
   withdrawn: Array<{ path: string; oid: Oid }>;
   remote: RemoteRef;
+  /** Pointers the path guard refused (nothing was read for them). */
+  warnings?: Warning[];
 }
 
 /**
@@ -33,8 +36,9 @@ export interface RemoteVerifyResult {
  *   remote vouches for all its files, and push would otherwise skip the directory. This clone has it
  *   (verify reads it), and a push sends it back after the files.
  */
-export async function verifyRemote(ctx: OpContext, targets: Target[], options: { remote?: string; deep?: boolean; jobs?: number }): Promise<RemoteVerifyResult> {
+export async function verifyRemote(ctx: OpContext, options: { targets?: string[]; remote?: string; deep?: boolean; jobs?: number }): Promise<RemoteVerifyResult> {
   const { repo } = ctx;
+  const { targets, refused } = selectTargets(repo, ctx.cwd, options.targets);
   const problems: VerifyProblem[] = [];
   const wanted = new Map<Oid, { path: string; size?: number }>();
   const manifests: Array<{ target: Target; oid: Oid }> = [];
@@ -53,7 +57,7 @@ export async function verifyRemote(ctx: OpContext, targets: Target[], options: {
   }
   const dirs = new Map<Oid, { path: string; files: Oid[] }>();
   for (const { target: t, oid } of manifests) {
-    const entries = readManifest(repo, oid, t.ref.dataPath);
+    const entries = loadManifestIfPresent(repo.cache, oid, t.ref.dataPath)?.entries;
     if (!wanted.has(oid)) wanted.set(oid, { path: `${t.ref.dataPath} (manifest)`, size: repo.cache.sizeOf(oid) });
     if (entries && !dirs.has(oid)) dirs.set(oid, { path: `${t.ref.dataPath} (manifest)`, files: entries.map((e) => e.oid) });
     for (const e of entries ?? []) {
@@ -116,7 +120,7 @@ export async function verifyRemote(ctx: OpContext, targets: Target[], options: {
     }
     problems.sort(byPath);
     const withdrawn = withdraw.map(([oid, d]) => ({ path: d.path, oid })).sort(byPath);
-    return { checked: wanted.size, bytes, problems, withdrawn, remote: { name: remote.spec.name, url: remote.url } };
+    return { checked: wanted.size, bytes, problems, withdrawn, remote: { name: remote.spec.name, url: remote.url }, ...(refused.length ? { warnings: refused.map(refusalWarning) } : {}) };
   } finally {
     await remote.close();
   }

@@ -1,0 +1,130 @@
+import { readdirSync, statSync, type BigIntStats, type Dirent } from 'node:fs';
+import { join } from 'node:path';
+import { fromSystemError } from '../errors.js';
+import type { Warning } from '../events.js';
+import { isReservedName } from '../base/paths.js';
+import { isWorkspaceTemp } from '../base/temp-names.js';
+import { stampOf, type FileStamp } from '../objects/hash.js';
+import { compareBytes, type Manifest } from '../objects/manifest.js';
+import type { Repo } from '../repo/repo.js';
+
+/** A file found inside a tracked directory in the workspace. */
+export class ScannedFile {
+  constructor(
+    /** The tracked directory's absolute path (shared by all its files). */
+    private readonly base: string,
+    /** Path relative to the tracked directory. */
+    readonly rel: string,
+    readonly stamp: FileStamp,
+    readonly exec: boolean,
+  ) {}
+
+  /** Made when asked: a directory of 100,000 files need not hold 100,000 absolute paths. */
+  get abs(): string {
+    return `${this.base}/${this.rel}`;
+  }
+}
+
+export interface DirectoryScan {
+  files: ScannedFile[];
+  warnings: Warning[];
+  /** Temp files of dvs's own found inside (left by a killed checkout): never data; checkout removes them. */
+  temps: string[];
+}
+
+/**
+ * List a directory's files as dvs sees them: `.dvsignore`d entries left out, symbolic links to files
+ * followed (a symlink checkout is still the data), links to directories and special files skipped with
+ * a warning. Sorted in manifest order.
+ */
+export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
+  const files: ScannedFile[] = [];
+  const warnings: Warning[] = [];
+  const temps: string[] = [];
+  const base = join(repo.root, dataPath);
+  const walk = (relDir: string) => {
+    const absDir = relDir ? join(repo.root, dataPath, relDir) : join(repo.root, dataPath);
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(absDir, { withFileTypes: true });
+    } catch (err) {
+      throw fromSystemError(err, join(dataPath, relDir), 'listing');
+    }
+    const ignored = repo.ignore.matcher(relDir ? `${dataPath}/${relDir}` : dataPath);
+    const undecodable = entries.some((e) => e.name.includes('\uFFFD')) ? namesNotUtf8(absDir) : undefined;
+    for (const e of entries) {
+      const rel = relDir ? `${relDir}/${e.name}` : e.name;
+      if (isReservedName(e.name)) {
+        // A nested repository's .git (or a .dvs) is never data: no manifest may name it (repo/paths.ts).
+        warnings.push({ code: 'RESERVED_NAME', message: `${dataPath}/${rel}: a folder or file named like .git or .dvs is never tracked, skipped`, path: `${dataPath}/${rel}` });
+        continue;
+      }
+      if (undecodable?.has(e.name)) {
+        // Node decodes such a name with U+FFFD in place of the bad bytes: a name that does not exist, and
+        // one a manifest (UTF-8 text) could not record. Skipped here; track refuses the directory.
+        warnings.push({ code: 'NAME_NOT_UTF8', message: `${dataPath}/${rel}: the file name is not valid UTF-8, skipped`, path: `${dataPath}/${rel}`, hint: 'Rename it to a UTF-8 name (for example with convmv), then run the command again.' });
+        continue;
+      }
+      // Plain concatenation: the parts are clean names, and path.join's normalising costs per file.
+      const abs = `${absDir}/${e.name}`;
+      let isDir = e.isDirectory();
+      if (!isDir && isWorkspaceTemp(e.name)) {
+        temps.push(rel);
+        continue;
+      }
+      let st: BigIntStats | undefined;
+      if (e.isSymbolicLink()) {
+        try {
+          st = statSync(abs, { bigint: true });
+        } catch {
+          warnings.push({ code: 'BROKEN_LINK', message: `${dataPath}/${rel}: broken symbolic link, skipped`, path: `${dataPath}/${rel}` });
+          continue;
+        }
+        if (st.isDirectory()) {
+          warnings.push({ code: 'LINKED_DIRECTORY', message: `${dataPath}/${rel}: symbolic link to a directory, skipped`, path: `${dataPath}/${rel}`, hint: 'Copy the directory in, or track it where it really is.' });
+          continue;
+        }
+        isDir = false;
+      }
+      if (ignored(e.name, isDir)) continue;
+      if (isDir) {
+        walk(rel);
+        continue;
+      }
+      if (!e.isFile() && !e.isSymbolicLink()) {
+        warnings.push({ code: 'SPECIAL_FILE', message: `${dataPath}/${rel}: not a regular file, skipped`, path: `${dataPath}/${rel}` });
+        continue;
+      }
+      try {
+        st ??= statSync(abs, { bigint: true });
+      } catch (err) {
+        throw fromSystemError(err, `${dataPath}/${rel}`, 'reading');
+      }
+      files.push(new ScannedFile(base, rel, stampOf(st), (Number(st.mode) & 0o100) !== 0));
+    }
+  };
+  walk('');
+  files.sort((a, b) => compareBytes(a.rel, b.rel));
+  return { files, warnings, temps };
+}
+
+/** The names (as Node decodes them) of the entries of a folder whose raw bytes are not valid UTF-8. */
+function namesNotUtf8(absDir: string): Set<string> {
+  const bad = new Set<string>();
+  for (const raw of readdirSync(absDir, { encoding: 'buffer' })) {
+    const name = raw.toString('utf8');
+    if (!Buffer.from(name).equals(raw)) bad.add(name);
+  }
+  return bad;
+}
+
+/** Build a manifest from scanned files and their oids (files without an oid are left out). */
+export function manifestOf(files: ScannedFile[], oids: Array<string | undefined>): Manifest {
+  const entries = [];
+  for (let i = 0; i < files.length; i++) {
+    const oid = oids[i];
+    if (oid !== undefined) entries.push({ path: files[i].rel, oid, size: files[i].stamp.size, exec: files[i].exec });
+  }
+  return { entries };
+}
+
