@@ -3,8 +3,8 @@ import { DvsError } from '../errors.js';
 import { dataPathOf, isPointerPath, pointerPathOf, type Pointer } from '../pointer/format.js';
 import { readPointer } from '../pointer/io.js';
 import type { Repo } from '../repo/repo.js';
-import type { StateCache } from '../objects/state.js';
-import { dataState } from '../workspace/compare.js';
+import type { StatCache } from '../objects/stat-cache.js';
+import { compareWorkspace } from '../workspace/compare.js';
 
 /** A tracked dataset named on the command line, with its pointer as it is in the workspace. */
 export interface TrackedDataset {
@@ -31,8 +31,8 @@ export function resolveTracked(repo: Repo, cwd: string, arg: string, role: strin
  * Refuse data whose workspace content is not what its pointer says: a record naming the pointer's oid
  * would then describe data nobody used.
  */
-export async function requireUnchanged(repo: Repo, ds: TrackedDataset, state: StateCache, role: string, code = 'DATASET_MODIFIED'): Promise<void> {
-  const s = await dataState(repo, ds.path, ds.pointer, { state });
+export async function requireUnchanged(repo: Repo, ds: TrackedDataset, state: StatCache, role: string, code = 'DATASET_MODIFIED'): Promise<void> {
+  const s = await compareWorkspace(repo, ds.path, ds.pointer, { state });
   if (s.workspace === 'missing') {
     throw new DvsError('notfound', 'DATASET_MISSING', `${role} ${ds.path}: not in the workspace`, {
       hint: `Bring it back first: dvs checkout ${ds.path} (or dvs pull ${ds.path}).`,

@@ -6,10 +6,10 @@ import { CHUNK_SIZE, hashFileInSlices, hashFileSync, stampOf, type CopyResult, t
 import { objectStamp, placeHashed, storeFileSync, type StoreMode, type StoredFile } from './store-file.js';
 import { HashPool, defaultPoolSize, type HashOutcome } from './hash-pool.js';
 import type { Oid } from './oid.js';
-import type { StateCache } from './state.js';
+import type { StatCache } from './stat-cache.js';
 
 /**
- * Find the oids of many workspace files, reading only those whose stat the state cache does not vouch
+ * Find the oids of many workspace files, reading only those whose stat the stat cache does not vouch
  * for, and (when storing) put their bytes into the cache. Files are hashed on worker threads when there
  * are several; one big file is hashed on this thread with overlapped I/O.
  */
@@ -21,7 +21,7 @@ export interface FileToHash {
 export type { StoreMode } from './store-file.js';
 
 export interface HashFilesOptions {
-  state: StateCache;
+  state: StatCache;
   /** Store into this cache (track); omit to only hash (status). */
   cache?: ObjectCache;
   storeMode?: StoreMode;
@@ -106,7 +106,7 @@ function withObjectStamp(r: CopyResult & { placed: boolean }): StoredFile {
 }
 
 /** Remember that a cache object dvs just wrote is good, so checkout need not re-hash it. */
-export function recordObject(cache: ObjectCache, state: StateCache, oid: Oid): void {
+export function recordObject(cache: ObjectCache, state: StatCache, oid: Oid): void {
   const stamp = objectStamp(cache, oid);
   if (stamp) state.setObject(stamp, oid);
 }

@@ -9,13 +9,13 @@ export const CHUNK_SIZE = 1 << 20;
 export interface HashResult {
   oid: Oid;
   size: number;
-  /** fstat of the source taken before reading: the state cache key for this content. */
+  /** fstat of the source taken before reading: the stat cache key for this content. */
   stat: FileStamp;
   /** False when the file changed while it was read (its oid is then of a mix, never cached as its state). */
   stable: boolean;
 }
 
-/** What the state cache needs to know a file is unchanged: identity, size and modification time. */
+/** What the stat cache needs to know a file is unchanged: identity, size and modification time. */
 export interface FileStamp {
   dev: number;
   ino: number;
@@ -75,7 +75,7 @@ function* hashLoop(path: string, buffer: Buffer): Generator<number, HashResult> 
  * hashing and writing each chunk in user space took 2.8 s or more.
  */
 export interface CopyResult extends HashResult {
-  /** The copy's stamp, for the state cache's record of good objects. */
+  /** The copy's stamp, for the stat cache's record of good objects. */
   copyStamp: FileStamp;
 }
 

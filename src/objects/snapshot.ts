@@ -2,7 +2,7 @@ import type { FileStamp } from './hash.js';
 import type { Oid } from './oid.js';
 
 /**
- * A tracked directory's snapshot, as the state cache stores it: the stamps of its files in manifest
+ * A tracked directory's snapshot, as the stat cache stores it: the stamps of its files in manifest
  * order. Kept apart from state.ts so that code comparing stamps does not load SQLite.
  */
 /** dev, ino, size as float64, then mtime in ns as int64: 32 bytes per file. */

@@ -18,7 +18,7 @@ export type StoreMode = 'copy' | 'hardlink' | 'reflink';
 export interface StoredFile extends HashResult {
   /** Whether this call created the cache object (false: it was already there). */
   placed: boolean;
-  /** The cache object's stamp when this call created it, for the state cache. */
+  /** The cache object's stamp when this call created it, for the stat cache. */
   objectStamp?: FileStamp;
 }
 

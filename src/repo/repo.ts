@@ -3,7 +3,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { DvsError } from '../errors.js';
 import type { Warning } from '../events.js';
 import { ObjectCache } from '../objects/cache.js';
-import type { StateCache } from '../objects/state.js';
+import type { StatCache } from '../objects/stat-cache.js';
 import { Config } from './config.js';
 import { IgnoreRules } from './ignore.js';
 import { RepoLock, type LockOptions } from './lock.js';
@@ -21,14 +21,14 @@ export const layout = (root: string) => {
     defaultCache: join(dir, 'cache'),
     tmp: join(dir, 'tmp'),
     lock: join(dir, 'tmp', 'lock'),
-    state: join(dir, 'tmp', 'state.sqlite'),
+    statCache: join(dir, 'tmp', 'state.sqlite'),
     gitignore: join(dir, '.gitignore'),
   };
 };
 
 /**
  * An initialised dvs repository: its root (the Git work tree top level), configuration, cache, ignore
- * rules, state cache and lock. Heavy parts (SQLite) are opened on first use.
+ * rules, stat cache and lock. Heavy parts (SQLite) are opened on first use.
  */
 export class Repo {
   readonly root: string;
@@ -41,7 +41,7 @@ export class Repo {
   /** Things about the repository itself the user should know (parts of .dvs/ that came from Git). */
   readonly warnings: Warning[] = [];
   private cacheInstance?: ObjectCache;
-  private stateInstance?: StateCache;
+  private statCacheInstance?: StatCache;
 
   private constructor(root: string) {
     this.root = root;
@@ -52,10 +52,10 @@ export class Repo {
     refuseLinksFromGit(foreign);
     const localFromGit = foreign.some((e) => e.path === '.dvs/config.local');
     if (foreign.some((e) => e.path.startsWith('.dvs/tmp/'))) {
-      // This machine's state (state cache, lock, records of remotes) must not be what a clone brought:
+      // This machine's state (stat cache, lock, records of remotes) must not be what a clone brought:
       // it lives in the Git directory instead, where no checkout can write.
       const gitDir = gitDirOf(root);
-      if (gitDir) this.paths = { ...this.paths, tmp: join(gitDir, 'dvs', 'tmp'), lock: join(gitDir, 'dvs', 'tmp', 'lock'), state: join(gitDir, 'dvs', 'tmp', 'state.sqlite') };
+      if (gitDir) this.paths = { ...this.paths, tmp: join(gitDir, 'dvs', 'tmp'), lock: join(gitDir, 'dvs', 'tmp', 'lock'), statCache: join(gitDir, 'dvs', 'tmp', 'state.sqlite') };
     }
     for (const e of foreign) {
       const what = e.path === '.dvs/config.local' ? 'ignored: it holds one machine\'s settings and secrets, never a repository\'s'
@@ -139,13 +139,13 @@ export class Repo {
     return isInside(this.realRoot, real) && !isInside(join(this.realRoot, '.git'), real);
   }
 
-  /** Set by ops that need the state cache; see objects/state.ts (loaded lazily: it opens SQLite). */
-  async state(): Promise<StateCache> {
-    if (!this.stateInstance) {
-      const { StateCache } = await import('../objects/state.js');
-      this.stateInstance = StateCache.open(this.paths.state);
+  /** Set by ops that need the stat cache; see objects/stat-cache.ts (loaded lazily: it opens SQLite). */
+  async statCache(): Promise<StatCache> {
+    if (!this.statCacheInstance) {
+      const { StatCache } = await import('../objects/stat-cache.js');
+      this.statCacheInstance = StatCache.open(this.paths.statCache);
     }
-    return this.stateInstance;
+    return this.statCacheInstance;
   }
 
   /** Resolve a command-line path to a repository path (see repo/paths.ts for what is refused). */
@@ -170,14 +170,14 @@ export class Repo {
     try {
       return await fn();
     } finally {
-      this.stateInstance?.flush();
+      this.statCacheInstance?.flush();
       lock.release();
     }
   }
 
   close(): void {
-    this.stateInstance?.close();
-    this.stateInstance = undefined;
+    this.statCacheInstance?.close();
+    this.statCacheInstance = undefined;
   }
 }
 

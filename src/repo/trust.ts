@@ -6,7 +6,7 @@ import { writeFileAtomic } from '../base/atomic.js';
 /**
  * What Git tracks under `.dvs/`. A clone may carry anything there, but only the files dvs itself commits
  * (config, .gitignore, runs/, audit/) are shared by design; the rest of `.dvs/` is this machine's own
- * (config.local, the cache, tmp/ with the state cache and the records of remotes). So a file of that
+ * (config.local, the cache, tmp/ with the stat cache and the records of remotes). So a file of that
  * local part that Git tracks came from someone else, and dvs must not take it for the user's own:
  * see docs/security.md.
  *

@@ -1,7 +1,7 @@
 import { DvsError } from '../errors.js';
 import type { Oid } from '../objects/oid.js';
 import type { ListedObject, RemoteBackend } from '../remotes/types.js';
-import { runQueue, type QueueItem, type QueueSettings } from './queue.js';
+import { processQueue, type QueueItem, type QueueSettings } from './queue.js';
 
 /**
  * Which objects a remote has, found cheaply: a batched existence check (a HEAD per object on object
@@ -64,7 +64,7 @@ export async function statObjects(ctx: PresenceContext, oids: Oid[]): Promise<Ma
     const batch = oids.slice(i, i + backend.statBatchSize);
     items.push({ key: batch[0], size: 0, count: batch.length, value: batch });
   }
-  const r = await runQueue('query', items, (batch, call) => backend.stat(batch, call), ctx.settings);
+  const r = await processQueue('query', items, (batch, call) => backend.stat(batch, call), ctx.settings);
   if (r.failed.length) throw checkFailed(r.failed[0].error, r.failed.length);
   const present = new Map<Oid, number>();
   for (const { item, result } of r.done) {
@@ -94,7 +94,7 @@ export async function listObjects(ctx: PresenceContext, shards?: string[]): Prom
   const wanted: Array<string | undefined> = shards?.map((s) => (s === ALL ? undefined : s)) ?? [undefined];
   const items = wanted.map((s) => ({ key: s ?? '*', size: 0, count: 0, value: s }));
   const out = new Map<Oid, ListedObject>();
-  const r = await runQueue(
+  const r = await processQueue(
     'query',
     items,
     async (shard, call) => {

@@ -48,7 +48,7 @@ export interface QueueResult<T, R> {
 
 const BACKOFF_CAP_MS = 5_000;
 
-export async function runQueue<T, R>(
+export async function processQueue<T, R>(
   phase: ProgressPhase,
   items: Array<QueueItem<T>>,
   work: (value: T, call: CallOptions) => Promise<R>,

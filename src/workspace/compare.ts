@@ -6,7 +6,7 @@ import { directoryOids, listingOf, snapshotCoversAll, stampsOf } from './dir-oid
 import { compareBytes, parseManifest, serializeManifest, type Manifest, type ManifestEntry, loadManifest } from '../objects/manifest.js';
 import { sha256Hex, stampOf } from '../objects/hash.js';
 import type { Oid } from '../objects/oid.js';
-import type { StateCache } from '../objects/state.js';
+import type { StatCache } from '../objects/stat-cache.js';
 import type { Pointer } from '../pointer/format.js';
 import type { Repo } from '../repo/repo.js';
 import { manifestOf, scanDirectory, type ScannedFile } from './scan.js';
@@ -15,7 +15,7 @@ import { manifestOf, scanDirectory, type ScannedFile } from './scan.js';
  * What the workspace holds at a tracked path right now, compared with its pointer. Shared by status,
  * checkout and the hooks: one definition of "modified".
  */
-export type WorkspaceState = 'unchanged' | 'modified' | 'missing';
+export type WorkspaceStatus = 'unchanged' | 'modified' | 'missing';
 
 export interface FileChanges {
   added: string[];
@@ -23,8 +23,8 @@ export interface FileChanges {
   modified: string[];
 }
 
-export interface DataState {
-  workspace: WorkspaceState;
+export interface WorkspaceComparison {
+  workspace: WorkspaceStatus;
   /** The oid of what is in the workspace (file content or directory manifest), when it exists. */
   currentOid?: Oid;
   /**
@@ -40,8 +40,8 @@ export interface DataState {
   temps?: string[];
 }
 
-export interface DataStateOptions {
-  state: StateCache;
+export interface CompareOptions {
+  state: StatCache;
   onProgress?: ProgressListener;
   /**
    * Also compute `currentOid` of a modified directory (serialising and hashing its whole manifest).
@@ -50,8 +50,8 @@ export interface DataStateOptions {
   needOid?: boolean;
 }
 
-/** Compare the workspace at `dataPath` with `pointer`. Reads only files the state cache cannot vouch for. */
-export async function dataState(repo: Repo, dataPath: string, pointer: Pointer, options: DataStateOptions): Promise<DataState> {
+/** Compare the workspace at `dataPath` with `pointer`. Reads only files the stat cache cannot vouch for. */
+export async function compareWorkspace(repo: Repo, dataPath: string, pointer: Pointer, options: CompareOptions): Promise<WorkspaceComparison> {
   const abs = repo.abs(dataPath);
   let isDir: boolean;
   try {
@@ -77,7 +77,7 @@ export async function dataState(repo: Repo, dataPath: string, pointer: Pointer, 
   }
   const r = await directoryOids(repo, dataPath, scan.files, { state: options.state, onProgress: options.onProgress });
   const manifest = manifestOf(scan.files, r.oids);
-  const result: DataState = { workspace: 'modified', current: { files: scan.files, oids: r.oids, manifest }, warnings: scan.warnings, temps: scan.temps };
+  const result: WorkspaceComparison = { workspace: 'modified', current: { files: scan.files, oids: r.oids, manifest }, warnings: scan.warnings, temps: scan.temps };
   if (repo.cache.has(pointer.oid)) {
     // Compare entry by entry: cheaper than serialising and hashing 100,000 lines to learn nothing changed.
     result.recorded = r.known?.oid === pointer.oid ? r.known.manifest : loadManifest(repo.cache, pointer.oid, dataPath);

@@ -17,7 +17,7 @@ export interface DirectoryOids extends HashFilesResult {
 /**
  * The oids of a tracked directory's files. First the directory's snapshot (its files' stamps in the
  * order of a manifest) vouches for files whose stamp is unchanged; only the rest go through the per-file
- * state cache and, failing that, are read. With `cache`, the bytes of files read are stored too.
+ * stat cache and, failing that, are read. With `cache`, the bytes of files read are stored too.
  */
 export async function directoryOids(repo: Repo, dataPath: string, files: ScannedFile[], options: HashFilesOptions): Promise<DirectoryOids> {
   const { state, cache } = options;

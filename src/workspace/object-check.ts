@@ -3,20 +3,20 @@ import { errnoCode } from '../errors.js';
 import { CHUNK_SIZE, stampOf } from '../objects/hash.js';
 import type { ObjectCache } from '../objects/cache.js';
 import type { Oid } from '../objects/oid.js';
-import type { StateCache } from '../objects/state.js';
+import type { StatCache } from '../objects/stat-cache.js';
 
 export type ObjectHealth = 'ok' | 'missing' | 'corrupted' | 'wrong-size';
 
 /**
  * Decide whether a cache object may be used. An object dvs wrote or verified before is vouched for by
- * the state cache (its inode, size and mtime are unchanged since); anything else is re-hashed. A bad
+ * the stat cache (its inode, size and mtime are unchanged since); anything else is re-hashed. A bad
  * object is moved to quarantine, so it is never checked out and a later fetch can replace it.
  */
 export class ObjectChecker {
   private readonly buffer = Buffer.allocUnsafe(CHUNK_SIZE);
   private readonly verdicts = new Map<Oid, ObjectHealth>();
 
-  constructor(private readonly cache: ObjectCache, private readonly state: StateCache) {}
+  constructor(private readonly cache: ObjectCache, private readonly state: StatCache) {}
 
   check(oid: Oid, expectedSize?: number): ObjectHealth {
     const known = this.verdicts.get(oid);

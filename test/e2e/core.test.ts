@@ -92,7 +92,7 @@ describe('dvs track', () => {
   it('re-tracking unchanged data reads nothing', async () => {
     const repo = gitRepo();
     writeTree(repo, { 'd/x.bin': 'x'.repeat(1000), 'd/y.bin': 'y'.repeat(1000) });
-    // Back-date the files past the racy window so the state cache may vouch for them.
+    // Back-date the files past the racy window so the stat cache may vouch for them.
     await new Promise((r) => setTimeout(r, 150));
     expect((await dvs(repo, ['track', 'd'])).code).toBe(0);
     const again = json(await dvs(repo, ['track', 'd', '--json']));

@@ -88,7 +88,7 @@ export async function buildHostileWorld(): Promise<World> {
   // A link committed in place of tracked data, leading outside.
   symlinkSync('../outside', join(hostile, 'linked'));
   writeTree(hostile, { 'linked.dvs': payload.dir });
-  // This machine's files, committed by someone else: a cache location and a state cache.
+  // This machine's files, committed by someone else: a cache location and a stat cache.
   writeTree(hostile, {
     '.dvs/config.local': `cache:\n  dir: ${join(dir, 'outside', 'cache-from-config-local')}\n`,
     '.dvs/tmp/state.sqlite': 'not a database\n',

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ObjectCache } from '../../src/objects/cache.js';
 import { copyAndHash, hashFileInSlices, hashFileSync, stampOf } from '../../src/objects/hash.js';
 import { storeFileSync } from '../../src/objects/store-file.js';
-import { StateCache } from '../../src/objects/state.js';
+import { StatCache } from '../../src/objects/stat-cache.js';
 import { cleanupTempDirs, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -86,20 +86,20 @@ describe('hashing and the cache', () => {
   });
 });
 
-describe('state cache', () => {
+describe('stat cache', () => {
   it('returns an oid only for the exact stamp it was recorded with', () => {
     const dir = tempDir();
     const file = join(dir, 'f');
     writeFileSync(file, 'x');
     const stamp = stampOf(statSync(file, { bigint: true }));
-    const state = StateCache.open(join(dir, 'state.sqlite'));
+    const state = StatCache.open(join(dir, 'state.sqlite'));
     state.set(stamp, 'c'.repeat(64), true);
     state.flush();
     expect(state.get(stamp)).toBe('c'.repeat(64));
     expect(state.get({ ...stamp, size: stamp.size + 1 })).toBeUndefined();
     expect(state.get({ ...stamp, mtimeNs: stamp.mtimeNs + 1n })).toBeUndefined();
     state.close();
-    const reopened = StateCache.open(join(dir, 'state.sqlite'));
+    const reopened = StatCache.open(join(dir, 'state.sqlite'));
     expect(reopened.get(stamp)).toBe('c'.repeat(64));
     reopened.close();
   });
@@ -109,7 +109,7 @@ describe('state cache', () => {
     const file = join(dir, 'f');
     writeFileSync(file, 'x');
     const stamp = stampOf(statSync(file, { bigint: true }));
-    const state = StateCache.open(join(dir, 'state.sqlite'));
+    const state = StatCache.open(join(dir, 'state.sqlite'));
     state.set(stamp, 'd'.repeat(64));
     expect(state.get(stamp)).toBeUndefined();
     state.close();
@@ -118,7 +118,7 @@ describe('state cache', () => {
   it('throws away an unreadable database instead of failing', () => {
     const dir = tempDir();
     writeFileSync(join(dir, 'state.sqlite'), 'this is not sqlite at all, just junk bytes '.repeat(100));
-    const state = StateCache.open(join(dir, 'state.sqlite'));
+    const state = StatCache.open(join(dir, 'state.sqlite'));
     expect(state.get({ dev: 1, ino: 1, size: 1, mtimeNs: 1n })).toBeUndefined();
     state.close();
   });

@@ -10,7 +10,7 @@ import { objectKey, oidOfKey } from '../../src/remotes/types.js';
 import { canonicalUrl, parseRemoteUrl } from '../../src/remotes/url.js';
 import { KnownObjects } from '../../src/transfer/known.js';
 import { findPresent, statObjects } from '../../src/transfer/presence.js';
-import { runQueue, type QueueSettings } from '../../src/transfer/queue.js';
+import { processQueue, type QueueSettings } from '../../src/transfer/queue.js';
 import { cleanupTempDirs, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -25,7 +25,7 @@ describe('the transfer queue', () => {
     let inFlight = 0;
     let most = 0;
     const seen: string[] = [];
-    const r = await runQueue('upload', items(['a', 'b', 'a', 'c', 'd', 'e', 'b', 'f']), async (v) => {
+    const r = await processQueue('upload', items(['a', 'b', 'a', 'c', 'd', 'e', 'b', 'f']), async (v) => {
       seen.push(v);
       inFlight++;
       most = Math.max(most, inFlight);
@@ -40,7 +40,7 @@ describe('the transfer queue', () => {
 
   it('retries retriable failures with backoff, then succeeds', async () => {
     const attempts = new Map<string, number>();
-    const r = await runQueue('download', items(['x', 'y']), async (v) => {
+    const r = await processQueue('download', items(['x', 'y']), async (v) => {
       const n = (attempts.get(v) ?? 0) + 1;
       attempts.set(v, n);
       if (v === 'x' && n < 3) throw retriable();
@@ -52,7 +52,7 @@ describe('the transfer queue', () => {
 
   it('gives up after transfer.retries and keeps going with the rest, reporting the tally once', async () => {
     const attempts = new Map<string, number>();
-    const r = await runQueue('upload', items(['bad', 'missing', 'ok1', 'ok2']), async (v) => {
+    const r = await processQueue('upload', items(['bad', 'missing', 'ok1', 'ok2']), async (v) => {
       attempts.set(v, (attempts.get(v) ?? 0) + 1);
       if (v === 'bad') throw retriable();
       if (v === 'missing') throw new RemoteError('notfound', 'REMOTE_OBJECT_MISSING', 'not there', { reason: 'not-found' });
@@ -66,7 +66,7 @@ describe('the transfer queue', () => {
   it('stops everything on a fatal error and throws it once', async () => {
     const started: string[] = [];
     const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
-    const run = runQueue('upload', items(keys), async (v, call) => {
+    const run = processQueue('upload', items(keys), async (v, call) => {
       started.push(v);
       if (v === 'k3') throw new RemoteError('remote', 'REMOTE_AUTH', 'refused the credentials', { reason: 'auth', fatal: true });
       await new Promise<void>((res, rej) => {
@@ -84,7 +84,7 @@ describe('the transfer queue', () => {
   it('retries an unreachable endpoint only briefly before failing fatally', async () => {
     let attempts = 0;
     const t0 = Date.now();
-    const run = runQueue('query', items(['a']), async () => {
+    const run = processQueue('query', items(['a']), async () => {
       attempts++;
       throw new RemoteError('remote', 'REMOTE_UNREACHABLE', 'Cannot reach', { reason: 'unreachable', retriable: true, fatal: true });
     }, settings({ retries: 10 }));
@@ -95,7 +95,7 @@ describe('the transfer queue', () => {
 
   it('abandons an attempt that stalls, and retries it', async () => {
     let attempts = 0;
-    const r = await runQueue('download', items(['slow']), async (_v, call) => {
+    const r = await processQueue('download', items(['slow']), async (_v, call) => {
       attempts++;
       if (attempts === 1) {
         await new Promise<void>((_res, rej) => call.signal.addEventListener('abort', () => rej(new Error('aborted'))));
@@ -108,7 +108,7 @@ describe('the transfer queue', () => {
   it('moves on from a request that ignores the abort signal', async () => {
     let attempts = 0;
     const t0 = Date.now();
-    const r = await runQueue('query', items(['deaf']), async () => {
+    const r = await processQueue('query', items(['deaf']), async () => {
       attempts++;
       if (attempts === 1) await new Promise((res) => setTimeout(res, 5_000).unref());
     }, settings({ stallMs: 50 }));
@@ -119,7 +119,7 @@ describe('the transfer queue', () => {
   it('counts bytes once even when an attempt moved some before failing', async () => {
     const events: ProgressEvent[] = [];
     let attempts = 0;
-    await runQueue('upload', items(['a'], 100), async (_v, call: CallOptions) => {
+    await processQueue('upload', items(['a'], 100), async (_v, call: CallOptions) => {
       attempts++;
       call.onBytes?.(60);
       if (attempts === 1) throw retriable();

@@ -7,7 +7,7 @@ import { stampOf } from '../../objects/hash.js';
 import { Linker } from '../../objects/link.js';
 import type { ManifestEntry } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
-import type { StateCache } from '../../objects/state.js';
+import type { StatCache } from '../../objects/stat-cache.js';
 import type { LinkType } from '../../objects/link.js';
 import type { Pointer } from '../../pointer/format.js';
 import { readPointer } from '../../pointer/io.js';
@@ -15,7 +15,7 @@ import { workspaceTempName } from '../../base/temp-names.js';
 import type { Repo } from '../../repo/repo.js';
 import { removeQuietly, removeTempsBeside } from '../../base/atomic.js';
 import type { OpContext } from '../context.js';
-import { dataState } from '../../workspace/compare.js';
+import { compareWorkspace } from '../../workspace/compare.js';
 import { ObjectChecker } from '../../workspace/object-check.js';
 import { selectTargets, type Target } from '../../workspace/targets.js';
 import { loadManifest } from '../../objects/manifest.js';
@@ -58,7 +58,7 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions = {}): P
   for (const r of refused) result.failures.push({ path: r.pointerPath, code: r.error.code, message: r.error.message, hint: r.error.hint });
   if (targets.length === 0) return result;
   return repo.withLock({ ...ctx.lock, command: 'dvs checkout' }, async () => {
-    const state = await repo.state();
+    const state = await repo.statCache();
     state.preload();
     const run = new CheckoutRun(repo, state, result, options.force === true, ctx);
     for (const target of targets) {
@@ -95,7 +95,7 @@ class CheckoutRun {
 
   constructor(
     private readonly repo: Repo,
-    private readonly state: StateCache,
+    private readonly state: StatCache,
     private readonly result: CheckoutResult,
     private readonly force: boolean,
     ctx: OpContext,
@@ -127,7 +127,7 @@ class CheckoutRun {
   }
 
   async file(dataPath: string, pointer: Pointer): Promise<void> {
-    const ds = await dataState(this.repo, dataPath, pointer, { state: this.state });
+    const ds = await compareWorkspace(this.repo, dataPath, pointer, { state: this.state });
     if (ds.workspace === 'unchanged') {
       this.result.unchanged++;
       return;
@@ -165,7 +165,7 @@ class CheckoutRun {
     }
     if (st && !st.isDirectory()) {
       // A file (or link) where the directory belongs.
-      const ds = await dataState(this.repo, dataPath, { ...pointer, kind: 'file' }, { state: this.state });
+      const ds = await compareWorkspace(this.repo, dataPath, { ...pointer, kind: 'file' }, { state: this.state });
       const refusal = this.unsaved(dataPath, ds.currentOid);
       if (refusal) throw refusal;
       rmSync(abs, { force: true });
@@ -173,7 +173,7 @@ class CheckoutRun {
       st = undefined;
     }
     if (!st) mkdirSync(abs, { recursive: true });
-    const ds = await dataState(this.repo, dataPath, pointer, { state: this.state });
+    const ds = await compareWorkspace(this.repo, dataPath, pointer, { state: this.state });
     for (const rel of ds.temps ?? []) removeQuietly(join(abs, rel));
     if (ds.workspace === 'unchanged') {
       this.result.unchanged += manifest.entries.length;

@@ -11,7 +11,7 @@ import { BlobReader, changedPointersBetween, pointersAtCommit, resolveRevision, 
 import { workspacePointers } from '../../workspace/targets.js';
 import type { OpContext } from '../context.js';
 import { fetchMissing } from './fetch-missing.js';
-import { dataState } from '../../workspace/compare.js';
+import { compareWorkspace } from '../../workspace/compare.js';
 
 export interface DiffOptions {
   /** Older side; default HEAD. */
@@ -168,7 +168,7 @@ function versionOf(p: Pointer): DataVersion {
 }
 
 /**
- * The workspace as it is: each pointer's data hashed (through the state cache) so that uncommitted
+ * The workspace as it is: each pointer's data hashed (through the stat cache) so that uncommitted
  * changes to data show up. Data missing from the workspace (not pulled) is compared by its pointer.
  */
 async function workspaceSide(ctx: OpContext, inScope: (p: string) => boolean, warnings: Warning[]): Promise<Map<string, SideVersion>> {
@@ -178,11 +178,11 @@ async function workspaceSide(ctx: OpContext, inScope: (p: string) => boolean, wa
   for (const r of scan.refused) if (inScope(r.dataPath)) warnings.push({ code: r.error.code, message: r.error.message, path: r.pointerPath });
   const refs = scan.pointers.filter((r) => inScope(r.dataPath));
   if (refs.length === 0) return side;
-  const state = await repo.state();
+  const state = await repo.statCache();
   const missing: string[] = [];
   for (const ref of refs) {
     const pointer = readPointer(repo.root, ref.pointerPath);
-    const ds = await dataState(repo, ref.dataPath, pointer, { state, onProgress: ctx.onProgress, needOid: true });
+    const ds = await compareWorkspace(repo, ref.dataPath, pointer, { state, onProgress: ctx.onProgress, needOid: true });
     warnings.push(...ds.warnings);
     if (ds.workspace === 'missing') {
       // Gone from the workspace while its pointer stays: deleted, as DVC reports it.

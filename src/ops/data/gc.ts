@@ -55,7 +55,7 @@ export async function gc(ctx: OpContext, options: GcOptions): Promise<GcResult> 
       progress.add(1, size);
     }
     progress.emit();
-    if (removed.length && !options.dryRun) (await repo.state()).clearComplete();
+    if (removed.length && !options.dryRun) (await repo.statCache()).clearComplete();
     const tempFilesRemoved = options.dryRun ? 0 : repo.cache.cleanTemp();
     if (!options.dryRun && removed.length) await (await import('../../audit/record.js')).recordAuditEvent(repo, { type: 'gc', data: gcEventData(removed, bytes) });
     return { removed, kept, bytes, dryRun: options.dryRun === true, tempFilesRemoved };

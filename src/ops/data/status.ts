@@ -5,7 +5,7 @@ import type { Oid } from '../../objects/oid.js';
 import type { DataKind } from '../../pointer/format.js';
 import { readPointer } from '../../pointer/io.js';
 import type { OpContext } from '../context.js';
-import { dataState, type FileChanges, type WorkspaceState } from '../../workspace/compare.js';
+import { compareWorkspace, type FileChanges, type WorkspaceStatus } from '../../workspace/compare.js';
 import { refusalWarning, selectTargets } from '../../workspace/targets.js';
 import { loadManifest } from '../../objects/manifest.js';
 
@@ -14,15 +14,15 @@ export interface StatusOptions {
 }
 
 /** Whether the cache holds everything the pointer needs. */
-export type CacheState = 'present' | 'partial' | 'missing';
+export type CachePresence = 'present' | 'partial' | 'missing';
 
 export interface StatusEntry {
   path: string;
   pointerPath: string;
   kind: DataKind;
   oid: Oid;
-  workspace: WorkspaceState;
-  cache: CacheState;
+  workspace: WorkspaceStatus;
+  cache: CachePresence;
   /** Directories: files added, deleted and modified in the workspace relative to the pointer. */
   changes?: StatusChanges;
   /** Directories whose manifest is not in the cache: which files changed cannot be told. */
@@ -64,11 +64,11 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
   const warnings: Warning[] = [];
   const refusedEntries = refused.map((r) => ({ path: r.dataPath, pointerPath: r.pointerPath, code: r.error.code, message: r.error.message, hint: r.error.hint }));
   if (targets.length === 0) return { entries, refused: refusedEntries, clean: refused.length === 0, warnings };
-  const state = await repo.state();
+  const state = await repo.statCache();
   try {
     for (const { ref, sub } of targets) {
       const pointer = readPointer(repo.root, ref.pointerPath);
-      const ds = await dataState(repo, ref.dataPath, pointer, { state, onProgress: ctx.onProgress });
+      const ds = await compareWorkspace(repo, ref.dataPath, pointer, { state, onProgress: ctx.onProgress });
       warnings.push(...ds.warnings);
       const entry: StatusEntry = { path: ref.dataPath, pointerPath: ref.pointerPath, kind: pointer.kind, oid: pointer.oid, workspace: ds.workspace, cache: 'present' };
       if (pointer.kind === 'dir') {

@@ -33,7 +33,7 @@ export interface TrackedItem {
   files?: number;
   /** Whether the pointer changed (false: the data was already tracked as it is). */
   changed: boolean;
-  /** Files and bytes actually read (unchanged files known from the state cache are not). */
+  /** Files and bytes actually read (unchanged files known from the stat cache are not). */
   hashedFiles: number;
   hashedBytes: number;
 }
@@ -70,7 +70,7 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
   }
 
   return repo.withLock({ ...ctx.lock, command: 'dvs track' }, async () => {
-    const state = await repo.state();
+    const state = await repo.statCache();
     const storeMode = chooseStoreMode(repo);
     let pool: HashPool | undefined;
     const sharedPool = () => (pool ??= new HashPool());

@@ -93,7 +93,7 @@ export async function verify(ctx: OpContext, options: VerifyOptions = {}): Promi
     byId.push({ oid, ...info });
     tasks.push({ id: byId.length - 1, path: repo.cache.pathOf(oid), size });
   }
-  const state = await repo.state();
+  const state = await repo.statCache();
   const progress = new ProgressCounter('verify', ctx.onProgress, tasks.length, tasks.reduce((n, t) => n + t.size, 0));
   const pool = new HashPool(Math.max(1, Math.min(tasks.length, 8)));
   try {

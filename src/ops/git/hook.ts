@@ -9,7 +9,7 @@ import type { HookName } from '../../scm/hooks.js';
 import { checkout, type CheckoutResult } from '../data/checkout.js';
 import type { OpContext } from '../context.js';
 import type { HookOptions, HookResult } from './hook-result.js';
-import { dataState } from '../../workspace/compare.js';
+import { compareWorkspace } from '../../workspace/compare.js';
 import { countMissing } from '../data/status.js';
 import { objectsOf } from '../../workspace/references.js';
 import { isDirectory, workspacePointers, type Target } from '../../workspace/targets.js';
@@ -189,7 +189,7 @@ async function autofetch(ctx: OpContext, targets: Target[], remote: string): Pro
 async function removeOrphanedData(ctx: OpContext, result: HookResult, oldRev: string, deleted: string[]): Promise<void> {
   const { repo } = ctx;
   const reader = new BlobReader(repo.root);
-  const state = await repo.state();
+  const state = await repo.statCache();
   try {
     for (const pointerPath of deleted) {
       const dataPath = dataPathOf(pointerPath);
@@ -207,7 +207,7 @@ async function removeOrphanedData(ctx: OpContext, result: HookResult, oldRev: st
         }
         throw err;
       }
-      const ds = await dataState(repo, dataPath, pointer, { state });
+      const ds = await compareWorkspace(repo, dataPath, pointer, { state });
       const safe = ds.workspace === 'unchanged' && repo.cache.has(pointer.oid) &&
         (pointer.kind === 'file' || countMissing(repo.cache, loadManifest(repo.cache, pointer.oid, dataPath)) === 0);
       if (!safe) {

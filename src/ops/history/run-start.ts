@@ -39,7 +39,7 @@ export interface RunWriteResult {
  * nobody can check out again.
  */
 async function requireObjects(repo: Repo, ds: TrackedDataset): Promise<void> {
-  const checker = new ObjectChecker(repo.cache, await repo.state());
+  const checker = new ObjectChecker(repo.cache, await repo.statCache());
   const fail = (oid: string, health: string, what: string) => {
     const missing = health === 'missing';
     throw new DvsError(missing ? 'notfound' : 'input', missing ? 'DATASET_OBJECT_MISSING' : 'DATASET_OBJECT_CORRUPTED', `dataset ${ds.path}: ${what} ${shortOid(oid)} is ${missing ? 'not in the cache' : `${health} in the cache${health === 'corrupted' ? ' (moved to quarantine)' : ''}`}`, {
@@ -83,7 +83,7 @@ export async function runStart(ctx: OpContext, options: RunStartOptions): Promis
     if (seen.has(ds.path)) throw new DvsError('usage', 'DUPLICATE_DATASET', `dataset ${ds.arg} is named twice`);
     seen.add(ds.path);
   }
-  const state = await repo.state();
+  const state = await repo.statCache();
   for (const ds of datasets) {
     await requireUnchanged(repo, ds, state, 'dataset');
     await requireObjects(repo, ds);

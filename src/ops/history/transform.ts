@@ -106,7 +106,7 @@ async function prepare(ctx: OpContext, spec: TransformSpec): Promise<Prepared> {
       data: { gitPath: inGit[0] },
     });
   }
-  const state = await repo.state();
+  const state = await repo.statCache();
   for (const input of inputs) await requireUnchanged(repo, input, state, 'input', 'INPUT_MODIFIED');
   return { params, inputs };
 }
@@ -229,7 +229,7 @@ export async function transform(ctx: OpContext, options: TransformOptions): Prom
     });
   }
   // A command that changed its own inputs would make the recorded input versions a lie.
-  const state = await repo.state();
+  const state = await repo.statCache();
   for (const input of prepared.inputs) await requireUnchanged(repo, input, state, 'the command changed its input', 'INPUT_CHANGED');
   const missing = options.outputs.filter((o) => !existsSync(repo.resolve(ctx.cwd, o).abs));
   if (missing.length) {

@@ -2,10 +2,10 @@ import { isDvsError } from '../../errors.js';
 import type { Warning } from '../../events.js';
 import type { Oid } from '../../objects/oid.js';
 import { recordObject } from '../../objects/hash-files.js';
-import type { StateCache } from '../../objects/state.js';
+import type { StatCache } from '../../objects/stat-cache.js';
 import { downloadToCache } from '../../transfer/download.js';
 import { statObjects } from '../../transfer/presence.js';
-import { runQueue, type QueueItem } from '../../transfer/queue.js';
+import { processQueue, type QueueItem } from '../../transfer/queue.js';
 import type { OpContext } from '../context.js';
 import { canonicalUrl } from '../../remotes/url.js';
 import { openRemote, remoteSpec, type OpenRemote } from './open.js';
@@ -57,7 +57,7 @@ export async function fetchUnlocked(ctx: OpContext, options: FetchOptions, onSco
   const spec = remoteSpec(repo, options.remote);
   let opened: OpenRemote | undefined;
   const remote = async () => (opened ??= await openRemote(ctx, options));
-  const state = await repo.state();
+  const state = await repo.statCache();
   try {
     const result: FetchResult = { remote: { name: spec.name, url: canonicalUrl(spec.location, spec.options.endpoint) }, fetched: 0, bytes: 0, alreadyInCache: 0, failures: [], withdrawn: [], warnings: [] };
     // 1. Manifests the cache lacks.
@@ -88,14 +88,14 @@ export async function fetchUnlocked(ctx: OpContext, options: FetchOptions, onSco
 }
 
 /** Download into the cache; returns the objects the remote answered 404 for. */
-async function download(ctx: OpContext, open: OpenRemote | (() => Promise<OpenRemote>), state: StateCache, wanted: Array<{ oid: Oid; path: string; size: number }>, result: FetchResult): Promise<Oid[]> {
+async function download(ctx: OpContext, open: OpenRemote | (() => Promise<OpenRemote>), state: StatCache, wanted: Array<{ oid: Oid; path: string; size: number }>, result: FetchResult): Promise<Oid[]> {
   if (wanted.length === 0) return [];
   const { repo } = ctx;
   const remote = typeof open === 'function' ? await open() : open;
   const { backend, known, settings, spec } = remote;
   const items: Array<QueueItem<{ oid: Oid; path: string }>> = wanted.map((w) => ({ key: w.oid, size: w.size, value: w }));
   try {
-    const r = await runQueue('download', items, (w, call) => downloadToCache(backend, repo.cache, w.oid, call, spec.name), settings, (item, got) => {
+    const r = await processQueue('download', items, (w, call) => downloadToCache(backend, repo.cache, w.oid, call, spec.name), settings, (item, got) => {
       // Recorded as verified, so that checkout does not hash it again.
       recordObject(repo.cache, state, item.key);
       known.confirm(item.key);
@@ -141,7 +141,7 @@ async function tellRemote(remote: OpenRemote, notThere: Oid[], dirs: DirNeed[], 
     // to tell, and a pull with read-only credentials stays quiet.
     if (withdraw.length === 0) return;
     await remote.newEpoch();
-    const r = await runQueue('gc', [{ key: 'withdraw', size: 0, count: withdraw.length, value: withdraw }], (oids, call) => backend.delete(oids, call), settings);
+    const r = await processQueue('gc', [{ key: 'withdraw', size: 0, count: withdraw.length, value: withdraw }], (oids, call) => backend.delete(oids, call), settings);
     if (r.failed.length) throw r.failed[0].error;
     for (const m of withdraw) {
       known.markLost(m, 'missing');
@@ -172,7 +172,7 @@ export async function fetchObjects(ctx: OpContext, oids: Oid[], options: { remot
   const wanted = [...new Set(oids)].filter((oid) => !repo.cache.has(oid));
   if (wanted.length === 0) return { fetched: 0, failed: [] };
   const remote = await openRemote(ctx, options);
-  const state = await repo.state();
+  const state = await repo.statCache();
   try {
     const result: FetchResult = { remote: { name: remote.spec.name, url: remote.url }, fetched: 0, bytes: 0, alreadyInCache: 0, failures: [], withdrawn: [], warnings: [] };
     await download(ctx, remote, state, wanted.map((oid) => ({ oid, path: '', size: 0 })), result);

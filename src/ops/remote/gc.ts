@@ -1,7 +1,7 @@
 import { DvsError } from '../../errors.js';
 import type { Oid } from '../../objects/oid.js';
 import { listObjects } from '../../transfer/presence.js';
-import { runQueue } from '../../transfer/queue.js';
+import { processQueue } from '../../transfer/queue.js';
 import type { OpContext } from '../context.js';
 import { fetchObjects } from './fetch.js';
 import type { GcOptions, GcResult } from '../data/gc.js';
@@ -64,7 +64,7 @@ export async function gcRemote(ctx: OpContext, options: RemoteGcOptions): Promis
         const batches: Oid[][] = [];
         for (let i = 0; i < removed.length; i += 1000) batches.push(removed.slice(i, i + 1000).map((r) => r.oid));
         try {
-          const r = await runQueue(
+          const r = await processQueue(
             'gc',
             batches.map((b) => ({ key: b[0], size: 0, count: b.length, value: b })),
             (oids, call) => backend.delete(oids, call),
@@ -76,7 +76,7 @@ export async function gcRemote(ctx: OpContext, options: RemoteGcOptions): Promis
           known.flush();
         }
         if (backend.cleanup) {
-          const r = await runQueue('gc', [{ key: 'cleanup', size: 0, count: 0, value: undefined }], (_v, call) => backend.cleanup!(60 * 60 * 1000, call), settings);
+          const r = await processQueue('gc', [{ key: 'cleanup', size: 0, count: 0, value: undefined }], (_v, call) => backend.cleanup!(60 * 60 * 1000, call), settings);
           tempFilesRemoved = r.done[0]?.result ?? 0;
         }
       }

@@ -5,7 +5,7 @@ import type { Repo } from '../../repo/repo.js';
 import type { RemoteBackend, RemoteOptions, RemoteSpec } from '../../remotes/types.js';
 import { canonicalUrl, parseRemoteUrl } from '../../remotes/url.js';
 import { KnownObjects } from '../../transfer/known.js';
-import { runQueue, type QueueSettings } from '../../transfer/queue.js';
+import { processQueue, type QueueSettings } from '../../transfer/queue.js';
 import type { OpContext } from '../context.js';
 
 /** Option names a remote may carry, in the order `remote list` shows them. */
@@ -120,13 +120,13 @@ export async function openRemote(ctx: OpContext, options: { remote?: string; job
     known,
     settings,
     async syncKnown() {
-      const r = await runQueue('query', [{ key: 'epoch', size: 0, count: 0, value: undefined }], (_v, call) => backend.readMarker(call), settings);
+      const r = await processQueue('query', [{ key: 'epoch', size: 0, count: 0, value: undefined }], (_v, call) => backend.readMarker(call), settings);
       if (r.failed.length) throw r.failed[0].error;
       known.adoptEpoch(r.done[0].result);
     },
     async newEpoch() {
       const epoch = `${new Date().toISOString()} ${randomBytes(8).toString('hex')}`;
-      const r = await runQueue('query', [{ key: 'epoch', size: 0, count: 0, value: epoch }], (v, call) => backend.writeMarker(v, call), settings);
+      const r = await processQueue('query', [{ key: 'epoch', size: 0, count: 0, value: epoch }], (v, call) => backend.writeMarker(v, call), settings);
       if (r.failed.length) throw r.failed[0].error;
       // What this clone knew stays true: only what it deletes next is removed from the record.
       known.adoptEpoch(epoch, true);

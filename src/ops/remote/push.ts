@@ -1,7 +1,7 @@
 import { shortOid, type Oid } from '../../objects/oid.js';
 import type { UploadSource } from '../../remotes/types.js';
 import { findPresent, statObjects } from '../../transfer/presence.js';
-import { runQueue, type QueueItem } from '../../transfer/queue.js';
+import { processQueue, type QueueItem } from '../../transfer/queue.js';
 import type { OpContext } from '../context.js';
 import { canonicalUrl } from '../../remotes/url.js';
 import { openRemote, remoteSpec, type OpenRemote } from './open.js';
@@ -196,7 +196,7 @@ async function upload(remote: OpenRemote, items: Array<QueueItem<UploadSource>>,
   if (items.length === 0) return;
   const { backend, known, settings } = remote;
   try {
-    const r = await runQueue('upload', items, (source, call) => backend.upload(source, call), settings, (item) => {
+    const r = await processQueue('upload', items, (source, call) => backend.upload(source, call), settings, (item) => {
       // Sent again where the remote had lost it (or another clone's gc or verify deleted it since this
       // clone last saw it there): a repair, and said so.
       if (known.isLost(item.key) || known.wasKnown(item.key)) result.restored.push({ path: pathOf(item.key), oid: item.key });

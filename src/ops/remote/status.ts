@@ -5,7 +5,7 @@ import { readPointer } from '../../pointer/io.js';
 import { findPresent, statObjects } from '../../transfer/presence.js';
 import type { OpContext } from '../context.js';
 import { openRemote } from './open.js';
-import type { CacheState } from '../data/status.js';
+import type { CachePresence } from '../data/status.js';
 import type { RemoteRef } from './failures.js';
 import { cacheLookup } from './scope.js';
 import { refusalWarning, selectTargets } from '../../workspace/targets.js';
@@ -26,7 +26,7 @@ export interface RemoteStatusEntry {
   kind: DataKind;
   oid: Oid;
   /** Whether the cache holds the objects (a directory whose manifest it lacks: missing). */
-  cache: CacheState;
+  cache: CachePresence;
   remote: RemoteEntryState;
 }
 
@@ -85,7 +85,7 @@ export async function remoteStatus(ctx: OpContext, options: { targets?: string[]
       const needed = i.manifest ? [i.manifest, ...(i.files ?? [])] : i.files ?? [];
       let inCache = 0;
       for (const oid of needed) if (has(oid)) inCache++;
-      const cache: CacheState = inCache === needed.length && (i.files !== undefined) ? 'present' : inCache === 0 ? 'missing' : 'partial';
+      const cache: CachePresence = inCache === needed.length && (i.files !== undefined) ? 'present' : inCache === 0 ? 'missing' : 'partial';
       const entry = { path: t.sub === undefined ? t.ref.dataPath : `${t.ref.dataPath}/${t.sub}`, pointerPath: t.ref.pointerPath, kind: i.pointer.kind, oid: i.pointer.oid, cache };
       if (vouches(i)) return { ...entry, remote: { state: 'present', notPushed: 0, missingEverywhere: 0 } };
       let there = 0;

@@ -3,7 +3,7 @@ import type { Oid } from '../../objects/oid.js';
 import { readPointer } from '../../pointer/io.js';
 import { hashRemoteObject } from '../../transfer/download.js';
 import { findPresent } from '../../transfer/presence.js';
-import { runQueue } from '../../transfer/queue.js';
+import { processQueue } from '../../transfer/queue.js';
 import type { OpContext } from '../context.js';
 import { fetchObjects } from './fetch.js';
 import { openRemote } from './open.js';
@@ -87,7 +87,7 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
     }
     let bytes = 0;
     if (options.deep) {
-      const r = await runQueue(
+      const r = await processQueue(
         'download',
         good.map((g) => ({ key: g.oid, size: g.size, value: g.oid })),
         (oid, call) => hashRemoteObject(backend, oid, call),
@@ -113,7 +113,7 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
     const doomed = [...bad, ...withdraw.map(([m]) => m)];
     if (doomed.length) {
       await remote.newEpoch();
-      const r = await runQueue('gc', [{ key: 'delete', size: 0, count: doomed.length, value: doomed }], (oids, call) => backend.delete(oids, call), settings);
+      const r = await processQueue('gc', [{ key: 'delete', size: 0, count: doomed.length, value: doomed }], (oids, call) => backend.delete(oids, call), settings);
       if (r.failed.length) throw r.failed[0].error;
       for (const p of problems) if (p.problem !== 'missing') p.quarantined = true;
       for (const oid of doomed) known.markLost(oid, 'missing');

@@ -7,7 +7,7 @@ import { STAMP_BYTES, type DirectorySnapshot } from './snapshot.js';
 import type { Oid } from './oid.js';
 
 /**
- * The state cache remembers which content a file had when dvs last read it: (device, inode) -> (mtime
+ * The stat cache remembers which content a file had when dvs last read it: (device, inode) -> (mtime
  * in ns, size, oid). If a file's stat still matches, its oid is known without reading a byte; this is
  * what keeps `dvs status` and re-`track` of unchanged data fast. It is only a cache: losing it costs
  * re-hashing, never correctness, so it is written without fsync and rebuilt if unreadable.
@@ -30,7 +30,7 @@ const SCHEMA_VERSION = 4;
 type Row = [dev: number, mtime: string, size: number, oid: Oid];
 type Table = 'files' | 'objects';
 
-export class StateCache {
+export class StatCache {
   private readonly db: Database.Database;
   private readonly selectOne: Record<Table, Database.Statement>;
   private readonly upsert: Record<Table, Database.Statement>;
@@ -65,14 +65,14 @@ export class StateCache {
     };
   }
 
-  static open(path: string): StateCache {
+  static open(path: string): StatCache {
     mkdirSync(dirname(path), { recursive: true });
     try {
-      return new StateCache(openDatabase(path));
+      return new StatCache(openDatabase(path));
     } catch {
-      // An unreadable state cache is thrown away: it only ever saves work.
+      // An unreadable stat cache is thrown away: it only ever saves work.
       for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-      return new StateCache(openDatabase(path));
+      return new StatCache(openDatabase(path));
     }
   }
 
