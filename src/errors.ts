@@ -4,16 +4,9 @@
  * place (cli/exit-codes.ts); nothing below the CLI prints or exits.
  */
 
-/** Broad classes of failure; each has one documented exit code. */
-export type ErrorKind =
-  | 'usage' // bad flags, unknown key, invalid value given on the command line
-  | 'input' // malformed pointer/manifest/config, path escaping the repo, invalid hash
-  | 'notfound' // a path, object, remote or revision that does not exist
-  | 'conflict' // refusing to overwrite unsaved data; something already tracked
-  | 'environment' // permission denied, disk full, lock held, not a git repo
-  | 'remote' // unreachable server, bad credentials, remote refused
-  | 'partial' // some items failed, the rest were done
-  | 'internal'; // a bug in dvs
+import { kindOf, type ErrorCode, type ErrorKind } from './error-codes.js';
+
+export type { ErrorCode, ErrorKind } from './error-codes.js';
 
 export interface DvsErrorOptions {
   hint?: string;
@@ -23,15 +16,16 @@ export interface DvsErrorOptions {
 }
 
 export class DvsError extends Error {
-  readonly code: string;
+  readonly code: ErrorCode;
   readonly kind: ErrorKind;
   readonly hint?: string;
   readonly data?: Record<string, unknown>;
 
-  constructor(kind: ErrorKind, code: string, message: string, options: DvsErrorOptions = {}) {
+  /** The kind, and so the exit code, comes from the code's entry in the catalogue (error-codes.ts). */
+  constructor(code: ErrorCode, message: string, options: DvsErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'DvsError';
-    this.kind = kind;
+    this.kind = kindOf(code);
     this.code = code;
     this.hint = options.hint;
     this.data = options.data;
@@ -59,58 +53,58 @@ export function fromSystemError(err: unknown, path: string, doing: string): unkn
   switch (errnoCode(err)) {
     case 'ENOSPC':
     case 'EDQUOT':
-      return new DvsError('environment', 'DISK_FULL', `No space left on the device while ${doing} ${path}`, {
+      return new DvsError('DISK_FULL', `No space left on the device while ${doing} ${path}`, {
         hint: 'Free some space (dvs gc removes unused cache objects) or move the cache with `dvs cache dir <path>`, then run the command again.',
         data: { path },
         cause: err,
       });
     case 'EACCES':
     case 'EPERM':
-      return new DvsError('environment', 'PERMISSION_DENIED', `Permission denied while ${doing} ${path}`, {
+      return new DvsError('PERMISSION_DENIED', `Permission denied while ${doing} ${path}`, {
         hint: 'Check the owner and mode of the path (ls -l), or run dvs as a user that may read and write it.',
         data: { path },
         cause: err,
       });
     case 'ENOENT':
-      return new DvsError('notfound', 'PATH_NOT_FOUND', `No such file or directory: ${path}`, {
+      return new DvsError('PATH_NOT_FOUND', `No such file or directory: ${path}`, {
         hint: 'Check the path; it is relative to the current directory.',
         data: { path },
         cause: err,
       });
     case 'ENAMETOOLONG':
-      return new DvsError('input', 'NAME_TOO_LONG', `File name too long while ${doing} ${path}`, {
+      return new DvsError('NAME_TOO_LONG', `File name too long while ${doing} ${path}`, {
         hint: 'Rename it: file systems allow names of at most 255 bytes, and paths of at most 4,096.',
         data: { path },
         cause: err,
       });
     case 'EROFS':
-      return new DvsError('environment', 'READ_ONLY_FS', `Read-only file system while ${doing} ${path}`, {
+      return new DvsError('READ_ONLY_FS', `Read-only file system while ${doing} ${path}`, {
         data: { path },
         cause: err,
       });
     case 'EISDIR':
     case 'ENOTDIR':
       // Usually a race: the path was a file when dvs listed it and is a folder now, or the reverse.
-      return new DvsError('conflict', 'PATH_CHANGED', `${path} is not what dvs found a moment ago (a file where a folder is, or the reverse) while ${doing} it`, {
+      return new DvsError('PATH_CHANGED', `${path} is not what dvs found a moment ago (a file where a folder is, or the reverse) while ${doing} it`, {
         hint: 'Something else is changing the data: run the command again once it is done.',
         data: { path },
         cause: err,
       });
     case 'ELOOP':
-      return new DvsError('input', 'PATH_LINK_LOOP', `Too many levels of symbolic links while ${doing} ${path}`, {
+      return new DvsError('PATH_LINK_LOOP', `Too many levels of symbolic links while ${doing} ${path}`, {
         hint: 'A symbolic link points at itself or in a circle: fix or remove it.',
         data: { path },
         cause: err,
       });
     case 'EMFILE':
     case 'ENFILE':
-      return new DvsError('environment', 'TOO_MANY_OPEN_FILES', `Too many open files while ${doing} ${path}`, {
+      return new DvsError('TOO_MANY_OPEN_FILES', `Too many open files while ${doing} ${path}`, {
         hint: 'Raise the limit (ulimit -n 4096) or use fewer jobs (-j), then run the command again.',
         data: { path },
         cause: err,
       });
     case 'EIO':
-      return new DvsError('environment', 'IO_ERROR', `Input/output error while ${doing} ${path}`, {
+      return new DvsError('IO_ERROR', `Input/output error while ${doing} ${path}`, {
         hint: 'The disk or network file system failed: check it (dmesg), then run the command again.',
         data: { path },
         cause: err,

@@ -1,3 +1,5 @@
+import type { WarningCode } from './error-codes.js';
+
 /**
  * Progress events. Core code reports what it is doing through an optional callback and never decides how
  * that is shown; the CLI turns events into a spinner on a TTY, or drops them for --json and -q.
@@ -28,7 +30,7 @@ export type ProgressListener = (event: ProgressEvent) => void;
 
 /** A warning the operation wants the user to see, with no effect on its result. */
 export interface Warning {
-  code: string;
+  code: WarningCode;
   message: string;
   path?: string;
   hint?: string;

@@ -1,6 +1,6 @@
 import { formatOid, isOid, type Oid } from '../objects/oid.js';
 import type { DataKind } from '../pointer/format.js';
-import { DvsError } from '../errors.js';
+import { DvsError, type ErrorCode } from '../errors.js';
 import { nonFiniteAt } from '../base/fields.js';
 import { parseJsonSafely, quote, type TextSource } from '../base/safe-yaml.js';
 import { canonicalHash, canonicalJson } from './canonical.js';
@@ -106,8 +106,8 @@ export function eventSource(file: string): TextSource {
 
 /** A file that is not a well-formed event; `reason` says why, without the file's name. */
 export class EventFormatError extends DvsError {
-  constructor(readonly reason: string, file: string, code = 'AUDIT_EVENT_INVALID') {
-    super('input', code, `${file}: not a valid audit event: ${reason}`, { hint: eventSource(file).hint, data: { path: file, reason: 'shape', detail: reason } });
+  constructor(readonly reason: string, file: string, code: ErrorCode = 'AUDIT_EVENT_INVALID') {
+    super(code, `${file}: not a valid audit event: ${reason}`, { hint: eventSource(file).hint, data: { path: file, reason: 'shape', detail: reason } });
   }
 }
 

@@ -86,7 +86,7 @@ const PATH_HINT: Record<PathProblemCode, string> = {
 };
 
 function problemError(problem: PathProblem, message: string, data: Record<string, unknown>, hint = PATH_HINT[problem.code]): DvsError {
-  return new DvsError('input', problem.code, message, { hint, data: { ...data, reason: problem.reason } });
+  return new DvsError(problem.code, message, { hint, data: { ...data, reason: problem.reason } });
 }
 
 /** Reject a relative path (a manifest line, a pointer path) that is not a plain path inside the repository. */
@@ -210,7 +210,7 @@ export function resolveRepoPath(root: string, realRoot: string, guard: PathGuard
   const abs = resolve(cwd, arg);
   const rel = toPosix(relative(root, abs));
   if (rel === '' || rel.startsWith('../') || rel === '..' || isAbsolute(rel)) {
-    throw new DvsError('input', 'PATH_OUTSIDE_REPO', `${arg}: ${rel === '' ? 'is the repository root itself' : `outside the repository (${root})`}`, {
+    throw new DvsError('PATH_OUTSIDE_REPO', `${arg}: ${rel === '' ? 'is the repository root itself' : `outside the repository (${root})`}`, {
       hint: rel === '' ? 'Name the data inside the repository (a file or folder).' : 'dvs only tracks data inside the Git repository it was initialised in.',
       data: { path: arg },
     });
@@ -218,7 +218,7 @@ export function resolveRepoPath(root: string, realRoot: string, guard: PathGuard
   const lexical = pathProblem(rel);
   if (lexical?.code === 'PATH_RESERVED') {
     const first = rel.split('/').find(isReservedName)!;
-    throw new DvsError('input', 'PATH_RESERVED', `${arg}: inside ${first}/, which dvs never tracks`, {
+    throw new DvsError('PATH_RESERVED', `${arg}: inside ${first}/, which dvs never tracks`, {
       hint: `Name data outside ${first}/.`,
       data: { path: arg },
     });
@@ -228,7 +228,7 @@ export function resolveRepoPath(root: string, realRoot: string, guard: PathGuard
   // not one inside either (the pointer would be written beside the link, naming data that is elsewhere).
   const realParent = realpathOfExisting(dirname(abs));
   if (!isInside(realRoot, realParent)) {
-    throw new DvsError('input', 'PATH_OUTSIDE_REPO', `${arg}: resolves through a symbolic link to ${realParent}, outside the repository`, {
+    throw new DvsError('PATH_OUTSIDE_REPO', `${arg}: resolves through a symbolic link to ${realParent}, outside the repository`, {
       hint: 'Move the data into the repository, or track it at its real location.',
       data: { path: arg },
     });
@@ -236,7 +236,7 @@ export function resolveRepoPath(root: string, realRoot: string, guard: PathGuard
   const through = guard.linkOnTheWay(rel);
   if (through) {
     const real = toPosix(relative(realRoot, realpathOfExisting(abs)));
-    throw new DvsError('input', 'PATH_THROUGH_SYMLINK', `${arg}: passes through ${through.what} (${through.at})`, {
+    throw new DvsError('PATH_THROUGH_SYMLINK', `${arg}: passes through ${through.what} (${through.at})`, {
       hint: `Name the data by its real path${real && !real.startsWith('..') ? ` (${real})` : ''}.`,
       data: { path: arg, real },
     });

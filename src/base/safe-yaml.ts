@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
 import { CST, Composer, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node } from 'yaml';
-import { DvsError } from '../errors.js';
+import { DvsError, type ErrorCode } from '../errors.js';
 
 /**
  * Reading text that a cloned repository supplies (pointers, config, run records, audit events) without
@@ -18,8 +18,8 @@ export const MAX_NESTING = 32;
 export interface TextSource {
   /** The file as messages name it: "data/train.dvs", "data/train.dvs at 1a2b3c4d5e". */
   where: string;
-  /** Error code prefix: `<code>_TOO_LARGE`, `<code>_TOO_DEEP`, `<code>_ALIAS`, `<code>_INVALID`. */
-  code: string;
+  /** Error code prefix: `<code>_TOO_LARGE`, `<code>_TOO_DEEP`, `<code>_ALIAS`, `<code>_INVALID` (all in error-codes.ts). */
+  code: 'POINTER' | 'CONFIG' | 'RUN_RECORD' | 'AUDIT_EVENT' | 'LINEAGE';
   /** What the file is, for messages: "a pointer", "a config file". */
   what: string;
   hint: string;
@@ -37,7 +37,7 @@ export function refusal(
   detail: string,
   line?: number,
 ): DvsError {
-  return new DvsError('input', `${src.code}_${suffix}`, `${src.where}${line ? `:${line}` : ''}: ${detail}`, {
+  return new DvsError(`${src.code}_${suffix}` satisfies ErrorCode, `${src.where}${line ? `:${line}` : ''}: ${detail}`, {
     hint: src.hint,
     data: { path: src.where, line, reason, detail },
   });

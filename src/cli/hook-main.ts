@@ -10,7 +10,7 @@ import { execute, reportError } from './execute.js';
 export async function hookMain(argv: string[], cwd = process.cwd()): Promise<number> {
   const [, name, ...args] = argv;
   if (!HOOK_NAMES.includes(name as HookName)) {
-    return reportError(new DvsError('usage', 'UNKNOWN_HOOK', `Unknown hook "${name}"`, { hint: `One of: ${HOOK_NAMES.join(', ')}.` }), false, false);
+    return reportError(new DvsError('UNKNOWN_HOOK', `Unknown hook "${name}"`, { hint: `One of: ${HOOK_NAMES.join(', ')}.` }), false, false);
   }
   // Hooks wait for the lock: a Git command should not lose its data sync to a concurrent dvs command.
   return execute(hookCommand, { name, args, json: false, quiet: false, verbose: false, waitForLock: true }, cwd);

@@ -63,7 +63,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
       // errors (a flag without its value) are usage errors; anything else came from a command.
       if (err && err.name !== 'YError') throw err;
       const text = msg.startsWith('Did you mean') ? `Unknown command "${own[0]}". ${msg}` : msg;
-      throw new DvsError('usage', 'USAGE', text, { hint: 'dvs --help lists commands; dvs <command> --help lists its options.' });
+      throw new DvsError('USAGE', text, { hint: 'dvs --help lists commands; dvs <command> --help lists its options.' });
     });
 
   for (const def of commands) {

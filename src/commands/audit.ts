@@ -32,17 +32,17 @@ export const auditCommand = defineCommand<AuditArgs, AuditCommandResult>({
   async run(args, env) {
     const revs = args.rev ?? [];
     if (args.action === 'verify') {
-      if (args.path) throw new DvsError('usage', 'UNEXPECTED_ARGUMENT', `dvs audit verify checks the whole trail; it takes no path (${args.path})`);
+      if (args.path) throw new DvsError('UNEXPECTED_ARGUMENT', `dvs audit verify checks the whole trail; it takes no path (${args.path})`);
       const { auditVerify } = await import('../ops/history/audit-verify.js');
       return { action: 'verify', ...(await auditVerify(await env.context(), { revs })) };
     }
     const { auditLog, auditReport } = await import('../ops/history/audit-log.js');
     if (args.action === 'log') {
-      if (revs.length) throw new DvsError('usage', 'UNEXPECTED_OPTION', 'dvs audit log lists the workspace trail; --rev is for report and verify');
+      if (revs.length) throw new DvsError('UNEXPECTED_OPTION', 'dvs audit log lists the workspace trail; --rev is for report and verify');
       return { action: 'log', ...(await auditLog(await env.context(), { target: args.path, limit: args.maxCount })) };
     }
-    if (!args.path) throw new DvsError('usage', 'NO_TARGET', 'Name the dataset: dvs audit report <path> [--rev <rev>]');
-    if (revs.length > 1) throw new DvsError('usage', 'ONE_REVISION', 'dvs audit report takes one --rev');
+    if (!args.path) throw new DvsError('NO_TARGET', 'Name the dataset: dvs audit report <path> [--rev <rev>]');
+    if (revs.length > 1) throw new DvsError('ONE_REVISION', 'dvs audit report takes one --rev');
     return { action: 'report', ...(await auditReport(await env.context(), { target: args.path, rev: revs[0] })) };
   },
 });

@@ -47,11 +47,11 @@ export const lineageCommand = defineCommand<LineageArgs, LineageCommandResult>({
   async run(args, env) {
     const ops = await import('../ops/history/lineage.js');
     if (args.action === 'show') {
-      if (!args.path) throw new DvsError('usage', 'NO_TARGET', 'Name the dataset: dvs lineage show <path>');
+      if (!args.path) throw new DvsError('NO_TARGET', 'Name the dataset: dvs lineage show <path>');
       return { action: 'show', ...(await ops.lineageShow(await env.context(), { target: args.path, rev: args.rev })) };
     }
-    if (args.path) throw new DvsError('usage', 'UNEXPECTED_ARGUMENT', `dvs lineage record takes no path (${args.path}); name data with --input and --output`);
-    if (!args.name) throw new DvsError('usage', 'NO_NAME', 'Name the transform type with --name', { hint: 'dvs lineage record --name filter --input raw.csv --output clean.csv --command "spark-submit filter.py"' });
+    if (args.path) throw new DvsError('UNEXPECTED_ARGUMENT', `dvs lineage record takes no path (${args.path}); name data with --input and --output`);
+    if (!args.name) throw new DvsError('NO_NAME', 'Name the transform type with --name', { hint: 'dvs lineage record --name filter --input raw.csv --output clean.csv --command "spark-submit filter.py"' });
     return {
       action: 'record',
       ...(await ops.recordLineage(await env.context(), {

@@ -42,7 +42,7 @@ export const remoteCommand = defineCommand<RemoteArgs, RemoteResult>({
     const need = action === 'modify' && args.unset ? 2 : min;
     if (rest.length < need || rest.length > (action === 'modify' && args.unset ? 2 : max)) {
       const { DvsError } = await import('../errors.js');
-      throw new DvsError('usage', 'USAGE', `dvs remote ${action} takes ${form || 'no arguments'} (got ${rest.length ? rest.join(' ') : 'none'})`, {
+      throw new DvsError('USAGE', `dvs remote ${action} takes ${form || 'no arguments'} (got ${rest.length ? rest.join(' ') : 'none'})`, {
         hint: 'dvs remote --help shows every form.',
       });
     }

@@ -37,7 +37,7 @@ const USAGE: Record<Action, string> = {
 function expectRuns(args: RunArgs, n: number): string[] {
   const runs = (args.runs ?? []).map(String);
   if (runs.length !== n) {
-    throw new DvsError('usage', 'RUN_ARGUMENTS', `dvs run ${args.action} takes ${n === 0 ? 'no run' : n === 1 ? 'one run' : `${n} runs`}${runs.length ? ` (got ${runs.join(' ')})` : ''}`, { hint: `Usage: ${USAGE[args.action]}` });
+    throw new DvsError('RUN_ARGUMENTS', `dvs run ${args.action} takes ${n === 0 ? 'no run' : n === 1 ? 'one run' : `${n} runs`}${runs.length ? ` (got ${runs.join(' ')})` : ''}`, { hint: `Usage: ${USAGE[args.action]}` });
   }
   return runs;
 }
@@ -67,7 +67,7 @@ export const runCommand = defineCommand<RunArgs, RunCommandResult>({
     switch (args.action) {
       case 'start': {
         const [id] = expectRuns(args, 1);
-        if (!args.model) throw new DvsError('usage', 'NO_MODEL', 'Name the model with --model <name>', { hint: `Usage: ${USAGE.start}` });
+        if (!args.model) throw new DvsError('NO_MODEL', 'Name the model with --model <name>', { hint: `Usage: ${USAGE.start}` });
         const { runStart } = await import('../ops/history/run-start.js');
         return { action: 'start', ...(await runStart(await env.context(), { id, model: args.model, datasets: args.dataset, params: args.param })) };
       }

@@ -56,7 +56,7 @@ export const transformCommand = defineCommand<TransformArgs, TransformResult>({
     // A mistyped flag must never run the user's command with parameters missing from its record.
     const unknown = Object.keys(args).filter((k) => !known.has(k));
     if (unknown.length) {
-      throw new DvsError('usage', 'UNKNOWN_OPTION', `Unknown option --${unknown[0]}`, { hint: 'dvs transform --help lists the options; the command goes after --.' });
+      throw new DvsError('UNKNOWN_OPTION', `Unknown option --${unknown[0]}`, { hint: 'dvs transform --help lists the options; the command goes after --.' });
     }
     const command = (args['--'] ?? []).map(String);
     const { transform } = await import('../ops/history/transform.js');

@@ -16,17 +16,17 @@ export function parseAssignments(args: readonly string[] | undefined, flag: stri
     const eq = arg.indexOf('=');
     const key = eq < 0 ? arg : arg.slice(0, eq);
     if (eq < 0 || !KEY.test(key)) {
-      throw new DvsError('usage', 'INVALID_ASSIGNMENT', `${flag} ${arg}: expected key=value with a key of letters, digits, _ . - /`, {
+      throw new DvsError('INVALID_ASSIGNMENT', `${flag} ${arg}: expected key=value with a key of letters, digits, _ . - /`, {
         hint: `For example: ${flag} ${options.numeric ? 'accuracy=0.91' : 'min_quality=0.5'}`,
         data: { arg },
       });
     }
     if (key in out) {
-      throw new DvsError('usage', 'DUPLICATE_ASSIGNMENT', `${flag} ${key} is given twice`, { data: { key } });
+      throw new DvsError('DUPLICATE_ASSIGNMENT', `${flag} ${key} is given twice`, { data: { key } });
     }
     const value = coerce(arg.slice(eq + 1));
     if (options.numeric && typeof value !== 'number') {
-      throw new DvsError('usage', 'INVALID_METRIC', `${flag} ${arg}: a metric must be a number`, { hint: `For example: ${flag} ${key}=0.91`, data: { arg } });
+      throw new DvsError('INVALID_METRIC', `${flag} ${arg}: a metric must be a number`, { hint: `For example: ${flag} ${key}=0.91`, data: { arg } });
     }
     out[key] = value;
   }

@@ -82,7 +82,7 @@ export function lineageHash(r: LineageRecord): string {
 /** A lineage record that cannot be read; `reason` says why, without the pointer's name. */
 export class LineageFormatError extends DvsError {
   constructor(readonly reason: string, where = 'lineage') {
-    super('input', 'LINEAGE_INVALID', `${where}: ${reason}`, {
+    super('LINEAGE_INVALID', `${where}: ${reason}`, {
       hint: 'Re-run the transform (dvs transform) or re-record it (dvs lineage record) to write a new record.',
       data: { path: where, reason: 'shape' },
     });

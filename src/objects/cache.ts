@@ -110,7 +110,7 @@ export class ObjectCache {
       data = readFileSync(this.pathOf(oid));
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') {
-        throw new DvsError('notfound', 'OBJECT_MISSING', `The ${what} ${shortOid(oid)} is not in the cache`, {
+        throw new DvsError('OBJECT_MISSING', `The ${what} ${shortOid(oid)} is not in the cache`, {
           hint: 'Fetch it from a remote (dvs fetch) or re-track the data.',
           data: { oid },
         });
@@ -118,7 +118,7 @@ export class ObjectCache {
       throw err;
     }
     if (sha256Hex(data) !== oid) {
-      throw new DvsError('input', 'OBJECT_CORRUPTED', `The ${what} ${shortOid(oid)} in the cache is corrupted (its bytes do not hash to its name)`, {
+      throw new DvsError('OBJECT_CORRUPTED', `The ${what} ${shortOid(oid)} in the cache is corrupted (its bytes do not hash to its name)`, {
         hint: 'Run `dvs verify` to quarantine it, then fetch it again from a remote.',
         data: { oid, path: this.pathOf(oid) },
       });

@@ -34,7 +34,7 @@ export class Linker {
         this.unsupported.add(type);
       }
     }
-    throw new DvsError('environment', 'NO_LINK_TYPE', `None of the link types ${this.order.join(', ')} works for ${dest}`, {
+    throw new DvsError('NO_LINK_TYPE', `None of the link types ${this.order.join(', ')} works for ${dest}`, {
       hint: 'Add copy to the list: dvs config cache.type reflink,copy',
     });
   }

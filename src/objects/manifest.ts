@@ -69,7 +69,7 @@ export function serializeManifest(manifest: Manifest): string {
   let previous: string | undefined;
   for (const e of manifest.entries) {
     if (previous !== undefined && compareBytes(previous, e.path) >= 0) {
-      throw new DvsError('internal', 'MANIFEST_UNSORTED', `manifest entries out of order at ${e.path}`);
+      throw new DvsError('MANIFEST_UNSORTED', `manifest entries out of order at ${e.path}`);
     }
     previous = e.path;
     lines.push(`${e.oid} ${e.size} ${e.exec ? 'x' : '-'} ${encodePath(e.path)}`);
@@ -81,12 +81,12 @@ export function serializeManifest(manifest: Manifest): string {
 export function parseManifest(text: string, where: string): Manifest {
   const lines = text.split('\n');
   if (lines[0] !== HEADER) {
-    throw new DvsError('input', 'MANIFEST_INVALID', `${where}: not a dvs manifest (first line is "${lines[0].slice(0, 40)}")`, {
+    throw new DvsError('MANIFEST_INVALID', `${where}: not a dvs manifest (first line is "${lines[0].slice(0, 40)}")`, {
       hint: 'The object may be corrupted: run `dvs verify`.',
     });
   }
   if (lines[lines.length - 1] !== '') {
-    throw new DvsError('input', 'MANIFEST_INVALID', `${where}: truncated (no final newline)`, {
+    throw new DvsError('MANIFEST_INVALID', `${where}: truncated (no final newline)`, {
       hint: 'The object may be corrupted: run `dvs verify`.',
     });
   }
@@ -102,20 +102,20 @@ export function parseManifest(text: string, where: string): Manifest {
     const path = decodePath(line.slice(s1 + 3));
     if (line[64] !== ' ' || oid === '' || size < 0 || (flag !== 'x' && flag !== '-') || line[s1 + 2] !== ' ' ||
         path === undefined || path === '') {
-      throw new DvsError('input', 'MANIFEST_INVALID', `${where}: line ${i + 1} is malformed`, {
+      throw new DvsError('MANIFEST_INVALID', `${where}: line ${i + 1} is malformed`, {
         hint: 'The object may be corrupted: run `dvs verify`.',
       });
     }
     checkRelativePath(path, `${where}: line ${i + 1}`);
     if (previous !== undefined && compareBytes(previous, path) >= 0) {
-      throw new DvsError('input', 'MANIFEST_INVALID', `${where}: line ${i + 1}: paths are not sorted or repeat ("${path}")`);
+      throw new DvsError('MANIFEST_INVALID', `${where}: line ${i + 1}: paths are not sorted or repeat ("${path}")`);
     }
     previous = path;
     entries[i - 1] = { path, oid, size, exec: flag === 'x' };
     const parent = files.fileAbove(i - 1);
     if (parent >= 0) {
       const file = entries[parent].path;
-      throw new DvsError('input', 'MANIFEST_INVALID', `${where}: line ${i + 1}: "${path}" lies inside "${file}", which line ${parent + 2} lists as a file`, {
+      throw new DvsError('MANIFEST_INVALID', `${where}: line ${i + 1}: "${path}" lies inside "${file}", which line ${parent + 2} lists as a file`, {
         hint: 'A path cannot be both a file and a directory. The object may be corrupted: run `dvs verify`.',
         data: { line: i + 1, path, file, fileLine: parent + 2 },
       });

@@ -1,5 +1,5 @@
 import { isMap, parseDocument, type Document } from 'yaml';
-import { DvsError } from '../errors.js';
+import { DvsError, type ErrorCode } from '../errors.js';
 import { formatOid, parseOidField, type Oid } from '../objects/oid.js';
 import { parseYamlSafely, quote, type TextSource } from '../base/safe-yaml.js';
 
@@ -50,9 +50,9 @@ export function pointerSource(where: string): TextSource {
 export function parsePointer(text: string, where: string): Pointer {
   const source = pointerSource(where);
   const { doc, lines } = parseYamlSafely(text, source);
-  const fail = (reason: string, offset?: number, code = 'POINTER_INVALID'): never => {
+  const fail = (reason: string, offset?: number, code: ErrorCode = 'POINTER_INVALID'): never => {
     const line = offset !== undefined ? lines.linePos(offset).line : undefined;
-    throw new DvsError('input', code, `${where}${line ? `:${line}` : ''}: ${reason}`, {
+    throw new DvsError(code, `${where}${line ? `:${line}` : ''}: ${reason}`, {
       hint: source.hint,
       data: { path: where, line, reason: 'shape' },
     });
@@ -79,7 +79,7 @@ export function parsePointer(text: string, where: string): Pointer {
   try {
     oid = parseOidField(rawOid, `${where}:${lines.linePos(offsetOf('oid') ?? 0).line}`);
   } catch (err) {
-    if (err instanceof DvsError) throw new DvsError(err.kind, err.code, err.message, { hint: err.hint, data: { path: where } });
+    if (err instanceof DvsError) throw new DvsError(err.code, err.message, { hint: err.hint, data: { path: where } });
     throw err;
   }
   const size = value('size');

@@ -32,7 +32,7 @@ export function checkPointerName(pointerPath: string): void {
   const dataPath = dataPathOf(pointerPath);
   const problem = dataPathProblem(dataPath);
   if (problem) {
-    throw new DvsError('input', problem.code, `${pointerPath}: refused: its data path "${dataPath}" ${problem.reason}`, {
+    throw new DvsError(problem.code, `${pointerPath}: refused: its data path "${dataPath}" ${problem.reason}`, {
       hint: 'Nothing was read, written or deleted for it.',
       data: { path: dataPath, pointerPath, reason: problem.reason },
     });
@@ -48,7 +48,7 @@ export function readPointer(root: string, pointerPath: string): Pointer {
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' || code === 'ENOTDIR') {
-      throw new DvsError('notfound', 'POINTER_NOT_FOUND', `${pointerPath}: no such pointer`, {
+      throw new DvsError('POINTER_NOT_FOUND', `${pointerPath}: no such pointer`, {
         hint: 'List tracked data with `dvs status`.',
         data: { path: pointerPath },
       });

@@ -14,7 +14,7 @@ function readCredentialsFile(spec: RemoteSpec, file: string, profile: string): {
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new RemoteError('remote', 'REMOTE_NO_CREDENTIALS', `Remote "${spec.name}": cannot read the credentials file ${file} (${errnoCode(err) ?? (err as Error).message})`, {
+    throw new RemoteError('REMOTE_NO_CREDENTIALS', `Remote "${spec.name}": cannot read the credentials file ${file} (${errnoCode(err) ?? (err as Error).message})`, {
       reason: 'auth',
       fatal: true,
       hint: `Fix remote.${spec.name}.credentials_file (dvs remote modify --local ${spec.name} credentials_file <path>).`,
@@ -34,7 +34,7 @@ function readCredentialsFile(spec: RemoteSpec, file: string, profile: string): {
     if (kv && section === profile) values[kv[1].toLowerCase()] = kv[2];
   }
   if (!values.aws_access_key_id || !values.aws_secret_access_key) {
-    throw new RemoteError('remote', 'REMOTE_NO_CREDENTIALS', `Remote "${spec.name}": profile "${profile}" of ${file} has no aws_access_key_id and aws_secret_access_key`, {
+    throw new RemoteError('REMOTE_NO_CREDENTIALS', `Remote "${spec.name}": profile "${profile}" of ${file} has no aws_access_key_id and aws_secret_access_key`, {
       reason: 'auth',
       fatal: true,
       hint: `Add them under [${profile}], or pick another profile: dvs remote modify ${spec.name} profile <name>`,

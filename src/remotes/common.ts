@@ -18,7 +18,7 @@ export function cap(s: string): string {
 }
 
 export function notOnRemote(remote: string, oid: Oid): RemoteError {
-  return new RemoteError('notfound', 'REMOTE_OBJECT_MISSING', `object ${shortOid(oid)} is not on remote "${remote}"`, {
+  return new RemoteError('REMOTE_OBJECT_MISSING', `object ${shortOid(oid)} is not on remote "${remote}"`, {
     reason: 'not-found',
     hint: 'Push it from a clone that has it (dvs push), then fetch again.',
     data: { oid, remote },
@@ -26,7 +26,7 @@ export function notOnRemote(remote: string, oid: Oid): RemoteError {
 }
 
 export function unreachable(remote: string, endpoint: string, why: string, reason: 'unreachable' | 'connect-timeout', cause: unknown): RemoteError {
-  return new RemoteError('remote', 'REMOTE_UNREACHABLE', `Cannot reach remote "${remote}" at ${endpoint}: ${why}`, {
+  return new RemoteError('REMOTE_UNREACHABLE', `Cannot reach remote "${remote}" at ${endpoint}: ${why}`, {
     reason,
     retriable: reason === 'unreachable',
     fatal: true,
@@ -39,9 +39,9 @@ export function unreachable(remote: string, endpoint: string, why: string, reaso
 /** The cache object an upload was to send cannot be read. */
 export function sourceUnreadable(source: UploadSource, err: unknown): RemoteError {
   if (errnoCode(err) === 'ENOENT') {
-    return new RemoteError('notfound', 'OBJECT_MISSING', `object ${shortOid(source.oid)} is not in the cache`, { reason: 'source-corrupt', data: { oid: source.oid } });
+    return new RemoteError('OBJECT_MISSING', `object ${shortOid(source.oid)} is not in the cache`, { reason: 'source-corrupt', data: { oid: source.oid } });
   }
-  return new RemoteError('environment', 'CACHE_READ_FAILED', `cannot read cache object ${shortOid(source.oid)}: ${(err as Error).message}`, { reason: 'source-corrupt', cause: err });
+  return new RemoteError('CACHE_READ_FAILED', `cannot read cache object ${shortOid(source.oid)}: ${(err as Error).message}`, { reason: 'source-corrupt', cause: err });
 }
 
 /** A small cache object's bytes, for a single-request upload. */
@@ -56,7 +56,7 @@ export async function readSource(source: UploadSource): Promise<Buffer> {
 /** Refuse to upload bytes that do not hash to the object's name: a corrupted cache must not spread. */
 export function checkSource(source: UploadSource, actual: Oid): void {
   if (actual !== source.oid) {
-    throw new RemoteError('input', 'SOURCE_CORRUPTED', `the cache object ${shortOid(source.oid)} is corrupted (its bytes hash to ${shortOid(actual)}); not uploaded`, {
+    throw new RemoteError('SOURCE_CORRUPTED', `the cache object ${shortOid(source.oid)} is corrupted (its bytes hash to ${shortOid(actual)}); not uploaded`, {
       reason: 'source-corrupt',
       hint: 'Run `dvs verify` to quarantine it, then re-track the data or fetch a good copy.',
       data: { oid: source.oid, actual },
@@ -97,8 +97,8 @@ export function translateFailure(f: FailureFacts): RemoteError {
   if (f.connectTimeout) return unreachable(f.remote, f.endpoint, `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`, 'connect-timeout', f.cause);
   const net = networkCode(f.cause);
   if (net && UNREACHABLE_CODES.has(net)) return unreachable(f.remote, f.endpoint, net, 'unreachable', f.cause);
-  if (net || f.network) return new RemoteError('remote', 'REMOTE_NETWORK', `${cap(f.where)}: ${f.doing} failed: ${f.detail || net}`, { reason: 'server', retriable: true, cause: f.cause });
-  if (f.throttled) return new RemoteError('remote', 'REMOTE_THROTTLED', `${cap(f.where)} is throttling requests (${f.detail})`, { reason: 'throttled', retriable: true, cause: f.cause });
-  if (f.serverError) return new RemoteError('remote', 'REMOTE_SERVER_ERROR', `${cap(f.where)}: ${at} failed: ${f.detail}`, { reason: 'server', retriable: true, cause: f.cause });
-  return new RemoteError('remote', 'REMOTE_REFUSED', `${cap(f.where)}: ${at} failed: ${f.detail || String(f.cause)}`, { reason: 'refused', cause: f.cause });
+  if (net || f.network) return new RemoteError('REMOTE_NETWORK', `${cap(f.where)}: ${f.doing} failed: ${f.detail || net}`, { reason: 'server', retriable: true, cause: f.cause });
+  if (f.throttled) return new RemoteError('REMOTE_THROTTLED', `${cap(f.where)} is throttling requests (${f.detail})`, { reason: 'throttled', retriable: true, cause: f.cause });
+  if (f.serverError) return new RemoteError('REMOTE_SERVER_ERROR', `${cap(f.where)}: ${at} failed: ${f.detail}`, { reason: 'server', retriable: true, cause: f.cause });
+  return new RemoteError('REMOTE_REFUSED', `${cap(f.where)}: ${at} failed: ${f.detail || String(f.cause)}`, { reason: 'refused', cause: f.cause });
 }

@@ -1,4 +1,4 @@
-import { DvsError, type DvsErrorOptions, type ErrorKind } from '../errors.js';
+import { DvsError, type DvsErrorOptions, type ErrorCode } from '../errors.js';
 
 /**
  * What went wrong talking to a remote, in terms the transfer queue acts on. Backends translate their
@@ -34,8 +34,8 @@ export class RemoteError extends DvsError {
   readonly retriable: boolean;
   readonly fatal: boolean;
 
-  constructor(kind: ErrorKind, code: string, message: string, options: RemoteErrorOptions) {
-    super(kind, code, message, options);
+  constructor(code: ErrorCode, message: string, options: RemoteErrorOptions) {
+    super(code, message, options);
     this.name = 'RemoteError';
     this.reason = options.reason;
     this.retriable = options.retriable ?? false;
@@ -66,5 +66,5 @@ export function networkCode(err: unknown): string | undefined {
 }
 
 export function abortedError(): RemoteError {
-  return new RemoteError('remote', 'REMOTE_ABORTED', 'cancelled: another request to the remote failed', { reason: 'aborted' });
+  return new RemoteError('REMOTE_ABORTED', 'cancelled: another request to the remote failed', { reason: 'aborted' });
 }

@@ -156,7 +156,7 @@ export class GcsBackend implements RemoteBackend {
       },
       flush(cb) {
         try {
-          if (size !== source.size) throw new RemoteError('input', 'SOURCE_CORRUPTED', `the cache object ${shortOid(source.oid)} has ${size} bytes, not ${source.size}; not uploaded`, { reason: 'source-corrupt' });
+          if (size !== source.size) throw new RemoteError('SOURCE_CORRUPTED', `the cache object ${shortOid(source.oid)} has ${size} bytes, not ${source.size}; not uploaded`, { reason: 'source-corrupt' });
           checkSource(source, sha.digest('hex'));
           cb();
         } catch (err) {
@@ -175,7 +175,7 @@ export class GcsBackend implements RemoteBackend {
     const [meta] = await this.file(source.oid).getMetadata();
     if (Number(meta.size) !== source.size) {
       await this.file(source.oid).delete({ ignoreNotFound: true }).catch(() => undefined);
-      throw new RemoteError('remote', 'REMOTE_SIZE_MISMATCH', `the remote stored ${meta.size} bytes for ${shortOid(source.oid)} instead of ${source.size}; removed it`, { reason: 'server', retriable: true });
+      throw new RemoteError('REMOTE_SIZE_MISMATCH', `the remote stored ${meta.size} bytes for ${shortOid(source.oid)} instead of ${source.size}; removed it`, { reason: 'server', retriable: true });
     }
   }
 
@@ -244,7 +244,7 @@ export class GcsBackend implements RemoteBackend {
     const where = `remote "${this.spec.name}" (${this.display})`;
     const message = (e.message ?? String(err)).split('\n')[0];
     if (http === 401 || http === 403 || /Could not load the default credentials|invalid_grant|Unable to detect a Project Id/i.test(message)) {
-      return new RemoteError('remote', 'REMOTE_AUTH', `${cap(where)} refused the credentials while ${doing}: ${message}${http ? ` (HTTP ${http})` : ''}. Credentials used: ${this.credentialOrigin}`, {
+      return new RemoteError('REMOTE_AUTH', `${cap(where)} refused the credentials while ${doing}: ${message}${http ? ` (HTTP ${http})` : ''}. Credentials used: ${this.credentialOrigin}`, {
         reason: 'auth',
         fatal: true,
         hint: `Log in with \`gcloud auth application-default login\`, or point remote.${this.spec.name}.credentials_file at a service-account key (dvs remote modify --local ${this.spec.name} credentials_file <path>).`,
@@ -253,7 +253,7 @@ export class GcsBackend implements RemoteBackend {
       });
     }
     if (isNoBucket(err)) {
-      return new RemoteError('remote', 'REMOTE_NO_BUCKET', `The bucket "${this.bucketName}" of ${where} does not exist`, {
+      return new RemoteError('REMOTE_NO_BUCKET', `The bucket "${this.bucketName}" of ${where} does not exist`, {
         reason: 'no-bucket',
         fatal: true,
         hint: `Create the bucket, or fix the URL: dvs remote add --force ${this.spec.name} gs://<bucket>/<prefix>`,
@@ -302,7 +302,7 @@ function probe(remote: string, endpoint: string): Promise<void> {
   try {
     url = new URL(endpoint);
   } catch {
-    return Promise.reject(new RemoteError('usage', 'INVALID_CONFIG_VALUE', `remote.${remote}.endpoint is not a URL: ${endpoint}`, { reason: 'refused', fatal: true }));
+    return Promise.reject(new RemoteError('INVALID_CONFIG_VALUE', `remote.${remote}.endpoint is not a URL: ${endpoint}`, { reason: 'refused', fatal: true }));
   }
   const port = Number(url.port || (url.protocol === 'http:' ? 80 : 443));
   return new Promise((ok, fail) => {

@@ -88,7 +88,7 @@ export class LocalBackend implements RemoteBackend {
     try {
       const copied = await hashingCopy(source.path, tmp, source.size);
       if (copied.oid !== source.oid) {
-        throw new RemoteError('input', 'SOURCE_CORRUPTED', `the cache object ${shortOid(source.oid)} is corrupted (its bytes hash to ${shortOid(copied.oid)}); not uploaded`, {
+        throw new RemoteError('SOURCE_CORRUPTED', `the cache object ${shortOid(source.oid)} is corrupted (its bytes hash to ${shortOid(copied.oid)}); not uploaded`, {
           reason: 'source-corrupt',
           hint: 'Run `dvs verify` to quarantine it, then re-track the data or fetch a good copy.',
           data: { oid: source.oid, actual: copied.oid },
@@ -101,7 +101,7 @@ export class LocalBackend implements RemoteBackend {
       rmSync(tmp, { force: true });
       if (isDvsError(err)) throw err;
       if (errnoCode(err) === 'ENOENT' && !existsSync(source.path)) {
-        throw new RemoteError('notfound', 'OBJECT_MISSING', `object ${shortOid(source.oid)} is not in the cache`, { reason: 'source-corrupt', data: { oid: source.oid } });
+        throw new RemoteError('OBJECT_MISSING', `object ${shortOid(source.oid)} is not in the cache`, { reason: 'source-corrupt', data: { oid: source.oid } });
       }
       throw this.translate(err, this.pathOf(source.oid), 'writing');
     }
@@ -115,7 +115,7 @@ export class LocalBackend implements RemoteBackend {
       const code = errnoCode(err);
       if (code === 'ENOENT' || code === 'ENOTDIR') {
         if (!existsSync(this.root)) {
-          throw new RemoteError('remote', 'REMOTE_NOT_FOUND', `Remote "${this.spec.name}": the directory ${this.root} does not exist`, {
+          throw new RemoteError('REMOTE_DIR_MISSING', `Remote "${this.spec.name}": the directory ${this.root} does not exist`, {
             reason: 'no-bucket',
             fatal: true,
             hint: `Check the path (dvs remote list), or mount the disk it is on. Change it with: dvs remote add --force ${this.spec.name} <path>`,
@@ -188,8 +188,8 @@ export class LocalBackend implements RemoteBackend {
   private translate(err: unknown, path: string, doing: string): RemoteError {
     const mapped = fromSystemError(err, path, doing);
     if (isDvsError(mapped)) {
-      return new RemoteError(mapped.kind, mapped.code, `Remote "${this.spec.name}": ${mapped.message}`, { reason: 'refused', fatal: mapped.code !== 'PATH_NOT_FOUND', hint: mapped.hint, data: mapped.data, cause: err });
+      return new RemoteError(mapped.code, `Remote "${this.spec.name}": ${mapped.message}`, { reason: 'refused', fatal: mapped.code !== 'PATH_NOT_FOUND', hint: mapped.hint, data: mapped.data, cause: err });
     }
-    return new RemoteError('remote', 'REMOTE_IO', `Remote "${this.spec.name}": ${(err as Error).message} (${doing} ${path})`, { reason: 'refused', cause: err });
+    return new RemoteError('REMOTE_IO', `Remote "${this.spec.name}": ${(err as Error).message} (${doing} ${path})`, { reason: 'refused', cause: err });
   }
 }

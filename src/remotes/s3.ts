@@ -74,7 +74,7 @@ export class S3Backend implements RemoteBackend {
     // Non-AWS servers reject the SDK's default aws-chunked bodies with CRC32 trailers.
     const checksum = (o.checksum ?? (endpoint ? 'when_required' : 'when_supported')).toLowerCase();
     if (checksum !== 'when_required' && checksum !== 'when_supported') {
-      throw new RemoteError('usage', 'INVALID_CONFIG_VALUE', `remote.${spec.name}.checksum must be when_supported or when_required (got ${o.checksum})`, { reason: 'refused', fatal: true });
+      throw new RemoteError('INVALID_CONFIG_VALUE', `remote.${spec.name}.checksum must be when_supported or when_required (got ${o.checksum})`, { reason: 'refused', fatal: true });
     }
     config.requestChecksumCalculation = checksum === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
     config.responseChecksumValidation = checksum === 'when_required' ? 'WHEN_REQUIRED' : 'WHEN_SUPPORTED';
@@ -82,7 +82,7 @@ export class S3Backend implements RemoteBackend {
     let origin: string;
     if (o.access_key_id !== undefined || o.secret_access_key !== undefined) {
       if (o.access_key_id === undefined || o.secret_access_key === undefined) {
-        throw new RemoteError('remote', 'REMOTE_AUTH', `Remote "${spec.name}": access_key_id and secret_access_key must be set together (only ${o.access_key_id !== undefined ? 'access_key_id' : 'secret_access_key'} is, in ${spec.sources.access_key_id ?? spec.sources.secret_access_key})`, {
+        throw new RemoteError('REMOTE_AUTH', `Remote "${spec.name}": access_key_id and secret_access_key must be set together (only ${o.access_key_id !== undefined ? 'access_key_id' : 'secret_access_key'} is, in ${spec.sources.access_key_id ?? spec.sources.secret_access_key})`, {
           reason: 'auth',
           fatal: true,
           hint: `dvs remote modify --local ${spec.name} ${o.access_key_id !== undefined ? 'secret_access_key' : 'access_key_id'} <value>`,
@@ -228,7 +228,7 @@ export class S3Backend implements RemoteBackend {
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }), { abortSignal: call.signal });
       if (head.ContentLength !== source.size) {
         await this.delete([source.oid], call).catch(() => undefined);
-        throw new RemoteError('remote', 'REMOTE_SIZE_MISMATCH', `the remote stored ${head.ContentLength} bytes for ${shortOid(source.oid)} instead of ${source.size}; removed it`, { reason: 'server', retriable: true });
+        throw new RemoteError('REMOTE_SIZE_MISMATCH', `the remote stored ${head.ContentLength} bytes for ${shortOid(source.oid)} instead of ${source.size}; removed it`, { reason: 'server', retriable: true });
       }
     } catch (err) {
       if (uploadId !== undefined) {
@@ -264,7 +264,7 @@ export class S3Backend implements RemoteBackend {
       const failed = (r.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
       if (failed.length) {
         const e = failed[0];
-        throw new RemoteError('remote', 'REMOTE_DELETE_FAILED', `Remote "${this.spec.name}" refused to delete ${failed.length} object${failed.length === 1 ? '' : 's'}: ${e.Key}: ${e.Code} ${e.Message ?? ''}`.trim(), {
+        throw new RemoteError('REMOTE_DELETE_FAILED', `Remote "${this.spec.name}" refused to delete ${failed.length} object${failed.length === 1 ? '' : 's'}: ${e.Key}: ${e.Code} ${e.Message ?? ''}`.trim(), {
           reason: 'refused',
           retriable: e.Code === 'InternalError' || e.Code === 'SlowDown',
         });
@@ -337,7 +337,7 @@ export class S3Backend implements RemoteBackend {
     const detail = `${code && code !== 'Error' ? code : ''}${http ? ` (HTTP ${http})` : ''}${e.message && e.message !== code && !e.message.startsWith('UnknownError') ? `: ${e.message}` : ''}`.trim().replace(/\.+$/, '');
 
     if (name === 'CredentialsProviderError' || /Could not load credentials|Resolved credential object is not valid/i.test(e.message ?? '')) {
-      return new RemoteError('remote', 'REMOTE_NO_CREDENTIALS', `No AWS credentials for ${where}: ${e.message} (looked in ${this.credentialOrigin})`, {
+      return new RemoteError('REMOTE_NO_CREDENTIALS', `No AWS credentials for ${where}: ${e.message} (looked in ${this.credentialOrigin})`, {
         reason: 'auth',
         fatal: true,
         hint: `Set remote.${this.spec.name}.access_key_id and secret_access_key with \`dvs remote modify --local\`, name a profile (remote.${this.spec.name}.profile), or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.`,
@@ -345,10 +345,10 @@ export class S3Backend implements RemoteBackend {
       });
     }
     if (/Region is missing/i.test(e.message ?? '')) {
-      return new RemoteError('remote', 'REMOTE_CONFIG', `No region for ${where}`, { reason: 'auth', fatal: true, hint: `dvs remote modify ${this.spec.name} region <region>`, cause: err });
+      return new RemoteError('REMOTE_CONFIG', `No region for ${where}`, { reason: 'auth', fatal: true, hint: `dvs remote modify ${this.spec.name} region <region>`, cause: err });
     }
     if (http === 401 || http === 403 || ['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'AccessDenied', 'InvalidToken', 'ExpiredToken', 'InvalidClientTokenId', 'AuthorizationHeaderMalformed'].includes(code)) {
-      return new RemoteError('remote', 'REMOTE_AUTH', `${cap(where)} refused the credentials while ${doing}: ${detail}. Credentials used: ${this.credentialOrigin}`, {
+      return new RemoteError('REMOTE_AUTH', `${cap(where)} refused the credentials while ${doing}: ${detail}. Credentials used: ${this.credentialOrigin}`, {
         reason: 'auth',
         fatal: true,
         hint: `Check the key and secret (or profile) for this endpoint (${this.endpoint}), and that they may read and write s3://${this.bucket}/${this.prefix}.`,
@@ -357,7 +357,7 @@ export class S3Backend implements RemoteBackend {
       });
     }
     if (isNoSuchBucket(err)) {
-      return new RemoteError('remote', 'REMOTE_NO_BUCKET', `The bucket "${this.bucket}" of ${where} does not exist`, {
+      return new RemoteError('REMOTE_NO_BUCKET', `The bucket "${this.bucket}" of ${where} does not exist`, {
         reason: 'no-bucket',
         fatal: true,
         hint: `Create the bucket, or fix the URL: dvs remote add --force ${this.spec.name} s3://<bucket>/<prefix>`,

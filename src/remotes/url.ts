@@ -33,14 +33,14 @@ export function parseRemoteUrl(url: string, root: string, where = 'remote url'):
     if (prefix.split('/').some((p) => p === '.' || p === '..')) throw invalid(url, where, 'the prefix may not contain "." or ".." parts');
     return scheme === 's3' ? { scheme: 's3', bucket, prefix } : { scheme: 'gcs', bucket, prefix };
   }
-  throw new DvsError('usage', 'UNSUPPORTED_REMOTE_URL', `${where}: unsupported remote URL scheme "${scheme}://" in ${url}`, {
+  throw new DvsError('UNSUPPORTED_REMOTE_URL', `${where}: unsupported remote URL scheme "${scheme}://" in ${url}`, {
     hint: 'Use a directory path, file:///path, s3://bucket/prefix or gs://bucket/prefix.',
     data: { url },
   });
 }
 
 function invalid(url: string, where: string, why: string): DvsError {
-  return new DvsError('usage', 'INVALID_REMOTE_URL', `${where}: invalid remote URL "${url}": ${why}`, {
+  return new DvsError('INVALID_REMOTE_URL', `${where}: invalid remote URL "${url}": ${why}`, {
     hint: 'Use a directory path, file:///path, s3://bucket/prefix or gs://bucket/prefix.',
     data: { url },
   });

@@ -65,7 +65,7 @@ export function unknownKeyError(key: string): DvsError {
   const known = Object.keys(CONFIG_KEYS);
   const section = key.split('.')[0];
   const near = known.filter((k) => k.startsWith(section + '.'));
-  return new DvsError('usage', 'UNKNOWN_CONFIG_KEY', `Unknown config key "${key}"`, {
+  return new DvsError('UNKNOWN_CONFIG_KEY', `Unknown config key "${key}"`, {
     hint: `Known keys: ${(near.length ? near : known).join(', ')}${section === 'remote' ? `, remote.<name>.{${Object.keys(REMOTE_OPTIONS).join(',')}}` : ''}.`,
     data: { key },
   });
@@ -76,7 +76,7 @@ export function coerceValue(key: string, raw: string): unknown {
   const spec = keySpec(key);
   if (!spec) throw unknownKeyError(key);
   const invalid = (why: string) =>
-    new DvsError('usage', 'INVALID_CONFIG_VALUE', `Invalid value "${raw}" for ${key}: ${why}`, { data: { key, value: raw } });
+    new DvsError('INVALID_CONFIG_VALUE', `Invalid value "${raw}" for ${key}: ${why}`, { data: { key, value: raw } });
   switch (spec.kind) {
     case 'boolean':
       if (/^(true|yes|on|1)$/i.test(raw)) return true;
@@ -165,12 +165,12 @@ function flatten(doc: Document, where: string, out: Map<string, unknown>): void 
         const spec = keySpec(key);
         if (!spec) {
           const err = unknownKeyError(key);
-          throw new DvsError('input', 'UNKNOWN_CONFIG_KEY', `${where}: ${err.message}`, { hint: err.hint, data: err.data });
+          throw new DvsError('CONFIG_UNKNOWN_KEY', `${where}: ${err.message}`, { hint: err.hint, data: err.data });
         }
         if (v === null) continue; // `key:` with no value leaves the default
         const want = expected(spec.kind, v);
         if (want) {
-          throw new DvsError('input', 'CONFIG_INVALID', `${where}: ${key} must be ${want}, not ${quote(v)}`, {
+          throw new DvsError('CONFIG_INVALID', `${where}: ${key} must be ${want}, not ${quote(v)}`, {
             hint: `Set it with \`dvs config ${key} <value>\`, or edit the file.`,
             data: { path: where, key, reason: 'shape' },
           });
@@ -272,7 +272,7 @@ function refusedLocalFile(path: string): ConfigFile {
   return {
     path,
     doc: parseDocument(''),
-    refusal: new DvsError('input', 'CONFIG_LOCAL_FROM_GIT', `${path} is committed to Git; dvs will not write this machine's settings (or secrets) into a file Git shares`, {
+    refusal: new DvsError('CONFIG_LOCAL_FROM_GIT', `${path} is committed to Git; dvs will not write this machine's settings (or secrets) into a file Git shares`, {
       hint: "Stop tracking it first: git rm --cached -- .dvs/config.local (and delete it if you did not write it), then run the command again.",
       data: { path },
     }),

@@ -60,7 +60,7 @@ export class RepoLock {
       }
       const waitedTooLong = options.timeoutMs !== undefined && Date.now() - started > options.timeoutMs;
       if (!options.wait || waitedTooLong) {
-        throw new DvsError('environment', 'REPO_LOCKED', `The repository is locked by ${holder.command ?? 'another dvs command'} (pid ${holder.pid} on ${holder.host}, since ${holder.since})`, {
+        throw new DvsError('REPO_LOCKED', `The repository is locked by ${holder.command ?? 'another dvs command'} (pid ${holder.pid} on ${holder.host}, since ${holder.since})`, {
           hint: `Wait for it to finish, or pass --wait-for-lock. If no such process exists, delete ${this.path}.`,
           data: { pid: holder.pid, host: holder.host, command: holder.command, since: holder.since },
         });

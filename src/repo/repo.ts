@@ -77,7 +77,7 @@ export class Repo {
   static find(cwd: string): Repo {
     const root = findRoot(cwd);
     if (!root) {
-      throw new DvsError('environment', 'NOT_A_DVS_REPO', `Not inside a dvs repository (no .dvs/ found above ${cwd})`, {
+      throw new DvsError('NOT_A_DVS_REPO', `Not inside a dvs repository (no .dvs/ found above ${cwd})`, {
         hint: 'Run `dvs init` at the top of a Git repository first.',
       });
     }
@@ -123,7 +123,7 @@ export class Repo {
       }
     });
     if (confirmed) return;
-    throw new DvsError('input', 'UNCONFIRMED_PATH', `.dvs/config (committed) sets ${key} to ${value}, outside this repository; dvs uses such a path only after you confirm it on this machine`, {
+    throw new DvsError('UNCONFIRMED_PATH', `.dvs/config (committed) sets ${key} to ${value}, outside this repository; dvs uses such a path only after you confirm it on this machine`, {
       hint: `If you trust this repository's choice, confirm it once: dvs config --local ${key} ${value}`,
       data: { key, value, path: abs },
     });
@@ -188,7 +188,7 @@ export class Repo {
 export function refuseLinksFromGit(foreign: TrackedEntry[]): void {
   const link = foreign.find((e) => isSymlinkMode(e.mode));
   if (!link) return;
-  throw new DvsError('input', 'DVS_LINK_FROM_GIT', `${link.path} is a symbolic link committed to Git; dvs refuses to follow it (a cloned repository must not choose where dvs reads and writes)`, {
+  throw new DvsError('DVS_LINK_FROM_GIT', `${link.path} is a symbolic link committed to Git; dvs refuses to follow it (a cloned repository must not choose where dvs reads and writes)`, {
     hint: `Stop tracking it (git rm --cached -- '${link.path}'), delete the link, then run dvs again. To share a cache, set cache.dir on this machine: dvs cache dir --local <path>`,
     data: { path: link.path },
   });

@@ -24,7 +24,7 @@ export function runPath(id: string): string {
 
 export function checkRunId(id: string): void {
   if (!ID.test(id) || id.endsWith('.yaml')) {
-    throw new DvsError('usage', 'INVALID_RUN_ID', `Invalid run id "${id}": use letters, digits, ".", "_" and "-" (at most 100, starting with a letter or digit)`, {
+    throw new DvsError('INVALID_RUN_ID', `Invalid run id "${id}": use letters, digits, ".", "_" and "-" (at most 100, starting with a letter or digit)`, {
       hint: 'For example: dvs run start run-42 --model tiny-lm',
       data: { id },
     });
@@ -157,7 +157,7 @@ export function runSource(file: string): TextSource {
 }
 
 function bad(file: string, reason: string): DvsError {
-  return new DvsError('input', 'RUN_RECORD_INVALID', `${file}: ${reason}`, {
+  return new DvsError('RUN_RECORD_INVALID', `${file}: ${reason}`, {
     hint: runSource(file).hint,
     data: { file, path: file, reason: 'shape' },
   });

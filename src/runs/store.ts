@@ -15,12 +15,12 @@ export function parseRunRef(arg: string): RunRef {
   const at = arg.indexOf('@');
   const ref = at < 0 ? { id: arg } : { id: arg.slice(0, at), rev: arg.slice(at + 1) };
   checkRunId(ref.id);
-  if (ref.rev === '') throw new DvsError('usage', 'INVALID_RUN_REF', `${arg}: name a revision after "@" (run-42@main)`, { data: { arg } });
+  if (ref.rev === '') throw new DvsError('INVALID_RUN_REF', `${arg}: name a revision after "@" (run-42@main)`, { data: { arg } });
   return ref;
 }
 
 function runNotFound(id: string, where: string, hint: string): DvsError {
-  return new DvsError('notfound', 'RUN_NOT_FOUND', `No run "${id}" in ${where} (${runPath(id)})`, { hint, data: { id } });
+  return new DvsError('RUN_NOT_FOUND', `No run "${id}" in ${where} (${runPath(id)})`, { hint, data: { id } });
 }
 
 /** Read a run from the workspace. */

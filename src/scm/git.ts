@@ -74,12 +74,12 @@ export async function resolveRevision(root: string, rev: string, options: { tree
     if (commit) return commit;
     const tree = options.treeish ? await parse(`${oid}^{tree}`) : '';
     if (tree) return tree;
-    throw new DvsError('notfound', 'UNKNOWN_REVISION', `"${rev}" names a Git object that is not a commit${options.treeish ? ' or a tree' : ''}`, {
+    throw new DvsError('UNKNOWN_REVISION', `"${rev}" names a Git object that is not a commit${options.treeish ? ' or a tree' : ''}`, {
       hint: 'Name a commit: a branch, tag, hash, HEAD~1, @{1} or :/message.',
       data: { rev, oid },
     });
   }
-  throw new DvsError('notfound', 'UNKNOWN_REVISION', `Unknown revision "${rev}"`, {
+  throw new DvsError('UNKNOWN_REVISION', `Unknown revision "${rev}"`, {
     hint: 'Use a branch, tag, commit hash or an expression Git understands (HEAD~1, @{1}, :/message).',
     data: { rev },
   });

@@ -52,13 +52,13 @@ async function hashSource(source: DownloadSource, call: CallOptions, dest?: stri
   const sink = dest === undefined ? new Writable({ write: (_chunk, _enc, cb) => cb() }) : createWriteStream(dest, { flags: 'wx', mode: 0o444, highWaterMark: 1 << 20 });
   await pipeline(source.stream, hashing, sink, { signal: call.signal });
   if (source.size !== undefined && size !== source.size) {
-    throw new RemoteError('remote', 'REMOTE_SHORT_READ', `the download stopped after ${size} of ${source.size} bytes`, { reason: 'server', retriable: true });
+    throw new RemoteError('REMOTE_SHORT_READ', `the download stopped after ${size} of ${source.size} bytes`, { reason: 'server', retriable: true });
   }
   return { oid: hash.digest('hex'), size };
 }
 
 export function corrupted(remoteName: string, oid: Oid, actual: Oid): RemoteError {
-  return new RemoteError('input', 'REMOTE_OBJECT_CORRUPTED', `the copy of object ${shortOid(oid)} on remote "${remoteName}" is corrupted (its bytes hash to ${shortOid(actual)}); refused`, {
+  return new RemoteError('REMOTE_OBJECT_CORRUPTED', `the copy of object ${shortOid(oid)} on remote "${remoteName}" is corrupted (its bytes hash to ${shortOid(actual)}); refused`, {
     reason: 'corrupt',
     hint: `Push a good copy from a clone that has it (dvs push -r ${remoteName}), and check the remote with \`dvs verify --remote ${remoteName} --deep\`.`,
     data: { oid, actual, remote: remoteName },

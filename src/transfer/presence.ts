@@ -118,7 +118,7 @@ export function allShards(): string[] {
 }
 
 function checkFailed(error: DvsError, n: number): DvsError {
-  return new DvsError('remote', error.code, `Could not ask the remote which objects it has: ${error.message}${n > 1 ? ` (and ${n - 1} more failures)` : ''}`, {
+  return new DvsError(error.code, `Could not ask the remote which objects it has: ${error.message}${n > 1 ? ` (and ${n - 1} more failures)` : ''}`, {
     hint: error.hint ?? 'Run the command again; check the remote with `dvs remote list`.',
     data: error.data,
     cause: error,

@@ -152,7 +152,7 @@ function retriesFor(err: RemoteError, retries: number): number {
 }
 
 function unresponsive(err: RemoteError, settings: QueueSettings): RemoteError {
-  return new RemoteError('remote', 'REMOTE_UNRESPONSIVE', `${settings.label ? settings.label[0].toUpperCase() + settings.label.slice(1) : 'The remote'} did not answer: ${err.message} (${settings.retries + 1} attempts, none succeeded)`, {
+  return new RemoteError('REMOTE_UNRESPONSIVE', `${settings.label ? settings.label[0].toUpperCase() + settings.label.slice(1) : 'The remote'} did not answer: ${err.message} (${settings.retries + 1} attempts, none succeeded)`, {
     reason: 'timeout',
     fatal: true,
     hint: 'Check that the server is up and not overloaded; raise transfer.timeout (seconds) if it is just slow.',
@@ -161,7 +161,7 @@ function unresponsive(err: RemoteError, settings: QueueSettings): RemoteError {
 }
 
 function stallError(settings: QueueSettings): RemoteError {
-  return new RemoteError('remote', 'REMOTE_TIMEOUT', `no progress for ${Math.round(settings.stallMs / 100) / 10} s; the request was abandoned`, {
+  return new RemoteError('REMOTE_TIMEOUT', `no progress for ${Math.round(settings.stallMs / 100) / 10} s; the request was abandoned`, {
     reason: 'timeout',
     retriable: true,
     hint: 'The server or the network is slow or stuck; raise transfer.timeout (seconds) if this is expected.',
@@ -171,11 +171,11 @@ function stallError(settings: QueueSettings): RemoteError {
 /** Anything a backend threw that is not already a RemoteError (a bug, or an error it did not expect). */
 function normalise(err: unknown): RemoteError {
   if (isRemoteError(err)) return err;
-  if (isDvsError(err)) return new RemoteError(err.kind, err.code, err.message, { reason: 'refused', hint: err.hint, data: err.data, cause: err });
+  if (isDvsError(err)) return new RemoteError(err.code, err.message, { reason: 'refused', hint: err.hint, data: err.data, cause: err });
   const code = networkCode(err);
   const message = err instanceof Error ? err.message : String(err);
-  if (code) return new RemoteError('remote', 'REMOTE_NETWORK', `${message} (${code})`, { reason: 'server', retriable: true, cause: err });
-  return new RemoteError('remote', 'REMOTE_ERROR', message, { reason: 'refused', cause: err });
+  if (code) return new RemoteError('REMOTE_NETWORK', `${message} (${code})`, { reason: 'server', retriable: true, cause: err });
+  return new RemoteError('REMOTE_ERROR', message, { reason: 'refused', cause: err });
 }
 
 function whenAborted(signal: AbortSignal): Promise<never> {

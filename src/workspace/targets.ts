@@ -63,7 +63,7 @@ export function selectTargets(repo: Repo, cwd: string, args: string[] | undefine
         continue;
       }
     }
-    throw new DvsError('notfound', 'NOT_TRACKED', `${arg}: not tracked by dvs (no ${pointerPathOf(rel)})`, {
+    throw new DvsError('NOT_TRACKED', `${arg}: not tracked by dvs (no ${pointerPathOf(rel)})`, {
       hint: existsSync(repo.abs(rel)) ? `Track it first: dvs track ${arg}` : 'Check the path; list tracked data with `dvs status`.',
       data: { path: rel },
     });

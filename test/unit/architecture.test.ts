@@ -13,6 +13,7 @@ const SRC = join(PROJECT, 'src');
  * never one of a higher layer, nor of another folder on the same layer.
  */
 export const LAYERS: string[][] = [
+  ['error-codes.ts'],
   ['errors.ts', 'events.ts'],
   ['base'],
   ['objects'],

@@ -196,7 +196,7 @@ describe('config files', () => {
       expect(e).toMatchObject({ kind: 'input', code: 'CONFIG_INVALID' });
       expect(e.message).toBe(`.dvs/config: ${message}`);
     }
-    expect(refusal(() => load('core: 5\n')).code).toBe('UNKNOWN_CONFIG_KEY');
+    expect(refusal(() => load('core: 5\n')).code).toBe('CONFIG_UNKNOWN_KEY');
     expect(refusal(() => load('- a\n- b\n')).message).toBe('.dvs/config: the top level must be a map of sections');
     expect(refusal(() => load('core: &c {autostage: true}\ncache: *c\n')).code).toBe('CONFIG_ALIAS');
     expect(refusal(() => load('[[[['.repeat(20))).code).toBe('CONFIG_TOO_DEEP');

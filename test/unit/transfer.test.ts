@@ -16,7 +16,7 @@ import { cleanupTempDirs, tempDir } from '../helpers.js';
 afterAll(cleanupTempDirs);
 
 const settings = (over: Partial<QueueSettings> = {}): QueueSettings => ({ jobs: 4, retries: 3, stallMs: 0, backoffMs: 1, ...over });
-const retriable = () => new RemoteError('remote', 'REMOTE_SERVER_ERROR', 'HTTP 503', { reason: 'server', retriable: true });
+const retriable = () => new RemoteError('REMOTE_SERVER_ERROR', 'HTTP 503', { reason: 'server', retriable: true });
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 const items = (keys: string[], size = 10) => keys.map((key) => ({ key, size, value: key }));
 
@@ -55,7 +55,7 @@ describe('the transfer queue', () => {
     const r = await processQueue('upload', items(['bad', 'missing', 'ok1', 'ok2']), async (v) => {
       attempts.set(v, (attempts.get(v) ?? 0) + 1);
       if (v === 'bad') throw retriable();
-      if (v === 'missing') throw new RemoteError('notfound', 'REMOTE_OBJECT_MISSING', 'not there', { reason: 'not-found' });
+      if (v === 'missing') throw new RemoteError('REMOTE_OBJECT_MISSING', 'not there', { reason: 'not-found' });
     }, settings({ retries: 2 }));
     expect(attempts.get('bad')).toBe(3); // first try + 2 retries
     expect(attempts.get('missing')).toBe(1); // not retriable
@@ -68,7 +68,7 @@ describe('the transfer queue', () => {
     const keys = Array.from({ length: 40 }, (_, i) => `k${i}`);
     const run = processQueue('upload', items(keys), async (v, call) => {
       started.push(v);
-      if (v === 'k3') throw new RemoteError('remote', 'REMOTE_AUTH', 'refused the credentials', { reason: 'auth', fatal: true });
+      if (v === 'k3') throw new RemoteError('REMOTE_AUTH', 'refused the credentials', { reason: 'auth', fatal: true });
       await new Promise<void>((res, rej) => {
         const t = setTimeout(res, 200);
         call.signal.addEventListener('abort', () => {
@@ -86,7 +86,7 @@ describe('the transfer queue', () => {
     const t0 = Date.now();
     const run = processQueue('query', items(['a']), async () => {
       attempts++;
-      throw new RemoteError('remote', 'REMOTE_UNREACHABLE', 'Cannot reach', { reason: 'unreachable', retriable: true, fatal: true });
+      throw new RemoteError('REMOTE_UNREACHABLE', 'Cannot reach', { reason: 'unreachable', retriable: true, fatal: true });
     }, settings({ retries: 10 }));
     await expect(run).rejects.toMatchObject({ code: 'REMOTE_UNREACHABLE' });
     expect(attempts).toBe(3);

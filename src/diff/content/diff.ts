@@ -32,7 +32,7 @@ interface Prepared {
 
 function checkOptions(o: ContentDiffOptions): void {
   const bad = (what: string): never => {
-    throw new DvsError('usage', 'CONTENT_DIFF_OPTION', `Invalid content diff option: ${what}`, { hint: 'Check the --rows, --key and memory options.' });
+    throw new DvsError('CONTENT_DIFF_OPTION', `Invalid content diff option: ${what}`, { hint: 'Check the --rows, --key and memory options.' });
   };
   if (o.rows !== undefined && !(Number.isInteger(o.rows) && o.rows >= 0)) bad(`rows must be a whole number ≥ 0 (got ${o.rows})`);
   if (o.key !== undefined && (typeof o.key !== 'string' || o.key === '')) bad('key must be a column name');
@@ -90,7 +90,7 @@ function sameSet(a: Set<string>, b: Set<string>): boolean {
 export async function diffPartitions(before: readonly ContentSource[], after: readonly ContentSource[], options: ContentDiffOptions = {}): Promise<ContentDiff> {
   checkOptions(options);
   if (before.length === 0 && after.length === 0) {
-    throw new DvsError('usage', 'CONTENT_DIFF_EMPTY', 'Nothing to diff: neither version has a file', { hint: 'Pass the before and/or after version of a file.' });
+    throw new DvsError('CONTENT_DIFF_EMPTY', 'Nothing to diff: neither version has a file', { hint: 'Pass the before and/or after version of a file.' });
   }
   const { key } = options;
   const budget = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../errors.js';
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import pLimit from 'p-limit';
@@ -30,7 +31,7 @@ export interface CheckoutOptions {
 
 export interface CheckoutFailure {
   path: string;
-  code: string;
+  code: ErrorCode;
   message: string;
   hint?: string;
 }
@@ -120,7 +121,7 @@ class CheckoutRun {
     if (this.force) return undefined;
     if (currentOid !== undefined && this.repo.cache.has(currentOid)) return undefined;
     const what = deleting ? 'not in the pointer and not saved in the cache; not deleted' : 'modified in the workspace and not saved in the cache; left as it is';
-    return new DvsError('conflict', 'UNSAVED_CHANGES', `${path}: ${what}`, {
+    return new DvsError('UNSAVED_CHANGES', `${path}: ${what}`, {
       hint: `Keep the change with \`dvs track ${trackPath}\`, or discard it with \`dvs checkout --force ${path}\`.`,
       data: { path },
     });
@@ -138,7 +139,7 @@ class CheckoutRun {
       const abs = this.repo.abs(dataPath);
       if (lstatSync(abs).isDirectory()) {
         if (!this.force) {
-          throw new DvsError('conflict', 'UNSAVED_CHANGES', `${dataPath}: is a directory in the workspace, the pointer names a file; left as it is`, {
+          throw new DvsError('UNSAVED_CHANGES', `${dataPath}: is a directory in the workspace, the pointer names a file; left as it is`, {
             hint: `Move the directory away, or replace it with \`dvs checkout --force ${dataPath}\`.`,
           });
         }
@@ -270,7 +271,7 @@ class CheckoutRun {
         continue;
       }
       if (st.isSymbolicLink() || !st.isDirectory()) {
-        throw new DvsError('input', 'PATH_OUTSIDE_REPO', `${path}: a parent in the workspace (${d.slice(rootLen + 1)}) is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; refusing to write through it`, {
+        throw new DvsError('PATH_OUTSIDE_REPO', `${path}: a parent in the workspace (${d.slice(rootLen + 1)}) is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a directory'}; refusing to write through it`, {
           hint: 'Remove or rename it, then run dvs checkout again.',
         });
       }
@@ -294,12 +295,12 @@ class CheckoutRun {
 
 function objectProblem(path: string, oid: Oid, health: string, what = 'object'): DvsError {
   if (health === 'missing') {
-    return new DvsError('notfound', 'OBJECT_MISSING', `${path}: ${what} ${oid.slice(0, 10)} is not in the cache`, {
+    return new DvsError('OBJECT_MISSING', `${path}: ${what} ${oid.slice(0, 10)} is not in the cache`, {
       hint: 'Fetch it from a remote: dvs pull (or dvs fetch, then dvs checkout).',
       data: { path, oid },
     });
   }
-  return new DvsError('input', 'OBJECT_CORRUPTED', `${path}: cache object ${oid.slice(0, 10)} is ${health === 'wrong-size' ? 'the wrong size' : 'corrupted'}; it was moved to quarantine and not checked out`, {
+  return new DvsError('OBJECT_CORRUPTED', `${path}: cache object ${oid.slice(0, 10)} is ${health === 'wrong-size' ? 'the wrong size' : 'corrupted'}; it was moved to quarantine and not checked out`, {
     hint: 'Fetch it again from a remote (dvs pull), or re-track the data where it is intact.',
     data: { path, oid },
   });

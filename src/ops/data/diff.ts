@@ -230,7 +230,7 @@ async function checkTargetsExist(ctx: OpContext, rels: string[], args: string[],
       }
     }
     if (!found) {
-      throw new DvsError('notfound', 'UNKNOWN_TARGET', `${args[i]}: not tracked data, nor inside tracked data, at any side of the diff`, {
+      throw new DvsError('UNKNOWN_TARGET', `${args[i]}: not tracked data, nor inside tracked data, at any side of the diff`, {
         hint: 'Name a tracked path (dvs status lists them) or a file inside a tracked directory.',
         data: { path: t },
       });

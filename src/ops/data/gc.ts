@@ -34,7 +34,7 @@ export async function gc(ctx: OpContext, options: GcOptions): Promise<GcResult> 
     const refs = objectsOf(repo, pointers);
     if (refs.unknownManifests.length && !options.force) {
       const m = refs.unknownManifests[0];
-      throw new DvsError('notfound', 'MANIFEST_MISSING', `The manifest of ${m.dataPath}${m.commit ? ` at ${m.commit.slice(0, 10)}` : ''} is not in the cache, so gc cannot tell which files it keeps`, {
+      throw new DvsError('MANIFEST_MISSING', `The manifest of ${m.dataPath}${m.commit ? ` at ${m.commit.slice(0, 10)}` : ''} is not in the cache, so gc cannot tell which files it keeps`, {
         hint: 'Fetch it first (dvs fetch), or pass --force to collect anyway.',
         data: { missing: refs.unknownManifests },
       });

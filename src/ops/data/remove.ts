@@ -23,13 +23,13 @@ export interface RemoveResult {
 export async function remove(ctx: OpContext, options: RemoveOptions): Promise<RemoveResult> {
   const { repo } = ctx;
   if (options.targets.length === 0) {
-    throw new DvsError('usage', 'NO_TARGETS', 'Nothing to remove', { hint: 'Name pointer files: dvs remove data.dvs' });
+    throw new DvsError('NO_TARGETS', 'Nothing to remove', { hint: 'Name pointer files: dvs remove data.dvs' });
   }
   const refs = options.targets.map((arg) => {
     const { rel } = repo.resolve(ctx.cwd, arg.replace(/\/+$/, ''));
     const pointerPath = isPointerPath(rel) ? rel : pointerPathOf(rel);
     if (!existsSync(repo.abs(pointerPath))) {
-      throw new DvsError('notfound', 'NOT_TRACKED', `${arg}: no pointer ${pointerPath}`, {
+      throw new DvsError('NOT_TRACKED', `${arg}: no pointer ${pointerPath}`, {
         hint: 'List tracked data with `dvs status`.',
         data: { path: rel },
       });

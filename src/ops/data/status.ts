@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../errors.js';
 import type { Warning } from '../../events.js';
 import type { ObjectCache } from '../../objects/cache.js';
 import type { Manifest } from '../../objects/manifest.js';
@@ -42,7 +43,7 @@ export interface StatusChanges {
 export interface RefusedEntry {
   path: string;
   pointerPath: string;
-  code: string;
+  code: ErrorCode;
   message: string;
   hint?: string;
 }

@@ -55,7 +55,7 @@ export interface TrackResult {
 export async function track(ctx: OpContext, options: TrackOptions): Promise<TrackResult> {
   const { repo } = ctx;
   if (options.targets.length === 0) {
-    throw new DvsError('usage', 'NO_TARGETS', 'Nothing to track', { hint: 'Name files or directories: dvs track data/' });
+    throw new DvsError('NO_TARGETS', 'Nothing to track', { hint: 'Name files or directories: dvs track data/' });
   }
   const targets = options.targets.map((arg) => checkTarget(repo, ctx.cwd, arg));
   const inGit = await trackedByGit(repo.root, targets.map((t) => t.rel));
@@ -63,7 +63,7 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
     const first = inGit[0];
     const target = targets.find((t) => first === t.rel || first.startsWith(t.rel + '/'))!;
     const what = first === target.rel ? 'already tracked by Git' : `Git already tracks files in it (${first})`;
-    throw new DvsError('conflict', 'TRACKED_BY_GIT', `${target.arg}: ${what}`, {
+    throw new DvsError('TRACKED_BY_GIT', `${target.arg}: ${what}`, {
       hint: `Stop tracking it in Git first: git rm -r --cached ${target.rel} && git commit -m "stop tracking ${target.rel} in Git"`,
       data: { path: target.rel, gitPath: first },
     });
@@ -104,7 +104,7 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
           const scan = scanDirectory(repo, t.rel);
           const unnamable = scan.warnings.find((w) => w.code === 'NAME_NOT_UTF8');
           if (unnamable) {
-            throw new DvsError('input', 'NAME_NOT_UTF8', `${unnamable.message.replace(/, skipped$/, '')}; dvs records names as UTF-8 text and will not track the directory without it`, { hint: unnamable.hint, data: { path: unnamable.path } });
+            throw new DvsError('NAME_NOT_UTF8', `${unnamable.message.replace(/, skipped$/, '')}; dvs records names as UTF-8 text and will not track the directory without it`, { hint: unnamable.hint, data: { path: unnamable.path } });
           }
           warnings.push(...scan.warnings);
           // Temp files a killed checkout left are not data: they go rather than wait for the next checkout.
@@ -162,7 +162,7 @@ function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
   const { abs, rel } = repo.resolve(cwd, arg.replace(/\/+$/, '') || arg);
   repo.guard.check(rel, pointerPathOf(rel));
   if (rel.endsWith(POINTER_SUFFIX)) {
-    throw new DvsError('usage', 'TRACK_POINTER', `${arg}: is a dvs pointer, not data`, {
+    throw new DvsError('TRACK_POINTER', `${arg}: is a dvs pointer, not data`, {
       hint: `Track the data it stands for: dvs track ${arg.slice(0, -POINTER_SUFFIX.length)}`,
     });
   }
@@ -171,7 +171,7 @@ function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
     st = lstatSync(abs);
   } catch (err) {
     if (arg.includes('\uFFFD')) {
-      throw new DvsError('input', 'NAME_NOT_UTF8', `${arg}: not found; the name given is not valid UTF-8 (shown with \uFFFD in place of the bad bytes)`, {
+      throw new DvsError('NAME_NOT_UTF8', `${arg}: not found; the name given is not valid UTF-8 (shown with \uFFFD in place of the bad bytes)`, {
         hint: 'Rename the file to a UTF-8 name (for example with convmv), then track it.',
         data: { path: rel },
       });
@@ -184,21 +184,21 @@ function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
     try {
       st = statSync(abs);
     } catch (err) {
-      throw new DvsError('notfound', 'TRACK_BROKEN_LINK', `${arg}: a symbolic link to nothing (${readlinkSync(abs)})`, { hint: 'Fix or remove the link.', data: { path: rel }, cause: err });
+      throw new DvsError('TRACK_BROKEN_LINK', `${arg}: a symbolic link to nothing (${readlinkSync(abs)})`, { hint: 'Fix or remove the link.', data: { path: rel }, cause: err });
     }
     if (st.isDirectory()) {
-      throw new DvsError('input', 'TRACK_LINKED_DIRECTORY', `${arg}: a symbolic link to a directory; dvs tracks links to files only`, {
+      throw new DvsError('TRACK_LINKED_DIRECTORY', `${arg}: a symbolic link to a directory; dvs tracks links to files only`, {
         hint: 'Track the directory at its real location, or copy it in.',
         data: { path: rel },
       });
     }
   }
   if (!st.isFile() && !st.isDirectory()) {
-    throw new DvsError('input', 'TRACK_SPECIAL', `${arg}: not a regular file or directory`);
+    throw new DvsError('TRACK_SPECIAL', `${arg}: not a regular file or directory`);
   }
   const owner = trackedAncestor(repo, rel);
   if (owner) {
-    throw new DvsError('conflict', 'INSIDE_TRACKED_DIR', `${arg}: inside the tracked directory ${owner}`, {
+    throw new DvsError('INSIDE_TRACKED_DIR', `${arg}: inside the tracked directory ${owner}`, {
       hint: `Track the whole directory again instead: dvs track ${owner}`,
       data: { path: rel, owner },
     });
@@ -207,7 +207,7 @@ function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
     const scan = workspacePointers(repo, rel);
     const nested = [...scan.pointers, ...scan.refused];
     if (nested.length) {
-      throw new DvsError('conflict', 'CONTAINS_TRACKED_DATA', `${arg}: contains data tracked on its own (${nested[0].pointerPath})`, {
+      throw new DvsError('CONTAINS_TRACKED_DATA', `${arg}: contains data tracked on its own (${nested[0].pointerPath})`, {
         hint: `Remove the inner pointers first (dvs remove ${nested[0].pointerPath}), or track the parts separately.`,
         data: { path: rel, nested: nested.map((n) => n.pointerPath) },
       });
@@ -231,12 +231,12 @@ function failOnErrors(errors: Array<{ path: string; code?: string; message: stri
   const first = errors[0];
   const mapped = fromSystemError(Object.assign(new Error(first.message), { code: first.code }), first.path, 'storing in the cache');
   if (mapped instanceof DvsError) {
-    throw new DvsError(mapped.kind, mapped.code, `${mapped.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`, {
+    throw new DvsError(mapped.code, `${mapped.message}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}`, {
       hint: mapped.hint,
       data: { ...mapped.data, failed: errors.map((e) => e.path) },
     });
   }
-  throw new DvsError('environment', 'READ_FAILED', `${first.path}: ${first.message}`, { data: { failed: errors.map((e) => e.path) } });
+  throw new DvsError('READ_FAILED', `${first.path}: ${first.message}`, { data: { failed: errors.map((e) => e.path) } });
 }
 
 /** The first configured link type that can also bring bytes into the cache here without copying. */

@@ -22,7 +22,7 @@ export interface UnprotectResult {
 export async function unprotect(ctx: OpContext, options: UnprotectOptions): Promise<UnprotectResult> {
   const { repo } = ctx;
   if (options.targets.length === 0) {
-    throw new DvsError('usage', 'NO_TARGETS', 'Nothing to unprotect', { hint: 'Name tracked files or directories.' });
+    throw new DvsError('NO_TARGETS', 'Nothing to unprotect', { hint: 'Name tracked files or directories.' });
   }
   const { targets } = selectTargets(repo, ctx.cwd, options.targets);
   return repo.withLock({ ...ctx.lock, command: 'dvs unprotect' }, async () => {

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../errors.js';
 import type { HookName } from '../../scm/hooks.js';
 import type { CheckoutResult } from '../data/checkout.js';
 
@@ -37,7 +38,7 @@ export interface HookResult {
 /** pre-push: data the pushed commits need that did not reach a dvs remote, and why. */
 export interface UnsentData {
   /** NO_REMOTE, REMOTE_NOT_FOUND, the remote's error code (REMOTE_UNREACHABLE, …), or PUSH_INCOMPLETE. */
-  code: string;
+  code: ErrorCode;
   message: string;
   hint?: string;
   /** The dvs remote the data was for, when one could be picked. */

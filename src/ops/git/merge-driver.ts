@@ -131,7 +131,7 @@ function conflict(options: MergeDriverOptions, result: MergeDriverResult, reason
 
 export function assertMergeArgs(args: Partial<MergeDriverOptions>): MergeDriverOptions {
   if (!args.base || !args.ours || !args.theirs || !args.path) {
-    throw new DvsError('usage', 'MERGE_DRIVER_ARGS', 'dvs merge-driver needs %O %A %B %P', { hint: 'It is run by git merge; `dvs install` registers it.' });
+    throw new DvsError('MERGE_DRIVER_ARGS', 'dvs merge-driver needs %O %A %B %P', { hint: 'It is run by git merge; `dvs install` registers it.' });
   }
   return args as MergeDriverOptions;
 }

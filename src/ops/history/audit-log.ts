@@ -42,7 +42,7 @@ export async function auditLog(ctx: OpContext, options: AuditLogOptions = {}): P
     path = isPointerPath(rel) ? dataPathOf(rel) : rel;
   }
   if (options.limit !== undefined && !(Number.isInteger(options.limit) && options.limit > 0)) {
-    throw new DvsError('usage', 'INVALID_LIMIT', `--max-count ${options.limit}: expected a positive whole number`);
+    throw new DvsError('INVALID_LIMIT', `--max-count ${options.limit}: expected a positive whole number`);
   }
   const trail = loadWorkspaceTrail(repo.root);
   const all = [...trail.events, ...loadLocalTransfers(repo)];
@@ -165,7 +165,7 @@ export async function auditReport(ctx: OpContext, options: AuditReportOptions): 
     source.close();
   }
   if (!pointer) {
-    throw new DvsError('notfound', 'NOT_TRACKED', `${options.target}: not tracked by dvs in ${source.label} (no ${pointerPath})`, {
+    throw new DvsError('NOT_TRACKED', `${options.target}: not tracked by dvs in ${source.label} (no ${pointerPath})`, {
       hint: 'Name tracked data (dvs status lists it), or a revision where it was tracked with --rev.',
       data: { path: rel },
     });

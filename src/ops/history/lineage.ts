@@ -39,7 +39,7 @@ export async function lineageShow(ctx: OpContext, options: LineageShowOptions): 
   try {
     const pointer = await source.read(pointerPath);
     if (!pointer) {
-      throw new DvsError('notfound', 'NOT_TRACKED', `${options.target}: not tracked by dvs in ${source.label} (no ${pointerPath})`, {
+      throw new DvsError('NOT_TRACKED', `${options.target}: not tracked by dvs in ${source.label} (no ${pointerPath})`, {
         hint: options.rev ? `List what was tracked there: git ls-tree -r --name-only ${options.rev} | grep '\\.dvs$'` : 'List tracked data with `dvs status`.',
         data: { path: rel, rev: options.rev ?? null },
       });

@@ -24,7 +24,7 @@ export async function runFinish(ctx: OpContext, options: RunFinishOptions): Prom
     const loaded = loadRun(repo, options.id);
     const run = loaded.record;
     if (run.status === 'finished') {
-      throw new DvsError('conflict', 'RUN_FINISHED', `Run "${run.id}" finished at ${run.finished}`, {
+      throw new DvsError('RUN_FINISHED', `Run "${run.id}" finished at ${run.finished}`, {
         hint: 'Metrics of a finished run are final; start a new run to train again.',
         data: { id: run.id },
       });
@@ -33,7 +33,7 @@ export async function runFinish(ctx: OpContext, options: RunFinishOptions): Prom
       const { loadWorkspaceTrail } = await import('../../audit/store.js');
       const integrity = checkRunIntegrity(loaded, loadWorkspaceTrail(repo.root).events);
       if (integrity.status === 'mismatch') {
-        throw new DvsError('input', 'RUN_RECORD_TAMPERED', integrity.message!, {
+        throw new DvsError('RUN_RECORD_TAMPERED', integrity.message!, {
           hint: `Restore the record from Git (git checkout -- ${loaded.file}) and finish it again; \`dvs audit verify\` shows the trail.`,
           data: { id: run.id, hash: integrity.hash, expected: integrity.expected },
         });

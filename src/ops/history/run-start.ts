@@ -42,7 +42,7 @@ async function requireObjects(repo: Repo, ds: TrackedDataset): Promise<void> {
   const checker = new ObjectChecker(repo.cache, await repo.statCache());
   const fail = (oid: string, health: string, what: string) => {
     const missing = health === 'missing';
-    throw new DvsError(missing ? 'notfound' : 'input', missing ? 'DATASET_OBJECT_MISSING' : 'DATASET_OBJECT_CORRUPTED', `dataset ${ds.path}: ${what} ${shortOid(oid)} is ${missing ? 'not in the cache' : `${health} in the cache${health === 'corrupted' ? ' (moved to quarantine)' : ''}`}`, {
+    throw new DvsError(missing ? 'DATASET_OBJECT_MISSING' : 'DATASET_OBJECT_CORRUPTED', `dataset ${ds.path}: ${what} ${shortOid(oid)} is ${missing ? 'not in the cache' : `${health} in the cache${health === 'corrupted' ? ' (moved to quarantine)' : ''}`}`, {
       hint: missing ? `Store it again with \`dvs track ${ds.path}\`, or fetch it with \`dvs pull ${ds.path}\`.` : `Re-track the intact workspace data with \`dvs track ${ds.path}\`, or fetch a good copy with \`dvs pull\`.`,
       data: { path: ds.path, oid, problem: health },
     });
@@ -68,10 +68,10 @@ async function requireObjects(repo: Repo, ds: TrackedDataset): Promise<void> {
 export async function runStart(ctx: OpContext, options: RunStartOptions): Promise<RunWriteResult> {
   const { repo } = ctx;
   checkRunId(options.id);
-  if (!options.model) throw new DvsError('usage', 'NO_MODEL', 'Name the model with --model <name>');
+  if (!options.model) throw new DvsError('NO_MODEL', 'Name the model with --model <name>');
   const file = runPath(options.id);
   if (existsSync(repo.abs(file))) {
-    throw new DvsError('conflict', 'RUN_EXISTS', `Run "${options.id}" already exists (${file})`, {
+    throw new DvsError('RUN_EXISTS', `Run "${options.id}" already exists (${file})`, {
       hint: 'Run ids are unique: pick a new one, e.g. by numbering them (run-42, run-43).',
       data: { id: options.id },
     });
@@ -80,7 +80,7 @@ export async function runStart(ctx: OpContext, options: RunStartOptions): Promis
   const datasets = (options.datasets ?? []).map((arg) => resolveTracked(repo, ctx.cwd, arg, 'dataset'));
   const seen = new Set<string>();
   for (const ds of datasets) {
-    if (seen.has(ds.path)) throw new DvsError('usage', 'DUPLICATE_DATASET', `dataset ${ds.arg} is named twice`);
+    if (seen.has(ds.path)) throw new DvsError('DUPLICATE_DATASET', `dataset ${ds.arg} is named twice`);
     seen.add(ds.path);
   }
   const state = await repo.statCache();
@@ -143,7 +143,7 @@ export async function runStart(ctx: OpContext, options: RunStartOptions): Promis
   };
   const hash = runHash(run);
   return repo.withLock({ ...ctx.lock, command: 'dvs run start' }, async () => {
-    if (existsSync(repo.abs(file))) throw new DvsError('conflict', 'RUN_EXISTS', `Run "${options.id}" already exists (${file})`, { data: { id: options.id } });
+    if (existsSync(repo.abs(file))) throw new DvsError('RUN_EXISTS', `Run "${options.id}" already exists (${file})`, { data: { id: options.id } });
     mkdirSync(dirname(repo.abs(file)), { recursive: true });
     writeFileAtomic(repo.abs(file), serializeRun(run));
     const autostage = repo.config.bool('core.autostage');

@@ -68,31 +68,31 @@ interface Prepared {
 async function prepare(ctx: OpContext, spec: TransformSpec): Promise<Prepared> {
   const { repo } = ctx;
   if (!NAME.test(spec.name)) {
-    throw new DvsError('usage', 'INVALID_TRANSFORM_NAME', `Invalid transform name "${spec.name}": use letters, digits, "_", ".", ":" and "-"`, {
+    throw new DvsError('INVALID_TRANSFORM_NAME', `Invalid transform name "${spec.name}": use letters, digits, "_", ".", ":" and "-"`, {
       hint: 'Name the kind of step: --name filter, --name dedup, --name tokenize.',
     });
   }
   if (spec.outputs.length === 0) {
-    throw new DvsError('usage', 'NO_OUTPUTS', 'Name the data the transform writes with --output <path>', { hint: 'dvs transform --name filter --input raw.csv --output clean.csv -- python filter.py' });
+    throw new DvsError('NO_OUTPUTS', 'Name the data the transform writes with --output <path>', { hint: 'dvs transform --name filter --input raw.csv --output clean.csv -- python filter.py' });
   }
   const params = parseAssignments(spec.params, '--param');
   const inputs = spec.inputs.map((arg) => resolveTracked(repo, ctx.cwd, arg, 'input'));
   const inputPaths = new Set(inputs.map((i) => i.path));
-  if (inputPaths.size !== inputs.length) throw new DvsError('usage', 'DUPLICATE_INPUT', 'An input is named twice');
+  if (inputPaths.size !== inputs.length) throw new DvsError('DUPLICATE_INPUT', 'An input is named twice');
   const seen = new Set<string>();
   for (const arg of spec.outputs) {
     const { rel } = repo.resolve(ctx.cwd, arg.replace(/\/+$/, '') || arg);
     if (rel.endsWith(POINTER_SUFFIX)) {
-      throw new DvsError('usage', 'OUTPUT_IS_POINTER', `output ${arg}: is a dvs pointer, not data`, { hint: `Name the data: --output ${arg.slice(0, -POINTER_SUFFIX.length)}` });
+      throw new DvsError('OUTPUT_IS_POINTER', `output ${arg}: is a dvs pointer, not data`, { hint: `Name the data: --output ${arg.slice(0, -POINTER_SUFFIX.length)}` });
     }
     if (inputPaths.has(rel)) {
-      throw new DvsError('usage', 'OUTPUT_IS_INPUT', `${arg} is both an input and an output`, { hint: 'Write the result to a new path; lineage needs the input version to stay as it was.' });
+      throw new DvsError('OUTPUT_IS_INPUT', `${arg} is both an input and an output`, { hint: 'Write the result to a new path; lineage needs the input version to stay as it was.' });
     }
-    if (seen.has(rel)) throw new DvsError('usage', 'DUPLICATE_OUTPUT', `output ${arg} is named twice`);
+    if (seen.has(rel)) throw new DvsError('DUPLICATE_OUTPUT', `output ${arg} is named twice`);
     seen.add(rel);
     const owner = trackedAncestor(repo, rel);
     if (owner) {
-      throw new DvsError('conflict', 'INSIDE_TRACKED_DIR', `output ${arg}: inside the tracked directory ${owner}`, {
+      throw new DvsError('INSIDE_TRACKED_DIR', `output ${arg}: inside the tracked directory ${owner}`, {
         hint: `Write the output elsewhere, or make the whole directory the output: --output ${owner}`,
         data: { path: rel, owner },
       });
@@ -101,7 +101,7 @@ async function prepare(ctx: OpContext, spec: TransformSpec): Promise<Prepared> {
   // What `dvs track` would refuse afterwards is refused now, before a long command runs for nothing.
   const inGit = await trackedByGit(repo.root, [...seen]);
   if (inGit.length) {
-    throw new DvsError('conflict', 'TRACKED_BY_GIT', `output ${inGit[0]}: already tracked by Git`, {
+    throw new DvsError('TRACKED_BY_GIT', `output ${inGit[0]}: already tracked by Git`, {
       hint: `Stop tracking it in Git first: git rm -r --cached ${inGit[0]}`,
       data: { gitPath: inGit[0] },
     });
@@ -196,7 +196,7 @@ async function recordOutputs(ctx: OpContext, spec: TransformSpec, prepared: Prep
 export async function transform(ctx: OpContext, options: TransformOptions): Promise<TransformResult> {
   const { repo } = ctx;
   if (options.command.length === 0) {
-    throw new DvsError('usage', 'NO_COMMAND', 'Name the command to run after --', { hint: 'dvs transform --name filter --input raw.csv --output clean.csv -- python filter.py' });
+    throw new DvsError('NO_COMMAND', 'Name the command to run after --', { hint: 'dvs transform --name filter --input raw.csv --output clean.csv -- python filter.py' });
   }
   const prepared = await prepare(ctx, options);
   const inputs: LineageIO[] = [];
@@ -210,30 +210,30 @@ export async function transform(ctx: OpContext, options: TransformOptions): Prom
   } catch (err) {
     const errno = errnoCode(err);
     if (errno === 'ENOENT') {
-      throw new DvsError('notfound', 'COMMAND_NOT_FOUND', `${options.command[0]}: command not found; nothing was recorded`, {
+      throw new DvsError('COMMAND_NOT_FOUND', `${options.command[0]}: command not found; nothing was recorded`, {
         hint: 'Check the command after --. It runs without a shell; to use one, run: -- sh -c "…"',
         data: { command: options.command },
       });
     }
     if (errno === 'EACCES') {
-      throw new DvsError('environment', 'COMMAND_NOT_EXECUTABLE', `${options.command[0]}: permission denied; nothing was recorded`, { hint: 'Make it executable (chmod +x) or run it through its interpreter.', data: { command: options.command } });
+      throw new DvsError('COMMAND_NOT_EXECUTABLE', `${options.command[0]}: permission denied; nothing was recorded`, { hint: 'Make it executable (chmod +x) or run it through its interpreter.', data: { command: options.command } });
     }
     throw err;
   }
   const duration = Math.round(performance.now() - t0) / 1000;
   if (exit.code !== 0) {
     const how = exit.signal ? `was killed by ${exit.signal}` : `failed with exit status ${exit.code}`;
-    throw new DvsError('environment', 'TRANSFORM_FAILED', `The ${options.name} command ${how}; its outputs were not tracked and no lineage was recorded`, {
+    throw new DvsError('TRANSFORM_FAILED', `The ${options.name} command ${how}; its outputs were not tracked and no lineage was recorded`, {
       hint: 'Fix the command and run dvs transform again.',
       data: { command: options.command, exitCode: exit.code, signal: exit.signal },
     });
   }
   // A command that changed its own inputs would make the recorded input versions a lie.
   const state = await repo.statCache();
-  for (const input of prepared.inputs) await requireUnchanged(repo, input, state, 'the command changed its input', 'INPUT_CHANGED');
+  for (const input of prepared.inputs) await requireUnchanged(repo, input, state, 'the command changed its input', 'INPUT_CHANGED_BY_COMMAND');
   const missing = options.outputs.filter((o) => !existsSync(repo.resolve(ctx.cwd, o).abs));
   if (missing.length) {
-    throw new DvsError('notfound', 'OUTPUT_MISSING', `The ${options.name} command succeeded but did not write ${missing.join(', ')}; no lineage was recorded`, {
+    throw new DvsError('OUTPUT_MISSING', `The ${options.name} command succeeded but did not write ${missing.join(', ')}; no lineage was recorded`, {
       hint: 'Check the --output paths against what the command writes.',
       data: { missing },
     });
@@ -258,15 +258,15 @@ export async function recordLineage(ctx: OpContext, options: RecordLineageOption
   const prepared = await prepare(ctx, options);
   const missing = options.outputs.filter((o) => !existsSync(repo.resolve(ctx.cwd, o).abs));
   if (missing.length) {
-    throw new DvsError('notfound', 'OUTPUT_MISSING', `Outputs not found: ${missing.join(', ')}`, { hint: 'Copy the outputs into the workspace first, then record their lineage.', data: { missing } });
+    throw new DvsError('OUTPUT_MISSING', `Outputs not found: ${missing.join(', ')}`, { hint: 'Copy the outputs into the workspace first, then record their lineage.', data: { missing } });
   }
   let started = new Date().toISOString();
   if (options.started !== undefined) {
     const t = new Date(options.started);
-    if (Number.isNaN(t.getTime())) throw new DvsError('usage', 'INVALID_TIME', `--started ${options.started}: not a date and time (use ISO 8601: 2024-05-13T10:15:00Z)`);
+    if (Number.isNaN(t.getTime())) throw new DvsError('INVALID_TIME', `--started ${options.started}: not a date and time (use ISO 8601: 2024-05-13T10:15:00Z)`);
     started = t.toISOString();
   }
-  if (options.duration !== undefined && !(options.duration >= 0)) throw new DvsError('usage', 'INVALID_DURATION', `--duration ${options.duration}: expected seconds ≥ 0`);
+  if (options.duration !== undefined && !(options.duration >= 0)) throw new DvsError('INVALID_DURATION', `--duration ${options.duration}: expected seconds ≥ 0`);
   const code = await codeState(repo.root);
   if (options.commit !== undefined) {
     const { resolveRevision } = await import('../../scm/git.js');

@@ -1,3 +1,4 @@
+import type { ErrorCode } from '../../errors.js';
 import type { DvsError } from '../../errors.js';
 import type { Oid } from '../../objects/oid.js';
 
@@ -5,7 +6,7 @@ import type { Oid } from '../../objects/oid.js';
 export interface TransferFailure {
   path: string;
   oid: Oid;
-  code: string;
+  code: ErrorCode;
   message: string;
   hint?: string;
 }

@@ -33,7 +33,7 @@ export async function gcRemote(ctx: OpContext, options: RemoteGcOptions): Promis
     }
     if (refs.unknownManifests.length && !options.force) {
       const m = refs.unknownManifests[0];
-      throw new DvsError('notfound', 'MANIFEST_MISSING', `The manifest of ${m.dataPath}${m.commit ? ` at ${m.commit.slice(0, 10)}` : ''} is neither in the cache nor on the remote, so gc cannot tell which files it keeps`, {
+      throw new DvsError('MANIFEST_MISSING', `The manifest of ${m.dataPath}${m.commit ? ` at ${m.commit.slice(0, 10)}` : ''} is neither in the cache nor on the remote, so gc cannot tell which files it keeps`, {
         hint: 'Push it from a clone that has it, or pass --force to collect anyway (its files and the manifest are then deleted).',
         data: { missing: refs.unknownManifests },
       });

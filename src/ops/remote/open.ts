@@ -20,7 +20,7 @@ export function remoteName(repo: Repo, name?: string): string {
   const names = repo.config.remoteNames();
   if (name !== undefined) {
     if (!names.includes(name)) {
-      throw new DvsError('notfound', 'REMOTE_NOT_FOUND', `No remote named "${name}"${names.length ? ` (configured: ${names.join(', ')})` : ''}`, {
+      throw new DvsError('REMOTE_NOT_FOUND', `No remote named "${name}"${names.length ? ` (configured: ${names.join(', ')})` : ''}`, {
         hint: names.length ? 'List remotes with `dvs remote list`.' : `Add one: dvs remote add ${name} s3://bucket/prefix (or a directory, or gs://bucket/prefix)`,
         data: { remote: name, remotes: names },
       });
@@ -30,7 +30,7 @@ export function remoteName(repo: Repo, name?: string): string {
   const configured = repo.config.get<string>('core.remote');
   if (configured !== undefined) {
     if (!names.includes(configured)) {
-      throw new DvsError('notfound', 'REMOTE_NOT_FOUND', `The default remote "${configured}" (core.remote) is not configured`, {
+      throw new DvsError('REMOTE_NOT_FOUND', `The default remote "${configured}" (core.remote) is not configured`, {
         hint: `Add it (dvs remote add ${configured} <url>) or pick another: dvs remote default <name>`,
         data: { remote: configured, remotes: names },
       });
@@ -38,7 +38,7 @@ export function remoteName(repo: Repo, name?: string): string {
     return configured;
   }
   if (names.length === 1) return names[0];
-  throw new DvsError('notfound', 'NO_REMOTE', names.length ? `Several remotes are configured (${names.join(', ')}) and none is the default` : 'No remote is configured', {
+  throw new DvsError('NO_REMOTE', names.length ? `Several remotes are configured (${names.join(', ')}) and none is the default` : 'No remote is configured', {
     hint: names.length ? 'Name one with -r <name>, or set the default: dvs remote default <name>' : 'Add one: dvs remote add --default <name> <url>  (a directory, s3://bucket/prefix or gs://bucket/prefix)',
     data: { remotes: names },
   });
@@ -102,7 +102,7 @@ export async function openRemote(ctx: OpContext, options: { remote?: string; job
   const backend = await openBackend(spec);
   const jobs = options.jobs ?? spec.options.jobs ?? repo.config.get<number>('transfer.jobs') ?? backend.defaultJobs;
   if (!Number.isInteger(jobs) || jobs < 1) {
-    throw new DvsError('usage', 'INVALID_JOBS', `-j/--jobs must be a positive integer (got ${jobs})`);
+    throw new DvsError('INVALID_JOBS', `-j/--jobs must be a positive integer (got ${jobs})`);
   }
   const url = canonicalUrl(spec.location, spec.options.endpoint);
   const known = KnownObjects.load(repo.paths.tmp, url);

@@ -89,7 +89,7 @@ function apply(repo: Repo, options: RemoteOpOptions): Unstaged<RemoteResult> {
 
 function required(v: string | undefined, action: string, what: string): string {
   if (v === undefined || v === '') {
-    throw new DvsError('usage', 'USAGE', `dvs remote ${action}: missing <${what}>`, { hint: `dvs remote --help shows the forms of dvs remote ${action}.` });
+    throw new DvsError('USAGE', `dvs remote ${action}: missing <${what}>`, { hint: `dvs remote --help shows the forms of dvs remote ${action}.` });
   }
   return v;
 }
@@ -102,7 +102,7 @@ function add(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
   const name = required(o.name, 'add', 'name');
   let url = required(o.url, 'add', 'url');
   if (!NAME.test(name)) {
-    throw new DvsError('usage', 'INVALID_REMOTE_NAME', `Invalid remote name "${name}": use letters, digits, "_" and "-"`, { data: { name } });
+    throw new DvsError('INVALID_REMOTE_NAME', `Invalid remote name "${name}": use letters, digits, "_" and "-"`, { data: { name } });
   }
   const location = parseRemoteUrl(url, repo.root, `remote ${name}`);
   if (location.scheme === 'local' && !/^file:/i.test(url) && !isAbsolute(url)) {
@@ -111,7 +111,7 @@ function add(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
   }
   const exists = repo.config.remoteNames().includes(name);
   if (exists && !o.force) {
-    throw new DvsError('conflict', 'REMOTE_EXISTS', `A remote named "${name}" already exists (${repo.config.get<string>(`remote.${name}.url`)})`, {
+    throw new DvsError('REMOTE_EXISTS', `A remote named "${name}" already exists (${repo.config.get<string>(`remote.${name}.url`)})`, {
       hint: `Replace its URL with: dvs remote add --force ${name} ${o.url}`,
       data: { name },
     });
@@ -142,7 +142,7 @@ function list(repo: Repo): Unstaged<RemoteResult> {
 
 function removeRemote(repo: Repo, name: string): Unstaged<RemoteResult> {
   if (!repo.config.remoteNames().includes(name)) {
-    throw new DvsError('notfound', 'REMOTE_NOT_FOUND', `No remote named "${name}"`, { hint: 'List remotes with `dvs remote list`.', data: { remote: name } });
+    throw new DvsError('REMOTE_NOT_FOUND', `No remote named "${name}"`, { hint: 'List remotes with `dvs remote list`.', data: { remote: name } });
   }
   const touched: string[] = [];
   for (const [f, fname] of [[repo.config.shared, SHARED], [repo.config.local, LOCAL]] as const) {
@@ -171,7 +171,7 @@ function setDefault(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
   }
   if (o.name === undefined) return { action: 'default', name: repo.config.get<string>('core.remote'), changed: false };
   if (!repo.config.remoteNames().includes(o.name)) {
-    throw new DvsError('notfound', 'REMOTE_NOT_FOUND', `No remote named "${o.name}"`, { hint: 'List remotes with `dvs remote list`.', data: { remote: o.name } });
+    throw new DvsError('REMOTE_NOT_FOUND', `No remote named "${o.name}"`, { hint: 'List remotes with `dvs remote list`.', data: { remote: o.name } });
   }
   const changed = repo.config.get('core.remote') !== o.name;
   writeConfigValue(target.file, 'core.remote', o.name);
@@ -182,11 +182,11 @@ function modify(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
   const name = required(o.name, 'modify', 'name');
   const option = required(o.option, 'modify', 'option');
   if (!repo.config.remoteNames().includes(name)) {
-    throw new DvsError('notfound', 'REMOTE_NOT_FOUND', `No remote named "${name}"`, { hint: 'List remotes with `dvs remote list`.', data: { remote: name } });
+    throw new DvsError('REMOTE_NOT_FOUND', `No remote named "${name}"`, { hint: 'List remotes with `dvs remote list`.', data: { remote: name } });
   }
   const spec = REMOTE_OPTIONS[option];
   if (!spec) {
-    throw new DvsError('usage', 'UNKNOWN_REMOTE_OPTION', `Unknown remote option "${option}"`, {
+    throw new DvsError('UNKNOWN_REMOTE_OPTION', `Unknown remote option "${option}"`, {
       hint: `Remote options: ${Object.keys(REMOTE_OPTIONS).join(', ')}.`,
       data: { option },
     });
@@ -199,7 +199,7 @@ function modify(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
   }
   const raw = required(o.value, 'modify', 'value');
   if (spec.secret && !o.local) {
-    throw new DvsError('usage', 'SECRET_IN_SHARED_CONFIG', `${option} is a secret and would be committed with .dvs/config`, {
+    throw new DvsError('SECRET_IN_SHARED_CONFIG', `${option} is a secret and would be committed with .dvs/config`, {
       hint: `Store it in the ignored local file: dvs remote modify --local ${name} ${option} <value>`,
       data: { key },
     });

@@ -34,7 +34,7 @@ export function config(repo: Repo, options: ConfigOptions): ConfigResult {
     return { action: 'get', key, value: repo.config.get(key), isDefault: !repo.config.has(key) };
   }
   if (spec.secret && !options.local) {
-    throw new DvsError('usage', 'SECRET_IN_SHARED_CONFIG', `${key} is a secret and would be committed with .dvs/config`, {
+    throw new DvsError('SECRET_IN_SHARED_CONFIG', `${key} is a secret and would be committed with .dvs/config`, {
       hint: `Store it in the ignored local file: dvs config --local ${key} <value>`,
     });
   }

@@ -44,7 +44,7 @@ Thumbs.db
 export async function init(options: InitOptions): Promise<InitResult> {
   const root = await gitTopLevel(options.cwd);
   if (!root) {
-    throw new DvsError('environment', 'NOT_A_GIT_REPO', `${options.cwd} is not inside a Git repository`, {
+    throw new DvsError('NOT_A_GIT_REPO', `${options.cwd} is not inside a Git repository`, {
       hint: 'dvs versions data next to code in Git: run `git init` first, then `dvs init`.',
     });
   }

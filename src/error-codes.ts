@@ -1,0 +1,218 @@
+/**
+ * Every error code dvs reports, with its kind (which fixes the exit code, cli/exit-codes.ts) and when it
+ * happens. One place: `new DvsError(code, …)` takes its kind from here, so a code means one thing
+ * everywhere, and docs/errors.md is generated from this table (`npm run errors-doc`; a test keeps it in
+ * step). Callers branch on the code, never on the message.
+ */
+
+/** Broad classes of failure; each has one documented exit code (cli/exit-codes.ts). */
+export type ErrorKind =
+  | 'usage' // bad flags, unknown key, invalid value given on the command line
+  | 'input' // malformed pointer/manifest/config, path escaping the repo, invalid hash
+  | 'notfound' // a path, object, remote or revision that does not exist
+  | 'conflict' // refusing to overwrite unsaved data; something already tracked
+  | 'environment' // permission denied, disk full, lock held, not a git repo
+  | 'remote' // unreachable server, bad credentials, remote refused
+  | 'partial' // some items failed, the rest were done
+  | 'internal'; // a bug in dvs
+
+interface CodeSpec {
+  kind: ErrorKind;
+  /** When it happens, for docs/errors.md: one sentence. */
+  when: string;
+}
+
+const spec = <T extends Record<string, CodeSpec>>(table: T) => table;
+
+/** The parsers of repository text (pointers, config, run records, audit events, lineage) share refusals. */
+const parsed = (what: string, file: string) => ({
+  TOO_LARGE: { kind: 'input', when: `${what} is larger than 1 MiB: refused before it is read.` },
+  TOO_DEEP: { kind: 'input', when: `${what} nests deeper than 32 levels.` },
+  ALIAS: { kind: 'input', when: `${what} uses YAML anchors or aliases (they could expand without bound).` },
+  INVALID: { kind: 'input', when: `${what} is not valid (syntax, shape or value); the message names ${file} and the line.` },
+}) as const;
+
+const prefixed = <P extends string, T extends Record<string, CodeSpec>>(prefix: P, table: T) =>
+  Object.fromEntries(Object.entries(table).map(([k, v]) => [`${prefix}_${k}`, v])) as { [K in keyof T & string as `${P}_${K}`]: T[K] };
+
+export const ERROR_CODES = spec({
+  // Command line
+  USAGE: { kind: 'usage', when: 'A command is called with the wrong arguments or flags.' },
+  UNKNOWN_OPTION: { kind: 'usage', when: 'A flag the command does not have.' },
+  UNEXPECTED_ARGUMENT: { kind: 'usage', when: 'An argument the command does not take.' },
+  UNEXPECTED_OPTION: { kind: 'usage', when: 'A flag that does not apply to this form of the command.' },
+  NO_TARGETS: { kind: 'usage', when: 'A command that needs paths was given none.' },
+  NO_TARGET: { kind: 'usage', when: 'A command that needs one path was given none.' },
+  ONE_REVISION: { kind: 'usage', when: 'A command that takes one --rev was given several.' },
+  UNKNOWN_HOOK: { kind: 'usage', when: '`dvs hook` names a hook dvs does not have.' },
+  MERGE_DRIVER_ARGS: { kind: 'usage', when: 'The merge driver is called without the four paths Git passes.' },
+  INVALID_JOBS: { kind: 'usage', when: '-j/--jobs is not a positive integer.' },
+  INVALID_LIMIT: { kind: 'usage', when: 'A count (-n) is not a positive whole number.' },
+  INVALID_TIME: { kind: 'usage', when: 'A date and time is not ISO 8601.' },
+  INVALID_DURATION: { kind: 'usage', when: 'A duration is not a number of seconds.' },
+  INVALID_ASSIGNMENT: { kind: 'usage', when: 'A --param/--metric is not key=value.' },
+  DUPLICATE_ASSIGNMENT: { kind: 'usage', when: 'The same --param/--metric key is given twice.' },
+  INVALID_METRIC: { kind: 'usage', when: 'A metric value is not a number.' },
+  CONTENT_DIFF_OPTION: { kind: 'usage', when: 'A content-diff option (--rows, --key) is invalid.' },
+  CONTENT_DIFF_EMPTY: { kind: 'usage', when: 'A content diff was asked of two missing versions.' },
+
+  // Repository and configuration
+  NOT_A_GIT_REPO: { kind: 'environment', when: '`dvs init` outside a Git work tree.' },
+  NOT_A_DVS_REPO: { kind: 'environment', when: 'A command outside a repository set up with `dvs init`.' },
+  REPO_LOCKED: { kind: 'environment', when: 'Another dvs command holds the repository lock (use --wait-for-lock to wait).' },
+  UNKNOWN_CONFIG_KEY: { kind: 'usage', when: '`dvs config` names a key dvs does not know.' },
+  CONFIG_UNKNOWN_KEY: { kind: 'input', when: 'A config file sets a key dvs does not know.' },
+  INVALID_CONFIG_VALUE: { kind: 'usage', when: 'A config value given on the command line has the wrong type.' },
+  SECRET_IN_SHARED_CONFIG: { kind: 'usage', when: 'A secret would be written to the committed .dvs/config.' },
+  ...prefixed('CONFIG', parsed('A config file', 'the file')),
+  CONFIG_LOCAL_FROM_GIT: { kind: 'input', when: '.dvs/config.local is committed to Git: dvs will not write this machine\'s settings into it.' },
+  DVS_LINK_FROM_GIT: { kind: 'input', when: '.dvs, .dvs/cache or .dvs/tmp (or another part of .dvs) is a symbolic link committed to Git.' },
+  UNCONFIRMED_PATH: { kind: 'input', when: 'The committed config points cache.dir, a directory remote or credentials_file outside the repository, and this machine has not confirmed it.' },
+  NO_LINK_TYPE: { kind: 'environment', when: 'None of the link types in cache.type works on this file system.' },
+
+  // Paths (src/base/paths.ts)
+  PATH_OUTSIDE_REPO: { kind: 'input', when: 'A path is absolute, climbs out with "..", has empty or "." parts, or is the repository root.' },
+  PATH_RESERVED: { kind: 'input', when: 'A path is, or is inside, .git or .dvs (in any letter case or disguise).' },
+  PATH_INVALID: { kind: 'input', when: 'A data path has a control character or a name too long for its pointer.' },
+  PATH_THROUGH_SYMLINK: { kind: 'input', when: 'A folder on the way to the data, or the pointer itself, is a symbolic link.' },
+  PATH_NOT_FOUND: { kind: 'notfound', when: 'A file or folder named on the command line does not exist.' },
+  PATH_CHANGED: { kind: 'conflict', when: 'A file became a folder (or the reverse) while dvs worked on it.' },
+  PATH_LINK_LOOP: { kind: 'input', when: 'Symbolic links point in a circle.' },
+  NAME_TOO_LONG: { kind: 'input', when: 'A file name is longer than the file system allows.' },
+  NAME_NOT_UTF8: { kind: 'input', when: 'A file name is not valid UTF-8, so no manifest can record it.' },
+
+  // The operating system
+  PERMISSION_DENIED: { kind: 'environment', when: 'The operating system refused to read or write a path.' },
+  DISK_FULL: { kind: 'environment', when: 'No space left on the device (or the quota is used up).' },
+  READ_ONLY_FS: { kind: 'environment', when: 'A write to a read-only file system.' },
+  TOO_MANY_OPEN_FILES: { kind: 'environment', when: 'The process ran out of file descriptors.' },
+  IO_ERROR: { kind: 'environment', when: 'The disk or a network file system failed.' },
+  READ_FAILED: { kind: 'environment', when: 'A file could not be read while it was being stored.' },
+
+  // Pointers and manifests
+  ...prefixed('POINTER', parsed('A pointer', 'the pointer')),
+  POINTER_VERSION: { kind: 'input', when: 'A pointer of a format version this dvs does not read.' },
+  POINTER_NOT_FOUND: { kind: 'notfound', when: 'A pointer named on the command line does not exist.' },
+  INVALID_OID: { kind: 'input', when: 'An oid is not 64 lowercase hexadecimal digits.' },
+  UNSUPPORTED_HASH: { kind: 'input', when: 'An oid names a hash algorithm other than sha256.' },
+  MANIFEST_INVALID: { kind: 'input', when: 'A directory manifest is malformed, unsorted, or lists a path both as a file and as a folder.' },
+  MANIFEST_UNSORTED: { kind: 'internal', when: 'dvs itself built a manifest out of order (a bug).' },
+  INTERNAL: { kind: 'internal', when: 'An error dvs did not expect: a bug (run again with -v and report the stack trace).' },
+
+  // Tracking and the workspace
+  NOT_TRACKED: { kind: 'notfound', when: 'A path named on the command line is not tracked by dvs.' },
+  TRACK_POINTER: { kind: 'usage', when: '`dvs track` was given a pointer instead of data.' },
+  TRACK_SPECIAL: { kind: 'input', when: '`dvs track` was given something that is neither a file nor a folder.' },
+  TRACK_LINKED_DIRECTORY: { kind: 'input', when: '`dvs track` was given a symbolic link to a folder.' },
+  TRACK_BROKEN_LINK: { kind: 'notfound', when: '`dvs track` was given a symbolic link to nothing.' },
+  TRACKED_BY_GIT: { kind: 'conflict', when: 'The data is already tracked by Git.' },
+  INSIDE_TRACKED_DIR: { kind: 'conflict', when: 'A path inside a tracked directory was given where the directory is meant.' },
+  CONTAINS_TRACKED_DATA: { kind: 'conflict', when: 'A folder to track holds data tracked on its own.' },
+  UNSAVED_CHANGES: { kind: 'conflict', when: 'Workspace data that is not saved in the cache would be overwritten or deleted (use --force).' },
+  OBJECT_MISSING: { kind: 'notfound', when: 'An object the pointers need is not in the cache.' },
+  OBJECT_CORRUPTED: { kind: 'input', when: 'A cache object\'s bytes do not hash to its name (it is moved to quarantine).' },
+  MANIFEST_MISSING: { kind: 'notfound', when: 'A directory\'s manifest is neither in the cache nor on the remote.' },
+  MANIFEST_HELD_BACK: { kind: 'partial', when: 'A push did not upload a directory\'s manifest because some of its files could not be sent.' },
+  UNKNOWN_REVISION: { kind: 'notfound', when: 'A revision Git cannot resolve, or one that names neither a commit nor a tree.' },
+  UNKNOWN_TARGET: { kind: 'notfound', when: 'A `dvs diff --targets` path names no tracked data on either side.' },
+
+  // Remotes
+  NO_REMOTE: { kind: 'notfound', when: 'No remote is configured, or several are and none is the default.' },
+  REMOTE_NOT_FOUND: { kind: 'notfound', when: 'A remote name that is not configured.' },
+  REMOTE_EXISTS: { kind: 'conflict', when: '`dvs remote add` of a name that exists (use --force to replace its URL).' },
+  INVALID_REMOTE_NAME: { kind: 'usage', when: 'A remote name with characters other than letters, digits, "_" and "-".' },
+  INVALID_REMOTE_URL: { kind: 'usage', when: 'A remote URL that cannot be parsed.' },
+  UNSUPPORTED_REMOTE_URL: { kind: 'usage', when: 'A remote URL scheme other than a path, file://, s3:// or gs://.' },
+  UNKNOWN_REMOTE_OPTION: { kind: 'usage', when: '`dvs remote modify` of an option remotes do not have.' },
+  REMOTE_DIR_MISSING: { kind: 'remote', when: 'A directory remote\'s folder does not exist.' },
+  REMOTE_NO_BUCKET: { kind: 'remote', when: 'The bucket of an S3 or GCS remote does not exist.' },
+  REMOTE_NO_CREDENTIALS: { kind: 'remote', when: 'No credentials could be found for an S3 or GCS remote.' },
+  REMOTE_AUTH: { kind: 'remote', when: 'The remote refused the credentials.' },
+  REMOTE_CONFIG: { kind: 'remote', when: 'A remote lacks a setting it needs (an S3 region).' },
+  REMOTE_UNREACHABLE: { kind: 'remote', when: 'The remote\'s endpoint cannot be reached (refused, DNS, no connection in 4 s).' },
+  REMOTE_UNRESPONSIVE: { kind: 'remote', when: 'The remote stopped answering every request.' },
+  REMOTE_NETWORK: { kind: 'remote', when: 'A request failed on the network (reset, timeout); it was retried.' },
+  REMOTE_TIMEOUT: { kind: 'remote', when: 'A request made no progress for transfer.timeout seconds and was abandoned.' },
+  REMOTE_THROTTLED: { kind: 'remote', when: 'The remote asked dvs to slow down (429, SlowDown); it was retried.' },
+  REMOTE_SERVER_ERROR: { kind: 'remote', when: 'The remote answered with a server error (5xx); it was retried.' },
+  REMOTE_REFUSED: { kind: 'remote', when: 'The remote refused a request for another reason.' },
+  REMOTE_IO: { kind: 'remote', when: 'A directory remote failed to read or write.' },
+  REMOTE_ERROR: { kind: 'remote', when: 'A remote failed in a way the others do not describe.' },
+  REMOTE_DELETE_FAILED: { kind: 'remote', when: 'The remote refused to delete objects.' },
+  REMOTE_ABORTED: { kind: 'remote', when: 'A request was cancelled because another one failed for good.' },
+  REMOTE_OBJECT_MISSING: { kind: 'notfound', when: 'An object is not on the remote.' },
+  REMOTE_OBJECT_CORRUPTED: { kind: 'input', when: 'The remote\'s copy of an object does not hash to its name.' },
+  REMOTE_COPY_BAD: { kind: 'partial', when: 'The remote holds a bad copy of an object and this clone has no good one to send.' },
+  REMOTE_SHORT_READ: { kind: 'remote', when: 'A download ended before all the object\'s bytes arrived.' },
+  REMOTE_SIZE_MISMATCH: { kind: 'remote', when: 'The remote stored another number of bytes than was sent.' },
+  SOURCE_CORRUPTED: { kind: 'input', when: 'A cache object to upload does not hash to its name (it is not sent).' },
+  CACHE_READ_FAILED: { kind: 'environment', when: 'A cache object to upload cannot be read.' },
+  FETCH_FAILED: { kind: 'partial', when: 'Objects a read-only command wanted could not be fetched.' },
+  PUSH_INCOMPLETE: { kind: 'partial', when: 'The pre-push hook could not send everything the pushed commits need.' },
+
+  // Lineage, runs and the audit trail
+  NO_NAME: { kind: 'usage', when: '`dvs transform` without --name.' },
+  NO_OUTPUTS: { kind: 'usage', when: '`dvs transform` without --output.' },
+  NO_COMMAND: { kind: 'usage', when: '`dvs transform` without a command after --.' },
+  NO_MODEL: { kind: 'usage', when: '`dvs run start` without --model.' },
+  INVALID_TRANSFORM_NAME: { kind: 'usage', when: 'A transform name with characters dvs does not allow.' },
+  DUPLICATE_INPUT: { kind: 'usage', when: 'An input is named twice.' },
+  DUPLICATE_OUTPUT: { kind: 'usage', when: 'An output is named twice.' },
+  OUTPUT_IS_INPUT: { kind: 'usage', when: 'A path is both an input and an output of a transform.' },
+  OUTPUT_IS_POINTER: { kind: 'usage', when: 'An output names a pointer instead of data.' },
+  OUTPUT_MISSING: { kind: 'notfound', when: 'A transform\'s command did not write an output.' },
+  COMMAND_NOT_FOUND: { kind: 'notfound', when: 'The command of a transform does not exist.' },
+  COMMAND_NOT_EXECUTABLE: { kind: 'environment', when: 'The command of a transform may not be run.' },
+  TRANSFORM_FAILED: { kind: 'environment', when: 'The command of a transform failed (its exit status is in data.exitCode); nothing was recorded.' },
+  INPUT_MODIFIED: { kind: 'conflict', when: 'A transform input differs from its pointer (track it first).' },
+  INPUT_CHANGED_BY_COMMAND: { kind: 'conflict', when: 'A transform\'s command changed one of its inputs; nothing was recorded.' },
+  DATASET_MISSING: { kind: 'notfound', when: 'A dataset of a run or transform is not in the workspace.' },
+  DATASET_MODIFIED: { kind: 'conflict', when: 'A dataset of a run differs from its pointer.' },
+  DATASET_OBJECT_MISSING: { kind: 'notfound', when: 'A run\'s dataset has objects missing from the cache.' },
+  DATASET_OBJECT_CORRUPTED: { kind: 'input', when: 'A run\'s dataset has corrupted objects in the cache.' },
+  DUPLICATE_DATASET: { kind: 'usage', when: 'A dataset is named twice.' },
+  INVALID_RUN_ID: { kind: 'usage', when: 'A run id with characters dvs does not allow.' },
+  INVALID_RUN_REF: { kind: 'usage', when: 'A run reference `<id>@` without a revision.' },
+  RUN_ARGUMENTS: { kind: 'usage', when: '`dvs run <action>` with the wrong number of arguments.' },
+  RUN_EXISTS: { kind: 'conflict', when: '`dvs run start` of an id that has a record.' },
+  RUN_FINISHED: { kind: 'conflict', when: '`dvs run finish` of a run that is finished.' },
+  RUN_NOT_FOUND: { kind: 'notfound', when: 'No record of that run in the workspace or at that revision.' },
+  ...prefixed('RUN_RECORD', parsed('A run record', 'the record')),
+  RUN_RECORD_TAMPERED: { kind: 'input', when: 'A run record was edited after its audit event was written.' },
+  ...prefixed('AUDIT_EVENT', parsed('An audit event', 'the event file')),
+  ...prefixed('LINEAGE', parsed('A lineage record', 'the pointer')),
+  LINEAGE_VERSION_NOT_FOUND: { kind: 'notfound', when: 'A version a lineage record names is in no pointer of the history.' },
+});
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export function kindOf(code: ErrorCode): ErrorKind {
+  return ERROR_CODES[code].kind;
+}
+
+/**
+ * Warnings: a command went on and succeeded, and says what the user should know (on stderr, and under
+ * `warnings` in --json). They do not change the exit code.
+ */
+export const WARNING_CODES = {
+  // Scanning tracked directories (track, status, checkout)
+  BROKEN_LINK: 'A symbolic link inside a tracked directory points to nothing; it is skipped.',
+  LINKED_DIRECTORY: 'A symbolic link to a folder inside a tracked directory; it is skipped (dvs follows links to files only).',
+  SPECIAL_FILE: 'A socket, FIFO or device inside a tracked directory; it is skipped.',
+  RESERVED_NAME: 'A folder or file named like .git or .dvs inside a tracked directory is never data; it is skipped.',
+  // The repository
+  DVS_FILE_FROM_GIT: 'A part of .dvs/ that belongs to this machine (config.local, tmp/, cache/) is committed to Git; it is ignored.',
+  // Diffs
+  NOT_IN_WORKSPACE: '`dvs diff` against the workspace: data missing from it is shown as deleted.',
+  OBJECTS_MISSING: 'Objects a read-only command needs are not in the cache, and no remote is set to fetch them from.',
+  MIXED_FORMATS: 'A changed directory holds tabular files of several formats; the content diff covers the main one.',
+  // Remotes
+  REMOTE_NOT_TOLD: 'A pull found objects missing from the remote but could not withdraw the manifests that vouch for them (read-only credentials).',
+  // Lineage and runs
+  LINEAGE_OUTDATED: 'A dataset was changed after the transform that made it; its recorded lineage describes an older version.',
+  LINEAGE_INPUT_UNREADABLE: 'The pointer of a recorded input cannot be read; the lineage walk stops there.',
+  STALE_LINEAGE: 'An input of a transform changed after the transform ran; its record names an older version.',
+  RUN_RECORD_UNRECORDED: 'A run record has no matching audit event (written by hand, or the trail is incomplete).',
+} as const satisfies Record<string, string>;
+
+export type WarningCode = keyof typeof WARNING_CODES | ErrorCode;
