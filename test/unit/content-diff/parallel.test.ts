@@ -21,7 +21,7 @@ let api: Api;
 let parallel: Parallel;
 
 beforeAll(async () => {
-  const files = [join(PROJECT, 'src/errors.ts'), join(PROJECT, 'src/events.ts')];
+  const files = [join(PROJECT, 'src/errors.ts'), join(PROJECT, 'src/error-codes.ts'), join(PROJECT, 'src/events.ts')];
   const dir = join(PROJECT, 'src/diff/content');
   for (const f of readdirSync(dir)) if (f.endsWith('.ts')) files.push(join(dir, f));
   for (const f of files) {
