@@ -119,8 +119,8 @@ export const ERROR_CODES = spec({
   // Remotes
   NO_REMOTE: { kind: 'notfound', when: 'No remote is configured, or several are and none is the default.' },
   REMOTE_NOT_FOUND: { kind: 'notfound', when: 'A remote name that is not configured.' },
-  REMOTE_EXISTS: { kind: 'conflict', when: '`dvs remote add` of a name that exists (use --force to replace its URL).' },
-  INVALID_REMOTE_NAME: { kind: 'usage', when: 'A remote name with characters other than letters, digits, "_" and "-".' },
+  REMOTE_EXISTS: { kind: 'conflict', when: '`dvs remote add` of a name that exists (use --force to replace its URL), or `dvs remote rename` to a name in use.' },
+  INVALID_REMOTE_NAME: { kind: 'usage', when: 'A remote name (`dvs remote add`, the new name of `dvs remote rename`) with characters other than letters, digits, "_" and "-".' },
   INVALID_REMOTE_URL: { kind: 'usage', when: 'A remote URL that cannot be parsed.' },
   UNSUPPORTED_REMOTE_URL: { kind: 'usage', when: 'A remote URL scheme other than a path, file://, s3:// or gs://.' },
   UNKNOWN_REMOTE_OPTION: { kind: 'usage', when: '`dvs remote modify` of an option remotes do not have.' },

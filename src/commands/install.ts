@@ -1,14 +1,18 @@
 import { defineCommand } from './types.js';
 import type { InstallResult, UninstallResult } from '../ops/git/install.js';
 
-export const installCommand = defineCommand<Record<string, never>, InstallResult>({
+export const installCommand = defineCommand<{ preCommit: boolean }, InstallResult>({
   name: 'install',
   command: 'install',
   describe: 'Install the Git hooks (data follows checkout/merge/pull/rebase; push sends data) and the pointer merge driver',
-  builder: (y) => y.example('git clone <url> repo && cd repo && dvs install && dvs pull', 'a fresh clone: hooks first, then the data'),
-  async run(_args, env) {
+  builder: (y) =>
+    y
+      .option('pre-commit', { type: 'boolean', default: false, describe: 'also a pre-commit hook that warns when tracked data differs from its staged pointer' })
+      .example('git clone <url> repo && cd repo && dvs install && dvs pull', 'a fresh clone: hooks first, then the data')
+      .example('dvs install --pre-commit', 'git commit also warns about data changed since it was tracked'),
+  async run(args, env) {
     const { install } = await import('../ops/git/install.js');
-    return install(await env.repo());
+    return install(await env.repo(), { preCommit: args.preCommit });
   },
 });
 

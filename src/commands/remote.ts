@@ -15,6 +15,7 @@ const ARITY: Record<RemoteAction, [number, number, string]> = {
   add: [2, 2, '<name> <url>'],
   list: [0, 0, ''],
   remove: [1, 1, '<name>'],
+  rename: [2, 2, '<old> <new>'],
   default: [0, 1, '[name]'],
   modify: [2, 3, '<name> <option> [value]'],
 };
@@ -22,10 +23,10 @@ const ARITY: Record<RemoteAction, [number, number, string]> = {
 export const remoteCommand = defineCommand<RemoteArgs, RemoteResult>({
   name: 'remote',
   command: 'remote <action> [args..]',
-  describe: 'Manage remotes: add <name> <url>, list, remove <name>, default [name], modify <name> <option> <value>',
+  describe: 'Manage remotes: add <name> <url>, list, remove <name>, rename <old> <new>, default [name], modify <name> <option> <value>',
   builder: (y) =>
     y
-      .positional('action', { choices: ['add', 'list', 'ls', 'remove', 'rm', 'default', 'modify'] as const, describe: 'what to do' })
+      .positional('action', { choices: ['add', 'list', 'ls', 'remove', 'rm', 'rename', 'default', 'modify'] as const, describe: 'what to do' })
       .positional('args', variadic('name, url, option, value'))
       .option('default', { alias: 'd', type: 'boolean', default: false, describe: 'add: make it the default remote' })
       .option('local', { type: 'boolean', default: false, describe: 'write to .dvs/config.local (not committed: secrets, paths of this machine)' })
@@ -34,7 +35,7 @@ export const remoteCommand = defineCommand<RemoteArgs, RemoteResult>({
       .example('dvs remote add -d storage s3://my-bucket/datasets', 'add the default remote (in .dvs/config, staged)')
       .example('dvs remote modify storage endpoint http://minio:9000', 'an S3-compatible server')
       .example('dvs remote modify --local storage profile ml', 'this clone only (.dvs/config.local, never committed)')
-      .example('dvs remote list', 'the remotes, the default marked with *'),
+      .example('dvs remote rename storage team-s3', 'rename (the default too, if it was), staged like add'),
   async run(args, env) {
     const action: RemoteAction = args.action === 'ls' ? 'list' : args.action === 'rm' ? 'remove' : args.action;
     const rest = (args.args ?? []).map(String);
@@ -51,6 +52,7 @@ export const remoteCommand = defineCommand<RemoteArgs, RemoteResult>({
       action,
       name: rest[0],
       url: action === 'add' ? rest[1] : undefined,
+      newName: action === 'rename' ? rest[1] : undefined,
       option: action === 'modify' ? rest[1] : undefined,
       value: action === 'modify' ? rest[2] : undefined,
       makeDefault: args.default,

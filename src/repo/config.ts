@@ -30,6 +30,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
   'cache.type': { kind: 'linktypes', default: ['reflink', 'copy'], describe: 'ordered link types for checkout: reflink, hardlink, symlink, copy' },
   'hooks.autofetch': { kind: 'boolean', default: false, describe: 'hooks fetch missing objects from the default remote' },
   'hooks.require_push': { kind: 'boolean', default: false, describe: 'the pre-push hook stops git push when the data of the pushed commits cannot be sent to a dvs remote' },
+  'hooks.require_tracked': { kind: 'boolean', default: false, describe: 'the pre-commit hook (dvs install --pre-commit) stops git commit when tracked data differs from its staged pointer' },
   'diff.content': { kind: 'boolean', default: false, describe: 'dvs diff compares the contents of tabular files by default' },
   'audit.enabled': { kind: 'boolean', default: true, describe: 'append an event to the committed audit trail (.dvs/audit/) for every operation that changes data' },
   'audit.commit_transfers': { kind: 'boolean', default: false, describe: 'push and pull events go to the committed trail too (default: a local log in .dvs/tmp/, so transfers leave git status clean)' },
@@ -299,6 +300,22 @@ export function writeConfigValue(file: ConfigFile, key: string, value: unknown):
     file.doc.setIn(parts, value);
   }
   writeFileAtomic(file.path, file.doc.toString());
+}
+
+/**
+ * Rename one key of a section in place (`remote.<from>` to `remote.<to>`), keeping the entry's position,
+ * its options and their comments. False (and nothing written) when the file has no such key.
+ */
+export function renameConfigKey(file: ConfigFile, section: string, from: string, to: string): boolean {
+  const node = file.doc.get(section, true);
+  if (!isMap(node)) return false;
+  const pair = node.items.find((item) => (isScalar(item.key) ? item.key.value : item.key) === from);
+  if (!pair) return false;
+  if (file.refusal) throw file.refusal;
+  if (isScalar(pair.key)) pair.key.value = to;
+  else pair.key = to;
+  writeFileAtomic(file.path, file.doc.toString());
+  return true;
 }
 
 export function configExists(path: string): boolean {

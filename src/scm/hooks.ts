@@ -3,7 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../base/atomic.js';
 import { runGit } from './git.js';
-import { HOOK_NAMES, type HookName } from './hook-names.js';
+import { HOOK_NAMES, OPTIONAL_HOOKS, type HookName } from './hook-names.js';
 
 /**
  * Git hook files. dvs writes its hooks from the templates in hooks/, marks them with `dvs-hook vN`, and
@@ -11,7 +11,7 @@ import { HOOK_NAMES, type HookName } from './hook-names.js';
  * hook runs it first (respecting its exit status); uninstall moves it back. Like git-lfs, only hook
  * bodies that dvs wrote are upgraded.
  */
-export { HOOK_NAMES, type HookName };
+export { HOOK_NAMES, OPTIONAL_HOOKS, type HookName };
 export const HOOK_VERSION = 1;
 const MARKER = /^# dvs-hook v(\d+):/m;
 export const CHAINED_SUFFIX = '.pre-dvs';

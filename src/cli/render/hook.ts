@@ -1,4 +1,4 @@
-import type { HookResult, UnsentData } from '../../ops/git/hook-result.js';
+import type { HookResult, StaleData, UnsentData } from '../../ops/git/hook-result.js';
 import type { MergeDriverResult } from '../../ops/git/merge-driver.js';
 import { EXIT } from '../exit-codes.js';
 import { errorNote, formatBytes, formatCount, groupDigits, warningNote } from '../format.js';
@@ -24,10 +24,26 @@ export const renderHook: Renderer<HookResult> = (r) => {
   for (const f of other.slice(0, 5)) notes.push(warningNote(f.message));
   if (other.length > 5) notes.push(warningNote(`… and ${groupDigits(other.length - 5)} more; run \`dvs status\``));
   if (r.pushed && r.pushed.objects) notes.push(`dvs: pushed ${formatCount(r.pushed.objects, 'object')}, ${formatBytes(r.pushed.bytes)}`);
+  if (r.stale?.length) notes.push(...staleNotes(r.stale));
   if (r.unsent) notes.push(...unsentNotes(r.unsent));
   else if (r.error) notes.push(errorNote(r.error.message, r.error.hint));
-  return { text: '', notes, exit: r.error ? EXIT.remote : undefined };
+  // pre-commit stops a commit like a failed check (1): the hook script passes only that on to Git.
+  return { text: '', notes, exit: r.error ? (r.name === 'pre-commit' ? EXIT.differences : EXIT.remote) : undefined };
 };
+
+/** pre-commit: one line per path (the first ten), each with the command that fixes it. */
+function staleNotes(stale: StaleData[]): string[] {
+  const lines = stale.slice(0, 10).map((s) => {
+    const what = `${s.path}${s.kind === 'dir' ? '/' : ''}`;
+    const c = s.changes;
+    const detail = c ? ` (${[c.added && `${groupDigits(c.added)} added`, c.deleted && `${groupDigits(c.deleted)} deleted`, c.modified && `${groupDigits(c.modified)} modified`].filter(Boolean).join(', ')})` : '';
+    return s.fix === 'stage'
+      ? warningNote(`${s.pointerPath} is not staged: this commit would record an older version of ${what}; run \`git add ${s.pointerPath}\` before committing`)
+      : warningNote(`${what} changed since it was tracked${detail}; run \`dvs track ${s.path}\` before committing`);
+  });
+  if (stale.length > 10) lines.push(warningNote(`… and ${formatCount(stale.length - 10, 'more changed path')}; run \`dvs status\``));
+  return lines;
+}
 
 /**
  * Data that `git push` leaves behind breaks every clone that checks those commits out, later and

@@ -31,6 +31,8 @@ function renderChange(r: Exclude<RemoteResult, { action: 'list' }>): Rendered {
       return { text: `${r.replaced ? 'Changed' : 'Added'} remote ${r.name}: ${r.url} (in ${r.file})${r.isDefault ? ', the default' : ''}\n` };
     case 'remove':
       return { text: `Removed remote ${r.name}${r.wasDefault ? ' (it was the default; none is now)' : ''}${r.files.length ? ` from ${r.files.join(' and ')}` : ''}\n` };
+    case 'rename':
+      return { text: `Renamed remote ${r.name} → ${r.newName}${r.files.length ? ` in ${r.files.join(' and ')}` : ''}${r.isDefault ? ', still the default' : ''}\n` };
     case 'default':
       if (r.file && r.name === undefined) return { text: r.changed ? `No default remote now (in ${r.file})\n` : 'There was no default remote there.\n' };
       if (r.file) return { text: `Default remote: ${r.name} (in ${r.file})\n` };

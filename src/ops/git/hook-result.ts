@@ -1,6 +1,7 @@
 import type { ErrorCode } from '../../errors.js';
 import type { HookName } from '../../scm/hooks.js';
 import type { CheckoutResult } from '../data/checkout.js';
+import type { DataKind } from '../../pointer/format.js';
 
 /** What every Git hook receives and returns (the hooks are in hook.ts, pre-push in pre-push.ts). */
 
@@ -31,7 +32,9 @@ export interface HookResult {
   pushed?: { objects: number; bytes: number };
   /** pre-push: what the pushed commits need that was not sent, and why. */
   unsent?: UnsentData;
-  /** Set when the hook must fail the Git command (pre-push only). */
+  /** pre-commit: tracked data that differs from the pointer being committed. */
+  stale?: StaleData[];
+  /** Set when the hook must fail the Git command (pre-push; pre-commit with hooks.require_tracked). */
   error?: { message: string; hint?: string };
 }
 
@@ -55,4 +58,15 @@ export interface UnsentData {
   command: string;
   /** hooks.require_push is on: the hook fails, and Git does not push. */
   required: boolean;
+}
+
+/** pre-commit: data whose workspace content is not what the staged pointer names. */
+export interface StaleData {
+  path: string;
+  pointerPath: string;
+  kind: DataKind;
+  /** `track`: the data changed since it was tracked; `stage`: the workspace pointer matches it, only `git add` is missing. */
+  fix: 'track' | 'stage';
+  /** Directories: files added, deleted and modified relative to the staged pointer (when its manifest is in the cache). */
+  changes?: { added: number; deleted: number; modified: number };
 }

@@ -46,6 +46,8 @@ export async function runHook(ctx: OpContext, options: HookOptions): Promise<Hoo
     }
     case 'pre-push':
       return (await import('./pre-push.js')).prePush(ctx, base, options);
+    case 'pre-commit':
+      return (await import('./pre-commit.js')).preCommit(ctx, base);
   }
 }
 

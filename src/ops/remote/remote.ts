@@ -1,6 +1,6 @@
 import { isAbsolute, relative, resolve } from 'node:path';
 import { DvsError } from '../../errors.js';
-import { coerceValue, REMOTE_OPTIONS, writeConfigValue, type ConfigFile } from '../../repo/config.js';
+import { coerceValue, REMOTE_OPTIONS, renameConfigKey, writeConfigValue, type ConfigFile } from '../../repo/config.js';
 import type { Repo } from '../../repo/repo.js';
 import { parseRemoteUrl } from '../../remotes/url.js';
 import { stage } from '../../scm/git.js';
@@ -11,12 +11,14 @@ import { writeSetting } from '../setup/config.js';
  * (shared through Git) or, with --local, in `.dvs/config.local` (this clone only); secrets may only go
  * to the local file. `core.remote` names the default.
  */
-export type RemoteAction = 'add' | 'list' | 'remove' | 'default' | 'modify';
+export type RemoteAction = 'add' | 'list' | 'remove' | 'rename' | 'default' | 'modify';
 
 export interface RemoteOpOptions {
   action: RemoteAction;
   name?: string;
   url?: string;
+  /** rename: the new name. */
+  newName?: string;
   option?: string;
   value?: string;
   /** add: also make it the default. */
@@ -49,6 +51,7 @@ export type RemoteResult =
   | ({ action: 'add'; name: string; url: string; file: string; isDefault: boolean; replaced: boolean } & ConfigStaging)
   | { action: 'list'; remotes: RemoteListEntry[]; default?: string }
   | ({ action: 'remove'; name: string; files: string[]; wasDefault: boolean } & ConfigStaging)
+  | ({ action: 'rename'; name: string; newName: string; files: string[]; isDefault: boolean } & ConfigStaging)
   | ({ action: 'default'; name?: string; changed: boolean; file?: string } & ConfigStaging)
   | ({ action: 'modify'; name: string; option: string; value?: unknown; file: string; unset: boolean } & ConfigStaging);
 
@@ -80,6 +83,8 @@ function apply(repo: Repo, options: RemoteOpOptions): Unstaged<RemoteResult> {
       return list(repo);
     case 'remove':
       return removeRemote(repo, required(options.name, 'remove', 'name'));
+    case 'rename':
+      return renameRemote(repo, required(options.name, 'rename', 'old'), required(options.newName, 'rename', 'new'));
     case 'default':
       return setDefault(repo, options);
     case 'modify':
@@ -160,6 +165,52 @@ function removeRemote(repo: Repo, name: string): Unstaged<RemoteResult> {
     if (changed) touched.push(fname);
   }
   return { action: 'remove', name, files: touched, wasDefault: repo.config.get('core.remote') === name };
+}
+
+/**
+ * Rename a remote in every file that defines it, and `core.remote` where it named it. What this clone
+ * knows about the remote's objects (.dvs/tmp/remotes/, transfer/known.ts) is keyed by its URL, not its
+ * name, so it stays valid: a rename costs no re-scan. The user config serves every repository, so its
+ * entry is renamed only when the remote is defined nowhere else (it is then the user's own remote).
+ */
+function renameRemote(repo: Repo, name: string, newName: string): Unstaged<RemoteResult> {
+  if (!NAME.test(newName)) {
+    throw new DvsError('INVALID_REMOTE_NAME', `Invalid remote name "${newName}": use letters, digits, "_" and "-"`, { data: { name: newName } });
+  }
+  if (!repo.config.remoteNames().includes(name)) {
+    throw new DvsError('REMOTE_NOT_FOUND', `No remote named "${name}"`, { hint: 'List remotes with `dvs remote list`.', data: { remote: name } });
+  }
+  const repoFiles: Array<[ConfigFile, string]> = [[repo.config.shared, SHARED], [repo.config.local, LOCAL]];
+  const user = repo.config.user;
+  const definedInRepo = repoFiles.some(([f]) => f.doc.hasIn(['remote', name]));
+  const files = user && !definedInRepo ? [...repoFiles, [user, user.path] as [ConfigFile, string]] : repoFiles;
+  // Options left under the new name (without a URL) would be merged into the renamed remote: refused too.
+  const everyFile = user ? [repo.config.shared, repo.config.local, user] : [repo.config.shared, repo.config.local];
+  const taken = newName === name || repo.config.remoteNames().includes(newName) || everyFile.some((f) => f.doc.hasIn(['remote', newName]));
+  if (taken) {
+    throw new DvsError('REMOTE_EXISTS', `A remote named "${newName}" already exists`, {
+      hint: `Pick another name, or remove that remote first: dvs remote remove ${newName}`,
+      data: { name: newName },
+    });
+  }
+  const wasDefault = repo.config.get('core.remote') === name;
+  const touched: string[] = [];
+  let defaultRenamed = false;
+  for (const [file, label] of files) {
+    let changed = renameConfigKey(file, 'remote', name, newName);
+    if (file.doc.getIn(['core', 'remote']) === name) {
+      writeConfigValue(file, 'core.remote', newName);
+      changed = defaultRenamed = true;
+    }
+    if (changed) touched.push(label);
+  }
+  // The default came from the user config, which names the old remote for every repository: keep this
+  // clone's default on the renamed remote without changing the others'.
+  if (wasDefault && !defaultRenamed && !repo.config.local.refusal) {
+    writeConfigValue(repo.config.local, 'core.remote', newName);
+    if (!touched.includes(LOCAL)) touched.push(LOCAL);
+  }
+  return { action: 'rename', name, newName, files: touched, isDefault: wasDefault };
 }
 
 function setDefault(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
