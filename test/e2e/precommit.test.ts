@@ -182,13 +182,14 @@ describe('the pre-commit hook', () => {
   it('skips staged pointers it refuses (unsafe data path, aliases) with a warning, and never fails the commit for them', async () => {
     const repo = await withPreCommit();
     const good = read(repo, 'model.bin.dvs');
-    // A data path in .git, and a pointer built of YAML aliases: neither is read nor acted on.
-    writeTree(repo, { '.GIT.dvs': good, 'bomb.dvs': 'a: &a [x, x]\nb: [*a, *a]\nversion: 1\n' });
-    git(repo, 'add', '.GIT.dvs', 'bomb.dvs');
+    // A data path in .git, a pointer built of YAML aliases, one of 2 MiB: none is read or acted on.
+    writeTree(repo, { '.GIT.dvs': good, 'bomb.dvs': 'a: &a [x, x]\nb: [*a, *a]\nversion: 1\n', 'huge.dvs': `# ${'x'.repeat(2 << 20)}\n` });
+    git(repo, 'add', '.GIT.dvs', 'bomb.dvs', 'huge.dvs');
     const r = await dvs(repo, ['hook', 'pre-commit']);
     expect(r.code).toBe(0);
     const lines = r.stderr.trim().split('\n');
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(3);
+    expect(lines.find((l) => l.endsWith('(huge.dvs)'))).toBe('dvs: warning: skipped refused: the staged pointer is larger than 1 MiB, the most a pointer may be (huge.dvs)');
     expect(lines.find((l) => l.endsWith('(.GIT.dvs)'))).toMatch(/^dvs: warning: skipped refused: its data path ".GIT"/);
     expect(lines.find((l) => l.endsWith('(bomb.dvs)'))).toMatch(/^dvs: warning: skipped refused: bomb\.dvs:\d+: YAML anchors are not allowed/);
     const commit = gitCommit(repo, '-m', 'hostile pointers');

@@ -94,7 +94,7 @@ async function readStaged(reader: BlobReader, entry: StagedPointer, size: number
   const { pointerPath } = entry;
   if (size === undefined) return undefined;
   if (size > MAX_TEXT_BYTES) {
-    result.refused.push({ pointerPath, message: `${pointerPath}: refused: the staged pointer is ${size} bytes; a pointer may be at most 1 MiB` });
+    result.refused.push({ pointerPath, message: `${pointerPath}: refused: the staged pointer is larger than 1 MiB, the most a pointer may be` });
     return undefined;
   }
   try {
