@@ -86,6 +86,19 @@ describe('dvs remote rename', () => {
     expect(readFileSync(join(configDir, 'config'), 'utf8')).toBe('core:\n  remote: share\nremote:\n  share:\n    url: /srv/dvs-store # the team share\n');
     expect(git(repo, 'status', '--porcelain')).toBe('');
   });
+
+  it('leaves the user config alone for a remote the repository defines, keeping this clone\'s default on it', async () => {
+    const repo = gitRepo();
+    const configDir = tempDir();
+    const env = { DVS_CONFIG_DIR: configDir };
+    const userConfig = 'core:\n  remote: storage\n';
+    writeFileSync(join(configDir, 'config'), userConfig);
+    await ok(repo, ['remote', 'add', 'storage', 'store'], env);
+    const r = json(await ok(repo, ['remote', 'rename', 'storage', 'team', '--json'], env));
+    expect(r).toMatchObject({ files: ['.dvs/config', '.dvs/config.local'], isDefault: true, staged: ['.dvs/config'] });
+    expect(readFileSync(join(configDir, 'config'), 'utf8')).toBe(userConfig);
+    expect((await ok(repo, ['config', 'core.remote'], env)).stdout.trim()).toBe('team');
+  });
 });
 
 /** A repository with the hooks (pre-commit too) and committed data: a directory and a file. */
