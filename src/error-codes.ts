@@ -200,6 +200,9 @@ export const WARNING_CODES = {
   LINKED_DIRECTORY: 'A symbolic link to a folder inside a tracked directory; it is skipped (dvs follows links to files only).',
   SPECIAL_FILE: 'A socket, FIFO or device inside a tracked directory; it is skipped.',
   RESERVED_NAME: 'A folder or file named like .git or .dvs inside a tracked directory is never data; it is skipped.',
+  // Data whose pointer is gone (checkout, pull over the whole repository)
+  POINTER_GONE_MODIFIED: 'Data whose pointer is gone was changed, replaced or added to since dvs placed it; that part is left in the workspace.',
+  POINTER_GONE_UNSAVED: 'Data whose pointer is gone is not in the cache, so it exists nowhere else; it is left in the workspace.',
   // The repository
   DVS_FILE_FROM_GIT: 'A part of .dvs/ that belongs to this machine (config.local, tmp/, cache/) is committed to Git; it is ignored.',
   // Diffs

@@ -9,6 +9,8 @@ export const renderCheckout: Renderer<CheckoutResult> = (r, { verbose }) => {
   lines.push(...limitList(r.added.map((p) => `A  ${p}`), max, ''));
   lines.push(...limitList(r.modified.map((p) => `M  ${p}`), max, ''));
   lines.push(...limitList(r.deleted.map((p) => `D  ${p}`), max, ''));
+  const gone = r.orphaned.map((o) => `deleted ${o.kind === 'dir' ? `${formatCount(o.files, 'file')} of ${o.path}` : o.path} (its pointer is gone)`);
+  lines.push(...limitList(gone, max, ''));
   const links = Object.entries(r.links).map(([t, n]) => `${groupDigits(n)} by ${t}`).join(', ');
   lines.push(`${formatCount(r.added.length, 'file')} added, ${groupDigits(r.modified.length)} modified, ${groupDigits(r.deleted.length)} deleted, ${groupDigits(r.unchanged)} unchanged${links ? ` (${links})` : ''}`);
   const notes = r.failures.map((f) => errorNote(f.message, f.hint));

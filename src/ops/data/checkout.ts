@@ -20,6 +20,8 @@ import { compareWorkspace } from '../../workspace/compare.js';
 import { ObjectChecker } from '../../workspace/object-check.js';
 import { selectTargets, type Target } from '../../workspace/targets.js';
 import { loadManifest } from '../../objects/manifest.js';
+import { afterCheckout, type OrphanRemoval } from '../../workspace/orphans.js';
+import { hasPlacedRecord } from '../../workspace/placed.js';
 
 export interface CheckoutOptions {
   targets?: string[];
@@ -45,6 +47,8 @@ export interface CheckoutResult {
   /** Link types actually used, with counts. */
   links: Partial<Record<LinkType, number>>;
   warnings: Warning[];
+  /** Data removed because its pointer is gone (checkout of the whole repository; see workspace/orphans.ts). */
+  orphaned: OrphanRemoval[];
 }
 
 /**
@@ -55,9 +59,10 @@ export interface CheckoutResult {
 export async function checkout(ctx: OpContext, options: CheckoutOptions = {}): Promise<CheckoutResult> {
   const { repo } = ctx;
   const { targets, refused } = options.pointers ? { targets: options.pointers, refused: [] } : selectTargets(repo, ctx.cwd, options.targets);
-  const result: CheckoutResult = { added: [], modified: [], deleted: [], unchanged: 0, failures: [], links: {}, warnings: [] };
+  const result: CheckoutResult = { added: [], modified: [], deleted: [], unchanged: 0, failures: [], links: {}, warnings: [], orphaned: [] };
   for (const r of refused) result.failures.push({ path: r.pointerPath, code: r.error.code, message: r.error.message, hint: r.error.hint });
-  if (targets.length === 0) return result;
+  const wholeRepository = !options.pointers && !options.targets?.length;
+  if (targets.length === 0 && !(wholeRepository && hasPlacedRecord(repo))) return result;
   return repo.withLock({ ...ctx.lock, command: 'dvs checkout' }, async () => {
     const state = await repo.statCache();
     state.preload();
@@ -75,6 +80,9 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions = {}): P
       }
     }
     await run.finish();
+    const orphans = await afterCheckout(repo, state, { targets, refused: refused.map((r) => r.pointerPath), changed: result, wholeRepository });
+    result.orphaned = orphans.removed;
+    result.warnings.push(...orphans.warnings);
     return result;
   });
 }

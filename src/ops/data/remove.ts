@@ -5,6 +5,7 @@ import { readPointer } from '../../pointer/io.js';
 import { unignoreInGit } from '../../repo/gitignore.js';
 import { stage, unstage } from '../../scm/git.js';
 import type { OpContext } from '../context.js';
+import { updatePlaced } from '../../workspace/placed.js';
 
 export interface RemoveOptions {
   targets: string[];
@@ -45,6 +46,8 @@ export async function remove(ctx: OpContext, options: RemoveOptions): Promise<Re
       const changed = unignoreInGit(repo.root, r.path);
       if (changed) ignoreFiles.add(changed);
     }
+    // The data stays and is the user's now: no later checkout may take it for dvs's and remove it.
+    updatePlaced(repo, (record) => refs.forEach((r) => record.forget(r.path)));
     const pointerPaths = refs.map((r) => r.pointerPath);
     const autostage = repo.config.bool('core.autostage');
     if (autostage) {

@@ -19,6 +19,7 @@ import { directoryOids, listingOf, stampsOf } from '../../workspace/dir-oids.js'
 import { TrackJournal } from './track-journal.js';
 import { manifestOf, scanDirectory } from '../../workspace/scan.js';
 import { trackedAncestor, workspacePointers } from '../../workspace/targets.js';
+import { updatePlaced } from '../../workspace/placed.js';
 
 export interface TrackOptions {
   targets: string[];
@@ -135,6 +136,14 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
     } finally {
       await pool?.close();
     }
+    // Tracked data is dvs's from now on (a link stays the user's: its target's bytes were copied).
+    const links = new Set(targets.filter((t) => t.link).map((t) => t.rel));
+    updatePlaced(repo, (record) => {
+      for (const i of items) {
+        if (i.kind === 'dir') record.record(i.path, { kind: 'dir', oid: i.oid });
+        else if (!links.has(i.path)) record.recordFile(repo, i.path, i.oid);
+      }
+    });
     const files = [...changedFiles];
     const autostage = repo.config.bool('core.autostage');
     if (autostage) await stage(repo.root, files);

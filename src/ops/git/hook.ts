@@ -14,6 +14,7 @@ import { countMissing } from '../data/status.js';
 import { objectsOf } from '../../workspace/references.js';
 import { isDirectory, workspacePointers, type Target } from '../../workspace/targets.js';
 import { loadManifest, loadManifestIfPresent } from '../../objects/manifest.js';
+import { updatePlaced } from '../../workspace/placed.js';
 
 const NULL_SHA = /^0+$/;
 
@@ -222,5 +223,7 @@ async function removeOrphanedData(ctx: OpContext, result: HookResult, oldRev: st
   } finally {
     reader.close();
     state.flush();
+    // Whatever stays at those paths is the user's from now on (see workspace/placed.ts).
+    if (result.removed.length || result.kept.length) updatePlaced(repo, (record) => [...result.removed, ...result.kept].forEach((p) => record.forget(p)));
   }
 }
