@@ -114,34 +114,53 @@ export interface InsideTrackResult extends DirectoryVersion {
 export async function trackInside(repo: Repo, target: InsideTarget, hashing: HashFilesOptions, beforeWrite?: BeforeWrite): Promise<InsideTrackResult> {
   const dir = openTrackedDirectory(repo, target.owner, target.rel);
   const sub = target.rel.slice(target.owner.length + 1);
+  const found = await workspaceEntriesAt(repo, target, hashing);
+  const unchanged = { oid: dir.pointer.oid, size: dir.pointer.size, files: dir.pointer.files ?? 0, changed: false, added: 0, deleted: 0, modified: 0 };
+  if (found.errors.length) return { ...unchanged, ...found };
+  const version = saveDirectoryVersion(repo, hashing.state, dir, spliceEntries(dir.manifest, sub, found.entries), beforeWrite);
+  return { ...version, ...found };
+}
+
+export interface WorkspaceEntries {
+  /** Manifest entries for what the workspace holds at the path (paths relative to the tracked directory). */
+  entries: ManifestEntry[];
+  hashedFiles: number;
+  hashedBytes: number;
+  warnings: Warning[];
+  errors: Array<{ path: string; code?: string; message: string }>;
+}
+
+/**
+ * What the workspace holds at a path inside a tracked directory, as manifest entries: one for a file,
+ * one per file of a folder (as a directory scan sees it: `.dvsignore` applies), none when nothing is
+ * there. With `hashing.cache`, the bytes read are stored too.
+ */
+export async function workspaceEntriesAt(repo: Repo, target: InsideTarget, hashing: HashFilesOptions): Promise<WorkspaceEntries> {
+  const sub = target.rel.slice(target.owner.length + 1);
   const present = statIfPresent(target.abs, target.rel);
-  const replacement: ManifestEntry[] = [];
-  const warnings: Warning[] = [];
-  const errors: InsideTrackResult['errors'] = [];
-  let hashedFiles = 0;
-  let hashedBytes = 0;
+  const out: WorkspaceEntries = { entries: [], hashedFiles: 0, hashedBytes: 0, warnings: [], errors: [] };
   if (present?.isFile()) {
     const stamp = stampOf(statSync(target.abs, { bigint: true }));
     // A link's target is copied: linking it into the read-only cache would change a file elsewhere.
     const link = lstatSync(target.abs).isSymbolicLink();
     const r = await hashFiles([{ abs: target.abs, stamp }], { ...hashing, storeMode: link ? 'copy' : hashing.storeMode });
-    errors.push(...r.errors.map((e) => ({ path: target.rel, ...e })));
-    if (r.oids[0]) replacement.push({ path: sub, oid: r.oids[0], size: stamp.size, exec: (Number(present.mode) & 0o100) !== 0 });
-    ({ hashedFiles, hashedBytes } = r);
+    out.errors.push(...r.errors.map((e) => ({ path: target.rel, ...e })));
+    if (r.oids[0]) out.entries.push({ path: sub, oid: r.oids[0], size: stamp.size, exec: (Number(present.mode) & 0o100) !== 0 });
+    out.hashedFiles = r.hashedFiles;
+    out.hashedBytes = r.hashedBytes;
   } else if (present?.isDirectory()) {
     const scan = scanDirectory(repo, target.rel);
-    warnings.push(...scan.warnings);
+    out.warnings.push(...scan.warnings);
     const r = await hashFiles(scan.files, hashing);
-    errors.push(...r.errors.map((e) => ({ path: `${target.rel}/${scan.files[e.index].rel}`, ...e })));
+    out.errors.push(...r.errors.map((e) => ({ path: `${target.rel}/${scan.files[e.index].rel}`, ...e })));
     scan.files.forEach((f, i) => {
       const oid = r.oids[i];
-      if (oid) replacement.push({ path: `${sub}/${f.rel}`, oid, size: f.stamp.size, exec: f.exec });
+      if (oid) out.entries.push({ path: `${sub}/${f.rel}`, oid, size: f.stamp.size, exec: f.exec });
     });
-    ({ hashedFiles, hashedBytes } = r);
+    out.hashedFiles = r.hashedFiles;
+    out.hashedBytes = r.hashedBytes;
   }
-  if (errors.length) return { oid: dir.pointer.oid, size: dir.pointer.size, files: dir.pointer.files ?? 0, changed: false, added: 0, deleted: 0, modified: 0, hashedFiles, hashedBytes, warnings, errors };
-  const version = saveDirectoryVersion(repo, hashing.state, dir, spliceEntries(dir.manifest, sub, replacement), beforeWrite);
-  return { ...version, hashedFiles, hashedBytes, warnings, errors };
+  return out;
 }
 
 /** What is at a path (links followed), or undefined when nothing is. */
