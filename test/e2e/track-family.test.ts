@@ -133,6 +133,11 @@ describe('dvs remove', () => {
     const none = await dvs(repo, ['remove', 'data/sub/b.csv']);
     expect(none.code).toBe(4);
     expect(none.stderr).toContain("data's manifest has no entry there");
+
+    // Named whole, by data and pointer, and by a path inside it: removed once, the rest has nothing to do.
+    const all = json(await dvs(repo, ['remove', 'data/a.csv', 'data', 'data.dvs', '--json']));
+    expect(all.removed.map((x: { path: string }) => x.path)).toEqual(['data']);
+    expect(existsSync(join(repo, 'data.dvs'))).toBe(false);
   });
 
   it('--outs deletes data whose content is in the cache, refuses unsaved data without --force', async () => {

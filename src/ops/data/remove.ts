@@ -55,7 +55,10 @@ export async function remove(ctx: OpContext, options: RemoveOptions): Promise<Re
   if (options.targets.length === 0) {
     throw new DvsError('NO_TARGETS', 'Nothing to remove', { hint: 'Name pointer files: dvs remove data.dvs' });
   }
-  const plans = options.targets.map((arg) => plan(repo, ctx.cwd, arg));
+  const named = options.targets.map((arg) => plan(repo, ctx.cwd, arg));
+  // A path inside data that is removed whole in the same command has nothing left to edit.
+  const whole = new Set(named.filter((p) => 'whole' in p).map((p) => p.path));
+  const plans = named.filter((p, i) => ('whole' in p ? named.findIndex((q) => 'whole' in q && q.path === p.path) === i : !whole.has(p.owner)));
   return repo.withLock({ ...ctx.lock, command: 'dvs remove' }, async () => {
     const state = options.outs ? await repo.statCache() : undefined;
     const unsafe = new Set<string>();
