@@ -18,6 +18,7 @@ export const AUDIT_VERSION = 1;
 export type AuditEventType =
   | 'track'
   | 'remove'
+  | 'move'
   | 'gc'
   | 'push'
   | 'pull'

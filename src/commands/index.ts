@@ -12,6 +12,7 @@ import { pushCommand } from './push.js';
 import { remoteCommand } from './remote.js';
 import { installCommand, uninstallCommand } from './install.js';
 import { removeCommand } from './remove.js';
+import { moveCommand } from './move.js';
 import { statusCommand } from './status.js';
 import { trackCommand } from './track.js';
 import { unprotectCommand } from './unprotect.js';
@@ -36,6 +37,7 @@ export const commands: CommandDef<any, any>[] = [
   runCommand,
   auditCommand,
   removeCommand,
+  moveCommand,
   unprotectCommand,
   gcCommand,
   verifyCommand,

@@ -11,7 +11,8 @@ export const trackCommand = defineCommand<{ paths: string[] }, TrackResult>({
     y
       .positional('paths', variadic('files or directories to track'))
       .example('dvs track data/train', 'hash data/train into the cache; write and stage data/train.dvs')
-      .example('dvs track model.bin data/raw/*.csv', 'several paths at once'),
+      .example('dvs track model.bin data/raw/*.csv', 'several paths at once')
+      .example('dvs track data/train/part-7.csv', 'inside tracked data/train: record only that file in its manifest'),
   async run(args, env) {
     const { track } = await import('../ops/data/track.js');
     return track(await env.context(), { targets: args.paths });

@@ -123,7 +123,7 @@ describe('dvs track', () => {
       [['track', '.git/config'], 3, /inside \.git\//],
       [['track', '.dvs/config'], 3, /inside \.dvs\//],
       [['track', '../outside'], 3, /outside the repository/],
-      [['track', 'd/a.txt'], 5, /inside the tracked directory d/],
+      [['track', 'd/none.txt'], 4, /d's manifest has no entry there/],
       [['track', 'code.py'], 5, /already tracked by Git/],
       [['track', 'd.dvs'], 2, /is a dvs pointer, not data/],
       [['track'], 2, /Not enough non-option arguments|Nothing to track/],

@@ -21,6 +21,7 @@ export const renderers: Record<string, () => Promise<Renderer<any>>> = {
   gc: async () => (await import('./gc.js')).renderGc,
   verify: async () => (await import('./verify.js')).renderVerify,
   remove: async () => (await import('./remove.js')).renderRemove,
+  move: async () => (await import('./move.js')).renderMove,
   config: async () => (await import('./config.js')).renderConfig,
   cache: async () => (await import('./cache.js')).renderCache,
   unprotect: async () => (await import('./unprotect.js')).renderUnprotect,

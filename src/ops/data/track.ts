@@ -1,6 +1,6 @@
 import { existsSync, lstatSync, readlinkSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { DvsError, fromSystemError } from '../../errors.js';
+import { DvsError, errnoCode, fromSystemError } from '../../errors.js';
 import type { Warning } from '../../events.js';
 import { hashFiles, recordObject } from '../../objects/hash-files.js';
 import { cacheSupportsReflink, type StoreMode } from '../../objects/store-file.js';
@@ -18,8 +18,9 @@ import type { OpContext } from '../context.js';
 import { directoryOids, listingOf, stampsOf } from '../../workspace/dir-oids.js';
 import { TrackJournal } from './track-journal.js';
 import { manifestOf, scanDirectory } from '../../workspace/scan.js';
-import { trackedAncestor, workspacePointers } from '../../workspace/targets.js';
+import { isDirectory, trackedAncestor, workspacePointers } from '../../workspace/targets.js';
 import { updatePlaced } from '../../workspace/placed.js';
+import { hasEntriesAt, openTrackedDirectory, trackInside } from './dir-edit.js';
 
 export interface TrackOptions {
   targets: string[];
@@ -37,6 +38,8 @@ export interface TrackedItem {
   /** Files and bytes actually read (unchanged files known from the stat cache are not). */
   hashedFiles: number;
   hashedBytes: number;
+  /** Set when a path inside a tracked directory was tracked: only its entries were rehashed and changed. */
+  inside?: { path: string; added: number; deleted: number; modified: number };
 }
 
 export interface TrackResult {
@@ -89,7 +92,14 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
       for (const t of targets) {
         const previous = existsSync(repo.abs(t.pointerPath)) ? tryReadPointer(repo, t.pointerPath) : undefined;
         let item: TrackedItem;
-        if (t.kind === 'file') {
+        if (t.owner) {
+          const r = await trackInside(repo, { rel: t.rel, abs: t.abs, owner: t.owner }, { state, cache: repo.cache, storeMode, onProgress: ctx.onProgress, pool: sharedPool }, (v) =>
+            pending({ path: t.owner!, pointerPath: t.pointerPath, kind: 'dir', oid: v.oid, size: v.size, changed: true, hashedFiles: 0, hashedBytes: 0 }));
+          failOnErrors(r.errors);
+          warnings.push(...r.warnings);
+          const inside = { path: t.rel, added: r.added, deleted: r.deleted, modified: r.modified };
+          item = { path: t.owner, pointerPath: t.pointerPath, kind: 'dir', oid: r.oid, size: r.size, files: r.files, changed: r.changed, hashedFiles: r.hashedFiles, hashedBytes: r.hashedBytes, inside };
+        } else if (t.kind === 'file') {
           const stamp = stampOf(statSync(t.abs, { bigint: true }));
           // A link's target is copied: linking it into the read-only cache would change a file elsewhere.
           const r = await hashFiles([{ abs: t.abs, stamp }], { state, cache: repo.cache, storeMode: t.link ? 'copy' : storeMode, onProgress: ctx.onProgress, pool: sharedPool });
@@ -129,9 +139,9 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
         }
         items.push(item);
         if (item.changed || !previous) changedFiles.add(t.pointerPath);
-        const ignoreFile = ignoreInGit(repo.root, t.rel);
+        const ignoreFile = ignoreInGit(repo.root, item.path);
         if (ignoreFile) changedFiles.add(ignoreFile);
-        removeTempsBeside(dirname(t.abs), [basename(t.rel), basename(t.pointerPath), '.gitignore'], listed);
+        if (!t.owner) removeTempsBeside(dirname(t.abs), [basename(t.rel), basename(t.pointerPath), '.gitignore'], listed);
       }
     } finally {
       await pool?.close();
@@ -164,6 +174,29 @@ interface CheckedTarget {
   pointerPath: string;
   /** The path is a symbolic link to a file: its target's bytes are tracked, by copy. */
   link: boolean;
+  /** The tracked directory the path lies inside: the target edits its manifest. */
+  owner?: string;
+}
+
+/** A target inside a tracked directory, checked up front like the others: nothing is written before. */
+function insideTarget(repo: Repo, arg: string, rel: string, abs: string, owner: string, exists: boolean): CheckedTarget {
+  const dir = openTrackedDirectory(repo, owner, arg);
+  const sub = rel.slice(owner.length + 1);
+  if (!exists && !hasEntriesAt(dir.manifest, sub)) {
+    throw new DvsError('NOT_TRACKED', `${arg}: not in the workspace, and ${owner}'s manifest has no entry there`, {
+      hint: `Check the path; list the directory's files with: dvs status --granular ${owner}`,
+      data: { path: rel, owner },
+    });
+  }
+  for (let at = rel; at.length > owner.length; at = at.slice(0, at.lastIndexOf('/'))) {
+    if (repo.ignore.ignores(at, at !== rel || isDirectory(abs))) {
+      throw new DvsError('TRACK_IGNORED', `${arg}: ignored by .dvsignore (${at}), so it is not part of ${owner}`, {
+        hint: 'Change the .dvsignore rule if it should be tracked.',
+        data: { path: rel, owner, ignored: at },
+      });
+    }
+  }
+  return { arg, rel, abs, kind: 'dir', pointerPath: dir.pointerPath, link: false, owner };
 }
 
 /** Everything that makes a target untrackable, checked before any work starts. */
@@ -175,10 +208,13 @@ function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
       hint: `Track the data it stands for: dvs track ${arg.slice(0, -POINTER_SUFFIX.length)}`,
     });
   }
+  // A path inside a tracked directory edits that directory's manifest (dir-edit.ts); gone, it drops the entry.
+  const owner = trackedAncestor(repo, rel);
   let st;
   try {
     st = lstatSync(abs);
   } catch (err) {
+    if (owner && (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR')) return insideTarget(repo, arg, rel, abs, owner, false);
     if (arg.includes('\uFFFD')) {
       throw new DvsError('NAME_NOT_UTF8', `${arg}: not found; the name given is not valid UTF-8 (shown with \uFFFD in place of the bad bytes)`, {
         hint: 'Rename the file to a UTF-8 name (for example with convmv), then track it.',
@@ -205,13 +241,7 @@ function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
   if (!st.isFile() && !st.isDirectory()) {
     throw new DvsError('TRACK_SPECIAL', `${arg}: not a regular file or directory`);
   }
-  const owner = trackedAncestor(repo, rel);
-  if (owner) {
-    throw new DvsError('INSIDE_TRACKED_DIR', `${arg}: inside the tracked directory ${owner}`, {
-      hint: `Track the whole directory again instead: dvs track ${owner}`,
-      data: { path: rel, owner },
-    });
-  }
+  if (owner) return insideTarget(repo, arg, rel, abs, owner, true);
   if (st.isDirectory()) {
     const scan = workspacePointers(repo, rel);
     const nested = [...scan.pointers, ...scan.refused];

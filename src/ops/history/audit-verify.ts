@@ -52,6 +52,8 @@ async function checkRecords(repo: Repo, events: AuditEvent[]): Promise<{ problem
     if (integrity.status === 'unrecorded') problems.push({ code: 'RECORD_UNRECORDED', file: loaded.file, message: integrity.message! });
   }
   const recorded = new Set(events.filter((e) => e.type === 'transform' || e.type === 'lineage-record').map((e) => e.data.record));
+  // `dvs move` rewrites the paths in lineage records naming the moved data, and records the new hashes.
+  for (const e of events) if (e.type === 'move' && Array.isArray(e.data.records)) for (const h of e.data.records) recorded.add(h);
   let lineage = 0;
   for (const ref of findPointers(repo.root, repo.ignore, repo.guard).pointers) {
     let pointer;
