@@ -2,7 +2,8 @@
 // repositories sharing one cache (--projects). Real Git repositories, the built CLI.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, dvs, git, GIT_ENV, gitRepo, json, read, tempDir, writeTree, type RunResult } from '../helpers.js';
@@ -205,16 +206,27 @@ describe('dvs gc --projects', () => {
     const bArg = relative(a, b);
     const bHead1 = git(b, 'rev-parse', 'HEAD~1').trim();
 
-    // Alone, a sees b's data as garbage.
+    // Alone, a sees b's data as garbage: gc warns that the cache may be shared.
     expect(removedOids(json(await ok(a, ['gc', '-n', '--json'])))).toEqual([sha('b1\n'), sha('b2\n')].sort());
+    expect((await ok(a, ['gc', '-n'])).stderr).toContain(`dvs: warning: the cache (${shared}) is outside this repository\n  hint: if other repositories share it, name them with --projects <path>`);
     const both = json<{ removed: Removed[]; kept: number; projects: Array<{ root: string; pointers: number }> }>(await ok(a, ['gc', '-n', '--json', '--projects', bArg]));
     expect(removedOids(both)).toEqual([sha('b1\n')]);
     expect(both.kept).toBe(2);
     expect(both.projects).toEqual([expect.objectContaining({ pointers: 1 }), expect.objectContaining({ pointers: 1 })]);
     expect(byOid(both, sha('b1\n'))!.origins).toEqual([expect.objectContaining({ path: 'own.bin', commit: bHead1, project: expect.stringMatching(/dvs-test-/) })]);
-    expect((await ok(a, ['gc', '-n', '--projects', bArg])).stdout).toContain(`Kept what 2 projects sharing the cache need: . (1 pointer, 0 run records), ${bArg} (1 pointer, 0 run records).`);
+    const named = await ok(a, ['gc', '-n', '--projects', bArg]);
+    expect(named.stderr).toBe('');
+    expect(named.stdout).toContain(`Kept what 2 projects sharing the cache need: . (1 pointer, 0 run records), ${bArg} (1 pointer, 0 run records).`);
     // b's whole history is kept with -A, in both.
     expect(removedOids(json(await ok(a, ['gc', '-n', '-A', '--json', '--projects', bArg])))).toEqual([]);
+
+    // The other project is locked while gc reads it: held by a live process (this test), gc stops.
+    mkdirSync(join(b, '.dvs/tmp'), { recursive: true });
+    writeFileSync(join(b, '.dvs/tmp/lock'), JSON.stringify({ pid: process.pid, host: hostname(), command: 'dvs test', since: 'now' }));
+    const locked = await dvs(a, ['gc', '--projects', bArg]);
+    expect(locked.code).toBe(6);
+    expect(locked.stderr).toContain(`dvs: error: --projects: ${b}: The repository is locked by dvs test (pid ${process.pid}`);
+    rmSync(join(b, '.dvs/tmp/lock'));
 
     // Refused before anything is deleted: a folder outside any dvs repository, one with its own cache, none.
     const plain = tempDir();

@@ -368,7 +368,6 @@ describe.each(fixtures)('dvs with a $kind remote', (f) => {
     expect(dry.code).toBe(0);
     // Named by what it was (its path and the commit that last had it), not by its hash.
     expect(dry.stdout).toMatch(/^would remove model\.bin \([0-9a-f]{10}, \d{4}-\d{2}-\d{2}\)  10 B$/m);
-    expect(json(await dvs(a, ['gc', '--remote', '--dry-run', '--json'])).removed).toContainEqual(expect.objectContaining({ oid: model, origins: [expect.objectContaining({ path: 'model.bin' })] }));
     expect(dry.stdout).toContain('Would remove 3 objects');
     const real = json(await dvs(a, ['gc', '--remote', '--json']));
     expect(real).toMatchObject({ kept: 4, dryRun: false });

@@ -1,4 +1,4 @@
-import { relative } from 'node:path';
+import { isAbsolute, relative, sep } from 'node:path';
 import type { ObjectOrigin } from '../../ops/data/gc-origins.js';
 import type { GcRemovedObject, GcResult } from '../../ops/data/gc.js';
 import { formatBytes, formatCount, warningNote } from '../format.js';
@@ -17,6 +17,9 @@ export const renderGc: Renderer<GcResult> = (r, { args, verbose }) => {
   const notes = r.warnings.map((w) => warningNote(w.message, w.hint));
   if (r.dryRun && r.manifestsUnread) {
     notes.push(warningNote(`${formatCount(r.manifestsUnread, 'directory listing')} of the history ${r.manifestsUnread === 1 ? 'is' : 'are'} not in the cache: files only ${r.manifestsUnread === 1 ? 'it names' : 'they name'} show as unreferenced`));
+  }
+  if (r.cache && r.removed.length && r.projects.length === 1 && isOutside(r.projects[0].root, r.cache)) {
+    notes.push(warningNote(`the cache (${r.cache}) is outside this repository`, 'if other repositories share it, name them with --projects <path> so that gc keeps what they need.'));
   }
   if (r.remote && r.removed.length && !args.allBranches && !args.allTags && !args.allCommits && !args.date && !(args.rev as string[] | undefined)?.length) {
     notes.push(warningNote(`only what the workspace needs was kept on ${r.remote.name}`, 'a remote is shared: pass -a/-T/-A, --date or --rev to keep what branches, tags or commits need.'));
@@ -47,4 +50,9 @@ function describeOrigin(o: ObjectOrigin, manifest?: boolean): string {
 function shortPath(abs: string): string {
   const rel = relative(process.cwd(), abs) || '.';
   return rel.length < abs.length ? rel : abs;
+}
+
+function isOutside(root: string, path: string): boolean {
+  const rel = relative(root, path);
+  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
 }

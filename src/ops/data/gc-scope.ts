@@ -69,11 +69,7 @@ export async function keptObjects(ctx: OpContext, scope: GcScope): Promise<KeptO
   const locks: RepoLock[] = [];
   const release = () => locks.splice(0).forEach((l) => l.release());
   try {
-    for (const other of others) {
-      const lock = other.lock();
-      await lock.acquire({ ...ctx.lock, command: 'dvs gc --projects (from another repository)' });
-      locks.push(lock);
-    }
+    for (const other of others) locks.push(await lockOther(ctx, other));
     const warnings: Warning[] = [];
     const needed: NeededData[] = [];
     const projects: GcProject[] = [];
@@ -90,6 +86,23 @@ export async function keptObjects(ctx: OpContext, scope: GcScope): Promise<KeptO
     throw err;
   }
 }
+
+/**
+ * Lock another project. A wait is bounded: two gcs naming each other's repository would otherwise each
+ * hold its own lock and wait for the other's forever.
+ */
+async function lockOther(ctx: OpContext, other: Repo): Promise<RepoLock> {
+  const lock = other.lock();
+  try {
+    await lock.acquire({ ...ctx.lock, timeoutMs: ctx.lock?.wait ? ctx.lock.timeoutMs ?? OTHER_LOCK_WAIT_MS : undefined, command: `dvs gc --projects (from ${ctx.repo.root})` });
+  } catch (err) {
+    if (!isDvsError(err) || err.code !== 'REPO_LOCKED') throw err;
+    throw new DvsError('REPO_LOCKED', `--projects: ${other.root}: ${err.message}`, { hint: err.hint, data: { ...err.data, project: other.root } });
+  }
+  return lock;
+}
+
+const OTHER_LOCK_WAIT_MS = 5 * 60 * 1000;
 
 /** A calendar day, YYYY-MM-DD, that exists (not 2024-02-30). */
 export function checkDate(date: string): void {

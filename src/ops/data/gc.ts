@@ -35,6 +35,8 @@ export interface GcResult {
   /** Directory manifests of the history missing from the cache: files they listed show as unreferenced. */
   manifestsUnread: number;
   warnings: Warning[];
+  /** The cache collected (without --remote): other repositories may share it when it is outside this one. */
+  cache?: string;
   /** With --remote: the remote collected. */
   remote?: { name: string; url: string };
 }
@@ -83,6 +85,7 @@ export async function gc(ctx: OpContext, options: GcOptions): Promise<GcResult> 
         runs: !options.noRuns,
         manifestsUnread: origins.manifestsUnread,
         warnings: kept.warnings,
+        cache: repo.cache.root,
       };
     } finally {
       kept.release();
