@@ -55,6 +55,7 @@ export const ERROR_CODES = spec({
   INVALID_METRIC: { kind: 'usage', when: 'A metric value is not a number.' },
   CONTENT_DIFF_OPTION: { kind: 'usage', when: 'A content-diff option (--rows, --key) is invalid.' },
   CONTENT_DIFF_EMPTY: { kind: 'usage', when: 'A content diff was asked of two missing versions.' },
+  INVALID_DATE: { kind: 'usage', when: 'A date (`dvs gc --date`) is not a calendar date YYYY-MM-DD.' },
 
   // Repository and configuration
   NOT_A_GIT_REPO: { kind: 'environment', when: '`dvs init` outside a Git work tree.' },
@@ -68,6 +69,8 @@ export const ERROR_CODES = spec({
   CONFIG_LOCAL_FROM_GIT: { kind: 'input', when: '.dvs/config.local is committed to Git: dvs will not write this machine\'s settings into it.' },
   DVS_LINK_FROM_GIT: { kind: 'input', when: '.dvs, .dvs/cache or .dvs/tmp (or another part of .dvs) is a symbolic link committed to Git.' },
   UNCONFIRMED_PATH: { kind: 'input', when: 'The committed config points cache.dir, a directory remote or credentials_file outside the repository, and this machine has not confirmed it.' },
+  PROJECT_NOT_DVS_REPO: { kind: 'usage', when: '`dvs gc --projects` names a folder that is not in a dvs repository.' },
+  PROJECT_OTHER_CACHE: { kind: 'usage', when: '`dvs gc --projects` names a repository whose cache is not this repository\'s cache.' },
   NO_LINK_TYPE: { kind: 'environment', when: 'None of the link types in cache.type works on this file system.' },
 
   // Paths (src/base/paths.ts)
@@ -218,6 +221,7 @@ export const WARNING_CODES = {
   LINEAGE_OUTDATED: 'A dataset was changed after the transform that made it; its recorded lineage describes an older version.',
   LINEAGE_INPUT_UNREADABLE: 'The pointer of a recorded input cannot be read; the lineage walk stops there.',
   STALE_LINEAGE: 'An input of a transform changed after the transform ran; its record names an older version.',
+  RUN_RECORD_SKIPPED: '`dvs gc --force` could not read a run record; the data it names was not kept for it.',
   RUN_RECORD_UNRECORDED: 'A run record has no matching audit event (written by hand, or the trail is incomplete).',
 } as const satisfies Record<string, string>;
 

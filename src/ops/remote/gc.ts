@@ -1,11 +1,12 @@
-import { DvsError } from '../../errors.js';
 import type { Oid } from '../../objects/oid.js';
 import { listObjects } from '../../transfer/presence.js';
 import { processQueue } from '../../transfer/queue.js';
 import type { OpContext } from '../context.js';
 import { fetchObjects } from './fetch.js';
-import type { GcOptions, GcResult } from '../data/gc.js';
-import { objectsOf, pointersInScope } from '../../workspace/references.js';
+import { manifestMissing, removedObjects, type GcOptions, type GcResult } from '../data/gc.js';
+import { originsOf } from '../data/gc-origins.js';
+import { keptObjects } from '../data/gc-scope.js';
+import { objectsOf } from '../../workspace/references.js';
 import { openRemote } from './open.js';
 import type { RemoteRef } from './failures.js';
 
@@ -25,64 +26,86 @@ export type RemoteGcResult = GcResult & { remote: RemoteRef };
 export async function gcRemote(ctx: OpContext, options: RemoteGcOptions): Promise<RemoteGcResult> {
   const { repo } = ctx;
   return repo.withLock({ ...ctx.lock, command: 'dvs gc --remote' }, async () => {
-    const pointers = await pointersInScope(repo, { ...options, noWorkspace: false });
-    let refs = objectsOf(repo, pointers);
-    if (refs.unknownManifests.length) {
-      await fetchObjects(ctx, refs.unknownManifests.map((m) => m.oid), options);
-      refs = objectsOf(repo, pointers);
-    }
-    if (refs.unknownManifests.length && !options.force) {
-      const m = refs.unknownManifests[0];
-      throw new DvsError('MANIFEST_MISSING', `The manifest of ${m.dataPath}${m.commit ? ` at ${m.commit.slice(0, 10)}` : ''} is neither in the cache nor on the remote, so gc cannot tell which files it keeps`, {
-        hint: 'Push it from a clone that has it, or pass --force to collect anyway (its files and the manifest are then deleted).',
-        data: { missing: refs.unknownManifests },
-      });
-    }
-    for (const m of refs.unknownManifests) refs.oids.delete(m.oid);
-
-    const remote = await openRemote(ctx, options);
+    const kept = await keptObjects(ctx, options);
     try {
-      const { backend, known, settings } = remote;
-      await remote.syncKnown();
-      const listed = await listObjects({ backend, settings });
-      const removed: GcResult['removed'] = [];
-      let bytes = 0;
-      let kept = 0;
-      for (const o of listed.values()) {
-        if (refs.oids.has(o.oid)) {
-          kept++;
-          known.add(o.oid);
-          continue;
-        }
-        removed.push({ oid: o.oid, size: o.size });
-        bytes += o.size;
-      }
-      removed.sort((a, b) => (a.oid < b.oid ? -1 : 1));
-      let tempFilesRemoved = 0;
-      if (!options.dryRun && removed.length) await remote.newEpoch();
-      if (!options.dryRun) {
-        const batches: Oid[][] = [];
-        for (let i = 0; i < removed.length; i += 1000) batches.push(removed.slice(i, i + 1000).map((r) => r.oid));
-        try {
-          const r = await processQueue(
-            'gc',
-            batches.map((b) => ({ key: b[0], size: 0, count: b.length, value: b })),
-            (oids, call) => backend.delete(oids, call),
-            settings,
-            (item) => item.value.forEach((oid) => known.delete(oid)),
-          );
-          if (r.failed.length) throw r.failed[0].error;
-        } finally {
-          known.flush();
-        }
-        if (backend.cleanup) {
-          const r = await processQueue('gc', [{ key: 'cleanup', size: 0, count: 0, value: undefined }], (_v, call) => backend.cleanup!(60 * 60 * 1000, call), settings);
-          tempFilesRemoved = r.done[0]?.result ?? 0;
-        }
-      }
-      return { removed, kept, bytes, dryRun: options.dryRun === true, tempFilesRemoved, remote: { name: remote.spec.name, url: remote.url } };
+      return await collectRemote(ctx, options, kept);
     } finally {
-      await remote.close();
+      kept.release();
     }
   });
+}
+
+type Kept = Awaited<ReturnType<typeof keptObjects>>;
+
+async function collectRemote(ctx: OpContext, options: RemoteGcOptions, kept: Kept): Promise<RemoteGcResult> {
+  const { repo } = ctx;
+  let refs = kept.refs;
+  if (refs.unknownManifests.length) {
+    await fetchObjects(ctx, refs.unknownManifests.map((m) => m.oid), options);
+    refs = objectsOf(repo, kept.needed);
+  }
+  if (refs.unknownManifests.length && !options.force) {
+    throw manifestMissing(refs, 'is neither in the cache nor on the remote', 'Push it from a clone that has it, or pass --force to collect anyway (its files and the manifest are then deleted).');
+  }
+  for (const m of refs.unknownManifests) refs.oids.delete(m.oid);
+
+  const remote = await openRemote(ctx, options);
+  try {
+    const { backend, known, settings } = remote;
+    await remote.syncKnown();
+    const listed = await listObjects({ backend, settings });
+    const collected = new Map<Oid, number>();
+    let keptCount = 0;
+    for (const o of listed.values()) {
+      if (refs.oids.has(o.oid)) {
+        keptCount++;
+        known.add(o.oid);
+      } else collected.set(o.oid, o.size);
+    }
+    const origins = await originsOf([repo, ...kept.others], repo.cache, new Set(collected.keys()), refs.oids, kept.runData);
+    const removed = removedObjects(collected, origins);
+    const bytes = removed.reduce((sum, r) => sum + r.size, 0);
+    let tempFilesRemoved = 0;
+    if (!options.dryRun && removed.length) await remote.newEpoch();
+    if (!options.dryRun) {
+      await deleteFromRemote(remote, removed.map((r) => r.oid));
+      if (backend.cleanup) {
+        const r = await processQueue('gc', [{ key: 'cleanup', size: 0, count: 0, value: undefined }], (_v, call) => backend.cleanup!(60 * 60 * 1000, call), settings);
+        tempFilesRemoved = r.done[0]?.result ?? 0;
+      }
+    }
+    return {
+      removed,
+      kept: keptCount,
+      bytes,
+      dryRun: options.dryRun === true,
+      tempFilesRemoved,
+      projects: kept.projects,
+      runs: !options.noRuns,
+      manifestsUnread: origins.manifestsUnread,
+      warnings: kept.warnings,
+      remote: { name: remote.spec.name, url: remote.url },
+    };
+  } finally {
+    await remote.close();
+  }
+}
+
+/** Delete in batches of 1000; the record of what the remote holds forgets each batch as it goes. */
+async function deleteFromRemote(remote: Awaited<ReturnType<typeof openRemote>>, oids: Oid[]): Promise<void> {
+  const { backend, known, settings } = remote;
+  const batches: Oid[][] = [];
+  for (let i = 0; i < oids.length; i += 1000) batches.push(oids.slice(i, i + 1000));
+  try {
+    const r = await processQueue(
+      'gc',
+      batches.map((b) => ({ key: b[0], size: 0, count: b.length, value: b })),
+      (batch, call) => backend.delete(batch, call),
+      settings,
+      (item) => item.value.forEach((oid) => known.delete(oid)),
+    );
+    if (r.failed.length) throw r.failed[0].error;
+  } finally {
+    known.flush();
+  }
 }
