@@ -130,6 +130,18 @@ describe('the CSV reader', () => {
     ]);
   });
 
+  it('reads quoted fields with delimiters, newlines and doubled quotes, a header alone, and a last line without newline', async () => {
+    const r = await read(cut('id,"na,me"\r\n1,"say ""hi""\r\nthere"\r\n2,plain'));
+    expect(r.columns).toEqual(['id', 'na,me']);
+    expect(r.rows).toEqual([
+      [1, 'values', ['1', 'say "hi"\r\nthere']],
+      [2, 'spans', ['2', 'plain']],
+    ]);
+    const header = await read(cut('a\tb\n'), { preferred: '\t' });
+    expect(header).toEqual({ columns: ['a', 'b'], rows: [], notes: [] });
+    expect((await read(cut('a;b'))).columns).toEqual(['a', 'b']);
+  });
+
   it('stops reading when the sink says so, and then reports no notes', async () => {
     const text = 'a,b\n' + '1,2,3\n'.repeat(30_000);
     const r = await read(cut(text, [100, 70_000]), { stopAfter: 2 });
