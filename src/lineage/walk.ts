@@ -1,7 +1,7 @@
 import type { Warning } from '../events.js';
 import { shortOid, type Oid } from '../objects/oid.js';
 import { pointerPathOf, type DataKind, type Pointer } from '../pointer/format.js';
-import { lineageHash, lineageOf, type LineageRecord } from './record.js';
+import { lineageHash, lineageOf, type LineageIO, type LineageRecord } from './record.js';
 import type { PointerSource } from './source.js';
 
 /** One dataset version in a lineage graph. */
@@ -73,6 +73,9 @@ export function removedPercent(rowsIn: number | null, rowsOut: number | null): n
   return Math.round(((rowsIn - rowsOut) / rowsIn) * 10000) / 100;
 }
 
+/** A version as a lineage record names it. */
+type NamedVersion = Pick<LineageIO, 'oid' | 'rows' | 'kind' | 'size'>;
+
 /**
  * Walk back from a dataset version through the transforms recorded in pointers to the raw sources.
  * An input is looked up at the same revision; when its pointer there names another version, the
@@ -80,15 +83,29 @@ export function removedPercent(rowsIn: number | null, rowsOut: number | null): n
  * the record names, found in the pointer's history.
  */
 export async function walkLineage(source: PointerSource, path: string, pointer: Pointer): Promise<LineageGraph> {
-  const nodes = new Map<string, LineageNode>();
-  const steps = new Map<string, LineageStep>();
-  const warnings: Warning[] = [];
-  let stale = false;
+  const walk = new LineageWalk(source);
+  const root = await walk.visit(path, pointer, 'pointer', undefined);
+  return walk.graph(root);
+}
 
-  const visit = async (path: string, pointer: Pointer | undefined, found: LineageNode['found'], commit: string | undefined, named?: { oid: Oid; rows: number | null; kind: DataKind; size: number }): Promise<string> => {
+/** The nodes, steps and warnings met so far; each version and each step is visited once. */
+class LineageWalk {
+  private readonly nodes = new Map<string, LineageNode>();
+  private readonly steps = new Map<string, LineageStep>();
+  private readonly warnings: Warning[] = [];
+  private stale = false;
+
+  constructor(private readonly source: PointerSource) {}
+
+  graph(root: string): LineageGraph {
+    return { root, nodes: [...this.nodes.values()], steps: [...this.steps.values()], stale: this.stale, warnings: this.warnings };
+  }
+
+  /** The node of a version, added the first time it is met together with where it came from; returns its id. */
+  async visit(path: string, pointer: Pointer | undefined, found: LineageNode['found'], commit: string | undefined, named?: NamedVersion): Promise<string> {
     const oid = pointer?.oid ?? named!.oid;
     const id = `${path}@${oid}`;
-    const existing = nodes.get(id);
+    const existing = this.nodes.get(id);
     if (existing) {
       existing.rows ??= named?.rows ?? null;
       return id;
@@ -104,96 +121,115 @@ export async function walkLineage(source: PointerSource, path: string, pointer: 
       origin: 'unknown',
     };
     if (commit) node.commit = commit;
-    nodes.set(id, node);
-    if (!pointer) return id;
+    this.nodes.set(id, node);
+    if (pointer) await this.traceOrigin(node, pointer, commit);
+    return id;
+  }
 
+  /** Set the node's origin from the lineage in its pointer, following the step that made it. */
+  private async traceOrigin(node: LineageNode, pointer: Pointer, commit: string | undefined): Promise<void> {
     const lineage = lineageOf(pointer);
     if (lineage.error) {
-      warnings.push({ code: 'LINEAGE_INVALID', path, message: `${pointerPathOf(path)}: its lineage cannot be read (${lineage.error})` });
-      return id;
+      this.warnings.push({ code: 'LINEAGE_INVALID', path: node.path, message: `${pointerPathOf(node.path)}: its lineage cannot be read (${lineage.error})` });
+      return;
     }
     if (!lineage.record) {
       node.origin = 'source';
-      return id;
+      return;
     }
-    const record = lineage.record;
-    const output = record.outputs.find((o) => o.path === path);
-    if (!output || output.oid !== oid) {
-      warnings.push({
-        code: 'LINEAGE_OUTDATED',
-        path,
-        message: `${path}: the lineage in its pointer describes ${output ? `version ${shortOid(output.oid)}` : 'other outputs'}, not ${shortOid(oid)} (the data was re-tracked without dvs transform); its origin is unknown`,
-        hint: 'Record how it was made with `dvs lineage record`, or re-run the transform with `dvs transform`.',
-      });
-      return id;
+    const output = lineage.record.outputs.find((o) => o.path === node.path);
+    if (!output || output.oid !== node.oid) {
+      this.warnOutdated(node, output);
+      return;
     }
     node.origin = 'transform';
     node.rows = output.rows ?? node.rows;
-    const step = await addStep(record, found === 'pointer', commit);
+    const step = await this.addStep(lineage.record, node.found === 'pointer', commit);
     node.step = step.id;
-    return id;
-  };
+  }
 
-  const addStep = async (record: LineageRecord, current: boolean, commit: string | undefined): Promise<LineageStep> => {
+  private warnOutdated(node: LineageNode, output: LineageIO | undefined): void {
+    this.warnings.push({
+      code: 'LINEAGE_OUTDATED',
+      path: node.path,
+      message: `${node.path}: the lineage in its pointer describes ${output ? `version ${shortOid(output.oid)}` : 'other outputs'}, not ${shortOid(node.oid)} (the data was re-tracked without dvs transform); its origin is unknown`,
+      hint: 'Record how it was made with `dvs lineage record`, or re-run the transform with `dvs transform`.',
+    });
+  }
+
+  /** The step of a record, added the first time it is met, its inputs visited in turn. */
+  private async addStep(record: LineageRecord, current: boolean, commit: string | undefined): Promise<LineageStep> {
     const id = lineageHash(record).slice(0, 12);
-    const known = steps.get(id);
+    const known = this.steps.get(id);
     if (known) return known;
-    const step: LineageStep = {
-      id,
-      transform: record.transform,
-      params: record.params,
-      command: record.command,
-      inputs: [],
-      outputs: record.outputs.map((o) => ({ path: o.path, oid: o.oid, rows: o.rows, node: `${o.path}@${o.oid}` })),
-      rowsIn: sumRows(record.inputs),
-      rowsOut: sumRows(record.outputs),
-      removedPercent: null,
-      started: record.started,
-      duration: record.duration,
-      user: record.user,
-      host: record.host,
-      commit: record.commit,
-      dirty: record.dirty,
-      ran: record.ran,
-    };
-    step.removedPercent = removedPercent(step.rowsIn, step.rowsOut);
-    steps.set(id, step);
+    const step = newStep(id, record);
+    this.steps.set(id, step);
     for (const input of record.inputs) {
-      const pointerPath = pointerPathOf(input.path);
-      // Versions found in history resolve their inputs at their own commit first.
-      let there: Pointer | undefined;
-      try {
-        there = await source.read(pointerPath, current ? source.commit : commit);
-      } catch (err) {
-        warnings.push({ code: 'LINEAGE_INPUT_UNREADABLE', path: input.path, message: `${pointerPath}: ${(err as Error).message}` });
-      }
-      let node: string;
-      if (there?.oid === input.oid) {
-        node = await visit(input.path, there, current ? 'pointer' : 'history', current ? undefined : commit, input);
-      } else {
-        if (current) {
-          stale = true;
-          warnings.push({
-            code: 'STALE_LINEAGE',
-            path: input.path,
-            message: there
-              ? `stale lineage: ${record.transform} used ${input.path} at ${shortOid(input.oid)}, but its pointer in ${source.label} says ${shortOid(there.oid)}`
-              : `stale lineage: ${record.transform} used ${input.path} at ${shortOid(input.oid)}, which is no longer tracked in ${source.label}`,
-            hint: `Re-run the ${record.transform} transform to bring ${record.outputs.map((o) => o.path).join(', ')} up to date.`,
-          });
-        }
-        const earlier = await source.findVersion(pointerPath, input.oid);
-        if (earlier) node = await visit(input.path, earlier.pointer, 'history', earlier.commit, input);
-        else {
-          warnings.push({ code: 'LINEAGE_VERSION_NOT_FOUND', path: input.path, message: `${input.path} at ${shortOid(input.oid)} is not in the history of ${pointerPath}; its own lineage is unknown` });
-          node = await visit(input.path, undefined, 'record', undefined, input);
-        }
-      }
+      const node = await this.visitInput(input, record, current, commit);
       step.inputs.push({ path: input.path, oid: input.oid, rows: input.rows, node });
     }
     return step;
-  };
+  }
 
-  const root = await visit(path, pointer, 'pointer', undefined);
-  return { root, nodes: [...nodes.values()], steps: [...steps.values()], stale, warnings };
+  /**
+   * The node of a transform's input: the version its pointer names at the same revision when that is the
+   * one the record names, else the record's version from the pointer's history.
+   */
+  private async visitInput(input: LineageIO, record: LineageRecord, current: boolean, commit: string | undefined): Promise<string> {
+    const pointerPath = pointerPathOf(input.path);
+    // Versions found in history resolve their inputs at their own commit first.
+    const there = await this.readInput(input.path, pointerPath, current ? this.source.commit : commit);
+    if (there?.oid === input.oid) return this.visit(input.path, there, current ? 'pointer' : 'history', current ? undefined : commit, input);
+    if (current) this.warnStale(record, input, there);
+    const earlier = await this.source.findVersion(pointerPath, input.oid);
+    if (earlier) return this.visit(input.path, earlier.pointer, 'history', earlier.commit, input);
+    this.warnings.push({ code: 'LINEAGE_VERSION_NOT_FOUND', path: input.path, message: `${input.path} at ${shortOid(input.oid)} is not in the history of ${pointerPath}; its own lineage is unknown` });
+    return this.visit(input.path, undefined, 'record', undefined, input);
+  }
+
+  /** The input's pointer at `commit`; undefined, with a warning, when it cannot be read. */
+  private async readInput(path: string, pointerPath: string, commit: string | undefined): Promise<Pointer | undefined> {
+    try {
+      return await this.source.read(pointerPath, commit);
+    } catch (err) {
+      this.warnings.push({ code: 'LINEAGE_INPUT_UNREADABLE', path, message: `${pointerPath}: ${(err as Error).message}` });
+      return undefined;
+    }
+  }
+
+  /** The input's pointer at the revision shown names another version (or none): the outputs are out of date. */
+  private warnStale(record: LineageRecord, input: LineageIO, there: Pointer | undefined): void {
+    this.stale = true;
+    const used = `stale lineage: ${record.transform} used ${input.path} at ${shortOid(input.oid)}`;
+    this.warnings.push({
+      code: 'STALE_LINEAGE',
+      path: input.path,
+      message: there ? `${used}, but its pointer in ${this.source.label} says ${shortOid(there.oid)}` : `${used}, which is no longer tracked in ${this.source.label}`,
+      hint: `Re-run the ${record.transform} transform to bring ${record.outputs.map((o) => o.path).join(', ')} up to date.`,
+    });
+  }
+}
+
+/** A step as its record describes it, its inputs not yet resolved. */
+function newStep(id: string, record: LineageRecord): LineageStep {
+  const rowsIn = sumRows(record.inputs);
+  const rowsOut = sumRows(record.outputs);
+  return {
+    id,
+    transform: record.transform,
+    params: record.params,
+    command: record.command,
+    inputs: [],
+    outputs: record.outputs.map((o) => ({ path: o.path, oid: o.oid, rows: o.rows, node: `${o.path}@${o.oid}` })),
+    rowsIn,
+    rowsOut,
+    removedPercent: removedPercent(rowsIn, rowsOut),
+    started: record.started,
+    duration: record.duration,
+    user: record.user,
+    host: record.host,
+    commit: record.commit,
+    dirty: record.dirty,
+    ran: record.ran,
+  };
 }

@@ -56,92 +56,138 @@ export async function processQueue<T, R>(
   /** Called as each item succeeds, so that what was done is kept even if a fatal error follows. */
   onDone?: (item: QueueItem<T>, result: R) => void,
 ): Promise<QueueResult<T, R>> {
-  const seen = new Set<string>();
-  const unique = items.filter((i) => (seen.has(i.key) ? false : (seen.add(i.key), true)));
-  let totalBytes = 0;
-  let totalCount = 0;
-  for (const i of unique) {
-    totalBytes += i.size;
-    totalCount += i.count ?? 1;
-  }
+  const unique = dedupe(items);
+  const totalCount = unique.reduce((n, i) => n + (i.count ?? 1), 0);
+  const totalBytes = unique.reduce((n, i) => n + i.size, 0);
   const progress = new ProgressCounter(phase, settings.onProgress, totalCount, totalBytes);
-  const result: QueueResult<T, R> = { done: [], failed: [] };
-  if (unique.length === 0) return result;
-
-  const stop = new AbortController();
-  // One listener per request in flight, and SDKs add their own: not a leak.
-  setMaxListeners(0, stop.signal);
-  let fatal: DvsError | undefined;
+  if (unique.length === 0) return { done: [], failed: [] };
+  const run = new QueueRun(work, settings, progress, onDone);
   const limit = pLimit(Math.max(1, settings.jobs));
-  const backoff = settings.backoffMs ?? 200;
-  let succeeded = 0;
+  await Promise.all(unique.map((item) => limit(() => run.process(item))));
+  progress.emit();
+  if (run.fatal) throw run.fatal;
+  return run.result;
+}
 
-  const runOne = async (item: QueueItem<T>): Promise<void> => {
-    for (let attempt = 0; ; attempt++) {
-      if (stop.signal.aborted) return;
-      const attemptController = new AbortController();
-      setMaxListeners(0, attemptController.signal);
-      const onStop = () => attemptController.abort(abortedError());
-      stop.signal.addEventListener('abort', onStop);
-      let moved = 0;
-      let timer: NodeJS.Timeout | undefined;
-      let stalled = false;
-      const arm = () => {
-        if (!settings.stallMs) return;
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          stalled = true;
-          attemptController.abort(stallError(settings));
-        }, settings.stallMs);
-      };
-      arm();
+/** The items in order, each key once. */
+function dedupe<T>(items: Array<QueueItem<T>>): Array<QueueItem<T>> {
+  const seen = new Set<string>();
+  return items.filter((i) => (seen.has(i.key) ? false : (seen.add(i.key), true)));
+}
+
+/** What one processQueue call shares across its items: the tally, the stop signal, the first fatal error. */
+class QueueRun<T, R> {
+  readonly result: QueueResult<T, R> = { done: [], failed: [] };
+  fatal: DvsError | undefined;
+  private readonly stop = new AbortController();
+  private readonly backoff: number;
+  private succeeded = 0;
+
+  constructor(
+    private readonly work: (value: T, call: CallOptions) => Promise<R>,
+    private readonly settings: QueueSettings,
+    private readonly progress: ProgressCounter,
+    private readonly onDone: ((item: QueueItem<T>, result: R) => void) | undefined,
+  ) {
+    // One listener per request in flight, and SDKs add their own: not a leak.
+    setMaxListeners(0, this.stop.signal);
+    this.backoff = settings.backoffMs ?? 200;
+  }
+
+  /** Try an item until it succeeds, fails for good, or the queue stops; back off between attempts. */
+  async process(item: QueueItem<T>): Promise<void> {
+    for (let n = 0; !this.stop.signal.aborted; n++) {
+      const attempt = new Attempt(this.stop.signal, this.settings);
       try {
-        // Raced with the abort: a request that ignores the signal cannot hold the queue (it settles
-        // later on its own; uploads and downloads are atomic, so a late finish is harmless).
-        const value = await Promise.race([
-          work(item.value, {
-            signal: attemptController.signal,
-            onBytes: (n) => {
-              moved += n;
-              progress.add(0, n);
-              arm();
-            },
-          }),
-          whenAborted(attemptController.signal),
-        ]);
-        progress.add(item.count ?? 1, Math.max(0, item.size - moved), item.key);
-        succeeded++;
-        result.done.push({ item, result: value });
-        onDone?.(item, value);
-        return;
-      } catch (raw) {
-        progress.add(0, -moved);
-        if (stop.signal.aborted) return; // stopped by a fatal error elsewhere: not a failure of its own
-        const err = stalled ? stallError(settings) : normalise(raw);
-        if (err.retriable && attempt < retriesFor(err, settings.retries)) {
-          await sleep(jitter(Math.min(BACKOFF_CAP_MS, backoff * 2 ** attempt)), stop.signal);
-          continue;
-        }
-        if (err.fatal || (err.reason === 'timeout' && succeeded === 0)) {
-          // A server that has not answered a single request in this run is down, not slow on one object.
-          fatal ??= err.fatal ? err : unresponsive(err, settings);
-          stop.abort();
-          return;
-        }
-        result.failed.push({ item, error: err });
-        progress.add(item.count ?? 1, 0, item.key);
-        return;
+        if (!(await this.tryOnce(item, attempt, n))) return;
+        await sleep(jitter(Math.min(BACKOFF_CAP_MS, this.backoff * 2 ** n)), this.stop.signal);
       } finally {
-        clearTimeout(timer);
-        stop.signal.removeEventListener('abort', onStop);
+        attempt.release();
       }
     }
-  };
+  }
 
-  await Promise.all(unique.map((item) => limit(() => runOne(item))));
-  progress.emit();
-  if (fatal) throw fatal;
-  return result;
+  /** Attempt `n` at an item; true when it failed in a way worth another attempt. */
+  private async tryOnce(item: QueueItem<T>, attempt: Attempt, n: number): Promise<boolean> {
+    try {
+      // Raced with the abort: a request that ignores the signal cannot hold the queue (it settles
+      // later on its own; uploads and downloads are atomic, so a late finish is harmless).
+      const value = await Promise.race([this.work(item.value, this.callOptions(attempt)), whenAborted(attempt.controller.signal)]);
+      this.succeed(item, value, attempt.moved);
+      return false;
+    } catch (raw) {
+      this.progress.add(0, -attempt.moved);
+      if (this.stop.signal.aborted) return false; // stopped by a fatal error elsewhere: not a failure of its own
+      const err = attempt.stalled ? stallError(this.settings) : normalise(raw);
+      if (err.retriable && n < retriesFor(err, this.settings.retries)) return true;
+      this.giveUp(item, err);
+      return false;
+    }
+  }
+
+  private callOptions(attempt: Attempt): CallOptions {
+    return {
+      signal: attempt.controller.signal,
+      onBytes: (bytes) => {
+        attempt.moved += bytes;
+        this.progress.add(0, bytes);
+        attempt.arm();
+      },
+    };
+  }
+
+  private succeed(item: QueueItem<T>, value: R, moved: number): void {
+    this.progress.add(item.count ?? 1, Math.max(0, item.size - moved), item.key);
+    this.succeeded++;
+    this.result.done.push({ item, result: value });
+    this.onDone?.(item, value);
+  }
+
+  /** A failure retrying did not or cannot mend: a fatal one stops the queue, any other is tallied. */
+  private giveUp(item: QueueItem<T>, err: RemoteError): void {
+    if (err.fatal || (err.reason === 'timeout' && this.succeeded === 0)) {
+      // A server that has not answered a single request in this run is down, not slow on one object.
+      this.fatal ??= err.fatal ? err : unresponsive(err, this.settings);
+      this.stop.abort();
+      return;
+    }
+    this.result.failed.push({ item, error: err });
+    this.progress.add(item.count ?? 1, 0, item.key);
+  }
+}
+
+/** One attempt at an item: aborted when the queue stops or when it moves no bytes for stallMs. */
+class Attempt {
+  readonly controller = new AbortController();
+  /** Bytes moved, taken back from the progress if the attempt fails. */
+  moved = 0;
+  stalled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onStop = (): void => this.controller.abort(abortedError());
+
+  constructor(
+    private readonly stop: AbortSignal,
+    private readonly settings: QueueSettings,
+  ) {
+    setMaxListeners(0, this.controller.signal);
+    stop.addEventListener('abort', this.onStop);
+    this.arm();
+  }
+
+  /** (Re)start the stall timer. */
+  arm(): void {
+    if (!this.settings.stallMs) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.stalled = true;
+      this.controller.abort(stallError(this.settings));
+    }, this.settings.stallMs);
+  }
+
+  release(): void {
+    clearTimeout(this.timer);
+    this.stop.removeEventListener('abort', this.onStop);
+  }
 }
 
 /** Connection failures are retried only briefly: a server that is down should fail the command in seconds. */

@@ -7,7 +7,7 @@
  * containing a quote go through the character-level parser. Cells are handed on as raw text; type
  * inference happens in the statistics.
  */
-import { ContentParseError, MAX_RECORD_CHARS, textChunks, type ReadContext } from './reader.js';
+import { ContentParseError, MAX_RECORD_CHARS, textChunks, type Columns, type ReadContext } from './reader.js';
 
 const CANDIDATES = [',', '\t', ';', '|'] as const;
 const NO_QUOTE = Number.MAX_SAFE_INTEGER;
@@ -115,117 +115,142 @@ function headerNames(fields: readonly string[]): string[] {
   });
 }
 
+/** How much text the delimiter is chosen from; reading waits for that much before it parses anything. */
+const SAMPLE_CHARS = 65536;
+
+/**
+ * Read a CSV/TSV source and hand its rows to `ctx.sink`. Two states: gathering a sample until the
+ * delimiter can be chosen, then parsing chunk by chunk.
+ */
 export async function readCsv(ctx: ReadContext, preferred: ',' | '\t'): Promise<void> {
-  const { columns, sink } = ctx;
-  let delim: string = preferred;
-  let d = delim.charCodeAt(0);
-  let started = false;
-  let carry = '';
-  let header: number[] | undefined; // file position -> column index
-  let identity = true;
-  let headerLength = 0;
-  let rowNumber = 0;
-  let short = 0;
-  let long = 0;
-  let stopped = false;
-  const scratch: string[] = [];
-  let mapped: string[] = [];
-
-  const extend = (upTo: number): void => {
-    for (let p = header!.length; p < upTo; p++) {
-      const idx = columns.indexOf(`column_${p + 1}`);
-      header!.push(idx);
-      if (idx !== p) identity = false;
+  let sample = '';
+  let parser: CsvParser | undefined;
+  for await (const text of textChunks(ctx)) {
+    if (parser !== undefined) {
+      if (!parser.push(text)) return;
+      continue;
     }
-  };
+    sample += text;
+    if (sample.length < SAMPLE_CHARS) continue;
+    parser = new CsvParser(ctx, sample, preferred);
+    if (!parser.parseSample()) return;
+  }
+  (parser ?? new CsvParser(ctx, sample, preferred)).finish();
+}
 
-  /** Count the row against the header; grow the header for extra fields. */
-  const ragged = (len: number): void => {
-    if (len < headerLength) short++;
-    else if (len > headerLength) {
-      long++;
-      if (len > header!.length) extend(len);
-    }
-  };
+/** The text as its records begin: without a BOM, and refused when it is binary. */
+function startOfText(text: string): string {
+  const t = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  if (t.slice(0, 8192).includes('\u0000')) throw new ContentParseError('binary data (NUL bytes), not delimited text');
+  return t;
+}
 
-  /** A record as strings: the header, or a record that needed the quote-aware parser. */
-  const emit = (fields: string[]): void => {
-    if (header === undefined) {
-      const names = headerNames(fields);
-      header = names.map((name) => columns.indexOf(name));
-      identity = header.every((idx, p) => idx === p);
-      headerLength = header.length;
-      return;
-    }
-    rowNumber++;
-    const len = fields.length;
-    if (len !== headerLength) ragged(len);
-    if (identity) {
-      if (!sink.values(fields, rowNumber)) stopped = true;
-      return;
-    }
-    if (mapped.length !== columns.length) mapped = new Array<string>(columns.length);
-    mapped.fill('');
-    for (let p = 0; p < len; p++) mapped[header[p]!] = fields[p]!;
-    if (!sink.values(mapped, rowNumber)) stopped = true;
-  };
+/** Where `text` has a line ending at or after `from`: just past the newline, or the end of the text. */
+function lineAfter(text: string, from: number): number {
+  const nl = text.indexOf('\n', from);
+  return nl < 0 ? text.length : nl + 1;
+}
 
-  let starts = new Int32Array(64);
-  let ends = new Int32Array(64);
-  const ensure = (n: number): void => {
-    if (n <= starts.length) return;
-    const size = Math.max(n, starts.length * 2);
-    const s2 = new Int32Array(size);
-    const e2 = new Int32Array(size);
-    s2.set(starts);
-    e2.set(ends);
-    starts = s2;
-    ends = e2;
-  };
+/** Splits text into records, chunk by chunk, carrying the record that straddles a chunk boundary. */
+class CsvParser {
+  private readonly rows: CsvRows;
+  private readonly d: number;
+  /** Text not parsed yet: the start of a record that the next chunk completes. */
+  private carry: string;
+  /** The carried text ends inside a quoted field: the record needs at least one more quote. */
+  private inOpenQuote = false;
+  private readonly fields: string[] = [];
 
-  /** A record without quotes, t[pos, end): hand over where each cell is instead of substrings. */
-  const emitSpans = (t: string, pos: number, end: number): void => {
-    if (header === undefined) return emit(t.slice(pos, end).split(delim));
-    rowNumber++;
-    ensure(columns.length);
-    const wasIdentity = identity;
-    if (!identity) {
-      starts.fill(0);
-      ends.fill(0);
+  constructor(ctx: ReadContext, sample: string, preferred: string) {
+    this.carry = startOfText(sample);
+    const delim = detectDelimiter(this.carry.slice(0, SAMPLE_CHARS), preferred);
+    this.d = delim.charCodeAt(0);
+    this.rows = new CsvRows(ctx, delim);
+  }
+
+  /** Parse the sample the delimiter was chosen from; false when the sink said stop. */
+  parseSample(): boolean {
+    const pos = this.parse(this.carry, false);
+    this.carry = this.carry.slice(pos);
+    return !this.rows.stopped;
+  }
+
+  /**
+   * Parse the next chunk; false when the sink said stop. Never parse `carry + text` as a whole: V8 runs
+   * indexOf on a concatenated string through a slow path, which costs more than the parsing itself. Only
+   * the record that straddles the chunk boundary is concatenated; the rest of the chunk is parsed as it
+   * came from the decoder.
+   */
+  push(text: string): boolean {
+    const offset = this.carry.length > 0 ? this.completeCarried(text) : 0;
+    if (this.rows.stopped) return false;
+    if (offset >= text.length) return true;
+    const pos = this.parse(text, false, offset);
+    if (this.rows.stopped) return false;
+    this.keep(text.slice(pos));
+    return true;
+  }
+
+  /** The end of the text: parse what is left as complete, then check the header and report ragged rows. */
+  finish(): void {
+    if (this.carry.length > 0) this.parse(this.carry, true);
+    this.rows.finish();
+  }
+
+  /** Finish the carried record with the start of `text`; returns where in `text` parsing goes on. */
+  private completeCarried(text: string): number {
+    let take = this.firstTake(text);
+    if (take < 0) {
+      this.keep(this.carry + text);
+      return text.length;
     }
-    let f = 0;
-    for (let p = pos; ; f++) {
-      let c = t.indexOf(delim, p);
-      if (c < 0 || c > end) c = end;
-      if (f >= header.length) {
-        extend(f + 1); // a ragged row: the extra cell gets a column of its own
-        ensure(columns.length);
+    for (;;) {
+      const joined = this.carry + text.slice(0, take);
+      const pos = this.parse(joined, false);
+      if (this.rows.stopped) return text.length;
+      if (pos >= this.carry.length) {
+        const offset = pos - this.carry.length;
+        this.carry = '';
+        return offset;
       }
-      const col = header[f]!;
-      starts[col] = p;
-      ends[col] = c;
-      if (c === end) break;
-      p = c + 1;
+      if (take >= text.length) {
+        this.keep(joined.slice(pos)); // still inside a record (quoted newlines): wait for more text
+        return text.length;
+      }
+      take = lineAfter(text, take);
     }
-    f++;
-    if (f !== headerLength) ragged(f);
-    if (identity) for (let k = f; k < columns.length; k++) ends[k] = starts[k] = 0;
-    else if (wasIdentity) {
-      // This (ragged) row just made the mapping non-identity: clear every cell it did not set.
-      const set = new Set(header.slice(0, f));
-      for (let k = 0; k < columns.length; k++) if (!set.has(k)) ends[k] = starts[k] = 0;
-    }
-    if (!sink.spans(t, starts, ends, rowNumber)) stopped = true;
-  };
+  }
 
-  /** The text left unparsed ends inside a quoted field: the record needs at least one more quote. */
-  let inOpenQuote = false;
-  const parse = (t: string, final: boolean, start = 0): number => {
+  /**
+   * How much of `text` to join to the carried record first: up to the first newline, or inside a quoted
+   * field up to the first newline after the next quote; -1 when `text` has no quote to end the field.
+   * Without the quote rule, a stray quote would make every chunk re-parse the whole (growing) record:
+   * quadratic.
+   */
+  private firstTake(text: string): number {
+    const from = this.inOpenQuote ? text.indexOf('"') : 0;
+    return from < 0 ? -1 : lineAfter(text, from);
+  }
+
+  /** Carry `rest` to the next chunk, unless no record could be that long. */
+  private keep(rest: string): void {
+    this.carry = rest;
+    if (rest.length > MAX_RECORD_CHARS) {
+      throw new ContentParseError(`record after data row ${this.rows.rowNumber} is longer than ${MAX_RECORD_CHARS / 1048576} MB (an unterminated quote?)`);
+    }
+  }
+
+  /**
+   * Hand on the records of `t` from `start`; returns where the text left unparsed begins. A line with no
+   * quote takes the fast path; a record with a quote goes through parseRecord. Unless `final`, a record
+   * that may go on past the end of `t` is left for later.
+   */
+  private parse(t: string, final: boolean, start = 0): number {
     const n = t.length;
     let pos = start;
-    inOpenQuote = false;
+    this.inOpenQuote = false;
     let nextQuote = -1;
-    while (pos < n && !stopped) {
+    while (pos < n && !this.rows.stopped) {
       if (nextQuote < pos) {
         nextQuote = t.indexOf('"', pos);
         if (nextQuote < 0) nextQuote = NO_QUOTE;
@@ -236,96 +261,160 @@ export async function readCsv(ctx: ReadContext, preferred: ',' | '\t'): Promise<
         nl = n;
       }
       if (nextQuote > nl) {
-        let end = nl;
-        if (end > pos && t.charCodeAt(end - 1) === 13) end--;
-        if (end > pos) emitSpans(t, pos, end);
+        const end = nl > pos && t.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+        if (end > pos) this.rows.line(t, pos, end);
         pos = nl + 1;
-      } else {
-        const next = parseRecord(t, pos, d, final, scratch);
-        if (next < 0) {
-          inOpenQuote = next === -2;
-          break;
-        }
-        if (!(scratch.length === 1 && scratch[0] === '')) emit(scratch);
-        pos = next;
+        continue;
       }
+      const next = parseRecord(t, pos, this.d, final, this.fields);
+      if (next < 0) {
+        this.inOpenQuote = next === -2;
+        break;
+      }
+      if (!(this.fields.length === 1 && this.fields[0] === '')) this.rows.record(this.fields);
+      pos = next;
     }
     return pos;
-  };
+  }
+}
 
-  const tooLong = (): never => {
-    throw new ContentParseError(`record after data row ${rowNumber} is longer than ${MAX_RECORD_CHARS / 1048576} MB (an unterminated quote?)`);
-  };
+/** The header of one file: where each field of a record goes, and how many rows did not fit it. */
+class Header {
+  /** File position -> column index; grows when a ragged row has more fields than the header. */
+  readonly positions: number[];
+  /** Field p goes to column p: records need no mapping. */
+  identity: boolean;
+  /** Fields in the header itself. */
+  readonly length: number;
+  short = 0;
+  long = 0;
 
-  for await (const text of textChunks(ctx)) {
-    if (!started) {
-      // Wait for enough text to see a few records before choosing the delimiter.
-      carry += text;
-      if (carry.length < 65536) continue;
-      const t = begin(carry);
-      const pos = parse(t, false);
-      if (stopped) return;
-      carry = t.slice(pos);
-      continue;
-    }
-    // Never parse `carry + text` as a whole: V8 runs indexOf on a concatenated string through a slow
-    // path, which costs more than the parsing itself. Only the record that straddles the chunk boundary
-    // is concatenated; the rest of the chunk is parsed as it came from the decoder.
-    let offset = 0;
-    if (carry.length > 0) {
-      let take: number;
-      if (inOpenQuote) {
-        // Still inside a quoted field: nothing can end before the next quote. Without this, a stray
-        // quote would make every chunk re-parse the whole (growing) record: quadratic.
-        const q = text.indexOf('"');
-        if (q < 0) {
-          carry += text;
-          if (carry.length > MAX_RECORD_CHARS) tooLong();
-          continue;
-        }
-        const nl = text.indexOf('\n', q);
-        take = nl < 0 ? text.length : nl + 1;
-      } else {
-        take = text.indexOf('\n') + 1 || text.length;
-      }
-      for (;;) {
-        const s = carry + text.slice(0, take);
-        const pos = parse(s, false);
-        if (stopped) return;
-        if (pos >= carry.length) {
-          offset = pos - carry.length;
-          carry = '';
-          break;
-        }
-        if (take >= text.length) {
-          carry = s.slice(pos); // still inside a record (quoted newlines): wait for more text
-          offset = text.length;
-          if (carry.length > MAX_RECORD_CHARS) tooLong();
-          break;
-        }
-        const nl = text.indexOf('\n', take);
-        take = nl < 0 ? text.length : nl + 1;
-      }
-    }
-    if (offset < text.length) {
-      const pos = parse(text, false, offset);
-      if (stopped) return;
-      carry = text.slice(pos);
-      if (carry.length > MAX_RECORD_CHARS) tooLong();
+  constructor(
+    fields: readonly string[],
+    private readonly columns: Columns,
+  ) {
+    this.positions = headerNames(fields).map((name) => columns.indexOf(name));
+    this.identity = this.positions.every((idx, p) => idx === p);
+    this.length = this.positions.length;
+  }
+
+  /** Give every position below `upTo` a column: the extra cells of a ragged row get `column_N`. */
+  extend(upTo: number): void {
+    for (let p = this.positions.length; p < upTo; p++) {
+      const idx = this.columns.indexOf(`column_${p + 1}`);
+      this.positions.push(idx);
+      if (idx !== p) this.identity = false;
     }
   }
-  if (!started) carry = begin(carry);
-  if (carry.length > 0 && !stopped) parse(carry, true);
-  if (header === undefined) throw new ContentParseError('empty file: no header row');
-  if (short > 0) ctx.notes.push(`${ctx.source.path}: ${short} row(s) have fewer fields than the header (missing cells count as null)`);
-  if (long > 0) ctx.notes.push(`${ctx.source.path}: ${long} row(s) have more fields than the header (extra cells go to column_N)`);
 
-  function begin(t: string): string {
-    started = true;
-    if (t.charCodeAt(0) === 0xfeff) t = t.slice(1);
-    if (t.slice(0, 8192).includes('\u0000')) throw new ContentParseError('binary data (NUL bytes), not delimited text');
-    delim = detectDelimiter(t.slice(0, 65536), preferred);
-    d = delim.charCodeAt(0);
-    return t;
+  /** Count a row of `fields` fields against the header; grow the header for extra fields. */
+  count(fields: number): void {
+    if (fields < this.length) this.short++;
+    else if (fields > this.length) {
+      this.long++;
+      if (fields > this.positions.length) this.extend(fields);
+    }
+  }
+}
+
+/** Receives records: the first is the header, the others go to the sink as rows in column order. */
+class CsvRows {
+  rowNumber = 0;
+  /** The sink said stop. */
+  stopped = false;
+  private header: Header | undefined;
+  private mapped: string[] = [];
+  private starts = new Int32Array(64);
+  private ends = new Int32Array(64);
+
+  constructor(
+    private readonly ctx: ReadContext,
+    private readonly delim: string,
+  ) {}
+
+  /** A record as strings: the header, or a record that needed the quote-aware parser. */
+  record(fields: string[]): void {
+    if (this.header === undefined) {
+      this.header = new Header(fields, this.ctx.columns);
+      return;
+    }
+    this.rowNumber++;
+    this.header.count(fields.length);
+    const values = this.header.identity ? fields : this.mapFields(this.header, fields);
+    if (!this.ctx.sink.values(values, this.rowNumber)) this.stopped = true;
+  }
+
+  /** A record without quotes, t[pos, end): hand over where each cell is instead of substrings. */
+  line(t: string, pos: number, end: number): void {
+    const header = this.header;
+    if (header === undefined) return this.record(t.slice(pos, end).split(this.delim));
+    this.rowNumber++;
+    this.ensure(this.ctx.columns.length);
+    const wasIdentity = header.identity;
+    if (!wasIdentity) {
+      this.starts.fill(0);
+      this.ends.fill(0);
+    }
+    const cells = this.placeSpans(header, t, pos, end);
+    header.count(cells);
+    this.clearOtherSpans(header, cells, wasIdentity);
+    if (!this.ctx.sink.spans(t, this.starts, this.ends, this.rowNumber)) this.stopped = true;
+  }
+
+  /** There was a header; tell of ragged rows. */
+  finish(): void {
+    if (this.header === undefined) throw new ContentParseError('empty file: no header row');
+    const { short, long } = this.header;
+    const { notes, source } = this.ctx;
+    if (short > 0) notes.push(`${source.path}: ${short} row(s) have fewer fields than the header (missing cells count as null)`);
+    if (long > 0) notes.push(`${source.path}: ${long} row(s) have more fields than the header (extra cells go to column_N)`);
+  }
+
+  /** The fields of a record in column order; columns it has no field for are empty. */
+  private mapFields(header: Header, fields: readonly string[]): string[] {
+    if (this.mapped.length !== this.ctx.columns.length) this.mapped = new Array<string>(this.ctx.columns.length);
+    this.mapped.fill('');
+    for (let p = 0; p < fields.length; p++) this.mapped[header.positions[p]!] = fields[p]!;
+    return this.mapped;
+  }
+
+  /** Set the span of each cell of t[pos, end) in its column; returns how many cells there are. */
+  private placeSpans(header: Header, t: string, pos: number, end: number): number {
+    for (let f = 0, p = pos; ; f++) {
+      let c = t.indexOf(this.delim, p);
+      if (c < 0 || c > end) c = end;
+      if (f >= header.positions.length) {
+        header.extend(f + 1); // a ragged row: the extra cell gets a column of its own
+        this.ensure(this.ctx.columns.length);
+      }
+      const col = header.positions[f]!;
+      this.starts[col] = p;
+      this.ends[col] = c;
+      if (c === end) return f + 1;
+      p = c + 1;
+    }
+  }
+
+  /** Empty the spans of the columns a row of `cells` cells did not set. */
+  private clearOtherSpans(header: Header, cells: number, wasIdentity: boolean): void {
+    const n = this.ctx.columns.length;
+    if (header.identity) for (let k = cells; k < n; k++) this.ends[k] = this.starts[k] = 0;
+    else if (wasIdentity) {
+      // This (ragged) row just made the mapping non-identity: clear every cell it did not set.
+      const set = new Set(header.positions.slice(0, cells));
+      for (let k = 0; k < n; k++) if (!set.has(k)) this.ends[k] = this.starts[k] = 0;
+    }
+  }
+
+  /** Room in the span arrays for `n` columns. */
+  private ensure(n: number): void {
+    if (n <= this.starts.length) return;
+    const size = Math.max(n, this.starts.length * 2);
+    const starts = new Int32Array(size);
+    const ends = new Int32Array(size);
+    starts.set(this.starts);
+    ends.set(this.ends);
+    this.starts = starts;
+    this.ends = ends;
   }
 }

@@ -92,120 +92,177 @@ export async function diffPartitions(before: readonly ContentSource[], after: re
   if (before.length === 0 && after.length === 0) {
     throw new DvsError('CONTENT_DIFF_EMPTY', 'Nothing to diff: neither version has a file', { hint: 'Pass the before and/or after version of a file.' });
   }
-  const { key } = options;
-  const budget = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
-  const A = prepare(before, 'before');
-  const B = prepare(after, 'after');
-  const errors: ContentError[] = [...A.errors, ...B.errors];
-  const notes: string[] = [];
-  const all = [...A.files, ...B.files];
-  const allParquet = all.length > 0 && all.every((f) => f.format === 'parquet');
-  // Text formats are streamed for statistics anyway, so the row diff costs little there; Parquet rows are
-  // only decoded when rows (a sample) or a key were asked for.
-  let rowLevel = key !== undefined || (options.rowLevel ?? (!allParquet || (options.rows ?? 0) > 0));
+  return new PartitionDiff(before, after, options).run();
+}
 
-  await Promise.all([prefetchFooters(A), prefetchFooters(B)]);
+type RowTable = MultisetTable | KeyTable;
+type Planner = (side: Side, p: Prepared, extra: Partial<ScanPlan>) => ScanPlan;
 
-  // Compare rows on the columns both versions share, when the columns can be known before reading rows.
-  let compare: Set<string> | null = null;
-  if (rowLevel) {
-    const [ka, kb] = await Promise.all([knownColumns(A), knownColumns(B)]);
-    if (ka && kb) {
-      compare = A.files.length === 0 ? kb : B.files.length === 0 ? ka : intersect(ka, kb);
-      if (key !== undefined && !compare.has(key)) {
-        notes.push(missingKey(key, ka, kb, A, B));
-        rowLevel = false;
-      }
-    }
+interface Scans {
+  table: RowTable | undefined;
+  sa: SideScan;
+  sb: SideScan;
+}
+
+/** One run of diffPartitions: the steps share the prepared sides, the options and what is decided on the way. */
+class PartitionDiff {
+  private readonly A: Prepared;
+  private readonly B: Prepared;
+  private readonly key: string | undefined;
+  private readonly budget: number;
+  private readonly allParquet: boolean;
+  private readonly errors: ContentError[];
+  private readonly notes: string[] = [];
+  private rowLevel: boolean;
+  /** The columns rows are compared on; null until both versions' columns are known (JSONL: once read). */
+  private compare: Set<string> | null = null;
+
+  constructor(
+    private readonly before: readonly ContentSource[],
+    private readonly after: readonly ContentSource[],
+    private readonly options: ContentDiffOptions,
+  ) {
+    this.key = options.key;
+    this.budget = options.maxMemoryBytes ?? DEFAULT_MAX_MEMORY_BYTES;
+    this.A = prepare(before, 'before');
+    this.B = prepare(after, 'after');
+    this.errors = [...this.A.errors, ...this.B.errors];
+    const all = [...this.A.files, ...this.B.files];
+    this.allParquet = all.length > 0 && all.every((f) => f.format === 'parquet');
+    // Text formats are streamed for statistics anyway, so the row diff costs little there; Parquet rows are
+    // only decoded when rows (a sample) or a key were asked for.
+    this.rowLevel = this.key !== undefined || (options.rowLevel ?? (!this.allParquet || (options.rows ?? 0) > 0));
   }
 
-  const plan = (side: Side, p: Prepared, extra: Partial<ScanPlan>): ScanPlan => ({
+  async run(): Promise<ContentDiff> {
+    await Promise.all([prefetchFooters(this.A), prefetchFooters(this.B)]);
+    if (this.rowLevel) await this.compareOnKnownColumns();
+    const { table, sa, sb } = this.A.files.length > 0 && canScanInWorker(this.B.files, this.options.parallel) ? await this.scanAtOnce() : await this.scanInTurn();
+    for (const s of [sa, sb]) {
+      this.errors.push(...s.summary.errors);
+      this.notes.push(...s.summary.notes);
+    }
+    const rowDiff = table ? await this.rowDiff(table, sa, sb) : null;
+    return this.result(sa, sb, rowDiff);
+  }
+
+  /** Compare rows on the columns both versions share, when the columns can be known before reading rows. */
+  private async compareOnKnownColumns(): Promise<void> {
+    const [ka, kb] = await Promise.all([knownColumns(this.A), knownColumns(this.B)]);
+    if (!ka || !kb) return;
+    this.compare = this.sharedColumns(ka, kb);
+    if (this.keyMissing(ka, kb)) this.rowLevel = false;
+  }
+
+  /** The columns of a version that has files, or those of both when both have. */
+  private sharedColumns(a: Set<string>, b: Set<string>): Set<string> {
+    return this.A.files.length === 0 ? b : this.B.files.length === 0 ? a : intersect(a, b);
+  }
+
+  /** The key column is not among the compared columns: say so in the notes. */
+  private keyMissing(a: Set<string>, b: Set<string>): boolean {
+    if (this.key === undefined || this.compare!.has(this.key)) return false;
+    this.notes.push(missingKey(this.key, a, b, this.A, this.B));
+    return true;
+  }
+
+  private readonly plan: Planner = (side, p, extra) => ({
     side,
     stats: false,
     // Footer statistics cannot be mixed with statistics from rows: a side that is not all Parquet reads rows.
-    parquetRows: rowLevel || !p.files.every((f) => f.format === 'parquet'),
-    compare,
-    key,
+    parquetRows: this.rowLevel || !p.files.every((f) => f.format === 'parquet'),
+    compare: this.compare,
+    key: this.key,
     parquet: p.footers,
-    onProgress: options.onProgress,
+    onProgress: this.options.onProgress,
     ...extra,
   });
-  let table: MultisetTable | KeyTable | undefined;
-  let sa: SideScan;
-  let sb: SideScan;
-  if (A.files.length > 0 && canScanInWorker(B.files, options.parallel)) {
-    // Both versions at once, `after` in a worker thread; each side gets half of the memory budget.
-    table = rowLevel ? newTable(key, budget / 2) : undefined;
+
+  /** Both versions at once, `after` in a worker thread; each side gets half of the memory budget. */
+  private async scanAtOnce(): Promise<Scans> {
+    const table = this.rowLevel ? newTable(this.key, this.budget / 2) : undefined;
     setSide(table, 0);
-    const mode = !rowLevel ? 'none' : key === undefined ? 'multiset' : 'key';
-    const [a, b] = await Promise.all([scanSide(A.files, plan('before', A, { stats: true, consumer: table })), scanInWorker(B.files, plan('after', B, { stats: true }), mode, budget / 2)]);
-    sa = a;
-    sb = b.scan;
+    const mode = !this.rowLevel ? 'none' : this.key === undefined ? 'multiset' : 'key';
+    const [sa, b] = await Promise.all([
+      scanSide(this.A.files, this.plan('before', this.A, { stats: true, consumer: table })),
+      scanInWorker(this.B.files, this.plan('after', this.B, { stats: true }), mode, this.budget / 2),
+    ]);
     if (table && b.log) table.adoptSide(1, b.log);
-  } else {
-    table = rowLevel ? newTable(key, budget) : undefined;
+    return { table, sa, sb: b.scan };
+  }
+
+  /** One version after the other, for statistics and (row-level) hashing rows into one table. */
+  private async scanInTurn(): Promise<Scans> {
+    const table = this.rowLevel ? newTable(this.key, this.budget) : undefined;
+    const [sa, sb] = await this.scanSides(table, true);
+    return { table, sa, sb };
+  }
+
+  private async scanSides(table: RowTable | undefined, stats: boolean): Promise<[SideScan, SideScan]> {
     setSide(table, 0);
-    sa = await scanSide(A.files, plan('before', A, { stats: true, consumer: table }));
+    const sa = await scanSide(this.A.files, this.plan('before', this.A, { stats, consumer: table }));
     setSide(table, 1);
-    sb = await scanSide(B.files, plan('after', B, { stats: true, consumer: table }));
-  }
-  for (const s of [sa, sb]) {
-    errors.push(...s.summary.errors);
-    notes.push(...s.summary.notes);
+    const sb = await scanSide(this.B.files, this.plan('after', this.B, { stats, consumer: table }));
+    return [sa, sb];
   }
 
-  let rowDiff: RowDiff | null = null;
-  if (table) {
-    const unreadable = (A.files.length > 0 && sa.readable === 0) || (B.files.length > 0 && sb.readable === 0);
+  /** The row-level diff from the hashed rows; null, with a note why, when there can be none. */
+  private async rowDiff(table: RowTable, sa: SideScan, sb: SideScan): Promise<RowDiff | null> {
+    const unreadable = (this.A.files.length > 0 && sa.readable === 0) || (this.B.files.length > 0 && sb.readable === 0);
     if (unreadable) {
-      notes.push('row-level diff skipped: a version could not be read (see errors)');
-      table = undefined;
-    } else if (compare === null) {
-      // JSONL: columns are only known now. If they differ, hash again on the shared ones.
-      const ca = new Set(sa.columns.names);
-      const cb = new Set(sb.columns.names);
-      compare = A.files.length === 0 ? cb : B.files.length === 0 ? ca : intersect(ca, cb);
-      if (key !== undefined && !compare.has(key)) {
-        notes.push(missingKey(key, ca, cb, A, B));
-        table = undefined;
-      } else if (A.files.length > 0 && B.files.length > 0 && !sameSet(ca, cb)) {
-        notes.push('the versions have different columns: rows were read again to compare them on the shared columns');
-        table = newTable(key, budget);
-        setSide(table, 0);
-        await scanSide(A.files, plan('before', A, { consumer: table }));
-        setSide(table, 1);
-        await scanSide(B.files, plan('after', B, { consumer: table }));
-      }
+      this.notes.push('row-level diff skipped: a version could not be read (see errors)');
+      return null;
     }
-    if (table) rowDiff = await finishRowDiff(table, compare!, sa, sb, A, B, plan, options, notes);
+    const hashed = this.compare === null ? await this.hashOnReadColumns(table, sa, sb) : table;
+    if (!hashed) return null;
+    return finishRowDiff(hashed, this.compare!, sa, sb, this.A, this.B, this.plan, this.options, this.notes);
   }
 
-  const summaryA: TableSummary | null = A.files.length > 0 ? sa.summary : null;
-  const summaryB: TableSummary | null = B.files.length > 0 ? sb.summary : null;
-  const { schema, columns } = compareSummaries(summaryA, summaryB);
-  const rowsBefore = before.length === 0 ? 0 : sa.summary.rows;
-  const rowsAfter = after.length === 0 ? 0 : sb.summary.rows;
-  const fa = A.files[0]?.format;
-  const fb = B.files[0]?.format;
-  if (fa && fb && fa !== fb) notes.push(`format changed from ${fa} to ${fb}`);
-  if (!rowLevel && allParquet && options.rowLevel === undefined) {
-    notes.push('Parquet: statistics from the footers only (no rows read); ask for rows or a key for a row-level diff, means and top values');
+  /**
+   * JSONL: columns are only known now. If they differ, hash again on the shared ones. Returns the table to
+   * diff, or undefined when the key column is missing.
+   */
+  private async hashOnReadColumns(table: RowTable, sa: SideScan, sb: SideScan): Promise<RowTable | undefined> {
+    const ca = new Set(sa.columns.names);
+    const cb = new Set(sb.columns.names);
+    this.compare = this.sharedColumns(ca, cb);
+    if (this.keyMissing(ca, cb)) return undefined;
+    if (this.A.files.length === 0 || this.B.files.length === 0 || sameSet(ca, cb)) return table;
+    this.notes.push('the versions have different columns: rows were read again to compare them on the shared columns');
+    const again = newTable(this.key, this.budget);
+    await this.scanSides(again, false);
+    return again;
   }
-  return {
-    format: fb ?? fa ?? null,
-    change: before.length === 0 ? 'added' : after.length === 0 ? 'deleted' : 'modified',
-    files: { before: before.length, after: after.length },
-    schema,
-    rows: { before: rowsBefore, after: rowsAfter, delta: rowsBefore !== null && rowsAfter !== null ? rowsAfter - rowsBefore : null },
-    columns,
-    rowDiff,
-    estimated: rowDiff?.estimated ?? false,
-    estimateReason: rowDiff?.estimated
-      ? `the row-level diff needed more than ${mib(budget)} (maxMemoryBytes), so only rows whose hash falls in 1/${1 / rowDiff.sampleRate} of the hash space were compared and the added/removed/changed/unchanged counts were scaled up; samples come from that share`
-      : null,
-    errors,
-    notes,
-  };
+
+  private result(sa: SideScan, sb: SideScan, rowDiff: RowDiff | null): ContentDiff {
+    const { A, B, before, after } = this;
+    const { schema, columns } = compareSummaries(A.files.length > 0 ? sa.summary : null, B.files.length > 0 ? sb.summary : null);
+    const rowsBefore = before.length === 0 ? 0 : sa.summary.rows;
+    const rowsAfter = after.length === 0 ? 0 : sb.summary.rows;
+    const fa = A.files[0]?.format;
+    const fb = B.files[0]?.format;
+    if (fa && fb && fa !== fb) this.notes.push(`format changed from ${fa} to ${fb}`);
+    if (!this.rowLevel && this.allParquet && this.options.rowLevel === undefined) {
+      this.notes.push('Parquet: statistics from the footers only (no rows read); ask for rows or a key for a row-level diff, means and top values');
+    }
+    return {
+      format: fb ?? fa ?? null,
+      change: before.length === 0 ? 'added' : after.length === 0 ? 'deleted' : 'modified',
+      files: { before: before.length, after: after.length },
+      schema,
+      rows: { before: rowsBefore, after: rowsAfter, delta: rowsBefore !== null && rowsAfter !== null ? rowsAfter - rowsBefore : null },
+      columns,
+      rowDiff,
+      estimated: rowDiff?.estimated ?? false,
+      estimateReason: rowDiff?.estimated ? estimateReason(rowDiff, this.budget) : null,
+      errors: this.errors,
+      notes: this.notes,
+    };
+  }
+}
+
+function estimateReason(rowDiff: RowDiff, budget: number): string {
+  return `the row-level diff needed more than ${mib(budget)} (maxMemoryBytes), so only rows whose hash falls in 1/${1 / rowDiff.sampleRate} of the hash space were compared and the added/removed/changed/unchanged counts were scaled up; samples come from that share`;
 }
 
 function mib(bytes: number): string {
@@ -232,7 +289,7 @@ async function finishRowDiff(
   sb: SideScan,
   A: Prepared,
   B: Prepared,
-  plan: (side: Side, p: Prepared, extra: Partial<ScanPlan>) => ScanPlan,
+  plan: Planner,
   options: ContentDiffOptions,
   notes: string[],
 ): Promise<RowDiff> {
