@@ -105,6 +105,8 @@ export const ERROR_CODES = spec({
   TRACK_SPECIAL: { kind: 'input', when: '`dvs track` was given something that is neither a file nor a folder.' },
   TRACK_LINKED_DIRECTORY: { kind: 'input', when: '`dvs track` was given a symbolic link to a folder.' },
   TRACK_BROKEN_LINK: { kind: 'notfound', when: '`dvs track` was given a symbolic link to nothing.' },
+  GLOB_NO_MATCH: { kind: 'notfound', when: 'A `dvs track --glob` pattern matches no file or folder.' },
+  GLOB_INVALID: { kind: 'usage', when: 'A `dvs track --glob` pattern is negated ("!…").' },
   TRACKED_BY_GIT: { kind: 'conflict', when: 'The data is already tracked by Git.' },
   INSIDE_TRACKED_DIR: { kind: 'conflict', when: 'A path inside a tracked directory was given where the directory is meant.' },
   CONTAINS_TRACKED_DATA: { kind: 'conflict', when: 'A folder to track holds data tracked on its own.' },

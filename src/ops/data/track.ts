@@ -19,9 +19,12 @@ import { directoryOids, listingOf, stampsOf } from '../../workspace/dir-oids.js'
 import { TrackJournal } from './track-journal.js';
 import { manifestOf, scanDirectory } from '../../workspace/scan.js';
 import { trackedAncestor, workspacePointers } from '../../workspace/targets.js';
+import { expandGlobs } from '../../workspace/glob.js';
 
 export interface TrackOptions {
   targets: string[];
+  /** The targets are glob patterns, expanded inside the repository (workspace/glob.ts). */
+  glob?: boolean;
 }
 
 export interface TrackedItem {
@@ -57,7 +60,8 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
   if (options.targets.length === 0) {
     throw new DvsError('NO_TARGETS', 'Nothing to track', { hint: 'Name files or directories: dvs track data/' });
   }
-  const targets = options.targets.map((arg) => checkTarget(repo, ctx.cwd, arg));
+  const args = options.glob ? expandGlobs(repo, ctx.cwd, options.targets) : options.targets;
+  const targets = args.map((arg) => checkTarget(repo, ctx.cwd, arg));
   const inGit = await trackedByGit(repo.root, targets.map((t) => t.rel));
   if (inGit.length) {
     const first = inGit[0];
