@@ -39,6 +39,10 @@ export interface TrackedItem {
   /** Files and bytes actually read (unchanged files known from the stat cache are not). */
   hashedFiles: number;
   hashedBytes: number;
+  /** Tracked from elsewhere (`-o`): the source as given. */
+  source?: string;
+  /** Sent straight to this remote (`--to-remote`), not kept in the cache. */
+  remote?: string;
 }
 
 export interface TrackResult {
@@ -151,7 +155,7 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
   });
 }
 
-interface CheckedTarget {
+export interface CheckedTarget {
   arg: string;
   rel: string;
   abs: string;
@@ -162,7 +166,7 @@ interface CheckedTarget {
 }
 
 /** Everything that makes a target untrackable, checked before any work starts. */
-function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
+export function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
   const { abs, rel } = repo.resolve(cwd, arg.replace(/\/+$/, '') || arg);
   repo.guard.check(rel, pointerPathOf(rel));
   if (rel.endsWith(POINTER_SUFFIX)) {
