@@ -27,9 +27,9 @@ export const trackCommand = defineCommand<TrackArgs, TrackResult>({
       .option('to-remote', { type: 'boolean', default: false, describe: 'upload the data straight to a remote instead of the cache (with -o: nothing is placed in the workspace; dvs pull gets it)' })
       .option('remote', single('string', 'with --to-remote: remote name (default: core.remote, or the only remote)', { alias: 'r' }))
       .option('jobs', single('number', 'with --to-remote: parallel uploads (default: per backend)', { alias: 'j' }))
+      .example('dvs track data/train', 'hash data/train into the cache; write and stage data/train.dvs')
       .example("dvs track --glob 'data/**/*.parquet'", 'every Parquet file under data/, each with its own pointer')
-      .example('dvs track /mnt/share/images -o data/images', 'copy a folder from outside into the cache and place it at data/images')
-      .example('dvs track /mnt/big/corpus -o data/corpus --to-remote -r s3', 'hash and upload straight to remote s3; write data/corpus.dvs only'),
+      .example('dvs track /mnt/big/corpus -o data/corpus --to-remote', 'from outside the repository, uploaded straight to the default remote; only data/corpus.dvs is written'),
   async run(args, env) {
     if (args.out !== undefined && (args.paths.length !== 1 || args.glob)) {
       throw new DvsError('TRACK_OUT_ONE_SOURCE', `-o/--out takes exactly one source (got ${args.glob ? '--glob' : `${args.paths.length}`})`, {

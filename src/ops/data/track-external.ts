@@ -166,6 +166,10 @@ export async function hashSource(repo: Repo, source: DataSource, options: { stat
       return { kind: 'file', oid, size: stamp.size, exec, parts: [{ abs: source.abs, rel: '', oid, size: stamp.size }], hashedFiles: r.hashedFiles, hashedBytes: r.hashedBytes, warnings: [] };
     }
     const scan = source.rel !== undefined ? scanDirectory(repo, source.rel) : scanOutside(source.abs, source.arg);
+    const unnamable = scan.warnings.find((w) => w.code === 'NAME_NOT_UTF8');
+    if (unnamable) {
+      throw new DvsError('NAME_NOT_UTF8', `${unnamable.message.replace(/, skipped$/, '')}; dvs records names as UTF-8 text and will not track the directory without it`, { hint: unnamable.hint, data: { path: unnamable.path } });
+    }
     const files: ScannedFile[] = scan.files;
     const r = await hashFiles(files.map((f) => ({ abs: f.abs, stamp: f.stamp })), hashOptions);
     failOnReadErrors(r.errors.map((e) => `${source.arg}/${files[e.index].rel}`), r.errors);
