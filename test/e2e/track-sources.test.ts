@@ -217,6 +217,30 @@ describe('dvs track --to-remote (directory remote)', () => {
     expect(json(await dvs(repo, ['status', '--json'])).clean).toBe(true);
   });
 
+  it('sends folders of the workspace matched by --glob, manifest included; a second run sends nothing', async () => {
+    const repo = repoWith({ 'shards/s1/x.bin': randomBytes(1000), 'shards/s1/y.bin': randomBytes(1000), 'shards/s2/z.bin': randomBytes(1000) });
+    const remote = join(tempDir('dvs-remote-'), 'store');
+    await ok(repo, ['remote', 'add', '--default', 'store', remote]);
+    const r = await dvs(repo, ['track', '--glob', 'shards/s*', '--to-remote', '--json']);
+    expect(r.code).toBe(0);
+    const items = json(r).items;
+    expect(items.map((i: { path: string; kind: string; files: number }) => `${i.path}:${i.kind}:${i.files}`)).toEqual(['shards/s1:dir:2', 'shards/s2:dir:1']);
+    const onRemote = objectsIn(remote);
+    for (const f of ['shards/s1/x.bin', 'shards/s1/y.bin', 'shards/s2/z.bin']) {
+      const digest = sha(readFileSync(join(repo, f)));
+      expect(onRemote).toContain(digest);
+      expect(objectsIn(join(repo, '.dvs/cache'))).not.toContain(digest);
+    }
+    for (const i of items) expect(onRemote).toContain(i.oid.replace(/^sha256:/, ''));
+    expect(existsSync(join(repo, 'shards/s1/x.bin'))).toBe(true);
+    const objectFile = (oid: string) => join(remote, oid.slice(0, 2), oid.slice(2));
+    const before = onRemote.map((oid) => statSync(objectFile(oid)).ino);
+    const again = await dvs(repo, ['track', '--glob', 'shards/s*', '--to-remote', '--json']);
+    expect(again.code).toBe(0);
+    expect(json(again).items.map((i: { changed: boolean }) => i.changed)).toEqual([false, false]);
+    expect(onRemote.map((oid) => statSync(objectFile(oid)).ino)).toEqual(before); // nothing written again
+  });
+
   it('without a remote fails before anything is written', async () => {
     const repo = repoWith({ 'a.bin': 'a' });
     const r = await dvs(repo, ['track', 'a.bin', '--to-remote']);
