@@ -2,7 +2,7 @@ import { existsSync, readdirSync, type Dirent } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { DvsError, fromSystemError } from '../errors.js';
-import { isReservedName, toPosix } from '../base/paths.js';
+import { isInside, isReservedName, realpathOfExisting, toPosix } from '../base/paths.js';
 import { POINTER_SUFFIX } from '../pointer/format.js';
 import type { Repo } from '../repo/repo.js';
 
@@ -47,7 +47,8 @@ function expandGlob(repo: Repo, cwd: string, pattern: string): string[] {
   }
   const baseAbs = resolve(cwd, scan.base || '.');
   const baseRel = toPosix(relative(repo.root, baseAbs));
-  if (baseRel.startsWith('../') || baseRel === '..' || isAbsolute(baseRel)) {
+  // Also a folder on the way that links out: nothing outside is even listed.
+  if (baseRel.startsWith('../') || baseRel === '..' || isAbsolute(baseRel) || !isInside(repo.realRoot, realpathOfExisting(baseAbs))) {
     throw new DvsError('PATH_OUTSIDE_REPO', `${pattern}: outside the repository (${repo.root})`, {
       hint: 'dvs only tracks data inside the Git repository it was initialised in.',
       data: { path: pattern },

@@ -108,6 +108,12 @@ describe('dvs track --glob', () => {
     expect(through.code).not.toBe(0);
     expect(through.code).not.toBe(70);
     expect(existsSync(join(repo, 'data/a.csv.dvs'))).toBe(false);
+    const away = tempDir('dvs-away-');
+    writeTree(away, { 'secret.csv': 's\n' });
+    symlinkSync(away, join(repo, 'away'));
+    const linkedOut = await dvs(repo, ['track', '--glob', 'away/*.csv']);
+    expect(linkedOut.code).toBe(3);
+    expect(linkedOut.stderr).toContain('dvs: error: away/*.csv: outside the repository');
     const negated = await dvs(repo, ['track', '--glob', '!data/*.csv']);
     expect(negated.code).toBe(2);
   });
