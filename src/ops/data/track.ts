@@ -21,9 +21,12 @@ import { manifestOf, scanDirectory } from '../../workspace/scan.js';
 import { isDirectory, trackedAncestor, workspacePointers } from '../../workspace/targets.js';
 import { updatePlaced } from '../../workspace/placed.js';
 import { hasEntriesAt, openTrackedDirectory, trackInside } from './dir-edit.js';
+import { expandGlobs } from '../../workspace/glob.js';
 
 export interface TrackOptions {
   targets: string[];
+  /** The targets are glob patterns, expanded inside the repository (workspace/glob.ts). */
+  glob?: boolean;
 }
 
 export interface TrackedItem {
@@ -40,6 +43,10 @@ export interface TrackedItem {
   hashedBytes: number;
   /** Set when a path inside a tracked directory was tracked: only its entries were rehashed and changed. */
   inside?: { path: string; added: number; deleted: number; modified: number };
+  /** Tracked from elsewhere (`-o`): the source as given. */
+  source?: string;
+  /** Sent straight to this remote (`--to-remote`), not kept in the cache. */
+  remote?: string;
 }
 
 export interface TrackResult {
@@ -61,7 +68,8 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
   if (options.targets.length === 0) {
     throw new DvsError('NO_TARGETS', 'Nothing to track', { hint: 'Name files or directories: dvs track data/' });
   }
-  const targets = options.targets.map((arg) => checkTarget(repo, ctx.cwd, arg));
+  const args = options.glob ? expandGlobs(repo, ctx.cwd, options.targets) : options.targets;
+  const targets = args.map((arg) => checkTarget(repo, ctx.cwd, arg));
   const inGit = await trackedByGit(repo.root, targets.map((t) => t.rel));
   if (inGit.length) {
     const first = inGit[0];
@@ -166,7 +174,7 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
   });
 }
 
-interface CheckedTarget {
+export interface CheckedTarget {
   arg: string;
   rel: string;
   abs: string;
@@ -200,7 +208,7 @@ function insideTarget(repo: Repo, arg: string, rel: string, abs: string, owner: 
 }
 
 /** Everything that makes a target untrackable, checked before any work starts. */
-function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
+export function checkTarget(repo: Repo, cwd: string, arg: string): CheckedTarget {
   const { abs, rel } = repo.resolve(cwd, arg.replace(/\/+$/, '') || arg);
   repo.guard.check(rel, pointerPathOf(rel));
   if (rel.endsWith(POINTER_SUFFIX)) {
