@@ -1,4 +1,4 @@
-import { isMap, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, parseDocument, type Document } from 'yaml';
 import { DvsError, type ErrorCode } from '../errors.js';
 import { formatOid, parseOidField, type Oid } from '../objects/oid.js';
 import { parseYamlSafely, quote, type TextSource } from '../base/safe-yaml.js';
@@ -116,7 +116,7 @@ export function parsePointer(text: string, where: string): Pointer {
     pointer.exec = exec === true;
   }
   const raw = value('source');
-  const imported = isMap(raw) ? raw.toJSON() : raw;
+  const imported = isNode(raw) ? raw.toJSON() : raw;
   if (imported !== undefined && imported !== null) pointer.source = parseImportSource(imported, (reason) => fail(reason, offsetOf('source')));
   return pointer;
 }
@@ -129,7 +129,8 @@ const MAX_URL = 4096;
 function parseImportSource(value: unknown, fail: (reason: string) => never): ImportSource {
   const f = Fields.of(value, 'source', (message) => fail(message), true);
   const url = f.required('url');
-  if (url === '' || url.length > MAX_URL || /[\u0000-\u001f\u007f]/.test(url)) fail(`source.url must be a repository URL or path, not ${quote(url.slice(0, 200))}`);
+  // Git would read a leading "-" as an option and run "transport::" URLs as commands.
+  if (url === '' || url.length > MAX_URL || url.startsWith('-') || /^[A-Za-z][A-Za-z0-9+.-]*::/.test(url) || /[\u0000-\u001f\u007f]/.test(url)) fail(`source.url must be a repository URL or path, not ${quote(url.slice(0, 200))}`);
   const rev = f.strOrNull('rev');
   if (rev !== null && (rev === '' || rev.length > 256 || rev.startsWith('-') || /[\u0000-\u001f\u007f]/.test(rev))) fail(`source.rev must be a Git revision, not ${quote(rev.slice(0, 200))}`);
   const path = f.required('path');

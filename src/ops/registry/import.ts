@@ -84,7 +84,7 @@ async function checkImportTarget(repo: Repo, rel: string, out: string, force: bo
   const taken = [rel, pointerPath].find((p) => exists(repo.abs(p)));
   if (taken === undefined || force) return;
   let hint = 'Choose another place with -o <path>, or replace it with --force.';
-  if (taken === pointerPath) {
+  if (exists(repo.abs(pointerPath))) {
     try {
       if (readPointer(repo.root, pointerPath).source) hint = `It is an import already: move it forward with \`dvs update ${rel}\`, or replace it with --force.`;
     } catch {
