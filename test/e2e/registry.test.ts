@@ -59,6 +59,10 @@ describe('a registry on a directory remote', () => {
     const deep = json(await ok(tempDir(), ['list', bare, 'data', '-R', '--json']));
     expect(deep.data).toHaveLength(1);
     expect(deep.data[0].entries.map((e: any) => [e.path, e.size])).toEqual([['a.csv', 9], ['sub/b.csv', 9]]);
+    const one = json(await ok(tempDir(), ['list', bare, 'labels.txt', '--json']));
+    expect(one.data.map((d: any) => d.path)).toEqual(['labels.txt']);
+    const missing = await dvs(tempDir(), ['list', bare, 'data/nothing']);
+    expect(missing.code).toBe(4);
   });
 
   it('get downloads from the remote without tracking, and will not overwrite without --force', async () => {

@@ -76,7 +76,8 @@ export async function openSource(cwd: string, url: string, rev: string | undefin
       async readText(path) {
         return (await reader.read(`${commit}:${path}`))?.toString('utf8');
       },
-      pointers: (under) => pointersAtCommit(gitDir, commit, under ? [under] : undefined),
+      // The data's own pointer sits beside it (`under.dvs`), the pointers of a folder under it.
+      pointers: (under) => pointersAtCommit(gitDir, commit, under ? [under, pointerPathOf(under)] : undefined),
       close() {
         reader.close();
         cleanup();

@@ -1,9 +1,8 @@
 import { DvsError } from '../../errors.js';
 import type { Warning } from '../../events.js';
 import type { Oid } from '../../objects/oid.js';
-import type { ImportSource } from '../../pointer/format.js';
-import { readPointer } from '../../pointer/io.js';
-import { writePointer } from '../../pointer/io.js';
+import type { ImportSource, Pointer } from '../../pointer/format.js';
+import { readPointer, writePointer } from '../../pointer/io.js';
 import { stage } from '../../scm/git.js';
 import { compareWorkspace } from '../../workspace/compare.js';
 import { selectTargets } from '../../workspace/targets.js';
@@ -96,7 +95,7 @@ export async function update(ctx: OpContext, options: UpdateOptions): Promise<Up
 }
 
 /** Data changed here since the import exists nowhere else: replaced only with --force. */
-async function refuseUnsaved(ctx: OpContext, dataPath: string, pointer: Parameters<typeof compareWorkspace>[2], force: boolean): Promise<void> {
+async function refuseUnsaved(ctx: OpContext, dataPath: string, pointer: Pointer, force: boolean): Promise<void> {
   if (force) return;
   const state = await ctx.repo.statCache();
   const now = await compareWorkspace(ctx.repo, dataPath, pointer, { state });
