@@ -125,7 +125,7 @@ export async function bringIn(ctx: OpContext, source: SourceRepo, incoming: Poin
   const data: PointerData = { kind: incoming.kind, oid: incoming.oid, size: incoming.size, source: target.record };
   if (incoming.kind === 'dir') data.files = incoming.files;
   else data.exec = incoming.exec;
-  const changed = await repo.withLock({ ...ctx.lock, command: 'dvs import' }, async () => {
+  const changed = await repo.withLock({ ...ctx.lock, command: target.previous ? 'dvs update' : 'dvs import' }, async () => {
     mkdirSync(dirname(repo.abs(target.dataPath)), { recursive: true });
     writePointer(repo.root, pointerPath, data, target.previous);
     ignoreInGit(repo.root, target.dataPath);
