@@ -83,6 +83,15 @@ describe('a registry on a directory remote', () => {
     const file = await ok(here, ['get', bare, 'labels.txt', '-o', 'deep/l.txt']);
     expect(file.stdout).toMatch(/^got labels.txt \(8 B\) from .* → deep\/l\.txt; downloaded 1 object/);
     expect(read(here, 'deep/l.txt')).toBe(DATA['labels.txt']);
+
+    // A part of a tracked directory: a file, or a folder of it.
+    const part = json(await ok(here, ['get', bare, 'data/train/sub/b.csv', '--json']));
+    expect(part).toMatchObject({ kind: 'file', size: 9, partOf: 'data/train', out: 'b.csv' });
+    expect(read(here, 'b.csv')).toBe(DATA['data/train/sub/b.csv']);
+    await ok(here, ['get', bare, 'data/train/sub', '-o', 'part']);
+    expect(read(here, 'part/b.csv')).toBe(DATA['data/train/sub/b.csv']);
+    expect(existsSync(join(here, 'part/a.csv'))).toBe(false);
+    expect((await dvs(here, ['get', bare, 'data/train/nope.csv'])).code).toBe(4);
   });
 
   it('get from a local clone shares its cache', async () => {

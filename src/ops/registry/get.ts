@@ -9,8 +9,8 @@ import type { Manifest } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
 import type { DataKind, Pointer } from '../../pointer/format.js';
 import { workspaceTempName } from '../../base/temp-names.js';
-import { fetchPointerData, ObjectSupply } from './source-objects.js';
-import { openSource, readSourcePointer, sourceDataPath } from './source-repo.js';
+import { fetchManifest, fetchPointerData, ObjectSupply, type SupplyResult } from './source-objects.js';
+import { openSource, readSourcePointerOrOwner, sourceDataPath, type SourceRepo } from './source-repo.js';
 
 export interface GetOptions {
   url: string;
@@ -34,6 +34,8 @@ export interface GetResult {
   oid: Oid;
   size: number;
   files?: number;
+  /** A part of a tracked directory was asked for: that directory (then `oid` is its manifest's). */
+  partOf?: string;
   /** Objects downloaded, their bytes, and from where. */
   fetched: number;
   bytes: number;
@@ -55,9 +57,11 @@ export async function get(ctx: { cwd: string; onProgress?: ProgressListener }, o
   const cacheDir = mkdtempSync(join(tmpdir(), 'dvs-get-'));
   const supply = await ObjectSupply.of(source, ctx.onProgress);
   try {
-    const pointer = await readSourcePointer(source, dataPath);
     const cache = new ObjectCache(cacheDir);
-    const { fetched, manifest } = await fetchPointerData(supply, cache, pointer, dataPath);
+    const found = await readSourcePointerOrOwner(source, dataPath);
+    const { pointer, fetched, manifest, partOf }: Fetched = found.sub === undefined
+      ? { pointer: found.pointer, ...(await fetchPointerData(supply, cache, found.pointer, dataPath)) }
+      : await partOfDirectory(supply, cache, source, dataPath, { ...found, sub: found.sub });
     place(cache, pointer, manifest, abs, out, options.force === true);
     return {
       url: source.url,
@@ -69,6 +73,7 @@ export async function get(ctx: { cwd: string; onProgress?: ProgressListener }, o
       oid: pointer.oid,
       size: pointer.size,
       ...(pointer.kind === 'dir' ? { files: pointer.files } : {}),
+      ...(partOf !== undefined ? { partOf } : {}),
       fetched: fetched.fetched,
       bytes: fetched.bytes,
       from: fetched.from,
@@ -79,6 +84,39 @@ export async function get(ctx: { cwd: string; onProgress?: ProgressListener }, o
     source.close();
     rmSync(cacheDir, { recursive: true, force: true });
   }
+}
+
+type Fetched = { pointer: Pointer; fetched: SupplyResult; manifest?: Manifest; partOf?: string };
+
+/**
+ * A file or folder inside a tracked directory of the source: its manifest is fetched, and only the
+ * files under the path. The result is shaped like a pointer of its own (a file, or a directory of them).
+ */
+async function partOfDirectory(supply: ObjectSupply, cache: ObjectCache, source: SourceRepo, dataPath: string, found: { pointer: Pointer; owner: string; sub: string }): Promise<Fetched> {
+  const { pointer: owner, owner: ownerPath, sub } = found;
+  const { manifest } = await fetchManifest(supply, cache, owner.oid, ownerPath);
+  const file = manifest.entries.find((e) => e.path === sub);
+  const inside = manifest.entries.filter((e) => e.path.startsWith(sub + '/')).map((e) => ({ ...e, path: e.path.slice(sub.length + 1) }));
+  if (!file && inside.length === 0) {
+    throw new DvsError('SOURCE_NOT_TRACKED', `${dataPath}: not in the tracked directory ${ownerPath} of ${source.url} at ${source.commit.slice(0, 10)}`, {
+      hint: `List its files: dvs list ${source.url} ${ownerPath} -R${source.rev ? ` --rev ${source.rev}` : ''}`,
+      data: { url: source.url, path: dataPath, commit: source.commit },
+    });
+  }
+  const entries = file ? [file] : inside;
+  const fetched = await supply.fetch(cache, entries.map((e) => ({ oid: e.oid, path: `${ownerPath}/${sub}${file ? '' : `/${e.path}`}`, size: e.size })));
+  if (fetched.failures.length) {
+    const f = fetched.failures[0];
+    throw new DvsError('SOURCE_OBJECTS_MISSING', `${dataPath}: ${fetched.failures.length} object(s) could not be fetched from the source (${f.path}: ${f.message})`, {
+      hint: "The source's owners may not have pushed this version: ask them to run `dvs push`, or use another --rev.",
+      data: { path: dataPath, failures: fetched.failures },
+    });
+  }
+  const size = entries.reduce((n, e) => n + e.size, 0);
+  const pointer: Pointer = file
+    ? { kind: 'file', oid: file.oid, size, exec: file.exec, doc: owner.doc }
+    : { kind: 'dir', oid: owner.oid, size, files: entries.length, doc: owner.doc };
+  return { pointer, fetched, manifest: file ? undefined : { entries }, partOf: ownerPath };
 }
 
 function refuseExisting(abs: string, out: string, force: boolean): void {

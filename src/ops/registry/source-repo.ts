@@ -125,6 +125,22 @@ export function sourceDataPath(path: string): string {
   return dataPath;
 }
 
+/**
+ * The pointer of `dataPath` in the source, or of the tracked directory `dataPath` is inside (then `sub`
+ * is the path within it), for `dvs get` of one part of a directory.
+ */
+export async function readSourcePointerOrOwner(source: SourceRepo, dataPath: string): Promise<{ pointer: Pointer; owner: string; sub?: string }> {
+  const parts = dataPath.split('/');
+  for (let n = parts.length - 1; n >= 1; n--) {
+    const owner = parts.slice(0, n).join('/');
+    const text = await source.readText(pointerPathOf(owner));
+    if (text === undefined) continue;
+    const pointer = parsePointer(text, `${source.url}:${pointerPathOf(owner)}`);
+    if (pointer.kind === 'dir') return { pointer, owner, sub: parts.slice(n).join('/') };
+  }
+  return { pointer: await readSourcePointer(source, dataPath), owner: dataPath };
+}
+
 /** The pointer of `dataPath` in the source, parsed as untrusted input. */
 export async function readSourcePointer(source: SourceRepo, dataPath: string): Promise<Pointer> {
   const pointerPath = pointerPathOf(dataPath);
