@@ -194,6 +194,16 @@ export const ERROR_CODES = spec({
   ...prefixed('AUDIT_EVENT', parsed('An audit event', 'the event file')),
   ...prefixed('LINEAGE', parsed('A lineage record', 'the pointer')),
   LINEAGE_VERSION_NOT_FOUND: { kind: 'notfound', when: 'A version a lineage record names is in no pointer of the history.' },
+  // Data registries (list, get, import, update)
+  SOURCE_URL_INVALID: { kind: 'usage', when: 'A source repository URL dvs will not clone (empty, starting with "-", a `transport::` command URL, control characters).' },
+  SOURCE_UNREACHABLE: { kind: 'remote', when: 'The source repository cannot be cloned (wrong URL or path, no access, network).' },
+  SOURCE_NOT_TRACKED: { kind: 'notfound', when: 'The path given is not data tracked by dvs in the source repository at that revision.' },
+  SOURCE_NO_REMOTE: { kind: 'notfound', when: 'The source repository names no default dvs remote in its committed config and has no cache to read from.' },
+  SOURCE_REMOTE_UNUSABLE: { kind: 'input', when: "The source's remote is a relative directory path, which means nothing outside a clone of the source." },
+  SOURCE_OBJECTS_MISSING: { kind: 'remote', when: "Objects the source's pointer names are on none of the places it shares data from (its remote, its cache)." },
+  TARGET_EXISTS: { kind: 'conflict', when: '`dvs get` or `dvs import` would overwrite an existing path (use --force).' },
+  NOT_IMPORTED: { kind: 'input', when: '`dvs update` of data that was not imported (its pointer has no `source:` record).' },
+  IMPORT_MODIFIED: { kind: 'conflict', when: '`dvs update` would replace imported data that was changed here and is not saved (use --force).' },
 });
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -222,6 +232,7 @@ export const WARNING_CODES = {
   OBJECTS_MISSING: 'Objects a read-only command needs are not in the cache, and no remote is set to fetch them from.',
   MIXED_FORMATS: 'A changed directory holds tabular files of several formats; the content diff covers the main one.',
   // Remotes
+  SOURCE_STORE_UNUSABLE: "`dvs get`/`import`: the source's cache could not be read; its remote was used instead.",
   REMOTE_NOT_TOLD: 'A pull found objects missing from the remote but could not withdraw the manifests that vouch for them (read-only credentials).',
   // Lineage and runs
   LINEAGE_OUTDATED: 'A dataset was changed after the transform that made it; its recorded lineage describes an older version.',

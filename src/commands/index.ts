@@ -21,6 +21,10 @@ import { transformCommand } from './transform.js';
 import { lineageCommand } from './lineage.js';
 import { runCommand } from './run.js';
 import { auditCommand } from './audit.js';
+import { listCommand } from './list.js';
+import { getCommand } from './get.js';
+import { importCommand } from './import.js';
+import { updateCommand } from './update.js';
 
 /** Every verb, in the order `dvs --help` lists them. */
 export const commands: CommandDef<any, any>[] = [
@@ -32,6 +36,10 @@ export const commands: CommandDef<any, any>[] = [
   fetchCommand,
   pullCommand,
   diffCommand,
+  listCommand,
+  getCommand,
+  importCommand,
+  updateCommand,
   transformCommand,
   lineageCommand,
   runCommand,

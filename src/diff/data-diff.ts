@@ -1,6 +1,6 @@
 import { compareBytes, type Manifest, type ManifestEntry } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
-import type { DataKind } from '../pointer/format.js';
+import type { DataKind, ImportSource } from '../pointer/format.js';
 
 /**
  * The file-level diff of tracked data: which data paths were added, deleted, modified or renamed
@@ -17,6 +17,8 @@ export interface DataVersion {
   files?: number;
   exec?: boolean;
   manifest?: Manifest;
+  /** Imported data: where it came from (`dvs import`). */
+  source?: ImportSource;
 }
 
 export interface FileChange {
@@ -61,6 +63,8 @@ export interface DataDiff {
   content?: unknown;
   /** Why the content diff could not be made, when asked for. */
   contentError?: string;
+  /** Imported data: where the newer side (else the older) came from. */
+  source?: ImportSource;
 }
 
 export function emptyCounts(): ChangeCounts {
@@ -78,6 +82,7 @@ export function diffVersions(path: string, before: DataVersion | undefined, afte
     oldSize: before?.size,
     newSize: after?.size,
     sizeDelta: (after?.size ?? 0) - (before?.size ?? 0),
+    ...((after ?? before)!.source ? { source: (after ?? before)!.source } : {}),
   };
   if (!before || !after) {
     const d: DataDiff = { ...base, change: before ? 'deleted' : 'added' };

@@ -1,7 +1,9 @@
-import { isMap, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, parseDocument, type Document } from 'yaml';
 import { DvsError, type ErrorCode } from '../errors.js';
 import { formatOid, parseOidField, type Oid } from '../objects/oid.js';
 import { parseYamlSafely, quote, type TextSource } from '../base/safe-yaml.js';
+import { Fields } from '../base/fields.js';
+import { pathProblem } from '../base/paths.js';
 
 /**
  * The pointer file (`<data>.dvs`), specified in docs/pointer-spec.md. Parsing keeps the YAML document
@@ -23,6 +25,23 @@ export interface PointerData {
   files?: number;
   /** Executable bit (files only). */
   exec?: boolean;
+  /**
+   * Where imported data came from (`dvs import`). Absent: not imported. Set to null in data passed to
+   * serializePointer to drop the record; left out, a rewrite keeps what the pointer had.
+   */
+  source?: ImportSource | null;
+}
+
+/** The `source:` record of an imported dataset: enough for `dvs update` to find it again. */
+export interface ImportSource {
+  /** The Git repository, as given to `dvs import` (a local path is stored absolute). */
+  url: string;
+  /** The revision asked for (branch, tag, commit); null: the source's default branch. */
+  rev: string | null;
+  /** The data path in the source repository. */
+  path: string;
+  /** The commit the data was taken from. */
+  commit: string;
 }
 
 export interface Pointer extends PointerData {
@@ -30,7 +49,7 @@ export interface Pointer extends PointerData {
   doc: Document;
 }
 
-const KNOWN_KEYS = new Set(['version', 'kind', 'oid', 'size', 'files', 'exec']);
+const KNOWN_KEYS = new Set(['version', 'kind', 'oid', 'size', 'files', 'exec', 'source']);
 
 /**
  * How a pointer is read: at most 1 MiB, no YAML anchors or aliases, nesting at most 32 deep
@@ -96,7 +115,30 @@ export function parsePointer(text: string, where: string): Pointer {
     if (exec !== undefined && typeof exec !== 'boolean') fail(`exec must be true or false, not ${quote(exec)}`, offsetOf('exec'));
     pointer.exec = exec === true;
   }
+  const raw = value('source');
+  const imported = isNode(raw) ? raw.toJSON() : raw;
+  if (imported !== undefined && imported !== null) pointer.source = parseImportSource(imported, (reason) => fail(reason, offsetOf('source')));
   return pointer;
+}
+
+const COMMIT_ID = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+/** Long enough for any real URL; a hostile one can be a megabyte. */
+const MAX_URL = 4096;
+
+/** The `source:` map, read as untrusted input: every member typed, the path judged like a data path. */
+function parseImportSource(value: unknown, fail: (reason: string) => never): ImportSource {
+  const f = Fields.of(value, 'source', (message) => fail(message), true);
+  const url = f.required('url');
+  // Git would read a leading "-" as an option and run "transport::" URLs as commands.
+  if (url === '' || url.length > MAX_URL || url.startsWith('-') || /^[A-Za-z][A-Za-z0-9+.-]*::/.test(url) || /[\u0000-\u001f\u007f]/.test(url)) fail(`source.url must be a repository URL or path, not ${quote(url.slice(0, 200))}`);
+  const rev = f.strOrNull('rev');
+  if (rev !== null && (rev === '' || rev.length > 256 || rev.startsWith('-') || /[\u0000-\u001f\u007f]/.test(rev))) fail(`source.rev must be a Git revision, not ${quote(rev.slice(0, 200))}`);
+  const path = f.required('path');
+  const problem = pathProblem(path);
+  if (problem) fail(`source.path ${quote(path.slice(0, 200))} ${problem.reason}`);
+  const commit = f.required('commit');
+  if (!COMMIT_ID.test(commit)) fail(`source.commit must be a full Git commit id, not ${quote(commit.slice(0, 80))}`);
+  return { url, rev, path, commit };
 }
 
 /**
@@ -121,6 +163,8 @@ export function serializePointer(data: PointerData, previous?: Document): string
     if (data.exec) doc.set('exec', true);
     else doc.delete('exec');
   }
+  if (data.source === null) doc.delete('source');
+  else if (data.source) doc.set('source', { url: data.source.url, rev: data.source.rev, path: data.source.path, commit: data.source.commit });
   return doc.toString();
 }
 

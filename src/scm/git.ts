@@ -220,3 +220,22 @@ export class BlobReader {
     this.child = undefined;
   }
 }
+
+/**
+ * A bare clone of `url` into `dir` (which must not exist), for reading another repository's pointers
+ * (`dvs list`/`get`/`import`). With `branch` (a branch or tag) and a network URL, only that commit is
+ * fetched. Git never prompts (a URL needing a password fails instead) and never runs `ext::` commands:
+ * the URL may come from a committed pointer. Rejects with git's stderr.
+ */
+export function cloneBare(url: string, dir: string, options: { branch?: string; shallow?: boolean } = {}): Promise<void> {
+  const args = ['-c', 'protocol.ext.allow=never', 'clone', '--bare', '--quiet'];
+  if (options.shallow) args.push('--depth', '1');
+  if (options.branch !== undefined) args.push('--branch', options.branch);
+  args.push('--', url, dir);
+  return new Promise((resolve, reject) => {
+    execFile('git', args, { env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', SSH_ASKPASS: 'true' }, maxBuffer: 1 << 24, encoding: 'utf8' }, (err, _stdout, stderr) => {
+      if (err) reject(Object.assign(err, { stderr }));
+      else resolve();
+    });
+  });
+}

@@ -130,7 +130,7 @@ describe('the architecture', () => {
 
   it('keeps the ops grouped by capability, each group folder saying what lives there', () => {
     const groups = readdirSync(join(SRC, 'ops')).filter((n) => statSync(join(SRC, 'ops', n)).isDirectory());
-    expect(groups.sort()).toEqual(['data', 'git', 'history', 'remote', 'setup']);
+    expect(groups.sort()).toEqual(['data', 'git', 'history', 'registry', 'remote', 'setup']);
     for (const g of groups) expect(readdirSync(join(SRC, 'ops', g))).toContain('README.md');
   });
 

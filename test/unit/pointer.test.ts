@@ -74,4 +74,41 @@ describe('pointer format', () => {
     expect(errorOf(() => parsePointer(`version: 1\nversion: 1\n`, 'd.dvs')).code).toBe('POINTER_INVALID');
     expect(errorOf(() => parsePointer('', 'e.dvs')).message).toContain('empty pointer file');
   });
+
+  it('writes, reads and keeps the source record of imported data; drops it only when told', () => {
+    const source = { url: 'https://example.com/org/datasets', rev: 'v2', path: 'images', commit: 'c'.repeat(40) };
+    const text = serializePointer({ kind: 'dir', oid: OID, size: 5, files: 2, source });
+    expect(text).toContain(`files: 2\nsource:\n  url: https://example.com/org/datasets\n  rev: v2\n  path: images\n  commit: ${'c'.repeat(40)}\n`);
+    const p = parsePointer(text, 'i.dvs');
+    expect(p.source).toEqual(source);
+    expect(unknownKeys(p)).toEqual([]);
+    expect(parsePointer(serializePointer({ kind: 'dir', oid: OID, size: 6, files: 3 }, p.doc), 'i.dvs').source).toEqual(source);
+    expect(parsePointer(serializePointer({ kind: 'dir', oid: OID, size: 6, files: 3, source: null }, p.doc), 'i.dvs').source).toBeUndefined();
+    expect(parsePointer(serializePointer({ kind: 'file', oid: OID, size: 1, source: { ...source, rev: null } }), 'n.dvs').source?.rev).toBeNull();
+  });
+
+  it('refuses a source record of the wrong shape, naming the key and the line', () => {
+    const base = `version: 1\nkind: file\noid: sha256:${OID}\nsize: 1\n`;
+    const good = { url: 'u', rev: null, path: 'a/b', commit: 'c'.repeat(40) };
+    const cases: Array<[string, RegExp]> = [
+      ['source: 5', /source must be a map/],
+      ['source: [1]', /source must be a map/],
+      [`source: {url: 1, path: a, commit: ${good.commit}}`, /source\.url must be text, not 1/],
+      [`source: {path: a, commit: ${good.commit}}`, /source\.url is missing/],
+      [`source: {url: u, rev: 7, path: a, commit: ${good.commit}}`, /source\.rev must be text/],
+      [`source: {url: u, rev: "-x", path: a, commit: ${good.commit}}`, /source\.rev must be a Git revision/],
+      [`source: {url: u, path: ../a, commit: ${good.commit}}`, /source\.path .* climbs out/],
+      [`source: {url: u, path: .git/config, commit: ${good.commit}}`, /source\.path/],
+      ['source: {url: u, path: a, commit: main}', /source\.commit must be a full Git commit id/],
+      [`source: {url: "ext::sh -c x", path: a, commit: ${good.commit}}`, /source\.url must be a repository URL/],
+      [`source: {url: {a: 1}, path: a, commit: ${good.commit}}`, /source\.url must be text/],
+    ];
+    for (const [line, message] of cases) {
+      const e = errorOf(() => parsePointer(base + line + '\n', 's.dvs'));
+      expect(e.code, line).toBe('POINTER_INVALID');
+      expect(e.message, line).toMatch(message);
+      expect(e.message, line).toContain('s.dvs:5');
+    }
+    expect(parsePointer(base + 'source: null\n', 's.dvs').source).toBeUndefined();
+  });
 });

@@ -42,6 +42,11 @@ export function summaryLine(r: DiffResult): string {
   return parts.join('; ');
 }
 
+/** The one way an import's origin is shown (diff, lineage show). */
+export function importedLine(s: { url: string; path: string; commit: string }): string {
+  return `imported from ${s.url} ${s.path} @ ${s.commit.slice(0, 10)}`;
+}
+
 function dataHeadline(d: DataDiff): string {
   const name = d.change === 'renamed' ? `${d.oldPath} → ${d.path}` : d.path;
   const slash = d.kind === 'dir' ? '/' : '';
@@ -52,6 +57,7 @@ export const renderDiff: Renderer<DiffResult> = (r, { args, verbose }) => {
   const lines = [`Comparing ${sideLabel(r.a)} → ${sideLabel(r.b)}`];
   for (const d of r.changes) {
     lines.push(dataHeadline(d));
+    if (d.source) lines.push(`    ${importedLine(d.source)}`);
     if (d.incomplete) lines.push(`    (manifest ${d.incomplete.oids.map((o) => o.slice(0, 10)).join(', ')} not in the cache: files not listed; dvs fetch brings it)`);
     const files = d.files ?? [];
     const shown = verbose ? files : files.slice(0, MAX_TEXT_FILES);

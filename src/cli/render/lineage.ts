@@ -3,6 +3,7 @@ import { formatParams } from '../../lineage/params.js';
 import type { LineageNode, LineageStep } from '../../lineage/walk.js';
 import type { LineageShowResult } from '../../ops/history/lineage.js';
 import { formatPercent, formatRows, renderTransform } from './transform.js';
+import { importedLine } from './diff.js';
 import type { Rendered, Renderer, RenderOptions } from './types.js';
 import { groupDigits, warningNote } from '../format.js';
 
@@ -103,7 +104,8 @@ function renderShow(r: LineageShowResult, { args }: RenderOptions): Rendered {
   const notes = r.warnings.map((w) => warningNote(w.message, w.hint));
   if (args.mermaid === true) return { text: mermaid(r), md: markdown(r), notes };
   const lines = tree(r);
-  if (r.steps.length === 0 && r.nodes[0].origin === 'source') lines.push('(no lineage recorded: raw data, or tracked with dvs track)');
+  if (r.imported) lines.push(importedLine(r.imported));
+  else if (r.steps.length === 0 && r.nodes[0].origin === 'source') lines.push('(no lineage recorded: raw data, or tracked with dvs track)');
   return { text: lines.join('\n') + '\n', md: markdown(r), notes };
 }
 

@@ -164,7 +164,7 @@ async function parseSide(reader: BlobReader, v: SideVersion, where: string): Pro
 }
 
 function versionOf(p: Pointer): DataVersion {
-  return { kind: p.kind, oid: p.oid, size: p.size, files: p.files, exec: p.exec };
+  return { kind: p.kind, oid: p.oid, size: p.size, files: p.files, exec: p.exec, ...(p.source ? { source: p.source } : {}) };
 }
 
 /**
@@ -193,7 +193,7 @@ async function workspaceSide(ctx: OpContext, inScope: (p: string) => boolean, wa
       side.set(ref.dataPath, { pointerPath: ref.pointerPath, ...versionOf(pointer) });
       continue;
     }
-    const v: SideVersion = { pointerPath: ref.pointerPath, kind: pointer.kind, oid: ds.currentOid, size: 0, exec: pointer.exec };
+    const v: SideVersion = { pointerPath: ref.pointerPath, kind: pointer.kind, oid: ds.currentOid, size: 0, exec: pointer.exec, ...(pointer.source ? { source: pointer.source } : {}) };
     if (pointer.kind === 'dir' && ds.current) {
       v.manifest = ds.current.manifest;
       v.size = ds.current.manifest.entries.reduce((n, e) => n + e.size, 0);

@@ -1,7 +1,7 @@
 import { DvsError } from '../../errors.js';
 import type { Warning } from '../../events.js';
 import type { Oid } from '../../objects/oid.js';
-import { dataPathOf, isPointerPath, pointerPathOf } from '../../pointer/format.js';
+import { dataPathOf, isPointerPath, pointerPathOf, type ImportSource } from '../../pointer/format.js';
 import { PointerSource } from '../../lineage/source.js';
 import { walkLineage, type LineageNode, type LineageStep } from '../../lineage/walk.js';
 import type { OpContext } from '../context.js';
@@ -27,6 +27,8 @@ export interface LineageShowResult {
   /** Raw sources: versions with no recorded lineage. */
   sources: string[];
   stale: boolean;
+  /** Imported data (`dvs import`): the repository, path and commit it came from. */
+  imported?: ImportSource;
   warnings: Warning[];
 }
 
@@ -55,6 +57,7 @@ export async function lineageShow(ctx: OpContext, options: LineageShowOptions): 
       steps: graph.steps,
       sources: graph.nodes.filter((n) => n.origin === 'source').map((n) => n.id),
       stale: graph.stale,
+      ...(pointer.source ? { imported: pointer.source } : {}),
       warnings: graph.warnings,
     };
   } finally {
