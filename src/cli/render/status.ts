@@ -37,7 +37,7 @@ export const renderStatus: Renderer<StatusResult | RemoteStatusResult> = (result
     if (granular && e.changes) {
       lines.push(...limitList(e.changes.added.map((p) => `added:    ${p}`), 200, '      '));
       lines.push(...limitList(e.changes.deleted.map((p) => `deleted:  ${p}`), 200, '      '));
-      const modeOnly = new Set(e.changes.modeOnly);
+      const modeOnly = new Set(e.changes.modeOnly ?? []);
       lines.push(...limitList(e.changes.modified.map((p) => `modified: ${p}${modeOnly.has(p) ? ' (mode)' : ''}`), 200, '      '));
     }
   }

@@ -39,8 +39,8 @@ export interface StatusChanges {
   added: string[];
   deleted: string[];
   modified: string[];
-  /** Those of `modified` whose bytes match: only the executable bit differs. */
-  modeOnly: string[];
+  /** Those of `modified` whose bytes match: only the executable bit differs (absent when none). */
+  modeOnly?: string[];
 }
 
 /** A pointer status will not look at: its data path is unsafe (repo/paths.ts). */
@@ -89,7 +89,7 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
           entry.manifestMissing = true;
         }
         if (ds.changes) entry.changes = statusChanges(ds.changes);
-        else if (ds.workspace === 'unchanged') entry.changes = { added: [], deleted: [], modified: [], modeOnly: [] };
+        else if (ds.workspace === 'unchanged') entry.changes = { added: [], deleted: [], modified: [] };
         if (sub !== undefined && entry.changes) {
           entry.changes = narrow(entry.changes, sub);
           entry.path = `${ref.dataPath}/${sub}`;
@@ -113,12 +113,17 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
 }
 
 function statusChanges(c: FileChanges): StatusChanges {
-  return { added: c.added, deleted: c.removed, modified: c.modified, modeOnly: c.modeOnly };
+  const changes: StatusChanges = { added: c.added, deleted: c.removed, modified: c.modified };
+  if (c.modeOnly.length) changes.modeOnly = c.modeOnly;
+  return changes;
 }
 
 function narrow(changes: StatusChanges, sub: string): StatusChanges {
   const keep = (p: string) => p === sub || p.startsWith(sub + '/');
-  return { added: changes.added.filter(keep), deleted: changes.deleted.filter(keep), modified: changes.modified.filter(keep), modeOnly: changes.modeOnly.filter(keep) };
+  const narrowed: StatusChanges = { added: changes.added.filter(keep), deleted: changes.deleted.filter(keep), modified: changes.modified.filter(keep) };
+  const modeOnly = changes.modeOnly?.filter(keep) ?? [];
+  if (modeOnly.length) narrowed.modeOnly = modeOnly;
+  return narrowed;
 }
 
 /**
