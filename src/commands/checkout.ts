@@ -21,7 +21,7 @@ export const checkoutCommand = defineCommand<CheckoutArgs, CheckoutResult | Chec
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'print what would be added, modified and deleted; change nothing' })
       .example('dvs checkout data/train', 'after `git checkout v1.0 -- data/train.dvs`: the data of v1.0')
       .example('dvs checkout --dry-run', 'what a checkout of all tracked data would change')
-      .example('dvs config cache.type hardlink,copy && dvs checkout --relink', 'turn copies into hardlinks to the cache'),
+      .example('dvs checkout --relink', 'after `dvs config cache.type hardlink,copy`: turn checked-out copies into hardlinks'),
   async run(args, env) {
     const { checkout, previewCheckout } = await import('../ops/data/checkout.js');
     const options = { targets: args.paths, force: args.force, relink: args.relink };

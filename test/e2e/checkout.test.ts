@@ -132,6 +132,10 @@ describe('the executable bit', () => {
     for (const path of ['run.sh', 'plain.txt']) expect(s.entries.find((e: { path: string }) => e.path === path)).toMatchObject({ workspace: 'modified', modeOnly: true });
     const text = await dvs(repo, ['status']);
     expect(text.stdout).toContain('  changed  run.sh: mode (executable bit) differs');
+    // dvs diff agrees with status: the workspace's run.sh is not HEAD's.
+    git(repo, 'commit', '-q', '-m', 'scripts');
+    const d = json(await dvs(repo, ['diff', '--json', '--targets', 'run.sh']));
+    expect(d.changes).toEqual([expect.objectContaining({ path: 'run.sh', change: 'modified' })]);
 
     const plan = json(await dvs(repo, ['checkout', '--dry-run', '--json', 'run.sh']));
     expect(plan.targets[0].modes).toEqual([{ action: 'mode', path: 'run.sh', object: expect.objectContaining({ exec: true }) }]);
