@@ -75,8 +75,10 @@ class PlanApplier {
     const abs = this.repo.abs(tp.dataPath);
     for (const rel of tp.temps) removeQuietly(join(abs, rel));
     this.deletes(tp);
-    // A tracked directory exists after its checkout, even when its manifest lists nothing.
-    if (tp.kind === 'dir') this.ensureDirectory(abs, tp.dataPath);
+    // A tracked directory exists after its checkout, even when its manifest lists nothing; unless the
+    // plan removes it whole (data whose pointer is gone).
+    const removedWhole = tp.deletes.some((c) => c.path === tp.dataPath && c.tree);
+    if (tp.kind === 'dir' && !removedWhole) this.ensureDirectory(abs, tp.dataPath);
     const writes = [...tp.creates, ...tp.replaces, ...tp.relinks];
     this.progress.total = (this.progress.total ?? 0) + writes.length;
     const guarded = (c: PlannedChange, apply: (c: PlannedChange) => Promise<void>) =>
