@@ -1,4 +1,4 @@
-import { lstatSync, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import type { ErrorCode } from '../errors.js';
 import { DvsError, errnoCode, fromSystemError, isDvsError } from '../errors.js';
 import type { Warning } from '../events.js';
@@ -137,7 +137,7 @@ class Planner {
     const object = { oid: pointer.oid, size: pointer.size, exec: pointer.exec === true };
     const ds = await compareWorkspace(this.repo, dataPath, pointer, { state: this.options.state });
     if (ds.workspace === 'unchanged' || ds.modeOnly) {
-      if (this.options.relink) {
+      if (this.options.relink && !this.ownLink(dataPath, pointer.oid)) {
         this.requireObject(dataPath, pointer.oid);
         tp.relinks.push({ action: 'relink', path: dataPath, object });
       } else if (ds.modeOnly) tp.modes.push({ action: 'mode', path: dataPath, object });
@@ -227,7 +227,7 @@ class Planner {
     let action: CheckoutAction;
     if (!cur) action = 'create';
     else if (cur.oid === object.oid) {
-      if (this.options.relink) action = 'relink';
+      if (this.options.relink && !this.ownLink(path, object.oid)) action = 'relink';
       else if (cur.exec !== object.exec) return { action: 'mode', path, object };
       else return 'unchanged';
     } else {
@@ -243,6 +243,16 @@ class Planner {
       return undefined;
     }
     return { action, path, object };
+  }
+
+  /**
+   * Whether the path is the user's own symbolic link to the data (not a symlink checkout of the cache
+   * object): --relink leaves it, as track does.
+   */
+  private ownLink(path: string, oid: Oid): boolean {
+    const abs = this.repo.abs(path);
+    if (!lstatIfPresent(abs)?.isSymbolicLink()) return false;
+    return readlinkSync(abs) !== this.repo.cache.pathOf(oid);
   }
 
   private requireObject(path: string, oid: Oid): void {

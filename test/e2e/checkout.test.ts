@@ -2,7 +2,7 @@
 // bit is part of the data (status reports it, checkout sets it, never on a cache object); --relink places
 // matching files again with the configured link type.
 import { createHash } from 'node:crypto';
-import { chmodSync, linkSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, linkSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, dvs, git, gitRepo, json, read, writeTree } from '../helpers.js';
@@ -226,9 +226,11 @@ describe('the executable bit', () => {
 describe('dvs checkout --relink', () => {
   it('turns copies into hardlinks after cache.type changes, and never loses a modified file', async () => {
     const repo = gitRepo();
-    writeTree(repo, { 'd/a.txt': 'aaa', 'd/sub/b.txt': 'bbb', 'm.bin': 'model' });
+    writeTree(repo, { 'd/a.txt': 'aaa', 'd/sub/b.txt': 'bbb', 'm.bin': 'model', 'real.txt': 'real' });
+    // The user's own link to a file is tracked by its content, and stays a link.
+    symlinkSync('real.txt', join(repo, 'alias.txt'));
     await dvs(repo, ['config', 'cache.type', 'copy']);
-    expect((await dvs(repo, ['track', 'd', 'm.bin'])).code).toBe(0);
+    expect((await dvs(repo, ['track', 'd', 'm.bin', 'alias.txt'])).code).toBe(0);
     rmSync(join(repo, 'd'), { recursive: true });
     expect((await dvs(repo, ['checkout'])).code).toBe(0);
     for (const f of ['d/a.txt', 'd/sub/b.txt', 'm.bin']) expect(statSync(join(repo, f)).nlink, f).toBe(1);
@@ -252,6 +254,7 @@ describe('dvs checkout --relink', () => {
     expect(out).toMatchObject({ added: [], modified: [], deleted: [], relinked: ['d/a.txt', 'm.bin'], links: { hardlink: 2 } });
     expect(out.failures).toEqual([expect.objectContaining({ path: 'd/sub/b.txt', code: 'UNSAVED_CHANGES' })]);
     expect(read(repo, 'd/sub/b.txt')).toBe('edited, not tracked');
+    expect(lstatSync(join(repo, 'alias.txt')).isSymbolicLink()).toBe(true);
     for (const [f, content] of [['d/a.txt', 'aaa'], ['m.bin', 'model']]) {
       expect(statSync(join(repo, f)).ino, f).toBe(statSync(objectPath(repo, oidOf(content))).ino);
       expect(statSync(join(repo, f)).nlink, f).toBe(2);
