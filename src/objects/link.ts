@@ -12,19 +12,24 @@ export const LINK_TYPES: readonly LinkType[] = ['reflink', 'hardlink', 'symlink'
  * cannot do it (no reflink on ext4, no hardlink across devices) is remembered and skipped afterwards.
  *
  * Copies are writable; hardlinks and symlinks share the read-only cache object, so the workspace file is
- * read-only too (`dvs unprotect` replaces it with a writable copy).
+ * read-only too (`dvs unprotect` replaces it with a writable copy). An executable file is never one of
+ * those: its mode would be the cache object's, and making the object executable would make every other
+ * checkout of the same bytes executable too. It is copied instead (or reflinked, a file of its own).
  */
 export class Linker {
   private readonly unsupported = new Set<LinkType>();
 
-  constructor(private readonly order: LinkType[]) {}
+  /** The order for executable files: links that share the object's mode become copies. */
+  private readonly execOrder: LinkType[];
+
+  constructor(private readonly order: LinkType[]) {
+    this.execOrder = [...new Set(order.map((t): LinkType => (t === 'hardlink' || t === 'symlink' ? 'copy' : t)))];
+  }
 
   /** Link `object` to `dest` (which must not exist). Returns the type used. */
   async link(object: string, dest: string, exec: boolean): Promise<LinkType> {
-    for (const type of this.order) {
+    for (const type of exec ? this.execOrder : this.order) {
       if (this.unsupported.has(type)) continue;
-      // A hardlink shares the object's mode bits, which cannot also be executable for one user.
-      if (exec && type === 'hardlink') continue;
       try {
         await linkOne(type, object, dest, exec);
         return type;
@@ -49,11 +54,11 @@ async function linkOne(type: LinkType, object: string, dest: string, exec: boole
   switch (type) {
     case 'reflink':
       await copyFile(object, dest, constants.COPYFILE_FICLONE_FORCE);
-      chmodSync(dest, exec ? 0o755 : 0o644);
+      chmodSync(dest, newFileMode(exec));
       return;
     case 'copy':
       await copyFile(object, dest);
-      chmodSync(dest, exec ? 0o755 : 0o644);
+      chmodSync(dest, newFileMode(exec));
       return;
     case 'hardlink':
       linkSync(object, dest);
@@ -67,7 +72,28 @@ async function linkOne(type: LinkType, object: string, dest: string, exec: boole
 /** Synchronous copy for the rare paths that need no throughput (unprotect). */
 export function copyWritable(object: string, dest: string, exec: boolean): void {
   copyFileSync(object, dest);
-  chmodSync(dest, exec ? 0o755 : 0o644);
+  chmodSync(dest, newFileMode(exec));
+}
+
+let umask: number | undefined;
+
+/**
+ * The mode of a file dvs creates in the workspace: what a new file gets under the user's umask (as Git
+ * does), with execute bits for an executable one. A copy would otherwise take the cache object's 0444.
+ */
+export function newFileMode(exec: boolean): number {
+  // Read once: process.umask() sets the mask back and forth to read it.
+  umask ??= process.umask();
+  return (exec ? 0o777 : 0o666) & ~umask;
+}
+
+/**
+ * `mode` with the executable bits set or cleared: execute where there is read (as `chmod +x` under the
+ * usual umask gives), none at all when not executable.
+ */
+export function withExecBit(mode: number, exec: boolean): number {
+  const bits = mode & 0o7777;
+  return exec ? bits | ((bits & 0o444) >> 2) : bits & ~0o111;
 }
 
 function isUnsupported(err: unknown): boolean {

@@ -46,6 +46,9 @@ export function placeHashed(cache: ObjectCache, abs: string, result: HashResult,
  * no link can be made here (another device, no reflink, the file changed since it was hashed).
  */
 function linkIntoCache(cache: ObjectCache, abs: string, hashed: HashResult, mode: 'hardlink' | 'reflink'): boolean | undefined {
+  // A hard link shares one mode: the object would turn executable, or the script lose its x bit when
+  // the object is made read-only. An executable file is copied in (and checked out as a copy).
+  if (mode === 'hardlink' && (statSync(abs).mode & 0o111) !== 0) return existsSync(cache.pathOf(hashed.oid)) ? false : undefined;
   // Already stored (re-tracking data that was unprotected, or the same bytes elsewhere): the workspace
   // file becomes a link to that object, as a hardlink checkout would have made it.
   if (mode === 'hardlink' && existsSync(cache.pathOf(hashed.oid))) return relinkToObject(cache, abs, hashed) ? false : undefined;

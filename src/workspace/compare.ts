@@ -21,12 +21,16 @@ export interface FileChanges {
   added: string[];
   removed: string[];
   modified: string[];
+  /** Those of `modified` whose bytes match: only the executable bit differs. */
+  modeOnly: string[];
 }
 
 export interface WorkspaceComparison {
   workspace: WorkspaceStatus;
   /** The oid of what is in the workspace (file content or directory manifest), when it exists. */
   currentOid?: Oid;
+  /** Files: the bytes match the pointer and only the executable bit differs (the data is `modified`). */
+  modeOnly?: boolean;
   /**
    * For directories: the workspace's files and their oids (in manifest order). Absent when the
    * directory's snapshot showed it unchanged without reading anything (then `recorded` is absent too).
@@ -62,10 +66,13 @@ export async function compareWorkspace(repo: Repo, dataPath: string, pointer: Po
   }
   if (pointer.kind === 'file') {
     if (isDir) return { workspace: 'modified', warnings: [] };
-    const stamp = stampOf(statSync(abs, { bigint: true }));
-    const r = await hashFiles([{ abs, stamp }], { state: options.state, onProgress: options.onProgress });
+    const st = statSync(abs, { bigint: true });
+    const r = await hashFiles([{ abs, stamp: stampOf(st) }], { state: options.state, onProgress: options.onProgress });
     const currentOid = r.oids[0];
-    return { workspace: currentOid === pointer.oid ? 'unchanged' : 'modified', currentOid, warnings: [] };
+    if (currentOid !== pointer.oid) return { workspace: 'modified', currentOid, warnings: [] };
+    // The executable bit is part of the data (as in Git): a script that lost it is not what was tracked.
+    if (isExecutable(st.mode) !== (pointer.exec === true)) return { workspace: 'modified', currentOid, modeOnly: true, warnings: [] };
+    return { workspace: 'unchanged', currentOid, warnings: [] };
   }
   if (!isDir) return { workspace: 'modified', warnings: [] };
   const scan = scanDirectory(repo, dataPath);
@@ -100,7 +107,7 @@ export async function compareWorkspace(repo: Repo, dataPath: string, pointer: Po
 
 /** Files added, removed and modified from `before` to `after` (both sorted; a merge walk). */
 export function compareManifests(before: Manifest, after: Manifest): FileChanges {
-  const changes: FileChanges = { added: [], removed: [], modified: [] };
+  const changes: FileChanges = { added: [], removed: [], modified: [], modeOnly: [] };
   const a = before.entries;
   const b = after.entries;
   let i = 0;
@@ -110,7 +117,10 @@ export function compareManifests(before: Manifest, after: Manifest): FileChanges
     if (cmp < 0) changes.removed.push(a[i++].path);
     else if (cmp > 0) changes.added.push(b[j++].path);
     else {
-      if (!sameEntry(a[i], b[j])) changes.modified.push(a[i].path);
+      if (!sameEntry(a[i], b[j])) {
+        changes.modified.push(a[i].path);
+        if (a[i].oid === b[j].oid) changes.modeOnly.push(a[i].path);
+      }
       i++;
       j++;
     }
@@ -120,4 +130,9 @@ export function compareManifests(before: Manifest, after: Manifest): FileChanges
 
 function sameEntry(x: ManifestEntry, y: ManifestEntry): boolean {
   return x.oid === y.oid && x.exec === y.exec;
+}
+
+/** The owner's executable bit, the one dvs records (as Git does). */
+export function isExecutable(mode: number | bigint): boolean {
+  return (Number(mode) & 0o100) !== 0;
 }

@@ -15,7 +15,7 @@ function describe(e: StatusEntry): string[] {
   if (e.workspace === 'modified') {
     const c = e.changes;
     const counts = c ? [c.added.length && `${groupDigits(c.added.length)} added`, c.deleted.length && `${groupDigits(c.deleted.length)} deleted`, c.modified.length && `${groupDigits(c.modified.length)} modified`].filter(Boolean) : [];
-    parts.push(counts.length ? counts.join(', ') : 'modified');
+    parts.push(counts.length ? counts.join(', ') : e.modeOnly ? 'mode (executable bit) differs' : 'modified');
   }
   if (e.cache === 'missing') parts.push(e.manifestMissing ? 'manifest not in the cache' : 'not in the cache');
   if (e.cache === 'partial') parts.push(`${formatCount(e.missingObjects ?? 0, 'object')} not in the cache`);
@@ -37,7 +37,8 @@ export const renderStatus: Renderer<StatusResult | RemoteStatusResult> = (result
     if (granular && e.changes) {
       lines.push(...limitList(e.changes.added.map((p) => `added:    ${p}`), 200, '      '));
       lines.push(...limitList(e.changes.deleted.map((p) => `deleted:  ${p}`), 200, '      '));
-      lines.push(...limitList(e.changes.modified.map((p) => `modified: ${p}`), 200, '      '));
+      const modeOnly = new Set(e.changes.modeOnly ?? []);
+      lines.push(...limitList(e.changes.modified.map((p) => `modified: ${p}${modeOnly.has(p) ? ' (mode)' : ''}`), 200, '      '));
     }
   }
   if (r.entries.length && r.clean) lines.push('Everything matches its pointer.');

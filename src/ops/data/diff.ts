@@ -193,7 +193,8 @@ async function workspaceSide(ctx: OpContext, inScope: (p: string) => boolean, wa
       side.set(ref.dataPath, { pointerPath: ref.pointerPath, ...versionOf(pointer) });
       continue;
     }
-    const v: SideVersion = { pointerPath: ref.pointerPath, kind: pointer.kind, oid: ds.currentOid, size: 0, exec: pointer.exec, ...(pointer.source ? { source: pointer.source } : {}) };
+    // A file whose bytes match but whose executable bit does not is modified, as status says.
+    const v: SideVersion = { pointerPath: ref.pointerPath, kind: pointer.kind, oid: ds.currentOid, size: 0, exec: ds.modeOnly ? !pointer.exec : pointer.exec, ...(pointer.source ? { source: pointer.source } : {}) };
     if (pointer.kind === 'dir' && ds.current) {
       v.manifest = ds.current.manifest;
       v.size = ds.current.manifest.entries.reduce((n, e) => n + e.size, 0);

@@ -26,6 +26,8 @@ export interface StatusEntry {
   cache: CachePresence;
   /** Directories: files added, deleted and modified in the workspace relative to the pointer. */
   changes?: StatusChanges;
+  /** Files: the bytes match the pointer, only the executable bit differs. */
+  modeOnly?: boolean;
   /** Directories whose manifest is not in the cache: which files changed cannot be told. */
   manifestMissing?: boolean;
   /** Objects the pointer needs that the cache lacks. */
@@ -37,6 +39,8 @@ export interface StatusChanges {
   added: string[];
   deleted: string[];
   modified: string[];
+  /** Those of `modified` whose bytes match: only the executable bit differs (absent when none). */
+  modeOnly?: string[];
 }
 
 /** A pointer status will not look at: its data path is unsafe (repo/paths.ts). */
@@ -92,7 +96,10 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
           const changed = entry.changes.added.length + entry.changes.deleted.length + entry.changes.modified.length;
           if (entry.workspace === 'modified' && changed === 0) entry.workspace = 'unchanged';
         }
-      } else if (!repo.cache.has(pointer.oid)) {
+      } else if (ds.modeOnly) {
+        entry.modeOnly = true;
+      }
+      if (pointer.kind === 'file' && !repo.cache.has(pointer.oid)) {
         entry.cache = 'missing';
         entry.missingObjects = 1;
       }
@@ -106,12 +113,17 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
 }
 
 function statusChanges(c: FileChanges): StatusChanges {
-  return { added: c.added, deleted: c.removed, modified: c.modified };
+  const changes: StatusChanges = { added: c.added, deleted: c.removed, modified: c.modified };
+  if (c.modeOnly.length) changes.modeOnly = c.modeOnly;
+  return changes;
 }
 
 function narrow(changes: StatusChanges, sub: string): StatusChanges {
   const keep = (p: string) => p === sub || p.startsWith(sub + '/');
-  return { added: changes.added.filter(keep), deleted: changes.deleted.filter(keep), modified: changes.modified.filter(keep) };
+  const narrowed: StatusChanges = { added: changes.added.filter(keep), deleted: changes.deleted.filter(keep), modified: changes.modified.filter(keep) };
+  const modeOnly = changes.modeOnly?.filter(keep) ?? [];
+  if (modeOnly.length) narrowed.modeOnly = modeOnly;
+  return narrowed;
 }
 
 /**
