@@ -1,4 +1,4 @@
-import { isMap, isNode, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isScalar, parseDocument, type Document } from 'yaml';
 import { DvsError, type ErrorCode } from '../errors.js';
 import { formatOid, parseOidField, type Oid } from '../objects/oid.js';
 import { parseYamlSafely, quote, type TextSource } from '../base/safe-yaml.js';
@@ -146,6 +146,24 @@ function parseImportSource(value: unknown, fail: (reason: string) => never): Imp
  * unknown keys survive; otherwise a new document is written in the canonical key order.
  */
 export function serializePointer(data: PointerData, previous?: Document): string {
+  const text = writePointer(data, previous);
+  if (!previous || parseDocument(text).errors.length === 0) return text;
+  // The YAML library can print a comment it read (one holding a bare CR) so that it no longer parses:
+  // then the pointer is written afresh, keeping the values of keys dvs does not know but not comments.
+  const fresh = parseDocument('');
+  fresh.contents = fresh.createNode({}) as never;
+  fresh.commentBefore = POINTER_HEADER;
+  const contents = previous.contents;
+  for (const item of isMap(contents) ? contents.items : []) {
+    const key = isScalar(item.key) ? item.key.value : item.key;
+    if (typeof key !== 'string' || KNOWN_KEYS.has(key)) continue;
+    const value = previous.get(key);
+    fresh.set(key, isNode(value) ? value.toJSON() : value);
+  }
+  return writePointer(data, fresh);
+}
+
+function writePointer(data: PointerData, previous?: Document): string {
   const doc = previous ?? parseDocument('');
   if (!previous) {
     doc.contents = doc.createNode({}) as never;

@@ -111,4 +111,13 @@ describe('pointer format', () => {
     }
     expect(parsePointer(base + 'source: null\n', 's.dvs').source).toBeUndefined();
   });
+
+  it('a rewrite of a pointer whose comment holds a bare CR still parses, keeping unknown keys', () => {
+    // The YAML library prints such a comment back as `\r#q` right after a value, which no longer parses.
+    const text = `version: 1\nkind: file\noid: sha256:${OID} #\rq\nsize: 1\nowner: team-a\n`;
+    const rewritten = serializePointer({ kind: 'file', oid: OID, size: 2 }, parsePointer(text, 'p.dvs').doc);
+    const p = parsePointer(rewritten, 'p.dvs');
+    expect(p).toMatchObject({ kind: 'file', oid: OID, size: 2 });
+    expect(unknownKeys(p)).toEqual(['owner']);
+  });
 });
