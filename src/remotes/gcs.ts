@@ -35,7 +35,6 @@ export class GcsBackend implements RemoteBackend {
 
   private constructor(
     private readonly spec: RemoteSpec,
-    private readonly storage: Storage,
     private readonly bucket: Bucket,
     private readonly credentialOrigin: string,
     private readonly endpoint: string,
@@ -74,7 +73,7 @@ export class GcsBackend implements RemoteBackend {
     // timeout. One TCP connect up front fails fast instead.
     await probe(spec.name, where);
     const storage = new Storage(options);
-    return new GcsBackend(spec, storage, storage.bucket(spec.location.bucket), origin, where);
+    return new GcsBackend(spec, storage.bucket(spec.location.bucket), origin, where);
   }
 
   private file(oid: Oid) {

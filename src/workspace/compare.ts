@@ -3,7 +3,7 @@ import { errnoCode } from '../errors.js';
 import type { ProgressListener, Warning } from '../events.js';
 import { hashFiles } from '../objects/hash-files.js';
 import { directoryOids, listingOf, snapshotCoversAll, stampsOf } from './dir-oids.js';
-import { compareBytes, parseManifest, serializeManifest, type Manifest, type ManifestEntry, loadManifest } from '../objects/manifest.js';
+import { compareBytes, serializeManifest, type Manifest, type ManifestEntry, loadManifest } from '../objects/manifest.js';
 import { sha256Hex, stampOf } from '../objects/hash.js';
 import type { Oid } from '../objects/oid.js';
 import type { StatCache } from '../objects/stat-cache.js';

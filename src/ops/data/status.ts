@@ -7,7 +7,7 @@ import type { DataKind } from '../../pointer/format.js';
 import { readPointer } from '../../pointer/io.js';
 import type { OpContext } from '../context.js';
 import { compareWorkspace, type FileChanges, type WorkspaceStatus } from '../../workspace/compare.js';
-import { refusalWarning, selectTargets } from '../../workspace/targets.js';
+import { selectTargets } from '../../workspace/targets.js';
 import { loadManifest } from '../../objects/manifest.js';
 
 export interface StatusOptions {

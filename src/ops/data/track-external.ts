@@ -13,13 +13,13 @@ import { POINTER_SUFFIX, pointerPathOf, type DataKind, type Pointer } from '../.
 import { readPointer, writePointer } from '../../pointer/io.js';
 import { gitignorePathOf, ignoreInGit } from '../../repo/gitignore.js';
 import type { Repo } from '../../repo/repo.js';
-import { stage, trackedByGit } from '../../scm/git.js';
+import { trackedByGit } from '../../scm/git.js';
 import type { OpContext } from '../context.js';
 import { scanOutside } from '../../workspace/scan-outside.js';
 import { manifestOf, scanDirectory, type ScannedFile } from '../../workspace/scan.js';
 import { trackedAncestor, workspacePointers } from '../../workspace/targets.js';
 import { checkout } from './checkout.js';
-import { TrackJournal } from './track-journal.js';
+import { stageAndAudit, TrackJournal } from './track-journal.js';
 import type { TrackedItem, TrackResult } from './track.js';
 
 /**
@@ -229,14 +229,7 @@ export async function finishTrack(repo: Repo, journal: TrackJournal, items: Trac
     const ignoreFile = ignoreInGit(repo.root, item.path);
     if (ignoreFile) changedFiles.add(ignoreFile);
   }
-  const files = [...changedFiles];
-  const autostage = repo.config.bool('core.autostage');
-  if (autostage) await stage(repo.root, files);
-  const recorded = new Map<string, { path: string; oid: Oid; kind: DataKind; size: number }>();
-  for (const { path, oid, kind, size } of [...journal.unfinished, ...items.filter((i) => i.changed)]) recorded.set(`${path}\0${oid}`, { path, oid, kind, size });
-  if (recorded.size) await (await import('../../audit/record.js')).recordAuditEvent(repo, { type: 'track', paths: [...recorded.values()] });
-  journal.finish();
-  return { items, staged: autostage ? files : [], toStage: autostage ? [] : files, warnings };
+  return { items, ...(await stageAndAudit(repo, journal, changedFiles, items)), warnings };
 }
 
 function tryReadPointer(repo: Repo, pointerPath: string): Pointer | undefined {

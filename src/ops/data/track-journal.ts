@@ -4,6 +4,7 @@ import { errnoCode } from '../../errors.js';
 import type { DataKind } from '../../pointer/format.js';
 import { readPointer } from '../../pointer/io.js';
 import type { Repo } from '../../repo/repo.js';
+import { stage } from '../../scm/git.js';
 
 /**
  * What a track has written but not yet staged and audited, kept in `.dvs/tmp/track-pending.jsonl` (one
@@ -69,4 +70,28 @@ export class TrackJournal {
   finish(): void {
     rmSync(this.file, { force: true });
   }
+}
+
+/** A version a track looked at; `changed` when this run wrote its pointer. */
+export interface TrackedVersion {
+  path: string;
+  oid: string;
+  kind: DataKind;
+  size: number;
+  changed: boolean;
+}
+
+/**
+ * The end of every track: stage the changed files (or say what to stage), audit the versions written by
+ * this run and by a killed one whose job it finishes (once each), then close the journal.
+ */
+export async function stageAndAudit(repo: Repo, journal: TrackJournal, changedFiles: Iterable<string>, items: TrackedVersion[]): Promise<{ staged: string[]; toStage: string[] }> {
+  const files = [...changedFiles];
+  const autostage = repo.config.bool('core.autostage');
+  if (autostage) await stage(repo.root, files);
+  const recorded = new Map<string, { path: string; oid: string; kind: DataKind; size: number }>();
+  for (const { path, oid, kind, size } of [...journal.unfinished, ...items.filter((i) => i.changed)]) recorded.set(`${path}\0${oid}`, { path, oid, kind, size });
+  if (recorded.size) await (await import('../../audit/record.js')).recordAuditEvent(repo, { type: 'track', paths: [...recorded.values()] });
+  journal.finish();
+  return { staged: autostage ? files : [], toStage: autostage ? [] : files };
 }

@@ -13,10 +13,10 @@ import { readPointer, writePointer } from '../../pointer/io.js';
 import { removeQuietly, removeTempsBeside } from '../../base/atomic.js';
 import { gitignorePathOf, ignoreInGit } from '../../repo/gitignore.js';
 import type { Repo } from '../../repo/repo.js';
-import { stage, trackedByGit } from '../../scm/git.js';
+import { trackedByGit } from '../../scm/git.js';
 import type { OpContext } from '../context.js';
 import { directoryOids, listingOf, stampsOf } from '../../workspace/dir-oids.js';
-import { TrackJournal } from './track-journal.js';
+import { stageAndAudit, TrackJournal } from './track-journal.js';
 import { manifestOf, scanDirectory } from '../../workspace/scan.js';
 import { isDirectory, trackedAncestor, workspacePointers } from '../../workspace/targets.js';
 import { updatePlaced } from '../../workspace/placed.js';
@@ -162,15 +162,7 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
         else if (!links.has(i.path)) record.recordFile(repo, i.path, i.oid);
       }
     });
-    const files = [...changedFiles];
-    const autostage = repo.config.bool('core.autostage');
-    if (autostage) await stage(repo.root, files);
-    // Versions written by this run, and by a killed one whose job this run finishes (once each).
-    const recorded = new Map<string, { path: string; oid: Oid; kind: DataKind; size: number }>();
-    for (const { path, oid, kind, size } of [...journal.unfinished, ...items.filter((i) => i.changed)]) recorded.set(`${path}\0${oid}`, { path, oid, kind, size });
-    if (recorded.size) await (await import('../../audit/record.js')).recordAuditEvent(repo, { type: 'track', paths: [...recorded.values()] });
-    journal.finish();
-    return { items, staged: autostage ? files : [], toStage: autostage ? [] : files, warnings };
+    return { items, ...(await stageAndAudit(repo, journal, changedFiles, items)), warnings };
   });
 }
 

@@ -1,12 +1,10 @@
 import { existsSync, lstatSync, rmSync } from 'node:fs';
 import { isDvsError } from '../../errors.js';
-import type { Oid } from '../../objects/oid.js';
 import { dataPathOf, isPointerPath, parsePointer, type Pointer } from '../../pointer/format.js';
 import { readPointer } from '../../pointer/io.js';
 import type { Repo } from '../../repo/repo.js';
 import { BlobReader, changedPointersBetween, runGit } from '../../scm/git.js';
-import type { HookName } from '../../scm/hooks.js';
-import { checkout, type CheckoutResult } from '../data/checkout.js';
+import { checkout } from '../data/checkout.js';
 import type { OpContext } from '../context.js';
 import type { HookOptions, HookResult } from './hook-result.js';
 import { compareWorkspace } from '../../workspace/compare.js';

@@ -1,4 +1,3 @@
-import { isDvsError } from '../../errors.js';
 import type { ManifestEntry } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
 import type { PointerData } from '../../pointer/format.js';
