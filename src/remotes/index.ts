@@ -18,6 +18,10 @@ export async function openBackend(spec: RemoteSpec): Promise<RemoteBackend> {
       const { GcsBackend } = await import('./gcs.js');
       return GcsBackend.open(spec);
     }
+    case 'ssh': {
+      const { SshBackend } = await import('./ssh.js');
+      return SshBackend.open(spec);
+    }
   }
 }
 

@@ -12,12 +12,13 @@ import type { Oid } from '../objects/oid.js';
  * completion, GCS upload finalisation), and must not finish an upload whose source bytes do not hash
  * to the oid (see UploadSource).
  */
-export type RemoteScheme = 'local' | 's3' | 'gcs';
+export type RemoteScheme = 'local' | 's3' | 'gcs' | 'ssh';
 
 export type RemoteLocation =
   | { scheme: 'local'; path: string }
   | { scheme: 's3'; bucket: string; prefix: string }
-  | { scheme: 'gcs'; bucket: string; prefix: string };
+  | { scheme: 'gcs'; bucket: string; prefix: string }
+  | { scheme: 'ssh'; host: string; port?: number; user?: string; path: string };
 
 /** Options a remote may carry, as in `remote.<name>.<option>` (repo/config.ts REMOTE_OPTIONS). */
 export interface RemoteOptions {
@@ -32,6 +33,11 @@ export interface RemoteOptions {
   session_token?: string;
   project?: string;
   jobs?: number;
+  user?: string;
+  port?: number;
+  key_file?: string;
+  known_hosts?: string;
+  password?: string;
 }
 
 /** A configured remote: name, where it is and how to reach it. */

@@ -4,9 +4,9 @@ import { DvsError } from '../errors.js';
 import type { RemoteLocation } from './types.js';
 
 /**
- * Remote URLs: `s3://bucket/prefix`, `gs://bucket/prefix`, `file:///abs/path` or a plain path. A
- * relative path is relative to the repository root (`root`), so a committed `../store` means the
- * same place on every clone.
+ * Remote URLs: `s3://bucket/prefix`, `gs://bucket/prefix`, `ssh://[user@]host[:port]/path`,
+ * `file:///abs/path` or a plain path. A relative path is relative to the repository root (`root`), so a
+ * committed `../store` means the same place on every clone.
  */
 export function parseRemoteUrl(url: string, root: string, where = 'remote url'): RemoteLocation {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/.exec(url);
@@ -33,15 +33,38 @@ export function parseRemoteUrl(url: string, root: string, where = 'remote url'):
     if (prefix.split('/').some((p) => p === '.' || p === '..')) throw invalid(url, where, 'the prefix may not contain "." or ".." parts');
     return scheme === 's3' ? { scheme: 's3', bucket, prefix } : { scheme: 'gcs', bucket, prefix };
   }
+  if (scheme === 'ssh' || scheme === 'sftp') return parseSshUrl(url, where);
   throw new DvsError('UNSUPPORTED_REMOTE_URL', `${where}: unsupported remote URL scheme "${scheme}://" in ${url}`, {
-    hint: 'Use a directory path, file:///path, s3://bucket/prefix or gs://bucket/prefix.',
+    hint: 'Use a directory path, file:///path, s3://bucket/prefix, gs://bucket/prefix or ssh://[user@]host[:port]/path.',
     data: { url },
   });
 }
 
+/** `ssh://[user@]host[:port]/path`: the path is absolute on the server. No password in a URL (it gets committed). */
+function parseSshUrl(url: string, where: string): RemoteLocation {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw invalid(url, where, 'expected ssh://[user@]host[:port]/path');
+  }
+  if (u.password) throw invalid(url, where, 'a password does not belong in the URL (it would be committed); set it with dvs remote modify --local <name> password <password>, or use a key');
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  if (!host) throw invalid(url, where, 'no host');
+  let path: string;
+  try {
+    path = decodeURIComponent(u.pathname).replace(/\/{2,}/g, '/').replace(/(.)\/+$/, '$1');
+  } catch {
+    throw invalid(url, where, 'the path is not valid percent-encoding');
+  }
+  if (path === '' || path === '/') throw invalid(url, where, 'name a directory on the server: ssh://host/srv/dvs');
+  if (path.split('/').some((p) => p === '.' || p === '..')) throw invalid(url, where, 'the path may not contain "." or ".." parts');
+  return { scheme: 'ssh', host, port: u.port ? Number(u.port) : undefined, user: u.username ? decodeURIComponent(u.username) : undefined, path };
+}
+
 function invalid(url: string, where: string, why: string): DvsError {
   return new DvsError('INVALID_REMOTE_URL', `${where}: invalid remote URL "${url}": ${why}`, {
-    hint: 'Use a directory path, file:///path, s3://bucket/prefix or gs://bucket/prefix.',
+    hint: 'Use a directory path, file:///path, s3://bucket/prefix, gs://bucket/prefix or ssh://[user@]host[:port]/path.',
     data: { url },
   });
 }
@@ -55,5 +78,7 @@ export function canonicalUrl(location: RemoteLocation, endpoint?: string): strin
       return `s3://${location.bucket}/${location.prefix}${endpoint ? ` @ ${endpoint}` : ''}`;
     case 'gcs':
       return `gs://${location.bucket}/${location.prefix}${endpoint ? ` @ ${endpoint}` : ''}`;
+    case 'ssh':
+      return `ssh://${location.user ? `${location.user}@` : ''}${location.host.includes(':') ? `[${location.host}]` : location.host}${location.port ? `:${location.port}` : ''}${location.path}`;
   }
 }

@@ -21,6 +21,8 @@ interface KeySpec {
   describe: string;
   /** Secrets may only be written to config.local. */
   secret?: boolean;
+  /** Only this machine's config (config.local, the user config) may set it: a clone must not choose it. */
+  machine?: boolean;
 }
 
 export const CONFIG_KEYS: Record<string, KeySpec> = {
@@ -41,7 +43,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
 
 /** Options a remote may carry (`remote.<name>.<option>`). */
 export const REMOTE_OPTIONS: Record<string, KeySpec> = {
-  url: { kind: 'string', describe: 'where the objects live: a path, file://, s3://bucket/prefix or gs://bucket/prefix' },
+  url: { kind: 'string', describe: 'where the objects live: a path, file://, s3://bucket/prefix, gs://bucket/prefix or ssh://[user@]host[:port]/path' },
   endpoint: { kind: 'string', describe: 'custom S3 or GCS endpoint URL' },
   region: { kind: 'string', describe: 'S3 region' },
   profile: { kind: 'string', describe: 'AWS profile name' },
@@ -53,6 +55,11 @@ export const REMOTE_OPTIONS: Record<string, KeySpec> = {
   session_token: { kind: 'string', secret: true, describe: 'S3 session token (config.local only)' },
   project: { kind: 'string', describe: 'GCS project id' },
   jobs: { kind: 'integer', describe: 'parallel transfers for this remote' },
+  user: { kind: 'string', describe: 'SSH user name (default: the one in the URL, else the local user)' },
+  port: { kind: 'integer', describe: 'SSH port (default: the one in the URL, else 22)' },
+  key_file: { kind: 'path', machine: true, describe: 'SSH private key file (config.local or the user config only)' },
+  known_hosts: { kind: 'path', machine: true, describe: 'SSH known_hosts file (default ~/.ssh/known_hosts; config.local or the user config only)' },
+  password: { kind: 'string', secret: true, describe: 'SSH password (config.local only; a key or the agent is better)' },
 };
 
 export function keySpec(key: string): KeySpec | undefined {

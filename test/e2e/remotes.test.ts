@@ -1,5 +1,6 @@
 // One conformance suite for every remote backend: the local one always, S3 against OpenStack Swift
-// (s3api) when it is installed (CI installs it), GCS against the project's own JSON API server. The
+// (s3api) when it is installed (CI installs it), GCS against the project's own JSON API server, SSH
+// against Debian's OpenSSH sshd on a loopback port (CI installs it). The
 // backends are exercised directly (the interface the transfer queue uses) and end to end through the
 // CLI. No SDK call is mocked: every request goes to a real server on loopback.
 import { createHash, randomBytes } from 'node:crypto';
@@ -16,6 +17,7 @@ import { parseDocument } from 'yaml';
 import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { makeGcsClient, startGcsServer } from '../servers/gcs.mjs';
+import { sshdAvailable, SSHD_MISSING, startSshd } from '../servers/sshd.mjs';
 
 // The SDK nags about Node 20 whenever a client is made; dvs sets this for itself too.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -25,7 +27,7 @@ const call = (): CallOptions => ({ signal: new AbortController().signal });
 
 /** How a test reaches one kind of remote. */
 interface Fixture {
-  kind: 'local' | 's3' | 'gcs';
+  kind: 'local' | 's3' | 'gcs' | 'ssh';
   /** A fresh, empty remote location for one test. */
   url(): string;
   /** `dvs remote` commands that configure the remote `name` at `url` in a repository. */
@@ -91,14 +93,42 @@ const gcs: Fixture = {
   options: () => ({ endpoint: gcsServer.url }),
 };
 
+let sshd: any;
+const ssh: Fixture = {
+  kind: 'ssh',
+  // The server runs on this machine: the remote's directory is a local path too (for tamper).
+  url: () => sshd.url(join(tempDir('dvs-remote-'), 'store')),
+  async configure(repo, name, url) {
+    await ok(repo, ['remote', 'add', name, url]);
+    await ok(repo, ['remote', 'modify', '--local', name, 'key_file', sshd.keyFile]);
+    await ok(repo, ['remote', 'modify', '--local', name, 'known_hosts', sshd.knownHosts]);
+  },
+  async tamper(url, oid, bytes) {
+    const { path } = parseRemoteUrl(url, '/') as { path: string };
+    local.tamper(path, oid, bytes);
+  },
+  options: () => ({ key_file: sshd.keyFile, known_hosts: sshd.knownHosts }),
+};
+
 const SWIFT = swiftAvailable();
-const fixtures: Fixture[] = [local, ...(SWIFT ? [s3] : []), gcs];
+const SSHD = sshdAvailable();
+const fixtures: Fixture[] = [local, ...(SWIFT ? [s3] : []), gcs, ...(SSHD ? [ssh] : [])];
+
+describe.skipIf(SSHD)(`SSH remotes: skipped, ${SSHD_MISSING}`, () => {
+  it.skipIf(process.env.CI !== 'true')('CI has sshd', () => {
+    throw new Error(SSHD_MISSING);
+  });
+});
 
 beforeAll(async () => {
   gcsServer = await startGcsServer();
   servers.push(gcsServer);
   gcsClient = await makeGcsClient(gcsServer);
   await gcsClient.createBucket(GCS_BUCKET);
+  if (SSHD) {
+    sshd = await startSshd();
+    servers.push(sshd);
+  }
   if (SWIFT) {
     const swift = await startSwift();
     servers.push(swift);
@@ -121,7 +151,7 @@ async function ok(cwd: string, args: string[], env?: Record<string, string>) {
 }
 
 function specFor(f: Fixture, url: string, root = '/'): RemoteSpec {
-  return { name: 'origin', url, location: parseRemoteUrl(url, root), options: f.options(), sources: { access_key_id: '.dvs/config.local' }, root, timeoutSeconds: 30 };
+  return { name: 'origin', url, location: parseRemoteUrl(url, root), options: f.options(), sources: { access_key_id: '.dvs/config.local', key_file: '.dvs/config.local' }, root, timeoutSeconds: 30 };
 }
 
 async function collect(it: AsyncIterable<ListedObject[]>): Promise<ListedObject[][]> {
@@ -232,6 +262,7 @@ function configureRemote(f: Fixture, repo: string, url: string, shared = true): 
   if (f.kind === 's3') setConfig(repo, { 'remote.origin.access_key_id': 'test:tester', 'remote.origin.secret_access_key': 'testing' }, 'config.local');
   // A directory remote named by the committed config is confirmed by each clone (docs/security.md).
   if (f.kind === 'local') setConfig(repo, { 'remote.origin.url': url }, 'config.local');
+  if (f.kind === 'ssh') setConfig(repo, { 'remote.origin.key_file': sshd.keyFile, 'remote.origin.known_hosts': sshd.knownHosts }, 'config.local');
 }
 
 /** A repository with DATA tracked and committed, and `origin` configured as the default remote. */

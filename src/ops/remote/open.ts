@@ -11,6 +11,7 @@ import type { OpContext } from '../context.js';
 /** Option names a remote may carry, in the order `remote list` shows them. */
 const OPTION_NAMES: Array<keyof RemoteOptions> = [
   'endpoint', 'region', 'profile', 'path_style', 'checksum', 'credentials_file', 'access_key_id', 'secret_access_key', 'session_token', 'project', 'jobs',
+  'user', 'port', 'key_file', 'known_hosts', 'password',
 ];
 
 const CONFIG_FILE_NAMES = { user: 'user config', shared: '.dvs/config', local: '.dvs/config.local' } as const;
@@ -68,6 +69,14 @@ export function remoteSpec(repo: Repo, name?: string): RemoteSpec {
   }
   if (typeof options.credentials_file === 'string') {
     repo.confirmOutsidePath(`remote.${n}.credentials_file`, options.credentials_file, resolve(repo.root, options.credentials_file), (v) => resolve(repo.root, v));
+  }
+  // Which key signs in and which host keys are trusted is this machine's choice, never a clone's.
+  for (const opt of ['key_file', 'known_hosts'] as const) {
+    if (options[opt] === undefined || repo.config.sourceOf(`remote.${n}.${opt}`) !== 'shared') continue;
+    throw new DvsError('UNCONFIRMED_PATH', `.dvs/config (committed) sets remote.${n}.${opt}; dvs takes an SSH ${opt === 'key_file' ? 'key file' : 'known_hosts file'} only from this machine's config`, {
+      hint: `If you trust it, set it for this clone: dvs remote modify --local ${n} ${opt} ${String(options[opt])} (or in your user config)`,
+      data: { key: `remote.${n}.${opt}`, value: options[opt] },
+    });
   }
   return {
     name: n,

@@ -255,6 +255,12 @@ function modify(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
       data: { key },
     });
   }
+  if (spec.machine && !o.local) {
+    throw new DvsError('MACHINE_ONLY_SETTING', `${option} is chosen by each machine, not by the repository; it would be committed with .dvs/config`, {
+      hint: `Store it in the ignored local file: dvs remote modify --local ${name} ${option} <value> (or in your user config)`,
+      data: { key },
+    });
+  }
   const value = coerceValue(key, raw);
   if (option === 'url') parseRemoteUrl(String(value), repo.root, key);
   writeSetting(repo, key, value, o.local === true);

@@ -38,6 +38,11 @@ export function config(repo: Repo, options: ConfigOptions): ConfigResult {
       hint: `Store it in the ignored local file: dvs config --local ${key} <value>`,
     });
   }
+  if (spec.machine && !options.local) {
+    throw new DvsError('MACHINE_ONLY_SETTING', `${key} is chosen by each machine, not by the repository; it would be committed with .dvs/config`, {
+      hint: `Store it in the ignored local file: dvs config --local ${key} <value> (or in your user config)`,
+    });
+  }
   const value = coerceValue(key, options.value);
   writeSetting(repo, key, value, options.local === true);
   return { action: 'set', key, value, file: fileName };
