@@ -76,8 +76,9 @@ export class SshBackend implements RemoteBackend {
     this.host = l.host;
     this.port = spec.options.port ?? l.port ?? 22;
     this.user = spec.options.user ?? l.user ?? localUser();
-    this.endpoint = `ssh://${this.user}@${hostKeyName(this.host, this.port).replace(/^(?!\[)(.*)$/, '$1:22')}`;
-    this.display = `ssh://${this.user}@${this.host}${this.port === 22 ? '' : `:${this.port}`}${this.root}`;
+    const host = this.host.includes(':') ? `[${this.host}]` : this.host;
+    this.endpoint = `ssh://${this.user}@${host}:${this.port}`;
+    this.display = `ssh://${this.user}@${host}${this.port === 22 ? '' : `:${this.port}`}${this.root}`;
   }
 
   static async open(spec: RemoteSpec): Promise<SshBackend> {

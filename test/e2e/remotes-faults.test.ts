@@ -3,7 +3,7 @@
 // test: nothing is ever visible under an oid unless its bytes hash to it, a directory's manifest is
 // never on a remote without all its files, and running the command again finishes the job.
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, tempDir, 
 import { scaled } from '../timing.js';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { makeGcsClient, startGcsProcess } from '../servers/gcs.mjs';
+import { sshdAvailable, SSHD_MISSING, startSshd } from '../servers/sshd.mjs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -351,6 +352,137 @@ describe('GCS faults', () => {
       await server.stop();
     }
   }, FAULT_TEST_MS);
+});
+
+const SSHD = sshdAvailable();
+
+describe.skipIf(SSHD)(`SSH faults: skipped, ${SSHD_MISSING}`, () => {
+  it.skipIf(process.env.CI !== 'true')('CI has sshd', () => {
+    throw new Error(SSHD_MISSING);
+  });
+});
+
+describe.skipIf(!SSHD)('SSH faults', () => {
+  let sshd: any;
+  beforeAll(async () => {
+    sshd = await startSshd();
+  }, 60_000);
+  afterAll(async () => sshd?.stop());
+
+  /** The remote `origin` at a fresh directory of the server (a local path too: the server is here). */
+  function sshRemote(repo: string, keyFile = sshd.keyFile, knownHosts = sshd.knownHosts): string {
+    const store = join(tempDir(), 'store');
+    setConfig(repo, { 'remote.origin.url': sshd.url(store), 'core.remote': 'origin' });
+    setConfig(repo, { 'remote.origin.key_file': keyFile, 'remote.origin.known_hosts': knownHosts }, 'config.local');
+    return store;
+  }
+
+  it('sshd dies in the middle of a push: no partial object, no early manifest; re-running completes', async () => {
+    const repo = gitRepo();
+    bulkData(repo, 60, 1, TWO_PARTS);
+    await ok(repo, ['track', 'data/set']);
+    const store = sshRemote(repo);
+    setConfig(repo, { 'transfer.retries': 1 });
+    const manifest = read(repo, 'data/set.dvs').match(/sha256:([0-9a-f]{64})/)![1];
+    const manifestPath = join(store, manifest.slice(0, 2), manifest.slice(2));
+
+    const bound = scaled(20_000);
+    const push = background(repo, ['push', '-j', '2']);
+    const caught = await until(() => objectCount(store) >= 3, 120_000, 20);
+    await sshd.kill();
+    const t0 = Date.now();
+    const r = await push.done;
+    const stoppedAfter = Date.now() - t0;
+    try {
+      expect(caught).toBe(true);
+      if (r.code !== 0) {
+        expect(r.code).toBe(7);
+        expect(r.stderr).toContain(`Cannot reach remote "origin" at ssh://${sshd.user}@127.0.0.1:${sshd.port}: ECONNREFUSED`);
+        expect(stoppedAfter).toBeLessThan(bound);
+        expect(existsSync(manifestPath)).toBe(false);
+      }
+    } finally {
+      await sshd.start();
+    }
+    // Objects are renamed into place whole: whatever is there hashes to its name.
+    expect(allIntact(store).bad).toEqual([]);
+    if (existsSync(manifestPath)) expect(objectCount(store)).toBe(62);
+
+    const again = json(await dvs(repo, ['push', '--json']));
+    expect(again).toMatchObject({ failures: [], manifests: 1 });
+    expect(allIntact(store)).toEqual({ count: 62, bad: [] });
+    // The temp files the killed push left are this host's, from a process that is gone: removed.
+    expect(existsSync(join(store, 'tmp')) ? readdirSync(join(store, 'tmp')) : []).toEqual([]);
+  }, FAULT_TEST_MS);
+
+  it('an unknown or changed host key is refused with its fingerprint; a wrong key with what was tried', async () => {
+    const repo = gitRepo();
+    writeTree(repo, { 'x.bin': 'x' });
+    await ok(repo, ['track', 'x.bin']);
+    const empty = join(tempDir(), 'known_hosts');
+    writeFileSync(empty, '');
+    const store = sshRemote(repo, sshd.keyFile, empty);
+    const unknown = await dvs(repo, ['push']);
+    expect(unknown.code).toBe(7);
+    expect(unknown.stderr).toContain(`dvs: error: Remote "origin": the host key of [127.0.0.1]:${sshd.port} is not known (ssh-ed25519 ${sshd.fingerprint})`);
+    expect(unknown.stderr).toContain(`ssh-keyscan -p ${sshd.port} 127.0.0.1 >> ${empty}`);
+    expect(existsSync(store)).toBe(false);
+
+    // Another key recorded for the host (hashed entry, as HashKnownHosts writes them): an attack, maybe.
+    const other = readFileSync(`${sshd.otherKeyFile}.pub`, 'utf8').split(' ');
+    const salt = randomBytes(20);
+    const hashed = createHmac('sha1', salt).update(`[127.0.0.1]:${sshd.port}`).digest('base64');
+    writeFileSync(empty, `|1|${salt.toString('base64')}|${hashed} ${other[0]} ${other[1]}\n`);
+    const changed = await dvs(repo, ['push']);
+    expect(changed.code).toBe(7);
+    expect(changed.stderr).toContain(`differs from the one recorded in ${empty} line 1`);
+    expect(changed.stderr).toContain(sshd.fingerprint);
+
+    // The right host key, hashed, is accepted; a key the server does not know is refused.
+    writeFileSync(empty, readFileSync(sshd.knownHosts, 'utf8').replace(`[127.0.0.1]:${sshd.port}`, `|1|${salt.toString('base64')}|${hashed}`));
+    setConfig(repo, { 'remote.origin.key_file': sshd.otherKeyFile }, 'config.local');
+    const wrong = await dvs(repo, ['push']);
+    expect(wrong.code).toBe(7);
+    expect(wrong.stderr).toContain(`refused the credentials of user "${sshd.user}"`);
+    expect(wrong.stderr).toContain(`Tried: the key ${sshd.otherKeyFile} (remote.origin.key_file, .dvs/config.local)`);
+    expect(wrong.stderr).toContain('hint: Add your public key to');
+
+    setConfig(repo, { 'remote.origin.key_file': sshd.keyFile }, 'config.local');
+    expect((await dvs(repo, ['push'])).stdout).toContain('Pushed 1 object');
+  });
+
+  it('key_file and known_hosts come from this machine only, never from the committed config', async () => {
+    const repo = gitRepo();
+    writeTree(repo, { 'x.bin': 'x' });
+    await ok(repo, ['track', 'x.bin']);
+    sshRemote(repo);
+    const set = await dvs(repo, ['remote', 'modify', 'origin', 'key_file', sshd.keyFile]);
+    expect(set.code).toBe(2);
+    expect(set.stderr).toContain('hint: Store it in the ignored local file: dvs remote modify --local origin key_file <value>');
+    setConfig(repo, { 'remote.origin.key_file': undefined }, 'config.local');
+    setConfig(repo, { 'remote.origin.key_file': sshd.keyFile });
+    const used = await dvs(repo, ['push']);
+    expect(used.code).toBe(3);
+    expect(used.stderr).toContain('.dvs/config (committed) sets remote.origin.key_file');
+    expect(used.stderr).toContain(`hint: If you trust it, set it for this clone: dvs remote modify --local origin key_file ${sshd.keyFile}`);
+  });
+
+  it('an unreachable port fails within seconds, with a hint', async () => {
+    const port = await closedPort();
+    const repo = gitRepo();
+    writeTree(repo, { 'x.bin': 'x' });
+    await ok(repo, ['track', 'x.bin']);
+    setConfig(repo, { 'remote.origin.url': `ssh://dvs@127.0.0.1:${port}/srv/dvs`, 'core.remote': 'origin' });
+    for (const args of [['push'], ['status', '--remote']]) {
+      const bound = scaled(10_000);
+      const t0 = Date.now();
+      const r = await dvs(repo, args);
+      expect(r.code).toBe(7);
+      expect(r.stderr).toContain(`dvs: error: Cannot reach remote "origin" at ssh://dvs@127.0.0.1:${port}: ECONNREFUSED`);
+      expect(r.stderr).toContain(`hint: Check that the server at ssh://dvs@127.0.0.1:${port} is running`);
+      expect(Date.now() - t0).toBeLessThan(bound);
+    }
+  });
 });
 
 describe('dvs remote', () => {
