@@ -1,4 +1,5 @@
-// Repairing a remote, against a local directory, S3 (OpenStack Swift) and GCS (the project's own server).
+// Repairing a remote, against a local directory, S3 (OpenStack Swift), GCS (the project's own server) and
+// SSH (Debian's OpenSSH sshd on loopback).
 // Whenever dvs learns that a remote lacks an object or holds a bad copy of it (verify --remote, a 404
 // or a bad hash during a pull), the next push restores it, from the clone that found out or from any
 // other: bad copies are deleted, manifests that vouch for missing files are withdrawn, and each clone
@@ -12,6 +13,7 @@ import { parseDocument } from 'yaml';
 import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
 import { makeGcsClient, startGcsServer } from '../servers/gcs.mjs';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
+import { sshdAvailable, startSshd } from '../servers/sshd.mjs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -22,7 +24,7 @@ const BYTES = '[\\d.]+ [KM]?B';
 
 /** One kind of remote: how dvs is pointed at it, and how its objects are reached behind dvs's back. */
 interface Store {
-  kind: 'local' | 's3' | 'gcs';
+  kind: 'local' | 's3' | 'gcs' | 'ssh';
   url(): string;
   /** Settings a clone needs: the committed ones once, the secret ones in every clone. */
   configure(repo: string, url: string, committed: boolean): void;
@@ -128,14 +130,34 @@ const gcs: Store = {
   },
 };
 
+let sshd: any;
+/** The sshd runs on this machine: behind dvs's back, its objects are local files. */
+const sshPath = (url: string) => new URL(url).pathname;
+const ssh: Store = {
+  kind: 'ssh',
+  url: () => sshd.url(join(tempDir('dvs-repair-'), 'store')),
+  configure(repo, url, committed) {
+    if (committed) setConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin' });
+    setConfig(repo, { 'remote.origin.key_file': sshd.keyFile, 'remote.origin.known_hosts': sshd.knownHosts }, 'config.local');
+  },
+  get: (url, key) => local.get(sshPath(url), key),
+  put: (url, key, bytes) => local.put(sshPath(url), key, bytes),
+  remove: (url, key) => local.remove(sshPath(url), key),
+};
+
 const SWIFT = swiftAvailable();
-const stores: Store[] = [local, ...(SWIFT ? [s3] : []), gcs];
+const SSHD = sshdAvailable();
+const stores: Store[] = [local, ...(SWIFT ? [s3] : []), gcs, ...(SSHD ? [ssh] : [])];
 
 beforeAll(async () => {
   gcsServer = await startGcsServer();
   servers.push(gcsServer);
   gcsClient = await makeGcsClient(gcsServer);
   await gcsClient.createBucket(BUCKET);
+  if (SSHD) {
+    sshd = await startSshd();
+    servers.push(sshd);
+  }
   if (SWIFT) {
     const swift = await startSwift();
     servers.push(swift);
