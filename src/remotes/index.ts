@@ -18,6 +18,10 @@ export async function openBackend(spec: RemoteSpec): Promise<RemoteBackend> {
       const { GcsBackend } = await import('./gcs.js');
       return GcsBackend.open(spec);
     }
+    case 'http': {
+      const { HttpBackend } = await import('./http.js');
+      return HttpBackend.open(spec);
+    }
   }
 }
 

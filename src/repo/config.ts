@@ -41,7 +41,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
 
 /** Options a remote may carry (`remote.<name>.<option>`). */
 export const REMOTE_OPTIONS: Record<string, KeySpec> = {
-  url: { kind: 'string', describe: 'where the objects live: a path, file://, s3://bucket/prefix or gs://bucket/prefix' },
+  url: { kind: 'string', describe: 'where the objects live: a path, file://, s3://bucket/prefix, gs://bucket/prefix or http(s)://host/path (read-only)' },
   endpoint: { kind: 'string', describe: 'custom S3 or GCS endpoint URL' },
   region: { kind: 'string', describe: 'S3 region' },
   profile: { kind: 'string', describe: 'AWS profile name' },
@@ -53,6 +53,11 @@ export const REMOTE_OPTIONS: Record<string, KeySpec> = {
   session_token: { kind: 'string', secret: true, describe: 'S3 session token (config.local only)' },
   project: { kind: 'string', describe: 'GCS project id' },
   jobs: { kind: 'integer', describe: 'parallel transfers for this remote' },
+  auth: { kind: 'string', describe: 'HTTP(S) authentication: basic, bearer or none (default: from the credentials set)' },
+  user: { kind: 'string', secret: true, describe: 'HTTP(S) basic-auth user name (config.local only)' },
+  password: { kind: 'string', secret: true, describe: 'HTTP(S) basic-auth password (config.local only)' },
+  token: { kind: 'string', secret: true, describe: 'HTTP(S) bearer token (config.local only)' },
+  ca_file: { kind: 'path', describe: 'HTTP(S): PEM file of a private certificate authority to trust' },
 };
 
 export function keySpec(key: string): KeySpec | undefined {
