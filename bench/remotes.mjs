@@ -2,7 +2,10 @@
 // against a local-directory remote and against S3 (OpenStack Swift with s3api on loopback, when
 // installed); pull of the 2 GiB against `cp` of the same files; a no-op push of an already pushed
 // 100,000-file directory; `status --remote` after changing one file in it.
+// HTTP (nginx serving the local remote's directory, when installed): pull only, a web remote is read-only.
 // BENCH_QUICK=1 shrinks the data (1,000 small files, 256 MiB, 20,000 files) for a smoke run.
+// BENCH_REMOTES=http,s3 measures only those backends (the local push that fills nginx's directory still
+// runs, unmeasured) and skips the 100,000-file section unless `local` is named.
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,12 +49,15 @@ export async function run({ work, log }) {
   const rows = [];
   const small = { count: quick ? 1000 : 10_000, size: 10 * 1024 };
   const big = { count: 4, size: (quick ? 64 : 512) * MiB };
+  const only = process.env.BENCH_REMOTES?.split(',');
+  const measured = (remote) => !only || only.includes(remote);
 
   let swift;
   let s3Bucket;
+  let nginx;
   try {
     const { swiftAvailable, startSwift, makeS3Client } = await import('../test/servers/s3.mjs');
-    if (swiftAvailable()) {
+    if (swiftAvailable() && measured('s3')) {
       log('starting OpenStack Swift (s3api)');
       swift = await startSwift({ workdir: join(work, 'swift') });
       const client = await makeS3Client(swift);
@@ -59,7 +65,7 @@ export async function run({ work, log }) {
       s3Bucket = 'dvs-bench';
       await client.send(new CreateBucketCommand({ Bucket: s3Bucket }));
       client.destroy();
-    } else log('Swift is not installed: S3 rows skipped (bash test/servers/swift/install.sh)');
+    } else if (measured('s3')) log('Swift is not installed: S3 rows skipped (bash test/servers/swift/install.sh)');
   } catch (err) {
     log(`Swift did not start (${err.message}); S3 rows skipped`);
     swift = undefined;
@@ -88,16 +94,31 @@ export async function run({ work, log }) {
     dvs(['track', 'small', 'big'], { cwd: repo });
     sh('git add -A && git commit -q -m data', { cwd: repo });
 
-    const remotes = [['local', 'local directory'], ...(swift ? [['s3', 'S3 (Swift)']] : [])];
+    const { nginxAvailable, startNginx } = await import('../test/servers/nginx.mjs');
+    if (measured('http') && nginxAvailable()) {
+      log('starting nginx on the local remote\'s directory');
+      nginx = await startNginx({ root: store });
+      dvs(['remote', 'add', 'http', nginx.url('public')], { cwd: repo });
+      sh('git add -A && git commit -q -m "http remote"', { cwd: repo });
+    } else if (measured('http')) log('nginx is not installed: HTTP rows skipped (bash test/servers/nginx/install.sh)');
+
+    const remotes = [['local', 'local directory'], ...(swift ? [['s3', 'S3 (Swift)']] : []), ...(nginx ? [['http', 'HTTP (nginx)']] : [])];
     for (const [remote, label] of remotes) {
       for (const [what, target, files, bytes] of [
         [`${small.count.toLocaleString('en-US')} × 10 KiB`, 'small', small.count, smallBytes],
         [`${big.count} × ${big.size / MiB} MiB`, 'big', big.count, bigBytes],
       ]) {
-        log(`push ${what} to ${label}`);
-        const push = synced(() => dvs(['push', '-r', remote, target], { cwd: repo }));
-        rows.push({ name: `push ${what} to ${label}`, value: files / (push.ms / 1000), unit: 'files/s' });
-        rows.push({ name: `push ${what} to ${label}`, value: mbps(bytes, push.ms), unit: 'MB/s' });
+        if (remote === 'local' && !measured('local')) {
+          // Unmeasured: fills the directory nginx serves.
+          if (nginx) dvs(['push', '-r', 'local', target], { cwd: repo });
+          continue;
+        }
+        if (remote !== 'http') {
+          log(`push ${what} to ${label}`);
+          const push = synced(() => dvs(['push', '-r', remote, target], { cwd: repo }));
+          rows.push({ name: `push ${what} to ${label}`, value: files / (push.ms / 1000), unit: 'files/s' });
+          rows.push({ name: `push ${what} to ${label}`, value: mbps(bytes, push.ms), unit: 'MB/s' });
+        }
 
         const clone = join(work, `clone-${remote}-${target}`);
         rmSync(clone, { recursive: true, force: true });
@@ -155,6 +176,7 @@ export async function run({ work, log }) {
     }
     rmSync(join(work, 'repo'), { recursive: true, force: true });
     rmSync(store, { recursive: true, force: true });
+    if (!measured('local')) return rows;
 
     // A pushed directory of many files: a no-op push, and status --remote after one change.
     const many = quick ? 20_000 : 100_000;
@@ -189,6 +211,7 @@ export async function run({ work, log }) {
     rows.push({ name: `status --remote after changing 1 of ${many.toLocaleString('en-US')} files, no local record`, value: statusCold / 1000, unit: 's' });
   } finally {
     await swift?.stop();
+    await nginx?.stop();
   }
   return rows;
 }

@@ -22,6 +22,10 @@ export async function openBackend(spec: RemoteSpec): Promise<RemoteBackend> {
       const { SshBackend } = await import('./ssh.js');
       return SshBackend.open(spec);
     }
+    case 'http': {
+      const { HttpBackend } = await import('./http.js');
+      return HttpBackend.open(spec);
+    }
   }
 }
 

@@ -12,13 +12,15 @@ import type { Oid } from '../objects/oid.js';
  * completion, GCS upload finalisation), and must not finish an upload whose source bytes do not hash
  * to the oid (see UploadSource).
  */
-export type RemoteScheme = 'local' | 's3' | 'gcs' | 'ssh';
+export type RemoteScheme = 'local' | 's3' | 'gcs' | 'ssh' | 'http';
 
 export type RemoteLocation =
   | { scheme: 'local'; path: string }
   | { scheme: 's3'; bucket: string; prefix: string }
   | { scheme: 'gcs'; bucket: string; prefix: string }
-  | { scheme: 'ssh'; host: string; port?: number; user?: string; path: string };
+  | { scheme: 'ssh'; host: string; port?: number; user?: string; path: string }
+  /** `url`: `http(s)://host[:port]/path`, no trailing slash, no credentials, query or fragment. */
+  | { scheme: 'http'; url: string };
 
 /** Options a remote may carry, as in `remote.<name>.<option>` (repo/config.ts REMOTE_OPTIONS). */
 export interface RemoteOptions {
@@ -33,11 +35,19 @@ export interface RemoteOptions {
   session_token?: string;
   project?: string;
   jobs?: number;
+  /** SSH: user name (default: the URL's, else the local user); HTTP(S) basic auth: user name (config.local only). */
   user?: string;
+  /** SSH port (default: the URL's, else 22). */
   port?: number;
   key_file?: string;
   known_hosts?: string;
+  /** SSH or HTTP(S) basic-auth password: a secret (never the committed config). */
   password?: string;
+  /** HTTP(S): basic, bearer or none; user/password/token are secrets (never the committed config). */
+  auth?: string;
+  token?: string;
+  /** HTTP(S): a PEM file of a private CA to trust besides the system's. */
+  ca_file?: string;
 }
 
 /** A configured remote: name, where it is and how to reach it. */
@@ -93,11 +103,19 @@ export interface RemoteBackend {
   readonly listPageSize: number;
   /** Whether requests go over a network (stall timeouts apply). */
   readonly network: boolean;
+  /**
+   * The remote can only be read (HTTP(S)): upload, delete and writeMarker throw REMOTE_READ_ONLY, and
+   * commands that write (push, gc --remote, track --to-remote) refuse before doing any work.
+   */
+  readonly readOnly?: boolean;
 
   /** Size of each object, or undefined where it does not exist. */
   stat(oids: readonly Oid[], options: CallOptions): Promise<Array<number | undefined>>;
-  /** Every object whose oid starts with `shard` (two hex digits), or every object; page by page. */
-  list(shard: string | undefined, options: CallOptions): AsyncIterable<ListedObject[]>;
+  /**
+   * Every object whose oid starts with `shard` (two hex digits), or every object; page by page. Absent
+   * where the store cannot list (a static web server): callers then ask with `stat`, object by object.
+   */
+  list?(shard: string | undefined, options: CallOptions): AsyncIterable<ListedObject[]>;
   upload(source: UploadSource, options: CallOptions): Promise<void>;
   /** Throws a RemoteError with reason 'not-found' when the object is not there. */
   download(oid: Oid, options: CallOptions): Promise<DownloadSource>;
@@ -127,4 +145,9 @@ export function oidOfKey(prefix: string, key: string): Oid | undefined {
   if (rest === undefined || rest.length !== 65 || rest[2] !== '/') return undefined;
   const oid = rest.slice(0, 2) + rest.slice(3);
   return /^[0-9a-f]{64}$/.test(oid) ? oid : undefined;
+}
+
+/** Remotes dvs can only read from, known from the URL alone (so that writers refuse before any work). */
+export function isReadOnlyLocation(location: RemoteLocation): boolean {
+  return location.scheme === 'http';
 }

@@ -3,10 +3,12 @@ import { fileURLToPath } from 'node:url';
 import { DvsError } from '../errors.js';
 import type { RemoteLocation } from './types.js';
 
+const URL_HINT = 'Use a directory path, file:///path, s3://bucket/prefix, gs://bucket/prefix, ssh://[user@]host[:port]/path or http(s)://host/path (read-only).';
+
 /**
  * Remote URLs: `s3://bucket/prefix`, `gs://bucket/prefix`, `ssh://[user@]host[:port]/path`,
- * `file:///abs/path` or a plain path. A relative path is relative to the repository root (`root`), so a
- * committed `../store` means the same place on every clone.
+ * `http(s)://host/path` (read-only), `file:///abs/path` or a plain path. A relative path is relative to
+ * the repository root (`root`), so a committed `../store` means the same place on every clone.
  */
 export function parseRemoteUrl(url: string, root: string, where = 'remote url'): RemoteLocation {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/.exec(url);
@@ -34,8 +36,9 @@ export function parseRemoteUrl(url: string, root: string, where = 'remote url'):
     return scheme === 's3' ? { scheme: 's3', bucket, prefix } : { scheme: 'gcs', bucket, prefix };
   }
   if (scheme === 'ssh' || scheme === 'sftp') return parseSshUrl(url, where);
+  if (scheme === 'http' || scheme === 'https') return { scheme: 'http', url: parseHttpUrl(url, where) };
   throw new DvsError('UNSUPPORTED_REMOTE_URL', `${where}: unsupported remote URL scheme "${scheme}://" in ${url}`, {
-    hint: 'Use a directory path, file:///path, s3://bucket/prefix, gs://bucket/prefix or ssh://[user@]host[:port]/path.',
+    hint: URL_HINT,
     data: { url },
   });
 }
@@ -62,9 +65,30 @@ function parseSshUrl(url: string, where: string): RemoteLocation {
   return { scheme: 'ssh', host, port: u.port ? Number(u.port) : undefined, user: u.username ? decodeURIComponent(u.username) : undefined, path };
 }
 
+/** The base URL of an HTTP(S) remote: origin and path, without a trailing slash. */
+function parseHttpUrl(url: string, where: string): string {
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (err) {
+    throw invalid(url, where, (err as Error).message);
+  }
+  if (!u.hostname) throw invalid(url, where, 'no host');
+  if (u.username || u.password) {
+    throw new DvsError('INVALID_REMOTE_URL', `${where}: the remote URL "${u.protocol}//…@${u.host}${u.pathname}" carries credentials, which would be stored and shown with it`, {
+      hint: 'Give the URL without them, and the credentials to this clone only: dvs remote modify --local <name> user <name>, then password <secret> (or auth bearer and token <secret>).',
+      data: { url: `${u.protocol}//${u.host}${u.pathname}` },
+    });
+  }
+  if (u.search || u.hash) throw invalid(url, where, 'an HTTP(S) remote URL takes no query (?…) or fragment (#…)');
+  const path = u.pathname.replace(/\/{2,}/g, '/').replace(/\/+$/, '');
+  if (path.split('/').some((p) => p === '.' || p === '..' || /^%2e(%2e)?$/i.test(p))) throw invalid(url, where, 'the path may not contain "." or ".." parts');
+  return `${u.protocol}//${u.host}${path}`;
+}
+
 function invalid(url: string, where: string, why: string): DvsError {
   return new DvsError('INVALID_REMOTE_URL', `${where}: invalid remote URL "${url}": ${why}`, {
-    hint: 'Use a directory path, file:///path, s3://bucket/prefix, gs://bucket/prefix or ssh://[user@]host[:port]/path.',
+    hint: URL_HINT,
     data: { url },
   });
 }
@@ -80,5 +104,7 @@ export function canonicalUrl(location: RemoteLocation, endpoint?: string): strin
       return `gs://${location.bucket}/${location.prefix}${endpoint ? ` @ ${endpoint}` : ''}`;
     case 'ssh':
       return `ssh://${location.user ? `${location.user}@` : ''}${location.host.includes(':') ? `[${location.host}]` : location.host}${location.port ? `:${location.port}` : ''}${location.path}`;
+    case 'http':
+      return location.url;
   }
 }

@@ -43,7 +43,7 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
 
 /** Options a remote may carry (`remote.<name>.<option>`). */
 export const REMOTE_OPTIONS: Record<string, KeySpec> = {
-  url: { kind: 'string', describe: 'where the objects live: a path, file://, s3://bucket/prefix, gs://bucket/prefix or ssh://[user@]host[:port]/path' },
+  url: { kind: 'string', describe: 'where the objects live: a path, file://, s3://bucket/prefix, gs://bucket/prefix, ssh://[user@]host[:port]/path or http(s)://host/path (read-only)' },
   endpoint: { kind: 'string', describe: 'custom S3 or GCS endpoint URL' },
   region: { kind: 'string', describe: 'S3 region' },
   profile: { kind: 'string', describe: 'AWS profile name' },
@@ -55,11 +55,14 @@ export const REMOTE_OPTIONS: Record<string, KeySpec> = {
   session_token: { kind: 'string', secret: true, describe: 'S3 session token (config.local only)' },
   project: { kind: 'string', describe: 'GCS project id' },
   jobs: { kind: 'integer', describe: 'parallel transfers for this remote' },
-  user: { kind: 'string', describe: 'SSH user name (default: the one in the URL, else the local user)' },
+  user: { kind: 'string', describe: 'SSH user name (default: the one in the URL, else the local user); HTTP(S) basic-auth user name (config.local only)' },
   port: { kind: 'integer', describe: 'SSH port (default: the one in the URL, else 22)' },
   key_file: { kind: 'path', machine: true, describe: 'SSH private key file (config.local or the user config only)' },
   known_hosts: { kind: 'path', machine: true, describe: 'SSH known_hosts file (default ~/.ssh/known_hosts; config.local or the user config only)' },
-  password: { kind: 'string', secret: true, describe: 'SSH password (config.local only; a key or the agent is better)' },
+  password: { kind: 'string', secret: true, describe: 'SSH or HTTP(S) basic-auth password (config.local only; for SSH a key or the agent is better)' },
+  auth: { kind: 'string', describe: 'HTTP(S) authentication: basic, bearer or none (default: from the credentials set)' },
+  token: { kind: 'string', secret: true, describe: 'HTTP(S) bearer token (config.local only)' },
+  ca_file: { kind: 'path', describe: 'HTTP(S): PEM file of a private certificate authority to trust' },
 };
 
 export function keySpec(key: string): KeySpec | undefined {

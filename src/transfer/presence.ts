@@ -22,7 +22,8 @@ const ALL = '*';
 /** Present objects among `oids`, with their sizes. */
 export async function findPresent(ctx: PresenceContext, oids: Iterable<Oid>): Promise<Map<Oid, number>> {
   const unique = [...new Set(oids)];
-  if (unique.length <= ALWAYS_STAT) return statObjects(ctx, unique);
+  // A store that cannot list (a web server) is asked object by object, however many there are.
+  if (unique.length <= ALWAYS_STAT || !ctx.backend.list) return statObjects(ctx, unique);
   const { backend } = ctx;
   const byShard = new Map<string, Oid[]>();
   for (const oid of unique) {
@@ -83,6 +84,12 @@ export async function statObjects(ctx: PresenceContext, oids: Oid[]): Promise<Ma
  */
 export async function listObjects(ctx: PresenceContext, shards?: string[]): Promise<Map<Oid, ListedObject>> {
   const { backend } = ctx;
+  const list = backend.list?.bind(backend);
+  if (!list) {
+    throw new DvsError('REMOTE_CANNOT_LIST', `${ctx.settings.label ?? 'The remote'} cannot be listed (a web server only answers for objects it is asked about)`, {
+      hint: 'Run this on a remote that can be listed: the directory or bucket the web server publishes.',
+    });
+  }
   if (shards === undefined && backend.network) {
     const first = await listObjects(ctx, ['00']);
     const estimate = first.size * SHARDS;
@@ -100,7 +107,7 @@ export async function listObjects(ctx: PresenceContext, shards?: string[]): Prom
     async (shard, call) => {
       // A retried shard starts again from its first page; collect per attempt.
       const found: ListedObject[] = [];
-      for await (const page of backend.list(shard, call)) {
+      for await (const page of list(shard, call)) {
         found.push(...page);
         call.onBytes?.(0);
       }

@@ -128,6 +128,8 @@ async function download(ctx: OpContext, open: OpenRemote | (() => Promise<OpenRe
  */
 async function tellRemote(remote: OpenRemote, notThere: Oid[], dirs: DirNeed[], result: FetchResult): Promise<void> {
   const { backend, known, settings, spec } = remote;
+  // A read-only remote cannot be told; this clone's record has them as lost all the same.
+  if (backend.readOnly) return;
   const gone = new Set(notThere);
   const claims = new Map<Oid, string>();
   for (const d of dirs) {

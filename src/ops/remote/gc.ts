@@ -7,7 +7,7 @@ import { manifestMissing, removedObjects, type GcOptions, type GcResult } from '
 import { originsOf } from '../data/gc-origins.js';
 import { keptObjects } from '../data/gc-scope.js';
 import { objectsOf } from '../../workspace/references.js';
-import { openRemote } from './open.js';
+import { openRemote, requireWritable } from './open.js';
 import type { RemoteRef } from './failures.js';
 
 export interface RemoteGcOptions extends GcOptions {
@@ -25,6 +25,7 @@ export type RemoteGcResult = GcResult & { remote: RemoteRef };
  */
 export async function gcRemote(ctx: OpContext, options: RemoteGcOptions): Promise<RemoteGcResult> {
   const { repo } = ctx;
+  requireWritable(repo, options.remote, 'dvs gc --remote');
   return repo.withLock({ ...ctx.lock, command: 'dvs gc --remote' }, async () => {
     const kept = await keptObjects(ctx, options);
     try {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DvsError } from '../../errors.js';
 import type { Repo } from '../../repo/repo.js';
-import type { RemoteBackend, RemoteOptions, RemoteSpec } from '../../remotes/types.js';
+import { isReadOnlyLocation, type RemoteBackend, type RemoteOptions, type RemoteSpec } from '../../remotes/types.js';
 import { canonicalUrl, parseRemoteUrl } from '../../remotes/url.js';
 import { KnownObjects } from '../../transfer/known.js';
 import { processQueue, type QueueSettings } from '../../transfer/queue.js';
@@ -11,7 +11,7 @@ import type { OpContext } from '../context.js';
 /** Option names a remote may carry, in the order `remote list` shows them. */
 const OPTION_NAMES: Array<keyof RemoteOptions> = [
   'endpoint', 'region', 'profile', 'path_style', 'checksum', 'credentials_file', 'access_key_id', 'secret_access_key', 'session_token', 'project', 'jobs',
-  'user', 'port', 'key_file', 'known_hosts', 'password',
+  'user', 'port', 'key_file', 'known_hosts', 'password', 'auth', 'token', 'ca_file',
 ];
 
 const CONFIG_FILE_NAMES = { user: 'user config', shared: '.dvs/config', local: '.dvs/config.local' } as const;
@@ -67,8 +67,13 @@ export function remoteSpec(repo: Repo, name?: string): RemoteSpec {
       return l.scheme === 'local' ? l.path : undefined;
     });
   }
-  if (typeof options.credentials_file === 'string') {
-    repo.confirmOutsidePath(`remote.${n}.credentials_file`, options.credentials_file, resolve(repo.root, options.credentials_file), (v) => resolve(repo.root, v));
+  for (const key of ['credentials_file', 'ca_file'] as const) {
+    const value = options[key];
+    if (typeof value === 'string') repo.confirmOutsidePath(`remote.${n}.${key}`, value, resolve(repo.root, value), (v) => resolve(repo.root, v));
+  }
+  if (location.scheme === 'http') {
+    refuseCommittedSecrets(n, sources);
+    confirmCredentialTarget(repo, n, url, location.url, options as RemoteOptions);
   }
   // Which key signs in and which host keys are trusted is this machine's choice, never a clone's.
   for (const opt of ['key_file', 'known_hosts'] as const) {
@@ -87,6 +92,52 @@ export function remoteSpec(repo: Repo, name?: string): RemoteSpec {
     root: repo.root,
     timeoutSeconds: repo.config.get<number>('transfer.timeout') ?? 30,
   };
+}
+
+/** The committed config may name a remote, never its secrets: they would go wherever it points. */
+function refuseCommittedSecrets(name: string, sources: RemoteSpec['sources']): void {
+  for (const key of ['user', 'password', 'token'] as const) {
+    if (sources[key] !== CONFIG_FILE_NAMES.shared) continue;
+    throw new DvsError('SECRET_IN_SHARED_CONFIG', `remote.${name}.${key} is set in the committed .dvs/config; dvs does not use secrets a repository supplies`, {
+      hint: `Remove it from .dvs/config and set it for this clone only: dvs remote modify --local ${name} ${key} <value>`,
+      data: { key: `remote.${name}.${key}` },
+    });
+  }
+}
+
+/**
+ * HTTP(S) credentials are sent to the remote's URL as they are (no signature binds them to a host), so a
+ * committed URL gets them only once this machine's config names the same origin (as for paths, see
+ * docs/security.md rule 3). `dvs remote modify --local <name> token …` confirms the URL as it stores one.
+ */
+function confirmCredentialTarget(repo: Repo, name: string, url: string, base: string, options: RemoteOptions): void {
+  const key = `remote.${name}.url`;
+  const sendsCredentials = options.auth !== undefined ? options.auth !== 'none' : options.user !== undefined || options.token !== undefined;
+  if (!sendsCredentials || repo.config.sourceOf(key) !== 'shared') return;
+  const origin = new URL(base).origin;
+  const confirmed = repo.config.machineValues(key).some((v) => {
+    try {
+      const l = parseRemoteUrl(String(v), repo.root);
+      return l.scheme === 'http' && new URL(l.url).origin === origin;
+    } catch {
+      return false;
+    }
+  });
+  if (confirmed) return;
+  throw new DvsError('UNCONFIRMED_URL', `.dvs/config (committed) sets ${key} to ${url}, and dvs would send this machine's credentials there; it does so only after you confirm the URL on this machine`, {
+    hint: `If you trust this repository's choice, confirm it once: dvs config --local ${key} ${url}`,
+    data: { key, value: url },
+  });
+}
+
+/** Commands that write to a remote call this first: a read-only remote (HTTP(S)) is refused before any work. */
+export function requireWritable(repo: Repo, remote: string | undefined, command: string): void {
+  const spec = remoteSpec(repo, remote);
+  if (!isReadOnlyLocation(spec.location)) return;
+  throw new DvsError('REMOTE_READ_ONLY', `Remote "${spec.name}" (${spec.url}) is read-only: ${command} cannot write to an HTTP(S) remote`, {
+    hint: 'Publish through the directory or bucket the web server serves (a remote of that kind), or name another remote with -r <name>.',
+    data: { remote: spec.name, url: spec.url },
+  });
 }
 
 /** An open remote with what every transfer needs: its backend, queue settings and known objects. */

@@ -4,7 +4,7 @@ import { findPresent, statObjects } from '../../transfer/presence.js';
 import { processQueue, type QueueItem } from '../../transfer/queue.js';
 import type { OpContext } from '../context.js';
 import { canonicalUrl } from '../../remotes/url.js';
-import { openRemote, remoteSpec, type OpenRemote } from './open.js';
+import { openRemote, remoteSpec, requireWritable, type OpenRemote } from './open.js';
 import { failureOf, type RemoteRef, type TransferFailure } from './failures.js';
 import { cacheLookup, expandNeeds, scopedPointers, type DirNeed, type ScopedPointer, type TransferScope } from './scope.js';
 
@@ -42,6 +42,7 @@ export interface PushResult {
  */
 export async function push(ctx: OpContext, options: PushOptions = {}): Promise<PushResult> {
   const { repo } = ctx;
+  requireWritable(repo, options.remote, 'dvs push');
   return repo.withLock({ ...ctx.lock, command: 'dvs push' }, async () => {
     const pointers = await scopedPointers(ctx, options);
     if (pointers.length === 0) {

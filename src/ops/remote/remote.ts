@@ -92,6 +92,17 @@ function apply(repo: Repo, options: RemoteOpOptions): Unstaged<RemoteResult> {
   }
 }
 
+/**
+ * Giving an HTTP(S) remote credentials on this machine confirms the committed URL they go to (see
+ * confirmCredentialTarget in open.ts): the user who typed them chose that remote.
+ */
+function confirmCredentialUrl(repo: Repo, name: string): void {
+  const key = `remote.${name}.url`;
+  const url = repo.config.get<string>(key);
+  if (url === undefined || repo.config.sourceOf(key) !== 'shared' || !/^https?:\/\//i.test(url)) return;
+  writeConfigValue(repo.config.local, key, url);
+}
+
 function required(v: string | undefined, action: string, what: string): string {
   if (v === undefined || v === '') {
     throw new DvsError('USAGE', `dvs remote ${action}: missing <${what}>`, { hint: `dvs remote --help shows the forms of dvs remote ${action}.` });
@@ -264,5 +275,6 @@ function modify(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
   const value = coerceValue(key, raw);
   if (option === 'url') parseRemoteUrl(String(value), repo.root, key);
   writeSetting(repo, key, value, o.local === true);
+  if (spec.secret) confirmCredentialUrl(repo, name);
   return { action: 'modify', name, option, value: spec.secret ? '(secret)' : value, file: target.name, unset: false };
 }

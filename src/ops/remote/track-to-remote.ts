@@ -13,7 +13,7 @@ import { checkTarget, type TrackedItem, type TrackResult } from '../data/track.j
 import { checkOut, finishTrack, hashSource, itemOf, resolveSource, writeTrackedPointer, type DataSource, type HashedSource } from '../data/track-external.js';
 import { TrackJournal } from '../data/track-journal.js';
 import { failureOf, type TransferFailure } from './failures.js';
-import { openRemote, type OpenRemote } from './open.js';
+import { openRemote, requireWritable, type OpenRemote } from './open.js';
 
 /**
  * `dvs track <path> --to-remote`: for data bigger than this disk. The data is hashed, then sent from
@@ -42,6 +42,7 @@ interface Planned {
 export async function trackToRemote(ctx: OpContext, options: TrackToRemoteOptions): Promise<TrackResult> {
   const { repo } = ctx;
   const planned = await plan(ctx, options);
+  requireWritable(repo, options.remote, 'dvs track --to-remote');
   return repo.withLock({ ...ctx.lock, command: 'dvs track' }, async () => {
     const state = await repo.statCache();
     const remote = await openRemote(ctx, options);

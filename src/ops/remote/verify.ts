@@ -67,6 +67,7 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
   }
 
   const remote = await openRemote(ctx, options);
+  const warnings: Warning[] = [];
   try {
     const { backend, known, settings } = remote;
     await remote.syncKnown();
@@ -111,7 +112,13 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
     const failed = new Set(problems.map((p) => p.oid));
     const withdraw = [...dirs].filter(([m, d]) => !failed.has(m) && present.has(m) && d.files.some((f) => failed.has(f)));
     const doomed = [...bad, ...withdraw.map(([m]) => m)];
-    if (doomed.length) {
+    if (doomed.length && backend.readOnly) {
+      warnings.push({
+        code: 'REMOTE_NOT_REPAIRED',
+        message: `remote "${remote.spec.name}" is read-only: ${doomed.length === 1 ? 'its bad copy was' : `${doomed.length} bad copies or manifests were`} not deleted`,
+        hint: 'Run `dvs verify --remote` on the remote the web server publishes (the directory or bucket), then push good copies there.',
+      });
+    } else if (doomed.length) {
       await remote.newEpoch();
       const r = await processQueue('gc', [{ key: 'delete', size: 0, count: doomed.length, value: doomed }], (oids, call) => backend.delete(oids, call), settings);
       if (r.failed.length) throw r.failed[0].error;
@@ -120,7 +127,8 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
     }
     problems.sort(byPath);
     const withdrawn = withdraw.map(([oid, d]) => ({ path: d.path, oid })).sort(byPath);
-    return { checked: wanted.size, bytes, problems, withdrawn, remote: { name: remote.spec.name, url: remote.url }, ...(refused.length ? { warnings: refused.map(refusalWarning) } : {}) };
+    warnings.push(...refused.map(refusalWarning));
+    return { checked: wanted.size, bytes, problems, withdrawn: backend.readOnly ? [] : withdrawn, remote: { name: remote.spec.name, url: remote.url }, ...(warnings.length ? { warnings } : {}) };
   } finally {
     await remote.close();
   }
