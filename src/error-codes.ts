@@ -69,6 +69,7 @@ export const ERROR_CODES = spec({
   CONFIG_LOCAL_FROM_GIT: { kind: 'input', when: '.dvs/config.local is committed to Git: dvs will not write this machine\'s settings into it.' },
   DVS_LINK_FROM_GIT: { kind: 'input', when: '.dvs, .dvs/cache or .dvs/tmp (or another part of .dvs) is a symbolic link committed to Git.' },
   UNCONFIRMED_PATH: { kind: 'input', when: 'The committed config points cache.dir, a directory remote or credentials_file outside the repository, and this machine has not confirmed it.' },
+  UNCONFIRMED_ENDPOINT: { kind: 'input', when: 'The committed config sets the endpoint of an Azure remote used with a SAS token (a bearer credential), and this machine has not confirmed it.' },
   PROJECT_NOT_DVS_REPO: { kind: 'usage', when: '`dvs gc --projects` names a folder that is not in a dvs repository.' },
   PROJECT_OTHER_CACHE: { kind: 'usage', when: '`dvs gc --projects` names a repository whose cache is not this repository\'s cache.' },
   NO_LINK_TYPE: { kind: 'environment', when: 'None of the link types in cache.type works on this file system.' },

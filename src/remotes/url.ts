@@ -4,7 +4,7 @@ import { DvsError } from '../errors.js';
 import type { RemoteLocation } from './types.js';
 
 /**
- * Remote URLs: `s3://bucket/prefix`, `gs://bucket/prefix`, `file:///abs/path` or a plain path. A
+ * Remote URLs: `s3://bucket/prefix`, `gs://bucket/prefix`, `azure://container/prefix`, `file:///abs/path` or a plain path. A
  * relative path is relative to the repository root (`root`), so a committed `../store` means the
  * same place on every clone.
  */
@@ -33,15 +33,28 @@ export function parseRemoteUrl(url: string, root: string, where = 'remote url'):
     if (prefix.split('/').some((p) => p === '.' || p === '..')) throw invalid(url, where, 'the prefix may not contain "." or ".." parts');
     return scheme === 's3' ? { scheme: 's3', bucket, prefix } : { scheme: 'gcs', bucket, prefix };
   }
+  if (scheme === 'azure') return parseAzureUrl(url, rest, where);
   throw new DvsError('UNSUPPORTED_REMOTE_URL', `${where}: unsupported remote URL scheme "${scheme}://" in ${url}`, {
-    hint: 'Use a directory path, file:///path, s3://bucket/prefix or gs://bucket/prefix.',
+    hint: 'Use a directory path, file:///path, s3://bucket/prefix, gs://bucket/prefix or azure://container/prefix.',
     data: { url },
   });
 }
 
+/** `azure://container/prefix`; the storage account comes from the remote's options or the environment. */
+function parseAzureUrl(url: string, rest: string, where: string): RemoteLocation {
+  const slash = rest.indexOf('/');
+  const container = slash < 0 ? rest : rest.slice(0, slash);
+  const prefix = (slash < 0 ? '' : rest.slice(slash + 1)).replace(/^\/+|\/+$/g, '').replace(/\/{2,}/g, '/');
+  if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(container)) {
+    throw invalid(url, where, `"${container}" is not a valid container name (3-63 lowercase letters, digits and single hyphens)`);
+  }
+  if (prefix.split('/').some((p) => p === '.' || p === '..')) throw invalid(url, where, 'the prefix may not contain "." or ".." parts');
+  return { scheme: 'azure', container, prefix };
+}
+
 function invalid(url: string, where: string, why: string): DvsError {
   return new DvsError('INVALID_REMOTE_URL', `${where}: invalid remote URL "${url}": ${why}`, {
-    hint: 'Use a directory path, file:///path, s3://bucket/prefix or gs://bucket/prefix.',
+    hint: 'Use a directory path, file:///path, s3://bucket/prefix, gs://bucket/prefix or azure://container/prefix.',
     data: { url },
   });
 }
@@ -55,5 +68,7 @@ export function canonicalUrl(location: RemoteLocation, endpoint?: string): strin
       return `s3://${location.bucket}/${location.prefix}${endpoint ? ` @ ${endpoint}` : ''}`;
     case 'gcs':
       return `gs://${location.bucket}/${location.prefix}${endpoint ? ` @ ${endpoint}` : ''}`;
+    case 'azure':
+      return `azure://${location.container}/${location.prefix}${endpoint ? ` @ ${endpoint}` : ''}`;
   }
 }
