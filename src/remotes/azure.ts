@@ -332,7 +332,7 @@ function resolveAccess(spec: RemoteSpec): Access {
   const o = spec.options;
   const env = process.env;
   const option = (name: string) => `${spec.sources[name as keyof RemoteSpec['sources']]} (remote.${spec.name}.${name})`;
-  let account = o.account_name ?? env.AZURE_STORAGE_ACCOUNT ?? undefined;
+  let account = o.account_name ?? (env.AZURE_STORAGE_ACCOUNT || undefined);
   let accountFrom = o.account_name !== undefined ? option('account_name') : 'AZURE_STORAGE_ACCOUNT';
   let key: string | undefined;
   let sas: string | undefined;
