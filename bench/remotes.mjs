@@ -1,8 +1,10 @@
 // Remote benchmarks (issue: remotes): push then pull of 10,000 files of 10 KiB and of 2 GiB in 4 files,
-// against a local-directory remote and against S3 (OpenStack Swift with s3api on loopback, when
-// installed); pull of the 2 GiB against `cp` of the same files; a no-op push of an already pushed
-// 100,000-file directory; `status --remote` after changing one file in it.
+// against a local-directory remote, against S3 (OpenStack Swift with s3api on loopback, when
+// installed) and against Azure Blob (Azurite, the emulator, on loopback); pull of the 2 GiB against
+// `cp` of the same files; a no-op push of an already pushed 100,000-file directory; `status --remote`
+// after changing one file in it.
 // BENCH_QUICK=1 shrinks the data (1,000 small files, 256 MiB, 20,000 files) for a smoke run.
+// BENCH_REMOTES=azure,s3 measures only those backends (the many-files rows need `local`).
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,9 +49,19 @@ export async function run({ work, log }) {
   const small = { count: quick ? 1000 : 10_000, size: 10 * 1024 };
   const big = { count: 4, size: (quick ? 64 : 512) * MiB };
 
+  const only = process.env.BENCH_REMOTES ? new Set(process.env.BENCH_REMOTES.split(',')) : undefined;
+  const wanted = (remote) => !only || only.has(remote);
   let swift;
   let s3Bucket;
-  try {
+  let azurite;
+  if (wanted('azure')) {
+    const { startAzurite, makeBlobServiceClient } = await import('../test/servers/azurite.mjs');
+    log('starting Azurite (blob service)');
+    mkdirSync(join(work, 'azurite'), { recursive: true });
+    azurite = await startAzurite({ dir: join(work, 'azurite') });
+    await (await makeBlobServiceClient(azurite)).getContainerClient('dvs-bench').create();
+  }
+  if (wanted('s3')) try {
     const { swiftAvailable, startSwift, makeS3Client } = await import('../test/servers/s3.mjs');
     if (swiftAvailable()) {
       log('starting OpenStack Swift (s3api)');
@@ -78,7 +90,12 @@ export async function run({ work, log }) {
       dvs(['remote', 'modify', '--local', 's3', 'access_key_id', swift.accessKeyId], { cwd: dir });
       dvs(['remote', 'modify', '--local', 's3', 'secret_access_key', swift.secretAccessKey], { cwd: dir });
     };
-    s3Secrets(repo);
+    if (azurite) dvs(['remote', 'add', 'azure', 'azure://dvs-bench/bench'], { cwd: repo });
+    const secrets = (dir) => {
+      s3Secrets(dir);
+      if (azurite) dvs(['remote', 'modify', '--local', 'azure', 'connection_string', azurite.connectionString], { cwd: dir });
+    };
+    secrets(repo);
 
     log(`generating ${small.count} files of 10 KiB and ${big.count} files of ${big.size / MiB} MiB`);
     const smallBytes = smallFiles(join(repo, 'small'), small.count, small.size);
@@ -88,7 +105,7 @@ export async function run({ work, log }) {
     dvs(['track', 'small', 'big'], { cwd: repo });
     sh('git add -A && git commit -q -m data', { cwd: repo });
 
-    const remotes = [['local', 'local directory'], ...(swift ? [['s3', 'S3 (Swift)']] : [])];
+    const remotes = [['local', 'local directory'], ...(swift ? [['s3', 'S3 (Swift)']] : []), ...(azurite ? [['azure', 'Azure Blob (Azurite)']] : [])].filter(([r]) => wanted(r));
     for (const [remote, label] of remotes) {
       for (const [what, target, files, bytes] of [
         [`${small.count.toLocaleString('en-US')} × 10 KiB`, 'small', small.count, smallBytes],
@@ -96,15 +113,17 @@ export async function run({ work, log }) {
       ]) {
         log(`push ${what} to ${label}`);
         const push = synced(() => dvs(['push', '-r', remote, target], { cwd: repo }));
+        log(`  ${(push.ms / 1000).toFixed(2)} s wall, ${push.cpuS?.toFixed(2)} s cpu`);
         rows.push({ name: `push ${what} to ${label}`, value: files / (push.ms / 1000), unit: 'files/s' });
         rows.push({ name: `push ${what} to ${label}`, value: mbps(bytes, push.ms), unit: 'MB/s' });
 
         const clone = join(work, `clone-${remote}-${target}`);
         rmSync(clone, { recursive: true, force: true });
         sh(`git clone -q ${repo} ${clone}`);
-        s3Secrets(clone);
+        secrets(clone);
         log(`pull ${what} from ${label}`);
         const pull = synced(() => dvs(['pull', '-r', remote, target], { cwd: clone }));
+        log(`  ${(pull.ms / 1000).toFixed(2)} s wall, ${pull.cpuS?.toFixed(2)} s cpu`);
         rows.push({ name: `pull ${what} from ${label}`, value: files / (pull.ms / 1000), unit: 'files/s' });
         rows.push({ name: `pull ${what} from ${label}`, value: mbps(bytes, pull.ms), unit: 'MB/s' });
 
@@ -155,6 +174,7 @@ export async function run({ work, log }) {
     }
     rmSync(join(work, 'repo'), { recursive: true, force: true });
     rmSync(store, { recursive: true, force: true });
+    if (!wanted('local')) return rows;
 
     // A pushed directory of many files: a no-op push, and status --remote after one change.
     const many = quick ? 20_000 : 100_000;
@@ -189,6 +209,7 @@ export async function run({ work, log }) {
     rows.push({ name: `status --remote after changing 1 of ${many.toLocaleString('en-US')} files, no local record`, value: statusCold / 1000, unit: 's' });
   } finally {
     await swift?.stop();
+    await azurite?.stop();
   }
   return rows;
 }

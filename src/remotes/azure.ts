@@ -207,7 +207,7 @@ export class AzureBackend implements RemoteBackend {
   }
 
   async delete(oids: readonly Oid[], call: CallOptions): Promise<void> {
-    // One request per blob (batch deletes need the batch endpoint, which emulators lack).
+    // One request per blob, like GCS (see docs/remotes.md, "Decisions").
     const limit = pLimit(this.defaultJobs);
     await Promise.all(
       oids.map((oid) =>

@@ -3,11 +3,12 @@
 // stopped in the middle of a push, a frozen server, wrong or missing credentials, an unreachable
 // endpoint), every way of giving credentials, and the options of `dvs remote`. Every request goes to a
 // real server on loopback.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
@@ -284,6 +285,25 @@ describe('Azure faults', () => {
       expect(r.stderr).toContain(`hint: Check that the server at ${endpoint} is running`);
       expect(Date.now() - t0).toBeLessThan(bound);
     }
+  });
+});
+
+describe('the Azure SDK loads only when an Azure remote is used', () => {
+  it('dvs status does not load it; status --remote does', async () => {
+    const repo = await smallRepo('lazy');
+    azureRemote(repo, prefix());
+    // A module hook that notes every @azure/* module Node loads into a file.
+    const dir = tempDir();
+    const log = join(dir, 'loaded.txt');
+    writeFileSync(join(dir, 'hooks.mjs'), `import { appendFileSync } from 'node:fs';\nexport async function resolve(specifier, context, next) {\n  if (specifier.startsWith('@azure/')) appendFileSync(${JSON.stringify(log)}, specifier + '\\n');\n  return next(specifier, context);\n}\n`);
+    writeFileSync(join(dir, 'register.mjs'), `import { register } from 'node:module';\nregister(${JSON.stringify(pathToFileURL(join(dir, 'hooks.mjs')).href)});\n`);
+    // The test helpers drop NODE_OPTIONS, so the hook is given on the command line.
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, ['--import', pathToFileURL(join(dir, 'register.mjs')).href, DVS, ...args], { cwd: repo, env: { ...process.env, ...GIT_ENV, CI: 'true', ...NO_AZURE_ENV }, encoding: 'utf8' });
+    expect(run(['status']).status).toBe(0);
+    expect(existsSync(log)).toBe(false);
+    expect(run(['status', '--remote']).status).toBe(0);
+    expect(readFileSync(log, 'utf8')).toContain('@azure/storage-blob');
   });
 });
 
