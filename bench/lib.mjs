@@ -21,13 +21,14 @@ export const GIT_ENV = {
 export function dvs(args, { cwd, env = {}, allowFail = false } = {}) {
   const useTime = spawnSync('sh', ['-c', 'command -v /usr/bin/time'], { encoding: 'utf8' }).status === 0;
   const cmd = useTime ? '/usr/bin/time' : process.execPath;
-  const argv = useTime ? ['-f', '__RSS_KB=%M', process.execPath, DVS, ...args] : [DVS, ...args];
+  const argv = useTime ? ['-f', '__RSS_KB=%M __CPU_S=%U+%S', process.execPath, DVS, ...args] : [DVS, ...args];
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd, argv, { cwd, env: { ...process.env, ...GIT_ENV, CI: 'true', ...env }, encoding: 'utf8', maxBuffer: 1 << 30 });
   const ms = Number(process.hrtime.bigint() - t0) / 1e6;
   const m = /__RSS_KB=(\d+)/.exec(r.stderr ?? '');
   if (r.status !== 0 && !allowFail) throw new Error(`dvs ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-  return { code: r.status, ms, stdout: r.stdout, stderr: r.stderr, peakRssMb: m ? Number(m[1]) / 1024 : undefined };
+  const cpu = /__CPU_S=([\d.]+)\+([\d.]+)/.exec(r.stderr ?? '');
+  return { code: r.status, ms, stdout: r.stdout, stderr: r.stderr, peakRssMb: m ? Number(m[1]) / 1024 : undefined, cpuS: cpu ? Number(cpu[1]) + Number(cpu[2]) : undefined };
 }
 
 export function sh(cmd, { cwd } = {}) {

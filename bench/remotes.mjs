@@ -1,11 +1,12 @@
 // Remote benchmarks (issue: remotes): push then pull of 10,000 files of 10 KiB and of 2 GiB in 4 files,
-// against a local-directory remote and against S3 (OpenStack Swift with s3api on loopback, when
-// installed); pull of the 2 GiB against `cp` of the same files; a no-op push of an already pushed
-// 100,000-file directory; `status --remote` after changing one file in it.
+// against a local-directory remote, against S3 (OpenStack Swift with s3api on loopback, when
+// installed) and against Azure Blob (Azurite, the emulator, on loopback); pull of the 2 GiB against
+// `cp` of the same files; a no-op push of an already pushed 100,000-file directory; `status --remote`
+// after changing one file in it.
 // HTTP (nginx serving the local remote's directory, when installed): pull only, a web remote is read-only.
 // BENCH_QUICK=1 shrinks the data (1,000 small files, 256 MiB, 20,000 files) for a smoke run.
-// BENCH_REMOTES=http,s3 measures only those backends (the local push that fills nginx's directory still
-// runs, unmeasured) and skips the 100,000-file section unless `local` is named.
+// BENCH_REMOTES=http,s3,azure measures only those backends (the local push that fills nginx's directory
+// still runs, unmeasured) and skips the 100,000-file section unless `local` is named.
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,7 +56,15 @@ export async function run({ work, log }) {
   let swift;
   let s3Bucket;
   let nginx;
-  try {
+  let azurite;
+  if (measured('azure')) {
+    const { startAzurite, makeBlobServiceClient } = await import('../test/servers/azurite.mjs');
+    log('starting Azurite (blob service)');
+    mkdirSync(join(work, 'azurite'), { recursive: true });
+    azurite = await startAzurite({ dir: join(work, 'azurite') });
+    await (await makeBlobServiceClient(azurite)).getContainerClient('dvs-bench').create();
+  }
+  if (measured('s3')) try {
     const { swiftAvailable, startSwift, makeS3Client } = await import('../test/servers/s3.mjs');
     if (swiftAvailable() && measured('s3')) {
       log('starting OpenStack Swift (s3api)');
@@ -84,7 +93,12 @@ export async function run({ work, log }) {
       dvs(['remote', 'modify', '--local', 's3', 'access_key_id', swift.accessKeyId], { cwd: dir });
       dvs(['remote', 'modify', '--local', 's3', 'secret_access_key', swift.secretAccessKey], { cwd: dir });
     };
-    s3Secrets(repo);
+    if (azurite) dvs(['remote', 'add', 'azure', 'azure://dvs-bench/bench'], { cwd: repo });
+    const secrets = (dir) => {
+      s3Secrets(dir);
+      if (azurite) dvs(['remote', 'modify', '--local', 'azure', 'connection_string', azurite.connectionString], { cwd: dir });
+    };
+    secrets(repo);
 
     log(`generating ${small.count} files of 10 KiB and ${big.count} files of ${big.size / MiB} MiB`);
     const smallBytes = smallFiles(join(repo, 'small'), small.count, small.size);
@@ -102,7 +116,7 @@ export async function run({ work, log }) {
       sh('git add -A && git commit -q -m "http remote"', { cwd: repo });
     } else if (measured('http')) log('nginx is not installed: HTTP rows skipped (bash test/servers/nginx/install.sh)');
 
-    const remotes = [['local', 'local directory'], ...(swift ? [['s3', 'S3 (Swift)']] : []), ...(nginx ? [['http', 'HTTP (nginx)']] : [])];
+    const remotes = [['local', 'local directory'], ...(swift ? [['s3', 'S3 (Swift)']] : []), ...(azurite ? [['azure', 'Azure Blob (Azurite)']] : []), ...(nginx ? [['http', 'HTTP (nginx)']] : [])];
     for (const [remote, label] of remotes) {
       for (const [what, target, files, bytes] of [
         [`${small.count.toLocaleString('en-US')} × 10 KiB`, 'small', small.count, smallBytes],
@@ -116,6 +130,7 @@ export async function run({ work, log }) {
         if (remote !== 'http') {
           log(`push ${what} to ${label}`);
           const push = synced(() => dvs(['push', '-r', remote, target], { cwd: repo }));
+          log(`  ${(push.ms / 1000).toFixed(2)} s wall, ${push.cpuS?.toFixed(2)} s cpu`);
           rows.push({ name: `push ${what} to ${label}`, value: files / (push.ms / 1000), unit: 'files/s' });
           rows.push({ name: `push ${what} to ${label}`, value: mbps(bytes, push.ms), unit: 'MB/s' });
         }
@@ -123,9 +138,10 @@ export async function run({ work, log }) {
         const clone = join(work, `clone-${remote}-${target}`);
         rmSync(clone, { recursive: true, force: true });
         sh(`git clone -q ${repo} ${clone}`);
-        s3Secrets(clone);
+        secrets(clone);
         log(`pull ${what} from ${label}`);
         const pull = synced(() => dvs(['pull', '-r', remote, target], { cwd: clone }));
+        log(`  ${(pull.ms / 1000).toFixed(2)} s wall, ${pull.cpuS?.toFixed(2)} s cpu`);
         rows.push({ name: `pull ${what} from ${label}`, value: files / (pull.ms / 1000), unit: 'files/s' });
         rows.push({ name: `pull ${what} from ${label}`, value: mbps(bytes, pull.ms), unit: 'MB/s' });
 
@@ -212,6 +228,7 @@ export async function run({ work, log }) {
   } finally {
     await swift?.stop();
     await nginx?.stop();
+    await azurite?.stop();
   }
   return rows;
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { errnoCode } from '../errors.js';
 import { shortOid, type Oid } from '../objects/oid.js';
 import { networkCode, RemoteError, UNREACHABLE_CODES } from './errors.js';
@@ -101,4 +102,34 @@ export function translateFailure(f: FailureFacts): RemoteError {
   if (f.throttled) return new RemoteError('REMOTE_THROTTLED', `${cap(f.where)} is throttling requests (${f.detail})`, { reason: 'throttled', retriable: true, cause: f.cause });
   if (f.serverError) return new RemoteError('REMOTE_SERVER_ERROR', `${cap(f.where)}: ${at} failed: ${f.detail}`, { reason: 'server', retriable: true, cause: f.cause });
   return new RemoteError('REMOTE_REFUSED', `${cap(f.where)}: ${at} failed: ${f.detail || String(f.cause)}`, { reason: 'refused', cause: f.cause });
+}
+
+/**
+ * One TCP connection to the endpoint, so that an unreachable server fails in seconds, not minutes: for
+ * clients that have no connect timeout of their own (GCS, Azure).
+ */
+export function probeEndpoint(remote: string, endpoint: string): Promise<void> {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return Promise.reject(new RemoteError('INVALID_CONFIG_VALUE', `remote.${remote}.endpoint is not a URL: ${endpoint}`, { reason: 'refused', fatal: true }));
+  }
+  const port = Number(url.port || (url.protocol === 'http:' ? 80 : 443));
+  return new Promise((ok, fail) => {
+    const socket = connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port });
+    const timer = setTimeout(() => {
+      socket.destroy();
+      fail(unreachable(remote, endpoint, `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`, 'connect-timeout', undefined));
+    }, CONNECT_TIMEOUT_MS);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.destroy();
+      ok();
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      fail(unreachable(remote, endpoint, errnoCode(err) ?? err.message, 'unreachable', err));
+    });
+  });
 }

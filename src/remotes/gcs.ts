@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { isAbsolute, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,7 +9,7 @@ import { Storage, type Bucket, type StorageOptions } from '@google-cloud/storage
 import { errnoCode } from '../errors.js';
 import { shortOid, type Oid } from '../objects/oid.js';
 import { RemoteError } from './errors.js';
-import { cap, checkSource, CONNECT_TIMEOUT_MS, sourceUnreadable, translateFailure, unreachable } from './common.js';
+import { cap, checkSource, probeEndpoint, sourceUnreadable, translateFailure } from './common.js';
 import { MARKER_NAME, objectKey, oidOfKey, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
 
 /**
@@ -71,7 +70,7 @@ export class GcsBackend implements RemoteBackend {
     const where = endpoint ?? 'https://storage.googleapis.com';
     // The client has no connect timeout of its own: a dead endpoint would hang until the request
     // timeout. One TCP connect up front fails fast instead.
-    await probe(spec.name, where);
+    await probeEndpoint(spec.name, where);
     const storage = new Storage(options);
     return new GcsBackend(spec, storage.bucket(spec.location.bucket), origin, where);
   }
@@ -291,33 +290,4 @@ function isNoBucket(err: unknown): boolean {
 
 function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw Object.assign(new Error('aborted'), { name: 'AbortError' });
-}
-
-
-
-/** One TCP connection to the endpoint, so that an unreachable server fails in seconds, not minutes. */
-function probe(remote: string, endpoint: string): Promise<void> {
-  let url: URL;
-  try {
-    url = new URL(endpoint);
-  } catch {
-    return Promise.reject(new RemoteError('INVALID_CONFIG_VALUE', `remote.${remote}.endpoint is not a URL: ${endpoint}`, { reason: 'refused', fatal: true }));
-  }
-  const port = Number(url.port || (url.protocol === 'http:' ? 80 : 443));
-  return new Promise((ok, fail) => {
-    const socket = connect({ host: url.hostname.replace(/^\[|\]$/g, ''), port });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      fail(unreachable(remote, endpoint, `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`, 'connect-timeout', undefined));
-    }, CONNECT_TIMEOUT_MS);
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      socket.destroy();
-      ok();
-    });
-    socket.once('error', (err) => {
-      clearTimeout(timer);
-      fail(unreachable(remote, endpoint, errnoCode(err) ?? err.message, 'unreachable', err));
-    });
-  });
 }

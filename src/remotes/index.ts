@@ -2,7 +2,7 @@ import type { RemoteBackend, RemoteSpec } from './types.js';
 
 /**
  * Open the backend for a remote. Each backend module is imported only here and only when a remote of
- * that kind is used, so that the AWS and Google SDKs cost nothing to commands that do not need them.
+ * that kind is used, so that the AWS, Google and Azure SDKs cost nothing to commands that do not need them.
  */
 export async function openBackend(spec: RemoteSpec): Promise<RemoteBackend> {
   switch (spec.location.scheme) {
@@ -25,6 +25,10 @@ export async function openBackend(spec: RemoteSpec): Promise<RemoteBackend> {
     case 'http': {
       const { HttpBackend } = await import('./http.js');
       return HttpBackend.open(spec);
+    }
+    case 'azure': {
+      const { AzureBackend } = await import('./azure.js');
+      return AzureBackend.open(spec);
     }
   }
 }

@@ -9,15 +9,16 @@ import type { Oid } from '../objects/oid.js';
  *
  * Objects live at `<prefix>/<oid[0:2]>/<oid[2:]>`, like the cache. A backend must never make an object
  * visible under its name before all its bytes are there (temp file + rename, S3 PUT/multipart
- * completion, GCS upload finalisation), and must not finish an upload whose source bytes do not hash
+ * completion, GCS upload finalisation, Azure block-list commit), and must not finish an upload whose source bytes do not hash
  * to the oid (see UploadSource).
  */
-export type RemoteScheme = 'local' | 's3' | 'gcs' | 'ssh' | 'http';
+export type RemoteScheme = 'local' | 's3' | 'gcs' | 'azure' | 'ssh' | 'http';
 
 export type RemoteLocation =
   | { scheme: 'local'; path: string }
   | { scheme: 's3'; bucket: string; prefix: string }
   | { scheme: 'gcs'; bucket: string; prefix: string }
+  | { scheme: 'azure'; container: string; prefix: string }
   | { scheme: 'ssh'; host: string; port?: number; user?: string; path: string }
   /** `url`: `http(s)://host[:port]/path`, no trailing slash, no credentials, query or fragment. */
   | { scheme: 'http'; url: string };
@@ -34,6 +35,10 @@ export interface RemoteOptions {
   secret_access_key?: string;
   session_token?: string;
   project?: string;
+  account_name?: string;
+  account_key?: string;
+  connection_string?: string;
+  sas_token?: string;
   jobs?: number;
   /** SSH: user name (default: the URL's, else the local user); HTTP(S) basic auth: user name (config.local only). */
   user?: string;

@@ -3,12 +3,13 @@ import { fileURLToPath } from 'node:url';
 import { DvsError } from '../errors.js';
 import type { RemoteLocation } from './types.js';
 
-const URL_HINT = 'Use a directory path, file:///path, s3://bucket/prefix, gs://bucket/prefix, ssh://[user@]host[:port]/path or http(s)://host/path (read-only).';
+const URL_HINT = 'Use a directory path, file:///path, s3://bucket/prefix, gs://bucket/prefix, azure://container/prefix, ssh://[user@]host[:port]/path or http(s)://host/path (read-only).';
 
 /**
- * Remote URLs: `s3://bucket/prefix`, `gs://bucket/prefix`, `ssh://[user@]host[:port]/path`,
- * `http(s)://host/path` (read-only), `file:///abs/path` or a plain path. A relative path is relative to
- * the repository root (`root`), so a committed `../store` means the same place on every clone.
+ * Remote URLs: `s3://bucket/prefix`, `gs://bucket/prefix`, `azure://container/prefix`,
+ * `ssh://[user@]host[:port]/path`, `http(s)://host/path` (read-only), `file:///abs/path` or a plain
+ * path. A relative path is relative to the repository root (`root`), so a committed `../store` means the
+ * same place on every clone.
  */
 export function parseRemoteUrl(url: string, root: string, where = 'remote url'): RemoteLocation {
   const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\/(.*)$/.exec(url);
@@ -35,6 +36,7 @@ export function parseRemoteUrl(url: string, root: string, where = 'remote url'):
     if (prefix.split('/').some((p) => p === '.' || p === '..')) throw invalid(url, where, 'the prefix may not contain "." or ".." parts');
     return scheme === 's3' ? { scheme: 's3', bucket, prefix } : { scheme: 'gcs', bucket, prefix };
   }
+  if (scheme === 'azure') return parseAzureUrl(url, rest, where);
   if (scheme === 'ssh' || scheme === 'sftp') return parseSshUrl(url, where);
   if (scheme === 'http' || scheme === 'https') return { scheme: 'http', url: parseHttpUrl(url, where) };
   throw new DvsError('UNSUPPORTED_REMOTE_URL', `${where}: unsupported remote URL scheme "${scheme}://" in ${url}`, {
@@ -86,6 +88,18 @@ function parseHttpUrl(url: string, where: string): string {
   return `${u.protocol}//${u.host}${path}`;
 }
 
+/** `azure://container/prefix`; the storage account comes from the remote's options or the environment. */
+function parseAzureUrl(url: string, rest: string, where: string): RemoteLocation {
+  const slash = rest.indexOf('/');
+  const container = slash < 0 ? rest : rest.slice(0, slash);
+  const prefix = (slash < 0 ? '' : rest.slice(slash + 1)).replace(/^\/+|\/+$/g, '').replace(/\/{2,}/g, '/');
+  if (!/^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(container)) {
+    throw invalid(url, where, `"${container}" is not a valid container name (3-63 lowercase letters, digits and single hyphens)`);
+  }
+  if (prefix.split('/').some((p) => p === '.' || p === '..')) throw invalid(url, where, 'the prefix may not contain "." or ".." parts');
+  return { scheme: 'azure', container, prefix };
+}
+
 function invalid(url: string, where: string, why: string): DvsError {
   return new DvsError('INVALID_REMOTE_URL', `${where}: invalid remote URL "${url}": ${why}`, {
     hint: URL_HINT,
@@ -102,6 +116,8 @@ export function canonicalUrl(location: RemoteLocation, endpoint?: string): strin
       return `s3://${location.bucket}/${location.prefix}${endpoint ? ` @ ${endpoint}` : ''}`;
     case 'gcs':
       return `gs://${location.bucket}/${location.prefix}${endpoint ? ` @ ${endpoint}` : ''}`;
+    case 'azure':
+      return `azure://${location.container}/${location.prefix}${endpoint ? ` @ ${endpoint}` : ''}`;
     case 'ssh':
       return `ssh://${location.user ? `${location.user}@` : ''}${location.host.includes(':') ? `[${location.host}]` : location.host}${location.port ? `:${location.port}` : ''}${location.path}`;
     case 'http':

@@ -43,8 +43,8 @@ export const CONFIG_KEYS: Record<string, KeySpec> = {
 
 /** Options a remote may carry (`remote.<name>.<option>`). */
 export const REMOTE_OPTIONS: Record<string, KeySpec> = {
-  url: { kind: 'string', describe: 'where the objects live: a path, file://, s3://bucket/prefix, gs://bucket/prefix, ssh://[user@]host[:port]/path or http(s)://host/path (read-only)' },
-  endpoint: { kind: 'string', describe: 'custom S3 or GCS endpoint URL' },
+  url: { kind: 'string', describe: 'where the objects live: a path, file://, s3://bucket/prefix, gs://bucket/prefix, azure://container/prefix, ssh://[user@]host[:port]/path or http(s)://host/path (read-only)' },
+  endpoint: { kind: 'string', describe: 'custom S3 or GCS endpoint URL, or the Azure Blob service URL' },
   region: { kind: 'string', describe: 'S3 region' },
   profile: { kind: 'string', describe: 'AWS profile name' },
   path_style: { kind: 'boolean', describe: 'S3 path-style addressing (needed by most non-AWS servers)' },
@@ -54,6 +54,10 @@ export const REMOTE_OPTIONS: Record<string, KeySpec> = {
   secret_access_key: { kind: 'string', secret: true, describe: 'S3 secret access key (config.local only)' },
   session_token: { kind: 'string', secret: true, describe: 'S3 session token (config.local only)' },
   project: { kind: 'string', describe: 'GCS project id' },
+  account_name: { kind: 'string', describe: 'Azure storage account name' },
+  account_key: { kind: 'string', secret: true, describe: 'Azure storage account key (config.local only)' },
+  connection_string: { kind: 'string', secret: true, describe: 'Azure storage connection string (config.local only)' },
+  sas_token: { kind: 'string', secret: true, describe: 'Azure shared access signature (config.local only)' },
   jobs: { kind: 'integer', describe: 'parallel transfers for this remote' },
   user: { kind: 'string', describe: 'SSH user name (default: the one in the URL, else the local user); HTTP(S) basic-auth user name (config.local only)' },
   port: { kind: 'integer', describe: 'SSH port (default: the one in the URL, else 22)' },

@@ -14,6 +14,7 @@ import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } fr
 import { makeGcsClient, startGcsServer } from '../servers/gcs.mjs';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { sshdAvailable, startSshd } from '../servers/sshd.mjs';
+import { makeBlobServiceClient, startAzurite } from '../servers/azurite.mjs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -24,7 +25,7 @@ const BYTES = '[\\d.]+ [KM]?B';
 
 /** One kind of remote: how dvs is pointed at it, and how its objects are reached behind dvs's back. */
 interface Store {
-  kind: 'local' | 's3' | 'gcs' | 'ssh';
+  kind: 'local' | 's3' | 'gcs' | 'azure' | 'ssh';
   url(): string;
   /** Settings a clone needs: the committed ones once, the secret ones in every clone. */
   configure(repo: string, url: string, committed: boolean): void;
@@ -44,7 +45,7 @@ let gcsClient: any;
 
 const objectKey = (oid: string) => `${oid.slice(0, 2)}/${oid.slice(2)}`;
 const bucketAndPrefix = (url: string) => {
-  const m = /^(?:s3|gs):\/\/([^/]+)\/(.+)$/.exec(url)!;
+  const m = /^(?:s3|gs|azure):\/\/([^/]+)\/(.+)$/.exec(url)!;
   return { bucket: m[1], prefix: m[2] };
 };
 
@@ -130,6 +131,32 @@ const gcs: Store = {
   },
 };
 
+let azurite: any;
+let azureService: any;
+const azureBlob = (url: string, key: string) => {
+  const { bucket, prefix } = bucketAndPrefix(url);
+  return azureService.getContainerClient(bucket).getBlockBlobClient(`${prefix}/${key}`);
+};
+const azure: Store = {
+  kind: 'azure',
+  url: () => `azure://${BUCKET}/${unique()}/objects`,
+  configure(repo, url, committed) {
+    if (committed) setConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin' });
+    setConfig(repo, { 'remote.origin.connection_string': azurite.connectionString }, 'config.local');
+  },
+  async get(url, key) {
+    const blob = azureBlob(url, key);
+    return (await blob.exists()) ? blob.downloadToBuffer() : undefined;
+  },
+  async put(url, key, bytes) {
+    await azureBlob(url, key).upload(bytes, bytes.length);
+  },
+  async remove(url, key) {
+    await azureBlob(url, key).delete();
+  },
+};
+
+
 let sshd: any;
 /** The sshd runs on this machine: behind dvs's back, its objects are local files. */
 const sshPath = (url: string) => new URL(url).pathname;
@@ -147,13 +174,17 @@ const ssh: Store = {
 
 const SWIFT = swiftAvailable();
 const SSHD = sshdAvailable();
-const stores: Store[] = [local, ...(SWIFT ? [s3] : []), gcs, ...(SSHD ? [ssh] : [])];
+const stores: Store[] = [local, ...(SWIFT ? [s3] : []), gcs, azure, ...(SSHD ? [ssh] : [])];
 
 beforeAll(async () => {
   gcsServer = await startGcsServer();
   servers.push(gcsServer);
   gcsClient = await makeGcsClient(gcsServer);
   await gcsClient.createBucket(BUCKET);
+  azurite = await startAzurite();
+  servers.push(azurite);
+  azureService = await makeBlobServiceClient(azurite);
+  await azureService.getContainerClient(BUCKET).create();
   if (SSHD) {
     sshd = await startSshd();
     servers.push(sshd);

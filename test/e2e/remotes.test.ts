@@ -18,6 +18,7 @@ import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } fr
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { makeGcsClient, startGcsServer } from '../servers/gcs.mjs';
 import { sshdAvailable, SSHD_MISSING, startSshd } from '../servers/sshd.mjs';
+import { makeBlobServiceClient, startAzurite } from '../servers/azurite.mjs';
 
 // The SDK nags about Node 20 whenever a client is made; dvs sets this for itself too.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -27,7 +28,7 @@ const call = (): CallOptions => ({ signal: new AbortController().signal });
 
 /** How a test reaches one kind of remote. */
 interface Fixture {
-  kind: 'local' | 's3' | 'gcs' | 'ssh';
+  kind: 'local' | 's3' | 'gcs' | 'azure' | 'ssh';
   /** A fresh, empty remote location for one test. */
   url(): string;
   /** `dvs remote` commands that configure the remote `name` at `url` in a repository. */
@@ -93,6 +94,24 @@ const gcs: Fixture = {
   options: () => ({ endpoint: gcsServer.url }),
 };
 
+let azurite: any;
+let azureService: any;
+const AZURE_CONTAINER = 'dvs-conformance';
+const azure: Fixture = {
+  kind: 'azure',
+  url: () => `azure://${AZURE_CONTAINER}/${unique()}/objects`,
+  async configure(repo, name, url) {
+    await ok(repo, ['remote', 'add', name, url]);
+    await ok(repo, ['remote', 'modify', '--local', name, 'connection_string', azurite.connectionString]);
+  },
+  async tamper(url, oid, bytes) {
+    const { container, prefix } = parseRemoteUrl(url, '/') as { container: string; prefix: string };
+    await azureService.getContainerClient(container).getBlockBlobClient(`${prefix}/${oid.slice(0, 2)}/${oid.slice(2)}`).upload(bytes, bytes.length);
+  },
+  options: () => ({ connection_string: azurite.connectionString }),
+};
+
+
 let sshd: any;
 const ssh: Fixture = {
   kind: 'ssh',
@@ -112,7 +131,7 @@ const ssh: Fixture = {
 
 const SWIFT = swiftAvailable();
 const SSHD = sshdAvailable();
-const fixtures: Fixture[] = [local, ...(SWIFT ? [s3] : []), gcs, ...(SSHD ? [ssh] : [])];
+const fixtures: Fixture[] = [local, ...(SWIFT ? [s3] : []), gcs, azure, ...(SSHD ? [ssh] : [])];
 
 describe.skipIf(SSHD)(`SSH remotes: skipped, ${SSHD_MISSING}`, () => {
   it.skipIf(process.env.CI !== 'true')('CI has sshd', () => {
@@ -125,6 +144,10 @@ beforeAll(async () => {
   servers.push(gcsServer);
   gcsClient = await makeGcsClient(gcsServer);
   await gcsClient.createBucket(GCS_BUCKET);
+  azurite = await startAzurite();
+  servers.push(azurite);
+  azureService = await makeBlobServiceClient(azurite);
+  await azureService.getContainerClient(AZURE_CONTAINER).create();
   if (SSHD) {
     sshd = await startSshd();
     servers.push(sshd);
@@ -260,6 +283,7 @@ function setConfig(repo: string, values: Record<string, unknown>, file = 'config
 function configureRemote(f: Fixture, repo: string, url: string, shared = true): void {
   if (shared) setConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin', ...(f.options().endpoint ? { 'remote.origin.endpoint': f.options().endpoint } : {}) });
   if (f.kind === 's3') setConfig(repo, { 'remote.origin.access_key_id': 'test:tester', 'remote.origin.secret_access_key': 'testing' }, 'config.local');
+  if (f.kind === 'azure') setConfig(repo, { 'remote.origin.connection_string': azurite.connectionString }, 'config.local');
   // A directory remote named by the committed config is confirmed by each clone (docs/security.md).
   if (f.kind === 'local') setConfig(repo, { 'remote.origin.url': url }, 'config.local');
   if (f.kind === 'ssh') setConfig(repo, { 'remote.origin.key_file': sshd.keyFile, 'remote.origin.known_hosts': sshd.knownHosts }, 'config.local');

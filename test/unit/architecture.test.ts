@@ -135,7 +135,7 @@ describe('the architecture', () => {
   });
 
   it('loads no backend from another backend (a GCS remote must not load the AWS SDK)', () => {
-    const backends = ['local.ts', 's3.ts', 'gcs.ts'].map((b) => join(SRC, 'remotes', b));
+    const backends = ['local.ts', 's3.ts', 'gcs.ts', 'azure.ts'].map((b) => join(SRC, 'remotes', b));
     for (const b of backends) {
       const others = backends.filter((o) => o !== b);
       expect((graph.get(b) ?? []).filter((t) => others.includes(t)), relative(SRC, b)).toEqual([]);

@@ -26,7 +26,7 @@ import type { SourceRepo } from './source-repo.js';
  * Credentials come from the user config (`remote.<name>.…`, by the source's remote name) or the
  * environment, never from the source.
  */
-const OPTION_NAMES: Array<keyof RemoteOptions> = ['endpoint', 'region', 'profile', 'path_style', 'checksum', 'credentials_file', 'access_key_id', 'secret_access_key', 'session_token', 'project', 'jobs'];
+const OPTION_NAMES: Array<keyof RemoteOptions> = ['endpoint', 'region', 'profile', 'path_style', 'checksum', 'credentials_file', 'access_key_id', 'secret_access_key', 'session_token', 'project', 'account_name', 'account_key', 'connection_string', 'sas_token', 'jobs'];
 
 export interface WantedObject {
   oid: Oid;

@@ -10,7 +10,7 @@ import type { OpContext } from '../context.js';
 
 /** Option names a remote may carry, in the order `remote list` shows them. */
 const OPTION_NAMES: Array<keyof RemoteOptions> = [
-  'endpoint', 'region', 'profile', 'path_style', 'checksum', 'credentials_file', 'access_key_id', 'secret_access_key', 'session_token', 'project', 'jobs',
+  'endpoint', 'region', 'profile', 'path_style', 'checksum', 'credentials_file', 'access_key_id', 'secret_access_key', 'session_token', 'project', 'account_name', 'account_key', 'connection_string', 'sas_token', 'jobs',
   'user', 'port', 'key_file', 'known_hosts', 'password', 'auth', 'token', 'ca_file',
 ];
 
