@@ -1,8 +1,9 @@
 // Remote benchmarks (issue: remotes): push then pull of 10,000 files of 10 KiB and of 2 GiB in 4 files,
-// against a local-directory remote and against S3 (OpenStack Swift with s3api on loopback, when
-// installed); pull of the 2 GiB against `cp` of the same files; a no-op push of an already pushed
+// against a local-directory remote, against S3 (OpenStack Swift with s3api on loopback, when
+// installed) and against SSH/SFTP (Debian's OpenSSH sshd on loopback, when installed); pull of the 2 GiB against `cp` of the same files; a no-op push of an already pushed
 // 100,000-file directory; `status --remote` after changing one file in it.
 // BENCH_QUICK=1 shrinks the data (1,000 small files, 256 MiB, 20,000 files) for a smoke run.
+// BENCH_REMOTES=ssh,s3 measures only those backends' push/pull rows (no local comparisons, no 100,000 files).
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -47,11 +48,26 @@ export async function run({ work, log }) {
   const small = { count: quick ? 1000 : 10_000, size: 10 * 1024 };
   const big = { count: 4, size: (quick ? 64 : 512) * MiB };
 
+  const only = process.env.BENCH_REMOTES ? process.env.BENCH_REMOTES.split(',') : undefined;
+  const wanted = (kind) => !only || only.includes(kind);
   let swift;
   let s3Bucket;
+  let sshd;
+  try {
+    const { sshdAvailable, startSshd } = await import('../test/servers/sshd.mjs');
+    if (!wanted('ssh')) sshd = undefined;
+    else if (sshdAvailable()) {
+      log('starting OpenSSH sshd');
+      sshd = await startSshd();
+    } else log('OpenSSH server is not installed: SSH rows skipped (bash test/servers/sshd/install.sh)');
+  } catch (err) {
+    log(`sshd did not start (${err.message}); SSH rows skipped`);
+    sshd = undefined;
+  }
   try {
     const { swiftAvailable, startSwift, makeS3Client } = await import('../test/servers/s3.mjs');
-    if (swiftAvailable()) {
+    if (!wanted('s3')) swift = undefined;
+    else if (swiftAvailable()) {
       log('starting OpenStack Swift (s3api)');
       swift = await startSwift({ workdir: join(work, 'swift') });
       const client = await makeS3Client(swift);
@@ -79,6 +95,14 @@ export async function run({ work, log }) {
       dvs(['remote', 'modify', '--local', 's3', 'secret_access_key', swift.secretAccessKey], { cwd: dir });
     };
     s3Secrets(repo);
+    if (sshd) dvs(['remote', 'add', 'ssh', sshd.url(join(work, 'store-ssh'))], { cwd: repo });
+    // The key and the known_hosts file are this machine's settings: each clone names them.
+    const sshLocal = (dir) => {
+      if (!sshd) return;
+      dvs(['remote', 'modify', '--local', 'ssh', 'key_file', sshd.keyFile], { cwd: dir });
+      dvs(['remote', 'modify', '--local', 'ssh', 'known_hosts', sshd.knownHosts], { cwd: dir });
+    };
+    sshLocal(repo);
 
     log(`generating ${small.count} files of 10 KiB and ${big.count} files of ${big.size / MiB} MiB`);
     const smallBytes = smallFiles(join(repo, 'small'), small.count, small.size);
@@ -88,7 +112,7 @@ export async function run({ work, log }) {
     dvs(['track', 'small', 'big'], { cwd: repo });
     sh('git add -A && git commit -q -m data', { cwd: repo });
 
-    const remotes = [['local', 'local directory'], ...(swift ? [['s3', 'S3 (Swift)']] : [])];
+    const remotes = [...(wanted('local') ? [['local', 'local directory']] : []), ...(swift ? [['s3', 'S3 (Swift)']] : []), ...(sshd ? [['ssh', 'SSH (OpenSSH sftp)']] : [])];
     for (const [remote, label] of remotes) {
       for (const [what, target, files, bytes] of [
         [`${small.count.toLocaleString('en-US')} × 10 KiB`, 'small', small.count, smallBytes],
@@ -103,6 +127,7 @@ export async function run({ work, log }) {
         rmSync(clone, { recursive: true, force: true });
         sh(`git clone -q ${repo} ${clone}`);
         s3Secrets(clone);
+        sshLocal(clone);
         log(`pull ${what} from ${label}`);
         const pull = synced(() => dvs(['pull', '-r', remote, target], { cwd: clone }));
         rows.push({ name: `pull ${what} from ${label}`, value: files / (pull.ms / 1000), unit: 'files/s' });
@@ -155,6 +180,8 @@ export async function run({ work, log }) {
     }
     rmSync(join(work, 'repo'), { recursive: true, force: true });
     rmSync(store, { recursive: true, force: true });
+    rmSync(join(work, 'store-ssh'), { recursive: true, force: true });
+    if (only) return rows;
 
     // A pushed directory of many files: a no-op push, and status --remote after one change.
     const many = quick ? 20_000 : 100_000;
@@ -189,6 +216,7 @@ export async function run({ work, log }) {
     rows.push({ name: `status --remote after changing 1 of ${many.toLocaleString('en-US')} files, no local record`, value: statusCold / 1000, unit: 's' });
   } finally {
     await swift?.stop();
+    await sshd?.stop();
   }
   return rows;
 }
