@@ -1,12 +1,12 @@
 // Remote benchmarks (issue: remotes): push then pull of 10,000 files of 10 KiB and of 2 GiB in 4 files,
 // against a local-directory remote, against S3 (OpenStack Swift with s3api on loopback, when
-// installed) and against Azure Blob (Azurite, the emulator, on loopback); pull of the 2 GiB against
-// `cp` of the same files; a no-op push of an already pushed 100,000-file directory; `status --remote`
-// after changing one file in it.
+// installed), against Azure Blob (Azurite, the emulator, on loopback) and against SSH/SFTP (Debian's
+// OpenSSH sshd on loopback, when installed); pull of the 2 GiB against `cp` of the same files; a no-op
+// push of an already pushed 100,000-file directory; `status --remote` after changing one file in it.
 // HTTP (nginx serving the local remote's directory, when installed): pull only, a web remote is read-only.
 // BENCH_QUICK=1 shrinks the data (1,000 small files, 256 MiB, 20,000 files) for a smoke run.
-// BENCH_REMOTES=http,s3,azure measures only those backends (the local push that fills nginx's directory
-// still runs, unmeasured) and skips the 100,000-file section unless `local` is named.
+// BENCH_REMOTES=http,s3,azure,ssh measures only those backends (the local push that fills nginx's
+// directory still runs, unmeasured) and skips the 100,000-file section unless `local` is named.
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -52,9 +52,20 @@ export async function run({ work, log }) {
   const big = { count: 4, size: (quick ? 64 : 512) * MiB };
   const only = process.env.BENCH_REMOTES?.split(',');
   const measured = (remote) => !only || only.includes(remote);
-
   let swift;
   let s3Bucket;
+  let sshd;
+  try {
+    const { sshdAvailable, startSshd } = await import('../test/servers/sshd.mjs');
+    if (!measured('ssh')) sshd = undefined;
+    else if (sshdAvailable()) {
+      log('starting OpenSSH sshd');
+      sshd = await startSshd();
+    } else log('OpenSSH server is not installed: SSH rows skipped (bash test/servers/sshd/install.sh)');
+  } catch (err) {
+    log(`sshd did not start (${err.message}); SSH rows skipped`);
+    sshd = undefined;
+  }
   let nginx;
   let azurite;
   if (measured('azure')) {
@@ -93,10 +104,19 @@ export async function run({ work, log }) {
       dvs(['remote', 'modify', '--local', 's3', 'access_key_id', swift.accessKeyId], { cwd: dir });
       dvs(['remote', 'modify', '--local', 's3', 'secret_access_key', swift.secretAccessKey], { cwd: dir });
     };
+    if (sshd) dvs(['remote', 'add', 'ssh', sshd.url(join(work, 'store-ssh'))], { cwd: repo });
+    // The key and the known_hosts file are this machine's settings: each clone names them.
+    const sshLocal = (dir) => {
+      if (!sshd) return;
+      dvs(['remote', 'modify', '--local', 'ssh', 'key_file', sshd.keyFile], { cwd: dir });
+      dvs(['remote', 'modify', '--local', 'ssh', 'known_hosts', sshd.knownHosts], { cwd: dir });
+    };
+    sshLocal(repo);
     if (azurite) dvs(['remote', 'add', 'azure', 'azure://dvs-bench/bench'], { cwd: repo });
     const secrets = (dir) => {
       s3Secrets(dir);
       if (azurite) dvs(['remote', 'modify', '--local', 'azure', 'connection_string', azurite.connectionString], { cwd: dir });
+      sshLocal(dir);
     };
     secrets(repo);
 
@@ -116,7 +136,7 @@ export async function run({ work, log }) {
       sh('git add -A && git commit -q -m "http remote"', { cwd: repo });
     } else if (measured('http')) log('nginx is not installed: HTTP rows skipped (bash test/servers/nginx/install.sh)');
 
-    const remotes = [['local', 'local directory'], ...(swift ? [['s3', 'S3 (Swift)']] : []), ...(azurite ? [['azure', 'Azure Blob (Azurite)']] : []), ...(nginx ? [['http', 'HTTP (nginx)']] : [])];
+    const remotes = [['local', 'local directory'], ...(swift ? [['s3', 'S3 (Swift)']] : []), ...(azurite ? [['azure', 'Azure Blob (Azurite)']] : []), ...(sshd ? [['ssh', 'SSH (OpenSSH sftp)']] : []), ...(nginx ? [['http', 'HTTP (nginx)']] : [])];
     for (const [remote, label] of remotes) {
       for (const [what, target, files, bytes] of [
         [`${small.count.toLocaleString('en-US')} × 10 KiB`, 'small', small.count, smallBytes],
@@ -192,6 +212,7 @@ export async function run({ work, log }) {
     }
     rmSync(join(work, 'repo'), { recursive: true, force: true });
     rmSync(store, { recursive: true, force: true });
+    rmSync(join(work, 'store-ssh'), { recursive: true, force: true });
     if (!measured('local')) return rows;
 
     // A pushed directory of many files: a no-op push, and status --remote after one change.
@@ -229,6 +250,7 @@ export async function run({ work, log }) {
     await swift?.stop();
     await nginx?.stop();
     await azurite?.stop();
+    await sshd?.stop();
   }
   return rows;
 }

@@ -262,8 +262,12 @@ export class SshBackend implements RemoteBackend {
     const tmp = posix.join(this.tmpDir, ownedTempPrefix());
     await this.request(call, 'uploading', source.oid, async (sftp, session) => {
       try {
-        await this.writeVerified(sftp, tmp, source, call);
-        await this.moveIntoPlace(sftp, session, tmp, this.pathOf(source.oid));
+        const handle = await this.writeVerified(sftp, tmp, source, call);
+        // The server handles one channel's requests in order: the rename goes out with the close, not
+        // a round trip later, and finds the file complete.
+        const closed = sftpCall<void>((cb) => sftp.close(handle, cb));
+        const moved = this.moveIntoPlace(sftp, session, tmp, this.pathOf(source.oid));
+        await Promise.all([closed, moved]);
       } catch (err) {
         // Best effort: a temp file left by a dropped connection is removed by the next run's cleanup.
         if (!session.dead) sftp.unlink(tmp, () => undefined);
@@ -272,8 +276,11 @@ export class SshBackend implements RemoteBackend {
     });
   }
 
-  /** Write the source to `tmp`, hashing as it goes; throws before the caller renames if it does not hash to its oid. */
-  private async writeVerified(sftp: SFTPWrapper, tmp: string, source: UploadSource, call: CallOptions): Promise<void> {
+  /**
+   * Write the source to `tmp`, hashing as it goes, and return the open handle; throws (the handle
+   * closed) if the bytes do not hash to the oid, so the caller never renames them into place.
+   */
+  private async writeVerified(sftp: SFTPWrapper, tmp: string, source: UploadSource, call: CallOptions): Promise<Buffer> {
     let local;
     try {
       local = await openLocal(source.path, 'r');
@@ -299,12 +306,15 @@ export class SshBackend implements RemoteBackend {
           inFlight.add(write);
           write.then(() => inFlight.delete(write), () => undefined);
           if (inFlight.size >= WINDOW) await Promise.race(inFlight);
+          if (bytesRead < blockSize && position >= source.size) break;
         }
         await Promise.all(inFlight);
         if (position !== source.size) throw new RemoteError('SOURCE_CORRUPTED', `the cache object ${shortOid(source.oid)} has ${position} bytes, not ${source.size}; not uploaded`, { reason: 'source-corrupt' });
         checkSource(source, sha.digest('hex'));
-      } finally {
-        await sftpCall<void>((cb) => sftp.close(handle, cb)).catch(() => undefined);
+        return handle;
+      } catch (err) {
+        sftp.close(handle, () => undefined);
+        throw err;
       }
     } finally {
       await local.close();
@@ -347,15 +357,17 @@ export class SshBackend implements RemoteBackend {
   async download(oid: Oid, call: CallOptions): Promise<DownloadSource> {
     const path = this.pathOf(oid);
     return this.request(call, 'downloading', oid, async (sftp, session) => {
-      const handle = await sftpCall<Buffer>((cb) => sftp.open(path, 'r', cb));
-      let size: number;
-      try {
-        size = (await sftpCall<Stats>((cb) => sftp.fstat(handle, cb))).size;
-      } catch (err) {
-        sftp.close(handle, () => undefined);
-        throw err;
+      // Open and stat together: one round trip, not two.
+      const opened = sftpCall<Buffer>((cb) => sftp.open(path, 'r', cb));
+      const stat = sftpCall<Stats>((cb) => sftp.stat(path, cb));
+      const [handle, stats] = await Promise.allSettled([opened, stat]);
+      if (handle.status === 'rejected') throw handle.reason;
+      if (stats.status === 'rejected') {
+        sftp.close(handle.value, () => undefined);
+        throw stats.reason;
       }
-      return { type: 'stream', size, stream: pipelinedReader(sftp, handle, size, (err) => this.translate(err, 'downloading', oid, session.dead || isChannelGone(err))) };
+      const translate = (err: unknown) => this.translate(err, 'downloading', oid, session.dead || isChannelGone(err));
+      return { type: 'stream', size: stats.value.size, stream: pipelinedReader(sftp, handle.value, stats.value.size, translate) };
     });
   }
 

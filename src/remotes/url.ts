@@ -57,13 +57,16 @@ function parseSshUrl(url: string, where: string): RemoteLocation {
   const host = u.hostname.replace(/^\[|\]$/g, '');
   if (!host) throw invalid(url, where, 'no host');
   let path: string;
+  let written: string;
   try {
     path = decodeURIComponent(u.pathname).replace(/\/{2,}/g, '/').replace(/(.)\/+$/, '$1');
+    // URL() resolves "." and ".." itself: judge the path as written.
+    written = decodeURIComponent(url.replace(/^[^:]+:\/\/[^/]*/, '').replace(/[?#].*$/, ''));
   } catch {
     throw invalid(url, where, 'the path is not valid percent-encoding');
   }
+  if (written.split('/').some((p) => p === '.' || p === '..')) throw invalid(url, where, 'the path may not contain "." or ".." parts');
   if (path === '' || path === '/') throw invalid(url, where, 'name a directory on the server: ssh://host/srv/dvs');
-  if (path.split('/').some((p) => p === '.' || p === '..')) throw invalid(url, where, 'the path may not contain "." or ".." parts');
   return { scheme: 'ssh', host, port: u.port ? Number(u.port) : undefined, user: u.username ? decodeURIComponent(u.username) : undefined, path };
 }
 

@@ -415,6 +415,41 @@ describe.skipIf(!SSHD)('SSH faults', () => {
     expect(existsSync(join(store, 'tmp')) ? readdirSync(join(store, 'tmp')) : []).toEqual([]);
   }, FAULT_TEST_MS);
 
+  it('a dropped connection is retriable and re-opened by the next request', async () => {
+    const { openBackend } = await import('../../src/remotes/index.js');
+    const { parseRemoteUrl } = await import('../../src/remotes/url.js');
+    const work = tempDir();
+    const url = sshd.url(join(work, 'store'));
+    const backend = await openBackend({ name: 'origin', url, location: parseRemoteUrl(url, '/'), options: { key_file: sshd.keyFile, known_hosts: sshd.knownHosts }, sources: {}, root: '/', timeoutSeconds: 30 });
+    const call = { signal: new AbortController().signal };
+    const put = async (text: string) => {
+      writeFileSync(join(work, 'f'), text);
+      await backend.upload({ oid: sha(text), path: join(work, 'f'), size: text.length }, call);
+    };
+    try {
+      const before = ['before 1', 'before 2', 'before 3'];
+      for (const t of before) await put(t); // every connection of the pool in use
+      await sshd.kill();
+      await sshd.start();
+      // The queue retries what failed because the connection went away; the retry gets a new one.
+      const after = ['after 1', 'after 2', 'after 3', 'after 4'];
+      for (const t of after) {
+        for (let attempt = 0; ; attempt++) {
+          try {
+            await put(t);
+            break;
+          } catch (err) {
+            expect(err).toMatchObject({ retriable: true, fatal: false });
+            expect(attempt).toBeLessThan(2);
+          }
+        }
+      }
+      expect(await backend.stat([...before, ...after].map(sha), call)).toEqual([...before, ...after].map((t) => t.length));
+    } finally {
+      await backend.close();
+    }
+  });
+
   it('an unknown or changed host key is refused with its fingerprint; a wrong key with what was tried', async () => {
     const repo = gitRepo();
     writeTree(repo, { 'x.bin': 'x' });
