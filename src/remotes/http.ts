@@ -303,8 +303,10 @@ export function readOnly(remote: string, display: string, what: string): RemoteE
 function resolveAuth(spec: RemoteSpec): Auth {
   const o = spec.options;
   for (const key of ['user', 'password', 'token'] as const) {
-    if (o[key] !== undefined && spec.sources[key] === '.dvs/config') {
-      throw new RemoteError('SECRET_IN_SHARED_CONFIG', `remote.${spec.name}.${key} is set in the committed .dvs/config; dvs does not use secrets a repository supplies`, {
+    // Only this machine's files may hold them (ops/remote/open.ts refuses the committed config first,
+    // with a usage error; this guards every other way a spec is built).
+    if (o[key] !== undefined && spec.sources[key] !== '.dvs/config.local' && spec.sources[key] !== 'user config') {
+      throw new RemoteError('SECRET_IN_SHARED_CONFIG', `remote.${spec.name}.${key} is set in ${spec.sources[key] ?? 'a file this machine does not own'}; dvs does not use secrets a repository supplies`, {
         reason: 'auth',
         fatal: true,
         hint: `Remove it from .dvs/config and set it for this clone only: dvs remote modify --local ${spec.name} ${key} <value>`,

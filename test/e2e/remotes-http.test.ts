@@ -115,6 +115,12 @@ describe.skipIf(skipHttp)(`HTTP(S) remote on nginx${skipHttp ? ` (skipped: ${NGI
     const out = json(st);
     expect(JSON.stringify(out)).toContain('new.txt');
     expect((await dvs(b, ['status', '--remote', '--exit-code'])).code).not.toBe(0);
+    // A server that refuses HEAD is asked for the first byte instead.
+    const noHead = cloneWith(server.url('nohead'));
+    const r = await dvs(noHead, ['verify', '--remote']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Checked 5 objects');
+    expect(readFileSync(server.accessLog, 'utf8')).toMatch(/"HEAD \/nohead\/[0-9a-f]{2}\/[0-9a-f]+ HTTP\/1\.1" 405/);
   });
 
   it('push, gc --remote and track --to-remote are refused before any work (exit 2, REMOTE_READ_ONLY)', async () => {
@@ -259,6 +265,9 @@ describe.skipIf(skipHttp)(`HTTP(S) remote on nginx${skipHttp ? ` (skipped: ${NGI
     const object = join(altered, oid.slice(0, 2), oid.slice(2));
     chmodSync(object, 0o644);
     writeFileSync(object, 'weights-v2'); // same size, other bytes
+    // And a file of the directory gone, while its manifest (which vouches for it) is still there.
+    const aOid = sha('id,x\n1,2\n');
+    rmSync(join(altered, aOid.slice(0, 2), aOid.slice(2)));
     const other = await startNginx({ root: altered });
     try {
       const b = cloneWith(other.url('public'));
@@ -267,12 +276,17 @@ describe.skipIf(skipHttp)(`HTTP(S) remote on nginx${skipHttp ? ` (skipped: ${NGI
       expect(r.stderr).toContain(`error: model.bin: the copy of object ${oid.slice(0, 10)} on remote "web" is corrupted`);
       expect(existsSync(join(b, 'model.bin'))).toBe(false);
       expect(cacheObjects(b)).not.toContain(oid);
-      expect(read(b, 'data/a.csv')).toBe('id,x\n1,2\n');
+      expect(r.stderr).toContain(`error: data/a.csv: object ${aOid.slice(0, 10)} is not on remote "web"`);
+      // The read-only remote is not written to (no epoch, no withdrawn manifest) and nothing warns about it.
+      expect(r.stderr).not.toContain('could not record');
+      expect(existsSync(join(altered, 'dvs-epoch'))).toBe(false);
+      expect(read(b, 'data/sub/b.csv')).toBe('id,x\n3,4\n');
       const v = await dvs(b, ['verify', '--remote', '--deep']);
       expect(v.code).toBe(1);
       expect(v.stdout).toContain('corrupted');
       expect(v.stdout).toContain('model.bin');
-      expect(v.stderr).toContain('dvs: warning: remote "web" is read-only: its bad copy was not deleted');
+      expect(v.stdout).toContain('data/a.csv');
+      expect(v.stderr).toContain('dvs: warning: remote "web" is read-only: 1 bad copy and 1 manifest listing missing or bad files left there');
       expect(readFileSync(object, 'utf8')).toBe('weights-v2');
     } finally {
       await other.stop();

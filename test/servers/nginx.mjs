@@ -9,6 +9,7 @@
 //   server.url('bearer')   -> …/bearer  bearer auth, server.token
 //   server.url('moved')    -> …/moved   301 to …/public
 //   server.url('slow')     -> …/slow    256 KiB/s per request (to stop the server mid-download)
+//   server.url('nohead')   -> …/nohead  HEAD answered 405 (as some CDNs and presigned URLs do)
 //   server.httpsUrl('public') (with https: true) and server.caFile (its self-signed certificate)
 //   await server.kill();   // SIGKILL: connections reset, as a crash
 //   await server.start();  // again, on the same ports
@@ -78,6 +79,10 @@ function config({ dir, root, port, httpsPort }) {
       if ($http_authorization != "Bearer ${NGINX_TOKEN}") { return 401; }
     }
     location /slow/ { alias ${root}/; limit_rate 256k; }
+    location /nohead/ {
+      alias ${root}/;
+      if ($request_method = HEAD) { return 405; }
+    }
     location /moved/ { rewrite ^/moved/(.*)$ /public/$1 permanent; }
     location = /moved { return 301 /public; }`;
   return `

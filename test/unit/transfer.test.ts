@@ -9,7 +9,7 @@ import type { CallOptions, RemoteBackend, RemoteSpec } from '../../src/remotes/t
 import { objectKey, oidOfKey } from '../../src/remotes/types.js';
 import { canonicalUrl, parseRemoteUrl } from '../../src/remotes/url.js';
 import { KnownObjects } from '../../src/transfer/known.js';
-import { findPresent, statObjects } from '../../src/transfer/presence.js';
+import { findPresent, listObjects, statObjects } from '../../src/transfer/presence.js';
 import { processQueue, type QueueSettings } from '../../src/transfer/queue.js';
 import { cleanupTempDirs, tempDir } from '../helpers.js';
 
@@ -264,6 +264,19 @@ describe('finding what a remote has', () => {
     expect(counts.stat).toBe(0);
     expect(counts.list).toBeLessThanOrEqual(256);
   });
+
+  it('asks about each object, however many, when the remote cannot list (a web server)', async () => {
+    const root = tempDir();
+    const there = fill(root, 300);
+    const absent = Array.from({ length: 700 }, (_, i) => sha(`absent ${i}`));
+    const { backend, counts } = countingBackend(root);
+    const unlistable = Object.assign(Object.create(backend), { list: undefined }) as RemoteBackend;
+    const present = await findPresent({ backend: unlistable, settings: settings() }, [...there, ...absent]);
+    expect(present.size).toBe(300);
+    expect(counts.stat).toBe(1000);
+    expect(counts.list).toBe(0);
+    await expect(listObjects({ backend: unlistable, settings: settings() })).rejects.toThrow(/cannot be listed/);
+  });
 });
 
 describe('remote URLs and keys', () => {
@@ -275,6 +288,18 @@ describe('remote URLs and keys', () => {
     expect(() => parseRemoteUrl('azure://x/y', '/repo')).toThrow(/unsupported remote URL scheme/);
     expect(() => parseRemoteUrl('s3://B_ad/x', '/repo')).toThrow(/not a valid bucket name/);
     expect(canonicalUrl({ scheme: 's3', bucket: 'b', prefix: 'p' }, 'http://127.0.0.1:9000')).toBe('s3://b/p @ http://127.0.0.1:9000');
+  });
+
+  it('parses HTTP(S) URLs: origin and path, no trailing slash; refuses credentials and queries', () => {
+    expect(parseRemoteUrl('https://Data.Example.org/sets//v3/', '/repo')).toEqual({ scheme: 'http', url: 'https://data.example.org/sets/v3' });
+    expect(parseRemoteUrl('HTTP://127.0.0.1:8080', '/repo')).toEqual({ scheme: 'http', url: 'http://127.0.0.1:8080' });
+    expect(canonicalUrl(parseRemoteUrl('http://h:81/a/', '/repo'))).toBe('http://h:81/a');
+    expect(() => parseRemoteUrl('https://me:secret@h/a', '/repo')).toThrow(/carries credentials/);
+    expect(() => parseRemoteUrl('https://me:secret@h/a', '/repo')).not.toThrow(/secret/);
+    expect(() => parseRemoteUrl('https://h/a?sig=1', '/repo')).toThrow(/no query/);
+    // Dot segments are resolved as a browser would, before anything is requested.
+    expect(parseRemoteUrl('https://h/a/%2e%2e/b', '/repo')).toEqual({ scheme: 'http', url: 'https://h/b' });
+    expect(() => parseRemoteUrl('https://', '/repo')).toThrow(/invalid remote URL/);
   });
 
   it('maps oids to keys and back, ignoring anything else', () => {

@@ -115,7 +115,10 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
     if (doomed.length && backend.readOnly) {
       warnings.push({
         code: 'REMOTE_NOT_REPAIRED',
-        message: `remote "${remote.spec.name}" is read-only: ${doomed.length === 1 ? 'its bad copy was' : `${doomed.length} bad copies or manifests were`} not deleted`,
+        message: `remote "${remote.spec.name}" is read-only: ${[
+          bad.length ? `${bad.length} bad ${bad.length === 1 ? 'copy' : 'copies'}` : '',
+          withdraw.length ? `${withdraw.length} ${withdraw.length === 1 ? 'manifest' : 'manifests'} listing missing or bad files` : '',
+        ].filter(Boolean).join(' and ')} left there`,
         hint: 'Run `dvs verify --remote` on the remote the web server publishes (the directory or bucket), then push good copies there.',
       });
     } else if (doomed.length) {
