@@ -48,6 +48,7 @@ export class AzureBackend implements RemoteBackend {
   readonly statBatchSize = 1;
   readonly listPageSize = 1000;
   readonly network = true;
+  readonly serviceUrl: string;
   private readonly prefix: string;
   private readonly containerName: string;
 
@@ -60,6 +61,7 @@ export class AzureBackend implements RemoteBackend {
     this.prefix = spec.location.prefix;
     this.containerName = spec.location.container;
     this.display = `azure://${this.containerName}/${this.prefix} at ${access.endpoint}`;
+    this.serviceUrl = access.endpoint;
   }
 
   static async open(spec: RemoteSpec): Promise<AzureBackend> {

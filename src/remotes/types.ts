@@ -113,6 +113,11 @@ export interface RemoteBackend {
    * commands that write (push, gc --remote, track --to-remote) refuse before doing any work.
    */
   readonly readOnly?: boolean;
+  /**
+   * The service URL when the remote's options do not name it but it decides which store this is (an
+   * Azure container name is unique only within its account): it keys the record of what the remote holds.
+   */
+  readonly serviceUrl?: string;
 
   /** Size of each object, or undefined where it does not exist. */
   stat(oids: readonly Oid[], options: CallOptions): Promise<Array<number | undefined>>;

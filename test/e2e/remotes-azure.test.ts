@@ -288,6 +288,33 @@ describe('Azure faults', () => {
   });
 });
 
+describe('two storage accounts with a container of the same name', () => {
+  it('are two remotes: what one holds says nothing about the other', async () => {
+    const accounts = [
+      { name: 'teamone', key: Buffer.from('key of team one').toString('base64') },
+      { name: 'teamtwo', key: Buffer.from('key of team two').toString('base64') },
+    ];
+    const own = await startAzurite({ accounts });
+    try {
+      const { BlobServiceClient } = await import('@azure/storage-blob');
+      const strings = accounts.map((a) => own.connectionStringOf(a.name, a.key));
+      for (const cs of strings) await BlobServiceClient.fromConnectionString(cs).getContainerClient('data').create();
+      const repo = await smallRepo('in two accounts');
+      setConfig(repo, { 'remote.origin.url': 'azure://data/p', 'core.remote': 'origin' });
+      setConfig(repo, { 'remote.origin.connection_string': strings[0] }, 'config.local');
+      expect((await ok(repo, ['push'], NO_AZURE_ENV)).stdout).toContain('Pushed 1 object');
+      // The same URL in the other account: this clone's record of the first must not answer for it.
+      setConfig(repo, { 'remote.origin.connection_string': strings[1] }, 'config.local');
+      expect((await ok(repo, ['push'], NO_AZURE_ENV)).stdout).toContain('Pushed 1 object');
+      const names = [];
+      for await (const b of BlobServiceClient.fromConnectionString(strings[1]).getContainerClient('data').listBlobsFlat({ prefix: 'p/' })) names.push(b.name);
+      expect(names).toHaveLength(1);
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
 describe('the Azure SDK loads only when an Azure remote is used', () => {
   it('dvs status does not load it; status --remote does', async () => {
     const repo = await smallRepo('lazy');

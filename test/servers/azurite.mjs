@@ -48,15 +48,18 @@ function freePort() {
 }
 
 /**
- * Start Azurite's blob service. `port` and `dir` given: the same server again after a kill.
+ * Start Azurite's blob service. `port` and `dir` given: the same server again after a kill. `accounts`
+ * ([{ name, key }]) replaces the development account; connectionString then names the first.
  * Resolves once it listens (a few seconds on a busy machine).
  */
-export async function startAzurite({ port, dir } = {}) {
+export async function startAzurite({ port, dir, accounts } = {}) {
   const made = !dir;
   const location = dir ?? mkdtempSync(join(tmpdir(), 'dvs-azurite-'));
   const listenPort = port ?? (await freePort());
   const child = spawn(process.execPath, [HERE, '--serve', '--port', String(listenPort), '--dir', location, '--parent', String(process.pid)], {
     stdio: ['ignore', 'pipe', 'pipe'],
+    // Other accounts than the development one: `name:key;name:key` (they replace it).
+    env: accounts ? { ...process.env, AZURITE_ACCOUNTS: accounts.map((a) => `${a.name}:${a.key}`).join(';') } : process.env,
   });
   let output = '';
   await new Promise((resolve, reject) => {
@@ -79,7 +82,9 @@ export async function startAzurite({ port, dir } = {}) {
   });
   child.stdout.resume();
   child.stderr.resume();
-  const endpoint = `http://127.0.0.1:${listenPort}/${AZURITE_ACCOUNT}`;
+  const account = accounts?.[0]?.name ?? AZURITE_ACCOUNT;
+  const key = accounts?.[0]?.key ?? AZURITE_KEY;
+  const endpoint = `http://127.0.0.1:${listenPort}/${account}`;
   const exited = new Promise((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
   let removed = false;
   return {
@@ -87,9 +92,11 @@ export async function startAzurite({ port, dir } = {}) {
     port: listenPort,
     dir: location,
     pid: child.pid,
-    accountName: AZURITE_ACCOUNT,
-    accountKey: AZURITE_KEY,
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=${AZURITE_ACCOUNT};AccountKey=${AZURITE_KEY};BlobEndpoint=${endpoint};`,
+    accountName: account,
+    accountKey: key,
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=${account};AccountKey=${key};BlobEndpoint=${endpoint};`,
+    /** The connection string of another of its accounts. */
+    connectionStringOf: (name, secret) => `DefaultEndpointsProtocol=http;AccountName=${name};AccountKey=${secret};BlobEndpoint=http://127.0.0.1:${listenPort}/${name};`,
     /** A crash: SIGKILL, connections reset, the data directory stays. */
     async kill(signal = 'SIGKILL') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -164,7 +164,7 @@ export async function openRemote(ctx: OpContext, options: { remote?: string; job
   if (!Number.isInteger(jobs) || jobs < 1) {
     throw new DvsError('INVALID_JOBS', `-j/--jobs must be a positive integer (got ${jobs})`);
   }
-  const url = canonicalUrl(spec.location, spec.options.endpoint);
+  const url = canonicalUrl(spec.location, spec.options.endpoint ?? backend.serviceUrl);
   const known = KnownObjects.load(repo.paths.tmp, url);
   const settings: QueueSettings = {
     jobs,
