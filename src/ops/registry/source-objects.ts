@@ -26,7 +26,9 @@ import type { SourceRepo } from './source-repo.js';
  * Credentials come from the user config (`remote.<name>.…`, by the source's remote name) or the
  * environment, never from the source.
  */
-const OPTION_NAMES: Array<keyof RemoteOptions> = ['endpoint', 'region', 'profile', 'path_style', 'checksum', 'credentials_file', 'access_key_id', 'secret_access_key', 'session_token', 'project', 'account_name', 'account_key', 'connection_string', 'sas_token', 'jobs'];
+const OPTION_NAMES: Array<keyof RemoteOptions> = ['endpoint', 'region', 'profile', 'path_style', 'checksum', 'credentials_file', 'access_key_id', 'secret_access_key', 'session_token', 'project', 'account_name', 'account_key', 'connection_string', 'sas_token', 'jobs', 'user', 'port', 'key_file', 'known_hosts', 'password'];
+/** An SSH key and the trusted host keys are this machine's choice: from the user config only. */
+const MACHINE_ONLY: ReadonlySet<string> = new Set(['key_file', 'known_hosts']);
 
 export interface WantedObject {
   oid: Oid;
@@ -165,7 +167,7 @@ export function sourceRemoteSpec(source: SourceRepo, configText: string | undefi
   const sources: RemoteSpec['sources'] = { url: where };
   for (const opt of OPTION_NAMES) {
     const key = `remote.${name}.${opt}`;
-    if (!config.has(key)) continue;
+    if (!config.has(key) || (MACHINE_ONLY.has(opt) && config.sourceOf(key) === 'shared')) continue;
     options[opt] = config.get(key);
     sources[opt] = config.sourceOf(key) === 'shared' ? where : 'user config';
   }
