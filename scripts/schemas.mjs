@@ -82,7 +82,6 @@ export function renderSchemas() {
     const schema = generator.createSchema(type);
     const ordered = {
       $schema: schema.$schema,
-      $id: `https://dvs.dev/schemas/${verb}.json`,
       title: verb === 'error' ? 'The --json output of a failed dvs command' : `The --json output of dvs ${verb}`,
       ...schema,
     };

@@ -36,6 +36,7 @@ export { RemoteError, type RemoteReason } from '../remotes/errors.js';
 export { ERROR_CODES, WARNING_CODES, EXIT_STATUS_OF_KIND } from '../error-codes.js';
 export type { ProgressEvent, ProgressListener, ProgressPhase, Warning } from '../events.js';
 
+export type * from './outputs.js';
 export type { InitResult } from '../ops/setup/init.js';
 export type { TrackResult } from '../ops/data/track.js';
 export type { StatusResult } from '../ops/data/status.js';

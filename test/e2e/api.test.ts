@@ -238,6 +238,13 @@ describe('the package', () => {
     expect(existsSync(join(PROJECT, pkg.exports['.'].types))).toBe(true);
   });
 
+  it('shows in docs/api.md the examples exactly as they are tested', () => {
+    const doc = readFileSync(join(PROJECT, 'docs', 'api.md'), 'utf8');
+    for (const name of ['open-at-previous-commit.mjs', 'training-run.mjs']) {
+      expect(doc, name).toContain('```js\n' + readFileSync(join(PROJECT, 'examples', name), 'utf8') + '```');
+    }
+  });
+
   it('runs the examples of docs/api.md: a dataset opened at HEAD~1 from a clone with no data, and a training run', async () => {
     const { clone } = await history();
     const dir = consumer();
