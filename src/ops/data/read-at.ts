@@ -216,6 +216,8 @@ async function localSnapshot(repo: Repo, options: ReadAtOptions): Promise<Snapsh
     async pointerAt(pointerPath) {
       checkPointerName(pointerPath);
       if (reader === undefined) {
+        // In the workspace, a folder on the way may be a link out of the repository.
+        repo.guard.check(dataPathOf(pointerPath), pointerPath);
         try {
           return readPointer(repo.root, pointerPath);
         } catch (err) {
