@@ -132,6 +132,15 @@ describe('reading data at a revision (open, read, list, getUrl)', () => {
     expect(escape.exitCode).toBe(3);
   });
 
+  it('refuses a pointer reached through a link out of the workspace', async () => {
+    const repo = gitRepo();
+    const outside = tempDir('dvs-outside-');
+    writeTree(outside, { 'x.csv.dvs': readFileSync(join(repos.origin, 'data', 'train.csv.dvs'), 'utf8') });
+    symlinkSync(outside, join(repo, 'linked'), 'dir');
+    const err = await api.read('linked/x.csv', { cwd: repo }).catch((e) => e);
+    expect([err.code, err.exitCode]).toEqual(['PATH_THROUGH_SYMLINK', 3]);
+  });
+
   it('a corrupted remote copy fails the stream at its end, and never enters the cache', async () => {
     const { clone, store } = await history();
     const url = (await api.getUrl('data/train.csv', { cwd: clone }))!;
