@@ -16,6 +16,18 @@ export type ErrorKind =
   | 'partial' // some items failed, the rest were done
   | 'internal'; // a bug in dvs
 
+/** The exit status of each kind (the README's table; cli/exit-codes.ts adds the statuses no error has). */
+export const EXIT_STATUS_OF_KIND: Readonly<Record<ErrorKind, number>> = {
+  usage: 2,
+  input: 3,
+  notfound: 4,
+  conflict: 5,
+  environment: 6,
+  remote: 7,
+  partial: 8,
+  internal: 70,
+};
+
 interface CodeSpec {
   kind: ErrorKind;
   /** When it happens, for docs/errors.md: one sentence. */
@@ -106,6 +118,7 @@ export const ERROR_CODES = spec({
 
   // Tracking and the workspace
   NOT_TRACKED: { kind: 'notfound', when: 'A path named on the command line is not tracked by dvs.' },
+  IS_A_DIRECTORY: { kind: 'usage', when: 'The library API was asked to open or read a tracked directory as one file.' },
   TRACK_POINTER: { kind: 'usage', when: '`dvs track` was given a pointer instead of data.' },
   TRACK_SPECIAL: { kind: 'input', when: '`dvs track` was given something that is neither a file nor a folder.' },
   TRACK_LINKED_DIRECTORY: { kind: 'input', when: '`dvs track` was given a symbolic link to a folder.' },

@@ -4,7 +4,7 @@
  * place (cli/exit-codes.ts); nothing below the CLI prints or exits.
  */
 
-import { kindOf, type ErrorCode, type ErrorKind } from './error-codes.js';
+import { EXIT_STATUS_OF_KIND, kindOf, type ErrorCode, type ErrorKind } from './error-codes.js';
 
 export type { ErrorCode, ErrorKind } from './error-codes.js';
 
@@ -29,6 +29,11 @@ export class DvsError extends Error {
     this.code = code;
     this.hint = options.hint;
     this.data = options.data;
+  }
+
+  /** The status the CLI exits with for this error (its kind's, docs/errors.md). */
+  get exitCode(): number {
+    return EXIT_STATUS_OF_KIND[this.kind];
   }
 }
 

@@ -1,3 +1,4 @@
+import { jsonReplacer } from '../base/json.js';
 import type { CommandDef, CommandEnv, GlobalArgs } from '../commands/types.js';
 import { fromSystemError, isDvsError } from '../errors.js';
 import type { OpContext } from '../ops/context.js';
@@ -53,13 +54,6 @@ export async function execute(def: CommandDef<any, any>, args: GlobalArgs & Reco
 /** What the repository itself made the user worth telling (parts of .dvs/ that came from Git), on stderr. */
 function printRepoWarnings(repo: Repo | undefined): void {
   for (const w of repo?.warnings ?? []) process.stderr.write(`dvs: warning: ${w.message}\n${w.hint ? `  hint: ${w.hint}\n` : ''}`);
-}
-
-/** Sets become arrays, bigints strings; keeps --json output plain. */
-function jsonReplacer(_key: string, value: unknown): unknown {
-  if (value instanceof Set) return [...value];
-  if (typeof value === 'bigint') return value.toString();
-  return value;
 }
 
 /** Print an error once: message and hint (JSON with --json), the stack only with -v. */

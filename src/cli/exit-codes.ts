@@ -1,3 +1,4 @@
+import { EXIT_STATUS_OF_KIND } from '../error-codes.js';
 import type { ErrorKind } from '../errors.js';
 
 /**
@@ -7,14 +8,7 @@ export const EXIT = {
   ok: 0,
   /** A check found something: status/diff --exit-code, verify found bad objects, audit verify failed; `config <key>` of a key not set. */
   differences: 1,
-  usage: 2,
-  input: 3,
-  notfound: 4,
-  conflict: 5,
-  environment: 6,
-  remote: 7,
-  partial: 8,
-  internal: 70,
+  ...EXIT_STATUS_OF_KIND,
   interrupted: 130,
 } as const;
 

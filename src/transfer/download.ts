@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, rmSync } from 'node:fs';
-import { Transform, Writable } from 'node:stream';
+import { closeSync, createReadStream, createWriteStream, openSync, rmSync, write } from 'node:fs';
+import { Transform, Writable, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ObjectCache } from '../objects/cache.js';
 import { hashFileInSlices } from '../objects/hash.js';
@@ -63,4 +63,73 @@ export function corrupted(remoteName: string, oid: Oid, actual: Oid): RemoteErro
     hint: `Push a good copy from a clone that has it (dvs push -r ${remoteName}), and check the remote with \`dvs verify --remote ${remoteName} --deep\`.`,
     data: { oid, actual, remote: remoteName },
   });
+}
+
+export interface VerifiedStreamOptions {
+  /** What to throw when the bytes do not hash to the oid (the remote's or the cache's error). */
+  mismatch(actual: Oid): Error;
+  /** Also keep the bytes: they enter this cache under the oid only once they hashed right. */
+  cache?: ObjectCache;
+}
+
+/**
+ * A download as a readable stream that hashes the bytes as they pass and, at the end, errors instead of
+ * ending when they are not the object's (or fewer than the source announced). With `cache`, the bytes go
+ * to a temp file there as well, renamed in only after the check; a consumer that stops early leaves
+ * nothing behind.
+ */
+export function verifiedStream(source: DownloadSource, oid: Oid, options: VerifiedStreamOptions): Readable {
+  const input = source.type === 'file' ? createReadStream(source.path, { highWaterMark: 1 << 20 }) : source.stream;
+  const hash = createHash('sha256');
+  let size = 0;
+  let tmp: string | undefined;
+  let fd: number | undefined;
+  if (options.cache) {
+    tmp = options.cache.tempPath();
+    fd = openSync(tmp, 'wx', 0o444);
+  }
+  const dropTemp = () => {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+    if (tmp !== undefined) rmSync(tmp, { force: true });
+    tmp = undefined;
+  };
+  const verifier = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      if (fd === undefined) return cb(null, chunk);
+      writeAll(fd, chunk).then(() => cb(null, chunk), cb);
+    },
+    flush(cb) {
+      const actual = hash.digest('hex');
+      if (actual !== oid) return cb(options.mismatch(actual));
+      if (source.size !== undefined && size !== source.size) {
+        return cb(new RemoteError('REMOTE_SHORT_READ', `the download stopped after ${size} of ${source.size} bytes`, { reason: 'server' }));
+      }
+      if (fd !== undefined && tmp !== undefined) {
+        closeSync(fd);
+        fd = undefined;
+        options.cache!.commit(tmp, oid);
+        tmp = undefined;
+      }
+      cb();
+    },
+    destroy(err, cb) {
+      dropTemp();
+      input.destroy();
+      cb(err);
+    },
+  });
+  input.once('error', (err: Error) => verifier.destroy(err));
+  return input.pipe(verifier);
+}
+
+async function writeAll(fd: number, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    offset += await new Promise<number>((resolve, reject) =>
+      write(fd, chunk, offset, chunk.length - offset, null, (err: NodeJS.ErrnoException | null, n: number) => (err ? reject(err) : resolve(n))),
+    );
+  }
 }

@@ -25,7 +25,8 @@ export const LAYERS: string[][] = [
   ['runs'],
   ['ops'],
   ['commands'],
-  ['cli'],
+  // The two front doors, side by side: the command line, and the library API (`import … from 'dvs'`).
+  ['cli', 'api'],
 ];
 
 const rankOf = new Map<string, number>();
@@ -126,6 +127,14 @@ describe('the architecture', () => {
       }
     }
     expect(bad).toEqual([]);
+  });
+
+  it('keeps the library API a front door: nothing imports it, and it never prints or exits', () => {
+    const importers = [...graph].filter(([from, targets]) => topOf(from) !== 'api' && targets.some((t) => topOf(t) === 'api'));
+    expect(importers.map(([from]) => relative(SRC, from))).toEqual([]);
+    const api = [...graph.keys()].filter((f) => topOf(f) === 'api');
+    expect(api.map((f) => relative(SRC, f))).toContain('api/index.ts');
+    for (const f of api) expect(readFileSync(f, 'utf8'), relative(SRC, f)).not.toMatch(/process\.(exit|stdout|stderr)|console\./);
   });
 
   it('keeps the ops grouped by capability, each group folder saying what lives there', () => {

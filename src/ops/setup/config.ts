@@ -1,6 +1,6 @@
 import { DvsError } from '../../errors.js';
 import { isAbsolute, resolve } from 'node:path';
-import { coerceValue, keySpec, unknownKeyError, writeConfigValue } from '../../repo/config.js';
+import { coerceValue, keySpec, unknownKeyError, writeConfigValue, type ConfigSource } from '../../repo/config.js';
 import type { Repo } from '../../repo/repo.js';
 import { parseRemoteUrl } from '../../remotes/url.js';
 
@@ -13,7 +13,7 @@ export interface ConfigOptions {
 }
 
 export type ConfigResult =
-  | { action: 'list'; values: Array<{ key: string; value: unknown }> }
+  | { action: 'list'; values: Array<{ key: string; value: unknown; source: ConfigSource }> }
   | { action: 'get'; key: string; value: unknown; isDefault: boolean }
   | { action: 'set'; key: string; value: unknown; file: string }
   | { action: 'unset'; key: string; file: string };
