@@ -69,6 +69,14 @@ describe('dvs repro', () => {
     writeFileSync(join(repo, 'data/raw.csv'), raw2);
     await ok(repo, ['track', 'data/raw.csv']);
     git(repo, 'commit', '-q', '-am', 'new raw dump');
+    // status says so, one line per dataset whose own inputs changed, from the pointers alone.
+    const st = await ok(repo, ['status']);
+    expect(st.stdout).toContain('  stale    data/filtered.csv: lineage: data/raw.csv changed since filter made it (dvs repro data/filtered.csv)\n');
+    expect(st.stdout.match(/stale {4}/g)).toHaveLength(1);
+    expect(json(await ok(repo, ['status', '--json'])).entries.find((e: any) => e.path === 'data/filtered.csv').staleLineage).toMatchObject({ transform: 'filter', inputs: [{ path: 'data/raw.csv' }] });
+    const shown = await ok(repo, ['lineage', 'show', 'data/train.csv']);
+    expect(shown.stdout).toMatch(/└── filter \(filter\.min=0\.5\).*\[stale: data\/raw\.csv changed since; dvs repro rebuilds it\]\n/);
+    expect(shown.stdout).not.toMatch(/└── (dedup|split).*stale/);
     const plan = await ok(repo, ['repro', 'data/train.csv', '--dry-run'], env);
     expect(plan.stdout).toMatch(/^ {2}stale {7}filter \(filter\.min=0\.5\) → data\/filtered\.csv: data\/raw\.csv modified \([0-9a-f]{10} → [0-9a-f]{10}\)\n {14}would run\n/);
     expect(plan.stdout).toContain('  stale       dedup → data/dedup.csv: data/filtered.csv is rebuilt by filter\n');
