@@ -20,7 +20,7 @@ export const reproCommand = defineCommand<ReproArgs, ReproCommandResult>({
   describe: 'Rebuild datasets from their recorded lineage: re-run (or restore) the steps whose inputs or parameters changed',
   builder: (y) =>
     y
-      .positional('datasets', variadic('the datasets to bring up to date (data paths or pointers); every step upstream of them is considered'))
+      .positional('datasets', variadic('the datasets to bring up to date (data paths or pointers; default: every dataset with lineage); every step upstream of them is considered'))
       .option('dry-run', { alias: 'n', type: 'boolean', default: false, describe: 'print which steps are stale and why; run nothing' })
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'run every step of the chain, stale or not, without the result cache' })
       .option('check', { type: 'boolean', default: false, describe: 'run the chain again in a scratch copy and compare with the recorded outputs (the workspace is not touched)' })

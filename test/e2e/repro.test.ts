@@ -62,7 +62,9 @@ describe('dvs repro', () => {
     expect(read(repo, 'data/train.csv')).toBe(expectedTrain(RAW, 0.5));
 
     const fresh = await ok(repo, ['repro', 'data/train.csv', '--dry-run'], env);
-    expect(fresh.stdout).toContain('Everything is up to date.\n');
+    expect(fresh.stdout).toBe('  up to date  filter (filter.min=0.5) → data/filtered.csv\n  up to date  dedup → data/dedup.csv\n  up to date  split (mod=3) → data/train.csv\nEverything is up to date.\n');
+    // No dataset named: every dataset that records its lineage.
+    expect((await ok(repo, ['repro', '--dry-run', '--json'], env)).stdout).toContain('"transform": "split"');
 
     // The raw dump changes: all three steps are stale, each for its own reason.
     const raw2 = RAW + ['40,0.9', '41,0.95', '42,0.1'].join('\n') + '\n';
@@ -112,7 +114,8 @@ describe('dvs repro', () => {
     // Back to 0.5: every step's result is known, so nothing runs and the old versions come back.
     writeFileSync(join(repo, 'params.yaml'), 'filter:\n  min: 0.5\n');
     const back = await ok(repo, ['repro', 'data/train.csv', '--dry-run'], env);
-    expect(back.stdout).toMatch(/ {2}stale {7}filter .*\n {14}would restore from the run cache\n/);
+    expect(back.stdout.match(/\n {14}would restore from the run cache\n/g)).toHaveLength(3);
+    expect(back.stdout).toContain('  stale       dedup → data/dedup.csv: data/filtered.csv modified (');
     const restored = await ok(repo, ['repro', 'data/train.csv'], env);
     expect(runs()).toHaveLength(6); // did not run
     expect(restored.stdout).toMatch(/^ {2}restored {4}filter \(filter\.min=0\.5\) from the run cache \(not run\)\n/);

@@ -12,6 +12,7 @@ import { currentParams, planChain, staleReasons, type Chain, type ChainStep, typ
 import { findResult, resultKey, type FoundResult } from '../../lineage/result-cache.js';
 import { PointerSource } from '../../lineage/source.js';
 import { compareWorkspace } from '../../workspace/compare.js';
+import { selectTargets } from '../../workspace/targets.js';
 import type { OpContext } from '../context.js';
 import { ensureObjects, restoreOutputs } from './repro-restore.js';
 import { transform, type CommandRunner } from './transform.js';
@@ -56,10 +57,12 @@ export interface ReproResult {
   warnings: Warning[];
 }
 
-/** The chain the targets need, read at the workspace or at `rev`. */
+/** The chain the targets need (every dataset with lineage when none is named), read at the workspace or at `rev`. */
 export async function openChain(ctx: OpContext, targets: string[], rev: string | undefined): Promise<{ source: PointerSource; chain: Chain }> {
   const { repo } = ctx;
-  if (targets.length === 0) throw new DvsError('NO_TARGETS', 'Name the datasets to rebuild: dvs repro <path>...', { hint: 'dvs repro data/train.csv' });
+  if (targets.length === 0 && rev !== undefined) throw new DvsError('NO_TARGETS', 'Name the datasets to rebuild from that revision: dvs repro --rev <rev> <path>...', { hint: 'dvs repro --rev run-41 data/train.csv' });
+  // Without targets: every tracked dataset that records how it was made, as `dvc repro` does.
+  if (targets.length === 0) targets = selectTargets(repo, ctx.cwd, undefined).targets.map((t) => t.ref.pointerPath).filter((p) => readPointer(repo.root, p).doc.has('lineage'));
   const source = await PointerSource.open(repo, rev);
   try {
     const found: Array<{ path: string; pointer: Pointer }> = [];
@@ -74,7 +77,7 @@ export async function openChain(ctx: OpContext, targets: string[], rev: string |
     }
     const chain = await planChain(source, found);
     if (chain.steps.length === 0) {
-      throw new DvsError('NO_LINEAGE', `${targets.join(', ')}: no recorded transform to re-run (raw data, or tracked with dvs track)`, {
+      throw new DvsError('NO_LINEAGE', `${targets.length ? targets.join(', ') : 'this repository'}: no recorded transform to re-run (raw data, or tracked with dvs track)`, {
         hint: 'Make the data with dvs transform, then dvs repro can rebuild it.',
         data: { targets },
       });
@@ -117,13 +120,14 @@ export async function repro(ctx: OpContext, options: ReproOptions): Promise<Repr
     if (atRev) requireSourcesAsRecorded(ctx, chain);
     const producer = new Map<string, ChainStep>();
     for (const step of chain.steps) for (const o of step.record.outputs) producer.set(o.path, step);
-    /** Outputs whose new version is unknown until their step runs (dry run only). */
+    /** Dry run: outputs whose new version is unknown until their step runs, and those a restore would give. */
     const pending = new Set<string>();
+    const predicted = new Map<string, Oid>();
     const readSection = sectionReader(ctx);
     const done: string[] = [];
     for (const step of chain.steps) {
       const params = atRev ? step.record.params : currentParams(step.record, readSection);
-      const inputNow = (path: string): InputNow => (pending.has(path) ? 'pending' : workspaceOid(ctx, path));
+      const inputNow = (path: string): InputNow => (pending.has(path) ? 'pending' : (predicted.get(path) ?? workspaceOid(ctx, path)));
       const reasons = staleReasons(step, {
         inputs: inputNow,
         params,
@@ -142,6 +146,7 @@ export async function repro(ctx: OpContext, options: ReproOptions): Promise<Repr
       if (options.dryRun) {
         entry.status = 'stale';
         for (const o of step.record.outputs) if (!found) pending.add(o.path);
+        for (const o of found?.record.outputs ?? []) predicted.set(o.path, o.oid);
         continue;
       }
       await bringUpToDate(ctx, step, entry, { params, found, force: !!options.force, later: laterSteps(chain, step), done, warnings: result.warnings, run: options.run });
