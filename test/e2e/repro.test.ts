@@ -138,6 +138,25 @@ describe('dvs repro', () => {
     expect(oidOf(repo, 'data/train.csv')).toBe(trainV1);
   }, 180_000);
 
+  it('restores a known result from the remote when the cache no longer has it', async () => {
+    const { repo, env, runs } = await pipeline();
+    await ok(repo, ['remote', 'add', '-d', 'store', join(tempDir('dvs-store-'), 'store')]);
+    await ok(repo, ['push']);
+    const paths = ['data/filtered.csv', 'data/dedup.csv', 'data/train.csv'];
+    const old = paths.map((p) => oidOf(repo, p));
+    writeFileSync(join(repo, 'params.yaml'), 'filter:\n  min: 0.8\n');
+    await ok(repo, ['repro', 'data/train.csv'], env);
+    expect(runs()).toEqual(['filter', 'dedup', 'split']);
+    // The earlier versions are gone from this machine's cache (as after dvs gc), but the remote has them.
+    for (const oid of old) rmSync(join(repo, '.dvs/cache', oid.slice(0, 2), oid.slice(2)));
+    writeFileSync(join(repo, 'params.yaml'), 'filter:\n  min: 0.5\n');
+    const r = await ok(repo, ['repro', 'data/train.csv'], env);
+    expect(r.stdout).toContain('0 steps ran, 3 restored from earlier results.\n');
+    expect(runs()).toHaveLength(3);
+    expect(paths.map((p) => oidOf(repo, p))).toEqual(old);
+    expect(read(repo, 'data/train.csv')).toBe(expectedTrain(RAW, 0.5));
+  }, 120_000);
+
   it('stops at a failing step and leaves the pointers downstream of it as they were', async () => {
     const { repo, env, runs } = await pipeline();
     writeFileSync(join(repo, 'data/raw.csv'), RAW + '50,0.99\n');
