@@ -1,3 +1,4 @@
+import { DvsError } from '../errors.js';
 import type { ReproCheckResult } from '../ops/history/repro-check.js';
 import type { ReproResult } from '../ops/history/repro.js';
 import { single, variadic } from './options.js';
@@ -32,6 +33,8 @@ export const reproCommand = defineCommand<ReproArgs, ReproCommandResult>({
     const targets = args.datasets ?? [];
     const run = terminalRunner(args.json);
     if (args.check) {
+      const extra = args.dryRun ? '--dry-run' : args.force ? '--force' : undefined;
+      if (extra) throw new DvsError('UNEXPECTED_OPTION', `${extra} does not apply to dvs repro --check (it changes nothing and runs every step)`);
       const { reproCheck } = await import('../ops/history/repro-check.js');
       return { action: 'check', ...(await reproCheck(await env.context(), { targets, rev: args.rev, run })) };
     }

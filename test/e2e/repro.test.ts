@@ -226,5 +226,12 @@ describe('dvs repro', () => {
     expect(read(repo, 'data/sample.csv')).toBe(sample);
     expect(git(repo, 'status', '--porcelain')).toBe(status);
     expect(readdirSync(join(repo, '.dvs/tmp')).filter((n) => n.startsWith('repro-check-'))).toEqual([]);
+
+    // The scratch copy has today's params file: a step whose values changed is not checked, and says why.
+    writeFileSync(join(repo, 'params.yaml'), 'filter:\n  min: 0.8\n');
+    const changed = await dvs(repo, ['repro', '--check', 'data/train.csv'], { env });
+    expect(changed.code).toBe(1);
+    expect(changed.stdout).toContain('  skipped     filter (filter.min=0.5): its parameters changed since it ran (filter.min in params.yaml): run dvs repro first\n');
+    expect((await dvs(repo, ['repro', '--check', '--dry-run', 'data/train.csv'])).code).toBe(2);
   }, 120_000);
 });

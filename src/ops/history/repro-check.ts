@@ -8,10 +8,10 @@ import { objectPath } from '../../objects/cache.js';
 import type { Oid } from '../../objects/oid.js';
 import type { ParamValue } from '../../lineage/params.js';
 import type { LineageIO } from '../../lineage/record.js';
-import type { ChainStep } from '../../lineage/repro-plan.js';
+import { currentParams, staleReasons, type ChainStep } from '../../lineage/repro-plan.js';
 import { runGit } from '../../scm/git.js';
 import type { OpContext } from '../context.js';
-import { openChain } from './repro.js';
+import { openChain, sectionReader } from './repro.js';
 import { ensureObjects } from './repro-restore.js';
 import type { CommandRunner } from './transform.js';
 
@@ -100,6 +100,13 @@ async function checkStep(ctx: OpContext, step: ChainStep, scratch: string, run: 
   const command = record.command;
   if (record.ran !== 'here' || !Array.isArray(command) || command.length === 0) {
     checked.reason = 'recorded with dvs lineage record: no command to run';
+    return checked;
+  }
+  // The scratch copy has the params files as they are now: a step whose values changed would be checked
+  // with parameters it never ran with.
+  const changed = staleReasons(step, { inputs: (path) => record.inputs.find((i) => i.path === path)!.oid, params: currentParams(record, sectionReader(ctx)) });
+  if (changed.length) {
+    checked.reason = `its parameters changed since it ran (${changed.map((r) => (r.kind === 'param' ? `${r.key} in ${r.file}` : r.kind)).join(', ')}): run dvs repro first`;
     return checked;
   }
   if (!(await ensureObjects(ctx, [...record.inputs, ...record.outputs], `checking ${record.transform}`, warnings))) {

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { relative, sep } from 'node:path';
 import { DvsError, isDvsError } from '../../errors.js';
 import type { Warning } from '../../events.js';
 import type { Oid } from '../../objects/oid.js';
@@ -96,7 +97,7 @@ function workspaceOid(ctx: OpContext, path: string): Oid | null {
 }
 
 /** The current values of a params-file section, from the workspace. */
-function sectionReader(ctx: OpContext) {
+export function sectionReader(ctx: OpContext) {
   return (s: { file: string; key: string }): Record<string, ParamValue> => {
     const { abs } = ctx.repo.resolve(ctx.repo.root, s.file);
     if (!existsSync(abs)) {
@@ -208,16 +209,18 @@ async function bringUpToDate(ctx: OpContext, step: ChainStep, entry: ReproStep, 
     });
   }
   const cwd = step.record.cwd ? repo.abs(step.record.cwd) : repo.root;
+  // Paths as the user would have typed them in that directory, so transform's messages read naturally.
+  const fromCwd = (abs: string) => relative(cwd, abs).split(sep).join('/');
   // The params-file sections are read again by transform; only `--param` values are passed as such.
   const sections = (step.record.paramsFrom ?? []).map((spec) => parseParamsSpec(spec));
   const plain = Object.entries(how.params).filter(([k]) => !sections.some((s) => ownedBy(s.key, k)));
   try {
     const r = await transform({ ...ctx, cwd }, {
       name: step.record.transform,
-      inputs: step.record.inputs.map((i) => repo.abs(i.path)),
-      outputs: step.record.outputs.map((o) => repo.abs(o.path)),
+      inputs: step.record.inputs.map((i) => fromCwd(repo.abs(i.path))),
+      outputs: step.record.outputs.map((o) => fromCwd(repo.abs(o.path))),
       params: plain.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`),
-      paramsFrom: sections.map((s) => `${repo.abs(s.file)}:${s.key}`),
+      paramsFrom: sections.map((s) => `${fromCwd(repo.abs(s.file))}:${s.key}`),
       command,
       run: how.run,
     });
