@@ -214,6 +214,18 @@ export const ERROR_CODES = spec({
   ...prefixed('AUDIT_EVENT', parsed('An audit event', 'the event file')),
   ...prefixed('LINEAGE', parsed('A lineage record', 'the pointer')),
   LINEAGE_VERSION_NOT_FOUND: { kind: 'notfound', when: 'A version a lineage record names is in no pointer of the history.' },
+  // Parameters from a file (transform --params, repro)
+  ...prefixed('PARAMS', parsed('A params file', 'the file')),
+  INVALID_PARAMS_SPEC: { kind: 'usage', when: '`--params` is not `<file>:<key>`.' },
+  PARAMS_FILE_NOT_FOUND: { kind: 'notfound', when: 'A params file named by `--params` or by a lineage record does not exist.' },
+  PARAMS_KEY_NOT_FOUND: { kind: 'notfound', when: 'The key named by `--params file:key` is not in the file.' },
+  // Reproducing data from its lineage (repro)
+  NO_LINEAGE: { kind: 'notfound', when: '`dvs repro` of a dataset with no recorded transform to re-run (raw data, or tracked with dvs track).' },
+  STEP_NOT_RUNNABLE: { kind: 'conflict', when: 'A stale step was recorded with `dvs lineage record` (it ran elsewhere): dvs has no command to re-run and no stored result.' },
+  STEP_FAILED: { kind: 'environment', when: 'The command of a step of `dvs repro` failed (its exit status is in data.exitCode); later steps were not run.' },
+  OUTPUT_MODIFIED: { kind: 'conflict', when: 'An output `dvs repro` would rebuild differs from its pointer and is not saved (track it, or use --force).' },
+  SOURCE_VERSION_DIFFERS: { kind: 'conflict', when: '`dvs repro --rev`: a raw input in the workspace is not the version the lineage at that revision used.' },
+  REPRO_OBJECTS_MISSING: { kind: 'notfound', when: '`dvs repro --check` needs a recorded input version whose objects are neither in the cache nor on the remote.' },
   // Data registries (list, get, import, update)
   SOURCE_URL_INVALID: { kind: 'usage', when: 'A source repository URL dvs will not clone (empty, starting with "-", a `transport::` command URL, control characters).' },
   SOURCE_UNREACHABLE: { kind: 'remote', when: 'The source repository cannot be cloned (wrong URL or path, no access, network).' },

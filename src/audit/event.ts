@@ -25,6 +25,7 @@ export type AuditEventType =
   | 'fetch'
   | 'transform'
   | 'lineage-record'
+  | 'repro-restore'
   | 'run-start'
   | 'run-finish';
 

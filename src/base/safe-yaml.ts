@@ -19,7 +19,7 @@ export interface TextSource {
   /** The file as messages name it: "data/train.dvs", "data/train.dvs at 1a2b3c4d5e". */
   where: string;
   /** Error code prefix: `<code>_TOO_LARGE`, `<code>_TOO_DEEP`, `<code>_ALIAS`, `<code>_INVALID` (all in error-codes.ts). */
-  code: 'POINTER' | 'CONFIG' | 'RUN_RECORD' | 'AUDIT_EVENT' | 'LINEAGE';
+  code: 'POINTER' | 'CONFIG' | 'RUN_RECORD' | 'AUDIT_EVENT' | 'LINEAGE' | 'PARAMS';
   /** What the file is, for messages: "a pointer", "a config file". */
   what: string;
   hint: string;

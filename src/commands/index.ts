@@ -19,6 +19,7 @@ import { unprotectCommand } from './unprotect.js';
 import { verifyCommand } from './verify.js';
 import { transformCommand } from './transform.js';
 import { lineageCommand } from './lineage.js';
+import { reproCommand } from './repro.js';
 import { runCommand } from './run.js';
 import { auditCommand } from './audit.js';
 import { listCommand } from './list.js';
@@ -42,6 +43,7 @@ export const commands: CommandDef<any, any>[] = [
   updateCommand,
   transformCommand,
   lineageCommand,
+  reproCommand,
   runCommand,
   auditCommand,
   removeCommand,

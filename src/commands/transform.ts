@@ -8,6 +8,7 @@ export interface TransformArgs {
   input?: string[];
   output: string[];
   param?: string[];
+  params?: string[];
   '--'?: Array<string | number>;
 }
 
@@ -44,6 +45,7 @@ export const transformCommand = defineCommand<TransformArgs, TransformResult>({
       .option('input', repeatable('tracked data the command reads', { alias: 'i' }))
       .option('output', repeatable('data the command writes, tracked afterwards', { alias: 'o', demandOption: true }))
       .option('param', repeatable('a parameter of the transform, key=value', { alias: 'p' }))
+      .option('params', repeatable('parameters from a section of a committed YAML file, <file>:<key> (dvs repro re-reads it)'))
       .example('dvs transform --name filter -i raw.csv -o clean.csv -p min=0.5 -- python filter.py', 'run it, track clean.csv, record how it was made')
       .example('dvs transform --name split -i all.csv -o train.csv -o test.csv -- sh -c "python split.py"', 'two outputs; a shell only when you name one')
       .check(() => {
@@ -65,6 +67,7 @@ export const transformCommand = defineCommand<TransformArgs, TransformResult>({
       inputs: args.input ?? [],
       outputs: args.output,
       params: args.param,
+      paramsFrom: args.params,
       command,
       run: terminalRunner(args.json),
     });

@@ -32,8 +32,15 @@ export interface LineageRecord {
   /** The transform's type, e.g. "filter", "dedup". */
   transform: string;
   params: Record<string, ParamValue>;
+  /**
+   * The params-file sections (`params.yaml:filter`) some of `params` were read from, so `dvs repro` can
+   * read them again and tell a changed value. Absent when every parameter came from `--param`.
+   */
+  paramsFrom?: string[];
   /** The argument vector run by `dvs transform`; the text given to `dvs lineage record --command`. */
   command: string[] | string | null;
+  /** The directory the command ran in, relative to the repository root; absent for the root itself. */
+  cwd?: string;
   inputs: LineageIO[];
   outputs: LineageIO[];
   /** ISO 8601 UTC. */
@@ -58,10 +65,13 @@ function ioToStored(io: LineageIO): Record<string, unknown> {
 
 /** The record as written in YAML (keys in this order; oids as "sha256:<hex>"). */
 export function lineageToStored(r: LineageRecord): Record<string, unknown> {
+  // Optional keys are written only when set, so records without them keep the hash they always had.
   return {
     transform: r.transform,
     params: r.params,
+    ...(r.paramsFrom?.length ? { params_from: r.paramsFrom } : {}),
     command: r.command,
+    ...(r.cwd ? { cwd: r.cwd } : {}),
     inputs: r.inputs.map(ioToStored),
     outputs: r.outputs.map(ioToStored),
     started: r.started,
@@ -89,12 +99,16 @@ export class LineageFormatError extends DvsError {
   }
 }
 
+/** Records come from Git: a path that leaves the repository is refused before anything reads it. */
+export function isPlainRelative(path: string): boolean {
+  return !(path === '' || path.startsWith('/') || path.split('/').some((seg) => seg === '..' || seg === '.' || seg === ''));
+}
+
 function parseIO(f: Fields, fail: (reason: string) => LineageFormatError): LineageIO {
   const oid = typeof f.value.oid === 'string' && f.value.oid.startsWith('sha256:') ? f.value.oid.slice(7) : undefined;
   const path = f.value.path;
   if (typeof path !== 'string' || !isOid(oid)) throw fail(`${f.at} needs a path and an oid "sha256:<hex>"`);
-  // Records come from Git: a path that leaves the repository is refused before anything reads it.
-  if (path === '' || path.startsWith('/') || path.split('/').some((seg) => seg === '..' || seg === '.' || seg === '')) {
+  if (!isPlainRelative(path)) {
     throw fail(`${f.at}: path ${quote(path)} is not a plain relative path inside the repository`);
   }
   const io: LineageIO = { path, oid, kind: f.oneOf<DataKind>('kind', ['file', 'dir'], 'file'), size: f.count('size'), rows: f.countOrNull('rows') };
@@ -116,10 +130,18 @@ export function parseLineage(value: unknown, where = 'lineage'): LineageRecord {
   if (!(command === undefined || command === null || typeof command === 'string' || (Array.isArray(command) && command.every((a) => typeof a === 'string')))) {
     throw fail(`lineage.command must be a list of arguments or a text, not ${quote(command)}`);
   }
+  const paramsFrom = value.params_from;
+  if (paramsFrom !== undefined && !(Array.isArray(paramsFrom) && paramsFrom.every((p) => typeof p === 'string' && p !== ''))) {
+    throw fail(`lineage.params_from must be a list of "file:key" texts, not ${quote(paramsFrom)}`);
+  }
+  const cwd = value.cwd;
+  if (cwd !== undefined && !(typeof cwd === 'string' && isPlainRelative(cwd))) throw fail(`lineage.cwd must be a plain relative directory, not ${quote(cwd)}`);
   return {
     transform: value.transform,
     params: f.scalars('params'),
+    ...(paramsFrom?.length ? { paramsFrom: paramsFrom as string[] } : {}),
     command: command === undefined ? null : (command as LineageRecord['command']),
+    ...(cwd ? { cwd } : {}),
     inputs: f.maps('inputs').map((io) => parseIO(io, fail)),
     outputs: f.maps('outputs').map((io) => parseIO(io, fail)),
     started: f.str('started'),

@@ -57,11 +57,16 @@ export class PointerSource {
     return pointer;
   }
 
+  /** The commits that changed the pointer, newest first, searching back from this source (at most HISTORY_LIMIT). */
+  async history(pointerPath: string): Promise<string[]> {
+    if (!this.historyStart) return [];
+    const log = await runGit(this.repo.root, ['log', '--format=%H', `-n${HISTORY_LIMIT}`, this.historyStart, '--', pointerPath]).catch(() => '');
+    return log.split('\n').filter(Boolean);
+  }
+
   /** The most recent committed version of the pointer whose oid is `oid`, searching back from this source. */
   async findVersion(pointerPath: string, oid: Oid): Promise<{ pointer: Pointer; commit: string } | undefined> {
-    if (!this.historyStart) return undefined;
-    const log = await runGit(this.repo.root, ['log', '--format=%H', `-n${HISTORY_LIMIT}`, this.historyStart, '--', pointerPath]).catch(() => '');
-    for (const commit of log.split('\n').filter(Boolean)) {
+    for (const commit of await this.history(pointerPath)) {
       let pointer: Pointer | undefined;
       try {
         pointer = await this.read(pointerPath, commit);

@@ -44,6 +44,8 @@ export interface LineageStep extends Pick<LineageRecord, 'transform' | 'params' 
   rowsOut: number | null;
   /** Percentage of input rows not in the output (negative when rows were added); null when unknown. */
   removedPercent: number | null;
+  /** Inputs whose pointers at the revision shown name another version than the record: `dvs repro` would re-run it. */
+  staleInputs?: string[];
 }
 
 export interface LineageGraph {
@@ -165,7 +167,7 @@ class LineageWalk {
     const step = newStep(id, record);
     this.steps.set(id, step);
     for (const input of record.inputs) {
-      const node = await this.visitInput(input, record, current, commit);
+      const node = await this.visitInput(input, step, record, current, commit);
       step.inputs.push({ path: input.path, oid: input.oid, rows: input.rows, node });
     }
     return step;
@@ -175,12 +177,15 @@ class LineageWalk {
    * The node of a transform's input: the version its pointer names at the same revision when that is the
    * one the record names, else the record's version from the pointer's history.
    */
-  private async visitInput(input: LineageIO, record: LineageRecord, current: boolean, commit: string | undefined): Promise<string> {
+  private async visitInput(input: LineageIO, step: LineageStep, record: LineageRecord, current: boolean, commit: string | undefined): Promise<string> {
     const pointerPath = pointerPathOf(input.path);
     // Versions found in history resolve their inputs at their own commit first.
     const there = await this.readInput(input.path, pointerPath, current ? this.source.commit : commit);
     if (there?.oid === input.oid) return this.visit(input.path, there, current ? 'pointer' : 'history', current ? undefined : commit, input);
-    if (current) this.warnStale(record, input, there);
+    if (current) {
+      this.warnStale(record, input, there);
+      (step.staleInputs ??= []).push(input.path);
+    }
     const earlier = await this.source.findVersion(pointerPath, input.oid);
     if (earlier) return this.visit(input.path, earlier.pointer, 'history', earlier.commit, input);
     this.warnings.push({ code: 'LINEAGE_VERSION_NOT_FOUND', path: input.path, message: `${input.path} at ${shortOid(input.oid)} is not in the history of ${pointerPath}; its own lineage is unknown` });

@@ -16,6 +16,7 @@ export const renderers: Record<string, () => Promise<Renderer<any>>> = {
   diff: async () => (await import('./diff.js')).renderDiff,
   transform: async () => (await import('./transform.js')).renderTransform,
   lineage: async () => (await import('./lineage.js')).renderLineage,
+  repro: async () => (await import('./repro.js')).renderRepro,
   run: async () => (await import('./run.js')).renderRun,
   audit: async () => (await import('./audit.js')).renderAudit,
   list: async () => (await import('./registry.js')).renderList,

@@ -15,7 +15,8 @@ function stepTitle(s: LineageStep): string {
   const params = formatParams(s.params);
   const rows = s.rowsIn !== null || s.rowsOut !== null ? `  ${s.rowsIn === null ? '?' : groupDigits(s.rowsIn)} → ${formatRows(s.rowsOut)}` : '';
   const removed = s.removedPercent !== null ? `, ${s.removedPercent >= 0 ? `${formatPercent(s.removedPercent)} removed` : `${formatPercent(-s.removedPercent)} added`}` : '';
-  return `${s.transform}${params ? ` (${params})` : ''}${rows}${removed}`;
+  const stale = s.staleInputs?.length ? `  [stale: ${s.staleInputs.join(', ')} changed since; dvs repro rebuilds it]` : '';
+  return `${s.transform}${params ? ` (${params})` : ''}${rows}${removed}${stale}`;
 }
 
 function nodeLabel(n: LineageNode): string {

@@ -34,6 +34,10 @@ export const renderStatus: Renderer<StatusResult | RemoteStatusResult> = (result
     const parts = describe(e);
     const label = parts.length === 0 ? 'ok     ' : notPulled(e) ? 'missing' : 'changed';
     lines.push(`  ${label}  ${e.path}${e.kind === 'dir' ? '/' : ''}${parts.length ? `: ${parts.join('; ')}` : ''}`);
+    if (e.staleLineage) {
+      const inputs = e.staleLineage.inputs.map((i) => i.path).join(', ');
+      lines.push(`  stale    ${e.path}${e.kind === 'dir' ? '/' : ''}: lineage: ${inputs} changed since ${e.staleLineage.transform} made it (dvs repro ${e.path})`);
+    }
     if (granular && e.changes) {
       lines.push(...limitList(e.changes.added.map((p) => `added:    ${p}`), 200, '      '));
       lines.push(...limitList(e.changes.deleted.map((p) => `deleted:  ${p}`), 200, '      '));

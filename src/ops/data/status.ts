@@ -9,6 +9,7 @@ import type { OpContext } from '../context.js';
 import { compareWorkspace, type FileChanges, type WorkspaceStatus } from '../../workspace/compare.js';
 import { selectTargets } from '../../workspace/targets.js';
 import { loadManifest } from '../../objects/manifest.js';
+import type { StaleLineage } from '../../lineage/stale.js';
 
 export interface StatusOptions {
   targets?: string[];
@@ -32,6 +33,8 @@ export interface StatusEntry {
   manifestMissing?: boolean;
   /** Objects the pointer needs that the cache lacks. */
   missingObjects?: number;
+  /** The step that made this version read inputs that changed since (`dvs repro` rebuilds it). */
+  staleLineage?: StaleLineage;
 }
 
 /** In the words of `dvs diff` (and DVC): a file gone from the workspace is `deleted`. */
@@ -103,6 +106,10 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
         entry.cache = 'missing';
         entry.missingObjects = 1;
       }
+      if (hasLineage(pointer)) {
+        const stale = (await import('../../lineage/stale.js')).staleLineage(repo, ref.dataPath, pointer);
+        if (stale) entry.staleLineage = stale;
+      }
       entries.push(entry);
     }
   } finally {
@@ -111,6 +118,12 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
   const clean = refused.length === 0 && entries.every((e) => e.workspace === 'unchanged' && e.cache === 'present');
   return { entries, refused: refusedEntries, clean, warnings };
 }
+
+/**
+ * Whether a pointer carries a lineage record, without loading the lineage modules (the key is
+ * LINEAGE_KEY of lineage/record.ts): repositories without lineage pay nothing.
+ */
+const hasLineage = (pointer: { doc: { has(key: string): boolean } }) => pointer.doc.has('lineage');
 
 function statusChanges(c: FileChanges): StatusChanges {
   const changes: StatusChanges = { added: c.added, deleted: c.removed, modified: c.modified };

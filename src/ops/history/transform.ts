@@ -1,4 +1,8 @@
 import { existsSync } from 'node:fs';
+import { relative, sep } from 'node:path';
+import { readTextFile } from '../../base/safe-yaml.js';
+import { parseParamsSpec, paramsFromText } from '../../lineage/params-file.js';
+import { saveResult } from '../../lineage/result-cache.js';
 import { performance } from 'node:perf_hooks';
 import { currentHost, currentUser, codeState } from '../../audit/identity.js';
 import { DvsError, errnoCode } from '../../errors.js';
@@ -28,6 +32,8 @@ export interface TransformSpec {
   outputs: string[];
   /** `key=value` arguments. */
   params?: string[];
+  /** Sections of committed params files, `<file>:<key>` (`--params params.yaml:filter`). */
+  paramsFrom?: string[];
 }
 
 export interface TransformOptions extends TransformSpec {
@@ -61,7 +67,28 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,99}$/;
 
 interface Prepared {
   params: Record<string, ParamValue>;
+  /** The params-file sections, their files repository-relative. */
+  paramsFrom: string[];
   inputs: TrackedDataset[];
+}
+
+/** Add the parameters of each `file:key` section; returns the sections with repository-relative files. */
+function readParamsFiles(repo: Repo, cwd: string, specs: readonly string[], params: Record<string, ParamValue>): string[] {
+  const out: string[] = [];
+  for (const spec of specs) {
+    const { file, key } = parseParamsSpec(spec);
+    const { rel, abs } = repo.resolve(cwd, file);
+    if (!existsSync(abs)) {
+      throw new DvsError('PARAMS_FILE_NOT_FOUND', `--params ${spec}: no file ${rel}`, { hint: 'Name a YAML file of the repository, then the section: --params params.yaml:filter', data: { file: rel } });
+    }
+    const found = paramsFromText(readTextFile(abs, { where: rel, code: 'PARAMS', what: 'a params file', hint: `Fix the YAML in ${rel}.` }), { spec, file: rel, key });
+    for (const [name, value] of Object.entries(found)) {
+      if (name in params) throw new DvsError('DUPLICATE_ASSIGNMENT', `parameter ${name} is given twice (--param and --params ${spec})`, { data: { key: name } });
+      params[name] = value;
+    }
+    out.push(`${rel}:${key}`);
+  }
+  return out;
 }
 
 /** Everything that would make the record wrong, checked before any command runs. */
@@ -76,6 +103,7 @@ async function prepare(ctx: OpContext, spec: TransformSpec): Promise<Prepared> {
     throw new DvsError('NO_OUTPUTS', 'Name the data the transform writes with --output <path>', { hint: 'dvs transform --name filter --input raw.csv --output clean.csv -- python filter.py' });
   }
   const params = parseAssignments(spec.params, '--param');
+  const paramsFrom = readParamsFiles(repo, ctx.cwd, spec.paramsFrom ?? [], params);
   const inputs = spec.inputs.map((arg) => resolveTracked(repo, ctx.cwd, arg, 'input'));
   const inputPaths = new Set(inputs.map((i) => i.path));
   if (inputPaths.size !== inputs.length) throw new DvsError('DUPLICATE_INPUT', 'An input is named twice');
@@ -108,7 +136,7 @@ async function prepare(ctx: OpContext, spec: TransformSpec): Promise<Prepared> {
   }
   const state = await repo.statCache();
   for (const input of inputs) await requireUnchanged(repo, input, state, 'input', 'INPUT_MODIFIED');
-  return { params, inputs };
+  return { params, paramsFrom, inputs };
 }
 
 /** A tracked version as a record names it; rows from a lineage record that counted it already, else read. */
@@ -142,10 +170,13 @@ async function recordOutputs(ctx: OpContext, spec: TransformSpec, prepared: Prep
   const tracked = await track(ctx, { targets: spec.outputs });
   const outputs: LineageIO[] = [];
   for (const item of tracked.items) outputs.push(await describe(repo, { path: item.path, pointerPath: item.pointerPath }));
+  const cwd = relative(repo.root, ctx.cwd).split(sep).join('/');
   const record: LineageRecord = {
     transform: spec.name,
     params: prepared.params,
+    ...(prepared.paramsFrom.length ? { paramsFrom: prepared.paramsFrom } : {}),
     command: run.command,
+    ...(run.ran === 'here' && cwd ? { cwd } : {}),
     inputs,
     outputs,
     started: run.started,
@@ -157,6 +188,7 @@ async function recordOutputs(ctx: OpContext, spec: TransformSpec, prepared: Prep
     ran: run.ran,
   };
   const hash = lineageHash(record);
+  if (run.ran === 'here') saveResult(repo, record);
   return repo.withLock({ ...ctx.lock, command: run.ran === 'here' ? 'dvs transform' : 'dvs lineage record' }, async () => {
     const pointerPaths = tracked.items.map((i) => i.pointerPath);
     for (const pointerPath of pointerPaths) writeLineage(repo.root, pointerPath, readPointer(repo.root, pointerPath), record);
