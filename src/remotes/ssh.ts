@@ -97,7 +97,14 @@ export class SshBackend implements RemoteBackend {
 
   private session(index = this.next++ % CONNECTIONS): Promise<Session> {
     const current = this.sessions[index];
-    if (current) return current.then((s) => (s.dead ? this.reopen(index) : s));
+    if (current) {
+      return current.then((s) => {
+        if (!s.dead) return s;
+        if (this.sessions[index] !== current) return this.session(index);
+        s.client.end();
+        return this.reopen(index);
+      });
+    }
     return this.reopen(index);
   }
 
@@ -207,7 +214,8 @@ export class SshBackend implements RemoteBackend {
     try {
       return await abortable(call.signal, fn(session.sftp, session));
     } catch (err) {
-      if (session.dead || isChannelGone(err)) session.dead = true;
+      // A stalled request (the queue aborted it) leaves its connection suspect: the next one gets a new one.
+      if (session.dead || isChannelGone(err) || call.signal.aborted) session.dead = true;
       throw this.translate(err, doing, oid, session.dead);
     }
   }

@@ -502,6 +502,25 @@ describe.skipIf(!SSHD)('SSH faults', () => {
     expect(used.stderr).toContain(`hint: If you trust it, set it for this clone: dvs remote modify --local origin key_file ${sshd.keyFile}`);
   });
 
+  it('a frozen sshd: no handshake, the command gives up in seconds', async () => {
+    const repo = gitRepo();
+    writeTree(repo, { 'x.bin': 'frozen' });
+    await ok(repo, ['track', 'x.bin']);
+    sshRemote(repo);
+    setConfig(repo, { 'transfer.timeout': 1, 'transfer.retries': 1 });
+    const bound = scaled(15_000);
+    sshd.pause();
+    try {
+      const t0 = Date.now();
+      const r = await dvs(repo, ['push']);
+      expect(r.code).toBe(7);
+      expect(r.stderr).toContain(`Cannot reach remote "origin" at ssh://${sshd.user}@127.0.0.1:${sshd.port}: no SSH handshake within 1 s`);
+      expect(Date.now() - t0).toBeLessThan(bound);
+    } finally {
+      sshd.resume();
+    }
+  });
+
   it('an unreachable port fails within seconds, with a hint', async () => {
     const port = await closedPort();
     const repo = gitRepo();

@@ -6,6 +6,7 @@
 //   const server = await startSshd();   // { host, port, user, keyFile, knownHosts, fingerprint, url(path) }
 //   await server.kill();   // SIGKILL the listener and every session it forked (a crash mid-transfer)
 //   await server.start();  // again, same port and keys
+//   server.pause(); server.resume();   // SIGSTOP / SIGCONT: a frozen server
 //   await server.stop();
 //
 // - Logs in as the user running the tests (root on CI: PermitRootLogin prohibit-password), by key only;
@@ -178,6 +179,9 @@ export async function startSshd({ port, parent = process.pid } = {}) {
     url: (path) => `ssh://${user}@127.0.0.1:${port}${path.startsWith('/') ? '' : '/'}${path}`,
     kill,
     start,
+    /** Freeze / thaw the listener and its sessions (SIGSTOP / SIGCONT): connections hang. */
+    pause: () => [child.pid, ...descendants(child.pid)].forEach((p) => process.kill(p, 'SIGSTOP')),
+    resume: () => [child.pid, ...descendants(child.pid)].forEach((p) => process.kill(p, 'SIGCONT')),
     async stop() {
       await kill();
       rmSync(dir, { recursive: true, force: true });
