@@ -80,6 +80,10 @@ export async function run({ work, log }) {
   const small = Number(process.env.BENCH_SMALL_FILES ?? 20_000);
   const bigBytes = Number(process.env.BENCH_BIG_MIB ?? 256) * MiB;
 
+  // BENCH_LATENCY_DATA: the work directory of an earlier run kept with --keep (same data, measured
+  // again, e.g. before and after a change), instead of generating it anew.
+  const reuse = process.env.BENCH_LATENCY_DATA;
+  if (reuse) return measureAll({ repo: join(reuse, 'dataset'), hooks: join(reuse, 'hooks'), empty: join(reuse, 'empty'), small, bigBytes, log });
   log(`dataset: ${small} × 4 KiB + 2 × ${bigBytes / MiB} MiB`);
   const repo = gitRepo(join(work, 'dataset'));
   smallFiles(join(repo, 'data'), small);
@@ -102,18 +106,21 @@ export async function run({ work, log }) {
   const files = sh('find d -type f | sort', { cwd: hooks }).stdout.trim().split('\n');
   dvs(['track', ...files], { cwd: hooks });
   git(hooks, 'add -A && git -c core.hooksPath=/dev/null commit -q -m "1,000 pointers"');
-  const c1 = git(hooks, 'rev-parse HEAD');
   writeFileSync(join(hooks, files[500]), 'changed\n');
   backdate(join(hooks, files[500]));
   dvs(['track', files[500]], { cwd: hooks });
   git(hooks, 'commit -q -am "one pointer changed"');
-  const c2 = git(hooks, 'rev-parse HEAD');
   writeFileSync(join(hooks, 'README'), 'no pointer changed\n');
   git(hooks, 'add README && git -c core.hooksPath=/dev/null commit -q -m readme');
-  const c3 = git(hooks, 'rev-parse HEAD');
 
   const empty = gitRepo(join(work, 'empty'));
+  return measureAll({ repo, hooks, empty, small, bigBytes, log });
+}
 
+function measureAll({ repo, hooks, empty, small, bigBytes, log }) {
+  const rows = [];
+  // The hook repository's last three commits: 1,000 pointers; one of them changed; no pointer changed.
+  const [c3, c2, c1] = git(hooks, 'rev-list -n 3 HEAD').split('\n');
   const table = [];
   for (const node of NODES) {
     const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
