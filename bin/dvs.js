@@ -1,5 +1,7 @@
 #!/usr/bin/env node
-import { readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
+import module from 'node:module';
+import { join } from 'node:path';
 import v8 from 'node:v8';
 
 const argv = process.argv.slice(2);
@@ -16,6 +18,24 @@ v8.setFlagsFromString('--max-semi-space-size=2');
 // Checkout and hashing queue many file operations on libuv's thread pool; its default of 4 threads
 // leaves the disk idle between them. Must be set before the pool first starts.
 process.env.UV_THREADPOOL_SIZE ??= '16';
+// Node 22.1+ keeps V8's compiled code of dvs's modules on disk: later starts skip most of the parse
+// and compile. The directory is the user's own cache directory, never a shared temp directory (another
+// user could plant code there). An unusable cache directory leaves the cache off, and
+// NODE_COMPILE_CACHE / NODE_DISABLE_COMPILE_CACHE still decide first.
+if (module.enableCompileCache && process.env.NODE_COMPILE_CACHE === undefined) {
+  const dir = compileCacheDir();
+  if (dir) {
+    try {
+      // Made and checked here first, so that an unusable directory leaves the cache off quietly.
+      mkdirSync(dir, { recursive: true });
+      accessSync(dir, constants.W_OK);
+      module.enableCompileCache(dir);
+    } catch {
+      // only ever a speed-up
+    }
+  }
+}
+
 // Git hooks take a short path that skips the argument parser (they run on every checkout).
 const name = argv[0] === 'hook' ? 'hook-main' : 'main';
 const plain = new URL(`../dist/cli/${name}.js`, import.meta.url);
@@ -25,3 +45,12 @@ const mtime = (u) => statSync(u, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 const entry = mtime(bundled) >= mtime(plain) ? bundled : plain;
 const mod = await import(entry.href);
 process.exitCode = await (name === 'main' ? mod.main : mod.hookMain)(argv);
+
+function compileCacheDir() {
+  const env = process.env;
+  let base;
+  if (process.platform === 'win32') base = env.LOCALAPPDATA;
+  else if (process.platform === 'darwin') base = env.HOME && join(env.HOME, 'Library', 'Caches');
+  else base = env.XDG_CACHE_HOME || (env.HOME && join(env.HOME, '.cache'));
+  return base ? join(base, 'dvs', 'compile-cache') : undefined;
+}

@@ -30,6 +30,16 @@ function ownOptionsFirst(y: Argv): Argv {
 }
 
 /**
+ * yargs renders a command's whole --help text each time the command runs, to keep it in case the
+ * command fails later; dvs's failures never show help (see .fail below), so that rendering (cliui, a
+ * noticeable share of a quick command's start-up) is skipped. --help itself renders on demand.
+ */
+function skipHelpCache(y: Argv): void {
+  const usage = (y as unknown as { getInternalMethods?(): { getUsageInstance?(): { cacheHelpMessage?: () => void } } }).getInternalMethods?.().getUsageInstance?.();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
+}
+
+/**
  * Parse argv with yargs and run the command it names (see execute.ts for running, printing and exit
  * codes). Git hooks skip this file: bin/dvs.js sends `dvs hook …` straight to hook-main.ts.
  */
@@ -66,6 +76,7 @@ export async function main(argv: string[], cwd = process.cwd()): Promise<number>
       throw new DvsError('USAGE', text, { hint: 'dvs --help lists commands; dvs <command> --help lists its options.' });
     });
 
+  skipHelpCache(y);
   for (const def of commands) {
     y.command({
       command: def.command,

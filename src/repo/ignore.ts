@@ -14,7 +14,7 @@ export const IGNORE_FILE = '.dvsignore';
 export type DirectoryMatcher = (name: string, isDir: boolean) => boolean;
 
 interface RuleSet {
-  rules: Ignore;
+  readonly rules: Ignore;
   /** When every pattern is a plain name (no wildcards): the names, for a Set lookup instead. */
   names?: { files: Set<string>; dirs: Set<string> };
   /**
@@ -37,7 +37,15 @@ export class IgnoreRules {
       const text = readFileSync(join(this.root, dirRel, IGNORE_FILE), 'utf8');
       const patterns = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
       const byName = patterns.every((p) => !p.startsWith('!') && !p.replace(/\/+$/, '').includes('/'));
-      rules = { rules: ignore().add(text), byName };
+      // Compiled on first use: the usual .dvsignore (plain names) is matched by the Set below, and
+      // building the package's regular expressions costs every command that walks the workspace.
+      let compiled: Ignore | undefined;
+      rules = {
+        byName,
+        get rules() {
+          return (compiled ??= ignore().add(text));
+        },
+      };
       if (byName && patterns.every((p) => !/[*?[\\]/.test(p))) {
         // "name" ignores files and folders of that name, "name/" only folders.
         const files = new Set(patterns.filter((p) => !p.endsWith('/')));
