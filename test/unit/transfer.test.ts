@@ -285,7 +285,8 @@ describe('remote URLs and keys', () => {
     expect(parseRemoteUrl('gs://bucket', '/repo')).toEqual({ scheme: 'gcs', bucket: 'bucket', prefix: '' });
     expect(parseRemoteUrl('../store', '/repo/x')).toEqual({ scheme: 'local', path: '/repo/store' });
     expect(parseRemoteUrl('file:///srv/store', '/repo')).toEqual({ scheme: 'local', path: '/srv/store' });
-    expect(() => parseRemoteUrl('azure://x/y', '/repo')).toThrow(/unsupported remote URL scheme/);
+    expect(() => parseRemoteUrl('webdav://x/y', '/repo')).toThrow(/unsupported remote URL scheme/);
+    expect(parseRemoteUrl('azure://data-sets/team/v1', '/repo')).toEqual({ scheme: 'azure', container: 'data-sets', prefix: 'team/v1' });
     expect(() => parseRemoteUrl('s3://B_ad/x', '/repo')).toThrow(/not a valid bucket name/);
     expect(canonicalUrl({ scheme: 's3', bucket: 'b', prefix: 'p' }, 'http://127.0.0.1:9000')).toBe('s3://b/p @ http://127.0.0.1:9000');
   });
