@@ -28,6 +28,7 @@ export const OUTPUT_TYPES = {
   update: 'UpdateOutput',
   transform: 'TransformOutput',
   lineage: 'LineageOutput',
+  repro: 'ReproOutput',
   run: 'RunOutput',
   audit: 'AuditOutput',
   remove: 'RemoveOutput',

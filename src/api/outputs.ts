@@ -1,5 +1,6 @@
 import type { AuditCommandResult } from '../commands/audit.js';
 import type { LineageCommandResult } from '../commands/lineage.js';
+import type { ReproCommandResult } from '../commands/repro.js';
 import type { RunCommandResult } from '../commands/run.js';
 import type { CommandDef } from '../commands/types.js';
 import type { ErrorCode, ErrorKind } from '../errors.js';
@@ -46,6 +47,7 @@ export type ImportOutput = ImportResult;
 export type UpdateOutput = UpdateResult;
 export type TransformOutput = TransformResult;
 export type LineageOutput = LineageCommandResult;
+export type ReproOutput = ReproCommandResult;
 export type RunOutput = RunCommandResult;
 export type AuditOutput = AuditCommandResult;
 export type RemoveOutput = RemoveResult;
@@ -86,6 +88,7 @@ export interface Outputs {
   update: UpdateOutput;
   transform: TransformOutput;
   lineage: LineageOutput;
+  repro: ReproOutput;
   run: RunOutput;
   audit: AuditOutput;
   remove: RemoveOutput;
@@ -129,6 +132,7 @@ type CommandsByName =
   | { name: 'update'; def: typeof import('../commands/update.js').updateCommand }
   | { name: 'transform'; def: typeof import('../commands/transform.js').transformCommand }
   | { name: 'lineage'; def: typeof import('../commands/lineage.js').lineageCommand }
+  | { name: 'repro'; def: typeof import('../commands/repro.js').reproCommand }
   | { name: 'run'; def: typeof import('../commands/run.js').runCommand }
   | { name: 'audit'; def: typeof import('../commands/audit.js').auditCommand }
   | { name: 'remove'; def: typeof import('../commands/remove.js').removeCommand }

@@ -101,6 +101,9 @@ describe('--json outputs match docs/schemas/', () => {
     await valid(repo, 'lineage', ['lineage', 'record', '--name', 'spark', '--input', 'data/raw.csv', '--output', 'data/made-elsewhere.csv', '--command', 'spark-submit job.py']);
     git(repo, 'add', '-A');
     git(repo, 'commit', '-q', '-m', 'derived data');
+    await valid(repo, 'repro', ['repro', '--dry-run', 'data/clean.csv']);
+    await valid(repo, 'repro', ['repro', 'data/clean.csv']);
+    await valid(repo, 'repro', ['repro', '--check', 'data/clean.csv']);
     await valid(repo, 'run', ['run', 'start', 'run-1', '--model', 'm', '-d', 'data/clean.csv', '-p', 'lr=0.1']);
     await valid(repo, 'run', ['run', 'finish', 'run-1', '-m', 'acc=0.5']);
     git(repo, 'add', '-A');
