@@ -71,6 +71,7 @@ export const ERROR_CODES = spec({
   UNCONFIRMED_PATH: { kind: 'input', when: 'The committed config points cache.dir, a directory remote or credentials_file outside the repository, and this machine has not confirmed it.' },
   PROJECT_NOT_DVS_REPO: { kind: 'usage', when: '`dvs gc --projects` names a folder that is not in a dvs repository.' },
   PROJECT_OTHER_CACHE: { kind: 'usage', when: '`dvs gc --projects` names a repository whose cache is not this repository\'s cache.' },
+  NO_SQLITE: { kind: 'environment', when: 'Node has no built-in SQLite (before 22.13) and the optional better-sqlite3 addon is not installed or not built for this Node.' },
   NO_LINK_TYPE: { kind: 'environment', when: 'None of the link types in cache.type works on this file system.' },
 
   // Paths (src/base/paths.ts)

@@ -1,10 +1,10 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createRequire } from 'node:module';
-import Database from 'better-sqlite3';
+import { openSqlite, type SqlDatabase, type SqlStatement } from './sqlite.js';
 import type { FileStamp } from './hash.js';
 import { STAMP_BYTES, type DirectorySnapshot } from './snapshot.js';
 import type { Oid } from './oid.js';
+import { DvsError } from '../errors.js';
 
 /**
  * The stat cache remembers which content a file had when dvs last read it: (device, inode) -> (mtime
@@ -24,30 +24,30 @@ import type { Oid } from './oid.js';
  * once: only a same-size rewrite by another program within one tick of dvs's own write would be missed.
  */
 const RACY_WINDOW_NS = 100_000_000n;
-const require = createRequire(import.meta.url);
 const SCHEMA_VERSION = 4;
 
 type Row = [dev: number, mtime: string, size: number, oid: Oid];
 type Table = 'files' | 'objects';
 
 export class StatCache {
-  private readonly db: Database.Database;
-  private readonly selectOne: Record<Table, Database.Statement>;
-  private readonly upsert: Record<Table, Database.Statement>;
+  private readonly db: SqlDatabase;
+  private readonly selectOne: Record<Table, SqlStatement>;
+  private readonly upsert: Record<Table, SqlStatement>;
   /** Preloaded `files` rows by inode (a number key is much cheaper than a composite string). */
   private all?: Map<number, Row>;
   private pending: Array<[Table, number, number, string, number, Oid]> = [];
   private completeCache = new Map<Oid, boolean>();
   private completePending = new Set<Oid>();
 
-  private constructor(db: Database.Database) {
+  private constructor(db: SqlDatabase) {
     this.db = db;
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = OFF');
-    this.db.pragma('busy_timeout = 5000');
-    if ((this.db.pragma('user_version', { simple: true }) as number) !== SCHEMA_VERSION) {
+    // busy_timeout first: switching to WAL itself waits for a lock another dvs may hold.
+    this.db.exec('PRAGMA busy_timeout = 5000');
+    this.db.exec('PRAGMA journal_mode = WAL');
+    this.db.exec('PRAGMA synchronous = OFF');
+    if (this.db.prepare('PRAGMA user_version').get()?.[0] !== SCHEMA_VERSION) {
       this.db.exec('DROP TABLE IF EXISTS state; DROP TABLE IF EXISTS files; DROP TABLE IF EXISTS objects; DROP TABLE IF EXISTS complete; DROP TABLE IF EXISTS dirs;');
-      this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      this.db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
     }
     for (const t of ['files', 'objects']) {
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${t} (ino INTEGER NOT NULL, dev INTEGER NOT NULL, mtime TEXT NOT NULL, size INTEGER NOT NULL, oid TEXT NOT NULL, PRIMARY KEY (ino, dev)) WITHOUT ROWID`);
@@ -56,8 +56,8 @@ export class StatCache {
     this.db.exec('CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, manifest TEXT NOT NULL, listing TEXT NOT NULL, stamps BLOB NOT NULL) WITHOUT ROWID');
     const stmt = (sql: string) => this.db.prepare(sql);
     this.selectOne = {
-      files: stmt('SELECT dev, mtime, size, oid FROM files WHERE ino = ? AND dev = ?').raw(),
-      objects: stmt('SELECT dev, mtime, size, oid FROM objects WHERE ino = ? AND dev = ?').raw(),
+      files: stmt('SELECT dev, mtime, size, oid FROM files WHERE ino = ? AND dev = ?'),
+      objects: stmt('SELECT dev, mtime, size, oid FROM objects WHERE ino = ? AND dev = ?'),
     };
     this.upsert = {
       files: stmt('INSERT OR REPLACE INTO files (ino, dev, mtime, size, oid) VALUES (?, ?, ?, ?, ?)'),
@@ -68,11 +68,12 @@ export class StatCache {
   static open(path: string): StatCache {
     mkdirSync(dirname(path), { recursive: true });
     try {
-      return new StatCache(openDatabase(path));
-    } catch {
+      return new StatCache(openSqlite(path));
+    } catch (err) {
+      if (err instanceof DvsError) throw err;
       // An unreadable stat cache is thrown away: it only ever saves work.
       for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
-      return new StatCache(openDatabase(path));
+      return new StatCache(openSqlite(path));
     }
   }
 
@@ -80,7 +81,7 @@ export class StatCache {
   preload(): void {
     if (this.all) return;
     this.all = new Map();
-    const rows = this.db.prepare('SELECT ino, dev, mtime, size, oid FROM files').raw().all() as Array<[number, number, string, number, Oid]>;
+    const rows = this.db.prepare('SELECT ino, dev, mtime, size, oid FROM files').all() as unknown as Array<[number, number, string, number, Oid]>;
     for (const r of rows) this.all.set(r[0], [r[1], r[2], r[3], r[4]]);
   }
 
@@ -113,13 +114,14 @@ export class StatCache {
 
   /** The stamps recorded for a tracked directory's files, in the order of `manifest`'s entries. */
   getDirectory(dataPath: string): DirectorySnapshot | undefined {
-    const row = this.db.prepare('SELECT manifest, listing, stamps FROM dirs WHERE path = ?').get(dataPath) as { manifest: Oid; listing: string; stamps: Buffer } | undefined;
-    if (!row || row.stamps.byteLength % STAMP_BYTES !== 0) return undefined;
-    const n = row.stamps.byteLength / STAMP_BYTES;
+    const row = this.db.prepare('SELECT manifest, listing, stamps FROM dirs WHERE path = ?').get(dataPath) as [manifest: Oid, listing: string, stamps: Uint8Array] | undefined;
+    if (!row || !(row[2] instanceof Uint8Array) || row[2].byteLength % STAMP_BYTES !== 0) return undefined;
+    const [manifest, listing, stamps] = row;
+    const n = stamps.byteLength / STAMP_BYTES;
     // Copy into aligned memory: typed arrays need 8-byte alignment, SQLite's buffer may not have it.
-    const bytes = new Uint8Array(row.stamps.byteLength);
-    bytes.set(row.stamps);
-    return { manifest: row.manifest, listing: row.listing, numbers: new Float64Array(bytes.buffer, 0, 3 * n), mtimes: new BigInt64Array(bytes.buffer, 24 * n, n) };
+    const bytes = new Uint8Array(stamps.byteLength);
+    bytes.set(stamps);
+    return { manifest, listing, numbers: new Float64Array(bytes.buffer, 0, 3 * n), mtimes: new BigInt64Array(bytes.buffer, 24 * n, n) };
   }
 
   /**
@@ -143,7 +145,7 @@ export class StatCache {
       numbers[3 * i + 2] = st.size;
       mtimes[i] = st.mtimeNs;
     }
-    this.db.prepare('INSERT OR REPLACE INTO dirs (path, manifest, listing, stamps) VALUES (?, ?, ?, ?)').run(dataPath, manifest, listing, Buffer.from(bytes.buffer));
+    this.db.prepare('INSERT OR REPLACE INTO dirs (path, manifest, listing, stamps) VALUES (?, ?, ?, ?)').run(dataPath, manifest, listing, bytes);
   }
 
   /** Whether every object of this directory manifest was in the cache when last checked. */
@@ -181,30 +183,21 @@ export class StatCache {
     this.pending = [];
     this.completePending.clear();
     const insertComplete = this.db.prepare('INSERT OR IGNORE INTO complete (oid) VALUES (?)');
-    this.db.transaction(() => {
+    this.db.exec('BEGIN');
+    try {
       for (const [table, ino, dev, mtime, size, oid] of rows) this.upsert[table].run(ino, dev, mtime, size, oid);
       for (const oid of complete) insertComplete.run(oid);
-    })();
+      this.db.exec('COMMIT');
+    } catch (err) {
+      this.db.exec('ROLLBACK');
+      throw err;
+    }
   }
 
   close(): void {
     this.flush();
     this.db.close();
   }
-}
-
-/**
- * Open the database, naming the native addon directly: better-sqlite3's default lookup (the `bindings`
- * package) probes a dozen paths, a cost every hook would pay.
- */
-function openDatabase(path: string): Database.Database {
-  let nativeBinding: string | undefined;
-  try {
-    nativeBinding = require.resolve('better-sqlite3/build/Release/better_sqlite3.node');
-  } catch {
-    nativeBinding = undefined;
-  }
-  return new Database(path, nativeBinding ? { nativeBinding } : {});
 }
 
 function matches(row: Row | undefined, stamp: FileStamp): Oid | undefined {
