@@ -8,6 +8,13 @@ const argv = process.argv.slice(2);
 // `dvs --version` answers before anything else loads: scripts and CI images call it to probe for dvs.
 if (argv.length === 1 && argv[0] === '--version') {
   process.stdout.write(`${JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version}\n`);
+  // The one place dvs says it (README: Requirements); the AWS SDK's own warning is silenced (src/remotes/s3.ts).
+  if (Number(process.versions.node.split('.')[0]) < 22) {
+    process.stderr.write(
+      `dvs: warning: Node ${process.versions.node} reached its end of life in April 2026; dvs still runs on it, but the AWS SDK it uses needs Node 22 from January 2027\n` +
+        '  hint: install Node 24 or 22 (the LTS lines dvs is tested on); see README: Requirements\n',
+    );
+  }
   process.exit(0);
 }
 

@@ -26,6 +26,7 @@ import { listCommand } from './list.js';
 import { getCommand } from './get.js';
 import { importCommand } from './import.js';
 import { updateCommand } from './update.js';
+import { completionCommand } from './completion.js';
 
 /** Every verb, in the order `dvs --help` lists them. */
 export const commands: CommandDef<any, any>[] = [
@@ -56,6 +57,7 @@ export const commands: CommandDef<any, any>[] = [
   remoteCommand,
   installCommand,
   uninstallCommand,
+  completionCommand,
   hookCommand,
   mergeDriverCommand,
 ];

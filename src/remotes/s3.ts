@@ -105,9 +105,7 @@ export class S3Backend implements RemoteBackend {
     } else {
       origin = 'the AWS default credential chain (environment, ~/.aws/credentials and config, SSO, instance role)';
     }
-    // The SDK nags about Node 20 on every run; dvs supports Node 20.
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    const client = new S3Client(config);
+    const client = withoutNodeVersionWarning(() => new S3Client(config));
     // DeleteObjects must carry Content-MD5 on many non-AWS servers; newer SDKs send a CRC32 instead.
     client.middlewareStack.add(
       (next, context) => async (args) => {
@@ -393,5 +391,21 @@ function isNoSuchBucket(err: unknown): boolean {
   return e?.name === 'NoSuchBucket' || e?.Code === 'NoSuchBucket';
 }
 
+const NODE_WARNING_SWITCH = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED';
 
-
+/**
+ * The SDK's client constructor prints a NodeVersionSupportWarning on Node 20, once per process: on
+ * every dvs command that touches S3. dvs supports Node 20.19+ and tells its users once, in its own
+ * words (`dvs --version`, README: Requirements). The SDK's own switch is set only while the client is
+ * made, so the commands dvs runs (transform, run) see the environment the user gave, and a user who
+ * set it to anything keeps that choice.
+ */
+function withoutNodeVersionWarning<T>(make: () => T): T {
+  const before = process.env[NODE_WARNING_SWITCH];
+  process.env[NODE_WARNING_SWITCH] ??= 'true';
+  try {
+    return make();
+  } finally {
+    if (before === undefined) delete process.env[NODE_WARNING_SWITCH];
+  }
+}

@@ -33,5 +33,6 @@ export const renderers: Record<string, () => Promise<Renderer<any>>> = {
   install: async () => (await import('./install.js')).renderInstall,
   uninstall: async () => (await import('./install.js')).renderUninstall,
   hook: async () => (await import('./hook.js')).renderHook,
+  completion: async () => (await import('./completion.js')).renderCompletion,
   'merge-driver': async () => (await import('./hook.js')).renderMergeDriver,
 };
