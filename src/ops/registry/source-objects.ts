@@ -29,6 +29,12 @@ import type { SourceRepo } from './source-repo.js';
 const OPTION_NAMES: Array<keyof RemoteOptions> = ['endpoint', 'region', 'profile', 'path_style', 'checksum', 'credentials_file', 'access_key_id', 'secret_access_key', 'session_token', 'project', 'account_name', 'account_key', 'connection_string', 'sas_token', 'jobs', 'user', 'port', 'key_file', 'known_hosts', 'password'];
 /** An SSH key and the trusted host keys are this machine's choice: from the user config only. */
 const MACHINE_ONLY: ReadonlySet<string> = new Set(['key_file', 'known_hosts']);
+/**
+ * Secrets that go to the server as they are (an SSH or basic-auth password, a SAS token). The user config
+ * matches a source's remote by its *name* only, and the source chooses where that remote is: such a value
+ * would go to a host the source picked. Signing keys (S3, an Azure account key) never leave this machine.
+ */
+const SENT_AS_IS: ReadonlySet<string> = new Set(['password', 'sas_token']);
 
 export interface WantedObject {
   oid: Oid;
@@ -165,9 +171,12 @@ export function sourceRemoteSpec(source: SourceRepo, configText: string | undefi
   const url = config.get<string>(`remote.${name}.url`)!;
   const options: Record<string, unknown> = {};
   const sources: RemoteSpec['sources'] = { url: where };
+  // An HTTP(S) remote takes `user` as basic auth: a credential too.
+  const sentAsIs = /^https?:\/\//i.test(url) ? new Set([...SENT_AS_IS, 'user']) : SENT_AS_IS;
   for (const opt of OPTION_NAMES) {
     const key = `remote.${name}.${opt}`;
     if (!config.has(key) || (MACHINE_ONLY.has(opt) && config.sourceOf(key) === 'shared')) continue;
+    if (sentAsIs.has(opt) && config.sourceOf(key) !== 'shared') continue;
     options[opt] = config.get(key);
     sources[opt] = config.sourceOf(key) === 'shared' ? where : 'user config';
   }
