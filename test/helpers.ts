@@ -82,13 +82,15 @@ export function dvsSync(cwd: string, ...args: string[]): RunResult {
 
 /** Run the built CLI. */
 export function dvs(cwd: string, args: string[], options: { env?: Record<string, string>; uid?: number; gid?: number } = {}): Promise<RunResult> {
-  return new Promise((resolvePromise) => {
+  return new Promise((resolvePromise, rejectPromise) => {
     const child = spawn(process.execPath, [DVS, ...args], { cwd, env: env(options.env), uid: options.uid, gid: options.gid });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
     child.on('close', (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+    // A CLI that cannot start (a Node the test's user may not run) fails the test at once, not at its timeout.
+    child.on('error', rejectPromise);
   });
 }
 
