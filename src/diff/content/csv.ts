@@ -217,6 +217,9 @@ class CsvParser {
         this.keep(joined.slice(pos)); // still inside a record (quoted newlines): wait for more text
         return text.length;
       }
+      // The records before `pos` were handed on (a bare CR ends a record inside the carried text): drop
+      // them from the carry, or the next, longer join would hand them on again.
+      this.carry = this.carry.slice(pos);
       take = lineAfter(text, take);
     }
   }

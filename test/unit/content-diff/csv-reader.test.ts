@@ -82,7 +82,9 @@ describe('the CSV reader', () => {
         const whole = await read(cut(text));
         expect(await read(cut(text, [65536, ...at.map((a) => base + a)]))).toEqual(whole);
       }),
-      { numRuns: 100 },
+      // The example once failed in CI: a bare CR ended a record inside the carried text, then an open
+      // quote made the join grow, and the record before the CR was handed on twice.
+      { numRuns: 100, examples: [['\uFEFF\r"q\nq"', [105]]] },
     );
   }, 240_000);
 
