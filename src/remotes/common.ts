@@ -65,6 +65,15 @@ export function checkSource(source: UploadSource, actual: Oid): void {
   }
 }
 
+/** A pack file that is not (or no longer) on the remote: gc repacked it, or it was never complete. */
+export function packGone(remote: string, name: string): RemoteError {
+  return new RemoteError('REMOTE_OBJECT_MISSING', `pack file ${name.slice(0, 12)}… is not on remote "${remote}"`, {
+    reason: 'not-found',
+    hint: 'Run the command again: dvs lists the remote\'s packs again and reads the objects from where they are now.',
+    data: { pack: name, remote },
+  });
+}
+
 /** What a backend read off its client's error, for the part of the translation every store shares. */
 export interface FailureFacts {
   remote: string;

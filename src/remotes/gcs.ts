@@ -5,12 +5,12 @@ import { isAbsolute, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import pLimit from 'p-limit';
-import { Storage, type Bucket, type StorageOptions } from '@google-cloud/storage';
+import { Storage, type Bucket, type File as GcsFile, type StorageOptions } from '@google-cloud/storage';
 import { errnoCode } from '../errors.js';
 import { shortOid, type Oid } from '../objects/oid.js';
 import { RemoteError } from './errors.js';
-import { cap, checkSource, probeEndpoint, sourceUnreadable, translateFailure } from './common.js';
-import { MARKER_NAME, objectKey, oidOfKey, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
+import { cap, checkSource, packGone, probeEndpoint, sourceUnreadable, translateFailure } from './common.js';
+import { isPackFileName, MARKER_NAME, objectKey, oidOfKey, packFileKey, type ByteRange, type CallOptions, type PackFileInfo, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
 
 /**
  * Google Cloud Storage through the JSON API client. Small objects go up in one multipart request that
@@ -117,15 +117,72 @@ export class GcsBackend implements RemoteBackend {
   }
 
   async upload(source: UploadSource, call: CallOptions): Promise<void> {
+    return this.put(source, this.file(source.oid), call);
+  }
+
+  async putPackFile(name: string, source: UploadSource, call: CallOptions): Promise<void> {
+    return this.put(source, this.bucket.file(packFileKey(this.prefix, name)), call);
+  }
+
+  async readPackFile(name: string, range: ByteRange | undefined, call: CallOptions): Promise<DownloadSource> {
+    throwIfAborted(call.signal);
+    const stream = this.bucket.file(packFileKey(this.prefix, name)).createReadStream({ validation: false, decompress: false, ...(range ? { start: range.start, end: range.end - 1 } : {}) });
+    const translated = new Transform({
+      transform(chunk, _enc, cb) {
+        cb(null, chunk);
+      },
+    });
+    stream.on('error', (err) => translated.destroy(status(err) === 404 || status(err) === 416 ? packGone(this.spec.name, name) : this.translate(err, `downloading pack file ${name.slice(0, 12)}…`)));
+    translated.on('close', () => stream.destroy());
+    return { type: 'stream', stream: stream.pipe(translated), size: range ? range.end - range.start : undefined };
+  }
+
+  async *listPackFiles(call: CallOptions): AsyncIterable<PackFileInfo[]> {
+    const prefix = packFileKey(this.prefix, '');
+    let pageToken: string | undefined;
+    do {
+      throwIfAborted(call.signal);
+      let response;
+      try {
+        response = await this.bucket.getFiles({ prefix, maxResults: this.listPageSize, pageToken, autoPaginate: false });
+      } catch (err) {
+        throw this.translate(err, 'listing packs');
+      }
+      const [files, next] = response;
+      const page: PackFileInfo[] = [];
+      for (const f of files) {
+        const name = f.name.slice(prefix.length);
+        if (isPackFileName(name)) page.push({ name, size: Number(f.metadata.size ?? 0), modified: f.metadata.updated ? new Date(f.metadata.updated) : undefined });
+      }
+      yield page;
+      pageToken = (next as { pageToken?: string } | null | undefined)?.pageToken;
+    } while (pageToken);
+  }
+
+  async deletePackFiles(names: readonly string[], call: CallOptions): Promise<void> {
+    const limit = pLimit(this.defaultJobs);
+    await Promise.all(
+      names.map((name) => limit(async () => {
+        try {
+          throwIfAborted(call.signal);
+          await this.bucket.file(packFileKey(this.prefix, name)).delete({ ignoreNotFound: true });
+        } catch (err) {
+          throw this.translate(err, 'deleting pack files');
+        }
+      })),
+    );
+  }
+
+  private async put(source: UploadSource, file: GcsFile, call: CallOptions): Promise<void> {
     try {
-      if (source.size <= SIMPLE_MAX) await this.uploadSimple(source, call);
-      else await this.uploadResumable(source, call);
+      if (source.size <= SIMPLE_MAX) await this.uploadSimple(source, file, call);
+      else await this.uploadResumable(source, file, call);
     } catch (err) {
       throw this.translate(err, 'uploading', source.oid);
     }
   }
 
-  private async uploadSimple(source: UploadSource, call: CallOptions): Promise<void> {
+  private async uploadSimple(source: UploadSource, file: GcsFile, call: CallOptions): Promise<void> {
     let body: Buffer;
     try {
       body = await readFile(source.path);
@@ -135,12 +192,12 @@ export class GcsBackend implements RemoteBackend {
     checkSource(source, createHash('sha256').update(body).digest('hex'));
     const md5Hash = createHash('md5').update(body).digest('base64');
     // With md5Hash in the metadata the server itself refuses bytes that arrive altered.
-    const out = this.file(source.oid).createWriteStream({ resumable: false, validation: 'md5', contentType: 'application/octet-stream', metadata: { md5Hash } });
+    const out = file.createWriteStream({ resumable: false, validation: 'md5', contentType: 'application/octet-stream', metadata: { md5Hash } });
     await pipeline(Readable.from([body]), out, { signal: call.signal });
     call.onBytes?.(body.length);
   }
 
-  private async uploadResumable(source: UploadSource, call: CallOptions): Promise<void> {
+  private async uploadResumable(source: UploadSource, file: GcsFile, call: CallOptions): Promise<void> {
     const sha = createHash('sha256');
     let size = 0;
     // The hash is checked when the source ends, before the stream ends the upload: a source that does
@@ -163,16 +220,16 @@ export class GcsBackend implements RemoteBackend {
       },
     });
     const input = createReadStream(source.path, { highWaterMark: 1 << 20 });
-    const out = this.file(source.oid).createWriteStream({ resumable: true, chunkSize: CHUNK, validation: 'md5', contentType: 'application/octet-stream' });
+    const out = file.createWriteStream({ resumable: true, chunkSize: CHUNK, validation: 'md5', contentType: 'application/octet-stream' });
     try {
       await pipeline(input, verify, out, { signal: call.signal });
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') throw sourceUnreadable(source, err);
       throw err;
     }
-    const [meta] = await this.file(source.oid).getMetadata();
+    const [meta] = await file.getMetadata();
     if (Number(meta.size) !== source.size) {
-      await this.file(source.oid).delete({ ignoreNotFound: true }).catch(() => undefined);
+      await file.delete({ ignoreNotFound: true }).catch(() => undefined);
       throw new RemoteError('REMOTE_SIZE_MISMATCH', `the remote stored ${meta.size} bytes for ${shortOid(source.oid)} instead of ${source.size}; removed it`, { reason: 'server', retriable: true });
     }
   }

@@ -1,13 +1,13 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, fromSystemError, isDvsError } from '../errors.js';
 import { isOid, shortOid, type Oid } from '../objects/oid.js';
 import { removeOrphanedTemp, removeStaleTemp } from '../base/atomic.js';
 import { ownedTempPrefix } from '../base/temp-names.js';
-import { notOnRemote } from './common.js';
+import { notOnRemote, packGone } from './common.js';
 import { RemoteError } from './errors.js';
 import { hashingCopy } from './local-copy.js';
-import { MARKER_NAME, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
+import { isPackFileName, MARKER_NAME, type ByteRange, type CallOptions, type PackFileInfo, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
 
 /**
  * A remote in a directory (another disk, a network mount). Same layout as the cache: `<root>/ab/cdef…`,
@@ -84,6 +84,64 @@ export class LocalBackend implements RemoteBackend {
   }
 
   async upload(source: UploadSource, _options: CallOptions): Promise<void> {
+    return this.store(source, join(this.root, source.oid.slice(0, 2)), this.pathOf(source.oid));
+  }
+
+  async putPackFile(name: string, source: UploadSource): Promise<void> {
+    return this.store(source, join(this.root, 'packs'), join(this.root, 'packs', name));
+  }
+
+  async readPackFile(name: string, range: ByteRange | undefined): Promise<DownloadSource> {
+    const path = join(this.root, 'packs', name);
+    let size: number;
+    try {
+      size = statSync(path).size;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw packGone(this.spec.name, name);
+      throw this.translate(err, path, 'reading');
+    }
+    if (!range) return { type: 'file', path, size };
+    if (range.end > size) throw packGone(this.spec.name, name);
+    return { type: 'stream', stream: createReadStream(path, { start: range.start, end: range.end - 1, highWaterMark: 1 << 20 }), size: range.end - range.start };
+  }
+
+  async *listPackFiles(): AsyncIterable<PackFileInfo[]> {
+    const dir = join(this.root, 'packs');
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'ENOENT' || code === 'ENOTDIR') return;
+      throw this.translate(err, dir, 'listing');
+    }
+    const page: PackFileInfo[] = [];
+    for (const name of names) {
+      if (!isPackFileName(name)) continue;
+      try {
+        const st = statSync(join(dir, name));
+        page.push({ name, size: st.size, modified: st.mtime });
+      } catch {
+        // deleted meanwhile
+      }
+    }
+    yield page;
+  }
+
+  async deletePackFiles(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const path = join(this.root, 'packs', name);
+      try {
+        unlinkSync(path);
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw this.translate(err, path, 'deleting');
+      }
+    }
+  }
+
+  /** Copy into tmp/ while hashing, then rename to `dest` only if the bytes hash to the source's oid. */
+  private async store(source: UploadSource, dir: string, dest: string): Promise<void> {
     const tmp = this.tempPath();
     try {
       const copied = await hashingCopy(source.path, tmp, source.size);
@@ -94,8 +152,7 @@ export class LocalBackend implements RemoteBackend {
           data: { oid: source.oid, actual: copied.oid },
         });
       }
-      const dest = this.pathOf(source.oid);
-      this.ensureDir(join(this.root, source.oid.slice(0, 2)));
+      this.ensureDir(dir);
       renameSync(tmp, dest);
     } catch (err) {
       rmSync(tmp, { force: true });
@@ -103,7 +160,7 @@ export class LocalBackend implements RemoteBackend {
       if (errnoCode(err) === 'ENOENT' && !existsSync(source.path)) {
         throw new RemoteError('OBJECT_MISSING', `object ${shortOid(source.oid)} is not in the cache`, { reason: 'source-corrupt', data: { oid: source.oid } });
       }
-      throw this.translate(err, this.pathOf(source.oid), 'writing');
+      throw this.translate(err, dest, 'writing');
     }
   }
 

@@ -19,8 +19,8 @@ import {
 import { shortOid, type Oid } from '../objects/oid.js';
 import { RemoteError } from './errors.js';
 import { readCredentialsFile } from './aws-credentials.js';
-import { cap, checkSource, CONNECT_TIMEOUT_MS, readSource, sourceUnreadable, translateFailure } from './common.js';
-import { MARKER_NAME, objectKey, oidOfKey, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
+import { cap, checkSource, CONNECT_TIMEOUT_MS, packGone, readSource, sourceUnreadable, translateFailure } from './common.js';
+import { isPackFileName, MARKER_NAME, objectKey, oidOfKey, packFileKey, type ByteRange, type CallOptions, type PackFileInfo, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
 
 /**
  * S3 and S3-compatible stores (MinIO, Ceph, Swift's s3api, …). Objects up to PART_SIZE go up in one
@@ -159,18 +159,63 @@ export class S3Backend implements RemoteBackend {
   }
 
   async upload(source: UploadSource, call: CallOptions): Promise<void> {
-    if (source.size <= PART_SIZE) return this.putSmall(source, call);
-    return this.putMultipart(source, call);
+    return this.put(source, this.key(source.oid), call);
   }
 
-  private async putSmall(source: UploadSource, call: CallOptions): Promise<void> {
+  async putPackFile(name: string, source: UploadSource, call: CallOptions): Promise<void> {
+    return this.put(source, packFileKey(this.prefix, name), call);
+  }
+
+  async readPackFile(name: string, range: ByteRange | undefined, call: CallOptions): Promise<DownloadSource> {
+    try {
+      const r = await this.client.send(
+        new GetObjectCommand({ Bucket: this.bucket, Key: packFileKey(this.prefix, name), Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined }),
+        { abortSignal: call.signal },
+      );
+      return { type: 'stream', stream: r.Body as Readable, size: r.ContentLength };
+    } catch (err) {
+      if ((status(err) === 404 && !isNoSuchBucket(err)) || status(err) === 416) throw packGone(this.spec.name, name);
+      throw this.translate(err, `downloading pack file ${name.slice(0, 12)}…`);
+    }
+  }
+
+  async *listPackFiles(call: CallOptions): AsyncIterable<PackFileInfo[]> {
+    const Prefix = packFileKey(this.prefix, '');
+    let ContinuationToken: string | undefined;
+    do {
+      let r;
+      try {
+        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix, ContinuationToken, MaxKeys: this.listPageSize }), { abortSignal: call.signal });
+      } catch (err) {
+        throw this.translate(err, 'listing packs');
+      }
+      const page: PackFileInfo[] = [];
+      for (const c of r.Contents ?? []) {
+        const name = c.Key?.slice(Prefix.length) ?? '';
+        if (isPackFileName(name)) page.push({ name, size: c.Size ?? 0, modified: c.LastModified });
+      }
+      yield page;
+      ContinuationToken = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (ContinuationToken);
+  }
+
+  async deletePackFiles(names: readonly string[], call: CallOptions): Promise<void> {
+    return this.deleteKeys(names.map((n) => packFileKey(this.prefix, n)), call);
+  }
+
+  private async put(source: UploadSource, Key: string, call: CallOptions): Promise<void> {
+    if (source.size <= PART_SIZE) return this.putSmall(source, Key, call);
+    return this.putMultipart(source, Key, call);
+  }
+
+  private async putSmall(source: UploadSource, Key: string, call: CallOptions): Promise<void> {
     const body = await readSource(source);
     checkSource(source, createHash('sha256').update(body).digest('hex'));
     try {
       await this.client.send(
         new PutObjectCommand({
           Bucket: this.bucket,
-          Key: this.key(source.oid),
+          Key,
           Body: body,
           ContentLength: body.length,
           ContentMD5: createHash('md5').update(body).digest('base64'),
@@ -184,8 +229,7 @@ export class S3Backend implements RemoteBackend {
     call.onBytes?.(body.length);
   }
 
-  private async putMultipart(source: UploadSource, call: CallOptions): Promise<void> {
-    const Key = this.key(source.oid);
+  private async putMultipart(source: UploadSource, Key: string, call: CallOptions): Promise<void> {
     const partSize = Math.max(PART_SIZE, Math.ceil(source.size / MAX_PARTS));
     let uploadId: string | undefined;
     try {
@@ -225,7 +269,7 @@ export class S3Backend implements RemoteBackend {
       uploadId = undefined;
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }), { abortSignal: call.signal });
       if (head.ContentLength !== source.size) {
-        await this.delete([source.oid], call).catch(() => undefined);
+        await this.deleteKeys([Key], call).catch(() => undefined);
         throw new RemoteError('REMOTE_SIZE_MISMATCH', `the remote stored ${head.ContentLength} bytes for ${shortOid(source.oid)} instead of ${source.size}; removed it`, { reason: 'server', retriable: true });
       }
     } catch (err) {
@@ -248,12 +292,16 @@ export class S3Backend implements RemoteBackend {
   }
 
   async delete(oids: readonly Oid[], call: CallOptions): Promise<void> {
-    for (let i = 0; i < oids.length; i += 1000) {
-      const batch = oids.slice(i, i + 1000);
+    return this.deleteKeys(oids.map((oid) => this.key(oid)), call);
+  }
+
+  private async deleteKeys(keys: readonly string[], call: CallOptions): Promise<void> {
+    for (let i = 0; i < keys.length; i += 1000) {
+      const batch = keys.slice(i, i + 1000);
       let r;
       try {
         r = await this.client.send(
-          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((oid) => ({ Key: this.key(oid) })), Quiet: true } }),
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
           { abortSignal: call.signal },
         );
       } catch (err) {
@@ -305,7 +353,7 @@ export class S3Backend implements RemoteBackend {
       do {
         const r = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: this.prefix ? this.prefix + '/' : undefined, KeyMarker, UploadIdMarker }), { abortSignal: call.signal });
         for (const u of r.Uploads ?? []) {
-          if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated.getTime() > cutoff || !oidOfKey(this.prefix, u.Key)) continue;
+          if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated.getTime() > cutoff || !(oidOfKey(this.prefix, u.Key) || isPackFileName(u.Key.slice(packFileKey(this.prefix, '').length)))) continue;
           await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }), { abortSignal: call.signal });
           aborted++;
         }

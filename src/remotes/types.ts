@@ -53,7 +53,11 @@ export interface RemoteOptions {
   token?: string;
   /** HTTP(S): a PEM file of a private CA to trust besides the system's. */
   ca_file?: string;
+  /** How push stores small objects: packed or loose (docs/remote-format.md). */
+  format?: RemoteFormat;
 }
+
+export type RemoteFormat = 'packed' | 'loose';
 
 /** A configured remote: name, where it is and how to reach it. */
 export interface RemoteSpec {
@@ -94,6 +98,31 @@ export interface ListedObject {
   size: number;
   /** Last modification, when the store says. */
   modified?: Date;
+}
+
+/**
+ * A file of the packed format (docs/remote-format.md) under `<prefix>/packs/`: `<sha256>.pack` or
+ * `<sha256>.idx`, where the hash is that of the file's bytes.
+ */
+export interface PackFileInfo {
+  name: string;
+  size: number;
+  modified?: Date;
+}
+
+/** Bytes `[start, end)` of a stored file. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** `<hash>.pack` or `<hash>.idx`; anything else under `packs/` is not dvs's. */
+export function isPackFileName(name: string): boolean {
+  return /^[0-9a-f]{64}\.(pack|idx)$/.test(name);
+}
+
+export function packFileKey(prefix: string, name: string): string {
+  return `${prefix ? prefix + '/' : ''}packs/${name}`;
 }
 
 export interface RemoteBackend {
@@ -137,6 +166,18 @@ export interface RemoteBackend {
    */
   readMarker(options: CallOptions): Promise<string | undefined>;
   writeMarker(value: string, options: CallOptions): Promise<void>;
+  /**
+   * The packed format (docs/remote-format.md): files under `<prefix>/packs/`, each named by the hash of
+   * its bytes. Absent on backends that cannot (yet) hold packs: such a remote is loose only.
+   * putPackFile: like upload (atomic, refuses a source whose bytes do not hash to `source.oid`, the hash in `name`).
+   */
+  putPackFile?(name: string, source: UploadSource, options: CallOptions): Promise<void>;
+  /** The whole file, or `range` of it (a ranged GET). Throws a RemoteError with reason 'not-found' when it is gone. */
+  readPackFile?(name: string, range: ByteRange | undefined, options: CallOptions): Promise<DownloadSource>;
+  /** Every pack file, page by page. */
+  listPackFiles?(options: CallOptions): AsyncIterable<PackFileInfo[]>;
+  /** Delete pack files; missing ones are not an error. */
+  deletePackFiles?(names: readonly string[], options: CallOptions): Promise<void>;
   /** Remove leftovers of killed uploads older than `olderThanMs` (temp files, multipart uploads). */
   cleanup?(olderThanMs: number, options: CallOptions): Promise<number>;
   close(): Promise<void>;

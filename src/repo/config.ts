@@ -67,6 +67,7 @@ export const REMOTE_OPTIONS: Record<string, KeySpec> = {
   auth: { kind: 'string', describe: 'HTTP(S) authentication: basic, bearer or none (default: from the credentials set)' },
   token: { kind: 'string', secret: true, describe: 'HTTP(S) bearer token (config.local only)' },
   ca_file: { kind: 'path', describe: 'HTTP(S): PEM file of a private certificate authority to trust' },
+  format: { kind: 'string', describe: 'how push stores small objects: packed (in packs with an index, few requests) or loose (one object per key); see docs/remote-format.md' },
 };
 
 export function keySpec(key: string): KeySpec | undefined {
@@ -110,6 +111,7 @@ export function coerceValue(key: string, raw: string): unknown {
     }
     default:
       if (raw === '') throw invalid('empty');
+      if (/^remote\.[^.]+\.format$/.test(key) && raw !== 'packed' && raw !== 'loose') throw invalid('expected packed or loose');
       return raw;
   }
 }

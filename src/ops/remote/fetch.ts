@@ -6,6 +6,7 @@ import type { StatCache } from '../../objects/stat-cache.js';
 import { downloadToCache } from '../../transfer/download.js';
 import { statObjects } from '../../transfer/presence.js';
 import { processQueue, type QueueItem } from '../../transfer/queue.js';
+import { planReads, readPacked } from '../../transfer/packs.js';
 import type { OpContext } from '../context.js';
 import { canonicalUrl } from '../../remotes/url.js';
 import { openRemote, remoteSpec, type OpenRemote } from './open.js';
@@ -93,7 +94,9 @@ async function download(ctx: OpContext, open: OpenRemote | (() => Promise<OpenRe
   const { repo } = ctx;
   const remote = typeof open === 'function' ? await open() : open;
   const { backend, known, settings, spec } = remote;
-  const items: Array<QueueItem<{ oid: Oid; path: string }>> = wanted.map((w) => ({ key: w.oid, size: w.size, value: w }));
+  const loose = await downloadPacked(ctx, remote, state, wanted, result);
+  if (loose.length === 0) return [];
+  const items: Array<QueueItem<{ oid: Oid; path: string }>> = loose.map((w) => ({ key: w.oid, size: w.size, value: w }));
   try {
     const r = await processQueue('download', items, (w, call) => downloadToCache(backend, repo.cache, w.oid, call, spec.name), settings, (item, got) => {
       // Recorded as verified, so that checkout does not hash it again.
@@ -114,6 +117,52 @@ async function download(ctx: OpContext, open: OpenRemote | (() => Promise<OpenRe
   } finally {
     known.flush();
   }
+}
+
+/**
+ * Download what the remote holds in packs (docs/remote-format.md): ranged reads, neighbours coalesced,
+ * each object verified. A pack gone since its index was read (a gc repacked it) sends dvs to list the
+ * remote again, once; returns what must be fetched loose.
+ */
+async function downloadPacked(ctx: OpContext, remote: OpenRemote, state: StatCache, wanted: Array<{ oid: Oid; path: string; size: number }>, result: FetchResult): Promise<Array<{ oid: Oid; path: string; size: number }>> {
+  const { repo } = ctx;
+  const { backend, known, settings, spec } = remote;
+  const catalogue = remote.packs();
+  if (!catalogue.supported) return wanted;
+  await catalogue.learn(wanted.map((w) => w.oid));
+  const byOid = new Map(wanted.map((w) => [w.oid, w]));
+  let inPacks = wanted.filter((w) => catalogue.lookup(w.oid));
+  const rest = wanted.filter((w) => !catalogue.lookup(w.oid));
+  try {
+    for (let round = 0; inPacks.length; round++) {
+      const reads = planReads(inPacks.map((w) => ({ oid: w.oid, at: catalogue.lookup(w.oid)! })));
+      const failed = await readPacked({ backend, settings }, reads, spec.name, repo.cache, (oid, size) => {
+        recordObject(repo.cache, state, oid);
+        known.confirm(oid);
+        result.fetched++;
+        result.bytes += size;
+      }, (oid, error) => {
+        known.markLost(oid, 'bad');
+        result.failures.push(failureOf(byOid.get(oid)!.path, oid, error));
+      });
+      const gone: Oid[] = [];
+      for (const f of failed) {
+        if (f.error.code === 'REMOTE_OBJECT_MISSING') gone.push(f.oid);
+        else result.failures.push(failureOf(byOid.get(f.oid)!.path, f.oid, f.error));
+      }
+      if (gone.length === 0) break;
+      if (round > 0) {
+        rest.push(...gone.map((oid) => byOid.get(oid)!));
+        break;
+      }
+      await catalogue.refresh();
+      inPacks = gone.filter((oid) => catalogue.lookup(oid)).map((oid) => byOid.get(oid)!);
+      rest.push(...gone.filter((oid) => !catalogue.lookup(oid)).map((oid) => byOid.get(oid)!));
+    }
+  } finally {
+    known.flush();
+  }
+  return rest;
 }
 
 /**

@@ -2,16 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { DvsError } from '../../errors.js';
 import type { Repo } from '../../repo/repo.js';
-import { isReadOnlyLocation, type RemoteBackend, type RemoteOptions, type RemoteSpec } from '../../remotes/types.js';
+import { isReadOnlyLocation, type RemoteBackend, type RemoteFormat, type RemoteOptions, type RemoteSpec } from '../../remotes/types.js';
 import { canonicalUrl, parseRemoteUrl } from '../../remotes/url.js';
 import { KnownObjects } from '../../transfer/known.js';
+import { catalogueDir, PackCatalogue } from '../../transfer/packs.js';
 import { processQueue, type QueueSettings } from '../../transfer/queue.js';
 import type { OpContext } from '../context.js';
 
 /** Option names a remote may carry, in the order `remote list` shows them. */
 const OPTION_NAMES: Array<keyof RemoteOptions> = [
   'endpoint', 'region', 'profile', 'path_style', 'checksum', 'credentials_file', 'access_key_id', 'secret_access_key', 'session_token', 'project', 'account_name', 'account_key', 'connection_string', 'sas_token', 'jobs',
-  'user', 'port', 'key_file', 'known_hosts', 'password', 'auth', 'token', 'ca_file',
+  'user', 'port', 'key_file', 'known_hosts', 'password', 'auth', 'token', 'ca_file', 'format',
 ];
 
 const CONFIG_FILE_NAMES = { user: 'user config', shared: '.dvs/config', local: '.dvs/config.local' } as const;
@@ -148,6 +149,10 @@ export interface OpenRemote {
   known: KnownObjects;
   /** The canonical URL (keys the known-objects record). */
   url: string;
+  /** How push writes small objects (docs/remote-format.md); reading always understands both. */
+  format: RemoteFormat;
+  /** What the remote holds in packs, as far as this clone knows (created on first use). */
+  packs(): PackCatalogue;
   /** Check the remote's epoch before trusting `known` (one small request); a stale record is dropped. */
   syncKnown(): Promise<void>;
   /** Before deleting from the remote: a new epoch, so that every other clone drops its record. */
@@ -173,12 +178,15 @@ export async function openRemote(ctx: OpContext, options: { remote?: string; job
     onProgress: ctx.onProgress,
     label: `remote "${spec.name}" (${backend.display})`,
   };
+  let catalogue: PackCatalogue | undefined;
   return {
     spec,
     backend,
     url,
     known,
     settings,
+    format: backend.putPackFile && spec.options.format === 'packed' ? 'packed' : 'loose',
+    packs: () => (catalogue ??= new PackCatalogue({ backend, settings }, catalogueDir(repo.paths.tmp, url))),
     async syncKnown() {
       const r = await processQueue('query', [{ key: 'epoch', size: 0, count: 0, value: undefined }], (_v, call) => backend.readMarker(call), settings);
       if (r.failed.length) throw r.failed[0].error;

@@ -2,6 +2,7 @@ import { shortOid, type Oid } from '../../objects/oid.js';
 import type { UploadSource } from '../../remotes/types.js';
 import { findPresent, statObjects } from '../../transfer/presence.js';
 import { processQueue, type QueueItem } from '../../transfer/queue.js';
+import { LOOSE_THRESHOLD, pushPacks } from '../../transfer/packs.js';
 import type { OpContext } from '../context.js';
 import { canonicalUrl } from '../../remotes/url.js';
 import { openRemote, remoteSpec, requireWritable, type OpenRemote } from './open.js';
@@ -114,7 +115,17 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
   const resend = new Set(badFiles.filter((oid) => hasBad(oid)));
   const unknown = files.filter((oid) => !known.has(oid) && !resend.has(oid));
   result.alreadyPresent += files.length - unknown.length - resend.size;
-  const there = await findPresent({ backend, settings }, unknown);
+  // Packed objects: one listing of the remote's indexes (new ones downloaded once) answers for all.
+  const catalogue = remote.packs();
+  if (unknown.length && catalogue.supported) await catalogue.refresh();
+  const packed = unknown.filter((oid) => catalogue.lookup(oid) && !known.isBad(oid));
+  for (const oid of packed) known.add(oid);
+  result.alreadyPresent += packed.length;
+  // A packed remote holds its small objects in packs: asking about each one loose would cost the
+  // requests packing saves (a small object also loose there, from before, is just packed again).
+  const packing = remote.format === 'packed';
+  const askLoose = unknown.filter((oid) => !catalogue.lookup(oid) && (!packing || needs.files.get(oid)!.size >= LOOSE_THRESHOLD));
+  const there = await findPresent({ backend, settings }, askLoose);
   const failedOids = new Set<Oid>();
   for (const oid of there.keys()) {
     known.add(oid);
@@ -130,7 +141,7 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
       hint: `Run \`dvs verify --remote ${spec.name} --deep\` to delete bad copies, then push from a clone that has the data.`,
     }));
   }
-  const missing = [...resend, ...unknown.filter((oid) => !there.has(oid))];
+  const missing = [...resend, ...unknown.filter((oid) => !there.has(oid) && !catalogue.lookup(oid))];
 
   // 3. Upload what the remote lacks; what the cache lacks too cannot be pushed.
   const has = cacheLookup(repo, missing.length);
@@ -149,7 +160,9 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
     }
     uploads.push({ key: oid, size: info.size, value: { oid, path: repo.cache.pathOf(oid), size: info.size } });
   }
-  await upload(remote, uploads, result, (oid) => needs.files.get(oid)!.path, failedOids);
+  const small = packing ? uploads.filter((u) => u.size < LOOSE_THRESHOLD) : [];
+  await uploadPacked(ctx, remote, small, result, (oid) => needs.files.get(oid)!.path, failedOids);
+  await upload(remote, packing ? uploads.filter((u) => u.size >= LOOSE_THRESHOLD) : uploads, result, (oid) => needs.files.get(oid)!.path, failedOids);
 
   // 4. Manifests last, and only for directories whose every file is now on the remote.
   const manifestUploads: Array<QueueItem<UploadSource>> = [];
@@ -191,6 +204,30 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
   result.manifests = result.uploaded - before;
   result.restored.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return result;
+}
+
+/** Small objects into packs, then their index (see transfer/packs.ts); a killed push leaves only unindexed packs. */
+async function uploadPacked(ctx: OpContext, remote: OpenRemote, items: Array<QueueItem<UploadSource>>, result: PushResult, pathOf: (oid: Oid) => string, failedOids: Set<Oid>): Promise<void> {
+  if (items.length === 0) return;
+  const { backend, known, settings } = remote;
+  const sizes = new Map(items.map((i) => [i.key, i.size]));
+  try {
+    const r = await pushPacks({ backend, settings }, ctx.repo.cache, remote.packs(), items.map((i) => i.value), (oids) => {
+      for (const oid of oids) {
+        if (known.isLost(oid) || known.wasKnown(oid)) result.restored.push({ path: pathOf(oid), oid });
+        known.confirm(oid);
+        result.uploaded++;
+        result.bytes += sizes.get(oid) ?? 0;
+      }
+      known.flush();
+    });
+    for (const f of r.failed) {
+      failedOids.add(f.oid);
+      result.failures.push(failureOf(pathOf(f.oid), f.oid, f.error));
+    }
+  } finally {
+    known.flush();
+  }
 }
 
 async function upload(remote: OpenRemote, items: Array<QueueItem<UploadSource>>, result: PushResult, pathOf: (oid: Oid) => string, failedOids: Set<Oid>): Promise<void> {

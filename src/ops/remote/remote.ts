@@ -2,6 +2,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import { DvsError } from '../../errors.js';
 import { coerceValue, REMOTE_OPTIONS, renameConfigKey, writeConfigValue, type ConfigFile } from '../../repo/config.js';
 import type { Repo } from '../../repo/repo.js';
+import type { RemoteFormat, RemoteScheme } from '../../remotes/types.js';
 import { parseRemoteUrl } from '../../remotes/url.js';
 import { stage } from '../../scm/git.js';
 import { writeSetting } from '../setup/config.js';
@@ -27,6 +28,8 @@ export interface RemoteOpOptions {
   local?: boolean;
   /** add: replace an existing remote's URL. */
   force?: boolean;
+  /** add: how push stores small objects (remote.<name>.format); default: defaultFormat(). */
+  format?: string;
   /** modify/default: remove the option (or the default). */
   unset?: boolean;
   /** For relative paths given on the command line. */
@@ -138,9 +141,22 @@ function add(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
     for (const f of [repo.config.shared, repo.config.local]) if (f !== target.file && f.doc.hasIn(['remote', name, 'url'])) writeConfigValue(f, `remote.${name}.url`, undefined);
   }
   writeSetting(repo, `remote.${name}.url`, url, o.local === true);
+  const format = o.format ?? defaultFormat(location.scheme);
+  if (format !== undefined) writeSetting(repo, `remote.${name}.format`, coerceValue(`remote.${name}.format`, format) as string, o.local === true);
   if (o.makeDefault) writeConfigValue(target.file, 'core.remote', name);
   return { action: 'add', name, url, file: target.name, isDefault: o.makeDefault === true || repo.config.get('core.remote') === name, replaced: exists };
 }
+
+/**
+ * The format a new remote gets when `--format` is not given (docs/remote-format.md, "Choosing the
+ * format"): packed where each request costs (object stores), loose where the backend cannot hold packs.
+ * A remote with no format set (added before packs existed) stays loose.
+ */
+export function defaultFormat(scheme: RemoteScheme): RemoteFormat | undefined {
+  return PACKED_BY_DEFAULT.has(scheme) ? 'packed' : undefined;
+}
+
+const PACKED_BY_DEFAULT = new Set<RemoteScheme>(['s3', 'gcs']);
 
 function list(repo: Repo): Unstaged<RemoteResult> {
   const def = repo.config.get<string>('core.remote');

@@ -75,6 +75,14 @@ export async function remoteStatus(ctx: OpContext, options: { targets?: string[]
       if (vouches(i)) continue;
       for (const oid of i.files ?? []) if (!known.has(oid) && !known.isBad(oid)) candidates.add(oid);
     }
+    // Packed objects: one listing of the indexes (kept on disk once read) answers for all of them.
+    const catalogue = remote.packs();
+    if (candidates.size && catalogue.supported) await catalogue.refresh();
+    for (const oid of candidates) {
+      if (!catalogue.lookup(oid)) continue;
+      known.add(oid);
+      candidates.delete(oid);
+    }
     for (const oid of (await findPresent({ backend, settings }, candidates)).keys()) known.add(oid);
 
     const has = cacheLookup(repo, items.reduce((n, i) => n + (i.files?.length ?? 0), 0));

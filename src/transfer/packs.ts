@@ -1,0 +1,480 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { DvsError, errnoCode } from '../errors.js';
+import type { ObjectCache } from '../objects/cache.js';
+import { shortOid, type Oid } from '../objects/oid.js';
+import { RemoteError } from '../remotes/errors.js';
+import type { ByteRange, CallOptions, DownloadSource, PackFileInfo, RemoteBackend } from '../remotes/types.js';
+import { corrupted } from './download.js';
+import { contentName, PACK_HEADER, parseIndex, serializeIndex, type PackEntry, type PackIndex } from './pack-format.js';
+import { processQueue, type QueueItem, type QueueSettings } from './queue.js';
+
+/**
+ * The packed remote format (docs/remote-format.md): small objects travel in packs of about PACK_TARGET
+ * bytes, each push ending with an index (oid → pack, offset, length) named by the hash of its bytes.
+ * This module writes packs and indexes, learns what a remote holds packed (listing `packs/` and keeping
+ * the immutable indexes on disk), and reads objects back with ranged reads, neighbours coalesced.
+ * Everything goes through the transfer queue, and every object read is verified against its oid.
+ */
+
+/** Objects of this size and more stay loose (one request each is already cheap per byte). */
+export const LOOSE_THRESHOLD = 1 << 20;
+/** A pack is closed before it would grow past this: one PUT on S3 (dvs's single-request limit there). */
+export const PACK_TARGET = 16 << 20;
+/** A big push writes an index every this many packs, so a killed one keeps most of what it sent. */
+const PACKS_PER_INDEX = 128;
+/** Wanted objects of one pack closer than this are read in one request. */
+const COALESCE_GAP = 1 << 20;
+/** At least this fraction of a pack wanted: read all of it in one request. */
+const WHOLE_PACK = 0.5;
+
+export interface PackLocation {
+  pack: string;
+  packSize: number;
+  offset: number;
+  length: number;
+  index: string;
+}
+
+export interface PackContext {
+  backend: RemoteBackend;
+  settings: QueueSettings;
+}
+
+export interface LoadedIndex {
+  name: string;
+  index: PackIndex;
+}
+
+/**
+ * What a remote holds in packs, as far as this clone knows: the indexes listed on the remote, kept in
+ * `<dir>/<name>` (immutable, so downloaded once; verified by name whenever read).
+ */
+export class PackCatalogue {
+  private readonly where = new Map<Oid, PackLocation>();
+  private indexes: LoadedIndex[] = [];
+  /** Pack files the last listing saw, with sizes and dates (gc needs them). */
+  listedPacks = new Map<string, PackFileInfo>();
+  listedIndexes = new Map<string, PackFileInfo>();
+  /** Indexes that could not be read or parsed, with why (verify reports them). */
+  readonly broken: Array<{ name: string; why: string }> = [];
+  private listedOnce = false;
+
+  constructor(
+    private readonly ctx: PackContext,
+    private readonly dir: string,
+  ) {
+    this.loadCached();
+  }
+
+  /** The backend can hold packs (every backend but SSH, Azure and HTTP(S) for now). */
+  get supported(): boolean {
+    return this.ctx.backend.listPackFiles !== undefined;
+  }
+
+  get listed(): boolean {
+    return this.listedOnce;
+  }
+
+  lookup(oid: Oid): PackLocation | undefined {
+    return this.where.get(oid);
+  }
+
+  get size(): number {
+    return this.where.size;
+  }
+
+  loaded(): readonly LoadedIndex[] {
+    return this.indexes;
+  }
+
+  /** List once per run, when some of `oids` are not in the indexes already known. */
+  async learn(oids: Iterable<Oid>): Promise<void> {
+    if (!this.supported || this.listedOnce) return;
+    for (const oid of oids) {
+      if (!this.where.has(oid)) return this.refresh();
+    }
+  }
+
+  /** List `packs/` and read the indexes not yet kept here; forget those gone from the remote. */
+  async refresh(): Promise<void> {
+    const list = this.ctx.backend.listPackFiles?.bind(this.ctx.backend);
+    if (!list) return;
+    const r = await processQueue('query', [{ key: 'packs', size: 0, count: 0, value: undefined }], async (_v, call) => {
+      const files: PackFileInfo[] = [];
+      for await (const page of list(call)) {
+        files.push(...page);
+        call.onBytes?.(0);
+      }
+      return files;
+    }, this.ctx.settings);
+    if (r.failed.length) throw r.failed[0].error;
+    this.listedPacks = new Map();
+    this.listedIndexes = new Map();
+    for (const f of r.done[0].result) (f.name.endsWith('.pack') ? this.listedPacks : this.listedIndexes).set(f.name, f);
+    const cached = new Set(this.cachedNames());
+    for (const name of cached) if (!this.listedIndexes.has(name)) rmSync(join(this.dir, name), { force: true });
+    const missing = [...this.listedIndexes.keys()].filter((n) => !cached.has(n));
+    if (missing.length) await this.downloadIndexes(missing);
+    this.listedOnce = true;
+    this.loadCached();
+  }
+
+  /** An index this clone wrote itself: kept, and its objects known, without asking the remote. */
+  remember(name: string, bytes: Buffer): void {
+    mkdirSync(this.dir, { recursive: true });
+    writeFileSync(join(this.dir, name), bytes);
+    this.add(name, parseIndex(bytes.toString('utf8')));
+  }
+
+  private async downloadIndexes(names: string[]): Promise<void> {
+    const { backend, settings } = this.ctx;
+    mkdirSync(this.dir, { recursive: true });
+    const items = names.map((name) => ({ key: name, size: this.listedIndexes.get(name)?.size ?? 0, value: name }));
+    const r = await processQueue('download', items, async (name, call) => {
+      const bytes = await readAll(await backend.readPackFile!(name, undefined, call), call);
+      if (contentName(bytes, 'idx') !== name) throw new RemoteError('REMOTE_OBJECT_CORRUPTED', `pack index ${name.slice(0, 12)}… does not hash to its name`, { reason: 'corrupt' });
+      writeFileSync(join(this.dir, name), bytes);
+    }, settings);
+    for (const f of r.failed) {
+      // An index deleted between the listing and the read was being replaced by gc: not an error.
+      if (f.error.code === 'REMOTE_OBJECT_MISSING') continue;
+      if (f.error.code === 'REMOTE_OBJECT_CORRUPTED') this.broken.push({ name: f.item.key, why: f.error.message });
+      else throw f.error;
+    }
+  }
+
+  private cachedNames(): string[] {
+    try {
+      return readdirSync(this.dir).filter((n) => /^[0-9a-f]{64}\.idx$/.test(n));
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return [];
+      throw err;
+    }
+  }
+
+  /** Rebuild the view from the indexes kept on disk (after a listing: only those whose packs are all there). */
+  private loadCached(): void {
+    this.where.clear();
+    this.indexes = [];
+    for (const name of this.cachedNames()) {
+      let index: PackIndex;
+      try {
+        const bytes = readFileSync(join(this.dir, name));
+        if (contentName(bytes, 'idx') !== name) throw new Error('does not hash to its name');
+        index = parseIndex(bytes.toString('utf8'));
+      } catch (err) {
+        rmSync(join(this.dir, name), { force: true });
+        if (!this.broken.some((b) => b.name === name)) this.broken.push({ name, why: (err as Error).message });
+        continue;
+      }
+      // An index naming a pack the remote no longer lists is being removed by a gc: ignored.
+      if (this.listedOnce && index.packs.some((p) => !this.listedPacks.has(p.name))) continue;
+      this.add(name, index);
+    }
+  }
+
+  private add(name: string, index: PackIndex): void {
+    this.indexes.push({ name, index });
+    for (const e of index.entries) {
+      const pack = index.packs[e.pack];
+      this.where.set(e.oid, { pack: pack.name, packSize: pack.size, offset: e.offset, length: e.length, index: name });
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Writing
+
+export interface PackSource {
+  oid: Oid;
+  size: number;
+  /** The cache object's path. */
+  path: string;
+}
+
+export interface PackPushResult {
+  /** Objects now on the remote in a pack named by a stored index. */
+  stored: Array<{ oid: Oid; size: number }>;
+  failed: Array<{ oid: Oid; error: DvsError }>;
+  packs: number;
+  indexes: number;
+}
+
+interface PlannedPack {
+  objects: PackSource[];
+  /** Set once built: the temp file, its name, the entries that made it in. */
+  built?: { tmp: string; name: string; size: number; entries: Array<Omit<PackEntry, 'pack'>> };
+}
+
+/**
+ * Upload small objects in packs, then the index that names them (never before all its packs are
+ * stored): a killed push leaves at most packs no index names. Objects whose cache copy is missing or
+ * does not hash to its name are left out and reported.
+ */
+export async function pushPacks(ctx: PackContext, cache: ObjectCache, catalogue: PackCatalogue, objects: PackSource[], onStored?: (oids: Oid[]) => void): Promise<PackPushResult> {
+  const result: PackPushResult = { stored: [], failed: [], packs: 0, indexes: 0 };
+  const plan = planPacks(objects);
+  for (let i = 0; i < plan.length; i += PACKS_PER_INDEX) {
+    const group = plan.slice(i, i + PACKS_PER_INDEX);
+    try {
+      await pushGroup(ctx, cache, catalogue, group, result, onStored);
+    } finally {
+      for (const p of group) if (p.built) rmSync(p.built.tmp, { force: true });
+    }
+  }
+  return result;
+}
+
+function planPacks(objects: PackSource[]): PlannedPack[] {
+  const plan: PlannedPack[] = [];
+  let current: PackSource[] = [];
+  let bytes = PACK_HEADER.length;
+  for (const o of objects) {
+    if (current.length && bytes + o.size > PACK_TARGET) {
+      plan.push({ objects: current });
+      current = [];
+      bytes = PACK_HEADER.length;
+    }
+    current.push(o);
+    bytes += o.size;
+  }
+  if (current.length) plan.push({ objects: current });
+  return plan;
+}
+
+async function pushGroup(ctx: PackContext, cache: ObjectCache, catalogue: PackCatalogue, group: PlannedPack[], result: PackPushResult, onStored?: (oids: Oid[]) => void): Promise<void> {
+  const { backend, settings } = ctx;
+  const left = new Map<PlannedPack, Array<{ oid: Oid; error: DvsError }>>();
+  const items: Array<QueueItem<PlannedPack>> = group.map((p, n) => ({
+    key: `pack ${n} ${p.objects[0].oid}`,
+    size: p.objects.reduce((s, o) => s + o.size, 0),
+    count: p.objects.length,
+    value: p,
+  }));
+  const r = await processQueue('upload', items, async (p, call) => {
+    if (!p.built) {
+      const { built, rejected } = buildPack(cache, p.objects);
+      p.built = built;
+      left.set(p, rejected);
+    }
+    if (!p.built.entries.length) return;
+    await backend.putPackFile!(p.built.name, { oid: p.built.name.slice(0, 64), path: p.built.tmp, size: p.built.size }, call);
+  }, settings);
+  for (const rejected of left.values()) result.failed.push(...rejected);
+  for (const f of r.failed) {
+    const packed = new Set(f.item.value.built?.entries.map((e) => e.oid) ?? f.item.value.objects.map((o) => o.oid));
+    for (const o of f.item.value.objects) if (packed.has(o.oid)) result.failed.push({ oid: o.oid, error: f.error });
+  }
+  const stored = r.done.map((d) => d.item.value).filter((p) => p.built && p.built.entries.length);
+  if (!stored.length) return;
+  const index: PackIndex = { packs: [], entries: [] };
+  const seen = new Set<Oid>();
+  for (const p of stored) {
+    const n = index.packs.push({ name: p.built!.name, size: p.built!.size }) - 1;
+    for (const e of p.built!.entries) {
+      if (seen.has(e.oid)) continue;
+      seen.add(e.oid);
+      index.entries.push({ ...e, pack: n });
+    }
+  }
+  const bytes = serializeIndex(index);
+  const name = contentName(bytes, 'idx');
+  const tmp = cache.tempPath();
+  writeFileSync(tmp, bytes);
+  try {
+    const ir = await processQueue('upload', [{ key: name, size: bytes.length, count: 0, value: name }], (n, call) => backend.putPackFile!(n, { oid: n.slice(0, 64), path: tmp, size: bytes.length }, call), settings);
+    if (ir.failed.length) {
+      for (const e of index.entries) result.failed.push({ oid: e.oid, error: ir.failed[0].error });
+      return;
+    }
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  catalogue.remember(name, bytes);
+  result.packs += stored.length;
+  result.indexes += 1;
+  const sizes = new Map(index.entries.map((e) => [e.oid, e.length]));
+  for (const [oid, size] of sizes) result.stored.push({ oid, size });
+  onStored?.([...sizes.keys()]);
+}
+
+/** Copy the objects into one pack file (a temp file in the cache), each hashed on the way in. */
+function buildPack(cache: ObjectCache, objects: PackSource[]): { built: NonNullable<PlannedPack['built']>; rejected: Array<{ oid: Oid; error: DvsError }> } {
+  const parts: Buffer[] = [PACK_HEADER];
+  const entries: Array<Omit<PackEntry, 'pack'>> = [];
+  const rejected: Array<{ oid: Oid; error: DvsError }> = [];
+  let offset = PACK_HEADER.length;
+  const seen = new Set<Oid>();
+  for (const o of objects) {
+    if (seen.has(o.oid)) continue;
+    seen.add(o.oid);
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(o.path);
+    } catch (err) {
+      const missing = errnoCode(err) === 'ENOENT';
+      rejected.push({ oid: o.oid, error: new RemoteError(missing ? 'OBJECT_MISSING' : 'CACHE_READ_FAILED', missing ? `object ${shortOid(o.oid)} is not in the cache` : `cannot read cache object ${shortOid(o.oid)}: ${(err as Error).message}`, { reason: 'source-corrupt' }) });
+      continue;
+    }
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== o.oid) {
+      rejected.push({ oid: o.oid, error: new RemoteError('SOURCE_CORRUPTED', `the cache object ${shortOid(o.oid)} is corrupted (its bytes hash to ${shortOid(actual)}); not uploaded`, {
+        reason: 'source-corrupt',
+        hint: 'Run `dvs verify` to quarantine it, then re-track the data or fetch a good copy.',
+        data: { oid: o.oid, actual },
+      }) });
+      continue;
+    }
+    parts.push(bytes);
+    entries.push({ oid: o.oid, offset, length: bytes.length });
+    offset += bytes.length;
+  }
+  const body = Buffer.concat(parts);
+  const tmp = cache.tempPath();
+  writeFileSync(tmp, body, { mode: 0o444 });
+  return { built: { tmp, name: contentName(body, 'pack'), size: body.length, entries }, rejected };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Reading
+
+export interface PackRead {
+  pack: string;
+  range: ByteRange | undefined;
+  members: Array<{ oid: Oid; offset: number; length: number }>;
+}
+
+/**
+ * The requests that read `wanted` (all in packs): per pack, neighbours closer than COALESCE_GAP share
+ * one ranged read, and a pack mostly wanted is read whole.
+ */
+export function planReads(wanted: Array<{ oid: Oid; at: PackLocation }>): PackRead[] {
+  const byPack = new Map<string, Array<{ oid: Oid; at: PackLocation }>>();
+  for (const w of wanted) {
+    const list = byPack.get(w.at.pack);
+    if (list) list.push(w);
+    else byPack.set(w.at.pack, [w]);
+  }
+  const reads: PackRead[] = [];
+  for (const [pack, list] of byPack) {
+    list.sort((a, b) => a.at.offset - b.at.offset);
+    const members = list.map((w) => ({ oid: w.oid, offset: w.at.offset, length: w.at.length }));
+    const wantedBytes = members.reduce((s, m) => s + m.length, 0);
+    if (wantedBytes >= list[0].at.packSize * WHOLE_PACK) {
+      reads.push({ pack, range: undefined, members });
+      continue;
+    }
+    let run: PackRead | undefined;
+    for (const m of members) {
+      if (run && run.range && m.offset - run.range.end <= COALESCE_GAP) {
+        run.members.push(m);
+        run.range.end = Math.max(run.range.end, m.offset + m.length);
+      } else {
+        run = { pack, range: { start: m.offset, end: m.offset + m.length }, members: [m] };
+        reads.push(run);
+      }
+    }
+  }
+  return reads;
+}
+
+export interface ReadOutcome {
+  /** Verified (and, with a cache, stored there). */
+  ok: Array<{ oid: Oid; size: number }>;
+  /** Bytes that did not hash to the oid. */
+  bad: Array<{ oid: Oid; error: DvsError }>;
+}
+
+/**
+ * Read objects out of packs through the queue. Each object is verified against its oid; with `cache`
+ * the good ones enter it. A read that fails (the pack gone after a gc, the network) fails all its
+ * objects, returned with the error.
+ */
+export async function readPacked(ctx: PackContext, reads: PackRead[], remoteName: string, cache: ObjectCache | undefined, onOk: (oid: Oid, size: number) => void, onBad: (oid: Oid, error: DvsError) => void): Promise<Array<{ oid: Oid; error: DvsError }>> {
+  const { backend, settings } = ctx;
+  const items: Array<QueueItem<PackRead>> = reads.map((read) => ({
+    key: `${read.pack}:${read.range?.start ?? 'all'}`,
+    size: read.range ? read.range.end - read.range.start : read.members.reduce((s, m) => s + m.length, 0),
+    count: read.members.length,
+    value: read,
+  }));
+  const r = await processQueue('download', items, async (read, call) => splitRead(await backend.readPackFile!(read.pack, read.range, call), read, call, remoteName, cache), settings, (_item, outcome) => {
+    for (const o of outcome.ok) onOk(o.oid, o.size);
+    for (const b of outcome.bad) onBad(b.oid, b.error);
+  });
+  const failed: Array<{ oid: Oid; error: DvsError }> = [];
+  for (const f of r.failed) for (const m of f.item.value.members) failed.push({ oid: m.oid, error: f.error });
+  return failed;
+}
+
+/** Walk the bytes of one read, cutting out each member and checking it against its oid. */
+async function splitRead(source: DownloadSource, read: PackRead, call: CallOptions, remoteName: string, cache: ObjectCache | undefined): Promise<ReadOutcome> {
+  const stream: Readable = source.type === 'file' ? createReadStream(source.path, { highWaterMark: 1 << 20 }) : source.stream;
+  const base = read.range?.start ?? 0;
+  const outcome: ReadOutcome = { ok: [], bad: [] };
+  let position = base;
+  let next = 0;
+  let parts: Buffer[] = [];
+  const finish = (m: PackRead['members'][number]) => {
+    const bytes = Buffer.concat(parts);
+    parts = [];
+    const actual = createHash('sha256').update(bytes).digest('hex');
+    if (actual !== m.oid) return outcome.bad.push({ oid: m.oid, error: corrupted(remoteName, m.oid, actual) });
+    if (cache && !cache.has(m.oid)) {
+      const tmp = cache.tempPath();
+      writeFileSync(tmp, bytes, { mode: 0o444, flag: 'wx' });
+      cache.commit(tmp, m.oid);
+    }
+    outcome.ok.push({ oid: m.oid, size: bytes.length });
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      call.signal.throwIfAborted();
+      call.onBytes?.(chunk.length);
+      let at = 0;
+      while (at < chunk.length && next < read.members.length) {
+        const m = read.members[next];
+        const end = m.offset + m.length;
+        if (position + (chunk.length - at) <= m.offset) break;
+        if (position < m.offset) {
+          at += m.offset - position;
+          position = m.offset;
+        }
+        const take = Math.min(chunk.length - at, end - position);
+        parts.push(chunk.subarray(at, at + take));
+        at += take;
+        position += take;
+        if (position === end) {
+          finish(m);
+          next++;
+        }
+      }
+      position += chunk.length - at;
+      if (next === read.members.length && read.range) break;
+    }
+  } finally {
+    stream.destroy();
+  }
+  if (next < read.members.length) {
+    throw new RemoteError('REMOTE_SHORT_READ', `the read of pack ${read.pack.slice(0, 12)}… stopped after ${position - base} bytes`, { reason: 'server', retriable: true });
+  }
+  return outcome;
+}
+
+async function readAll(source: DownloadSource, call: CallOptions): Promise<Buffer> {
+  if (source.type === 'file') return readFileSync(source.path);
+  const parts: Buffer[] = [];
+  for await (const chunk of source.stream as AsyncIterable<Buffer>) {
+    parts.push(chunk);
+    call.onBytes?.(chunk.length);
+  }
+  return Buffer.concat(parts);
+}
+
+/** `<tmp>/remotes/<hash of the URL>.packs/`: the indexes this clone keeps for a remote. */
+export function catalogueDir(tmpDir: string, url: string): string {
+  return join(tmpDir, 'remotes', `${createHash('sha256').update(url).digest('hex').slice(0, 16)}.packs`);
+}
