@@ -214,6 +214,12 @@ export const ERROR_CODES = spec({
   RUN_RECORD_TAMPERED: { kind: 'input', when: 'A run record was edited after its audit event was written.' },
   ...prefixed('AUDIT_EVENT', parsed('An audit event', 'the event file')),
   ...prefixed('LINEAGE', parsed('A lineage record', 'the pointer')),
+  ROW_INDEX_INVALID: { kind: 'input', when: 'A row index object (the row provenance of a transform output) is not in the documented format.' },
+  ROW_INDEX_UNSUPPORTED: { kind: 'environment', when: 'Row indexes are little-endian; this machine cannot read or write them.' },
+  ROW_ID_NOT_FOUND: { kind: 'input', when: 'The --row-id column is not in a tabular input or output of the transform.' },
+  ROW_NOT_FOUND: { kind: 'notfound', when: '`dvs lineage trace`: the row number or key names no row of the dataset.' },
+  ROW_INDEX_MISSING: { kind: 'notfound', when: '`dvs lineage trace`: the step that made the dataset recorded no row index, or its index is neither in the cache nor on the remote.' },
+  TRACE_OPTIONS: { kind: 'usage', when: '`dvs lineage trace` needs a dataset or --source, and exactly one of --row and --key.' },
   LINEAGE_VERSION_NOT_FOUND: { kind: 'notfound', when: 'A version a lineage record names is in no pointer of the history.' },
   // Parameters from a file (transform --params, repro)
   ...prefixed('PARAMS', parsed('A params file', 'the file')),
@@ -271,6 +277,8 @@ export const WARNING_CODES = {
   // Lineage and runs
   LINEAGE_OUTDATED: 'A dataset was changed after the transform that made it; its recorded lineage describes an older version.',
   LINEAGE_INPUT_UNREADABLE: 'The pointer of a recorded input cannot be read; the lineage walk stops there.',
+  ROW_INDEX_SKIPPED: 'A tabular output got no row index (its --row-id column is missing, or the data could not be read); its lineage is recorded without one.',
+  ROW_VALUES_UNREAD: '`dvs lineage trace`: the traced row\'s values could not be read (its data is not in the cache), so parameters are shown without them.',
   STALE_LINEAGE: 'An input of a transform changed after the transform ran; its record names an older version.',
   RUN_RECORD_SKIPPED: '`dvs gc --force` could not read a run record; the data it names was not kept for it.',
   RUN_RECORD_UNRECORDED: 'A run record has no matching audit event (written by hand, or the trail is incomplete).',

@@ -244,7 +244,7 @@ export const runs = {
 
 type LineageResult<A extends LineageCommandResult['action']> = Extract<LineageCommandResult, { action: A }>;
 
-const lineageArgs = { mermaid: false, md: false };
+const lineageArgs = { mermaid: false, md: false, 'row-index': true };
 
 /** `dvs lineage …`. */
 export const lineage = {
@@ -260,6 +260,10 @@ export const lineage = {
     return invoke(lineageCommand, { ...lineageArgs, action: 'record', name, input: inputs, output: outputs, param: assignments(options.params), command, started, duration, commit }, options) as Promise<
       LineageResult<'record'>
     >;
+  },
+  /** `dvs lineage trace`: one row back to its raw source line, or (`source`) a source row forward to where it ended up. */
+  trace(path: string | undefined, options: CommonOptions & { row?: number; key?: string; source?: string; rev?: string }): Promise<LineageResult<'trace'>> {
+    return invoke(lineageCommand, { ...lineageArgs, action: 'trace', path, row: options.row, key: options.key, source: options.source, rev: options.rev }, options) as Promise<LineageResult<'trace'>>;
   },
 };
 

@@ -9,6 +9,8 @@ export interface TransformArgs {
   output: string[];
   param?: string[];
   params?: string[];
+  'row-id'?: string;
+  'row-index': boolean;
   '--'?: Array<string | number>;
 }
 
@@ -46,6 +48,8 @@ export const transformCommand = defineCommand<TransformArgs, TransformResult>({
       .option('output', repeatable('data the command writes, tracked afterwards', { alias: 'o', demandOption: true }))
       .option('param', repeatable('a parameter of the transform, key=value', { alias: 'p' }))
       .option('params', repeatable('parameters from a section of a committed YAML file, <file>:<key> (dvs repro re-reads it)'))
+      .option('row-id', single('string', 'name rows by this column (which the command keeps) instead of by their content, for the row index'))
+      .option('row-index', { type: 'boolean', default: true, describe: 'record which input row each output row came from (tabular outputs; --no-row-index to skip)' })
       .example('dvs transform --name filter -i raw.csv -o clean.csv -p min=0.5 -- python filter.py', 'run it, track clean.csv, record how it was made')
       .example('dvs transform --name split -i all.csv -o train.csv -o test.csv -- sh -c "python split.py"', 'two outputs; a shell only when you name one')
       .check(() => {
@@ -68,6 +72,8 @@ export const transformCommand = defineCommand<TransformArgs, TransformResult>({
       outputs: args.output,
       params: args.param,
       paramsFrom: args.params,
+      rowId: args['row-id'],
+      rowIndex: args['row-index'],
       command,
       run: terminalRunner(args.json),
     });

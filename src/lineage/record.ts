@@ -26,6 +26,8 @@ export interface LineageIO {
   files?: number;
   /** Data rows of tabular data (summed over a directory's tabular files); null when not tabular. */
   rows: number | null;
+  /** Outputs: the cache object holding the row index (docs/lineage.md), when one was recorded. */
+  rowIndex?: Oid;
 }
 
 export interface LineageRecord {
@@ -60,6 +62,7 @@ function ioToStored(io: LineageIO): Record<string, unknown> {
   const o: Record<string, unknown> = { path: io.path, oid: formatOid(io.oid), kind: io.kind, size: io.size };
   if (io.files !== undefined) o.files = io.files;
   o.rows = io.rows;
+  if (io.rowIndex) o.row_index = formatOid(io.rowIndex);
   return o;
 }
 
@@ -113,6 +116,12 @@ function parseIO(f: Fields, fail: (reason: string) => LineageFormatError): Linea
   }
   const io: LineageIO = { path, oid, kind: f.oneOf<DataKind>('kind', ['file', 'dir'], 'file'), size: f.count('size'), rows: f.countOrNull('rows') };
   if (f.has('files')) io.files = f.count('files');
+  const rowIndex = f.value.row_index;
+  if (rowIndex !== undefined && rowIndex !== null) {
+    const hex = typeof rowIndex === 'string' && rowIndex.startsWith('sha256:') ? rowIndex.slice(7) : undefined;
+    if (!isOid(hex)) throw fail(`${f.at}.row_index must be "sha256:<hex>", not ${quote(rowIndex)}`);
+    io.rowIndex = hex;
+  }
   return io;
 }
 

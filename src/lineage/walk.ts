@@ -31,6 +31,8 @@ export interface LineageStepIO {
   rows: number | null;
   /** The node it resolved to. */
   node: string;
+  /** Outputs: the row index object recorded for it, if any. */
+  rowIndex?: Oid;
 }
 
 /** One recorded transform: the record's own fields, with inputs and outputs resolved to graph nodes. */
@@ -216,7 +218,7 @@ class LineageWalk {
 }
 
 /** A step as its record describes it, its inputs not yet resolved. */
-function newStep(id: string, record: LineageRecord): LineageStep {
+export function newStep(id: string, record: LineageRecord): LineageStep {
   const rowsIn = sumRows(record.inputs);
   const rowsOut = sumRows(record.outputs);
   return {
@@ -225,7 +227,7 @@ function newStep(id: string, record: LineageRecord): LineageStep {
     params: record.params,
     command: record.command,
     inputs: [],
-    outputs: record.outputs.map((o) => ({ path: o.path, oid: o.oid, rows: o.rows, node: `${o.path}@${o.oid}` })),
+    outputs: record.outputs.map((o) => ({ path: o.path, oid: o.oid, rows: o.rows, node: `${o.path}@${o.oid}`, ...(o.rowIndex ? { rowIndex: o.rowIndex } : {}) })),
     rowsIn,
     rowsOut,
     removedPercent: removedPercent(rowsIn, rowsOut),

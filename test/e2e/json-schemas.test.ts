@@ -97,6 +97,8 @@ describe('--json outputs match docs/schemas/', () => {
   it('transform, lineage, run, audit', async () => {
     await valid(repo, 'transform', ['transform', '--name', 'filter', '-i', 'data/raw.csv', '-o', 'data/clean.csv', '-p', 'min=0.5', '--', 'sh', '-c', 'head -n 3 data/raw.csv > data/clean.csv']);
     await valid(repo, 'lineage', ['lineage', 'show', 'data/clean.csv']);
+    await valid(repo, 'lineage', ['lineage', 'trace', 'data/clean.csv', '--row', '1']);
+    await valid(repo, 'lineage', ['lineage', 'trace', '--source', 'data/raw.csv', '--row', '1']);
     writeTree(repo, { 'data/made-elsewhere.csv': 'id\n1\n' });
     await valid(repo, 'lineage', ['lineage', 'record', '--name', 'spark', '--input', 'data/raw.csv', '--output', 'data/made-elsewhere.csv', '--command', 'spark-submit job.py']);
     git(repo, 'add', '-A');

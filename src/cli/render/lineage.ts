@@ -1,7 +1,8 @@
 import type { LineageCommandResult } from '../../commands/lineage.js';
 import { formatParams } from '../../lineage/params.js';
 import type { LineageNode, LineageStep } from '../../lineage/walk.js';
-import type { LineageShowResult } from '../../ops/history/lineage.js';
+import type { LineageShowResult, LineageTraceResult } from '../../ops/history/lineage.js';
+import type { RowPosition, TraceBranch, TraceHop } from '../../lineage/trace.js';
 import { formatPercent, formatRows, renderTransform } from './transform.js';
 import { importedLine } from './diff.js';
 import type { Rendered, Renderer, RenderOptions } from './types.js';
@@ -110,4 +111,111 @@ function renderShow(r: LineageShowResult, { args }: RenderOptions): Rendered {
   return { text: lines.join('\n') + '\n', md: markdown(r), notes };
 }
 
-export const renderLineage: Renderer<LineageCommandResult> = (r, options) => (r.action === 'show' ? renderShow(r, options) : renderTransform(r, options));
+function place(p: RowPosition): string {
+  return p.line === p.row ? `${p.path} line ${groupDigits(p.line)}` : `${p.path} row ${groupDigits(p.row)} (line ${groupDigits(p.line)})`;
+}
+
+function show(v: unknown): string {
+  const t = typeof v === 'string' ? JSON.stringify(v.length > 60 ? `${v.slice(0, 57)}...` : v) : JSON.stringify(v);
+  return t ?? String(v);
+}
+
+/** "min_score=0.8; this row's score 0.91" */
+function hopParams(h: TraceHop): string {
+  const params = formatParams(h.params);
+  const values = h.values.map((v) => `this row's ${v.field} ${show(v.value)}`).join(', ');
+  return params || values ? ` (${[params, values].filter(Boolean).join('; ')})` : '';
+}
+
+function copies(h: TraceHop): string {
+  return h.copies > 1 ? `, ${ordinal(h.copy)} of ${groupDigits(h.copies)} copies` : '';
+}
+
+function ordinal(n: number): string {
+  return n === 1 ? 'first' : n === 2 ? 'second' : n === 3 ? 'third' : `copy ${groupDigits(n)}`;
+}
+
+function hopLine(h: TraceHop): string {
+  if (h.to) return `kept by ${h.transform}${hopParams(h)}${copies(h)} → ${place(h.to)}`;
+  const dup = h.duplicateOf ? `, a copy of the row kept as ${place(h.duplicateOf)}${h.copies > 1 ? ` (${ordinal(h.copy)} of ${groupDigits(h.copies)} copies)` : ''}` : '';
+  return `dropped by ${h.transform}${hopParams(h)}${dup}`;
+}
+
+function endLine(b: TraceBranch, direction: 'back' | 'forward'): string {
+  const e = b.end;
+  switch (e.status) {
+    case 'source':
+      return `${place(e.at)}  (raw source)`;
+    case 'kept':
+      return `ends in ${place(e.at)}`;
+    case 'dropped':
+      return '';
+    case 'created':
+      return `${place(e.at)}: made by ${e.transform}, from no input row`;
+    case 'unknown':
+      return `${direction === 'back' ? 'origin of' : 'beyond'} ${place(e.at)} unknown: ${e.reason}`;
+  }
+}
+
+function traceText(r: LineageTraceResult): string {
+  const lines: string[] = [];
+  const key = r.key ? ` (${r.key.column} = ${show(r.key.value)})` : '';
+  if (r.direction === 'back') {
+    const b = r.branches[0];
+    lines.push(`${r.path} row ${groupDigits(r.row)}${key}, from:`);
+    lines.push(`  ${endLine(b, 'back')}`);
+    for (const h of b.hops) lines.push(`    ${hopLine(h)}`);
+  } else {
+    const from = r.branches.find((b) => b.hops.length)?.hops[0].from;
+    lines.push(`${r.path} row ${groupDigits(r.row)}${from && from.line !== from.row ? ` (line ${groupDigits(from.line)})` : ''}${key}:`);
+    for (const b of r.branches) {
+      for (const h of b.hops) lines.push(`  ${hopLine(h)}`);
+      const end = endLine(b, 'forward');
+      if (end) lines.push(`  ${end}`);
+      if (r.branches.length > 1) lines.push('');
+    }
+  }
+  if (r.fetched) lines.push(`(${groupDigits(r.fetched)} object${r.fetched === 1 ? '' : 's'} fetched from the remote)`);
+  return lines.join('\n').trimEnd() + '\n';
+}
+
+/** A Mermaid flowchart of the row's way: positions as boxes, transforms as hexagons, a drop as a stop. */
+export function traceMermaid(r: LineageTraceResult): string {
+  const lines = ['flowchart LR'];
+  const ids = new Map<string, string>();
+  const box = (p: RowPosition): string => {
+    const k = `${p.path}@${p.oid}#${p.row}`;
+    let id = ids.get(k);
+    if (!id) {
+      id = `r${ids.size}`;
+      ids.set(k, id);
+      lines.push(`  ${id}["${esc(p.path)}<br/>row ${groupDigits(p.row)} · line ${groupDigits(p.line)}"]`);
+    }
+    return id;
+  };
+  let n = 0;
+  for (const b of r.branches) {
+    for (const h of b.hops) {
+      const t = `t${n++}`;
+      lines.push(`  ${t}{{"${esc(h.transform)}${hopParams(h) ? `<br/>${esc(hopParams(h).slice(2, -1))}` : ''}"}}`);
+      lines.push(`  ${box(h.from)} --> ${t}`);
+      if (h.to) lines.push(`  ${t} --> ${box(h.to)}`);
+      else {
+        const x = `x${n}`;
+        lines.push(`  ${x}(["dropped${h.duplicateOf ? '<br/>copy of a kept row' : ''}"])`, `  ${t} -.-> ${x}`);
+      }
+    }
+    if (b.hops.length === 0) box(b.end.at);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function renderTrace(r: LineageTraceResult, { args }: RenderOptions): Rendered {
+  const notes = r.warnings.map((w) => warningNote(w.message, w.hint));
+  const md = ['```mermaid', traceMermaid(r).trimEnd(), '```', ''].join('\n');
+  if (args.mermaid === true) return { text: traceMermaid(r), md, notes };
+  return { text: traceText(r), md, notes };
+}
+
+export const renderLineage: Renderer<LineageCommandResult> = (r, options) =>
+  r.action === 'show' ? renderShow(r, options) : r.action === 'trace' ? renderTrace(r, options) : renderTransform(r, options);

@@ -1,3 +1,4 @@
+import { rowIndexesOf } from '../../lineage/row-record.js';
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DvsError, isDvsError } from '../../errors.js';
@@ -56,6 +57,13 @@ export interface KeptObjects {
   release(): void;
 }
 
+/** The objects the needed data names, with the row indexes their lineage records name (kept with the data). */
+export function keptRefs(repo: Repo, needed: NeededData[]): ReferencedObjects {
+  const refs = objectsOf(repo, needed);
+  for (const n of needed) for (const oid of rowIndexesOf(n.pointer)) refs.oids.add(oid);
+  return refs;
+}
+
 /**
  * What a gc keeps: the objects named by the pointers of the workspace and of the commits in scope, and
  * by the run records there, in this repository and in every other project sharing its cache. The other
@@ -80,7 +88,7 @@ export async function keptObjects(ctx: OpContext, scope: GcScope): Promise<KeptO
       needed.push(...own.needed);
       for (const d of own.notKept) runData.push({ dataPath: d.dataPath, kind: d.pointer.kind, oid: d.pointer.oid, run: d.pointerPath ?? '', commit: d.commit, ...(i ? { project: project.root } : {}) });
     }
-    return { refs: objectsOf(repo, needed), needed, projects, others, runData, warnings, release };
+    return { refs: keptRefs(repo, needed), needed, projects, others, runData, warnings, release };
   } catch (err) {
     release();
     throw err;

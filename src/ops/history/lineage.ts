@@ -7,6 +7,7 @@ import { walkLineage, type LineageNode, type LineageStep } from '../../lineage/w
 import type { OpContext } from '../context.js';
 
 export { recordLineage, type RecordLineageOptions } from './transform.js';
+export { lineageTrace, type LineageTraceOptions, type LineageTraceResult } from './lineage-trace.js';
 
 export interface LineageShowOptions {
   target: string;

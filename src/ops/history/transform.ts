@@ -34,6 +34,10 @@ export interface TransformSpec {
   params?: string[];
   /** Sections of committed params files, `<file>:<key>` (`--params params.yaml:filter`). */
   paramsFrom?: string[];
+  /** Name rows by this column's value instead of their content (a column the transform preserves). */
+  rowId?: string;
+  /** False: record no row index for tabular outputs (default: record one). */
+  rowIndex?: boolean;
 }
 
 export interface TransformOptions extends TransformSpec {
@@ -170,6 +174,11 @@ async function recordOutputs(ctx: OpContext, spec: TransformSpec, prepared: Prep
   const tracked = await track(ctx, { targets: spec.outputs });
   const outputs: LineageIO[] = [];
   for (const item of tracked.items) outputs.push(await describe(repo, { path: item.path, pointerPath: item.pointerPath }));
+  const warnings = [...tracked.warnings];
+  if (spec.rowIndex !== false) {
+    const { recordRowIndexes } = await import('../../lineage/row-record.js');
+    recordRowIndexes(repo, inputs, outputs, spec.rowId === undefined ? {} : { rowId: spec.rowId }, warnings);
+  }
   const cwd = relative(repo.root, ctx.cwd).split(sep).join('/');
   const record: LineageRecord = {
     transform: spec.name,
@@ -216,7 +225,7 @@ async function recordOutputs(ctx: OpContext, spec: TransformSpec, prepared: Prep
       track: tracked,
       staged: autostage ? files : [],
       toStage: autostage ? [] : files,
-      warnings: tracked.warnings,
+      warnings,
     };
   });
 }

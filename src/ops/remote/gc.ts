@@ -5,8 +5,7 @@ import type { OpContext } from '../context.js';
 import { fetchObjects } from './fetch.js';
 import { manifestMissing, removedObjects, type GcOptions, type GcResult } from '../data/gc.js';
 import { originsOf } from '../data/gc-origins.js';
-import { keptObjects } from '../data/gc-scope.js';
-import { objectsOf } from '../../workspace/references.js';
+import { keptObjects, keptRefs } from '../data/gc-scope.js';
 import { openRemote, requireWritable } from './open.js';
 import type { RemoteRef } from './failures.js';
 
@@ -43,7 +42,7 @@ async function collectRemote(ctx: OpContext, options: RemoteGcOptions, kept: Kep
   let refs = kept.refs;
   if (refs.unknownManifests.length) {
     await fetchObjects(ctx, refs.unknownManifests.map((m) => m.oid), options);
-    refs = objectsOf(repo, kept.needed);
+    refs = keptRefs(repo, kept.needed);
   }
   if (refs.unknownManifests.length && !options.force) {
     throw manifestMissing(refs, 'is neither in the cache nor on the remote', 'Push it from a clone that has it, or pass --force to collect anyway (its files and the manifest are then deleted).');

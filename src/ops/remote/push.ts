@@ -91,7 +91,7 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
   const unknownManifests = [...new Set(pointers.flatMap((p) => (p.pointer.kind === 'dir' && !known.has(p.pointer.oid) && !known.isBad(p.pointer.oid) ? [p.pointer.oid] : [])))];
   const manifestsThere = await statObjects({ backend, settings }, unknownManifests);
   const vouches = (m: Oid) => known.has(m) || manifestsThere.has(m);
-  const needs = expandNeeds(repo, pointers, (m) => known.has(m) && !anyLost);
+  const needs = expandNeeds(repo, pointers, (m) => known.has(m) && !anyLost, { rowIndexes: true });
   const covered = new Set<Oid>();
   const pending: DirNeed[] = [];
   const seenManifest = new Set<Oid>();

@@ -7,6 +7,7 @@ import type { OpContext } from '../context.js';
 import { pointersInScope, type RevisionScope } from '../../workspace/references.js';
 import { selectTargets } from '../../workspace/targets.js';
 import { loadManifestIfPresent } from '../../objects/manifest.js';
+import { rowIndexesOf } from '../../lineage/row-record.js';
 
 /**
  * What a push, fetch or status --remote is about: the pointers in scope (the workspace's, or the named
@@ -86,11 +87,18 @@ export interface ObjectNeeds {
  * Expand pointers into the objects they need, reading directory manifests from the cache. Directories
  * whose manifest is in `complete` (known to be whole on the other side) are listed without reading it.
  */
-export function expandNeeds(repo: Repo, pointers: ScopedPointer[], complete?: (manifest: Oid) => boolean): ObjectNeeds {
+export function expandNeeds(repo: Repo, pointers: ScopedPointer[], complete?: (manifest: Oid) => boolean, options: { rowIndexes?: boolean } = {}): ObjectNeeds {
   const files = new Map<Oid, { path: string; size: number }>();
   const dirs: DirNeed[] = [];
   for (const p of pointers) {
     const at = p.commit ? ` (at ${p.commit.slice(0, 10)})` : '';
+    // Row indexes travel with their data on push; a clone that never fetched one has nothing to send.
+    if (options.rowIndexes && p.subs === undefined) {
+      for (const oid of rowIndexesOf(p.pointer)) {
+        const size = repo.cache.sizeOf(oid);
+        if (size !== undefined && !files.has(oid)) files.set(oid, { path: `${p.dataPath} (row index)${at}`, size });
+      }
+    }
     if (p.pointer.kind === 'file') {
       if (!files.has(p.pointer.oid)) files.set(p.pointer.oid, { path: p.dataPath + at, size: p.pointer.size });
       continue;

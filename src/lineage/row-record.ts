@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { DvsError } from '../errors.js';
+import type { Warning } from '../events.js';
+import { detectFormat } from '../diff/content/format.js';
+import type { Oid } from '../objects/oid.js';
+import { pointerPathOf, type Pointer } from '../pointer/format.js';
+import { readPointer } from '../pointer/io.js';
+import type { Repo } from '../repo/repo.js';
+import { lineageOf, type LineageIO } from './record.js';
+import { buildRowIndex, decodeRowIndex, encodeRowIndex, modeName, scanOfIndex, scanRows, type FingerprintMode, type RowFormat, type RowIndex, type RowScan } from './row-index.js';
+
+/** The text formats a row index is recorded for (gzip and Parquet are not indexed). */
+export function rowFormatOf(io: Pick<LineageIO, 'path' | 'kind'>): RowFormat | undefined {
+  if (io.kind !== 'file' || /\.(gz|gzip)$/i.test(io.path)) return undefined;
+  const f = detectFormat(io.path);
+  return f === 'csv' || f === 'tsv' || f === 'jsonl' ? f : undefined;
+}
+
+/** Read a row index from the cache; undefined when the cache lacks it. */
+export function loadRowIndex(repo: Repo, oid: Oid): RowIndex | undefined {
+  if (!repo.cache.has(oid)) return undefined;
+  return decodeRowIndex(readFileSync(repo.cache.pathOf(oid)), oid);
+}
+
+/**
+ * The fingerprints of an input's rows: from the row index recorded when it was made (same fingerprint
+ * mode), which costs no read of the data, else by reading its workspace file (checked unchanged).
+ */
+function inputScan(repo: Repo, io: LineageIO, format: RowFormat, mode: FingerprintMode): RowScan {
+  try {
+    const made = lineageOf(readPointer(repo.root, pointerPathOf(io.path))).record?.outputs.find((o) => o.path === io.path && o.oid === io.oid);
+    const index = made?.rowIndex ? loadRowIndex(repo, made.rowIndex) : undefined;
+    if (index && index.fingerprint === modeName(mode)) return scanOfIndex(index);
+  } catch {
+    // An unreadable earlier index only costs a read of the data.
+  }
+  return scanRows(repo.abs(io.path), format, mode, io.path);
+}
+
+/**
+ * Record a row index for each tabular file output (setting its `rowIndex`), matching its rows to the
+ * tabular file inputs' rows by fingerprint. A failure leaves that output without an index and warns.
+ */
+export function recordRowIndexes(repo: Repo, inputs: LineageIO[], outputs: LineageIO[], mode: FingerprintMode, warnings: Warning[]): void {
+  const targets = outputs.filter((o) => rowFormatOf(o));
+  if (targets.length === 0) return;
+  const scans: Array<{ path: string; oid: Oid; scan: RowScan }> = [];
+  try {
+    for (const io of inputs) {
+      const format = rowFormatOf(io);
+      if (format) scans.push({ path: io.path, oid: io.oid, scan: inputScan(repo, io, format, mode) });
+    }
+  } catch (err) {
+    if (!(err instanceof DvsError)) throw err;
+    for (const o of targets) warnings.push({ code: 'ROW_INDEX_SKIPPED', path: o.path, message: `${o.path}: no row index recorded (${err.message})` });
+    return;
+  }
+  for (const o of targets) {
+    try {
+      const scan = scanRows(repo.abs(o.path), rowFormatOf(o)!, mode, o.path);
+      o.rowIndex = repo.cache.addBuffer(encodeRowIndex(buildRowIndex(mode, { path: o.path, oid: o.oid, scan }, scans)));
+    } catch (err) {
+      if (!(err instanceof DvsError)) throw err;
+      warnings.push({ code: 'ROW_INDEX_SKIPPED', path: o.path, message: `${o.path}: no row index recorded (${err.message})` });
+    }
+  }
+}
+
+/**
+ * The row index objects a pointer's lineage record names (for its own version only): push sends them and
+ * gc keeps them with the data. Accepts any pointer-like value; only parsed pointers carry a record.
+ */
+export function rowIndexesOf(pointer: { oid: Oid } | Pointer): Oid[] {
+  if (!('doc' in pointer)) return [];
+  const record = lineageOf(pointer).record;
+  return record ? record.outputs.flatMap((o) => (o.oid === pointer.oid && o.rowIndex ? [o.rowIndex] : [])) : [];
+}

@@ -1,0 +1,234 @@
+import type { Oid } from '../objects/oid.js';
+import type { ParamValue } from './params.js';
+import { fieldOf, forEachRecord, lineOf, NO_ORIGIN, splitRecord, type RowFormat, type RowIndex } from './row-index.js';
+import type { LineageGraph, LineageStep } from './walk.js';
+
+/**
+ * Row provenance: following one row through the row indexes of the recorded transforms, back from a
+ * dataset to its raw source line, or forward from a source row to where it ended up.
+ */
+
+/** One row of one dataset version. Rows and lines are 1-based, as people count them. */
+export interface RowPosition {
+  path: string;
+  oid: Oid;
+  row: number;
+  line: number;
+}
+
+/** A parameter of a step that names a field the row has, with the row's value. */
+export interface ParamFieldValue {
+  param: string;
+  field: string;
+  value: unknown;
+}
+
+/** One transform the row went through. */
+export interface TraceHop {
+  /** The step's id (first 12 hex digits of its record's hash). */
+  step: string;
+  transform: string;
+  params: Record<string, ParamValue>;
+  /** The row in the step's input. */
+  from: RowPosition;
+  /** The row in the step's output; null when the step dropped it. */
+  to: RowPosition | null;
+  /** Rows of the step's inputs with the same fingerprint, this one included (1 when it had no copies). */
+  copies: number;
+  /** Which of those copies this row is, in input order (1 = first). */
+  copy: number;
+  /** Dropped as a copy of a row the step kept: that row in the output. */
+  duplicateOf?: RowPosition;
+  values: ParamFieldValue[];
+}
+
+/** How a trace ends: at a raw source, at the final dataset, dropped by a step, or where no index says more. */
+export type TraceEnd =
+  | { status: 'source'; at: RowPosition }
+  | { status: 'kept'; at: RowPosition }
+  | { status: 'dropped'; at: RowPosition; step: string; transform: string }
+  | { status: 'created'; at: RowPosition; step: string; transform: string }
+  | { status: 'unknown'; at: RowPosition; reason: string };
+
+export interface TraceBranch {
+  /** In the order the row went through them (raw source first). */
+  hops: TraceHop[];
+  end: TraceEnd;
+}
+
+/** The row indexes by oid; the op fetches what the cache lacks. */
+export type IndexLoader = (oid: Oid, where: string) => Promise<RowIndex>;
+
+function copiesOf(index: RowIndex, outRow: number, input: number, row: number): { copies: number; copy: number } {
+  let copies = 0;
+  let copy = 1;
+  const dup = -outRow - 2;
+  index.inputs.forEach((inp, i) => {
+    const f = inp.fates;
+    for (let r = 0; r < f.length; r++) {
+      if (f[r] !== outRow && f[r] !== dup) continue;
+      copies++;
+      if (i === input && r === row) copy = copies;
+    }
+  });
+  return { copies: Math.max(copies, 1), copy };
+}
+
+function outputPosition(index: RowIndex, row: number): RowPosition {
+  return { path: index.output.path, oid: index.output.oid, row: row + 1, line: lineOf(index.output, row) };
+}
+
+/**
+ * Back from row `row` (0-based) of the graph's root to a raw source: per step, the output row's origin
+ * in the index recorded for that output.
+ */
+export async function traceBack(graph: LineageGraph, row: number, load: IndexLoader): Promise<TraceBranch> {
+  const nodes = new Map(graph.nodes.map((n) => [n.id, n]));
+  const steps = new Map(graph.steps.map((s) => [s.id, s]));
+  let node = nodes.get(graph.root)!;
+  const hops: TraceHop[] = [];
+  let at: RowPosition = { path: node.path, oid: node.oid, row: row + 1, line: row + 1 };
+  for (;;) {
+    if (node.origin === 'source') return { hops: hops.reverse(), end: { status: 'source', at } };
+    const step = node.step ? steps.get(node.step) : undefined;
+    if (!step) return { hops: hops.reverse(), end: { status: 'unknown', at, reason: 'its origin is not recorded' } };
+    const out = step.outputs.find((o) => o.node === node.id);
+    if (!out?.rowIndex) return { hops: hops.reverse(), end: { status: 'unknown', at, reason: `${step.transform} recorded no row index` } };
+    const index = await load(out.rowIndex, `${node.path} (made by ${step.transform})`);
+    at = outputPosition(index, row);
+    const i = index.originInput[row];
+    if (i === NO_ORIGIN) return { hops: hops.reverse(), end: { status: 'created', at, step: step.id, transform: step.transform } };
+    const input = index.inputs[i];
+    const from: RowPosition = { path: input.path, oid: input.oid, row: index.originRow[row] + 1, line: lineOf(input, index.originRow[row]) };
+    hops.push({ step: step.id, transform: step.transform, params: step.params, from, to: at, ...copiesOf(index, row, i, index.originRow[row]), values: [] });
+    const next = step.inputs.find((s) => s.path === input.path && s.oid === input.oid);
+    const nextNode = next && nodes.get(next.node);
+    row = index.originRow[row];
+    at = from;
+    if (!nextNode) return { hops: hops.reverse(), end: { status: 'unknown', at, reason: 'the input version is not in the lineage graph' } };
+    node = nextNode;
+  }
+}
+
+/** A recorded step that read a dataset version, as the forward trace needs it. */
+export interface Consumer {
+  step: LineageStep;
+}
+
+/**
+ * Forward from row `row` (0-based) of a version: through every current step that read it, to the final
+ * datasets (kept) or to the step that dropped it. `consumers` maps `path@oid` to the steps that read it.
+ */
+export async function traceForward(start: { path: string; oid: Oid }, row: number, consumers: Map<string, LineageStep[]>, load: IndexLoader): Promise<TraceBranch[]> {
+  const branches: TraceBranch[] = [];
+  const visit = async (path: string, oid: Oid, r: number, line: number, hops: TraceHop[], depth: number): Promise<void> => {
+    const at: RowPosition = { path, oid, row: r + 1, line };
+    const steps = consumers.get(`${path}@${oid}`) ?? [];
+    if (steps.length === 0 || depth > 64) {
+      branches.push({ hops, end: hops.length ? { status: 'kept', at } : { status: 'unknown', at, reason: 'no recorded transform read this version' } });
+      return;
+    }
+    for (const step of steps) {
+      for (const out of step.outputs) {
+        if (!out.rowIndex) {
+          branches.push({ hops, end: { status: 'unknown', at, reason: `${step.transform} recorded no row index for ${out.path}` } });
+          continue;
+        }
+        const index = await load(out.rowIndex, `${out.path} (made by ${step.transform})`);
+        const i = index.inputs.findIndex((inp) => inp.path === path && inp.oid === oid);
+        if (i < 0) continue;
+        const input = index.inputs[i];
+        if (r >= input.rows) continue;
+        const from: RowPosition = { path, oid, row: r + 1, line: lineOf(input, r) };
+        const fate = input.fates[r];
+        const base = { step: step.id, transform: step.transform, params: step.params, from, values: [] };
+        if (fate >= 0) {
+          const to = outputPosition(index, fate);
+          const hop: TraceHop = { ...base, to, ...copiesOf(index, fate, i, r) };
+          await visit(out.path, out.oid, fate, to.line, [...hops, hop], depth + 1);
+        } else {
+          const duplicateOf = fate <= -2 ? outputPosition(index, -fate - 2) : undefined;
+          const hop: TraceHop = { ...base, to: null, ...(duplicateOf ? { ...copiesOf(index, -fate - 2, i, r), duplicateOf } : { copies: 1, copy: 1 }) };
+          branches.push({ hops: [...hops, hop], end: { status: 'dropped', at: from, step: step.id, transform: step.transform } });
+        }
+      }
+    }
+  };
+  await visit(start.path, start.oid, row, row + 1, [], 0);
+  return branches;
+}
+
+/** The row at 0-based `row` of a file, as a map of its fields (CSV/TSV by header); undefined past the end or when unparsable. */
+export function readRowAt(abs: string, format: RowFormat, row: number): Record<string, unknown> | undefined {
+  let header: string[] = [];
+  let n = 0;
+  let found: Record<string, unknown> | undefined;
+  forEachRecord(abs, format, (buf, s, e, _line, isHeader) => {
+    if (isHeader) {
+      header = splitRecord(buf.toString('utf8', s, e), format);
+      return;
+    }
+    if (n++ < row) return;
+    found = parseRecord(buf.toString('utf8', s, e), format, header);
+    return false;
+  });
+  return found;
+}
+
+function parseRecord(text: string, format: RowFormat, header: string[]): Record<string, unknown> | undefined {
+  if (format === 'jsonl') {
+    try {
+      const v = JSON.parse(text) as unknown;
+      return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+  const cells = splitRecord(text, format);
+  return Object.fromEntries(header.map((h, i) => [h, cells[i] ?? null]));
+}
+
+/** The 0-based row whose `column` has `value` (as text), the first one; undefined when none has. */
+export function findRowByKey(abs: string, format: RowFormat, column: string, value: string): number | undefined {
+  let header: string[] = [];
+  let n = -1;
+  let found: number | undefined;
+  forEachRecord(abs, format, (buf, s, e, _line, isHeader) => {
+    if (isHeader) {
+      header = splitRecord(buf.toString('utf8', s, e), format);
+      return;
+    }
+    n++;
+    const text = buf.toString('utf8', s, e);
+    // Most rows do not contain the value's text at all: skip them without parsing.
+    if (!text.includes(value) && !/["\\]/.test(value)) return;
+    const fields = parseRecord(text, format, header);
+    const v = fields && fieldOf(fields, column);
+    if (v !== undefined && v !== null && (typeof v === 'string' ? v : JSON.stringify(v)) === value) {
+      found = n;
+      return false;
+    }
+  });
+  return found;
+}
+
+/**
+ * The fields a step's parameters name, with this row's values: a parameter named like a field
+ * (`score`), or whose name ends or starts with one (`min_score`, `score_min`), or whose value is a
+ * field name (`key: text`).
+ */
+export function paramValues(params: Record<string, ParamValue>, row: Record<string, unknown>): ParamFieldValue[] {
+  const out: ParamFieldValue[] = [];
+  for (const [param, value] of Object.entries(params)) {
+    const parts = param.split(/[_.\-:]/).filter(Boolean);
+    const candidates = [param, parts.slice(1).join('_'), parts.slice(0, -1).join('_'), ...parts, ...(typeof value === 'string' ? [value] : [])];
+    for (const field of candidates) {
+      if (!field) continue;
+      const v = fieldOf(row, field);
+      if (v === undefined) continue;
+      out.push({ param, field, value: v });
+      break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,137 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
+
+afterAll(cleanupTempDirs);
+
+const NODE = process.execPath;
+
+async function ok(cwd: string, args: string[]) {
+  const r = await dvs(cwd, args);
+  expect(r.code, `dvs ${args.join(' ')}: ${r.stderr}`).toBe(0);
+  return r;
+}
+
+const doc = (id: string, score: number, text: string) => JSON.stringify({ id, score, text, url: `https://example.com/${id}` }) + '\n';
+
+// Two crawl dumps; the second holds a document of the first twice (the same record, fetched again), and
+// a blank line shifts line numbers after it.
+const SEPT = doc('s1', 0.91, 'the first page') + doc('s2', 0.42, 'a thin page') + doc('s3', 0.88, 'a shared page') + '\n' + doc('s4', 0.97, 'the last page');
+const OCT = doc('s3', 0.88, 'a shared page') + doc('o2', 0.3, 'junk') + doc('o3', 0.86, 'an october page') + doc('s3', 0.88, 'a shared page');
+
+const FILTER = `import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+const [out, min, ...inputs] = process.argv.slice(2);
+mkdirSync('data', { recursive: true });
+const rows = inputs.flatMap((f) => readFileSync(f, 'utf8').split('\\n').filter(Boolean)).filter((line) => JSON.parse(line).score >= Number(min));
+writeFileSync(out, rows.map((l) => l + '\\n').join(''));
+`;
+const DEDUP = `import { readFileSync, writeFileSync } from 'node:fs';
+const [input, out, key] = process.argv.slice(2);
+const seen = new Set();
+const kept = readFileSync(input, 'utf8').split('\\n').filter(Boolean).filter((line) => { const k = JSON.parse(line)[key]; return !seen.has(k) && seen.add(k); });
+writeFileSync(out, kept.map((l) => l + '\\n').join(''));
+`;
+
+/** raw dumps → quality_filter (min_score 0.8) → dedup (key text), committed, with a directory remote. */
+async function pipeline(): Promise<{ repo: string; store: string }> {
+  const repo = gitRepo();
+  writeTree(repo, { 'raw/cc-2024-09.jsonl': SEPT, 'raw/cc-2024-10.jsonl': OCT, 'scripts/filter.mjs': FILTER, 'scripts/dedup.mjs': DEDUP });
+  await ok(repo, ['track', 'raw/cc-2024-09.jsonl', 'raw/cc-2024-10.jsonl']);
+  git(repo, 'add', 'scripts');
+  git(repo, 'commit', '-q', '-m', 'raw dumps');
+  await ok(repo, ['transform', '--name', 'quality_filter', '-i', 'raw/cc-2024-09.jsonl', '-i', 'raw/cc-2024-10.jsonl', '-o', 'data/filtered.jsonl', '-p', 'min_score=0.8', '--', NODE, 'scripts/filter.mjs', 'data/filtered.jsonl', '0.8', 'raw/cc-2024-09.jsonl', 'raw/cc-2024-10.jsonl']);
+  await ok(repo, ['transform', '--name', 'dedup', '-i', 'data/filtered.jsonl', '-o', 'data/clean.jsonl', '-p', 'key=text', '--', NODE, 'scripts/dedup.mjs', 'data/filtered.jsonl', 'data/clean.jsonl', 'text']);
+  const store = join(tempDir(), 'store');
+  await ok(repo, ['remote', 'add', '--default', 'storage', store]);
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'pipeline');
+  return { repo, store };
+}
+
+const objects = (store: string) => (existsSync(store) ? readdirSync(store).filter((d) => /^[0-9a-f]{2}$/.test(d)).flatMap((d) => readdirSync(join(store, d)).map((f) => d + f)) : []);
+
+describe('row provenance through the lineage graph', () => {
+  it('traces a final row to its source line, a dropped row to the step that dropped it, and works from a fresh clone', async () => {
+    const { repo, store } = await pipeline();
+    // data/clean.jsonl: s1, s3 (kept from three copies of "a shared page"), s4, o3
+    expect(read(repo, 'data/clean.jsonl').split('\n').filter(Boolean).map((l) => JSON.parse(l).id)).toEqual(['s1', 's3', 's4', 'o3']);
+    const pointer = read(repo, 'data/clean.jsonl.dvs');
+    expect(pointer).toMatch(/rows: 4\n {6}row_index: sha256:[0-9a-f]{64}\n/);
+    const indexOid = /row_index: sha256:([0-9a-f]{64})/.exec(pointer)![1];
+
+    // Back: the last clean row came from the September dump's line 5 (after the blank line).
+    const back = await ok(repo, ['lineage', 'trace', 'data/clean.jsonl', '--row', '3']);
+    expect(back.stdout).toBe(
+      'data/clean.jsonl row 3, from:\n' +
+        '  raw/cc-2024-09.jsonl row 4 (line 5)  (raw source)\n' +
+        "    kept by quality_filter (min_score=0.8; this row's score 0.97) → data/filtered.jsonl line 3\n" +
+        '    kept by dedup (key=text; this row\'s text "the last page") → data/clean.jsonl line 3\n',
+    );
+    // The shared page: the first of three copies was kept by dedup.
+    const shared = json(await ok(repo, ['lineage', 'trace', 'data/clean.jsonl', '--key', 'id=s3', '--json']));
+    expect(shared.row).toBe(2);
+    expect(shared.branches[0].end).toMatchObject({ status: 'source', at: { path: 'raw/cc-2024-09.jsonl', row: 3, line: 3 } });
+    expect(shared.branches[0].hops.map((h: any) => [h.transform, h.copy, h.copies])).toEqual([['quality_filter', 1, 1], ['dedup', 1, 3]]);
+    expect(shared.branches[0].hops[0].values).toEqual([{ param: 'min_score', field: 'score', value: 0.88 }]);
+
+    // Forward: a low-score row was dropped by the filter, with its parameter and this row's value.
+    const thin = await ok(repo, ['lineage', 'trace', '--source', 'raw/cc-2024-09.jsonl', '--row', '2']);
+    expect(thin.stdout).toBe("raw/cc-2024-09.jsonl row 2:\n  dropped by quality_filter (min_score=0.8; this row's score 0.42)\n");
+    // The second October copy of the shared page passed the filter and was dropped by dedup as a copy of s3.
+    const copy = json(await ok(repo, ['lineage', 'trace', '--source', 'raw/cc-2024-10.jsonl', '--row', '4', '--json']));
+    expect(copy.branches).toHaveLength(1);
+    expect(copy.branches[0].end).toMatchObject({ status: 'dropped', transform: 'dedup', at: { path: 'data/filtered.jsonl', row: 6 } });
+    expect(copy.branches[0].hops[1]).toMatchObject({ transform: 'dedup', to: null, copy: 3, copies: 3, duplicateOf: { path: 'data/clean.jsonl', row: 2 }, params: { key: 'text' } });
+    // A kept source row ends in the final dataset.
+    const kept = json(await ok(repo, ['lineage', 'trace', '--source', 'raw/cc-2024-10.jsonl', '--row', '3', '--json']));
+    expect(kept.branches[0].end).toMatchObject({ status: 'kept', at: { path: 'data/clean.jsonl', row: 4 } });
+
+    const mermaid = await ok(repo, ['lineage', 'trace', 'data/clean.jsonl', '--row', '3', '--mermaid']);
+    expect(mermaid.stdout).toMatch(/^flowchart LR\n/);
+    expect(mermaid.stdout).toContain('{{"dedup<br/>key=text');
+
+    // Bad rows and options are errors a user can fix, with exit codes.
+    const past = await dvs(repo, ['lineage', 'trace', 'data/clean.jsonl', '--row', '9']);
+    expect([past.code, past.stderr]).toEqual([4, expect.stringContaining('dvs: error: data/clean.jsonl: no row 9 (it has 4 rows)')]);
+    expect((await dvs(repo, ['lineage', 'trace', 'data/clean.jsonl'])).code).toBe(2);
+    expect((await dvs(repo, ['lineage', 'trace', 'data/clean.jsonl', '--key', 'id=nobody'])).code).toBe(4);
+
+    // gc keeps the index with its data; push sends it.
+    await ok(repo, ['gc']);
+    expect(existsSync(join(repo, '.dvs/cache', indexOid.slice(0, 2), indexOid.slice(2)))).toBe(true);
+    await ok(repo, ['push']);
+    expect(objects(store)).toContain(indexOid);
+
+    // A fresh clone traces at a revision without pulling any data: only the indexes are fetched.
+    const clone = tempDir();
+    git(clone, 'clone', '-q', repo, '.');
+    await ok(clone, ['config', '--local', 'remote.storage.url', store]);
+    const far = await ok(clone, ['lineage', 'trace', 'data/clean.jsonl', '--row', '3', '--rev', 'HEAD', '--json']);
+    const result = json(far);
+    expect(result.fetched).toBe(2);
+    expect(result.branches[0].end.at).toMatchObject({ path: 'raw/cc-2024-09.jsonl', row: 4, line: 5 });
+    expect(result.warnings.map((w: any) => w.code)).toEqual(['ROW_VALUES_UNREAD']);
+    const cached = readdirSync(join(clone, '.dvs/cache')).filter((d) => /^[0-9a-f]{2}$/.test(d)).flatMap((d) => readdirSync(join(clone, '.dvs/cache', d)));
+    expect(cached).toHaveLength(2);
+  }, 120_000);
+
+  it('indexes CSV with quoted newlines and a declared --row-id; a transform that rewrites rows keeps them by id', async () => {
+    const repo = gitRepo();
+    writeTree(repo, { 'data/.keep': '', 'raw/people.csv': 'id,name,note\n1,Ann,"two\nlines"\n2,Bob,short\n3,Cy,"x"\n' });
+    await ok(repo, ['track', 'raw/people.csv']);
+    // Upper-cases names (so row contents change) and drops Bob: rows are matched by id.
+    const SCRIPT = `const fs=require('fs');const t=fs.readFileSync('raw/people.csv','utf8');fs.writeFileSync('data/upper.csv','id,name,note\\n1,ANN,"two\\nlines"\\n3,CY,x\\n');`;
+    await ok(repo, ['transform', '--name', 'upper', '-i', 'raw/people.csv', '-o', 'data/upper.csv', '--row-id', 'id', '--', NODE, '-e', SCRIPT]);
+    const back = json(await ok(repo, ['lineage', 'trace', 'data/upper.csv', '--key', 'id=3', '--json']));
+    expect(back.row).toBe(2);
+    expect(back.branches[0].end.at).toMatchObject({ path: 'raw/people.csv', row: 3, line: 5 });
+    expect(back.branches[0].hops[0].to).toMatchObject({ row: 2, line: 4 });
+    const bob = await ok(repo, ['lineage', 'trace', '--source', 'raw/people.csv', '--row', '2']);
+    expect(bob.stdout).toBe('raw/people.csv row 2 (line 4):\n  dropped by upper\n');
+    // Without --row-id the rewritten rows match nothing: the trace says so rather than guessing.
+    await ok(repo, ['transform', '--name', 'upper2', '-i', 'raw/people.csv', '-o', 'data/upper2.csv', '--', NODE, '-e', SCRIPT.replace('data/upper.csv', 'data/upper2.csv')]);
+    const unmatched = json(await ok(repo, ['lineage', 'trace', 'data/upper2.csv', '--row', '1', '--json']));
+    expect(unmatched.branches[0].end).toMatchObject({ status: 'created', transform: 'upper2' });
+  }, 60_000);
+});
