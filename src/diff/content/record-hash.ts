@@ -88,7 +88,7 @@ function dateTime(s: string): boolean {
   if (!m) return false;
   const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
   const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  if (mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && !leap ? 28 : DAYS_IN_MONTH[mo - 1]!)) return false;
+  if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > (mo === 2 && !leap ? 28 : DAYS_IN_MONTH[mo - 1]!)) return false;
   if (m[4] === undefined) {
     TAG = TAG_DATE;
     TEXT = `${m[1]}-${m[2]}-${m[3]}`;
@@ -175,6 +175,27 @@ function canonicaliseCell(v: Cell | string | undefined): boolean {
   }
 }
 
+/**
+ * A 32-bit float (decoded into a double) as the shortest text that reads back to the same float32, as
+ * numpy prints it and a CSV writer writes it: 0.1f is 0.1, not its double expansion 0.10000000149011612.
+ */
+function canonicaliseFloat32(v: number): void {
+  if (!Number.isFinite(v)) {
+    specialFloat(v);
+    return;
+  }
+  let text = String(v);
+  for (let p = 1; p <= 9; p++) {
+    const t = v.toPrecision(p);
+    if (Math.fround(Number(t)) === v) {
+      text = t;
+      break;
+    }
+  }
+  TAG = TAG_NUMBER;
+  TEXT = canonicalNumber(text);
+}
+
 /** The canonical form of a value, `[tag, text]`, or null for a null cell (docs, tests). */
 export function canonicalValue(v: Cell | undefined, textual = false): [string, string] | null {
   const ok = textual && typeof v === 'string' ? canonicaliseText(v) : canonicaliseCell(v);
@@ -212,15 +233,18 @@ export class RecordAccumulator implements RowSink {
   private columns: Columns | undefined;
   /** The current file is CSV/TSV: every cell is text to be typed. */
   textual = false;
+  /** Column indices of Parquet FLOAT (32-bit) columns in the current file. */
+  private float32 = new Set<number>();
 
   constructor(readonly ordered: boolean) {
     this.sequence = ordered ? crypto.createHash('sha256') : undefined;
   }
 
   /** Start a file: its rows arrive with cells in the order of `columns`. */
-  begin(columns: Columns, textual: boolean): void {
+  begin(columns: Columns, textual: boolean, float32: Set<number> = new Set()): void {
     this.columns = columns;
     this.textual = textual;
+    this.float32 = float32;
     this.order = [];
   }
 
@@ -264,7 +288,8 @@ export class RecordAccumulator implements RowSink {
     for (const col of this.sortedColumns()) {
       const v = values[col.index];
       if (v === null || v === undefined) continue;
-      if (!(textual && typeof v === 'string' ? canonicaliseText(v) : canonicaliseCell(v))) continue;
+      if (typeof v === 'number' && this.float32.has(col.index)) canonicaliseFloat32(v);
+      else if (!(textual && typeof v === 'string' ? canonicaliseText(v) : canonicaliseCell(v))) continue;
       off = this.put(off, col.bytes);
     }
     this.add(hashOnce(this.buf.subarray(0, off)));
@@ -366,7 +391,17 @@ export async function addRecords(acc: RecordAccumulator, source: ContentSource, 
   if (format === 'parquet') {
     const { openParquet, readParquetRows } = await import('./parquet.js');
     const pf = await openParquet(source);
-    for (const c of pf.columns) columns.indexOf(c.name);
+    const float32 = new Set<number>();
+    const { parquetSchema } = await import('hyparquet');
+    const root = parquetSchema(pf.metadata);
+    for (const c of pf.columns) {
+      const index = columns.indexOf(c.name);
+      let node: typeof root | undefined = root;
+      for (const part of c.path) node = node?.children.find((ch) => ch.element.name === part);
+      const e = node?.element;
+      if (e && !c.json && e.type === 'FLOAT' && !e.converted_type && e.logical_type === undefined) float32.add(index);
+    }
+    acc.begin(columns, false, float32);
     await readParquetRows(ctx, pf);
     options.onBytes?.(source.size);
   } else if (format === 'jsonl') {
