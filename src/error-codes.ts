@@ -68,6 +68,8 @@ export const ERROR_CODES = spec({
   CONTENT_DIFF_OPTION: { kind: 'usage', when: 'A content-diff option (--rows, --key) is invalid.' },
   CONTENT_DIFF_EMPTY: { kind: 'usage', when: 'A content diff was asked of two missing versions.' },
   INVALID_DATE: { kind: 'usage', when: 'A date (`dvs gc --date`) is not a calendar date YYYY-MM-DD.' },
+  NO_RECORDS: { kind: 'input', when: '`dvs hash --records` names a path with no CSV, TSV, JSON Lines or Parquet file.' },
+  RECORDS_UNREADABLE: { kind: 'input', when: '`dvs hash --records` met a tabular file whose records cannot be read.' },
 
   // Repository and configuration
   NOT_A_GIT_REPO: { kind: 'environment', when: '`dvs init` outside a Git work tree.' },
@@ -270,6 +272,8 @@ export const WARNING_CODES = {
   NOT_IN_WORKSPACE: '`dvs diff` against the workspace: data missing from it is shown as deleted.',
   OBJECTS_MISSING: 'Objects a read-only command needs are not in the cache, and no remote is set to fetch them from.',
   MIXED_FORMATS: 'A changed directory holds tabular files of several formats; the content diff covers the main one.',
+  NOT_TABULAR: '`dvs hash --records`: files that are not tabular data were left out of the record hash.',
+  RECORD_HASH_FAILED: 'The record hash of changed tabular data could not be computed; the diff goes on without it.',
   // Remotes
   SOURCE_STORE_UNUSABLE: "`dvs get`/`import`: the source's cache could not be read; its remote was used instead.",
   REMOTE_NOT_REPAIRED: 'verify --remote found bad copies on a read-only remote (HTTP(S)) and could not delete them.',

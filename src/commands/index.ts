@@ -3,6 +3,7 @@ import { cacheCommand } from './cache.js';
 import { checkoutCommand } from './checkout.js';
 import { configCommand } from './config.js';
 import { diffCommand } from './diff.js';
+import { hashCommand } from './hash.js';
 import { fetchCommand } from './fetch.js';
 import { gcCommand } from './gc.js';
 import { hookCommand, mergeDriverCommand } from './hook.js';
@@ -38,6 +39,7 @@ export const commands: CommandDef<any, any>[] = [
   fetchCommand,
   pullCommand,
   diffCommand,
+  hashCommand,
   listCommand,
   getCommand,
   importCommand,

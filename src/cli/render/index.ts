@@ -14,6 +14,7 @@ export const renderers: Record<string, () => Promise<Renderer<any>>> = {
   pull: async () => (await import('./pull.js')).renderPull,
   remote: async () => (await import('./remote.js')).renderRemote,
   diff: async () => (await import('./diff.js')).renderDiff,
+  hash: async () => (await import('./hash.js')).renderHash,
   transform: async () => (await import('./transform.js')).renderTransform,
   lineage: async () => (await import('./lineage.js')).renderLineage,
   repro: async () => (await import('./repro.js')).renderRepro,
