@@ -52,12 +52,14 @@ export interface TrackOptions extends CommonOptions {
   toRemote?: boolean;
   remote?: string;
   jobs?: number;
+  /** Declare the directories append-only. */
+  appendOnly?: boolean;
 }
 
 /** `dvs track <paths..>`: hash into the cache, write and stage the pointers. */
 export function track(paths: string | string[], options: TrackOptions = {}): Promise<TrackResult> {
-  const { glob = false, out, force = false, toRemote = false, remote, jobs } = options;
-  return invoke(trackCommand, { paths: list(paths)!, glob, out, force, toRemote, remote, jobs }, options);
+  const { glob = false, out, force = false, toRemote = false, remote, jobs, appendOnly = false } = options;
+  return invoke(trackCommand, { paths: list(paths)!, glob, out, force, toRemote, remote, jobs, appendOnly }, options);
 }
 
 export interface StatusOptions extends CommonOptions {

@@ -17,6 +17,7 @@ export const AUDIT_VERSION = 1;
 /** Operations that change what data a repository or remote holds. Others may add types. */
 export type AuditEventType =
   | 'track'
+  | 'checkpoint'
   | 'remove'
   | 'move'
   | 'gc'

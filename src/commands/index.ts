@@ -16,6 +16,8 @@ import { removeCommand } from './remove.js';
 import { moveCommand } from './move.js';
 import { statusCommand } from './status.js';
 import { trackCommand } from './track.js';
+import { checkpointCommand } from './checkpoint.js';
+import { lockCommand, unlockCommand, locksCommand } from './lock.js';
 import { unprotectCommand } from './unprotect.js';
 import { verifyCommand } from './verify.js';
 import { transformCommand } from './transform.js';
@@ -33,6 +35,10 @@ import { completionCommand } from './completion.js';
 export const commands: CommandDef<any, any>[] = [
   initCommand,
   trackCommand,
+  checkpointCommand,
+  lockCommand,
+  unlockCommand,
+  locksCommand,
   statusCommand,
   checkoutCommand,
   pushCommand,

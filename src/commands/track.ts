@@ -11,6 +11,7 @@ interface TrackArgs {
   toRemote: boolean;
   remote?: string;
   jobs?: number;
+  appendOnly: boolean;
 }
 
 export const trackCommand = defineCommand<TrackArgs, TrackResult>({
@@ -26,6 +27,7 @@ export const trackCommand = defineCommand<TrackArgs, TrackResult>({
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'with -o: replace what is at the destination' })
       .option('to-remote', { type: 'boolean', default: false, describe: 'upload the data straight to a remote instead of the cache (with -o: nothing is placed in the workspace; dvs pull gets it)' })
       .option('remote', single('string', 'with --to-remote: remote name (default: core.remote, or the only remote)', { alias: 'r' }))
+      .option('append-only', { type: 'boolean', default: false, describe: 'declare the directories append-only: later tracks may add files but refuse to record a changed or removed one' })
       .option('jobs', single('number', 'with --to-remote: parallel uploads (default: per backend)', { alias: 'j' }))
       .example('dvs track data/train', 'hash data/train into the cache; write and stage data/train.dvs')
       .example('dvs track data/train/part-7.csv', 'inside tracked data/train: record only that file in its manifest')
@@ -43,6 +45,9 @@ export const trackCommand = defineCommand<TrackArgs, TrackResult>({
     if (args.force && args.out === undefined) {
       throw new DvsError('UNEXPECTED_OPTION', '--force applies only with -o/--out', { hint: 'Re-tracking data in the workspace needs no --force.' });
     }
+    if (args.appendOnly && (args.toRemote || args.out !== undefined)) {
+      throw new DvsError('UNEXPECTED_OPTION', `--append-only does not combine with ${args.toRemote ? '--to-remote' : '-o/--out'}`, { hint: 'Track the directory in the workspace first: dvs track --append-only data/stream' });
+    }
     if (args.toRemote) {
       const { trackToRemote } = await import('../ops/remote/track-to-remote.js');
       return trackToRemote(await env.context(), { targets: args.paths, glob: args.glob, out: args.out, force: args.force, remote: args.remote, jobs: args.jobs });
@@ -52,6 +57,6 @@ export const trackCommand = defineCommand<TrackArgs, TrackResult>({
       return trackExternal(await env.context(), { source: args.paths[0], out: args.out, force: args.force });
     }
     const { track } = await import('../ops/data/track.js');
-    return track(await env.context(), { targets: args.paths, glob: args.glob });
+    return track(await env.context(), { targets: args.paths, glob: args.glob, appendOnly: args.appendOnly });
   },
 });

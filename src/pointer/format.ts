@@ -30,6 +30,11 @@ export interface PointerData {
    * serializePointer to drop the record; left out, a rewrite keeps what the pointer had.
    */
   source?: ImportSource | null;
+  /**
+   * A directory declared append-only (`dvs track --append-only`): files may be added, never changed or
+   * removed. Left out in data passed to serializePointer, a rewrite keeps what the pointer had.
+   */
+  appendOnly?: boolean;
 }
 
 /** The `source:` record of an imported dataset: enough for `dvs update` to find it again. */
@@ -49,7 +54,8 @@ export interface Pointer extends PointerData {
   doc: Document;
 }
 
-const KNOWN_KEYS = new Set(['version', 'kind', 'oid', 'size', 'files', 'exec', 'source']);
+const KNOWN_KEYS = new Set(['version', 'kind', 'oid', 'size', 'files', 'exec', 'append_only', 'source']);
+export const APPEND_ONLY_KEY = 'append_only';
 
 /**
  * How a pointer is read: at most 1 MiB, no YAML anchors or aliases, nesting at most 32 deep
@@ -114,6 +120,12 @@ export function parsePointer(text: string, where: string): Pointer {
     const exec = value('exec');
     if (exec !== undefined && typeof exec !== 'boolean') fail(`exec must be true or false, not ${quote(exec)}`, offsetOf('exec'));
     pointer.exec = exec === true;
+  }
+  const appendOnly = value(APPEND_ONLY_KEY);
+  if (appendOnly !== undefined) {
+    if (typeof appendOnly !== 'boolean') fail(`append_only must be true or false, not ${quote(appendOnly)}`, offsetOf(APPEND_ONLY_KEY));
+    if (appendOnly && kind !== 'dir') fail('append_only applies to directories only', offsetOf(APPEND_ONLY_KEY));
+    if (appendOnly) pointer.appendOnly = true;
   }
   const raw = value('source');
   const imported = isNode(raw) ? raw.toJSON() : raw;
@@ -181,6 +193,8 @@ function writePointer(data: PointerData, previous?: Document): string {
     if (data.exec) doc.set('exec', true);
     else doc.delete('exec');
   }
+  if (data.appendOnly === false || data.kind !== 'dir') doc.delete(APPEND_ONLY_KEY);
+  else if (data.appendOnly) doc.set(APPEND_ONLY_KEY, true);
   if (data.source === null) doc.delete('source');
   else if (data.source) doc.set('source', { url: data.source.url, rev: data.source.rev, path: data.source.path, commit: data.source.commit });
   return doc.toString();

@@ -10,7 +10,7 @@ import { errnoCode } from '../errors.js';
 import { shortOid, type Oid } from '../objects/oid.js';
 import { RemoteError } from './errors.js';
 import { cap, checkSource, packGone, probeEndpoint, sourceUnreadable, translateFailure } from './common.js';
-import { isPackFileName, MARKER_NAME, objectKey, oidOfKey, packFileKey, type ByteRange, type CallOptions, type PackFileInfo, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
+import { isPackFileName, MARKER_NAME, objectKey, oidOfKey, packFileKey, type ByteRange, type CallOptions, type PackFileInfo, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource, LOCK_NAME, lockKey, type LockRecords } from './types.js';
 
 /**
  * Google Cloud Storage through the JSON API client. Small objects go up in one multipart request that
@@ -289,6 +289,58 @@ export class GcsBackend implements RemoteBackend {
       throw this.translate(err, 'writing the epoch marker');
     }
   }
+
+  /** Create-only through the precondition ifGenerationMatch=0: the server answers 412 when the name exists. */
+  readonly locks: LockRecords = {
+    create: async (name, body, call) => {
+      try {
+        throwIfAborted(call.signal);
+        await this.bucket.file(lockKey(this.prefix, name)).save(body, { resumable: false, validation: false, contentType: 'application/json', preconditionOpts: { ifGenerationMatch: 0 } });
+        return true;
+      } catch (err) {
+        if (status(err) === 412) return false;
+        throw this.translate(err, 'creating a lock');
+      }
+    },
+    read: async (name, call) => {
+      try {
+        throwIfAborted(call.signal);
+        const [data] = await this.bucket.file(lockKey(this.prefix, name)).download({ validation: false });
+        return data.toString('utf8');
+      } catch (err) {
+        if (status(err) === 404 && !isNoBucket(err)) return undefined;
+        throw this.translate(err, 'reading a lock');
+      }
+    },
+    list: async (call) => {
+      const prefix = lockKey(this.prefix, '');
+      const names: string[] = [];
+      let pageToken: string | undefined;
+      do {
+        throwIfAborted(call.signal);
+        let response;
+        try {
+          response = await this.bucket.getFiles({ prefix, maxResults: this.listPageSize, pageToken, autoPaginate: false });
+        } catch (err) {
+          throw this.translate(err, 'listing locks');
+        }
+        for (const f of response[0]) {
+          const name = f.name.slice(prefix.length);
+          if (LOCK_NAME.test(name)) names.push(name);
+        }
+        pageToken = (response[1] as { pageToken?: string } | null | undefined)?.pageToken;
+      } while (pageToken);
+      return names;
+    },
+    remove: async (name, call) => {
+      try {
+        throwIfAborted(call.signal);
+        await this.bucket.file(lockKey(this.prefix, name)).delete({ ignoreNotFound: true });
+      } catch (err) {
+        throw this.translate(err, 'removing a lock');
+      }
+    },
+  };
 
   async close(): Promise<void> {}
 

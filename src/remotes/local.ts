@@ -1,4 +1,4 @@
-import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, linkSync } from 'node:fs';
 import { join } from 'node:path';
 import { errnoCode, fromSystemError, isDvsError } from '../errors.js';
 import { isOid, shortOid, type Oid } from '../objects/oid.js';
@@ -7,7 +7,7 @@ import { ownedTempPrefix } from '../base/temp-names.js';
 import { notOnRemote, packGone } from './common.js';
 import { RemoteError } from './errors.js';
 import { hashingCopy } from './local-copy.js';
-import { isPackFileName, MARKER_NAME, type ByteRange, type CallOptions, type PackFileInfo, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
+import { isPackFileName, MARKER_NAME, type ByteRange, type CallOptions, type PackFileInfo, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource, LOCK_NAME, LOCKS_DIR, type LockRecords } from './types.js';
 
 /**
  * A remote in a directory (another disk, a network mount). Same layout as the cache: `<root>/ab/cdef…`,
@@ -214,6 +214,52 @@ export class LocalBackend implements RemoteBackend {
       throw this.translate(err, join(this.root, MARKER_NAME), 'writing');
     }
   }
+
+  /**
+   * A lock is written whole to a temp file, then hard-linked to its name: link() fails with EEXIST when
+   * the name exists (atomically, also on NFS, where O_EXCL was long unreliable), and a reader never
+   * sees a half-written record.
+   */
+  readonly locks: LockRecords = {
+    create: async (name, body) => {
+      const dir = join(this.root, LOCKS_DIR);
+      this.ensureDir(dir);
+      const tmp = this.tempPath();
+      try {
+        writeFileSync(tmp, body);
+        linkSync(tmp, join(dir, name));
+        return true;
+      } catch (err) {
+        if (errnoCode(err) === 'EEXIST') return false;
+        throw this.translate(err, join(dir, name), 'creating');
+      } finally {
+        rmSync(tmp, { force: true });
+      }
+    },
+    read: async (name) => {
+      try {
+        return readFileSync(join(this.root, LOCKS_DIR, name), 'utf8');
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+        throw this.translate(err, join(this.root, LOCKS_DIR, name), 'reading');
+      }
+    },
+    list: async () => {
+      try {
+        return readdirSync(join(this.root, LOCKS_DIR)).filter((n) => LOCK_NAME.test(n));
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return [];
+        throw this.translate(err, join(this.root, LOCKS_DIR), 'listing');
+      }
+    },
+    remove: async (name) => {
+      try {
+        unlinkSync(join(this.root, LOCKS_DIR, name));
+      } catch (err) {
+        if (errnoCode(err) !== 'ENOENT') throw this.translate(err, join(this.root, LOCKS_DIR, name), 'deleting');
+      }
+    },
+  };
 
   async cleanup(olderThanMs: number): Promise<number> {
     return removeStaleTemp(this.tmpDir, olderThanMs);

@@ -6,6 +6,7 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
   HeadObjectCommand,
@@ -20,7 +21,7 @@ import { shortOid, type Oid } from '../objects/oid.js';
 import { RemoteError } from './errors.js';
 import { readCredentialsFile } from './aws-credentials.js';
 import { cap, checkSource, CONNECT_TIMEOUT_MS, packGone, readSource, sourceUnreadable, translateFailure } from './common.js';
-import { isPackFileName, MARKER_NAME, objectKey, oidOfKey, packFileKey, type ByteRange, type CallOptions, type PackFileInfo, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
+import { isPackFileName, MARKER_NAME, objectKey, oidOfKey, packFileKey, type ByteRange, type CallOptions, type PackFileInfo, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource, LOCK_NAME, lockKey, type LockRecords } from './types.js';
 
 /**
  * S3 and S3-compatible stores (MinIO, Ceph, Swift's s3api, …). Objects up to PART_SIZE go up in one
@@ -343,6 +344,73 @@ export class S3Backend implements RemoteBackend {
       throw this.translate(err, 'writing the epoch marker');
     }
   }
+
+  /**
+   * Create-only through `If-None-Match: *` (AWS since 2024; 412 when the key exists). A server that
+   * does not implement it (Swift's s3api answers 501) gets LOCKS_UNSUPPORTED: a lock that a second
+   * writer could silently overwrite would only pretend.
+   */
+  readonly locks: LockRecords = {
+    create: async (name, body, call) => {
+      const bytes = Buffer.from(body);
+      try {
+        await this.client.send(
+          new PutObjectCommand({ Bucket: this.bucket, Key: lockKey(this.prefix, name), Body: bytes, ContentLength: bytes.length, ContentMD5: createHash('md5').update(bytes).digest('base64'), ContentType: 'application/json', IfNoneMatch: '*' }),
+          { abortSignal: call.signal },
+        );
+        return true;
+      } catch (err) {
+        const http = status(err);
+        if (http === 412 || (err as { name?: string }).name === 'PreconditionFailed') return false;
+        if (http === 501 || (err as { name?: string }).name === 'NotImplemented') {
+          throw new RemoteError('LOCKS_UNSUPPORTED', `Remote "${this.spec.name}" (${this.display}) does not support create-only writes (PUT with If-None-Match: *; the server answered ${http ?? 'NotImplemented'}), so it cannot hold locks: two clones could both think they hold one`, {
+            reason: 'refused',
+            fatal: true,
+            hint: 'Keep locks on a remote that supports them (a directory, GCS, Azure, or an S3 service with conditional writes, as AWS S3 has) with: dvs lock -r <remote> <partition>',
+            data: { remote: this.spec.name, status: http },
+            cause: err,
+          });
+        }
+        throw this.translate(err, 'creating a lock');
+      }
+    },
+    read: async (name, call) => {
+      try {
+        const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: lockKey(this.prefix, name) }), { abortSignal: call.signal });
+        return await r.Body!.transformToString();
+      } catch (err) {
+        if (status(err) === 404 && !isNoSuchBucket(err)) return undefined;
+        throw this.translate(err, 'reading a lock');
+      }
+    },
+    list: async (call) => {
+      const Prefix = lockKey(this.prefix, '');
+      const names: string[] = [];
+      let ContinuationToken: string | undefined;
+      do {
+        let r;
+        try {
+          r = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix, ContinuationToken, MaxKeys: this.listPageSize }), { abortSignal: call.signal });
+        } catch (err) {
+          throw this.translate(err, 'listing locks');
+        }
+        for (const o of r.Contents ?? []) {
+          const name = (o.Key ?? '').slice(Prefix.length);
+          if (LOCK_NAME.test(name)) names.push(name);
+        }
+        ContinuationToken = r.IsTruncated ? r.NextContinuationToken : undefined;
+      } while (ContinuationToken);
+      return names;
+    },
+    remove: async (name, call) => {
+      try {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: lockKey(this.prefix, name) }), { abortSignal: call.signal });
+      } catch (err) {
+        if (status(err) === 404 && !isNoSuchBucket(err)) return;
+        throw this.translate(err, 'removing a lock');
+      }
+    },
+  };
 
   async cleanup(olderThanMs: number, call: CallOptions): Promise<number> {
     const cutoff = Date.now() - olderThanMs;

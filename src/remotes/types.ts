@@ -178,12 +178,39 @@ export interface RemoteBackend {
   listPackFiles?(options: CallOptions): AsyncIterable<PackFileInfo[]>;
   /** Delete pack files; missing ones are not an error. */
   deletePackFiles?(names: readonly string[], options: CallOptions): Promise<void>;
+  /**
+   * Partition locks (`<prefix>/dvs-locks/<name>`): small records written create-only, so that of two
+   * clones creating one name exactly one succeeds. Absent where the store cannot refuse to overwrite.
+   */
+  readonly locks?: LockRecords;
   /** Remove leftovers of killed uploads older than `olderThanMs` (temp files, multipart uploads). */
   cleanup?(olderThanMs: number, options: CallOptions): Promise<number>;
   close(): Promise<void>;
 }
 
 export const MARKER_NAME = 'dvs-epoch';
+
+/** The folder of lock records below a remote's prefix. */
+export const LOCKS_DIR = 'dvs-locks';
+
+/** Create-only small records (see RemoteBackend.locks). Names are `[0-9a-f]{64}.json`. */
+export interface LockRecords {
+  /** Write `body` under `name` only if nothing is there yet: true if this call wrote it, false if a record was there. */
+  create(name: string, body: string, options: CallOptions): Promise<boolean>;
+  /** The record's text, or undefined when there is none. */
+  read(name: string, options: CallOptions): Promise<string | undefined>;
+  /** Every record's name. */
+  list(options: CallOptions): Promise<string[]>;
+  /** Remove a record; a missing one is not an error. */
+  remove(name: string, options: CallOptions): Promise<void>;
+}
+
+/** `<prefix>/dvs-locks/<name>`. */
+export function lockKey(prefix: string, name: string): string {
+  return `${prefix ? prefix + '/' : ''}${LOCKS_DIR}/${name}`;
+}
+
+export const LOCK_NAME = /^[0-9a-f]{64}\.json$/;
 
 /** `<prefix>/<oid[0:2]>/<oid[2:]>`, with no leading slash when the prefix is empty. */
 export function objectKey(prefix: string, oid: Oid): string {

@@ -189,6 +189,8 @@ class Store {
     this.buckets = new Map();
     /** @type {Map<string, object>} resumable sessions */
     this.sessions = new Map();
+    /** @type {Map<string, Promise<object>>} the write in progress per bucket/name */
+    this.writing = new Map();
     this.lastGeneration = 0;
   }
 
@@ -302,7 +304,21 @@ class Store {
    * the client's metadata; `hashes` the digest of the bytes; `check` re-tests preconditions just
    * before the commit (the object may have changed since the upload began).
    */
-  async putObject(bucketName, name, { data, meta, hashes, check }) {
+  async putObject(bucketName, name, options) {
+    // One write per name at a time: in dir mode the commit awaits file writes, and two uploads with
+    // ifGenerationMatch=0 racing for one name must not both pass the check before either commits.
+    const key = `${bucketName}/${name}`;
+    const before = this.writing.get(key) ?? Promise.resolve();
+    const mine = before.catch(() => {}).then(() => this.putObjectNow(bucketName, name, options));
+    this.writing.set(key, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.writing.get(key) === mine) this.writing.delete(key);
+    }
+  }
+
+  async putObjectNow(bucketName, name, { data, meta, hashes, check }) {
     const bucket = this.bucket(bucketName);
     check?.(bucket.objects.get(name));
     if (meta.md5Hash && meta.md5Hash !== hashes.md5Hash) {

@@ -7,6 +7,10 @@ import type { Renderer } from './types.js';
 export const renderers: Record<string, () => Promise<Renderer<any>>> = {
   init: async () => (await import('./init.js')).renderInit,
   track: async () => (await import('./track.js')).renderTrack,
+  checkpoint: async () => (await import('./checkpoint.js')).renderCheckpoint,
+  lock: async () => (await import('./lock.js')).renderLock,
+  unlock: async () => (await import('./lock.js')).renderUnlock,
+  locks: async () => (await import('./lock.js')).renderLocks,
   status: async () => (await import('./status.js')).renderStatus,
   checkout: async () => (await import('./checkout.js')).renderCheckout,
   push: async () => (await import('./push.js')).renderPush,

@@ -12,8 +12,9 @@ export const renderTrack: Renderer<TrackResult> = (r) => {
     const what = i.kind === 'dir' ? `${formatCount(i.files ?? 0, 'file')}, ${formatBytes(i.size)}` : formatBytes(i.size);
     const how = i.changed ? (i.hashedFiles ? `hashed ${formatCount(i.hashedFiles, 'file')}` : 'no new content') : 'unchanged';
     const from = i.source !== undefined ? `${i.source} → ` : '';
+    const append = i.appendOnly ? `; append-only${i.appended !== undefined ? `, ${formatCount(i.appended, 'file')} appended` : ''}` : '';
     const where = i.remote !== undefined ? `; on remote "${i.remote}", not in the cache` : '';
-    lines.push(`${i.changed ? 'tracked' : 'up to date'}  ${from}${i.path} (${what}; ${how}${where}) → ${i.pointerPath}`);
+    lines.push(`${i.changed ? 'tracked' : 'up to date'}  ${from}${i.path} (${what}; ${how}${append}${where}) → ${i.pointerPath}`);
   }
   if (r.staged.length) lines.push(`Staged: ${r.staged.join(' ')}`);
   if (r.toStage.length) lines.push(`To record this in Git: git add ${r.toStage.map(quote).join(' ')}`);

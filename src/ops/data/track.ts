@@ -22,11 +22,14 @@ import { isDirectory, trackedAncestor, workspacePointers } from '../../workspace
 import { updatePlaced } from '../../workspace/placed.js';
 import { hasEntriesAt, openTrackedDirectory, trackInside } from './dir-edit.js';
 import { expandGlobs } from '../../workspace/glob.js';
+import { appendOnlyBase, checkAppend, precheckAppend, refuseAppend } from './append-only.js';
 
 export interface TrackOptions {
   targets: string[];
   /** The targets are glob patterns, expanded inside the repository (workspace/glob.ts). */
   glob?: boolean;
+  /** Declare the (directory) targets append-only: later tracks may add files, never change or remove one. */
+  appendOnly?: boolean;
 }
 
 export interface TrackedItem {
@@ -47,6 +50,9 @@ export interface TrackedItem {
   source?: string;
   /** Sent straight to this remote (`--to-remote`), not kept in the cache. */
   remote?: string;
+  /** The directory is append-only (its pointer says so); `appended`: files new since the version before. */
+  appendOnly?: boolean;
+  appended?: number;
 }
 
 export interface TrackResult {
@@ -70,6 +76,15 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
   }
   const args = options.glob ? expandGlobs(repo, ctx.cwd, options.targets) : options.targets;
   const targets = args.map((arg) => checkTarget(repo, ctx.cwd, arg));
+  if (options.appendOnly) {
+    const bad = targets.find((t) => t.kind !== 'dir' || t.owner);
+    if (bad) {
+      throw new DvsError('APPEND_ONLY_NOT_DIRECTORY', `${bad.arg}: --append-only applies to a tracked directory as a whole, not to ${bad.owner ? `a path inside ${bad.owner}` : 'a file'}`, {
+        hint: bad.owner ? `Declare the directory: dvs track --append-only ${bad.owner}` : 'Keep the stream\'s files in a directory and track that: dvs track --append-only data/stream',
+        data: { path: bad.rel },
+      });
+    }
+  }
   const inGit = await trackedByGit(repo.root, targets.map((t) => t.rel));
   if (inGit.length) {
     const first = inGit[0];
@@ -101,8 +116,11 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
         const previous = existsSync(repo.abs(t.pointerPath)) ? tryReadPointer(repo, t.pointerPath) : undefined;
         let item: TrackedItem;
         if (t.owner) {
-          const r = await trackInside(repo, { rel: t.rel, abs: t.abs, owner: t.owner }, { state, cache: repo.cache, storeMode, onProgress: ctx.onProgress, pool: sharedPool }, (v) =>
-            pending({ path: t.owner!, pointerPath: t.pointerPath, kind: 'dir', oid: v.oid, size: v.size, changed: true, hashedFiles: 0, hashedBytes: 0 }));
+          if (previous?.appendOnly) await (await import('../remote/locks.js')).refuseLockedTrack(ctx, t.owner, [t.rel.slice(t.owner.length + 1)], warnings);
+          const r = await trackInside(repo, { rel: t.rel, abs: t.abs, owner: t.owner }, { state, cache: repo.cache, storeMode, onProgress: ctx.onProgress, pool: sharedPool }, (v) => {
+            if (previous?.appendOnly && (v.modified || v.deleted)) refuseAppend(t.owner!, [{ path: t.rel.slice(t.owner!.length + 1), reason: v.deleted ? 'gone' : 'changed' }]);
+            pending({ path: t.owner!, pointerPath: t.pointerPath, kind: 'dir', oid: v.oid, size: v.size, changed: true, hashedFiles: 0, hashedBytes: 0 });
+          });
           failOnErrors(r.errors);
           warnings.push(...r.warnings);
           const inside = { path: t.rel, added: r.added, deleted: r.deleted, modified: r.modified };
@@ -128,9 +146,22 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
           warnings.push(...scan.warnings);
           // Temp files a killed checkout left are not data: they go rather than wait for the next checkout.
           for (const rel of scan.temps) removeQuietly(join(t.abs, rel));
+          const appendOnly = previous?.appendOnly === true && previous.kind === 'dir';
+          const base = appendOnly ? appendOnlyBase(repo, t.rel, previous) : undefined;
+          if (base) {
+            const problems = precheckAppend(base, scan.files);
+            if (problems.length) refuseAppend(t.rel, problems);
+          }
           const r = await directoryOids(repo, t.rel, scan.files, { state, cache: repo.cache, storeMode, onProgress: ctx.onProgress, pool: sharedPool });
           failOnErrors(r.errors.map((e) => ({ path: `${t.rel}/${scan.files[e.index].rel}`, ...e })));
           const manifest = manifestOf(scan.files, r.oids);
+          if (base) {
+            const problems = checkAppend(base, manifest);
+            if (problems.length) refuseAppend(t.rel, problems);
+            const known = new Set(base.entries.map((e) => e.path));
+            const appended = manifest.entries.filter((e) => !known.has(e.path)).map((e) => e.path);
+            if (appended.length) await (await import('../remote/locks.js')).refuseLockedTrack(ctx, t.rel, appended, warnings);
+          }
           const text = serializeManifest(manifest);
           const oid = repo.cache.addBuffer(text);
           recordObject(repo.cache, state, oid);
@@ -139,10 +170,13 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
           if (stamps) state.setDirectory(t.rel, oid, listingOf(scan.files), stamps);
           const totals = manifestTotals(manifest);
           item = { path: t.rel, pointerPath: t.pointerPath, kind: 'dir', oid, size: totals.size, files: totals.files, changed: false, hashedFiles: r.hashedFiles, hashedBytes: r.hashedBytes };
-          item.changed = !previous || previous.oid !== oid || previous.kind !== 'dir';
+          const declare = options.appendOnly === true && !appendOnly;
+          if (appendOnly || declare) item.appendOnly = true;
+          if (base) item.appended = totals.files - base.entries.length;
+          item.changed = !previous || previous.oid !== oid || previous.kind !== 'dir' || declare;
           if (item.changed) {
             pending(item);
-            writePointer(repo.root, t.pointerPath, { kind: 'dir', oid, size: totals.size, files: totals.files }, previous);
+            writePointer(repo.root, t.pointerPath, { kind: 'dir', oid, size: totals.size, files: totals.files, ...(declare ? { appendOnly: true } : {}) }, previous);
           }
         }
         items.push(item);

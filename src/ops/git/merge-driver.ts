@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { DvsError, isDvsError } from '../../errors.js';
-import { compareBytes, manifestTotals, serializeManifest, type Manifest, type ManifestEntry, loadManifest } from '../../objects/manifest.js';
+import { compareBytes, manifestTotals, serializeManifest, sortEntries, type Manifest, type ManifestEntry, loadManifest } from '../../objects/manifest.js';
+import { partitionOf } from '../data/append-only.js';
 import { parsePointer, serializePointer, type Pointer } from '../../pointer/format.js';
 import type { Repo } from '../../repo/repo.js';
 
@@ -69,13 +70,15 @@ export function mergePointers(repo: Repo, options: MergeDriverOptions): MergeDri
     if (!isDvsError(err)) throw err;
     return conflict(options, result, `${err.message} (fetch both branches' data, then merge again)`);
   }
-  const merged = mergeManifests(manifests.base, manifests.ours, manifests.theirs, result);
+  const appendOnly = ours.appendOnly === true || theirs.appendOnly === true || base?.appendOnly === true;
+  const merged = appendOnly ? mergeAppended(manifests.base, manifests.ours, manifests.theirs, result) : mergeManifests(manifests.base, manifests.ours, manifests.theirs, result);
   if (result.conflicts.length) {
-    return conflict(options, result, `changed differently on both sides: ${result.conflicts.slice(0, 10).join(', ')}${result.conflicts.length > 10 ? ` and ${result.conflicts.length - 10} more` : ''}`);
+    const what = appendOnly ? 'append-only, and these partitions were changed (not only appended to) or got different files under one name' : 'changed differently on both sides';
+    return conflict(options, result, `${what}: ${result.conflicts.slice(0, 10).join(', ')}${result.conflicts.length > 10 ? ` and ${result.conflicts.length - 10} more` : ''}`);
   }
   const oid = repo.cache.addBuffer(serializeManifest(merged));
   const totals = manifestTotals(merged);
-  writeFileSync(options.ours, serializePointer({ kind: 'dir', oid, size: totals.size, files: totals.files }, ours.doc));
+  writeFileSync(options.ours, serializePointer({ kind: 'dir', oid, size: totals.size, files: totals.files, ...(appendOnly ? { appendOnly: true } : {}) }, ours.doc));
   result.merged = true;
   return result;
 }
@@ -116,6 +119,39 @@ export function mergeManifests(base: Manifest, ours: Manifest, theirs: Manifest,
     if (entries[i].path.startsWith(entries[i - 1].path + '/')) tally.conflicts.push(entries[i - 1].path);
   }
   return { entries };
+}
+
+/**
+ * An append-only directory: the union of both sides' files. A recorded file (in the ancestor) changed
+ * or removed on either side, or one new name with different bytes on the two sides, is a conflict of
+ * its partition (its folder), which is what `conflicts` names.
+ */
+export function mergeAppended(base: Manifest, ours: Manifest, theirs: Manifest, tally: Pick<MergeDriverResult, 'conflicts' | 'fromOurs' | 'fromTheirs'>): Manifest {
+  const o = new Map(ours.entries.map((e) => [e.path, e]));
+  const t = new Map(theirs.entries.map((e) => [e.path, e]));
+  const conflicts = new Set<string>();
+  for (const e of base.entries) {
+    if (!same(e, o.get(e.path)) || !same(e, t.get(e.path))) conflicts.add(partitionOf(e.path));
+  }
+  const known = new Set(base.entries.map((e) => e.path));
+  const entries = [...ours.entries.filter((e) => known.has(e.path) || !t.has(e.path) || same(e, t.get(e.path)))];
+  for (const e of ours.entries) {
+    if (known.has(e.path)) continue;
+    const other = t.get(e.path);
+    if (other && !same(e, other)) conflicts.add(partitionOf(e.path));
+    else if (!other) tally.fromOurs++;
+  }
+  for (const e of theirs.entries) {
+    if (known.has(e.path) || o.has(e.path)) continue;
+    entries.push(e);
+    tally.fromTheirs++;
+  }
+  const merged = { entries: sortEntries(entries) };
+  for (let i = 1; i < merged.entries.length; i++) {
+    if (merged.entries[i].path.startsWith(merged.entries[i - 1].path + '/')) conflicts.add(partitionOf(merged.entries[i - 1].path));
+  }
+  tally.conflicts.push(...[...conflicts].sort(compareBytes));
+  return merged;
 }
 
 /** Leave Git's conflict markers around the two pointers, with the reason as a comment. */

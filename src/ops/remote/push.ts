@@ -53,6 +53,7 @@ export async function push(ctx: OpContext, options: PushOptions = {}): Promise<P
     const remote = await openRemote(ctx, options);
     let result: PushResult;
     try {
+      if (pointers.some((p) => p.pointer.appendOnly)) await (await import('./locks.js')).refuseLockedPush(repo, remote, pointers);
       result = await pushWith(ctx, remote, pointers);
     } finally {
       await remote.close();
