@@ -77,6 +77,7 @@ function schemaParts(d: ContentDiff): string[] {
     ...s.removed.map((c) => `−${c.name} (${c.type})`),
     ...s.renamed.map((r) => `${r.from} → ${r.to} (renamed)`),
     ...s.typeChanged.map((t) => `${t.name}: ${t.before} → ${t.after}`),
+    ...(s.reordered ? ['columns reordered'] : []),
   ];
 }
 

@@ -29,8 +29,40 @@ function looksRenamed(a: ColumnStats, b: ColumnStats, rowsA: number | null, rows
   return undefined;
 }
 
+/** Relative precision at which means and standard deviations count as equal: 9 significant digits. */
+export const STAT_PRECISION = 1e-9;
+
+function close(x: number | null, y: number | null): boolean {
+  if (x === null || y === null) return x === y;
+  return x === y || Math.abs(x - y) <= STAT_PRECISION * Math.max(Math.abs(x), Math.abs(y));
+}
+
+/**
+ * Equal statistics. The same multiset of values (equal fingerprints, counts and nulls) is equal whatever
+ * the row order: floating-point sums and the sketches past 10,000 distinct values depend on the order, the
+ * values do not. Otherwise every statistic must match, means and standard deviations to STAT_PRECISION.
+ */
 function sameStats(a: ColumnStats, b: ColumnStats): boolean {
-  return JSON.stringify({ ...a, name: '' }) === JSON.stringify({ ...b, name: '' });
+  if (a.type !== b.type) return false;
+  if (a.source === 'data' && b.source === 'data' && a.fingerprint !== null && a.fingerprint === b.fingerprint && a.count === b.count && a.nulls === b.nulls) return true;
+  if (!close(a.mean, b.mean) || !close(a.stddev, b.stddev)) return false;
+  const rest = (c: ColumnStats) => JSON.stringify({ ...c, name: '', mean: null, stddev: null });
+  return rest(a) === rest(b);
+}
+
+/** A column with no value has no type to speak of: `null` next to another type is not a type change. */
+function typeChange(a: ColumnStats, b: ColumnStats): boolean {
+  return a.type !== b.type && a.type !== 'null' && b.type !== 'null';
+}
+
+/** The columns both versions have are in another relative order. */
+function reordered(before: ColumnSchema[] | null, after: ColumnSchema[] | null): boolean {
+  if (!before || !after) return false;
+  const inAfter = new Set(after.map((c) => c.name));
+  const inBefore = new Set(before.map((c) => c.name));
+  const a = before.filter((c) => inAfter.has(c.name)).map((c) => c.name);
+  const b = after.filter((c) => inBefore.has(c.name)).map((c) => c.name);
+  return a.some((name, i) => name !== b[i]);
 }
 
 function frac(part: number | null, whole: number | null): number | null {
@@ -69,17 +101,19 @@ function topShift(a: ColumnStats, b: ColumnStats): number | null {
 }
 
 export function columnScore(a: ColumnStats, b: ColumnStats, rowsA: number | null, rowsB: number | null): number {
-  if (a.type !== b.type) return 1;
+  if (typeChange(a, b)) return 1;
   if (sameStats(a, b)) return 0;
   const shifts: number[] = [];
+  // Every value gone, or values where there were none: as far as a column can move.
+  if ((a.count === 0) !== (b.count === 0) && a.count !== null && b.count !== null) shifts.push(1);
   const na = frac(a.nulls, rowsA);
   const nb = frac(b.nulls, rowsB);
   if (na !== null && nb !== null) shifts.push(Math.abs(na - nb));
   if (a.mean !== null && b.mean !== null && a.stddev !== null && b.stddev !== null) {
     const sd = Math.max(a.stddev, b.stddev);
-    const dm = Math.abs(a.mean - b.mean);
+    const dm = close(a.mean, b.mean) ? 0 : Math.abs(a.mean - b.mean);
     shifts.push(sd > 0 ? Math.min(1, dm / sd) : dm > 0 ? 1 : 0);
-    if (sd > 0) shifts.push(Math.abs(a.stddev - b.stddev) / sd);
+    if (sd > 0 && !close(a.stddev, b.stddev)) shifts.push(Math.abs(a.stddev - b.stddev) / sd);
   }
   if (typeof a.min === 'number' && typeof a.max === 'number' && typeof b.min === 'number' && typeof b.max === 'number') {
     const span = Math.max(a.max, b.max) - Math.min(a.min, b.min);
@@ -99,7 +133,8 @@ export function columnScore(a: ColumnStats, b: ColumnStats, rowsA: number | null
 }
 
 export function compareSummaries(before: TableSummary | null, after: TableSummary | null): { schema: SchemaDiff; columns: ColumnDiff[] } {
-  const schema: SchemaDiff = { before: schemaOf(before), after: schemaOf(after), added: [], removed: [], renamed: [], typeChanged: [] };
+  const schema: SchemaDiff = { before: schemaOf(before), after: schemaOf(after), added: [], removed: [], renamed: [], typeChanged: [], reordered: false };
+  schema.reordered = reordered(schema.before, schema.after);
   const a = new Map((schema.before ? before!.columns : []).map((c) => [c.name, c]));
   const b = new Map((schema.after ? after!.columns : []).map((c) => [c.name, c]));
   const rowsA = before?.rows ?? null;
@@ -127,7 +162,7 @@ export function compareSummaries(before: TableSummary | null, after: TableSummar
     const old = a.get(c.name);
     const from = renamedTo.get(c.name);
     if (old) {
-      if (old.type !== c.type) schema.typeChanged.push({ name: c.name, before: old.type, after: c.type } satisfies TypeChange);
+      if (typeChange(old, c)) schema.typeChanged.push({ name: c.name, before: old.type, after: c.type } satisfies TypeChange);
       const score = columnScore(old, c, rowsA, rowsB);
       columns.push({ name: c.name, change: sameStats(old, c) ? 'unchanged' : 'changed', renamedFrom: null, score, before: old, after: c });
     } else if (from) {

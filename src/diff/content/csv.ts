@@ -7,7 +7,7 @@
  * containing a quote go through the character-level parser. Cells are handed on as raw text; type
  * inference happens in the statistics.
  */
-import { ContentParseError, MAX_RECORD_CHARS, textChunks, type Columns, type ReadContext } from './reader.js';
+import { ContentParseError, MAX_RECORD_CHARS, textChunks, where, type Columns, type ReadContext } from './reader.js';
 
 const CANDIDATES = [',', '\t', ';', '|'] as const;
 const NO_QUOTE = Number.MAX_SAFE_INTEGER;
@@ -104,6 +104,10 @@ function parseRecord(t: string, pos: number, d: number, final: boolean, out: str
   }
 }
 
+function groupDigits(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
 /** Unique, non-empty column names: `column_3` for a blank header cell, `name_2` for a repeated one. */
 function headerNames(fields: readonly string[]): string[] {
   const seen = new Set<string>();
@@ -141,7 +145,13 @@ export async function readCsv(ctx: ReadContext, preferred: ',' | '\t'): Promise<
 /** The text as its records begin: without a BOM, and refused when it is binary. */
 function startOfText(text: string): string {
   const t = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  if (t.slice(0, 8192).includes('\u0000')) throw new ContentParseError('binary data (NUL bytes), not delimited text');
+  const head = t.slice(0, 8192);
+  if (head.includes('\u0000')) throw new ContentParseError('not tabular: binary data (NUL bytes), not delimited text');
+  // Random bytes have a control character in every ninth byte or so; text has next to none.
+  const controls = head.match(/[\u0001-\u0008\u000e-\u001f\u007f]/g)?.length ?? 0;
+  if (controls > Math.max(2, head.length / 100)) {
+    throw new ContentParseError(`not tabular: binary data (${controls} control characters in the first ${head.length} characters), not delimited text`);
+  }
   return t;
 }
 
@@ -364,13 +374,17 @@ class CsvRows {
     if (!this.ctx.sink.spans(t, this.starts, this.ends, this.rowNumber)) this.stopped = true;
   }
 
-  /** There was a header; tell of ragged rows. */
+  /** Tell of an empty file, or of ragged rows. */
   finish(): void {
-    if (this.header === undefined) throw new ContentParseError('empty file: no header row');
+    const { notes } = this.ctx;
+    if (this.header === undefined) {
+      notes.push(`${where(this.ctx)}: empty file (no header row): 0 rows`);
+      return;
+    }
     const { short, long } = this.header;
-    const { notes, source } = this.ctx;
-    if (short > 0) notes.push(`${source.path}: ${short} row(s) have fewer fields than the header (missing cells count as null)`);
-    if (long > 0) notes.push(`${source.path}: ${long} row(s) have more fields than the header (extra cells go to column_N)`);
+    const of = `${groupDigits(short + long === 0 ? 0 : this.rowNumber)} rows`;
+    if (short > 0) notes.push(`${where(this.ctx)}: ${groupDigits(short)} of ${of} have fewer fields than the header's ${this.header.length} (missing cells count as null)`);
+    if (long > 0) notes.push(`${where(this.ctx)}: ${groupDigits(long)} of ${of} have more fields than the header's ${this.header.length} (extra cells go to column_N)`);
   }
 
   /** The fields of a record in column order; columns it has no field for are empty. */

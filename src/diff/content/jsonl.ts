@@ -6,7 +6,7 @@
  * statistics make sense for. Arrays are not flattened (their length varies per row): they become their
  * JSON text, a string cell. A key holding null, or missing from a line, is a null cell.
  */
-import { ContentParseError, MAX_RECORD_CHARS, textChunks, type Columns, type ReadContext } from './reader.js';
+import { ContentParseError, MAX_RECORD_CHARS, textChunks, where, type Columns, type ReadContext } from './reader.js';
 import type { Cell } from './types.js';
 
 function flatten(obj: Record<string, unknown>, prefix: string, columns: Columns, out: Cell[]): void {
@@ -92,5 +92,5 @@ export async function readJsonl(ctx: ReadContext): Promise<void> {
   }
   if (carry && !line(carry)) return;
   if (rowNumber === 0 && bad > 0) throw new ContentParseError(`not JSON Lines (${firstBad})`);
-  if (bad > 0) ctx.notes.push(`${ctx.source.path}: ${bad} line(s) skipped, not JSON objects (first at ${firstBad})`);
+  if (bad > 0) ctx.notes.push(`${where(ctx)}: ${bad} line(s) skipped, not JSON objects (first at ${firstBad})`);
 }

@@ -7,7 +7,7 @@
  * holding its JSON text, since its leaves have no per-row value.
  */
 import * as zlib from 'node:zlib';
-import type { AsyncBuffer, Compressors, FileMetaData, SchemaTree } from 'hyparquet';
+import type { AsyncBuffer, Compressors, FileMetaData, ParquetParsers, SchemaElement, SchemaTree } from 'hyparquet';
 import { canonical } from './hash.js';
 import { ContentParseError, readAll, type ReadContext } from './reader.js';
 import type { Cell, ColumnType, ContentSource } from './types.js';
@@ -19,6 +19,8 @@ export interface ParquetColumn {
   type: ColumnType;
   /** Lists and maps: the value is shown as JSON and has no footer statistics. */
   json: boolean;
+  /** DECIMAL: the scale; its values are read as exact decimal text (`"12.50"`), not as doubles. */
+  decimalScale?: number;
 }
 
 export interface ParquetFile {
@@ -32,15 +34,26 @@ function hyparquet(): Promise<typeof import('hyparquet')> {
   return import('hyparquet');
 }
 
-/** Decompressors beyond hyparquet's built-in Snappy, from node:zlib (zstd only where Node has it). */
-function compressors(): Compressors {
-  const z = zlib as typeof zlib & { zstdDecompressSync?: (b: Uint8Array) => Buffer };
-  const out: Compressors = {
-    GZIP: (input) => zlib.gunzipSync(input),
-    BROTLI: (input) => zlib.brotliDecompressSync(input),
-  };
-  if (z.zstdDecompressSync) out.ZSTD = (input) => z.zstdDecompressSync!(input);
-  return out;
+/**
+ * Every codec Parquet writers use: ZSTD (the default of Polars and DuckDB), LZ4, LZ4_RAW and Brotli from
+ * hyparquet-compressors (pure JavaScript, loaded only when rows are decoded); gzip, Brotli and, where
+ * Node has it, zstd from node:zlib, which are native and faster. Snappy stays hyparquet's built-in one.
+ */
+let codecs: Promise<Compressors> | undefined;
+function compressors(): Promise<Compressors> {
+  codecs ??= import('hyparquet-compressors').then(({ compressors: js }) => {
+    const z = zlib as typeof zlib & { zstdDecompressSync?: (b: Uint8Array) => Buffer };
+    const out: Compressors = {
+      ZSTD: js.ZSTD,
+      LZ4: js.LZ4,
+      LZ4_RAW: js.LZ4_RAW,
+      GZIP: (input) => zlib.gunzipSync(input),
+      BROTLI: (input) => zlib.brotliDecompressSync(input),
+    };
+    if (z.zstdDecompressSync) out.ZSTD = (input) => z.zstdDecompressSync!(input);
+    return out;
+  });
+  return codecs;
 }
 
 function leafType(tree: SchemaTree): ColumnType {
@@ -65,6 +78,71 @@ function leafType(tree: SchemaTree): ColumnType {
   }
 }
 
+function decimalScale(e: SchemaElement): number | undefined {
+  if (e.logical_type?.type === 'DECIMAL') return e.logical_type.scale;
+  return e.converted_type === 'DECIMAL' ? (e.scale ?? 0) : undefined;
+}
+
+/**
+ * The metadata with DECIMAL annotations removed, so hyparquet hands over the unscaled integers (numbers,
+ * bigints or big-endian bytes) instead of doubles: DECIMAL(38,2) values that differ in the last digit
+ * would otherwise become the same float.
+ */
+function rawDecimals(metadata: FileMetaData): FileMetaData {
+  if (!metadata.schema.some((e) => decimalScale(e) !== undefined)) return metadata;
+  const schema = metadata.schema.map((e) => {
+    if (decimalScale(e) === undefined) return e;
+    const { converted_type: _c, logical_type: _l, ...plain } = e;
+    return plain;
+  });
+  return { ...metadata, schema };
+}
+
+/** An unscaled decimal as exact text with `scale` digits after the point: 1250n, 2 → "12.50". */
+export function decimalText(unscaled: bigint, scale: number): string {
+  const negative = unscaled < 0n;
+  let digits = (negative ? -unscaled : unscaled).toString();
+  if (scale > 0) {
+    digits = digits.padStart(scale + 1, '0');
+    digits = `${digits.slice(0, -scale)}.${digits.slice(-scale)}`;
+  } else if (scale < 0) {
+    digits += '0'.repeat(-scale);
+  }
+  return negative ? `-${digits}` : digits;
+}
+
+function unscaled(v: unknown): bigint | undefined {
+  if (typeof v === 'bigint') return v;
+  if (typeof v === 'number') return BigInt(v);
+  if (v instanceof Uint8Array) {
+    if (v.length === 0) return 0n;
+    let x = 0n;
+    for (const byte of v) x = (x << 8n) | BigInt(byte);
+    return v[0]! & 0x80 ? x - (1n << BigInt(v.length * 8)) : x; // two's complement
+  }
+  return undefined;
+}
+
+/**
+ * Timestamps as ISO 8601 text with every digit the file holds: hyparquet's default makes a Date, which
+ * keeps milliseconds only, so two timestamps a microsecond apart would compare equal.
+ */
+function isoWithFraction(ticks: bigint, perSecond: bigint, digits: number): string {
+  let seconds = ticks / perSecond;
+  let rest = ticks % perSecond;
+  if (rest < 0n) {
+    rest += perSecond;
+    seconds -= 1n;
+  }
+  const whole = new Date(Number(seconds) * 1000).toISOString().slice(0, 19);
+  return `${whole}.${rest.toString().padStart(digits, '0')}Z`;
+}
+
+const EXACT_PARSERS: Partial<ParquetParsers> = {
+  timestampFromMicroseconds: (micros) => isoWithFraction(BigInt(micros), 1_000_000n, 6),
+  timestampFromNanoseconds: (nanos) => isoWithFraction(BigInt(nanos), 1_000_000_000n, 9),
+};
+
 export function parquetColumns(root: SchemaTree): ParquetColumn[] {
   const out: ParquetColumn[] = [];
   const walk = (node: SchemaTree, path: string[]): void => {
@@ -77,7 +155,10 @@ export function parquetColumns(root: SchemaTree): ParquetColumn[] {
     } else if (node.children.length > 0) {
       for (const child of node.children) walk(child, p);
     } else {
-      out.push({ name: p.join('.'), path: p, type: leafType(node), json: false });
+      const col: ParquetColumn = { name: p.join('.'), path: p, type: leafType(node), json: false };
+      const scale = decimalScale(e);
+      if (scale !== undefined) col.decimalScale = scale;
+      out.push(col);
     }
   };
   for (const child of root.children) walk(child, []);
@@ -127,10 +208,17 @@ function parseMetadata(parse: typeof import('hyparquet').parquetMetadata, bytes:
   }
 }
 
-/** A decoded value as a cell: bigints that fit stay numbers, the rest (dates, bytes, lists) becomes text. */
-function toCell(v: unknown, json: boolean): Cell {
+/**
+ * A decoded value as a cell: bigints that fit stay numbers, larger ones and decimals become exact text
+ * (the statistics read such text in a numeric column as a number), the rest (dates, bytes, lists) text.
+ */
+function toCell(v: unknown, col: ParquetColumn): Cell {
   if (v === null || v === undefined) return null;
-  if (json) return canonical(v);
+  if (col.json) return canonical(v);
+  if (col.decimalScale !== undefined) {
+    const u = unscaled(v);
+    if (u !== undefined) return decimalText(u, col.decimalScale);
+  }
   switch (typeof v) {
     case 'number':
     case 'string':
@@ -147,6 +235,11 @@ function toCell(v: unknown, json: boolean): Cell {
 export async function readParquetRows(ctx: ReadContext, pf: ParquetFile): Promise<void> {
   const { parquetRead } = await hyparquet();
   const idx = pf.columns.map((c) => ctx.columns.indexOf(c.name));
+  pf.columns.forEach((c, i) => {
+    if (!c.json && (c.type === 'integer' || c.type === 'number')) ctx.columns.markNumericText(idx[i]!);
+  });
+  const metadata = rawDecimals(pf.metadata);
+  const codecs = await compressors();
   const values: Cell[] = new Array<Cell>(ctx.columns.length).fill(null);
   let rowStart = 0;
   let rowNumber = 0;
@@ -156,11 +249,12 @@ export async function readParquetRows(ctx: ReadContext, pf: ParquetFile): Promis
     try {
       await parquetRead({
         file: pf.file,
-        metadata: pf.metadata,
+        metadata,
         rowStart,
         rowEnd,
         rowFormat: 'object',
-        compressors: compressors(),
+        compressors: codecs,
+        parsers: EXACT_PARSERS,
         onComplete: (r) => (rows = r),
       });
     } catch (err) {
@@ -171,7 +265,7 @@ export async function readParquetRows(ctx: ReadContext, pf: ParquetFile): Promis
         const col = pf.columns[c]!;
         let v: unknown = row;
         for (const part of col.path) v = v === null || v === undefined ? v : (v as Record<string, unknown>)[part];
-        values[idx[c]!] = toCell(v, col.json);
+        values[idx[c]!] = toCell(v, col);
       }
       if (!ctx.sink.values(values, ++rowNumber)) return;
     }

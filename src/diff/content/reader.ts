@@ -2,7 +2,9 @@
  * What every format reader shares: a column registry, the row callback, and turning a ContentSource into
  * decoded text (gunzipping when needed). Readers push rows; they never build a table in memory.
  */
+import { isUtf8 } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
+import { TextDecoder } from 'node:util';
 import { Readable, pipeline } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import type { Cell, ContentSource } from './types.js';
@@ -29,6 +31,16 @@ export class Columns {
       this.index.set(name, i);
     }
     return i;
+  }
+
+  /**
+   * Columns whose text cells are exact numbers (Parquet decimals, int64 beyond 2^53): statistics read them
+   * as numbers, while hashes, distinct counts and keys use the exact text.
+   */
+  readonly numericText = new Set<number>();
+
+  markNumericText(index: number): void {
+    this.numericText.add(index);
   }
 
   find(name: string): number | undefined {
@@ -62,6 +74,13 @@ export interface ReadContext {
   onBytes?(n: number): void;
   /** Things worth telling the user that did not stop the read (ragged rows, bad JSON lines). */
   notes: string[];
+  /** Which version is read, for notes. */
+  side?: 'before' | 'after';
+}
+
+/** `data/a.csv (after)`: where a note is about. */
+export function where(ctx: ReadContext): string {
+  return ctx.side ? `${ctx.source.path} (${ctx.side})` : ctx.source.path;
 }
 
 const DECODE_CHUNK = 64 * 1024;
@@ -98,15 +117,16 @@ export async function* textChunks(ctx: ReadContext): AsyncGenerator<string> {
     pipeline(Readable.from(counted()), gunzip, () => {});
     chunks = gunzip;
   }
-  const decoder = new StringDecoder('utf8');
+  const text = new TextDecoding(ctx);
   try {
     for await (const chunk of chunks) {
       // Decode at most 64 KB at a time: V8 allocates larger strings in its large-object space, which made
       // decoding 1 MB chunks 20 times slower than the same bytes in 64 KB strings. Small strings also
       // mean a kept substring pins only 64 KB of text.
-      for (let off = 0; off < chunk.length; off += DECODE_CHUNK) yield decoder.write(chunk.subarray(off, off + DECODE_CHUNK));
+      text.check(chunk);
+      for (let off = 0; off < chunk.length; off += DECODE_CHUNK) yield text.write(chunk.subarray(off, off + DECODE_CHUNK));
     }
-    const tail = decoder.end();
+    const tail = text.end();
     if (tail) yield tail;
   } catch (err) {
     if (gunzip && errnoLike(err)?.startsWith('Z_')) throw new ContentParseError(`gzip data is corrupt (${(err as Error).message})`);
@@ -115,6 +135,83 @@ export async function* textChunks(ctx: ReadContext): AsyncGenerator<string> {
     gunzip?.destroy();
     raw.destroy?.();
   }
+}
+
+/** Bytes of a UTF-8 sequence that starts with `lead`; 0 for a continuation byte. */
+function sequenceLength(lead: number): number {
+  return lead < 0x80 ? 1 : lead < 0xc0 ? 0 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+}
+
+/** Where the last complete UTF-8 sequence of `b` ends: a sequence cut by the chunk boundary waits. */
+function completeEnd(b: Uint8Array): number {
+  for (let i = b.length - 1; i >= 0 && i >= b.length - 4; i--) {
+    const n = sequenceLength(b[i]!);
+    if (n === 0) continue;
+    return i + n > b.length ? i : b.length;
+  }
+  return b.length;
+}
+
+/**
+ * Text decoding, per file. The file's first chunk decides: valid UTF-8 (ASCII included) is decoded as
+ * UTF-8; otherwise as Windows-1252, the superset of Latin-1 that spreadsheets on Windows write, so that
+ * `café` → `cafè` is a change rather than `caf�` on both sides. Either way a note says so. Invalid UTF-8
+ * met later, in a file that began as valid UTF-8, is replaced by U+FFFD and noted once.
+ */
+class TextDecoding {
+  private utf8: StringDecoder | undefined;
+  private single: TextDecoder | undefined;
+  private offset = 0;
+  private tail: Uint8Array = new Uint8Array(0);
+  private noted = false;
+
+  constructor(private readonly ctx: ReadContext) {}
+
+  /** Validate the raw chunk (before it is decoded in pieces). */
+  check(chunk: Buffer): void {
+    if (this.single || (this.noted && this.utf8)) return;
+    const data = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
+    const start = this.offset - this.tail.length;
+    this.offset += chunk.length;
+    const end = completeEnd(data);
+    this.tail = end < data.length ? Uint8Array.prototype.slice.call(data, end) : new Uint8Array(0);
+    if (isUtf8(data.subarray(0, end))) {
+      this.utf8 ??= new StringDecoder('utf8');
+      return;
+    }
+    const at = start + firstInvalid(data.subarray(0, end));
+    if (this.utf8 === undefined) {
+      this.single = new TextDecoder('windows-1252');
+      this.ctx.notes.push(`${where(this.ctx)}: not UTF-8 (invalid byte at offset ${at}): decoded as Windows-1252 (Latin-1)`);
+    } else {
+      this.ctx.notes.push(`${where(this.ctx)}: not valid UTF-8 from byte offset ${at} on: invalid bytes read as U+FFFD (is the file in another encoding?)`);
+    }
+    this.noted = true;
+  }
+
+  write(bytes: Buffer): string {
+    return this.single ? this.single.decode(bytes, { stream: true }) : (this.utf8 ??= new StringDecoder('utf8')).write(bytes);
+  }
+
+  end(): string {
+    if (this.tail.length > 0 && !this.single && !this.noted) {
+      this.ctx.notes.push(`${where(this.ctx)}: the file ends inside a UTF-8 sequence (read as U+FFFD)`);
+    }
+    return this.single ? this.single.decode() : (this.utf8?.end() ?? '');
+  }
+}
+
+/** Offset of the first byte where `b` stops being valid UTF-8 (b is known to be invalid). */
+function firstInvalid(b: Uint8Array): number {
+  let lo = 0;
+  let hi = b.length;
+  // The longest valid prefix, by bisection; the cut point may fall inside a sequence, hence completeEnd.
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (isUtf8(b.subarray(0, completeEnd(b.subarray(0, mid))))) lo = mid;
+    else hi = mid;
+  }
+  return completeEnd(b.subarray(0, lo));
 }
 
 function errnoLike(err: unknown): string | undefined {

@@ -197,6 +197,7 @@ class RowProcessor implements RowSink, RowView {
       const h2 = H2;
       if (stats) {
         if (textual) this.accs[i]!.addText(key, 0, key.length, h1, h2);
+        else if (typeof v === 'string' && this.columns.numericText.has(i)) this.accs[i]!.addNumericText(key, h1, h2);
         else this.accs[i]!.addValue(v, key, h1, h2);
       }
       this.hashed(i, h1, h2);
@@ -235,6 +236,7 @@ export async function scanSide(files: SideFile[], plan: ScanPlan): Promise<SideS
       columns,
       sink: proc,
       notes,
+      side: plan.side,
       onBytes: (n) => {
         bytes += n;
         if (plan.onProgress && bytes - reported >= PROGRESS_STEP) {

@@ -1,7 +1,8 @@
 /**
  * Streaming statistics of one column: one pass, constant memory per column (bounded sketches), and no
- * second look at a value. Mean and standard deviation use Welford's update, which stays accurate where
- * the textbook sum-of-squares formula cancels catastrophically on large, close values.
+ * second look at a value. The mean is a compensated (Neumaier) sum, so the same values in another order
+ * give the same mean; the standard deviation uses Welford's update, which stays accurate where the
+ * textbook sum-of-squares formula cancels catastrophically on large, close values.
  */
 import { hex64 } from './hash.js';
 import { HyperLogLog, TopCounter } from './sketches.js';
@@ -106,8 +107,12 @@ export class ColumnAccumulator {
   nNum = 0;
   nStr = 0;
   private n = 0; // numeric values in Welford's update
-  private mean = 0;
+  private wmean = 0; // Welford's running mean, for m2 only
   private m2 = 0;
+  // The mean is a Neumaier-compensated sum over n: nearly independent of the row order, where Welford's
+  // running mean differed in the 15th digit when the same values came in another order.
+  private sum = 0;
+  private comp = 0;
   private min = Infinity;
   private max = -Infinity;
   private strLen = 0;
@@ -122,9 +127,12 @@ export class ColumnAccumulator {
   private addNumber(x: number): void {
     if (!Number.isFinite(x)) return;
     const n = ++this.n;
-    const d = x - this.mean;
-    this.mean += d / n;
-    this.m2 += d * (x - this.mean);
+    const d = x - this.wmean;
+    this.wmean += d / n;
+    this.m2 += d * (x - this.wmean);
+    const t = this.sum + x;
+    this.comp += Math.abs(this.sum) >= Math.abs(x) ? this.sum - t + x : x - t + this.sum;
+    this.sum = t;
     if (x < this.min) this.min = x;
     if (x > this.max) this.max = x;
   }
@@ -170,6 +178,20 @@ export class ColumnAccumulator {
     this.addCommon(key, 0, key.length, h1, h2);
   }
 
+  /** Exact numeric text of a typed column (a Parquet decimal or big int64): a number for the statistics. */
+  addNumericText(text: string, h1: number, h2: number): void {
+    const x = Number(text);
+    if (Number.isNaN(x)) {
+      this.nStr++;
+      this.strLen += text.length;
+    } else {
+      if (/^-?\d+$/.test(text)) this.nInt++;
+      else this.nNum++;
+      this.addNumber(x);
+    }
+    this.addCommon(text, 0, text.length, h1, h2);
+  }
+
   /**
    * One type for the column. A CSV column with any non-numeric text is a string column (CSV cells are all
    * text, and that is what pandas or a spreadsheet would say); a JSONL column holding, say, numbers and
@@ -196,7 +218,7 @@ export class ColumnAccumulator {
       kinds: { boolean: this.nBool, integer: this.nInt, number: this.nNum, string: this.nStr },
       min: numeric ? this.min : null,
       max: numeric ? this.max : null,
-      mean: numeric ? this.mean : null,
+      mean: numeric ? (this.sum + this.comp) / this.n : null,
       stddev: numeric ? Math.sqrt(this.m2 / this.n) : null,
       distinct: this.top.exact ? this.top.size : this.hll.estimate(),
       distinctExact: this.top.exact,

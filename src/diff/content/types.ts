@@ -134,6 +134,9 @@ export interface SchemaDiff {
   removed: ColumnSchema[];
   renamed: RenamedColumn[];
   typeChanged: TypeChange[];
+  /** The columns both versions have appear in another order (rows are compared by column name, so a
+   * reorder alone changes no row). */
+  reordered: boolean;
 }
 
 export interface ColumnDiff {

@@ -127,8 +127,8 @@ describe('the CSV reader', () => {
       [3, 'values', ['6', '7', '8', '9', '10']],
     ]);
     expect(r.notes).toEqual([
-      'x.csv: 1 row(s) have fewer fields than the header (missing cells count as null)',
-      'x.csv: 1 row(s) have more fields than the header (extra cells go to column_N)',
+      "x.csv: 1 of 3 rows have fewer fields than the header's 4 (missing cells count as null)",
+      "x.csv: 1 of 3 rows have more fields than the header's 4 (extra cells go to column_N)",
     ]);
   });
 
@@ -152,10 +152,10 @@ describe('the CSV reader', () => {
     expect(r.error).toBeUndefined();
   });
 
-  it('refuses an empty file, binary data and a record longer than the limit', async () => {
-    expect((await read([])).error).toBe('empty file: no header row');
-    expect((await read(cut('\n\r\n'))).error).toBe('empty file: no header row');
-    expect((await read([Buffer.from([0x61, 0x00, 0x0a])])).error).toBe('binary data (NUL bytes), not delimited text');
+  it('reads an empty file as no rows; refuses binary data and a record longer than the limit', async () => {
+    expect(await read([])).toEqual({ columns: [], rows: [], notes: ['x.csv: empty file (no header row): 0 rows'] });
+    expect((await read(cut('\n\r\n'))).rows).toEqual([]);
+    expect((await read([Buffer.from([0x61, 0x00, 0x0a])])).error).toBe('not tabular: binary data (NUL bytes), not delimited text');
     // A newline just after the quote puts the reader in its open-quote state, where each chunk is only appended.
     const open = 'a,b\n1,2\n3,"\n' + 'x'.repeat(65 * 1024 * 1024);
     expect((await read(cut(open, Array.from({ length: 1100 }, (_, i) => (i + 1) * 65536)))).error).toBe(

@@ -56,8 +56,8 @@ describe('CSV and TSV', () => {
     expect(col(s, 'note').top!.map((t) => t.value)).toContain('two\nlines and "quotes"');
     expect(col(s, 'score')).toMatchObject({ type: 'number', count: 3, nulls: 2, min: 1.5, max: 3.25 });
     expect(col(s, 'column_5')).toMatchObject({ count: 1, nulls: 4 });
-    expect(s.notes.join('\n')).toMatch(/1 row\(s\) have fewer fields/);
-    expect(s.notes.join('\n')).toMatch(/1 row\(s\) have more fields/);
+    expect(s.notes.join('\n')).toMatch(/tricky\.csv \(after\): 1 of 5 rows have fewer fields than the header's 4/);
+    expect(s.notes.join('\n')).toMatch(/tricky\.csv \(after\): 1 of 5 rows have more fields than the header's 4/);
   });
 
   it('gives the same result whatever the chunk boundaries (1-byte chunks)', async () => {
@@ -114,7 +114,7 @@ describe('CSV and TSV', () => {
     const good = write(dir, 'good.csv', 'a,b\n1,2\n');
     const binary = write(dir, 'bad.csv', Buffer.from([0x00, 0x01, 0x02, 0xff, 0x00, 0x0a, 0x41]));
     const d = await diffContent(source(good), source(binary));
-    expect(d.errors).toEqual([{ side: 'after', path: binary, message: 'binary data (NUL bytes), not delimited text' }]);
+    expect(d.errors).toEqual([{ side: 'after', path: binary, message: 'not tabular: binary data (NUL bytes), not delimited text' }]);
     expect(d.rows).toEqual({ before: 1, after: null, delta: null });
     expect(d.columns.map((c) => c.name)).toEqual(['a', 'b']);
     expect(d.rowDiff).toBeNull();
