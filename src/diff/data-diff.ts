@@ -63,6 +63,10 @@ export interface DataDiff {
   content?: unknown;
   /** Why the content diff could not be made, when asked for. */
   contentError?: string;
+  /** Directories, content diff: one entry per table with a changed file (a TableDiff each). */
+  tables?: unknown[];
+  /** Directories, content diff: changed files that are not tabular (images, TopoJSON, …). */
+  otherFiles?: string[];
   /** Imported data: where the newer side (else the older) came from. */
   source?: ImportSource;
 }

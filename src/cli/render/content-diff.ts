@@ -3,7 +3,7 @@
  * collapsible markdown section per file for pull requests (`--md`). `--json` is the ContentDiff itself.
  * Both show the columns that moved most first, as the diff sorts them, and only the changed ones.
  */
-import { topPairs, type Cell, type ColumnDiff, type ColumnStats, type ContentDiff, type SampleRow } from '../../diff/content/index.js';
+import { topPairs, type Cell, type ColumnDiff, type ColumnStats, type ContentDiff, type DatasetTotals, type SampleRow, type TableDiff } from '../../diff/content/index.js';
 import { formatSigned, groupDigits } from '../format.js';
 
 /** Changed columns shown before "… and N more". */
@@ -93,7 +93,8 @@ export function renderContentDiffText(path: string, diff: ContentDiff): string[]
   const lines: string[] = [];
   const files = diff.files.before > 1 || diff.files.after > 1 ? `, ${num(diff.files.before)} → ${num(diff.files.after)} files` : '';
   lines.push(`${path} (${diff.format ?? 'unknown format'}, ${diff.change}${files})`);
-  lines.push(`  ${rowsLine(diff)}`);
+  lines.push(`  ${rowsLine(diff)}${diff.dataset ? ' in the changed files' : ''}`);
+  if (diff.dataset) lines.push(...datasetLines(diff.dataset).map((l) => `  ${l}`));
   const schema = schemaParts(diff);
   if (schema.length) lines.push(`  schema: ${schema.join('; ')}`);
   const moved = diff.columns.filter((c) => c.change === 'changed');
@@ -158,6 +159,7 @@ export function renderContentDiffMarkdown(path: string, diff: ContentDiff): stri
     .filter(Boolean)
     .join(', ');
   const out: string[] = [`<details><summary><code>${cell(path)}</code> — ${cell(summary)}</summary>`, ''];
+  if (diff.dataset) out.push(...datasetLines(diff.dataset).map((l) => `- ${cell(l.trim())}`), '');
   const schema = schemaParts(diff);
   if (schema.length) out.push(`**Schema:** ${cell(schema.join('; '))}`, '');
   if (moved.length) {
@@ -182,4 +184,28 @@ export function renderContentDiffMarkdown(path: string, diff: ContentDiff): stri
   for (const n of diff.notes) out.push(`> ${cell(n)}`, '');
   out.push('</details>');
   return out.join('\n') + '\n';
+}
+
+/** A partitioned table's totals over all its files, and which files were read for them. */
+function datasetLines(t: DatasetTotals): string[] {
+  const { before, after, delta } = t.rows;
+  const rows = before === null || after === null ? `${value(before)} → ${value(after)}` : `${num(before)} → ${num(after)} (${signed(delta ?? 0)})`;
+  const lines = [`dataset: rows ${rows} over ${num(t.files.before)} → ${num(t.files.after)} files`];
+  for (const c of t.columns.filter((x) => x.change === 'changed').slice(0, MAX_COLUMNS)) {
+    const parts = columnMoves(c);
+    if (parts.length) lines.push(`  ${c.name} (${c.after?.type ?? c.before?.type}): ${parts.join('; ')}`);
+  }
+  const cost = [`read ${num(t.read.length)} ${t.read.length === 1 ? 'file' : 'files'}${t.read.length && t.read.length <= 5 ? ` (${t.read.join(', ')})` : ''}`, `${num(t.cached.length)} from the stats cache`];
+  if (t.footerOnly) cost.push(`${num(t.footerOnly)} Parquet ${t.footerOnly === 1 ? 'footer' : 'footers'} only`);
+  if (t.unavailable.length) cost.push(`${num(t.unavailable.length)} not in the cache, left out`);
+  lines.push(`dataset statistics: ${cost.join(', ')}`);
+  return lines;
+}
+
+/** One table of a tracked directory: its name and layout, then its content diff. */
+export function renderTableText(dir: string, t: TableDiff): string[] {
+  const name = `${dir}/${t.name}`;
+  const head = `table ${t.name} (${t.content?.format ?? 'unknown format'}, ${t.layout}, ${num(t.files.before)} → ${num(t.files.after)} ${t.files.after === 1 ? 'file' : 'files'}, ${num(t.files.changed)} changed${t.sameRecords === true ? ', same records' : t.sameRecords === false ? ', records differ' : ''})`;
+  if (!t.content) return [head, ...(t.contentError ? [`  content: ${t.contentError}`] : [])];
+  return [head, ...renderContentDiffText(name, t.content).slice(1)];
 }

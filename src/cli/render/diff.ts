@@ -1,6 +1,6 @@
 import type { DataDiff, FileChange } from '../../diff/data-diff.js';
-import type { ContentDiff } from '../../diff/content/index.js';
-import { renderContentDiffMarkdown, renderContentDiffText } from './content-diff.js';
+import type { ContentDiff, TableDiff } from '../../diff/content/index.js';
+import { renderContentDiffMarkdown, renderContentDiffText, renderTableText } from './content-diff.js';
 import type { DiffResult, DiffSide } from '../../ops/data/diff.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatCount, formatSigned, groupDigits, warningNote } from '../format.js';
@@ -63,8 +63,14 @@ export const renderDiff: Renderer<DiffResult> = (r, { args, verbose }) => {
     const shown = verbose ? files : files.slice(0, MAX_TEXT_FILES);
     for (const f of shown) lines.push(`    ${fileLine(f)}`);
     if (shown.length < files.length) lines.push(`    … and ${groupDigits(files.length - shown.length)} more (-v lists all)`);
-    if (d.content) lines.push(...renderContentDiffText(d.path, d.content as ContentDiff).map((l) => `    ${l}`));
-    if (d.contentError) lines.push(`    content: ${d.contentError}`);
+    const tables = d.tables as TableDiff[] | undefined;
+    if (tables?.length) {
+      for (const t of tables) lines.push(...renderTableText(d.path, t).map((l) => `    ${l}`));
+    } else {
+      if (d.content) lines.push(...renderContentDiffText(d.path, d.content as ContentDiff).map((l) => `    ${l}`));
+      if (d.contentError) lines.push(`    content: ${d.contentError}`);
+    }
+    if (d.otherFiles?.length) lines.push(`    not tabular, not compared: ${d.otherFiles.slice(0, MAX_TEXT_FILES).join(', ')}${d.otherFiles.length > MAX_TEXT_FILES ? `, … and ${groupDigits(d.otherFiles.length - MAX_TEXT_FILES)} more` : ''}`);
   }
   lines.push(summaryLine(r));
   const changed = r.changes.length > 0;
@@ -113,7 +119,14 @@ export function renderDiffMarkdown(r: DiffResult): string {
   out.push('');
   // Then a collapsible section per file whose contents were compared.
   for (const d of r.changes) {
-    if (d.content) out.push(renderContentDiffMarkdown(d.path, d.content as ContentDiff), '');
+    const tables = d.tables as TableDiff[] | undefined;
+    if (tables?.length) {
+      for (const t of tables) {
+        const name = `${d.path}/${t.name}`;
+        if (t.content) out.push(renderContentDiffMarkdown(name, t.content), '');
+        else if (t.contentError) out.push(`> \`${mdEscape(name)}\`: content not compared: ${mdEscape(t.contentError)}`, '');
+      }
+    } else if (d.content) out.push(renderContentDiffMarkdown(d.path, d.content as ContentDiff), '');
     else if (d.contentError) out.push(`> \`${mdEscape(d.path)}\`: content not compared: ${mdEscape(d.contentError)}`, '');
   }
   return out.join('\n') + '\n';

@@ -66,7 +66,7 @@ async function prefetchFooters(p: Prepared): Promise<void> {
 async function knownColumns(p: Prepared): Promise<Set<string> | undefined> {
   const names = new Set<string>();
   for (const f of p.files) {
-    if (f.format === 'jsonl') return undefined;
+    if (f.format === 'jsonl' || f.format === 'json') return undefined;
     if (f.format === 'parquet') {
       for (const c of p.footers.get(f.source.path)?.columns ?? []) names.add(c.name);
       continue;
@@ -257,6 +257,7 @@ class PartitionDiff {
       estimateReason: rowDiff?.estimated ? estimateReason(rowDiff, this.budget) : null,
       errors: this.errors,
       notes: this.notes,
+      dataset: null,
     };
   }
 }

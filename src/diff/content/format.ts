@@ -1,7 +1,7 @@
 import type { TabularFormat } from './types.js';
 
 /**
- * The tabular format of a path, by extension: `.csv`, `.tsv`/`.tab`, `.jsonl`/`.ndjson`, `.parquet`/`.pq`,
+ * The tabular format of a path, by extension: `.csv`, `.tsv`/`.tab`, `.jsonl`/`.ndjson`, `.json` (an array of records), `.parquet`/`.pq`,
  * case-insensitive, and `.csv.gz`, `.tsv.gz`, `.jsonl.gz`, `.ndjson.gz` for gzip-compressed text.
  * Undefined for anything else (a gzip-compressed Parquet file cannot be read by range, so it is not one).
  */
@@ -24,6 +24,8 @@ export function detectFormat(path: string): TabularFormat | undefined {
     case 'jsonl':
     case 'ndjson':
       return 'jsonl';
+    case 'json':
+      return 'json';
     case 'parquet':
     case 'pq':
       return gz ? undefined : 'parquet';

@@ -13,6 +13,9 @@ export type * from './types.js';
 export { detectFormat } from './format.js';
 export { fileSource } from './file-source.js';
 export { topPairs } from './compare.js';
+export { datasetTotals, fileStats, type TotalsEntry } from './totals.js';
+export { STATS_ENGINE_VERSION, type StatsKind, type StatsStore } from './stats-cache.js';
+export { groupTables, tablePattern, type Grouping, type TableGroup } from './tables.js';
 export { diffPartitions, summarize, DEFAULT_MAX_MEMORY_BYTES, DEFAULT_SAMPLE_ROWS, type SummarizeOptions } from './diff.js';
 
 /**

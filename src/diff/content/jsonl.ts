@@ -9,7 +9,7 @@
 import { ContentParseError, MAX_RECORD_CHARS, textChunks, where, type Columns, type ReadContext } from './reader.js';
 import type { Cell } from './types.js';
 
-function flatten(obj: Record<string, unknown>, prefix: string, columns: Columns, out: Cell[]): void {
+export function flatten(obj: Record<string, unknown>, prefix: string, columns: Columns, out: Cell[]): void {
   for (const key of Object.keys(obj)) {
     const v = obj[key];
     const name = prefix + key;

@@ -12,9 +12,11 @@ import type { ProgressListener } from '../../events.js';
 import { readCsv } from './csv.js';
 import { footerStats, mergeFooters } from './footer.js';
 import { canonical, fmix32, H1, H2, hashSpan, hashString } from './hash.js';
+import { readJsonArray } from './json-array.js';
 import { readJsonl } from './jsonl.js';
 import { openParquet, readParquetRows, type ParquetFile } from './parquet.js';
 import { Columns, ContentParseError, type ReadContext, type RowSink } from './reader.js';
+import { footerPartials, type PartialColumn } from './partial.js';
 import { ColumnAccumulator } from './stats.js';
 import type { Cell, ColumnStats, ColumnType, ContentError, ContentSource, TableSummary, TabularFormat } from './types.js';
 
@@ -53,6 +55,8 @@ export interface ScanPlan {
   consumer?: HashConsumer;
   /** Footers already read (by the column pre-scan), by path. */
   parquet: Map<string, ParquetFile>;
+  /** Also return the mergeable state of the statistics (needs `stats`). */
+  partials?: boolean;
   onProgress?: ProgressListener;
 }
 
@@ -61,6 +65,8 @@ export interface SideScan {
   columns: Columns;
   /** Files that could be read at least in part. */
   readable: number;
+  /** With `plan.partials`: the statistics in mergeable form (partial.ts). */
+  partials?: PartialColumn[];
 }
 
 const PROGRESS_STEP = 16 * 1024 * 1024;
@@ -266,6 +272,8 @@ export async function scanSide(files: SideFile[], plan: ScanPlan): Promise<SideS
         }
       } else if (file.format === 'jsonl') {
         await readJsonl(ctx);
+      } else if (file.format === 'json') {
+        await readJsonArray(ctx);
       } else {
         await readCsv(ctx, file.format === 'tsv' ? '\t' : ',');
       }
@@ -296,7 +304,9 @@ export async function scanSide(files: SideFile[], plan: ScanPlan): Promise<SideS
   }
   const formats = new Set(files.map((f) => f.format));
   if (formats.size > 1) notes.push(`files of different formats: ${[...formats].join(', ')}`);
-  return { summary, columns, readable };
+  if (!plan.partials || !plan.stats) return { summary, columns, readable };
+  const partials = summary.source === 'footer' ? footerPartials(summary.columns) : proc.accs.map((a) => a.partial(textualSide, declared.get(a.name)));
+  return { summary, columns, readable, partials };
 }
 
 function isSystemError(err: unknown): boolean {

@@ -6,7 +6,7 @@
  */
 import { hex64 } from './hash.js';
 import { HyperLogLog, TopCounter } from './sketches.js';
-import type { ColumnStats, ColumnType } from './types.js';
+import type { ColumnStats, ColumnType, PartialColumn } from './types.js';
 
 /** How many most frequent values a summary shows. */
 export const TOP_N = 10;
@@ -228,4 +228,22 @@ export class ColumnAccumulator {
       fingerprint: this.count > 0 ? hex64(this.fp1, this.fp2) : null,
     };
   }
+
+  /** The mergeable state of this column (dataset totals over partitions, the stats cache). */
+  partial(textual: boolean, declared?: ColumnType): PartialColumn {
+    const done = this.finish(textual, declared);
+    const values = this.top.exact && this.top.size <= PARTIAL_VALUES ? this.top.top(this.top.size) : null;
+    return {
+      ...done,
+      n: this.n,
+      m2: this.m2,
+      strLen: this.strLen,
+      values,
+      hll: values ? null : Buffer.from(this.hll.registers).toString('base64'),
+      textual,
+    };
+  }
 }
+
+/** A column with at most this many distinct values keeps them all in its partial: totals stay exact. */
+export const PARTIAL_VALUES = 1000;

@@ -5,7 +5,7 @@
  */
 import type { ProgressListener } from '../../events.js';
 
-export type TabularFormat = 'csv' | 'tsv' | 'jsonl' | 'parquet';
+export type TabularFormat = 'csv' | 'tsv' | 'jsonl' | 'json' | 'parquet';
 
 /** One version of one file. The content diff never touches Git or the cache: it only opens these. */
 export interface ContentSource {
@@ -191,6 +191,67 @@ export interface RowDiff {
   sampleRate: number;
 }
 
+/**
+ * A partitioned table's totals: rows and statistics over all its files at each version (ContentDiff's
+ * own figures cover the changed files only), and what it cost: which files were read now and which
+ * came from the stats cache.
+ */
+export interface DatasetTotals {
+  files: { before: number; after: number };
+  rows: { before: number | null; after: number | null; delta: number | null };
+  /** Every column of either version, compared over all files, sorted as ContentDiff.columns. */
+  columns: ColumnDiff[];
+  /** Files whose statistics were computed by this diff (read now), one entry per distinct content. */
+  read: string[];
+  /** Files whose statistics came from the stats cache (not read), one entry per distinct content. */
+  cached: string[];
+  /** Files whose bytes were not available: left out of the totals. */
+  unavailable: string[];
+  /** Files whose statistics come from Parquet footers only (no rows read). */
+  footerOnly: number;
+}
+
+/** One column's statistics plus what merging needs. */
+export interface PartialColumn extends ColumnStats {
+  /** Numbers fed to the mean (Welford's n) and the sum of squared deviations. */
+  n: number;
+  m2: number;
+  /** Summed length of the string values. */
+  strLen: number;
+  /** Every distinct value with its count, when the column has few; else null (see hll). */
+  values: TopValue[] | null;
+  /** HyperLogLog registers (base64) when `values` is null; null from a footer. */
+  hll: string | null;
+  /** CSV/TSV: text cells, types inferred. */
+  textual: boolean;
+}
+
+/** The statistics of one file, as kept in the stats cache. */
+export interface FileStats {
+  format: TabularFormat;
+  /** Data rows; null when the file could not be read. */
+  rows: number | null;
+  source: 'data' | 'footer';
+  columns: PartialColumn[];
+  /** Why the file could not be read (fully), one line; else null. */
+  error: string | null;
+  notes: string[];
+}
+
+/** One table of a tracked directory (tables.ts groups its files), with its content diff. */
+export interface TableDiff {
+  /** The path of a one-file table, else the pattern its files share (`date=*\/part-*.parquet`), relative to the directory. */
+  name: string;
+  layout: 'file' | 'partitioned' | 'converted';
+  /** Files of the table in each version, and how many of them changed. */
+  files: { before: number; after: number; changed: number };
+  /** `converted`: true when both versions hold the same records (multiset of rows), false when not; else null. */
+  sameRecords: boolean | null;
+  content: ContentDiff | null;
+  /** Why the content could not be compared (objects missing, …); null when it was. */
+  contentError: string | null;
+}
+
 export interface ContentDiff {
   format: TabularFormat | null;
   change: 'added' | 'deleted' | 'modified';
@@ -205,4 +266,9 @@ export interface ContentDiff {
   estimateReason: string | null;
   errors: ContentError[];
   notes: string[];
+  /**
+   * A partitioned table: its totals over all files (the figures above cover the changed files only).
+   * Null for a single file, where the figures above are the totals.
+   */
+  dataset: DatasetTotals | null;
 }

@@ -1,33 +1,32 @@
+import { join } from 'node:path';
 import type { DataDiff } from '../../diff/data-diff.js';
 import type { Warning } from '../../events.js';
+import type { Manifest } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
-import type { ContentSource, TabularFormat } from '../../diff/content/index.js';
+import type { ContentDiff, ContentSource, StatsStore, TableDiff, TableGroup, TabularFormat, TotalsEntry } from '../../diff/content/index.js';
 import type { OpContext } from '../context.js';
+import { DirStatsStore } from './content-stats.js';
 import { fetchMissing } from './fetch-missing.js';
 
-/** Paths of tabular files are shown relative to the repository root in content diffs. */
+type ContentModule = typeof import('../../diff/content/index.js');
+
+/** One version of one file: a cache object, or a workspace file when the newer side is the workspace. */
 interface Side {
-  /** Logical path (for the format and messages). */
+  /** Logical path, relative to the repository root (format detection, messages). */
   path: string;
-  /** Cache object, or undefined for a workspace file. */
   oid?: Oid;
-  /** Workspace path, when the newer side is the workspace. */
   workspacePath?: string;
 }
 
+/** One table to compare: its changed files (the diff) and all its files (the totals of a partitioned table). */
 interface Job {
   change: DataDiff;
-  format: TabularFormat;
   before: Side[];
   after: Side[];
+  /** Directories: the table and every file of it in each version. */
+  table?: { group: TableGroup; diff: TableDiff; all: { before: Side[]; after: Side[] } };
 }
 
-/**
- * Attach the content diff (schema, statistics, rows) to changed tabular data. For a tracked file, its two
- * versions are compared; for a tracked directory, the changed partitions of its dominant format are
- * compared as one table (added partitions count as added rows, deleted ones as removed rows). The content
- * engine is loaded only here, and objects missing from the cache are fetched lazily, only those needed.
- */
 /** What the content diff needs of `dvs diff`'s options. */
 export interface ContentDiffOptions {
   /** Sample size of added/removed rows. */
@@ -40,69 +39,181 @@ export interface ContentDiffOptions {
   workspace: boolean;
 }
 
-export async function attachContentDiffs(ctx: OpContext, changes: DataDiff[], options: ContentDiffOptions, warnings: Warning[]): Promise<void> {
+/** The manifests of a changed directory's two versions, where they were loaded. */
+export interface DirVersions {
+  before?: Manifest;
+  after?: Manifest;
+}
+
+/**
+ * Attach the content diff (schema, statistics, rows) to changed tabular data. A tracked file's two
+ * versions are compared. A tracked directory is a set of tables (diff/content/tables.ts): each table with
+ * a changed file gets its own diff of the changed files, and a partitioned table also its totals over all
+ * its files, from the stats cache where it has them (`.dvs/tmp/content-stats/`). Changed files that are
+ * not tabular are listed apart. The content engine is loaded only here, and objects missing from the
+ * cache are fetched lazily, only those needed.
+ */
+export async function attachContentDiffs(
+  ctx: OpContext,
+  changes: DataDiff[],
+  options: ContentDiffOptions,
+  warnings: Warning[],
+  manifests: ReadonlyMap<string, DirVersions> = new Map(),
+): Promise<void> {
   const { repo } = ctx;
   const content = await import('../../diff/content/index.js');
+  const store = new DirStatsStore(join(repo.paths.tmp, 'content-stats'));
   const jobs: Job[] = [];
   for (const change of changes) {
     if (change.change === 'renamed' && !change.files?.length) continue; // same bytes under a new name
-    const workspaceAfter = options.workspace;
     if (change.kind === 'file' && (change.oldKind ?? 'file') === 'file') {
-      const format = content.detectFormat(change.path) ?? (change.oldPath ? content.detectFormat(change.oldPath) : undefined);
-      if (!format) continue;
-      jobs.push({
-        change,
-        format,
-        before: change.oldOid ? [{ path: change.oldPath ?? change.path, oid: change.oldOid }] : [],
-        after: change.newOid ? [workspaceAfter ? { path: change.path, workspacePath: change.path } : { path: change.path, oid: change.newOid }] : [],
-      });
+      const job = fileJob(content, change, options.workspace);
+      if (job) jobs.push(job);
       continue;
     }
-    if (!change.files?.length) continue;
-    const byFormat = new Map<TabularFormat, Job>();
-    for (const f of change.files) {
-      if (f.change === 'renamed') continue;
-      const format = content.detectFormat(f.path);
-      if (!format) continue;
-      let job = byFormat.get(format);
-      if (!job) byFormat.set(format, (job = { change, format, before: [], after: [] }));
-      const path = `${change.path}/${f.path}`;
-      if (f.oldOid) job.before.push({ path, oid: f.oldOid });
-      if (f.newOid) job.after.push(workspaceAfter ? { path, workspacePath: path } : { path, oid: f.newOid });
-    }
-    // One table per directory: the format with the most changed files.
-    const best = [...byFormat.values()].sort((a, b) => b.before.length + b.after.length - (a.before.length + a.after.length))[0];
-    if (best) jobs.push(best);
-    if (byFormat.size > 1) warnings.push({ code: 'MIXED_FORMATS', message: `${change.path}: changed files of several formats; the content diff covers the ${best.format} files` });
+    if (change.files?.length) jobs.push(...tableJobs(content, change, manifests.get(change.path) ?? {}, options.workspace));
   }
   if (jobs.length === 0) return;
 
-  const needed = [...new Set(jobs.flatMap((j) => [...j.before, ...j.after]).map((s) => s.oid).filter((o): o is Oid => !!o && !repo.cache.has(o)))];
-  if (needed.length && options.fetch !== false) await fetchMissing(ctx, needed, 'the content diff', warnings);
-
-  for (const job of jobs) {
-    try {
-      const open = async (s: Side): Promise<ContentSource | undefined> => {
-        if (s.workspacePath) return content.fileSource(repo.abs(s.workspacePath), s.path);
-        if (!s.oid || !repo.cache.has(s.oid)) return undefined;
-        return content.fileSource(repo.cache.pathOf(s.oid), s.path);
-      };
-      const before = await Promise.all(job.before.map(open));
-      const after = await Promise.all(job.after.map(open));
-      const missing = [...before, ...after].filter((s) => s === undefined).length;
-      if (missing) {
-        job.change.contentError = `${missing} version(s) of the changed files are not in the cache (dvs fetch brings them)`;
-        continue;
-      }
-      const withFormat = (list: Array<ContentSource | undefined>) => list.map((s) => ({ ...s!, format: job.format }));
-      job.change.content = await content.diffPartitions(withFormat(before), withFormat(after), {
-        rows: options.rows,
-        key: options.key,
-        rowLevel: options.rows !== undefined || options.key !== undefined ? true : undefined,
-        onProgress: ctx.onProgress,
-      });
-    } catch (err) {
-      job.change.contentError = (err as Error).message.split('\n')[0];
+  const needed = new Set<Oid>();
+  for (const j of jobs) {
+    for (const s of [...j.before, ...j.after]) if (s.oid && !repo.cache.has(s.oid)) needed.add(s.oid);
+    // Totals: only files whose statistics are not in the stats cache need their bytes.
+    for (const s of [...(j.table?.all.before ?? []), ...(j.table?.all.after ?? [])]) {
+      if (s.oid && !repo.cache.has(s.oid) && !store.get(s.oid, statsKind(content, s.path))) needed.add(s.oid);
     }
+  }
+  if (needed.size && options.fetch !== false) await fetchMissing(ctx, [...needed], 'the content diff', warnings);
+
+  const open = async (s: Side): Promise<ContentSource | undefined> => {
+    if (s.workspacePath) return content.fileSource(repo.abs(s.workspacePath), s.path);
+    if (!s.oid || !repo.cache.has(s.oid)) return undefined;
+    return content.fileSource(repo.cache.pathOf(s.oid), s.path);
+  };
+  for (const job of jobs) {
+    const result = await diffJob(content, job, open, options, ctx, store);
+    if (job.table) {
+      job.table.diff.content = result.content;
+      job.table.diff.contentError = result.error;
+      job.table.diff.sameRecords = job.table.group.layout === 'converted' && result.content?.rowDiff ? sameRecords(result.content) : null;
+    } else {
+      if (result.content) job.change.content = result.content;
+      if (result.error) job.change.contentError = result.error;
+    }
+  }
+  // A directory's `content` is its table with the most changed files (the one diff a single-table
+  // reader looks at); `tables` has them all.
+  for (const change of changes) {
+    const tables = change.tables as TableDiff[] | undefined;
+    if (!tables?.length) continue;
+    const main = [...tables].sort((a, b) => b.files.changed - a.files.changed)[0]!;
+    if (main.content) change.content = main.content;
+    else if (main.contentError) change.contentError = main.contentError;
+  }
+}
+
+function statsKind(content: ContentModule, path: string): 'data' | 'footer' {
+  return content.detectFormat(path) === 'parquet' ? 'footer' : 'data';
+}
+
+/**
+ * Same records: no row only in one version. Rows are compared by the engine's cell hashes, so a value
+ * typed differently by the two formats (CSV text `1.0`, Parquet double 1) counts as a difference; the
+ * record hash of src/diff/content/record-hash.ts is the place to normalise that.
+ */
+function sameRecords(diff: ContentDiff): boolean {
+  const r = diff.rowDiff!;
+  return !r.estimated && r.added === 0 && r.removed === 0 && diff.rows.before === diff.rows.after;
+}
+
+function fileJob(content: ContentModule, change: DataDiff, workspace: boolean): Job | undefined {
+  const format = content.detectFormat(change.path) ?? (change.oldPath ? content.detectFormat(change.oldPath) : undefined);
+  if (!format) return undefined;
+  return {
+    change,
+    before: change.oldOid ? [{ path: change.oldPath ?? change.path, oid: change.oldOid }] : [],
+    after: change.newOid ? [workspace ? { path: change.path, workspacePath: change.path } : { path: change.path, oid: change.newOid }] : [],
+  };
+}
+
+/** One job per table of the directory that has a changed file; the changed files that are not tabular, listed. */
+function tableJobs(content: ContentModule, change: DataDiff, versions: DirVersions, workspace: boolean): Job[] {
+  const changedBefore = new Map<string, Oid>();
+  const changedAfter = new Map<string, Oid>();
+  for (const f of change.files ?? []) {
+    if (f.change === 'renamed') continue; // same bytes: no row changed
+    if (f.oldOid) changedBefore.set(f.oldPath ?? f.path, f.oldOid);
+    if (f.newOid) changedAfter.set(f.path, f.newOid);
+  }
+  // Without a manifest (not loaded), a side is known only by its changed files.
+  const allBefore = new Map(versions.before ? versions.before.entries.map((e) => [e.path, e.oid]) : changedBefore);
+  const allAfter = new Map(versions.after ? versions.after.entries.map((e) => [e.path, e.oid]) : changedAfter);
+  const grouping = content.groupTables([...allBefore.keys()], [...allAfter.keys()]);
+  const full = (p: string) => `${change.path}/${p}`;
+  const beforeSide = (p: string, oid: Oid): Side => ({ path: full(p), oid });
+  const afterSide = (p: string, oid: Oid): Side => (workspace ? { path: full(p), workspacePath: full(p), oid } : { path: full(p), oid });
+  const other = [...grouping.other.before.filter((p) => changedBefore.has(p)), ...grouping.other.after.filter((p) => changedAfter.has(p))];
+  if (other.length) change.otherFiles = [...new Set(other)].sort();
+
+  const jobs: Job[] = [];
+  const tables: TableDiff[] = [];
+  for (const group of grouping.tables) {
+    const before = group.before.filter((p) => changedBefore.has(p));
+    const after = group.after.filter((p) => changedAfter.has(p));
+    if (before.length === 0 && after.length === 0) continue;
+    const diff: TableDiff = {
+      name: group.name,
+      layout: group.layout,
+      files: { before: group.before.length, after: group.after.length, changed: new Set([...before, ...after]).size },
+      sameRecords: null,
+      content: null,
+      contentError: null,
+    };
+    tables.push(diff);
+    jobs.push({
+      change,
+      before: before.map((p) => beforeSide(p, changedBefore.get(p)!)),
+      after: after.map((p) => afterSide(p, changedAfter.get(p)!)),
+      table: {
+        group,
+        diff,
+        all: { before: group.before.map((p) => beforeSide(p, allBefore.get(p)!)), after: group.after.map((p) => afterSide(p, allAfter.get(p)!)) },
+      },
+    });
+  }
+  if (tables.length) change.tables = tables;
+  return jobs;
+}
+
+async function diffJob(
+  content: ContentModule,
+  job: Job,
+  open: (s: Side) => Promise<ContentSource | undefined>,
+  options: ContentDiffOptions,
+  ctx: OpContext,
+  store: StatsStore,
+): Promise<{ content: ContentDiff | null; error: string | null }> {
+  try {
+    const before = await Promise.all(job.before.map(open));
+    const after = await Promise.all(job.after.map(open));
+    const missing = [...before, ...after].filter((s) => s === undefined).length;
+    if (missing) return { content: null, error: `${missing} version(s) of the changed files are not in the cache (dvs fetch brings them)` };
+    const formatOf = (s: ContentSource): TabularFormat | undefined => content.detectFormat(s.path);
+    const withFormat = (list: Array<ContentSource | undefined>) => list.map((s) => ({ ...s!, format: formatOf(s!) }));
+    if (before.length === 0 && after.length === 0) return { content: null, error: null };
+    const diff = await content.diffPartitions(withFormat(before), withFormat(after), {
+      rows: options.rows,
+      key: options.key,
+      rowLevel: options.rows !== undefined || options.key !== undefined ? true : undefined,
+      onProgress: ctx.onProgress,
+    });
+    const all = job.table?.all;
+    if (all && job.table!.group.layout === 'partitioned') {
+      const entry = (s: Side): TotalsEntry => ({ path: s.path, format: content.detectFormat(s.path)!, key: s.oid, open: () => open(s) });
+      diff.dataset = await content.datasetTotals(all.before.map(entry), all.after.map(entry), { store, onProgress: ctx.onProgress });
+    }
+    return { content: diff, error: null };
+  } catch (err) {
+    return { content: null, error: (err as Error).message.split('\n')[0]! };
   }
 }

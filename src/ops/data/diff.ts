@@ -118,7 +118,10 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
     }
     if (options.content) {
       const { attachContentDiffs } = await import('./diff-content.js');
-      await attachContentDiffs(ctx, changes, { ...options, workspace: b.commit === undefined }, warnings);
+      // Directories: every file of both versions (a table's totals count its unchanged partitions too).
+      const byPath = new Map(pending.map((p) => [p.path, p]));
+      const manifests = new Map(changes.map((d) => [d.path, { before: byPath.get(d.oldPath ?? d.path)?.x?.manifest, after: byPath.get(d.path)?.y?.manifest }]));
+      await attachContentDiffs(ctx, changes, { ...options, workspace: b.commit === undefined }, warnings, manifests);
     }
     return { a, b, changes, summary: summarize(changes), warnings };
   } finally {

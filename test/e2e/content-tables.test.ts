@@ -1,0 +1,163 @@
+/**
+ * `dvs diff --content` on tracked directories: a directory is a set of tables, a partitioned table gets
+ * its totals over every partition (from the stats cache where it can), and the expected figures are
+ * computed by DuckDB on the same files, not typed in.
+ */
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { one, exec, lit } from '../duckdb.js';
+import { cleanupTempDirs, dvs, git, gitRepo, json, tempDir } from '../helpers.js';
+
+afterAll(cleanupTempDirs);
+
+async function trackAndCommit(repo: string, paths: string[], message: string): Promise<void> {
+  const r = await dvs(repo, ['track', ...paths]);
+  expect(r.code, r.stderr).toBe(0);
+  git(repo, 'commit', '-q', '-m', message);
+}
+
+async function diffJson(repo: string, extra: string[] = []): Promise<any> {
+  const r = await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--content', '--json', ...extra]);
+  expect(r.code, r.stderr).toBe(0);
+  return json(r);
+}
+
+const col = (cols: Array<{ name: string }>, name: string): any => cols.find((c) => c.name === name);
+
+/** Partition p of the Parquet dataset: 1,000 rows; `shift` moves its scores. */
+async function writeParquetPartition(file: string, p: number, shift = 0): Promise<void> {
+  await exec(
+    `COPY (SELECT (${p} * 1000 + i)::BIGINT AS id, ((i * 7 + ${p}) % 1000) / 10.0 + ${shift} AS score, CASE WHEN i % 3 = 0 THEN 'math' ELSE 'code' END AS label
+      FROM range(1000) t(i)) TO ${lit(file)} (FORMAT parquet, ROW_GROUP_SIZE 250)`,
+  );
+}
+
+describe('dvs diff --content on a partitioned directory', () => {
+  it('5 Parquet partitions, one changed: totals over all 5,000 rows, min/max over all partitions, from footers and then the stats cache', async () => {
+    const repo = gitRepo();
+    const dir = join(repo, 'data/parts');
+    mkdirSync(dir, { recursive: true });
+    for (let p = 0; p < 5; p++) await writeParquetPartition(join(dir, `part-${p}.parquet`), p);
+    const snapshot = tempDir();
+    for (let p = 0; p < 5; p++) copyFileSync(join(dir, `part-${p}.parquet`), join(snapshot, `part-${p}.parquet`));
+    await trackAndCommit(repo, ['data/parts'], 'A');
+    await writeParquetPartition(join(dir, 'part-2.parquet'), 2, 500);
+    await trackAndCommit(repo, ['data/parts'], 'B');
+
+    const stats = (d: string) => one(`SELECT count(*) AS n, min(score) AS lo, max(score) AS hi, min(id) AS idlo, max(id) AS idhi FROM read_parquet(${lit(join(d, '*.parquet'))})`);
+    const [a, b] = [await stats(snapshot), await stats(dir)];
+
+    const r = await diffJson(repo);
+    const change = r.changes[0];
+    expect(change.tables).toHaveLength(1);
+    const table = change.tables[0];
+    expect(table).toMatchObject({ name: 'part-*.parquet', layout: 'partitioned', files: { before: 5, after: 5, changed: 1 } });
+    // What changed: one partition of 1,000 rows.
+    expect(table.content.rows).toEqual({ before: 1000, after: 1000, delta: 0 });
+    // The dataset: all five partitions.
+    const ds = table.content.dataset;
+    expect(ds.rows).toEqual({ before: a.n, after: b.n, delta: 0 });
+    expect(ds.rows.before).toBe(5000);
+    expect(ds.files).toEqual({ before: 5, after: 5 });
+    expect([col(ds.columns, 'score').before.min, col(ds.columns, 'score').before.max]).toEqual([a.lo, a.hi]);
+    expect([col(ds.columns, 'score').after.min, col(ds.columns, 'score').after.max]).toEqual([b.lo, b.hi]);
+    expect([col(ds.columns, 'id').after.min, col(ds.columns, 'id').after.max]).toEqual([b.idlo, b.idhi]);
+    expect(col(ds.columns, 'score').change).toBe('changed');
+    expect(col(ds.columns, 'id').change).toBe('unchanged');
+    // First diff: every distinct object's footer was read (5 before, the changed one after), none cached.
+    expect(ds.read).toHaveLength(6);
+    expect(ds.cached).toEqual([]);
+    expect(ds.footerOnly).toBe(6);
+    expect(change.content).toEqual(table.content);
+
+    // Second diff: all from the stats cache, nothing read.
+    const again = (await diffJson(repo)).changes[0].tables[0].content.dataset;
+    expect(again.read).toEqual([]);
+    expect(again.cached).toHaveLength(6);
+    expect(again.rows).toEqual(ds.rows);
+    expect(again.columns).toEqual(ds.columns);
+
+    const text = await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--content']);
+    expect(text.stdout).toContain('table part-*.parquet (parquet, partitioned, 5 → 5 files, 1 changed)');
+    expect(text.stdout).toContain('dataset: rows 5,000 → 5,000 (±0) over 5 → 5 files');
+    expect(text.stdout).toContain('dataset statistics: read 0 files, 6 from the stats cache, 6 Parquet footers only');
+  });
+
+  it('a CSV partition added: rows 300 → 350 over the dataset, statistics as DuckDB computes them', async () => {
+    const repo = gitRepo();
+    const dir = join(repo, 'events');
+    mkdirSync(dir, { recursive: true });
+    const part = (p: number, n: number) => ['x,kind', ...Array.from({ length: n }, (_, i) => `${p * 100 + i * 3},${i % 4 === 0 ? 'a' : 'b'}`)].join('\n') + '\n';
+    for (let p = 0; p < 3; p++) writeFileSync(join(dir, `part-${p}.csv`), part(p, 100));
+    const before = one(`SELECT count(*) AS n, avg(x) AS mean, min(x) AS lo, max(x) AS hi, count(*) FILTER (kind = 'a') AS a FROM read_csv(${lit(join(dir, '*.csv'))})`);
+    const a = await before;
+    await trackAndCommit(repo, ['events'], 'A');
+    writeFileSync(join(dir, 'part-3.csv'), part(7, 50));
+    await trackAndCommit(repo, ['events'], 'B');
+    const b = await one(`SELECT count(*) AS n, avg(x) AS mean, min(x) AS lo, max(x) AS hi, count(*) FILTER (kind = 'a') AS a FROM read_csv(${lit(join(dir, '*.csv'))})`);
+
+    const r = await diffJson(repo);
+    const content = r.changes[0].tables[0].content;
+    expect(content.rows).toEqual({ before: 0, after: 50, delta: 50 });
+    expect(content.rowDiff.added).toBe(50);
+    const ds = content.dataset;
+    expect(ds.rows).toEqual({ before: 300, after: 350, delta: 50 });
+    expect([ds.rows.before, ds.rows.after]).toEqual([a.n, b.n]);
+    const x = col(ds.columns, 'x');
+    expect(x.before.mean).toBeCloseTo(a.mean as number, 9);
+    expect(x.after.mean).toBeCloseTo(b.mean as number, 9);
+    expect([x.after.min, x.after.max]).toEqual([b.lo, b.hi]);
+    const kind = col(ds.columns, 'kind');
+    expect(kind.before.top.find((t: any) => t.value === 'a').count).toBe(a.a);
+    expect(kind.after.top.find((t: any) => t.value === 'a').count).toBe(b.a);
+    expect(kind.after.distinctExact).toBe(true);
+    expect(ds.read.sort()).toEqual(['events/part-0.csv', 'events/part-1.csv', 'events/part-2.csv', 'events/part-3.csv']);
+
+    const text = await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--content']);
+    expect(text.stdout).toContain('rows: 0 → 50 (+50) in the changed files');
+    expect(text.stdout).toContain('dataset: rows 300 → 350 (+50) over 3 → 4 files');
+  });
+});
+
+describe('dvs diff --content: a directory is a set of tables', () => {
+  it('groups partitions by layout, diffs unrelated tables apart, pairs a converted file, lists other files', async () => {
+    const repo = gitRepo();
+    const d = join(repo, 'lake');
+    const w = (rel: string, text: string | Buffer) => {
+      mkdirSync(join(d, rel, '..'), { recursive: true });
+      writeFileSync(join(d, rel), text);
+    };
+    w('flights.csv', 'id,delay,origin\n1,5,SEA\n2,-3,SFO\n3,12.5,JFK\n');
+    w('species.json', JSON.stringify([{ name: 'ant', legs: 6 }, { name: 'cat', legs: 4 }]));
+    w('logs/date=2024-01-01/part-0.csv', 'ts,level\n1,info\n2,warn\n');
+    w('logs/date=2024-01-02/part-0.csv', 'ts,level\n3,info\n');
+    w('logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
+    await trackAndCommit(repo, ['lake'], 'A');
+    // flights.csv becomes Parquet (same records), species gains a row, a day of logs is added, the logo changes.
+    await exec(`COPY (SELECT * FROM read_csv(${lit(join(d, 'flights.csv'))}, columns = {'id': 'BIGINT', 'delay': 'DOUBLE', 'origin': 'VARCHAR'})) TO ${lit(join(d, 'flights.parquet'))} (FORMAT parquet)`);
+    rmSync(join(d, 'flights.csv'));
+    w('species.json', JSON.stringify([{ name: 'ant', legs: 6 }, { name: 'cat', legs: 4 }, { name: 'spider', legs: 8 }]));
+    w('logs/date=2024-01-03/part-0.csv', 'ts,level\n4,error\n5,info\n');
+    w('logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 9, 9]));
+    await trackAndCommit(repo, ['lake'], 'B');
+
+    const change = (await diffJson(repo)).changes[0];
+    const names = change.tables.map((t: any) => `${t.layout}:${t.name}`);
+    expect(names).toEqual(['converted:flights.csv → flights.parquet', 'partitioned:logs/date=*/part-*.csv', 'file:species.json']);
+    const [flights, logs, species] = change.tables;
+    expect(flights.sameRecords).toBe(true);
+    expect(flights.content.notes).toContain('format changed from csv to parquet');
+    expect(logs.content.dataset.rows).toEqual({ before: 3, after: 5, delta: 2 });
+    expect(logs.files).toEqual({ before: 2, after: 3, changed: 1 });
+    expect(flights.files).toEqual({ before: 1, after: 1, changed: 2 });
+    expect(species.content).toMatchObject({ format: 'json', rows: { before: 2, after: 3, delta: 1 } });
+    expect(species.content.rowDiff.samples.added[0].values).toEqual({ name: 'spider', legs: 8 });
+    expect(species.content.dataset).toBeNull();
+    expect(change.otherFiles).toEqual(['logo.png']);
+
+    const text = (await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--content'])).stdout;
+    expect(text).toContain('table flights.csv → flights.parquet (parquet, converted, 1 → 1 file, 2 changed, same records)');
+    expect(text).toContain('not tabular, not compared: logo.png');
+  });
+});
