@@ -13,6 +13,7 @@ export type * from './types.js';
 export { detectFormat } from './format.js';
 export { fileSource } from './file-source.js';
 export { topPairs } from './compare.js';
+export { sharedBins } from './sketches.js';
 export { diffPartitions, summarize, DEFAULT_MAX_MEMORY_BYTES, DEFAULT_SAMPLE_ROWS, type SummarizeOptions } from './diff.js';
 
 /**
