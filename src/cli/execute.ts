@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { writeFileAtomic } from '../base/atomic.js';
 import { jsonReplacer } from '../base/json.js';
 import type { CommandDef, CommandEnv, GlobalArgs } from '../commands/types.js';
 import { fromSystemError, isDvsError } from '../errors.js';
@@ -38,6 +40,13 @@ export async function execute(def: CommandDef<any, any>, args: GlobalArgs & Reco
   const { renderers } = await import('./render/index.js');
   const render = renderers[def.name] ? await renderers[def.name]() : undefined;
   const rendered = render ? render(result, { args, quiet: args.quiet, verbose: args.verbose }) : { text: '' };
+  if (typeof args.html === 'string' && rendered.html !== undefined) {
+    try {
+      writeReport(resolve(cwd, args.html), rendered.html);
+    } catch (err) {
+      return reportError(err, args.json, args.verbose);
+    }
+  }
   if (args.json) {
     process.stdout.write(JSON.stringify(result, jsonReplacer, 2) + '\n');
   } else if (args.md === true && rendered.md !== undefined) {
@@ -49,6 +58,14 @@ export async function execute(def: CommandDef<any, any>, args: GlobalArgs & Reco
     for (const note of rendered.notes ?? []) if (note.startsWith('dvs: error:')) process.stderr.write(note + '\n');
   }
   return rendered.exit ?? EXIT.ok;
+}
+
+/**
+ * The --html report: a file the user named, like a shell redirection (it may be outside the repository),
+ * written whole or not at all.
+ */
+function writeReport(path: string, html: string): void {
+  writeFileAtomic(path, html);
 }
 
 /** What the repository itself made the user worth telling (parts of .dvs/ that came from Git), on stderr. */

@@ -10,6 +10,7 @@ export interface DiffArgs {
   rows?: number;
   key?: string;
   md: boolean;
+  html?: string;
   exitCode: boolean;
 }
 
@@ -27,14 +28,15 @@ export const diffCommand = defineCommand<DiffArgs, DiffResult>({
       .option('rows', single('number', 'content diff: sample size of added and removed rows (default 5)'))
       .option('key', single('string', 'content diff: match rows by this column and show changed cells'))
       .option('md', { type: 'boolean', default: false, describe: 'GitHub-flavoured markdown, for a pull-request comment' })
+      .option('html', single('string', 'content diff: also write a self-contained HTML report (histograms, top values, rows) to this file'))
       .option('exit-code', { type: 'boolean', default: false, describe: 'exit with 1 when there is a difference' })
       .example('dvs diff', 'what changed in the workspace since HEAD')
       .example('dvs diff HEAD~1 HEAD --md -t data/train', 'the last commit\'s changes to data/train, as a pull-request table')
-      .example('dvs diff main feature --key id', 'tabular files too: schema, statistics, and rows matched by their id column'),
+      .example('dvs diff main feature --key id --html report.html', 'tabular files too, rows matched by their id column; pictures in report.html'),
   async run(args, env) {
     const { diff } = await import('../ops/data/diff.js');
     const ctx = await env.context();
-    const content = args.content ?? (args.rows !== undefined || args.key !== undefined || ctx.repo.config.bool('diff.content'));
+    const content = args.content ?? (args.rows !== undefined || args.key !== undefined || args.html !== undefined || ctx.repo.config.bool('diff.content'));
     return diff(ctx, { revA: args.revA, revB: args.revB, targets: args.targets, content, rows: args.rows, key: args.key });
   },
 });

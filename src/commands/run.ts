@@ -18,6 +18,7 @@ export interface RunArgs {
   content: boolean;
   rows: number;
   md: boolean;
+  html?: string;
 }
 
 export type RunCommandResult =
@@ -60,6 +61,7 @@ export const runCommand = defineCommand<RunArgs, RunCommandResult>({
       .option('content', { type: 'boolean', default: true, describe: 'compare: diff the contents of tabular datasets (--no-content to skip)' })
       .option('rows', single('number', 'compare: sample rows shown per kind of row change', { default: 3 }))
       .option('md', { type: 'boolean', default: false, describe: 'compare, show: markdown for a pull request' })
+      .option('html', single('string', 'compare: also write a self-contained HTML report to this file (metric deltas, then the changed datasets)'))
       .example('dvs run start run-41 --model tiny-lm -d data/clean.csv -p lr=0.001 -p epochs=3', 'record what run-41 trains on, before training')
       .example('dvs run finish run-41 -m accuracy=0.71 -m loss=0.42', 'add its metrics')
       .example('dvs run compare run-41@main run-42@exp --md', 'data, lineage, parameters, code and metric deltas, from two branches'),

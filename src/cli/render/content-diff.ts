@@ -5,23 +5,24 @@
  */
 import { topPairs, type Cell, type ColumnDiff, type ColumnStats, type ContentDiff, type DatasetTotals, type SampleRow, type TableDiff } from '../../diff/content/index.js';
 import { formatSigned, groupDigits } from '../format.js';
+import { columnHistograms, isCategorical, nullRate, nullRateChange, sparklines, topChanges, type TopChange } from './content-pictures.js';
 
 /** Changed columns shown before "… and N more". */
 const MAX_COLUMNS = 12;
 /** A cell longer than this is cut with an ellipsis. */
 const MAX_CELL = 40;
 
-function num(x: number): string {
+export function num(x: number): string {
   if (Number.isInteger(x)) return groupDigits(x);
   const abs = Math.abs(x);
   return abs !== 0 && (abs < 1e-4 || abs >= 1e15) ? x.toExponential(3) : String(Number(x.toPrecision(6)));
 }
 
-function signed(x: number): string {
+export function signed(x: number): string {
   return formatSigned(x, num);
 }
 
-function value(v: unknown): string {
+export function value(v: unknown): string {
   if (v === null || v === undefined) return '∅';
   if (typeof v === 'number') return num(v);
   const s = String(v).replace(/\r?\n/g, '⏎');
@@ -148,6 +149,43 @@ function statsTable(columns: ColumnDiff[]): string[] {
   return table(['column', 'type', 'nulls', 'distinct', 'mean', 'stddev', 'min', 'max', 'top values (count)'], rows);
 }
 
+/** `a 120 → 130 (+10)`, or `a 120` when its count did not move. */
+export function topChangeText(t: TopChange): string {
+  if (t.before === null || t.after === null) return `${value(t.value)} ${num((t.before ?? t.after)!)}`;
+  if (t.before === t.after) return `${value(t.value)} ${num(t.after)}`;
+  return `${value(t.value)} ${num(t.before)} → ${num(t.after)} (${signed(t.after - t.before)})`;
+}
+
+/** The smallest and largest number of the column over both versions, as `lo … hi`. */
+function numericRange(c: ColumnDiff): string {
+  const bounds = [c.before, c.after].flatMap((s) => (s?.histogram ? [s.min, s.max] : [])).filter((x): x is number => typeof x === 'number');
+  return bounds.length ? `${num(Math.min(...bounds))} … ${num(Math.max(...bounds))}` : '';
+}
+
+/**
+ * Pictures a reviewer reads at a glance: per numeric column a sparkline of each version on the same bins,
+ * per categorical column its top values with their count change; and the null rate of both.
+ */
+function distributionTables(diff: ContentDiff, columns: ColumnDiff[]): string[] {
+  const nulls = (c: ColumnDiff) => cell(nullRateChange(nullRate(c.before, diff.rows.before), nullRate(c.after, diff.rows.after)));
+  const numeric: string[][] = [];
+  const categorical: string[][] = [];
+  for (const c of columns) {
+    const h = columnHistograms(c);
+    if (h) {
+      const s = sparklines(h);
+      const spark = (x: string | null) => (x === null ? '' : `\`${x}\``);
+      numeric.push([cell(c.name), spark(s.before), spark(s.after), cell(numericRange(c)), nulls(c)]);
+    } else if (isCategorical(c)) {
+      categorical.push([cell(c.name), cell(topChanges(c, 5).map(topChangeText).join('; ')), nulls(c)]);
+    }
+  }
+  const out: string[] = [];
+  if (numeric.length) out.push(...table(['column', 'before', 'after', 'range', 'nulls'], numeric), '');
+  if (categorical.length) out.push(...table(['column', 'top values (count before → after)', 'nulls'], categorical), '');
+  return out;
+}
+
 function sampleTable(samples: SampleRow[]): string[] {
   const names = [...new Set(samples.flatMap((s) => Object.keys(s.values)))];
   return table(['row', ...names], samples.map((s) => [String(s.row), ...names.map((n) => cell(value(s.values[n] as Cell)))]));
@@ -166,6 +204,8 @@ export function renderContentDiffMarkdown(path: string, diff: ContentDiff): stri
     out.push(...statsTable(moved.slice(0, MAX_COLUMNS)));
     if (moved.length > MAX_COLUMNS) out.push('', `… and ${num(moved.length - MAX_COLUMNS)} more changed columns`);
     out.push('');
+    const pictures = distributionTables(diff, moved.slice(0, MAX_COLUMNS));
+    if (pictures.length) out.push('**Distributions** (each version on the same bins; ▁ is an empty bin):', '', ...pictures);
   }
   const r = diff.rowDiff;
   if (r) {

@@ -1,6 +1,7 @@
 import type { DataDiff, FileChange } from '../../diff/data-diff.js';
 import type { ContentDiff, TableDiff } from '../../diff/content/index.js';
 import { renderContentDiffMarkdown, renderContentDiffText, renderTableText } from './content-diff.js';
+import { renderContentReport } from './content-report.js';
 import type { DiffResult, DiffSide } from '../../ops/data/diff.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatCount, formatSigned, groupDigits, warningNote } from '../format.js';
@@ -77,10 +78,27 @@ export const renderDiff: Renderer<DiffResult> = (r, { args, verbose }) => {
   return {
     text: lines.join('\n') + '\n',
     md: renderDiffMarkdown(r),
+    html: typeof args.html === 'string' ? renderDiffReport(r) : undefined,
     exit: args.exitCode && changed ? EXIT.differences : undefined,
     notes: r.warnings.map((w) => warningNote(w.message, w.hint)),
   };
 };
+
+/** The HTML report: every data path whose contents were compared (or could not be). */
+export function renderDiffReport(r: DiffResult): string {
+  return renderContentReport({
+    title: `dvs diff: ${sideLabel(r.a)} → ${sideLabel(r.b)}`,
+    subtitle: summaryLine(r),
+    datasets: r.changes
+      .filter((d) => d.content || d.contentError)
+      .map((d) => ({
+        path: d.change === 'renamed' ? `${d.oldPath} → ${d.path}` : d.path,
+        change: d.change,
+        content: (d.content as ContentDiff | undefined) ?? null,
+        ...(d.contentError ? { note: d.contentError } : {}),
+      })),
+  });
+}
 
 function mdEscape(s: string): string {
   return s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/\n/g, ' ').replace(/`/g, "'");

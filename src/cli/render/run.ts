@@ -8,6 +8,7 @@ import type { RunRecord } from '../../runs/record.js';
 import { EXIT } from '../exit-codes.js';
 import { errorNote, formatBytes, formatCount, formatSigned, groupDigits, warningNote } from '../format.js';
 import { formatPercent, formatRows } from './transform.js';
+import { renderContentReport, type ReportLineageRow } from './content-report.js';
 import type { Rendered, Renderer } from './types.js';
 
 const when = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/:\d\d(\.\d+)?Z$/, 'Z') : '—');
@@ -247,11 +248,49 @@ function compareMarkdown(r: RunCompareResult): string {
   return out.join('\n') + '\n';
 }
 
-function renderCompare(r: RunCompareResult): Rendered {
+/** One side of a lineage step for the report: its rows and its parameters' values on that side. */
+function stepSideText(s: LineageStepChange, side: 'before' | 'after'): string | null {
+  const v = s[side];
+  if (!v) return null;
+  const removed = v.removedPercent !== null ? ` (${formatPercent(v.removedPercent)} removed)` : '';
+  const params = s.params.map((p) => `${p.key}=${value(p[side])}`);
+  return [`step ${v.step.slice(0, 10)}: rows ${int(v.rowsIn)} → ${int(v.rowsOut)}${removed}`, ...params].join('; ');
+}
+
+function lineageRows(d: RunDatasetChange): ReportLineageRow[] {
+  return d.lineage.map((s) => ({ step: `${s.transform} → ${s.outputs}`, change: s.change, before: stepSideText(s, 'before'), after: stepSideText(s, 'after') }));
+}
+
+/** The HTML report: metric deltas on top, then what else changed, then every dataset that changed. */
+export function compareReport(r: RunCompareResult): string {
+  const facts = [
+    ...r.params.map((p) => ({ label: `parameter ${p.key}`, before: value(p.before), after: value(p.after) })),
+    ...(r.code.same ? [] : [{ label: 'code', before: short(r.code.before.commit) + (r.code.before.dirty ? ' (dirty)' : ''), after: short(r.code.after.commit) + (r.code.after.dirty ? ' (dirty)' : '') }]),
+    ...r.hardware.map((h) => ({ label: `hardware ${h.key}`, before: value(h.before), after: value(h.after) })),
+  ];
+  return renderContentReport({
+    title: `dvs run compare: ${sideName(r.a)} → ${sideName(r.b)}`,
+    subtitle: `${r.a.model}, ${when(r.a.started)} → ${r.b.model}, ${when(r.b.started)}; code ${codeCompare(r)}`,
+    metrics: r.metrics,
+    facts,
+    datasets: r.datasets
+      .filter((d) => d.change !== 'unchanged')
+      .map((d) => ({
+        path: d.path,
+        change: d.change,
+        content: d.content,
+        ...(d.contentNote ? { note: d.contentNote } : {}),
+        lineage: lineageRows(d),
+      })),
+  });
+}
+
+function renderCompare(r: RunCompareResult, html: boolean): Rendered {
   const tampered = r.warnings.some((w) => w.code === 'RUN_RECORD_TAMPERED');
   return {
     text: compareText(r),
     md: compareMarkdown(r),
+    html: html ? compareReport(r) : undefined,
     notes: r.warnings.map((w) => (w.code === 'RUN_RECORD_TAMPERED' ? errorNote(w.message, w.hint) : warningNote(w.message, w.hint))),
     exit: tampered ? EXIT.differences : undefined,
   };
@@ -267,7 +306,7 @@ export const renderRun: Renderer<RunCommandResult> = (r, { args }) => {
     case 'show':
       return renderShow(r, args.md === true);
     case 'compare':
-      return renderCompare(r);
+      return renderCompare(r, typeof args.html === 'string');
   }
 };
 

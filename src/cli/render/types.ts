@@ -4,6 +4,8 @@ export interface Rendered {
   text: string;
   /** GitHub-flavoured markdown, for commands that support --md. */
   md?: string;
+  /** A self-contained HTML page, for commands that support --html <file>. */
+  html?: string;
   /** Exit code when it is not 0 (a check that found something, a partial failure). */
   exit?: number;
   /** Lines for stderr (warnings) in human mode. */

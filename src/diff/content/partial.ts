@@ -10,7 +10,7 @@
  * else the distinct count merges HyperLogLog registers (an estimate) and top values are summed over the
  * parts' lists (lower bounds).
  */
-import { HyperLogLog } from './sketches.js';
+import { HyperLogLog, mergeHistograms } from './sketches.js';
 import { TOP_N } from './stats.js';
 import type { ColumnStats, ColumnType, FileStats, PartialColumn, TopValue } from './types.js';
 
@@ -90,6 +90,7 @@ function mergeColumn(name: string, parts: PartialColumn[], rowsWithout: number):
     top: null,
     topExact: null,
     fingerprint: null,
+    histogram: null,
   };
   if (footer) return base;
   const data = dataMerge(parts, type);
@@ -148,6 +149,7 @@ function dataMerge(parts: PartialColumn[], type: ColumnType): Omit<ColumnStats, 
     top: top.slice(0, TOP_N),
     topExact: full,
     fingerprint: count > 0 ? hex(fp1) + hex(fp2) : null,
+    histogram: numeric ? mergeHistograms(parts.map((p) => p.histogram ?? null)) : null,
   };
 }
 

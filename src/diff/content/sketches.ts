@@ -5,6 +5,7 @@
  * a few kilobytes instead of a map with 10 M strings.
  */
 import { detach } from './hash.js';
+import type { Histogram } from './types.js';
 
 /** Distinct values counted exactly (and top values kept exactly) up to this many per column. */
 export const EXACT_DISTINCT_CAP = 10_000;
@@ -244,4 +245,173 @@ export class TopCounter {
     all.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
     return all.slice(0, n);
   }
+}
+
+/** Bins a histogram keeps: fine enough to re-bin into a picture's 16–32 bins, small in the JSON output. */
+export const HISTOGRAM_BINS = 64;
+/** Values held exactly before the bin width is chosen from their spread. */
+const HISTOGRAM_BUFFER = 256;
+/** Bin widths stay between 2^-1000 and 2^1000, where x / 2^e is finite for every finite double x. */
+const MIN_EXP = -1000;
+const MAX_EXP = 1000;
+
+/**
+ * A histogram built in one pass without knowing the range beforehand. The bins lie on a global grid —
+ * bin j is [j × 2^e, (j + 1) × 2^e) — and at most HISTOGRAM_BINS of them are occupied: a value outside
+ * the occupied span doubles the width (pairs of bins merge, exactly) until the span fits. Because every
+ * histogram lies on the same power-of-two grid, two of them (before and after, or two partitions) can be
+ * brought to the same bins by merging bins only, without guessing how a bin's values spread. The first
+ * values are held back to choose a starting width from their spread, so a column of values between
+ * 1000.0 and 1000.1 is not one bin. Integer columns never get bins narrower than 1.
+ */
+export class HistogramSketch {
+  private buffer: number[] = [];
+  private integers = true;
+  private exp = 0;
+  private inv = 1; // 2^-exp: x × inv is exact, and cheaper than a division on every value
+  private start = 0;
+  private lo = Infinity; // occupied bin indices, on the current grid
+  private hi = -Infinity;
+  private counts: Float64Array | null = null;
+
+  add(x: number): void {
+    if (this.integers && !Number.isInteger(x)) this.integers = false;
+    if (this.counts === null) {
+      this.buffer.push(x);
+      if (this.buffer.length >= HISTOGRAM_BUFFER) this.settle();
+      return;
+    }
+    // The slot first: finding it may replace the array.
+    const i = this.slot(x);
+    this.counts[i]! += 1;
+  }
+
+  private settle(): void {
+    let min = Infinity;
+    let max = -Infinity;
+    for (const x of this.buffer) {
+      if (x < min) min = x;
+      if (x > max) max = x;
+    }
+    const span = max - min;
+    let exp = span > 0 ? Math.ceil(Math.log2(span / (HISTOGRAM_BINS - 1))) : min !== 0 ? Math.floor(Math.log2(Math.abs(min))) - 6 : 0;
+    if (this.integers) exp = Math.max(exp, 0);
+    this.setExp(Math.min(MAX_EXP, Math.max(MIN_EXP, Number.isFinite(exp) ? exp : 0)));
+    this.counts = new Float64Array(HISTOGRAM_BINS);
+    for (const x of this.buffer) {
+      const i = this.slot(x);
+      this.counts[i]! += 1;
+    }
+    this.buffer = [];
+  }
+
+  /** The slot of x, widening the bins or sliding the window as needed. */
+  private slot(x: number): number {
+    for (;;) {
+      const j = Math.floor(x * this.inv);
+      const lo = Math.min(j, this.lo);
+      const hi = Math.max(j, this.hi);
+      if (hi - lo < HISTOGRAM_BINS) {
+        if (lo < this.start || hi >= this.start + HISTOGRAM_BINS) this.slide(lo);
+        this.lo = lo;
+        this.hi = hi;
+        return j - this.start;
+      }
+      this.coarsen();
+    }
+  }
+
+  private slide(start: number): void {
+    const old = this.counts!;
+    const counts = new Float64Array(HISTOGRAM_BINS);
+    for (let j = this.lo; j <= this.hi; j++) counts[j - start] = old[j - this.start]!;
+    this.counts = counts;
+    this.start = start;
+  }
+
+  private coarsen(): void {
+    const old = this.counts!;
+    const counts = new Float64Array(HISTOGRAM_BINS);
+    const start = Math.floor(this.lo / 2);
+    for (let j = this.lo; j <= this.hi; j++) counts[Math.floor(j / 2) - start]! += old[j - this.start]!;
+    this.counts = counts;
+    this.start = start;
+    this.lo = start;
+    this.hi = Math.floor(this.hi / 2);
+    this.setExp(this.exp + 1);
+  }
+
+  private setExp(exp: number): void {
+    this.exp = exp;
+    this.inv = 2 ** -exp;
+  }
+
+  finish(): Histogram | null {
+    if (this.counts === null) {
+      if (this.buffer.length === 0) return null;
+      this.settle();
+    }
+    if (this.lo > this.hi) return null;
+    const counts: number[] = [];
+    for (let j = this.lo; j <= this.hi; j++) counts.push(this.counts![j - this.start]!);
+    return { width: 2 ** this.exp, start: this.lo, counts };
+  }
+}
+
+/** One histogram on a wider grid: bins merged in twos `times` times. */
+function coarsened(h: Histogram, times: number): Histogram {
+  if (times <= 0) return h;
+  const f = 2 ** times;
+  const start = Math.floor(h.start / f);
+  const counts: number[] = [];
+  h.counts.forEach((c, i) => {
+    const k = Math.floor((h.start + i) / f) - start;
+    counts[k] = (counts[k] ?? 0) + c;
+  });
+  return { width: h.width * f, start, counts: Array.from(counts, (c) => c ?? 0) };
+}
+
+/**
+ * Two histograms (either may be missing) on the same bins, at most `maxBins` of them, covering both:
+ * the finest common grid, widened until the union fits. Exact, because both lie on power-of-two grids.
+ * `edges` has one more entry than each count list.
+ */
+export function sharedBins(a: Histogram | null, b: Histogram | null, maxBins: number): { edges: number[]; before: number[]; after: number[] } | null {
+  const hs = [a, b].filter((h): h is Histogram => h !== null && h.counts.length > 0);
+  if (hs.length === 0) return null;
+  const width = Math.max(...hs.map((h) => h.width));
+  let times = 0;
+  const span = (w: number) => {
+    const lo = Math.min(...hs.map((h) => Math.floor((h.start * h.width) / w)));
+    const hi = Math.max(...hs.map((h) => Math.floor(((h.start + h.counts.length - 1) * h.width) / w)));
+    return { lo, hi };
+  };
+  while (span(width * 2 ** times).hi - span(width * 2 ** times).lo + 1 > maxBins) times++;
+  const w = width * 2 ** times;
+  const { lo, hi } = span(w);
+  const place = (h: Histogram | null): number[] => {
+    const out = new Array<number>(hi - lo + 1).fill(0);
+    if (!h) return out;
+    const c = coarsened(h, Math.round(Math.log2(w / h.width)));
+    c.counts.forEach((n, i) => (out[c.start + i - lo]! += n));
+    return out;
+  };
+  const edges = Array.from({ length: hi - lo + 2 }, (_, i) => (lo + i) * w);
+  return { edges, before: place(a), after: place(b) };
+}
+
+/**
+ * One histogram of the values of several (a dataset's partitions): folded pairwise on shared bins, at
+ * most HISTOGRAM_BINS of them. Exact, for the same reason as sharedBins.
+ */
+export function mergeHistograms(parts: ReadonlyArray<Histogram | null>): Histogram | null {
+  let merged: Histogram | null = null;
+  for (const h of parts) {
+    if (h === null || h.counts.length === 0) continue;
+    const shared = sharedBins(merged, h, HISTOGRAM_BINS);
+    if (shared === null) continue;
+    const width = shared.edges[1]! - shared.edges[0]!;
+    merged = { width, start: Math.round(shared.edges[0]! / width), counts: shared.before.map((n, i) => n + shared.after[i]!) };
+  }
+  return merged;
 }

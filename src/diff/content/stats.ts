@@ -5,7 +5,7 @@
  * textbook sum-of-squares formula cancels catastrophically on large, close values.
  */
 import { hex64 } from './hash.js';
-import { HyperLogLog, TopCounter } from './sketches.js';
+import { HistogramSketch, HyperLogLog, TopCounter } from './sketches.js';
 import type { ColumnStats, ColumnType, PartialColumn } from './types.js';
 
 /** How many most frequent values a summary shows. */
@@ -118,6 +118,7 @@ export class ColumnAccumulator {
   private strLen = 0;
   private readonly top = new TopCounter();
   private readonly hll = new HyperLogLog();
+  private readonly histogram = new HistogramSketch();
   // Order-independent multiset fingerprint: the wrapping sum of value hashes.
   private fp1 = 0;
   private fp2 = 0;
@@ -135,6 +136,7 @@ export class ColumnAccumulator {
     this.sum = t;
     if (x < this.min) this.min = x;
     if (x > this.max) this.max = x;
+    this.histogram.add(x);
   }
 
   /** A non-empty CSV/TSV cell t[s, e) hashed to (h1, h2): its type is inferred from the text. */
@@ -226,6 +228,7 @@ export class ColumnAccumulator {
       top: this.top.top(TOP_N),
       topExact: this.top.exact,
       fingerprint: this.count > 0 ? hex64(this.fp1, this.fp2) : null,
+      histogram: numeric ? this.histogram.finish() : null,
     };
   }
 

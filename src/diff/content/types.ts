@@ -63,6 +63,17 @@ export interface TopValue {
   count: number;
 }
 
+/**
+ * Histogram of a numeric column: bin i covers [(start + i) × width, (start + i + 1) × width). Leading and
+ * trailing empty bins are trimmed; the counts add up to the finite numbers of the column.
+ */
+export interface Histogram {
+  /** A power of two, so that any two histograms can be put on the same bins exactly. */
+  width: number;
+  start: number;
+  counts: number[];
+}
+
 /** Statistics of one column in one version. Keys not applicable to the column are null. */
 export interface ColumnStats {
   name: string;
@@ -90,6 +101,11 @@ export interface ColumnStats {
   topExact: boolean | null;
   /** Hash of the multiset of values (order-independent): equal fingerprints mean the same values. */
   fingerprint: string | null;
+  /**
+   * Numeric columns (data only): counts of the numbers in power-of-two-wide bins, so that two versions'
+   * histograms can be put on the same bins exactly (`sharedBins`). Null from a footer.
+   */
+  histogram: Histogram | null;
 }
 
 export interface ContentError {
