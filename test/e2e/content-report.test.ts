@@ -98,4 +98,17 @@ describe('pictures of a content diff', () => {
     expect(drawn(html)).toEqual(['score', 'id']);
     for (const h of HOSTILE) expect(html).not.toContain(h);
   });
+
+  it('--html shows the lineage of both versions when recorded', async () => {
+    writeFileSync(join(repo, 'data/raw.csv'), 'id\n1\n2\n3\n');
+    expect((await dvs(repo, ['track', 'data/raw.csv'])).code).toBe(0);
+    const rec = await dvs(repo, ['lineage', 'record', '--name', 'clean', '-i', 'data/raw.csv', '-o', 'data/table.csv', '-p', 'min=3', '--started', '2026-01-02T03:04:05Z']);
+    expect(rec.code, rec.stderr).toBe(0);
+    const r = await dvs(repo, ['diff', '--html', 'lineage.html', '-t', 'data/table.csv']);
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(join(repo, 'lineage.html'), 'utf8');
+    expect(html).toContain('<h3>Lineage</h3>');
+    // Version 1 had no recorded lineage; version 2 was made by `clean` at the commit checked out.
+    expect(html).toMatch(/<tr><td>made by clean<\/td><td>added<\/td><td>—<\/td><td>clean \(min=3\) from data\/raw\.csv \(3 rows\) → 400 rows, 2026-01-02, at [0-9a-f]{10}<\/td><\/tr>/);
+  });
 });
