@@ -70,11 +70,15 @@ describe('pictures of a content diff', () => {
     expect(html).toContain('<h4>Changed (first 5)</h4>');
   });
 
-  it('--html to a folder that does not exist fails with a plain error and writes nothing', async () => {
+  it('--html naming a folder, or a file in a folder that does not exist, is refused before the diff', async () => {
     const r = await dvs(repo, ['diff', '--html', 'no/such/dir/report.html']);
-    expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/^dvs: error: .*no\/such\/dir\/report\.html/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`dvs: error: --html no/such/dir/report.html: the folder ${join(repo, 'no/such/dir')} does not exist\n  hint: Create it first, or name a file in an existing folder.\n`);
+    expect(r.stdout).toBe('');
     expect(existsSync(join(repo, 'no'))).toBe(false);
+    const folder = await dvs(repo, ['diff', '--html', 'data', '--json']);
+    expect(folder.code).toBe(2);
+    expect(JSON.parse(folder.stdout).error).toMatchObject({ code: 'REPORT_PATH', message: '--html data: is a folder' });
   });
 
   it('run compare --html puts the metric deltas on top, then the datasets that changed', async () => {
