@@ -101,6 +101,10 @@ describe('pictures of a content diff', () => {
     expect(html).toMatch(/<code>data\/table\.csv<\/code> <span class="badge modified">/);
     expect(drawn(html)).toEqual(['score', 'id']);
     for (const h of HOSTILE) expect(html).not.toContain(h);
+    const show = await dvs(repo, ['run', 'show', 'r1', '--html', 'show.html']);
+    expect(show.code).toBe(2);
+    expect(show.stderr).toBe('dvs: error: --html applies to dvs run compare only, not run show\n');
+    expect(existsSync(join(repo, 'show.html'))).toBe(false);
   });
 
   it('--html shows the lineage of both versions when recorded', async () => {
