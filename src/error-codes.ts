@@ -66,6 +66,7 @@ export const ERROR_CODES = spec({
   DUPLICATE_ASSIGNMENT: { kind: 'usage', when: 'The same --param/--metric key is given twice.' },
   INVALID_METRIC: { kind: 'usage', when: 'A metric value is not a number.' },
   CONTENT_DIFF_OPTION: { kind: 'usage', when: 'A content-diff option (--rows, --key) is invalid.' },
+  REPORT_PATH: { kind: 'usage', when: '--html names a folder, or a file in a folder that does not exist.' },
   CONTENT_DIFF_EMPTY: { kind: 'usage', when: 'A content diff was asked of two missing versions.' },
   INVALID_DATE: { kind: 'usage', when: 'A date (`dvs gc --date`) is not a calendar date YYYY-MM-DD.' },
   NO_RECORDS: { kind: 'input', when: '`dvs hash --records` names a path with no CSV, TSV, JSON Lines or Parquet file.' },

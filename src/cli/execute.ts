@@ -1,8 +1,9 @@
-import { resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { writeFileAtomic } from '../base/atomic.js';
 import { jsonReplacer } from '../base/json.js';
 import type { CommandDef, CommandEnv, GlobalArgs } from '../commands/types.js';
-import { fromSystemError, isDvsError } from '../errors.js';
+import { DvsError, fromSystemError, isDvsError } from '../errors.js';
 import type { OpContext } from '../ops/context.js';
 import type { Repo } from '../repo/repo.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
@@ -27,6 +28,8 @@ export async function execute(def: CommandDef<any, any>, args: GlobalArgs & Reco
   };
   let result: unknown;
   try {
+    // Before the work: a long diff should not end with "cannot write the report".
+    if (typeof args.html === 'string') checkReportPath(resolve(cwd, args.html), args.html);
     result = await def.run(args, env);
   } catch (err) {
     await progress?.stop();
@@ -58,6 +61,15 @@ export async function execute(def: CommandDef<any, any>, args: GlobalArgs & Reco
     for (const note of rendered.notes ?? []) if (note.startsWith('dvs: error:')) process.stderr.write(note + '\n');
   }
   return rendered.exit ?? EXIT.ok;
+}
+
+function checkReportPath(path: string, given: string): void {
+  if (existsSync(path) && statSync(path).isDirectory()) {
+    throw new DvsError('REPORT_PATH', `--html ${given}: is a folder`, { hint: 'Name the report file, e.g. --html report.html.' });
+  }
+  if (!existsSync(dirname(path))) {
+    throw new DvsError('REPORT_PATH', `--html ${given}: the folder ${dirname(path)} does not exist`, { hint: 'Create it first, or name a file in an existing folder.' });
+  }
 }
 
 /**

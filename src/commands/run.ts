@@ -66,6 +66,7 @@ export const runCommand = defineCommand<RunArgs, RunCommandResult>({
       .example('dvs run finish run-41 -m accuracy=0.71 -m loss=0.42', 'add its metrics')
       .example('dvs run compare run-41@main run-42@exp --md', 'data, lineage, parameters, code and metric deltas, from two branches'),
   async run(args, env) {
+    if (args.html !== undefined && args.action !== 'compare') throw new DvsError('UNEXPECTED_OPTION', `--html applies to dvs run compare only, not run ${args.action}`);
     switch (args.action) {
       case 'start': {
         const [id] = expectRuns(args, 1);

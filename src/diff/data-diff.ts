@@ -19,6 +19,20 @@ export interface DataVersion {
   manifest?: Manifest;
   /** Imported data: where it came from (`dvs import`). */
   source?: ImportSource;
+  /** The transform that made this version, when its lineage was recorded. */
+  lineage?: VersionLineage;
+}
+
+/** A version's lineage record, in short: what made it, from which inputs (for reports). */
+export interface VersionLineage {
+  transform: string;
+  params: Record<string, unknown>;
+  inputs: { path: string; oid: Oid; rows: number | null }[];
+  /** Rows of the outputs (null when not tabular). */
+  rows: number | null;
+  /** ISO 8601 UTC. */
+  started: string;
+  commit: string | null;
 }
 
 export interface FileChange {
@@ -69,6 +83,8 @@ export interface DataDiff {
   otherFiles?: string[];
   /** Imported data: where the newer side (else the older) came from. */
   source?: ImportSource;
+  /** The recorded lineage of each version, when either has one. */
+  lineage?: { before: VersionLineage | null; after: VersionLineage | null };
 }
 
 export function emptyCounts(): ChangeCounts {
@@ -87,6 +103,7 @@ export function diffVersions(path: string, before: DataVersion | undefined, afte
     newSize: after?.size,
     sizeDelta: (after?.size ?? 0) - (before?.size ?? 0),
     ...((after ?? before)!.source ? { source: (after ?? before)!.source } : {}),
+    ...(before?.lineage || after?.lineage ? { lineage: { before: before?.lineage ?? null, after: after?.lineage ?? null } } : {}),
   };
   if (!before || !after) {
     const d: DataDiff = { ...base, change: before ? 'deleted' : 'added' };

@@ -70,11 +70,15 @@ describe('pictures of a content diff', () => {
     expect(html).toContain('<h4>Changed (first 5)</h4>');
   });
 
-  it('--html to a folder that does not exist fails with a plain error and writes nothing', async () => {
+  it('--html naming a folder, or a file in a folder that does not exist, is refused before the diff', async () => {
     const r = await dvs(repo, ['diff', '--html', 'no/such/dir/report.html']);
-    expect(r.code).toBe(4);
-    expect(r.stderr).toMatch(/^dvs: error: .*no\/such\/dir\/report\.html/);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`dvs: error: --html no/such/dir/report.html: the folder ${join(repo, 'no/such/dir')} does not exist\n  hint: Create it first, or name a file in an existing folder.\n`);
+    expect(r.stdout).toBe('');
     expect(existsSync(join(repo, 'no'))).toBe(false);
+    const folder = await dvs(repo, ['diff', '--html', 'data', '--json']);
+    expect(folder.code).toBe(2);
+    expect(JSON.parse(folder.stdout).error).toMatchObject({ code: 'REPORT_PATH', message: '--html data: is a folder' });
   });
 
   it('run compare --html puts the metric deltas on top, then the datasets that changed', async () => {
@@ -97,5 +101,22 @@ describe('pictures of a content diff', () => {
     expect(html).toMatch(/<code>data\/table\.csv<\/code> <span class="badge modified">/);
     expect(drawn(html)).toEqual(['score', 'id']);
     for (const h of HOSTILE) expect(html).not.toContain(h);
+    const show = await dvs(repo, ['run', 'show', 'r1', '--html', 'show.html']);
+    expect(show.code).toBe(2);
+    expect(show.stderr).toBe('dvs: error: --html applies to dvs run compare only, not run show\n');
+    expect(existsSync(join(repo, 'show.html'))).toBe(false);
+  });
+
+  it('--html shows the lineage of both versions when recorded', async () => {
+    writeFileSync(join(repo, 'data/raw.csv'), 'id\n1\n2\n3\n');
+    expect((await dvs(repo, ['track', 'data/raw.csv'])).code).toBe(0);
+    const rec = await dvs(repo, ['lineage', 'record', '--name', 'clean', '-i', 'data/raw.csv', '-o', 'data/table.csv', '-p', 'min=3', '--started', '2026-01-02T03:04:05Z']);
+    expect(rec.code, rec.stderr).toBe(0);
+    const r = await dvs(repo, ['diff', '--html', 'lineage.html', '-t', 'data/table.csv']);
+    expect(r.code, r.stderr).toBe(0);
+    const html = readFileSync(join(repo, 'lineage.html'), 'utf8');
+    expect(html).toContain('<h3>Lineage</h3>');
+    // Version 1 had no recorded lineage; version 2 was made by `clean` at the commit checked out.
+    expect(html).toMatch(/<tr><td>made by clean<\/td><td>added<\/td><td>—<\/td><td>clean \(min=3\) from data\/raw\.csv \(3 rows\) → 400 rows, 2026-01-02, at [0-9a-f]{10}<\/td><\/tr>/);
   });
 });

@@ -1,7 +1,7 @@
-import type { DataDiff, FileChange } from '../../diff/data-diff.js';
+import type { DataDiff, FileChange, VersionLineage } from '../../diff/data-diff.js';
 import type { ContentDiff, TableDiff } from '../../diff/content/index.js';
 import { renderContentDiffMarkdown, renderContentDiffText, renderTableText } from './content-diff.js';
-import { renderContentReport } from './content-report.js';
+import { renderContentReport, type ReportLineageRow } from './content-report.js';
 import type { DiffResult, DiffSide } from '../../ops/data/diff.js';
 import { EXIT } from '../exit-codes.js';
 import { formatBytes, formatCount, formatSigned, groupDigits, warningNote } from '../format.js';
@@ -84,6 +84,23 @@ export const renderDiff: Renderer<DiffResult> = (r, { args, verbose }) => {
   };
 };
 
+/** `filter (min=3) from data/raw.csv (1,000 rows) → 900 rows, 2026-01-02, at 1a2b3c4d5e`. */
+function lineageText(l: VersionLineage | null): string | null {
+  if (!l) return null;
+  const params = Object.entries(l.params).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  const inputs = l.inputs.map((i) => `${i.path}${i.rows === null ? '' : ` (${groupDigits(i.rows)} rows)`}`).join(', ');
+  const rows = l.rows === null ? '' : ` → ${groupDigits(l.rows)} rows`;
+  return `${l.transform}${params ? ` (${params})` : ''} from ${inputs || 'no input'}${rows}, ${l.started.slice(0, 10)}${l.commit ? `, at ${l.commit.slice(0, 10)}` : ''}`;
+}
+
+function lineageRows(d: DataDiff): ReportLineageRow[] | undefined {
+  if (!d.lineage) return undefined;
+  const before = lineageText(d.lineage.before);
+  const after = lineageText(d.lineage.after);
+  const change = !before ? 'added' : !after ? 'removed' : before === after ? 'unchanged' : 'modified';
+  return [{ step: `made by ${(d.lineage.after ?? d.lineage.before)!.transform}`, change, before, after }];
+}
+
 /** The HTML report: every data path whose contents were compared (or could not be). */
 export function renderDiffReport(r: DiffResult): string {
   return renderContentReport({
@@ -96,6 +113,7 @@ export function renderDiffReport(r: DiffResult): string {
         change: d.change,
         content: (d.content as ContentDiff | undefined) ?? null,
         ...(d.contentError ? { note: d.contentError } : {}),
+        ...(d.lineage ? { lineage: lineageRows(d) } : {}),
       })),
   });
 }

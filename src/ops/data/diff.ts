@@ -1,7 +1,8 @@
 import { existsSync, statSync } from 'node:fs';
 import { DvsError, isDvsError } from '../../errors.js';
 import type { Warning } from '../../events.js';
-import { countChanges, diffVersions, emptyCounts, narrowFiles, pairRenames, type ChangeCounts, type DataDiff, type DataVersion } from '../../diff/data-diff.js';
+import { countChanges, diffVersions, emptyCounts, narrowFiles, pairRenames, type ChangeCounts, type DataDiff, type DataVersion, type VersionLineage } from '../../diff/data-diff.js';
+import { lineageOf } from '../../lineage/record.js';
 import { compareBytes, type Manifest, loadManifest } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
 import { dataPathOf, parsePointer, pointerPathOf, type Pointer } from '../../pointer/format.js';
@@ -167,7 +168,16 @@ async function parseSide(reader: BlobReader, v: SideVersion, where: string): Pro
 }
 
 function versionOf(p: Pointer): DataVersion {
-  return { kind: p.kind, oid: p.oid, size: p.size, files: p.files, exec: p.exec, ...(p.source ? { source: p.source } : {}) };
+  const lineage = lineageSummary(p);
+  return { kind: p.kind, oid: p.oid, size: p.size, files: p.files, exec: p.exec, ...(p.source ? { source: p.source } : {}), ...(lineage ? { lineage } : {}) };
+}
+
+/** The pointer's lineage record in short, for reports; an unreadable record is left out here (lineage show reports it). */
+function lineageSummary(p: Pointer): VersionLineage | undefined {
+  const { record } = lineageOf(p);
+  if (!record) return undefined;
+  const rows = record.outputs.some((o) => o.rows !== null) ? record.outputs.reduce((n, o) => n + (o.rows ?? 0), 0) : null;
+  return { transform: record.transform, params: record.params, inputs: record.inputs.map((i) => ({ path: i.path, oid: i.oid, rows: i.rows })), rows, started: record.started, commit: record.commit };
 }
 
 /**
@@ -198,6 +208,9 @@ async function workspaceSide(ctx: OpContext, inScope: (p: string) => boolean, wa
     }
     // A file whose bytes match but whose executable bit does not is modified, as status says.
     const v: SideVersion = { pointerPath: ref.pointerPath, kind: pointer.kind, oid: ds.currentOid, size: 0, exec: ds.modeOnly ? !pointer.exec : pointer.exec, ...(pointer.source ? { source: pointer.source } : {}) };
+    // The pointer's lineage describes the workspace data only while that data is the pointer's.
+    const lineage = ds.workspace === 'unchanged' ? lineageSummary(pointer) : undefined;
+    if (lineage) v.lineage = lineage;
     if (pointer.kind === 'dir' && ds.current) {
       v.manifest = ds.current.manifest;
       v.size = ds.current.manifest.entries.reduce((n, e) => n + e.size, 0);

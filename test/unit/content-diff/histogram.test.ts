@@ -40,6 +40,16 @@ describe('histogram sketch', () => {
     expect(sketch([7, 7, 7])!.counts).toEqual([3]);
   });
 
+  it('handles negative numbers, tiny and huge magnitudes without losing a value', () => {
+    const values = [-1e300, -3.5, -0.25, 0, 1e-300, 2 ** -1070, 7, 1e300, ...Array.from({ length: 300 }, (_, i) => -i / 7)];
+    const h = sketch(values)!;
+    expect(h.counts.length).toBeLessThanOrEqual(HISTOGRAM_BINS);
+    expect(h.counts.reduce((a, b) => a + b, 0)).toBe(values.length);
+    const tiny = sketch(Array.from({ length: 500 }, (_, i) => i * 1e-310))!;
+    expect(tiny.counts.reduce((a, b) => a + b, 0)).toBe(500);
+    expect(Number.isFinite(tiny.width) && tiny.width > 0).toBe(true);
+  });
+
   it('puts two versions on the same bins exactly', () => {
     const before = Array.from({ length: 2000 }, (_, i) => (i * 7919) % 1000);
     const after = Array.from({ length: 1500 }, (_, i) => 400 + ((i * 104729) % 2600) + 0.5);
