@@ -3,7 +3,7 @@
  * collapsible markdown section per file for pull requests (`--md`). `--json` is the ContentDiff itself.
  * Both show the columns that moved most first, as the diff sorts them, and only the changed ones.
  */
-import { topPairs, type Cell, type ColumnDiff, type ColumnStats, type ContentDiff, type SampleRow } from '../../diff/content/index.js';
+import { topPairs, type Cell, type ColumnDiff, type ColumnStats, type ContentDiff, type RowDiff, type SampleRow } from '../../diff/content/index.js';
 import { formatSigned, groupDigits } from '../format.js';
 
 /** Changed columns shown before "… and N more". */
@@ -48,7 +48,8 @@ function columnMoves(c: ColumnDiff): string[] {
   const b = c.after;
   if (!a || !b) return [];
   const parts: string[] = [];
-  if (a.type !== b.type) parts.push(`type ${a.type} → ${b.type}`);
+  if (c.reformatted) parts.push('same numbers written differently (formatting only)');
+  if (a.type !== b.type && !c.reformatted) parts.push(`type ${a.type} → ${b.type}`);
   const stat = (label: string, key: keyof ColumnStats): void => {
     if (a[key] !== b[key] && (a[key] !== null || b[key] !== null)) parts.push(`${label} ${change(a[key], b[key])}`);
   };
@@ -81,6 +82,12 @@ function schemaParts(d: ContentDiff): string[] {
   ];
 }
 
+/** Key mode, per column: `score: 2 rows changed, mean Δ −12.5`. */
+function cellChangeLines(r: RowDiff): string[] {
+  const of = r.cellChangesOf !== null && r.changed !== null && r.cellChangesOf < r.changed ? ` (of the first ${num(r.cellChangesOf)} changed keys)` : '';
+  return (r.cellChanges ?? []).map((c) => `${c.column}: ${num(c.rows)} ${c.rows === 1 ? 'row' : 'rows'} changed${c.meanDelta === null ? '' : `, mean Δ ${signed(c.meanDelta)}`}${of}`);
+}
+
 function sampleText(r: SampleRow): string {
   // Text with a comma is quoted, so that `a=x, y` cannot be read as two cells.
   const show = (v: Cell): string => (typeof v === 'string' && /[,"]/.test(v) ? JSON.stringify(value(v)) : value(v));
@@ -107,6 +114,7 @@ export function renderContentDiffText(path: string, diff: ContentDiff): string[]
     const est = r.estimated ? ' (estimated)' : '';
     if (r.mode === 'key') {
       lines.push(`  by key ${r.key}: ${num(r.changed ?? 0)} changed, removed ${num(r.removed)} rows, added ${num(r.added)}, ${num(r.unchanged)} unchanged${est}`);
+      lines.push(...cellChangeLines(r).map((l) => `    ${l}`));
     } else {
       lines.push(`  removed ${num(r.removed)} rows, added ${num(r.added)}, ${num(r.unchanged)} unchanged${est}`);
     }
@@ -170,6 +178,8 @@ export function renderContentDiffMarkdown(path: string, diff: ContentDiff): stri
     const est = r.estimated ? ' (estimated)' : '';
     const head = r.mode === 'key' ? `**Rows by \`${cell(r.key)}\`:** ${num(r.changed ?? 0)} changed, ` : '**Rows:** ';
     out.push(`${head}${num(r.removed)} removed, ${num(r.added)} added, ${num(r.unchanged)} unchanged${est}`, '');
+    const perColumn = cellChangeLines(r);
+    if (perColumn.length) out.push(...perColumn.map((l) => `- ${cell(l)}`), '');
     if (r.samples.removed.length) out.push(`Removed (first ${r.samples.removed.length}):`, '', ...sampleTable(r.samples.removed), '');
     if (r.samples.added.length) out.push(`Added (first ${r.samples.added.length}):`, '', ...sampleTable(r.samples.added), '');
     if (r.samples.changed.length) {

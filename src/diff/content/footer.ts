@@ -74,6 +74,7 @@ export function footerStats(pf: ParquetFile): ColumnStats[] {
       top: null,
       topExact: null,
       fingerprint: null,
+      valueFingerprint: null,
     };
   });
 }

@@ -34,6 +34,8 @@ export interface ContentDiffOptions {
   rows?: number;
   /** Match rows by this column and show changed cells. */
   key?: string;
+  /** Compare CSV/TSV numbers by value in the row diff (`1` = `1.0`). */
+  normalizeNumbers?: boolean;
   /** Fetch objects missing from the cache (default true). */
   fetch?: boolean;
   /** The newer side is the workspace: its files are read where they are. */
@@ -98,6 +100,7 @@ export async function attachContentDiffs(ctx: OpContext, changes: DataDiff[], op
       job.change.content = await content.diffPartitions(withFormat(before), withFormat(after), {
         rows: options.rows,
         key: options.key,
+        normalizeNumbers: options.normalizeNumbers,
         rowLevel: options.rows !== undefined || options.key !== undefined ? true : undefined,
         onProgress: ctx.onProgress,
       });
