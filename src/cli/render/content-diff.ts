@@ -149,7 +149,8 @@ function statsTable(columns: ColumnDiff[]): string[] {
       c.before && c.after
         ? topMoves(c.before, c.after, 3).join('; ')
         : ((c.after ?? c.before)!.top ?? []).slice(0, 3).map((t) => `${value(t.value)} ${num(t.count)}`).join('; ');
-    const name = c.renamedFrom ? `${c.renamedFrom} → ${c.name}` : c.change === 'added' ? `+${c.name}` : c.change === 'removed' ? `−${c.name}` : c.name;
+    const plain = c.reformatted ? `${c.name} (formatting only)` : c.name;
+    const name = c.renamedFrom ? `${c.renamedFrom} → ${c.name}` : c.change === 'added' ? `+${c.name}` : c.change === 'removed' ? `−${c.name}` : plain;
     return [cell(name), pair('type'), pair('nulls'), pair('distinct'), pair('mean'), pair('stddev'), pair('min'), pair('max'), cell(top)];
   });
   return table(['column', 'type', 'nulls', 'distinct', 'mean', 'stddev', 'min', 'max', 'top values (count)'], rows);
