@@ -49,7 +49,8 @@ function columnMoves(c: ColumnDiff): string[] {
   if (!a || !b) return [];
   const parts: string[] = [];
   if (c.reformatted) parts.push('same numbers written differently (formatting only)');
-  if (a.type !== b.type && !c.reformatted) parts.push(`type ${a.type} → ${b.type}`);
+  // `null` is "no values", not a type (a header-only file): the counts say what happened.
+  if (a.type !== b.type && !c.reformatted && a.type !== 'null' && b.type !== 'null') parts.push(`type ${a.type} → ${b.type}`);
   const stat = (label: string, key: keyof ColumnStats): void => {
     if (a[key] !== b[key] && (a[key] !== null || b[key] !== null)) parts.push(`${label} ${change(a[key], b[key])}`);
   };
@@ -106,7 +107,8 @@ export function renderContentDiffText(path: string, diff: ContentDiff): string[]
   const moved = diff.columns.filter((c) => c.change === 'changed');
   for (const c of moved.slice(0, MAX_COLUMNS)) {
     const parts = columnMoves(c);
-    if (parts.length) lines.push(`  ${c.name} (${c.after?.type ?? c.before?.type}): ${parts.join('; ')}`);
+    const type = c.after && c.after.type !== 'null' ? c.after.type : (c.before?.type ?? c.after?.type);
+    if (parts.length) lines.push(`  ${c.name} (${type}): ${parts.join('; ')}`);
   }
   if (moved.length > MAX_COLUMNS) lines.push(`  … and ${num(moved.length - MAX_COLUMNS)} more changed columns`);
   const r = diff.rowDiff;
