@@ -9,6 +9,7 @@ export interface DiffArgs {
   content?: boolean;
   rows?: number;
   key?: string;
+  normalizeNumbers?: boolean;
   md: boolean;
   html?: string;
   exitCode: boolean;
@@ -27,6 +28,7 @@ export const diffCommand = defineCommand<DiffArgs, DiffResult>({
       .option('content', { type: 'boolean', describe: 'compare contents of CSV/TSV/JSONL/Parquet: schema, statistics, rows (default: config diff.content)' })
       .option('rows', single('number', 'content diff: sample size of added and removed rows (default 5)'))
       .option('key', single('string', 'content diff: match rows by this column and show changed cells'))
+      .option('normalize-numbers', { type: 'boolean', describe: 'content diff: compare CSV/TSV numbers by value, so 1 and 1.0 are the same cell' })
       .option('md', { type: 'boolean', default: false, describe: 'GitHub-flavoured markdown, for a pull-request comment' })
       .option('html', single('string', 'content diff: also write a self-contained HTML report (histograms, top values, rows) to this file'))
       .option('exit-code', { type: 'boolean', default: false, describe: 'exit with 1 when there is a difference' })
@@ -36,7 +38,7 @@ export const diffCommand = defineCommand<DiffArgs, DiffResult>({
   async run(args, env) {
     const { diff } = await import('../ops/data/diff.js');
     const ctx = await env.context();
-    const content = args.content ?? (args.rows !== undefined || args.key !== undefined || args.html !== undefined || ctx.repo.config.bool('diff.content'));
-    return diff(ctx, { revA: args.revA, revB: args.revB, targets: args.targets, content, rows: args.rows, key: args.key });
+    const content = args.content ?? (args.rows !== undefined || args.key !== undefined || args.html !== undefined || args.normalizeNumbers === true || ctx.repo.config.bool('diff.content'));
+    return diff(ctx, { revA: args.revA, revB: args.revB, targets: args.targets, content, rows: args.rows, key: args.key, normalizeNumbers: args.normalizeNumbers });
   },
 });

@@ -15,6 +15,8 @@ let repo: string;
 let db: TestDuckDB;
 /** Copies of the before versions, for DuckDB to compare with the after versions. */
 let old: string;
+/** `dvs diff --content --json --rows 3` of every file, by path. */
+let changes: Map<string, Change>;
 
 const CODECS = ['zstd', 'brotli', 'lz4', 'gzip', 'snappy', 'uncompressed'] as const;
 
@@ -55,18 +57,42 @@ beforeAll(async () => {
   for (const codec of CODECS) {
     await copy(`SELECT i AS id, 'name-' || (i % 37) AS name, i * 0.25 AS score FROM range(2000) t(i)`, `codec-${codec}.parquet`, `FORMAT parquet, COMPRESSION ${codec}`);
   }
-  const files = ['exact.parquet', ...CODECS.map((c) => `codec-${c}.parquet`)];
+  // CSV: the same values in another row order, columns reordered; numbers written differently; keys.
+  const noisy = `SELECT i AS id, (hash(i) % 1000003) / 997.0 AS x, 'k' || (i % 13) AS label FROM range(20000) t(i)`;
+  await copy(noisy, 'shuffled.csv', 'FORMAT csv, HEADER');
+  await copy(`SELECT i AS id, i::INTEGER AS v FROM range(50) t(i)`, 'format.csv', 'FORMAT csv, HEADER');
+  const scores = `SELECT i AS id, 'n' || i AS name, i * 10.0 AS score FROM range(200) t(i)`;
+  await copy(scores, 'scores.csv', 'FORMAT csv, HEADER');
+  await copy(scores, 'nokey.csv', 'FORMAT csv, HEADER');
+  for (const f of ['empty.csv', 'header.csv', 'random.csv', 'ragged.csv']) await copy(`SELECT i AS id, i * 2 AS double FROM range(10) t(i)`, f, 'FORMAT csv, HEADER');
+  writeFileSync(join(repo, 'latin1.csv'), 'id,word\n1,café\n2,thé\n3,naïve\n');
+  writeFileSync(join(old, 'latin1.csv'), 'id,word\n1,café\n2,thé\n3,naïve\n');
+  const csvs = ['shuffled.csv', 'format.csv', 'scores.csv', 'nokey.csv', 'empty.csv', 'header.csv', 'random.csv', 'ragged.csv', 'latin1.csv'];
+  const files = ['exact.parquet', ...CODECS.map((c) => `codec-${c}.parquet`), ...csvs];
   const t = await dvs(repo, ['track', ...files]);
   expect(t.code, t.stderr).toBe(0);
   git(repo, 'add', '-A');
   git(repo, 'commit', '-q', '-m', 'before');
   // After versions (in the repository only).
   await db.run(`COPY (${exactSelect(true)}) TO ${sqlPath(join(repo, 'exact.parquet'))} (FORMAT parquet, COMPRESSION zstd)`);
+  const to = (file: string) => sqlPath(join(repo, file));
+  await db.run(`COPY (SELECT label, x, id FROM (${noisy}) ORDER BY hash(id + 7)) TO ${to('shuffled.csv')} (FORMAT csv, HEADER)`);
+  await db.run(`COPY (SELECT i AS id, i::DOUBLE AS v FROM range(50) t(i)) TO ${to('format.csv')} (FORMAT csv, HEADER)`);
+  await db.run(
+    `COPY (SELECT id, CASE WHEN id = 5 THEN 'renamed' ELSE name END AS name, CASE WHEN id IN (7, 9) THEN score - 25 WHEN id = 11 THEN score + 0.5 ELSE score END AS score FROM (${scores})) TO ${to('scores.csv')} (FORMAT csv, HEADER)`,
+  );
+  await db.run(`COPY (SELECT id AS ident, name, score FROM (${scores}) WHERE id < 150) TO ${to('nokey.csv')} (FORMAT csv, HEADER)`);
+  writeFileSync(join(repo, 'empty.csv'), '');
+  await db.run(`COPY (SELECT i AS id, i * 2 AS double FROM range(10) t(i) WHERE false) TO ${to('header.csv')} (FORMAT csv, HEADER)`);
+  writeFileSync(join(repo, 'random.csv'), randomBytes(4096).map((b) => b || 1));
+  writeFileSync(join(repo, 'ragged.csv'), readFileSync(join(old, 'ragged.csv'), 'utf8').replace('\n3,6\n', '\n3\n').replace('\n7,14\n', '\n7\n'));
+  writeFileSync(join(repo, 'latin1.csv'), Buffer.from('id,word\n1,cafè\n2,thé\n3,naïve\n', 'latin1'));
   for (const codec of CODECS) {
     await db.run(
       `COPY (SELECT i AS id, 'name-' || (i % 37) AS name, CASE WHEN i % 50 = 0 THEN -1 ELSE i * 0.25 END AS score FROM range(2000) t(i)) TO ${sqlPath(join(repo, `codec-${codec}.parquet`))} (FORMAT parquet, COMPRESSION ${codec})`,
     );
   }
+  changes = await diff('--rows', '3');
 }, 120_000);
 
 afterAll(() => {
@@ -78,11 +104,6 @@ const before = (file: string) => sqlPath(join(old, file));
 const after = (file: string) => sqlPath(join(repo, file));
 
 describe('exact values (DECIMAL(38,2), int64 beyond 2^53, microsecond timestamps)', () => {
-  let changes: Map<string, Change>;
-  beforeAll(async () => {
-    changes = await diff('--rows', '3');
-  }, 60_000);
-
   it('finds exactly the rows DuckDB finds different, and the distinct counts DuckDB counts', async () => {
     const c = changes.get('exact.parquet')!.content;
     const removed = Number(await db.value(`SELECT count(*) FROM (SELECT * FROM ${before('exact.parquet')} EXCEPT ALL SELECT * FROM ${after('exact.parquet')})`));
@@ -126,5 +147,89 @@ describe('exact values (DECIMAL(38,2), int64 beyond 2^53, microsecond timestamps
       const mean = Number(await db.value(`SELECT avg(score) FROM ${after(file)}`));
       expect(c.columns.find((x: any) => x.name === 'score').after.mean, codec).toBeCloseTo(mean, 9);
     }
+  });
+});
+
+describe('CSV: false changes, encodings, edge files', () => {
+  it('the same values in another row order and another column order: no changed column, no changed row, a reorder', async () => {
+    const c = changes.get('shuffled.csv')!.content;
+    const differ = Number(await db.value(`SELECT count(*) FROM (SELECT id, x, label FROM ${before('shuffled.csv')} EXCEPT ALL SELECT id, x, label FROM ${after('shuffled.csv')})`));
+    expect(differ).toBe(0);
+    expect(c.schema.reordered).toBe(true);
+    expect(c.columns.map((x: any) => [x.name, x.change, x.score])).toEqual(expect.arrayContaining([['x', 'unchanged', 0], ['id', 'unchanged', 0], ['label', 'unchanged', 0]]));
+    expect(c.rowDiff).toMatchObject({ added: 0, removed: 0 });
+    const mean = Number(await db.value(`SELECT avg(x) FROM ${after('shuffled.csv')}`));
+    expect(c.columns.find((x: any) => x.name === 'x').after.mean).toBeCloseTo(mean, 9);
+  });
+
+  it('numbers written differently are a formatting change; --normalize-numbers makes the row diff compare them as numbers', async () => {
+    const c = changes.get('format.csv')!.content;
+    const asText = `(all_varchar = true)`;
+    const differAsText = Number(await db.value(`SELECT count(*) FROM (SELECT * FROM read_csv(${before('format.csv')}, ${asText.slice(1, -1)}) EXCEPT ALL SELECT * FROM read_csv(${after('format.csv')}, ${asText.slice(1, -1)}))`));
+    const differAsNumbers = Number(await db.value(`SELECT count(*) FROM (SELECT id, v::DOUBLE FROM ${before('format.csv')} EXCEPT ALL SELECT id, v::DOUBLE FROM ${after('format.csv')})`));
+    expect(differAsText).toBeGreaterThan(0);
+    expect(differAsNumbers).toBe(0);
+    const v = c.columns.find((x: any) => x.name === 'v');
+    expect(v).toMatchObject({ reformatted: true });
+    expect(c.schema.typeChanged).toEqual([]);
+    expect(v.score).toBeLessThanOrEqual(0.01);
+    expect(c.rowDiff).toMatchObject({ added: differAsText, removed: differAsText });
+    const normalized = (await diff('--normalize-numbers', '-t', 'format.csv')).get('format.csv')!.content;
+    expect(normalized.rowDiff).toMatchObject({ added: differAsNumbers, removed: differAsNumbers });
+  });
+
+  it('decodes a Latin-1 file, reports café → cafè as a change, and says the file is not UTF-8', async () => {
+    const c = changes.get('latin1.csv')!.content;
+    const opts = `header = true, encoding = 'latin-1'`;
+    const differ = Number(await db.value(`SELECT count(*) FROM (SELECT * FROM read_csv(${after('latin1.csv')}, ${opts}) EXCEPT ALL SELECT * FROM read_csv(${before('latin1.csv')}, header = true))`));
+    expect(differ).toBe(1);
+    expect(c.rowDiff).toMatchObject({ added: differ, removed: differ });
+    expect(c.rowDiff.samples.added[0].values.word).toBe('cafè');
+    expect(c.rowDiff.samples.removed[0].values.word).toBe('café');
+    expect(c.notes.join('\n')).toMatch(/latin1\.csv \(after\): not UTF-8 .*decoded as Windows-1252/);
+  });
+
+  it('an empty file is 0 rows, a header-only file 0 rows with its schema, random bytes "not tabular", ragged rows counted per version', async () => {
+    const empty = changes.get('empty.csv')!.content;
+    expect(empty.errors).toEqual([]);
+    expect(empty.rows).toMatchObject({ after: 0 });
+    const header = changes.get('header.csv')!.content;
+    const names = (await db.rows<any>(`DESCRIBE SELECT * FROM read_csv(${after('header.csv')}, header = true)`)).map((r) => r.column_name);
+    expect(header.rows).toMatchObject({ before: Number(await db.value(`SELECT count(*) FROM ${before('header.csv')}`)), after: 0 });
+    expect(header.schema.after.map((x: any) => x.name)).toEqual(names);
+    expect(header.schema.typeChanged).toEqual([]);
+    const random = changes.get('random.csv')!.content;
+    expect(random.errors).toHaveLength(1);
+    expect(random.errors[0].message).toMatch(/^not tabular: binary data/);
+    expect(random.rows.after).toBeNull();
+    const ragged = changes.get('ragged.csv')!.content;
+    const rows = Number(await db.value(`SELECT count(*) FROM read_csv(${after('ragged.csv')}, header = true, null_padding = true)`));
+    const short = Number(await db.value(`SELECT count(*) FROM read_csv(${after('ragged.csv')}, header = true, null_padding = true) WHERE double IS NULL`));
+    expect(ragged.notes).toContain(`ragged.csv (after): ${short} of ${rows} rows have fewer fields than the header's 2 (missing cells count as null)`);
+  });
+
+  it('key mode counts changed cells per column, with the mean change, as DuckDB does', async () => {
+    const r = await dvs(repo, ['diff', '--json', '--key', 'id', '-t', 'scores.csv', '-t', 'nokey.csv']);
+    const out = new Map(json<{ changes: Change[] }>(r).changes.map((c) => [c.path, c.content]));
+    const c = out.get('scores.csv');
+    const joined = `${before('scores.csv')} b JOIN ${after('scores.csv')} a USING (id)`;
+    const scoreRows = Number(await db.value(`SELECT count(*) FROM ${joined} WHERE a.score <> b.score`));
+    const scoreDelta = Number(await db.value(`SELECT avg(a.score - b.score) FROM ${joined} WHERE a.score <> b.score`));
+    const nameRows = Number(await db.value(`SELECT count(*) FROM ${joined} WHERE a.name <> b.name`));
+    const changed = Number(await db.value(`SELECT count(*) FROM ${joined} WHERE a.name <> b.name OR a.score <> b.score`));
+    expect(c.rowDiff).toMatchObject({ mode: 'key', changed, cellChangesOf: changed });
+    expect(c.rowDiff.cellChanges).toEqual([
+      { column: 'score', rows: scoreRows, meanDelta: expect.closeTo(scoreDelta, 9) },
+      { column: 'name', rows: nameRows, meanDelta: null },
+    ]);
+    // The key column is missing after: rows compared as wholes, and the note says why.
+    const n = out.get('nokey.csv');
+    const removed = Number(await db.value(`SELECT count(*) FROM (SELECT name, score FROM ${before('nokey.csv')} EXCEPT ALL SELECT name, score FROM ${after('nokey.csv')})`));
+    expect(n.rowDiff).toMatchObject({ mode: 'multiset', key: null, removed, added: 0 });
+    expect(n.notes).toContain('key column "id" is not in after: rows were compared as wholes (multiset) instead of by key');
+    const text = await dvs(repo, ['diff', '--key', 'id', '-t', 'scores.csv', '-t', 'format.csv']);
+    expect(text.stdout, text.stdout).toMatch(new RegExp(`score: ${scoreRows} rows changed, mean Δ [−-]${Number(Math.abs(scoreDelta).toPrecision(6))}`));
+    expect(text.stdout).toContain('v (number): same numbers written differently (formatting only)');
+    expect(text.stdout).not.toMatch(/schema: v/);
   });
 });

@@ -3,7 +3,7 @@
  * collapsible markdown section per file for pull requests (`--md`). `--json` is the ContentDiff itself.
  * Both show the columns that moved most first, as the diff sorts them, and only the changed ones.
  */
-import { topPairs, type Cell, type ColumnDiff, type ColumnStats, type ContentDiff, type DatasetTotals, type SampleRow, type TableDiff } from '../../diff/content/index.js';
+import { topPairs, type Cell, type ColumnDiff, type ColumnStats, type ContentDiff, type DatasetTotals, type RowDiff, type SampleRow, type TableDiff } from '../../diff/content/index.js';
 import { formatSigned, groupDigits } from '../format.js';
 import { columnHistograms, isCategorical, nullRate, nullRateChange, sparklines, topChanges, type TopChange } from './content-pictures.js';
 
@@ -49,7 +49,9 @@ function columnMoves(c: ColumnDiff): string[] {
   const b = c.after;
   if (!a || !b) return [];
   const parts: string[] = [];
-  if (a.type !== b.type) parts.push(`type ${a.type} → ${b.type}`);
+  if (c.reformatted) parts.push('same numbers written differently (formatting only)');
+  // `null` is "no values", not a type (a header-only file): the counts say what happened.
+  if (a.type !== b.type && !c.reformatted && a.type !== 'null' && b.type !== 'null') parts.push(`type ${a.type} → ${b.type}`);
   const stat = (label: string, key: keyof ColumnStats): void => {
     if (a[key] !== b[key] && (a[key] !== null || b[key] !== null)) parts.push(`${label} ${change(a[key], b[key])}`);
   };
@@ -82,6 +84,12 @@ function schemaParts(d: ContentDiff): string[] {
   ];
 }
 
+/** Key mode, per column: `score: 2 rows changed, mean Δ −12.5`. */
+function cellChangeLines(r: RowDiff): string[] {
+  const of = r.cellChangesOf !== null && r.changed !== null && r.cellChangesOf < r.changed ? ` (of the first ${num(r.cellChangesOf)} changed keys)` : '';
+  return (r.cellChanges ?? []).map((c) => `${c.column}: ${num(c.rows)} ${c.rows === 1 ? 'row' : 'rows'} changed${c.meanDelta === null ? '' : `, mean Δ ${signed(c.meanDelta)}`}${of}`);
+}
+
 function sampleText(r: SampleRow): string {
   // Text with a comma is quoted, so that `a=x, y` cannot be read as two cells.
   const show = (v: Cell): string => (typeof v === 'string' && /[,"]/.test(v) ? JSON.stringify(value(v)) : value(v));
@@ -101,7 +109,8 @@ export function renderContentDiffText(path: string, diff: ContentDiff): string[]
   const moved = diff.columns.filter((c) => c.change === 'changed');
   for (const c of moved.slice(0, MAX_COLUMNS)) {
     const parts = columnMoves(c);
-    if (parts.length) lines.push(`  ${c.name} (${c.after?.type ?? c.before?.type}): ${parts.join('; ')}`);
+    const type = c.after && c.after.type !== 'null' ? c.after.type : (c.before?.type ?? c.after?.type);
+    if (parts.length) lines.push(`  ${c.name} (${type}): ${parts.join('; ')}`);
   }
   if (moved.length > MAX_COLUMNS) lines.push(`  … and ${num(moved.length - MAX_COLUMNS)} more changed columns`);
   const r = diff.rowDiff;
@@ -109,6 +118,7 @@ export function renderContentDiffText(path: string, diff: ContentDiff): string[]
     const est = r.estimated ? ' (estimated)' : '';
     if (r.mode === 'key') {
       lines.push(`  by key ${r.key}: ${num(r.changed ?? 0)} changed, removed ${num(r.removed)} rows, added ${num(r.added)}, ${num(r.unchanged)} unchanged${est}`);
+      lines.push(...cellChangeLines(r).map((l) => `    ${l}`));
     } else {
       lines.push(`  removed ${num(r.removed)} rows, added ${num(r.added)}, ${num(r.unchanged)} unchanged${est}`);
     }
@@ -143,7 +153,8 @@ function statsTable(columns: ColumnDiff[]): string[] {
       c.before && c.after
         ? topMoves(c.before, c.after, 3).join('; ')
         : ((c.after ?? c.before)!.top ?? []).slice(0, 3).map((t) => `${value(t.value)} ${num(t.count)}`).join('; ');
-    const name = c.renamedFrom ? `${c.renamedFrom} → ${c.name}` : c.change === 'added' ? `+${c.name}` : c.change === 'removed' ? `−${c.name}` : c.name;
+    const plain = c.reformatted ? `${c.name} (formatting only)` : c.name;
+    const name = c.renamedFrom ? `${c.renamedFrom} → ${c.name}` : c.change === 'added' ? `+${c.name}` : c.change === 'removed' ? `−${c.name}` : plain;
     return [cell(name), pair('type'), pair('nulls'), pair('distinct'), pair('mean'), pair('stddev'), pair('min'), pair('max'), cell(top)];
   });
   return table(['column', 'type', 'nulls', 'distinct', 'mean', 'stddev', 'min', 'max', 'top values (count)'], rows);
@@ -212,6 +223,8 @@ export function renderContentDiffMarkdown(path: string, diff: ContentDiff): stri
     const est = r.estimated ? ' (estimated)' : '';
     const head = r.mode === 'key' ? `**Rows by \`${cell(r.key)}\`:** ${num(r.changed ?? 0)} changed, ` : '**Rows:** ';
     out.push(`${head}${num(r.removed)} removed, ${num(r.added)} added, ${num(r.unchanged)} unchanged${est}`, '');
+    const perColumn = cellChangeLines(r);
+    if (perColumn.length) out.push(...perColumn.map((l) => `- ${cell(l)}`), '');
     if (r.samples.removed.length) out.push(`Removed (first ${r.samples.removed.length}):`, '', ...sampleTable(r.samples.removed), '');
     if (r.samples.added.length) out.push(`Added (first ${r.samples.added.length}):`, '', ...sampleTable(r.samples.added), '');
     if (r.samples.changed.length) {

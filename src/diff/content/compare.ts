@@ -43,16 +43,26 @@ function close(x: number | null, y: number | null): boolean {
  * values do not. Otherwise every statistic must match, means and standard deviations to STAT_PRECISION.
  */
 function sameStats(a: ColumnStats, b: ColumnStats): boolean {
-  if (a.type !== b.type) return false;
+  if (a.type !== b.type) return false; // (a reformatted integer → number column is changed, though not a type change)
   if (a.source === 'data' && b.source === 'data' && a.fingerprint !== null && a.fingerprint === b.fingerprint && a.count === b.count && a.nulls === b.nulls) return true;
   if (!close(a.mean, b.mean) || !close(a.stddev, b.stddev)) return false;
   const rest = (c: ColumnStats) => JSON.stringify({ ...c, name: '', mean: null, stddev: null });
   return rest(a) === rest(b);
 }
 
-/** A column with no value has no type to speak of: `null` next to another type is not a type change. */
+/** The same numbers written differently: the values differ as text, not as numbers. */
+function isReformatted(a: ColumnStats, b: ColumnStats): boolean {
+  return a.valueFingerprint !== null && a.valueFingerprint === b.valueFingerprint && a.fingerprint !== b.fingerprint && a.count === b.count && a.nulls === b.nulls;
+}
+
+/**
+ * A column with no value has no type to speak of: `null` next to another type is not a type change; nor
+ * is integer → number when the numbers are the same ones written differently (`1` → `1.0`).
+ */
 function typeChange(a: ColumnStats, b: ColumnStats): boolean {
-  return a.type !== b.type && a.type !== 'null' && b.type !== 'null';
+  if (a.type === b.type || a.type === 'null' || b.type === 'null') return false;
+  const numeric = (t: ColumnStats['type']) => t === 'integer' || t === 'number';
+  return !(numeric(a.type) && numeric(b.type) && isReformatted(a, b));
 }
 
 /** The columns both versions have are in another relative order. */
@@ -163,19 +173,21 @@ export function compareSummaries(before: TableSummary | null, after: TableSummar
     const from = renamedTo.get(c.name);
     if (old) {
       if (typeChange(old, c)) schema.typeChanged.push({ name: c.name, before: old.type, after: c.type } satisfies TypeChange);
+      const same = sameStats(old, c);
+      const reformatted = !same && isReformatted(old, c);
       const score = columnScore(old, c, rowsA, rowsB);
-      columns.push({ name: c.name, change: sameStats(old, c) ? 'unchanged' : 'changed', renamedFrom: null, score, before: old, after: c });
+      columns.push({ name: c.name, change: same ? 'unchanged' : 'changed', renamedFrom: null, score: reformatted ? Math.min(score, 0.01) : score, reformatted, before: old, after: c });
     } else if (from) {
-      columns.push({ name: c.name, change: 'renamed', renamedFrom: from.name, score: 1, before: from, after: c });
+      columns.push({ name: c.name, change: 'renamed', renamedFrom: from.name, score: 1, reformatted: false, before: from, after: c });
     } else {
       if (both) schema.added.push({ name: c.name, type: c.type });
-      columns.push({ name: c.name, change: 'added', renamedFrom: null, score: 1, before: null, after: c });
+      columns.push({ name: c.name, change: 'added', renamedFrom: null, score: 1, reformatted: false, before: null, after: c });
     }
   }
   for (const c of removed) {
     if (renamedFrom.has(c.name)) continue;
     if (both) schema.removed.push({ name: c.name, type: c.type });
-    columns.push({ name: c.name, change: 'removed', renamedFrom: null, score: 1, before: c, after: null });
+    columns.push({ name: c.name, change: 'removed', renamedFrom: null, score: 1, reformatted: false, before: c, after: null });
   }
   // Array.prototype.sort is stable: equal scores keep file order (after's columns, then removed ones).
   columns.sort((x, y) => y.score - x.score);

@@ -382,7 +382,7 @@ class CsvRows {
       return;
     }
     const { short, long } = this.header;
-    const of = `${groupDigits(short + long === 0 ? 0 : this.rowNumber)} rows`;
+    const of = `${groupDigits(this.rowNumber)} rows`;
     if (short > 0) notes.push(`${where(this.ctx)}: ${groupDigits(short)} of ${of} have fewer fields than the header's ${this.header.length} (missing cells count as null)`);
     if (long > 0) notes.push(`${where(this.ctx)}: ${groupDigits(long)} of ${of} have more fields than the header's ${this.header.length} (extra cells go to column_N)`);
   }

@@ -12,7 +12,7 @@ import { canScanInWorker, scanInWorker } from './parallel.js';
 import { openParquet, type ParquetFile } from './parquet.js';
 import { Columns } from './reader.js';
 import { KeyTable, MultisetTable } from './rowdiff.js';
-import { KeySampler, MultisetSampler } from './samples.js';
+import { BothConsumers, CellChangeCounter, KeySampler, MultisetSampler, normalizedCell } from './samples.js';
 import { scanSide, type HashConsumer, type ScanPlan, type SideFile, type SideScan } from './scan.js';
 import type { ContentDiff, ContentDiffOptions, ContentError, ContentSource, RowDiff, SampleRow, TableSummary } from './types.js';
 
@@ -108,7 +108,8 @@ interface Scans {
 class PartitionDiff {
   private readonly A: Prepared;
   private readonly B: Prepared;
-  private readonly key: string | undefined;
+  /** The key column; undefined when none was asked for, or when a version lacks it (multiset instead). */
+  private key: string | undefined;
   private readonly budget: number;
   private readonly allParquet: boolean;
   private readonly errors: ContentError[];
@@ -151,7 +152,7 @@ class PartitionDiff {
     const [ka, kb] = await Promise.all([knownColumns(this.A), knownColumns(this.B)]);
     if (!ka || !kb) return;
     this.compare = this.sharedColumns(ka, kb);
-    if (this.keyMissing(ka, kb)) this.rowLevel = false;
+    this.keyMissing(ka, kb);
   }
 
   /** The columns of a version that has files, or those of both when both have. */
@@ -159,10 +160,14 @@ class PartitionDiff {
     return this.A.files.length === 0 ? b : this.B.files.length === 0 ? a : intersect(a, b);
   }
 
-  /** The key column is not among the compared columns: say so in the notes. */
+  /**
+   * The key column is not among the compared columns: rows are then compared as wholes (the multiset
+   * diff), and the notes say why.
+   */
   private keyMissing(a: Set<string>, b: Set<string>): boolean {
     if (this.key === undefined || this.compare!.has(this.key)) return false;
     this.notes.push(missingKey(this.key, a, b, this.A, this.B));
+    this.key = undefined;
     return true;
   }
 
@@ -173,6 +178,7 @@ class PartitionDiff {
     parquetRows: this.rowLevel || !p.files.every((f) => f.format === 'parquet'),
     compare: this.compare,
     key: this.key,
+    normalizeNumbers: this.options.normalizeNumbers ?? false,
     parquet: p.footers,
     onProgress: this.options.onProgress,
     ...extra,
@@ -214,21 +220,20 @@ class PartitionDiff {
       return null;
     }
     const hashed = this.compare === null ? await this.hashOnReadColumns(table, sa, sb) : table;
-    if (!hashed) return null;
-    return finishRowDiff(hashed, this.compare!, sa, sb, this.A, this.B, this.plan, this.options, this.notes);
+    return finishRowDiff(hashed, this.compare!, sa, sb, this.A, this.B, this.plan, { ...this.options, key: this.key }, this.notes);
   }
 
   /**
-   * JSONL: columns are only known now. If they differ, hash again on the shared ones. Returns the table to
-   * diff, or undefined when the key column is missing.
+   * JSONL: columns are only known now. If they differ, hash again on the shared ones; without the key
+   * column, hash again as wholes.
    */
-  private async hashOnReadColumns(table: RowTable, sa: SideScan, sb: SideScan): Promise<RowTable | undefined> {
+  private async hashOnReadColumns(table: RowTable, sa: SideScan, sb: SideScan): Promise<RowTable> {
     const ca = new Set(sa.columns.names);
     const cb = new Set(sb.columns.names);
     this.compare = this.sharedColumns(ca, cb);
-    if (this.keyMissing(ca, cb)) return undefined;
-    if (this.A.files.length === 0 || this.B.files.length === 0 || sameSet(ca, cb)) return table;
-    this.notes.push('the versions have different columns: rows were read again to compare them on the shared columns');
+    const noKey = this.keyMissing(ca, cb);
+    if (!noKey && (this.A.files.length === 0 || this.B.files.length === 0 || sameSet(ca, cb))) return table;
+    if (!noKey) this.notes.push('the versions have different columns: rows were read again to compare them on the shared columns');
     const again = newTable(this.key, this.budget);
     await this.scanSides(again, false);
     return again;
@@ -280,7 +285,7 @@ function setSide(table: MultisetTable | KeyTable | undefined, side: 0 | 1): void
 
 function missingKey(key: string, a: Set<string>, b: Set<string>, A: Prepared, B: Prepared): string {
   const where = [A.files.length && !a.has(key) ? 'before' : '', B.files.length && !b.has(key) ? 'after' : ''].filter(Boolean).join(' and ');
-  return `key column "${key}" is not in ${where || 'both versions'}: no row-level diff`;
+  return `key column "${key}" is not in ${where || 'both versions'}: rows were compared as wholes (multiset) instead of by key`;
 }
 
 async function finishRowDiff(
@@ -325,7 +330,18 @@ async function finishRowDiff(
     samples.removed = samples.removed.map((r) => complete(r, sa.columns));
     samples.added = samples.added.map((r) => complete(r, sb.columns));
     const rowsBefore = sa.summary.rows ?? 0;
-    return { mode: 'multiset', ...common, added: t.added, removed: t.removed, changed: null, unchanged: Math.max(0, rowsBefore - t.removed), duplicateKeys: null, samples };
+    return {
+      mode: 'multiset',
+      ...common,
+      added: t.added,
+      removed: t.removed,
+      changed: null,
+      unchanged: Math.max(0, rowsBefore - t.removed),
+      duplicateKeys: null,
+      samples,
+      cellChanges: null,
+      cellChangesOf: null,
+    };
   }
 
   const t = table.totals();
@@ -337,9 +353,15 @@ async function finishRowDiff(
     { removed: Math.min(want, t.removed / scale), added: Math.min(want, t.added / scale), changed: Math.min(want, t.changed / scale) },
     (file) => (sampler.side === 0 ? textualA : textualB)(file),
   );
-  if (want > 0 && (t.removed > 0 || t.changed > 0)) await sample('before', A, sampler);
+  // Changed keys are counted per column on a full pass of each version, which also takes the samples.
+  const normalize = options.normalizeNumbers ? normalizedCell : undefined;
+  const counter: CellChangeCounter = new CellChangeCounter(table, comparedColumns.filter((c) => c !== k), (file: string): boolean => (counter.side === 0 ? textualA : textualB)(file), normalize);
+  const counting = t.changed > 0;
+  const pass = (): HashConsumer => (counting ? new BothConsumers(sampler, counter) : sampler);
+  if (counting || (want > 0 && t.removed > 0)) await sample('before', A, pass());
   sampler.side = 1;
-  if (want > 0 && (t.added > 0 || t.changed > 0)) await sample('after', B, sampler);
+  counter.side = 1;
+  if (counting || (want > 0 && t.added > 0)) await sample('after', B, pass());
   const [nullBefore, nullAfter] = table.nullKeys;
   if (nullBefore || nullAfter) notes.push(`${nullBefore} row(s) before and ${nullAfter} after have no value in key column "${k}" and were not compared`);
   return {
@@ -350,10 +372,12 @@ async function finishRowDiff(
     changed: t.changed,
     unchanged: t.same,
     duplicateKeys: { before: t.dupBefore, after: t.dupAfter },
+    cellChanges: counting ? counter.result() : [],
+    cellChangesOf: counter.examined,
     samples: {
       added: sampler.added.map((r) => complete(r, sb.columns)),
       removed: sampler.removed.map((r) => complete(r, sa.columns)),
-      changed: sampler.changed(k, compare).map((c) => ({ ...c, before: complete(c.before, sa.columns), after: complete(c.after, sb.columns) })),
+      changed: sampler.changed(k, compare, normalize).map((c) => ({ ...c, before: complete(c.before, sa.columns), after: complete(c.after, sb.columns) })),
     },
   };
 }

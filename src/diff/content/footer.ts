@@ -75,6 +75,7 @@ export function footerStats(pf: ParquetFile): ColumnStats[] {
       topExact: null,
       fingerprint: null,
       histogram: null,
+      valueFingerprint: null,
     };
   });
 }

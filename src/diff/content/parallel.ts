@@ -23,7 +23,7 @@ const WORKER = new URL('./scan-worker.js', import.meta.url);
 
 export interface WorkerInput {
   files: { file: string; path: string; format: TabularFormat }[];
-  plan: Pick<ScanPlan, 'side' | 'stats' | 'parquetRows' | 'key'> & { compare: string[] | null };
+  plan: Pick<ScanPlan, 'side' | 'stats' | 'parquetRows' | 'key' | 'normalizeNumbers'> & { compare: string[] | null };
   mode: 'none' | 'multiset' | 'key';
   budget: number;
 }
@@ -52,7 +52,7 @@ export function scanInWorker(
 ): Promise<{ scan: SideScan; log?: WorkerOutput['log'] }> {
   const input: WorkerInput = {
     files: files.map((f) => ({ file: f.source.file!, path: f.source.path, format: f.format })),
-    plan: { side: plan.side, stats: plan.stats, parquetRows: plan.parquetRows, key: plan.key, compare: plan.compare ? [...plan.compare] : null },
+    plan: { side: plan.side, stats: plan.stats, parquetRows: plan.parquetRows, key: plan.key, normalizeNumbers: plan.normalizeNumbers, compare: plan.compare ? [...plan.compare] : null },
     mode,
     budget,
   };

@@ -91,6 +91,7 @@ function mergeColumn(name: string, parts: PartialColumn[], rowsWithout: number):
     topExact: null,
     fingerprint: null,
     histogram: null,
+    valueFingerprint: null,
   };
   if (footer) return base;
   const data = dataMerge(parts, type);
@@ -107,6 +108,8 @@ function dataMerge(parts: PartialColumn[], type: ColumnType): Omit<ColumnStats, 
   let strLen = 0;
   let fp1 = 0;
   let fp2 = 0;
+  let vfp1 = 0;
+  let vfp2 = 0;
   for (const p of parts) {
     if (p.kinds) for (const k of Object.keys(kinds) as (keyof typeof kinds)[]) kinds[k] += p.kinds[k];
     strLen += p.strLen;
@@ -121,6 +124,12 @@ function dataMerge(parts: PartialColumn[], type: ColumnType): Omit<ColumnStats, 
     if (p.fingerprint) {
       fp1 = (fp1 + parseInt(p.fingerprint.slice(0, 8), 16)) | 0;
       fp2 = (fp2 + parseInt(p.fingerprint.slice(8), 16)) | 0;
+    }
+    // Both fingerprints are sums of per-value hashes: the sums of the partitions' sums.
+    const vfp = p.valueFingerprint ?? p.fingerprint;
+    if (vfp) {
+      vfp1 = (vfp1 + parseInt(vfp.slice(0, 8), 16)) | 0;
+      vfp2 = (vfp2 + parseInt(vfp.slice(8), 16)) | 0;
     }
   }
   const numeric = n > 0 && (type === 'integer' || type === 'number' || type === 'mixed');
@@ -149,6 +158,7 @@ function dataMerge(parts: PartialColumn[], type: ColumnType): Omit<ColumnStats, 
     top: top.slice(0, TOP_N),
     topExact: full,
     fingerprint: count > 0 ? hex(fp1) + hex(fp2) : null,
+    valueFingerprint: count > 0 ? hex(vfp1) + hex(vfp2) : null,
     histogram: numeric ? mergeHistograms(parts.map((p) => p.histogram ?? null)) : null,
   };
 }

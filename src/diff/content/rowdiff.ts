@@ -227,6 +227,11 @@ export class KeyTable extends PartitionedDiff {
     return n;
   }
 
+  /** The key at result offset o occurs more than once in a version (its rows are compared as a group). */
+  duplicate(o: number): boolean {
+    return (this.results.slots[o + 4]! & (DUP_BEFORE | DUP_AFTER)) !== 0;
+  }
+
   /** The state of the key at result offset o (only differing keys are kept). */
   status(o: number): 'removed' | 'added' | 'changed' | 'same' {
     return KeyTable.state(this.results.slots, o);

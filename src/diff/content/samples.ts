@@ -4,10 +4,11 @@
  * are spread through the file it reads only a small prefix.
  */
 import { canonical } from './hash.js';
+import { classifySpan, INTEGER, NUM, NUMBER } from './stats.js';
 import type { Columns } from './reader.js';
 import type { KeyTable, MultisetTable } from './rowdiff.js';
 import type { HashConsumer, RowHashes, RowView } from './scan.js';
-import type { Cell, CellChange, ChangedRow, SampleRow } from './types.js';
+import type { Cell, CellChange, ChangedRow, ColumnCellChanges, SampleRow } from './types.js';
 
 /** A sample row as JSON: CSV empty cells become null, like everywhere else in the diff. */
 export function sampleRow(values: readonly (Cell | string)[], rowNumber: number, file: string, columns: Columns, textual: boolean): SampleRow {
@@ -87,33 +88,145 @@ export class KeySampler implements HashConsumer {
   }
 
   /** Changed rows in the order `before` met them, with only the cells that differ. */
-  changed(key: string, compared: ReadonlySet<string>): ChangedRow[] {
+  changed(key: string, compared: ReadonlySet<string>, normalize?: (cell: string | null) => string | null): ChangedRow[] {
     const out: ChangedRow[] = [];
     for (const [s, before] of this.changedBefore) {
       const after = this.changedAfter.get(s);
-      if (after) out.push({ key: before.values[key] ?? null, before, after, cells: cellChanges(before, after, key, compared) });
+      if (after) out.push({ key: before.values[key] ?? null, before, after, cells: cellChanges(before, after, key, compared, normalize) });
     }
     return out;
   }
 }
 
-function same(a: Cell | undefined, b: Cell | undefined): boolean {
+/**
+ * `--normalize-numbers`: a cell's text as the number it writes (`1.0`, `1e0`, `+1` → `1`), so numbers
+ * written differently compare equal. Integers beyond 2^53 keep their text: as doubles, neighbours would
+ * become equal.
+ */
+export function normalizedCell(text: string | null): string | null {
+  if (text === null || text === '') return text;
+  const kind = classifySpan(text, 0, text.length);
+  if (kind !== INTEGER && kind !== NUMBER) return text;
+  if (kind === INTEGER && !Number.isSafeInteger(NUM)) return text;
+  return String(NUM);
+}
+
+function same(a: Cell | undefined, b: Cell | undefined, normalize?: (cell: string | null) => string | null): boolean {
   if (a === undefined || a === null) return b === undefined || b === null;
   if (b === undefined || b === null) return false;
-  return canonical(a) === canonical(b);
+  return normalize ? normalize(canonical(a)) === normalize(canonical(b)) : canonical(a) === canonical(b);
 }
 
 /**
  * Cells that differ between two versions of a row, over the compared columns: a column that only one
  * version has is a schema change, reported once, not once per row.
  */
-export function cellChanges(before: SampleRow, after: SampleRow, key: string, compared: ReadonlySet<string>): CellChange[] {
+export function cellChanges(before: SampleRow, after: SampleRow, key: string, compared: ReadonlySet<string>, normalize?: (cell: string | null) => string | null): CellChange[] {
   const out: CellChange[] = [];
   for (const column of Object.keys(before.values)) {
     if (column === key || !compared.has(column)) continue;
     const a = before.values[column];
     const b = after.values[column];
-    if (!same(a, b)) out.push({ column, before: a ?? null, after: b ?? null });
+    if (!same(a, b, normalize)) out.push({ column, before: a ?? null, after: b ?? null });
   }
   return out;
+}
+
+/** Changed keys whose cells are counted per column; past it, the counts cover the first ones met. */
+export const MAX_COUNTED_KEYS = 100_000;
+
+/** A cell as compared: null for a missing cell (and an empty CSV cell), else its canonical text. */
+function comparable(v: Cell | string | undefined, textual: boolean): string | null {
+  if (v === undefined || v === null || (textual && v === '')) return null;
+  return canonical(v);
+}
+
+function asNumber(v: string | null): number | undefined {
+  if (v === null || v.trim() === '') return undefined;
+  const x = Number(v);
+  return Number.isFinite(x) ? x : undefined;
+}
+
+/**
+ * Key mode, per compared column: how many changed keys have a different cell there, and for numbers the
+ * mean change (after − before). A full pass over each version: `before` keeps the compared cells of each
+ * changed key (up to MAX_COUNTED_KEYS of them), `after` compares. Keys occurring more than once in a
+ * version are compared as groups by the table and left out here: which row pairs with which is unknown.
+ */
+export class CellChangeCounter implements HashConsumer {
+  side: 0 | 1 = 0;
+  /** Changed keys whose cells were compared. */
+  examined = 0;
+  private readonly kept = new Map<number, (string | null)[]>();
+  private readonly done = new Set<number>();
+  private readonly tally: { rows: number; sum: number; comp: number; n: number }[];
+
+  constructor(
+    private readonly table: KeyTable,
+    private readonly compared: readonly string[],
+    private readonly textual: (file: string) => boolean,
+    private readonly normalize: (cell: string | null) => string | null = (c) => c,
+  ) {
+    this.tally = compared.map(() => ({ rows: 0, sum: 0, comp: 0, n: 0 }));
+  }
+
+  row(h: RowHashes, view: RowView, _rowNumber: number, file: string, columns: Columns): boolean {
+    if (!h.hasKey) return true;
+    const s = this.table.lookup(h.k1, h.k2);
+    if (s < 0 || this.table.status(s) !== 'changed' || this.table.duplicate(s)) return true;
+    if (this.side === 0 ? this.kept.has(s) || this.kept.size >= MAX_COUNTED_KEYS : this.done.has(s) || !this.kept.has(s)) return true;
+    const raw = view.cells();
+    const textual = this.textual(file);
+    const cells = this.compared.map((name) => {
+      const i = columns.find(name);
+      return this.normalize(i === undefined ? null : comparable(raw[i], textual));
+    });
+    if (this.side === 0) {
+      this.kept.set(s, cells);
+      return true;
+    }
+    this.done.add(s);
+    this.examined++;
+    const before = this.kept.get(s)!;
+    cells.forEach((after, j) => {
+      if (after === before[j]) return;
+      const t = this.tally[j]!;
+      t.rows++;
+      const a = asNumber(before[j]!);
+      const b = asNumber(after);
+      if (a === undefined || b === undefined) return;
+      const d = b - a;
+      const sum = t.sum + d; // Neumaier: deltas of large, close numbers
+      t.comp += Math.abs(t.sum) >= Math.abs(d) ? t.sum - sum + d : d - sum + t.sum;
+      t.sum = sum;
+      t.n++;
+    });
+    return true;
+  }
+
+  /** Columns with at least one changed cell, most changed first. */
+  result(): ColumnCellChanges[] {
+    return this.compared
+      .map((column, j) => {
+        const t = this.tally[j]!;
+        return { column, rows: t.rows, meanDelta: t.n > 0 ? (t.sum + t.comp) / t.n : null };
+      })
+      .filter((c) => c.rows > 0)
+      .sort((x, y) => y.rows - x.rows);
+  }
+}
+
+/** Runs two consumers over one pass: the sampler until it has its rows, the counter to the end. */
+export class BothConsumers implements HashConsumer {
+  private firstDone = false;
+  constructor(
+    private readonly first: HashConsumer,
+    private readonly second: HashConsumer,
+  ) {}
+
+  row(h: RowHashes, view: RowView, rowNumber: number, file: string, columns: Columns): boolean {
+    if (!this.firstDone && this.first.row(h, view, rowNumber, file, columns) === false) this.firstDone = true;
+    this.second.row(h, view, rowNumber, file, columns);
+    return true;
+  }
 }

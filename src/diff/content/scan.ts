@@ -17,7 +17,7 @@ import { readJsonl } from './jsonl.js';
 import { openParquet, readParquetRows, type ParquetFile } from './parquet.js';
 import { Columns, ContentParseError, type ReadContext, type RowSink } from './reader.js';
 import { footerPartials, type PartialColumn } from './partial.js';
-import { ColumnAccumulator } from './stats.js';
+import { classifySpan, ColumnAccumulator, INTEGER, NUM, NUMBER } from './stats.js';
 import type { Cell, ColumnStats, ColumnType, ContentError, ContentSource, TableSummary, TabularFormat } from './types.js';
 
 export interface SideFile {
@@ -52,6 +52,8 @@ export interface ScanPlan {
   /** Columns whose cells make up the row hash; null: all columns. Ignored without a consumer. */
   compare: ReadonlySet<string> | null;
   key?: string;
+  /** CSV/TSV: hash numeric cells by their value in the row hash (`1` = `1.0`); statistics keep the text. */
+  normalizeNumbers?: boolean;
   consumer?: HashConsumer;
   /** Footers already read (by the column pre-scan), by path. */
   parquet: Map<string, ParquetFile>;
@@ -83,6 +85,8 @@ class RowProcessor implements RowSink, RowView {
   file = '';
   /** CSV/TSV: strings are text to infer types from, and '' is null. */
   textual = false;
+  /** CSV/TSV numbers go into the row hash by value (plan.normalizeNumbers, for the current file). */
+  normalize = false;
   private mask = new Uint8Array(0);
   private seed1 = new Int32Array(0);
   private seed2 = new Int32Array(0);
@@ -137,6 +141,19 @@ class RowProcessor implements RowSink, RowView {
     this.h.hasKey = false;
   }
 
+  /**
+   * `normalizeNumbers`: the row-hash contribution of a numeric CSV cell t[s, e) is the hash of the number
+   * it writes, so `1` and `1.0` are the same cell. Integers beyond 2^53 keep their text (as doubles,
+   * neighbours would collide). Leaves the hash in H1/H2 when it changes it; returns whether it did.
+   */
+  private normalized(i: number, t: string, s: number, e: number): boolean {
+    if (this.mask[i] !== 1 && i !== this.keyIdx) return false;
+    const kind = classifySpan(t, s, e);
+    if (kind !== NUMBER && !(kind === INTEGER && Number.isSafeInteger(NUM))) return false;
+    hashString(String(NUM));
+    return true;
+  }
+
   /** Fold a non-null cell's hash into the row hash (and the key). */
   private hashed(i: number, h1: number, h2: number): void {
     if (this.mask[i] === 1) {
@@ -176,7 +193,8 @@ class RowProcessor implements RowSink, RowView {
       const h1 = H1;
       const h2 = H2;
       if (stats) this.accs[i]!.addText(text, s, e, h1, h2);
-      this.hashed(i, h1, h2);
+      if (this.normalize && this.normalized(i, text, s, e)) this.hashed(i, H1, H2);
+      else this.hashed(i, h1, h2);
     }
     this.curValues = undefined;
     this.curText = text;
@@ -206,7 +224,8 @@ class RowProcessor implements RowSink, RowView {
         else if (typeof v === 'string' && this.columns.numericText.has(i)) this.accs[i]!.addNumericText(key, h1, h2);
         else this.accs[i]!.addValue(v, key, h1, h2);
       }
-      this.hashed(i, h1, h2);
+      if (textual && this.normalize && this.normalized(i, key, 0, key.length)) this.hashed(i, H1, H2);
+      else this.hashed(i, h1, h2);
     }
     this.curValues = values;
     return this.endRow(rowNumber);
@@ -237,6 +256,7 @@ export async function scanSide(files: SideFile[], plan: ScanPlan): Promise<SideS
     const path = file.source.path;
     proc.file = path;
     proc.textual = file.format === 'csv' || file.format === 'tsv';
+    proc.normalize = proc.textual && plan.normalizeNumbers === true;
     const ctx: ReadContext = {
       source: file.source,
       columns,

@@ -4,7 +4,7 @@
  * give the same mean; the standard deviation uses Welford's update, which stays accurate where the
  * textbook sum-of-squares formula cancels catastrophically on large, close values.
  */
-import { hex64 } from './hash.js';
+import { fmix32, hex64 } from './hash.js';
 import { HistogramSketch, HyperLogLog, TopCounter } from './sketches.js';
 import type { ColumnStats, ColumnType, PartialColumn } from './types.js';
 
@@ -99,6 +99,9 @@ function isBooleanSpan(t: string, s: number, e: number, c: number): boolean {
   return false;
 }
 
+const F64 = new Float64Array(1);
+const I32 = new Int32Array(F64.buffer);
+
 export class ColumnAccumulator {
   nulls = 0;
   count = 0;
@@ -122,6 +125,10 @@ export class ColumnAccumulator {
   // Order-independent multiset fingerprint: the wrapping sum of value hashes.
   private fp1 = 0;
   private fp2 = 0;
+  // The same with CSV numbers hashed by value: equal to the other version's while `fp` differs means
+  // the same numbers written differently (`1` → `1.0`).
+  private vfp1 = 0;
+  private vfp2 = 0;
 
   constructor(readonly name: string) {}
 
@@ -142,18 +149,26 @@ export class ColumnAccumulator {
   /** A non-empty CSV/TSV cell t[s, e) hashed to (h1, h2): its type is inferred from the text. */
   addText(t: string, s: number, e: number, h1: number, h2: number): void {
     const kind = classifySpan(t, s, e);
-    if (kind === INTEGER) {
-      this.nInt++;
+    if (kind === INTEGER || kind === NUMBER) {
+      if (kind === INTEGER) this.nInt++;
+      else this.nNum++;
       this.addNumber(NUM);
-    } else if (kind === NUMBER) {
-      this.nNum++;
-      this.addNumber(NUM);
+      // By value, unless the text holds more digits than a double: then neighbours would collide.
+      if (e - s <= 15) {
+        F64[0] = NUM === 0 ? 0 : NUM;
+        this.vfp1 = (this.vfp1 + fmix32(I32[0]! ^ 0x2545f491)) | 0;
+        this.vfp2 = (this.vfp2 + fmix32(I32[1]! ^ 0x6a09e667)) | 0;
+        this.addCommon(t, s, e, h1, h2);
+        return;
+      }
     } else if (kind === BOOLEAN) {
       this.nBool++;
     } else {
       this.nStr++;
       this.strLen += e - s;
     }
+    this.vfp1 = (this.vfp1 + h1) | 0;
+    this.vfp2 = (this.vfp2 + h2) | 0;
     this.addCommon(t, s, e, h1, h2);
   }
 
@@ -228,6 +243,7 @@ export class ColumnAccumulator {
       top: this.top.top(TOP_N),
       topExact: this.top.exact,
       fingerprint: this.count > 0 ? hex64(this.fp1, this.fp2) : null,
+      valueFingerprint: this.count > 0 ? (textual ? hex64(this.vfp1, this.vfp2) : hex64(this.fp1, this.fp2)) : null,
       histogram: numeric ? this.histogram.finish() : null,
     };
   }

@@ -43,6 +43,11 @@ export interface ContentDiffOptions {
    * Default: when that version's files add up to 16 MB or more.
    */
   parallel?: boolean;
+  /**
+   * Compare CSV/TSV numbers by value in the row diff: `1`, `1.0` and `1e0` are then the same cell (by
+   * default they are different text, and the statistics report the column as reformatted).
+   */
+  normalizeNumbers?: boolean;
   /** Progress for long reads (phase 'diff', bytes read). */
   onProgress?: ProgressListener;
 }
@@ -106,6 +111,11 @@ export interface ColumnStats {
    * histograms can be put on the same bins exactly (`sharedBins`). Null from a footer.
    */
   histogram: Histogram | null;
+  /**
+   * The same with CSV/TSV numbers hashed by value, so `1` and `1.0` count alike: equal value
+   * fingerprints with different fingerprints mean the same numbers written differently.
+   */
+  valueFingerprint: string | null;
 }
 
 export interface ContentError {
@@ -162,6 +172,11 @@ export interface ColumnDiff {
   renamedFrom: string | null;
   /** How far the column moved, 0 (same) to 1 (schema change); see docs/content-diff.md. Sorted by it. */
   score: number;
+  /**
+   * The same numbers written differently (`1` → `1.0`, `1e3` → `1000`): a formatting change, not a
+   * change of values. Its score is at most 0.01, below any real change.
+   */
+  reformatted: boolean;
   before: ColumnStats | null;
   after: ColumnStats | null;
 }
@@ -188,6 +203,15 @@ export interface ChangedRow {
   cells: CellChange[];
 }
 
+/** Key mode: how many changed keys differ in one column, and by how much on average for numbers. */
+export interface ColumnCellChanges {
+  column: string;
+  /** Changed keys whose cell in this column differs. */
+  rows: number;
+  /** Mean of (after − before) over those cells where both are numbers; null when none are. */
+  meanDelta: number | null;
+}
+
 export interface RowDiff {
   mode: 'multiset' | 'key';
   key: string | null;
@@ -201,6 +225,13 @@ export interface RowDiff {
   /** Key mode: keys that occur more than once in a version (compared as a group). */
   duplicateKeys: { before: number; after: number } | null;
   samples: { added: SampleRow[]; removed: SampleRow[]; changed: ChangedRow[] };
+  /**
+   * Key mode: per compared column, the changed keys whose cell there differs (every changed key, up to
+   * 100,000 of them; see `cellChangesOf`), most changed first; null in multiset mode.
+   */
+  cellChanges: ColumnCellChanges[] | null;
+  /** Key mode: how many changed keys `cellChanges` counts (keys occurring more than once are left out). */
+  cellChangesOf: number | null;
   /** True when the memory budget was exceeded and counts are extrapolated from a hash-prefix sample. */
   estimated: boolean;
   /** Fraction of the row (or key) hash space that was counted: 1 when exact, 1/2^k when estimated. */

@@ -33,6 +33,8 @@ export interface ContentDiffOptions {
   rows?: number;
   /** Match rows by this column and show changed cells. */
   key?: string;
+  /** Compare CSV/TSV numbers by value in the row diff (`1` = `1.0`). */
+  normalizeNumbers?: boolean;
   /** Fetch objects missing from the cache (default true). */
   fetch?: boolean;
   /** The newer side is the workspace: its files are read where they are. */
@@ -204,6 +206,7 @@ async function diffJob(
     const diff = await content.diffPartitions(withFormat(before), withFormat(after), {
       rows: options.rows,
       key: options.key,
+      normalizeNumbers: options.normalizeNumbers,
       rowLevel: options.rows !== undefined || options.key !== undefined ? true : undefined,
       onProgress: ctx.onProgress,
     });

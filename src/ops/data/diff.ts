@@ -27,6 +27,8 @@ export interface DiffOptions {
   rows?: number;
   /** Content diff: match rows by this column and show changed cells. */
   key?: string;
+  /** Content diff: compare CSV/TSV numbers by value in the row diff (`1` = `1.0`). */
+  normalizeNumbers?: boolean;
   /** Fetch manifests and objects missing from the cache from the default remote (default true). */
   fetch?: boolean;
 }

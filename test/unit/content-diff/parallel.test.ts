@@ -63,6 +63,14 @@ describe('parallel scan in a worker thread', () => {
     expect(est.estimated).toBe(true);
   });
 
+  it('normalises numbers in the worker as on this thread (normalizeNumbers)', async () => {
+    const a = write(dir, 'n1.csv', 'id,v\n' + rows(3000, (i) => `${i},${i}`));
+    const b = write(dir, 'n2.csv', 'id,v\n' + rows(3000, (i) => `${i},${i}.0`));
+    expect((await both(a, b)).rowDiff).toMatchObject({ added: 3000, removed: 3000 });
+    expect((await both(a, b, { normalizeNumbers: true })).rowDiff).toMatchObject({ added: 0, removed: 0 });
+    expect((await both(a, b, { key: 'id', normalizeNumbers: true })).rowDiff).toMatchObject({ changed: 0 });
+  });
+
   it('gives the sequential result for JSONL and Parquet', async () => {
     const a = write(dir, 'a.jsonl', rows(5000, (i) => JSON.stringify({ id: i, m: { x: i % 7 } })));
     const b = write(dir, 'b.jsonl', rows(5000, (i) => JSON.stringify({ id: i, m: { x: i % 8 } })));

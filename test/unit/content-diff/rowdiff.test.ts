@@ -59,13 +59,18 @@ describe('row-level diff', () => {
     expect(d.rowDiff).toMatchObject({ comparedColumns: ['id', 'name', 'city'], added: 0, removed: 0, unchanged: 5 });
   });
 
-  it('notes a key column that one version lacks instead of failing', async () => {
+  it('falls back to the multiset diff, with a note, when a version lacks the key column (CSV and JSONL)', async () => {
     const a = write(dir, 'na.csv', csv(base));
     const b = write(dir, 'nb.csv', csv([['name', 'city'], ['ann', 'oslo']]));
     const d = await diffContent(source(a), source(b), { key: 'id' });
-    expect(d.rowDiff).toBeNull();
-    expect(d.notes).toContain('key column "id" is not in after: no row-level diff');
+    expect(d.rowDiff).toMatchObject({ mode: 'multiset', key: null, comparedColumns: ['name', 'city'], cellChanges: null });
+    expect(d.notes).toContain('key column "id" is not in after: rows were compared as wholes (multiset) instead of by key');
     expect(d.schema.removed).toEqual([{ name: 'id', type: 'integer' }]);
+    const ja = write(dir, 'na.jsonl', '{"id":1,"name":"ann"}\n{"id":2,"name":"bob"}\n');
+    const jb = write(dir, 'nb.jsonl', '{"name":"ann"}\n{"name":"cy"}\n');
+    const j = await diffContent(source(ja), source(jb), { key: 'id' });
+    expect(j.rowDiff).toMatchObject({ mode: 'multiset', key: null, comparedColumns: ['name'], added: 1, removed: 1 });
+    expect(j.notes).toContain('key column "id" is not in after: rows were compared as wholes (multiset) instead of by key');
   });
 
   it('treats a missing version as an added or deleted file', async () => {
