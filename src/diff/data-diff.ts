@@ -41,6 +41,16 @@ export interface ChangeCounts {
   renamed: number;
 }
 
+/** Changed tabular files whose records are the same on both sides: re-partitioned or converted only. */
+export interface SameRecords {
+  /** Records on each side (of the changed files). */
+  rows: number;
+  /** The multiset record digest of the changed files (equal on both sides). */
+  digest: string;
+  /** The other path, when a deleted target and an added one hold the same records (a conversion under a new name). */
+  with: string | null;
+}
+
 export interface DataDiff {
   /** Data path (the new path for renames). */
   path: string;
@@ -63,6 +73,8 @@ export interface DataDiff {
   content?: unknown;
   /** Why the content diff could not be made, when asked for. */
   contentError?: string;
+  /** Content diff asked for: the changed tabular data holds the same records (docs/record-hash.md). */
+  sameRecords?: SameRecords;
   /** Imported data: where the newer side (else the older) came from. */
   source?: ImportSource;
 }

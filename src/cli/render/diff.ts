@@ -1,4 +1,4 @@
-import type { DataDiff, FileChange } from '../../diff/data-diff.js';
+import type { DataDiff, FileChange, SameRecords } from '../../diff/data-diff.js';
 import type { ContentDiff } from '../../diff/content/index.js';
 import { renderContentDiffMarkdown, renderContentDiffText } from './content-diff.js';
 import type { DiffResult, DiffSide } from '../../ops/data/diff.js';
@@ -47,6 +47,12 @@ export function importedLine(s: { url: string; path: string; commit: string }): 
   return `imported from ${s.url} ${s.path} @ ${s.commit.slice(0, 10)}`;
 }
 
+/** Re-partitioned or converted tabular data (docs/record-hash.md). */
+function sameRecordsLine(s: SameRecords): string {
+  const other = s.with ? `as ${s.with}, ` : '';
+  return `same records, different files (${other}${formatCount(s.rows, 'record')}; record hash ${s.digest.slice(0, 12)})`;
+}
+
 function dataHeadline(d: DataDiff): string {
   const name = d.change === 'renamed' ? `${d.oldPath} → ${d.path}` : d.path;
   const slash = d.kind === 'dir' ? '/' : '';
@@ -63,6 +69,7 @@ export const renderDiff: Renderer<DiffResult> = (r, { args, verbose }) => {
     const shown = verbose ? files : files.slice(0, MAX_TEXT_FILES);
     for (const f of shown) lines.push(`    ${fileLine(f)}`);
     if (shown.length < files.length) lines.push(`    … and ${groupDigits(files.length - shown.length)} more (-v lists all)`);
+    if (d.sameRecords) lines.push(`    ${sameRecordsLine(d.sameRecords)}`);
     if (d.content) lines.push(...renderContentDiffText(d.path, d.content as ContentDiff).map((l) => `    ${l}`));
     if (d.contentError) lines.push(`    content: ${d.contentError}`);
   }
@@ -113,7 +120,8 @@ export function renderDiffMarkdown(r: DiffResult): string {
   out.push('');
   // Then a collapsible section per file whose contents were compared.
   for (const d of r.changes) {
-    if (d.content) out.push(renderContentDiffMarkdown(d.path, d.content as ContentDiff), '');
+    if (d.sameRecords) out.push(`> \`${mdEscape(d.path)}\`: ${mdEscape(sameRecordsLine(d.sameRecords))}`, '');
+    else if (d.content) out.push(renderContentDiffMarkdown(d.path, d.content as ContentDiff), '');
     else if (d.contentError) out.push(`> \`${mdEscape(d.path)}\`: content not compared: ${mdEscape(d.contentError)}`, '');
   }
   return out.join('\n') + '\n';

@@ -43,9 +43,13 @@ export interface ContentDiffOptions {
 export async function attachContentDiffs(ctx: OpContext, changes: DataDiff[], options: ContentDiffOptions, warnings: Warning[]): Promise<void> {
   const { repo } = ctx;
   const content = await import('../../diff/content/index.js');
+  const { markSameRecords } = await import('./diff-records.js');
+  // Re-partitioned or converted data: one line ("same records") says more than a diff of nothing.
+  const same = await markSameRecords(ctx, changes, options.workspace, options.fetch !== false, warnings);
   const jobs: Job[] = [];
   for (const change of changes) {
     if (change.change === 'renamed' && !change.files?.length) continue; // same bytes under a new name
+    if (same.has(change)) continue;
     const workspaceAfter = options.workspace;
     if (change.kind === 'file' && (change.oldKind ?? 'file') === 'file') {
       const format = content.detectFormat(change.path) ?? (change.oldPath ? content.detectFormat(change.oldPath) : undefined);
