@@ -44,7 +44,7 @@ describe('dvs diff --content and dvs run compare use the record hash', () => {
     const changed = await dvs(repo, ['diff', '--content', '-t', 'data']);
     expect(changed.stdout).not.toContain('same records');
     expect(changed.stdout).toContain('removed 1 rows, added 1');
-  }, 120_000);
+  }, 240_000);
 
   it('run compare: re-encoded data is not a data change; a changed value is', async () => {
     const repo = gitRepo({ 'train.py': 'v1\n' });
@@ -80,5 +80,5 @@ describe('dvs diff --content and dvs run compare use the record hash', () => {
     expect(edited.records.same).toBe(false);
     expect(edited.content.rowDiff).toMatchObject({ added: 1, removed: 1 });
     expect((await dvs(repo, ['run', 'compare', 'parquet', 'edited'])).stdout).toMatch(/ {6}records: changed \(record hash [0-9a-f]{12} → [0-9a-f]{12}\): a real data change\n/);
-  }, 120_000);
+  }, 240_000);
 });
