@@ -22,6 +22,7 @@ export const OUTPUT_TYPES = {
   fetch: 'FetchOutput',
   pull: 'PullOutput',
   diff: 'DiffOutput',
+  hash: 'HashOutput',
   list: 'ListOutput',
   get: 'GetOutput',
   import: 'ImportOutput',

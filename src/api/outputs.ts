@@ -7,6 +7,7 @@ import type { ErrorCode, ErrorKind } from '../errors.js';
 import type { CheckoutPreview, CheckoutResult } from '../ops/data/checkout.js';
 import type { DiffResult } from '../ops/data/diff.js';
 import type { GcResult } from '../ops/data/gc.js';
+import type { RecordHashResult } from '../ops/data/record-hash.js';
 import type { MoveResult } from '../ops/data/move.js';
 import type { RemoveResult } from '../ops/data/remove.js';
 import type { StatusResult } from '../ops/data/status.js';
@@ -41,6 +42,7 @@ export type PushOutput = PushResult;
 export type FetchOutput = FetchResult;
 export type PullOutput = PullResult;
 export type DiffOutput = DiffResult;
+export type HashOutput = RecordHashResult;
 export type ListOutput = ListResult;
 export type GetOutput = GetResult;
 export type ImportOutput = ImportResult;
@@ -82,6 +84,7 @@ export interface Outputs {
   fetch: FetchOutput;
   pull: PullOutput;
   diff: DiffOutput;
+  hash: HashOutput;
   list: ListOutput;
   get: GetOutput;
   import: ImportOutput;
@@ -126,6 +129,7 @@ type CommandsByName =
   | { name: 'fetch'; def: typeof import('../commands/fetch.js').fetchCommand }
   | { name: 'pull'; def: typeof import('../commands/pull.js').pullCommand }
   | { name: 'diff'; def: typeof import('../commands/diff.js').diffCommand }
+  | { name: 'hash'; def: typeof import('../commands/hash.js').hashCommand }
   | { name: 'list'; def: typeof import('../commands/list.js').listCommand }
   | { name: 'get'; def: typeof import('../commands/get.js').getCommand }
   | { name: 'import'; def: typeof import('../commands/import.js').importCommand }

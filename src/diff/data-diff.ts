@@ -55,6 +55,16 @@ export interface ChangeCounts {
   renamed: number;
 }
 
+/** Changed tabular files whose records are the same on both sides: re-partitioned or converted only. */
+export interface SameRecords {
+  /** Records on each side (of the changed files). */
+  rows: number;
+  /** The multiset record digest of the changed files (equal on both sides). */
+  digest: string;
+  /** The other path, when a deleted target and an added one hold the same records (a conversion under a new name). */
+  with: string | null;
+}
+
 export interface DataDiff {
   /** Data path (the new path for renames). */
   path: string;
@@ -81,6 +91,8 @@ export interface DataDiff {
   tables?: unknown[];
   /** Directories, content diff: changed files that are not tabular (images, TopoJSON, …). */
   otherFiles?: string[];
+  /** Content diff asked for: the changed tabular data holds the same records (docs/record-hash.md). */
+  sameRecords?: SameRecords;
   /** Imported data: where the newer side (else the older) came from. */
   source?: ImportSource;
   /** The recorded lineage of each version, when either has one. */

@@ -83,6 +83,8 @@ describe('--json outputs match docs/schemas/', () => {
     git(repo, 'commit', '-q', '-a', '-m', 'data v2');
     await valid(repo, 'diff', ['diff', 'HEAD~1', 'HEAD']);
     await valid(repo, 'diff', ['diff', 'HEAD~1', 'HEAD', '--content']);
+    await valid(repo, 'hash', ['hash', '--records', 'data/raw.csv']);
+    await valid(repo, 'hash', ['hash', '--records', '--ordered', '--rev', 'HEAD~1', 'data/raw.csv']);
     await valid(repo, 'push', ['push']);
     writeTree(repo, { 'data/images/a.txt': 'changed\n' });
     await valid(repo, 'checkout', ['checkout', '--dry-run']);

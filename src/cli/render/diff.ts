@@ -1,4 +1,4 @@
-import type { DataDiff, FileChange, VersionLineage } from '../../diff/data-diff.js';
+import type { DataDiff, FileChange, SameRecords, VersionLineage } from '../../diff/data-diff.js';
 import type { ContentDiff, TableDiff } from '../../diff/content/index.js';
 import { renderContentDiffMarkdown, renderContentDiffText, renderTableText } from './content-diff.js';
 import { renderContentReport, type ReportLineageRow } from './content-report.js';
@@ -48,6 +48,12 @@ export function importedLine(s: { url: string; path: string; commit: string }): 
   return `imported from ${s.url} ${s.path} @ ${s.commit.slice(0, 10)}`;
 }
 
+/** Re-partitioned or converted tabular data (docs/record-hash.md). */
+function sameRecordsLine(s: SameRecords): string {
+  const other = s.with ? `as ${s.with}, ` : '';
+  return `same records, different files (${other}${formatCount(s.rows, 'record')}; record hash ${s.digest.slice(0, 12)})`;
+}
+
 function dataHeadline(d: DataDiff): string {
   const name = d.change === 'renamed' ? `${d.oldPath} → ${d.path}` : d.path;
   const slash = d.kind === 'dir' ? '/' : '';
@@ -64,6 +70,7 @@ export const renderDiff: Renderer<DiffResult> = (r, { args, verbose }) => {
     const shown = verbose ? files : files.slice(0, MAX_TEXT_FILES);
     for (const f of shown) lines.push(`    ${fileLine(f)}`);
     if (shown.length < files.length) lines.push(`    … and ${groupDigits(files.length - shown.length)} more (-v lists all)`);
+    if (d.sameRecords) lines.push(`    ${sameRecordsLine(d.sameRecords)}`);
     const tables = d.tables as TableDiff[] | undefined;
     if (tables?.length) {
       for (const t of tables) lines.push(...renderTableText(d.path, t).map((l) => `    ${l}`));
@@ -156,7 +163,8 @@ export function renderDiffMarkdown(r: DiffResult): string {
   // Then a collapsible section per file whose contents were compared.
   for (const d of r.changes) {
     const tables = d.tables as TableDiff[] | undefined;
-    if (tables?.length) {
+    if (d.sameRecords) out.push(`> \`${mdEscape(d.path)}\`: ${mdEscape(sameRecordsLine(d.sameRecords))}`, '');
+    else if (tables?.length) {
       for (const t of tables) {
         const name = `${d.path}/${t.name}`;
         if (t.content) out.push(renderContentDiffMarkdown(name, t.content), '');

@@ -203,8 +203,10 @@ function compareText(r: RunCompareResult): string {
     }
     const steps = d.lineage.map(stepText).filter((s): s is string => s !== undefined);
     steps.forEach((s, i) => lines.push(`      ${i === 0 ? 'lineage: ' : '         '}${s}`));
+    if (d.records?.same) lines.push(`      records: the same ${int(d.records.after.rows)} records: re-encoded (re-partitioned, converted or reordered), not a data change`);
+    else if (d.records) lines.push(`      records: changed (record hash ${d.records.before.digest.slice(0, 12)} → ${d.records.after.digest.slice(0, 12)}): a real data change`);
     if (d.content) contentText(d.content).forEach((s, i) => lines.push(`      ${i === 0 ? 'content: ' : '         '}${s}`));
-    else if (d.contentNote && d.change === 'modified') lines.push(`      content: not compared (${d.contentNote})`);
+    else if (d.contentNote && d.change === 'modified' && !d.records?.same) lines.push(`      content: not compared (${d.contentNote})`);
   }
   lines.push('', 'Hyperparameters');
   if (r.params.length === 0) lines.push('  all the same');
@@ -229,7 +231,8 @@ function compareMarkdown(r: RunCompareResult): string {
   for (const d of r.datasets) {
     const version = d.before && d.after && d.before.oid !== d.after.oid ? `\`${d.before.oid.slice(0, 10)}\` → \`${d.after.oid.slice(0, 10)}\`` : `\`${(d.after ?? d.before)!.oid.slice(0, 10)}\``;
     const steps = d.lineage.map(stepText).filter((s): s is string => s !== undefined).map(cell).join('<br>') || '—';
-    out.push(`| \`${d.path}\` | ${d.change} | ${version} | ${cell(rowsText(d) ?? '—')} | ${steps} |`);
+    const change = d.records?.same ? 're-encoded (same records)' : d.change;
+    out.push(`| \`${d.path}\` | ${change} | ${version} | ${cell(rowsText(d) ?? '—')} | ${steps} |`);
   }
   for (const d of r.datasets) {
     if (!d.content) continue;

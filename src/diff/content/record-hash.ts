@@ -51,6 +51,7 @@ let TAG = 0;
 let TEXT = '';
 
 const NUMBER = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+const PLAIN_INTEGER = /^[1-9]\d*$/;
 const NUMBER_SHAPE = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const SPECIAL_FLOAT = /^([+-]?)(nan|inf|infinity)$/i;
 const BOOLEAN = /^(?:true|false)$/i;
@@ -61,6 +62,12 @@ const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[
  * zero. Equal values give equal text whatever the notation (`1`, `1.0`, `+1`, `1e0`, `001`).
  */
 export function canonicalNumber(text: string): string {
+  if (PLAIN_INTEGER.test(text)) {
+    // The common case, a positive integer without leading zeros: only trailing zeros move to the exponent.
+    let end = text.length;
+    while (text.charCodeAt(end - 1) === 48) end--;
+    return `${text.slice(0, end)}e${text.length - end}`;
+  }
   const m = NUMBER.exec(text);
   if (!m) throw new Error(`not a number: ${text}`);
   const frac = m[3] ?? '';
@@ -277,7 +284,21 @@ export class RecordAccumulator implements RowSink {
     name.copy(buf, off);
     off += name.length;
     buf[off] = TAG;
-    const written = buf.write(TEXT, off + 5, 'utf8');
+    const text = TEXT;
+    const n = text.length;
+    let written = n;
+    // Short ASCII text is copied here: cheaper than a call into the native UTF-8 encoder per cell.
+    if (n <= 32) {
+      for (let i = 0; i < n; i++) {
+        const c = text.charCodeAt(i);
+        if (c >= 0x80) {
+          written = -1;
+          break;
+        }
+        buf[off + 5 + i] = c;
+      }
+    } else written = -1;
+    if (written < 0) written = buf.write(text, off + 5, 'utf8');
     buf.writeUInt32BE(written, off + 1);
     return off + 5 + written;
   }

@@ -65,9 +65,13 @@ export async function attachContentDiffs(
   const { repo } = ctx;
   const content = await import('../../diff/content/index.js');
   const store = new DirStatsStore(join(repo.paths.tmp, 'content-stats'));
+  const { markSameRecords } = await import('./diff-records.js');
+  // Re-partitioned or converted data: one line ("same records") says more than a diff of nothing.
+  const same = await markSameRecords(ctx, changes, options.workspace, options.fetch !== false, warnings);
   const jobs: Job[] = [];
   for (const change of changes) {
     if (change.change === 'renamed' && !change.files?.length) continue; // same bytes under a new name
+    if (same.has(change)) continue;
     if (change.kind === 'file' && (change.oldKind ?? 'file') === 'file') {
       const job = fileJob(content, change, options.workspace);
       if (job) jobs.push(job);

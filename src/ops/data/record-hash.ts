@@ -12,7 +12,7 @@ import { resolveRevision } from '../../scm/git.js';
 import { scanDirectory } from '../../workspace/scan.js';
 import type { OpContext } from '../context.js';
 import { fetchMissing } from './fetch-missing.js';
-import { listData } from './read-at.js';
+import { listData, type DataEntry } from './read-at.js';
 
 /**
  * `dvs hash --records`: the record hash of tabular data (docs/record-hash.md), the same whatever files
@@ -192,10 +192,23 @@ async function workspaceFiles(ctx: OpContext, rel: string, abs: string): Promise
   return scan.files.map((f) => ({ path: `${rel}/${f.rel}`, file: f.abs, oid: state.get(f.stamp) }));
 }
 
+/** What listData says of `rel`, or a single file inside a tracked directory (which it lists only from the directory). */
+async function trackedAt(root: string, rel: string, rev: string): Promise<DataEntry[]> {
+  try {
+    return await listData(root, rel, { rev, recursive: true });
+  } catch (err) {
+    const parent = rel.includes('/') ? rel.slice(0, rel.lastIndexOf('/')) : undefined;
+    if (!isDvsError(err) || err.code !== 'NOT_TRACKED' || parent === undefined) throw err;
+    const file = (await trackedAt(root, parent, rev).catch(() => [])).filter((e) => e.path === rel && e.kind === 'file');
+    if (file.length === 0) throw err;
+    return file;
+  }
+}
+
 /** The files of tracked data at a revision, from the cache (fetching what is missing). */
 async function filesAtRevision(ctx: OpContext, rel: string, rev: string, fetch: boolean, warnings: Warning[]): Promise<RecordFile[]> {
   const { repo } = ctx;
-  const entries = (await listData(repo.root, rel, { rev, recursive: true })).filter((e) => e.kind === 'file');
+  const entries = (await trackedAt(repo.root, rel, rev)).filter((e) => e.kind === 'file');
   const { detectFormat } = await import('../../diff/content/format.js');
   const missing = [...new Set(entries.filter((e) => detectFormat(e.path) && !repo.cache.has(e.oid)).map((e) => e.oid))];
   if (missing.length && fetch) await fetchMissing(ctx, missing, 'the record hash', warnings);

@@ -6,6 +6,7 @@ import { diffValues, type ValueChange } from '../../lineage/params.js';
 import { removedPercent } from '../../lineage/walk.js';
 import type { Manifest } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
+import { recordDigestOfFiles, type RecordFile } from '../data/record-hash.js';
 import type { DataKind } from '../../pointer/format.js';
 import type { Repo } from '../../repo/repo.js';
 import type { RunIntegrity } from '../../runs/integrity.js';
@@ -70,6 +71,17 @@ export interface RunDatasetChange {
   content: ContentDiff | null;
   /** Why there is no content diff for a modified dataset. */
   contentNote?: string;
+  /**
+   * Modified tabular datasets: their record hashes (docs/record-hash.md). `same` true means a re-encoding
+   * (re-partitioned, converted, reordered), not a data change; the content diff is then left out.
+   */
+  records: RecordsChange | null;
+}
+
+export interface RecordsChange {
+  same: boolean;
+  before: { digest: string; rows: number };
+  after: { digest: string; rows: number };
 }
 
 export interface MetricDelta {
@@ -185,6 +197,29 @@ async function contentDiff(repo: Repo, path: string, before: DataVersion, after:
   return { content: await content.diffPartitions(a, b, { rows }) };
 }
 
+/** The tabular files of a version in the cache, and what else it holds; a note when they cannot be read. */
+async function recordFilesOf(repo: Repo, path: string, v: DataVersion): Promise<{ files: RecordFile[]; others: string } | string> {
+  const { detectFormat } = await import('../../diff/content/format.js');
+  const entries = v.kind === 'file' ? [{ path, oid: v.oid }] : v.manifest?.entries.map((e) => ({ path: `${path}/${e.path}`, oid: e.oid }));
+  if (!entries) return `the manifest of ${v.oid.slice(0, 10)} is not in the cache`;
+  const tabular = entries.filter((e) => detectFormat(e.path));
+  if (tabular.length === 0) return 'no tabular files';
+  const missing = tabular.find((e) => !repo.cache.has(e.oid));
+  if (missing) return `${missing.path} of ${v.oid.slice(0, 10)} is not in the cache`;
+  const others = entries.filter((e) => !detectFormat(e.path)).map((e) => `${e.path} ${e.oid}`).join('\n');
+  return { files: tabular.map((e) => ({ path: e.path, file: repo.cache.pathOf(e.oid), oid: e.oid })), others };
+}
+
+/** Record hashes of two versions: equal ones (and equal other files) mean a re-encoding, not new data. */
+async function recordsChange(repo: Repo, path: string, before: DataVersion, after: DataVersion): Promise<RecordsChange | string> {
+  const a = await recordFilesOf(repo, path, before);
+  if (typeof a === 'string') return a;
+  const b = await recordFilesOf(repo, path, after);
+  if (typeof b === 'string') return b;
+  const [da, db] = [await recordDigestOfFiles(repo, a.files, false), await recordDigestOfFiles(repo, b.files, false)];
+  return { same: da.digest === db.digest && a.others === b.others, before: { digest: da.digest, rows: da.rows }, after: { digest: db.digest, rows: db.rows } };
+}
+
 function side(loaded: LoadedRun, rev: string | undefined, integrity: RunIntegrity): RunSide {
   const r = loaded.record;
   return { id: r.id, rev: rev ?? null, commit: loaded.commit ?? null, model: r.model, status: r.status, started: r.started, finished: r.finished, user: r.user, integrity: integrity.status };
@@ -245,12 +280,22 @@ export async function runCompare(ctx: OpContext, options: RunCompareOptions): Pr
       files: null,
       lineage: compareLineage(da?.lineage ?? [], db?.lineage ?? []),
       content: null,
+      records: null,
     };
     if (change === 'modified') {
       const va = dataVersion(repo, path, da)!;
       const vb = dataVersion(repo, path, db)!;
       entry.files = diffVersions(path, va, vb);
       if (options.content !== false) {
+        try {
+          const r = await recordsChange(repo, path, va, vb);
+          if (typeof r !== 'string') entry.records = r;
+        } catch (err) {
+          if (!(err instanceof Error)) throw err;
+          warnings.push({ code: 'RECORD_HASH_FAILED', path, message: `${path}: record hash failed: ${err.message.split('\n')[0]}` });
+        }
+      }
+      if (options.content !== false && !entry.records?.same) {
         try {
           const c = await contentDiff(repo, path, va, vb, options.rows ?? 3);
           entry.content = c.content;
