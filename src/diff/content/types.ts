@@ -5,7 +5,7 @@
  */
 import type { ProgressListener } from '../../events.js';
 
-export type TabularFormat = 'csv' | 'tsv' | 'jsonl' | 'json' | 'parquet';
+export type TabularFormat = 'csv' | 'tsv' | 'jsonl' | 'json' | 'parquet' | 'arrow';
 
 /** One version of one file. The content diff never touches Git or the cache: it only opens these. */
 export interface ContentSource {

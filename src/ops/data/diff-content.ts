@@ -95,7 +95,7 @@ export async function attachContentDiffs(
     if (job.table) {
       job.table.diff.content = result.content;
       job.table.diff.contentError = result.error;
-      job.table.diff.sameRecords = job.table.group.layout === 'converted' && result.content?.rowDiff ? sameRecords(result.content) : null;
+      job.table.diff.sameRecords = job.table.group.layout === 'converted' && result.content ? sameRecords(result.content) : null;
     } else {
       if (result.content) job.change.content = result.content;
       if (result.error) job.change.contentError = result.error;
@@ -121,9 +121,11 @@ function statsKind(content: ContentModule, path: string): 'data' | 'footer' {
  * typed differently by the two formats (CSV text `1.0`, Parquet double 1) counts as a difference; the
  * record hash of src/diff/content/record-hash.ts is the place to normalise that.
  */
-function sameRecords(diff: ContentDiff): boolean {
-  const r = diff.rowDiff!;
-  return !r.estimated && r.added === 0 && r.removed === 0 && diff.rows.before === diff.rows.after;
+function sameRecords(diff: ContentDiff): boolean | null {
+  if (diff.rows.before === null || diff.rows.after === null) return null;
+  if (diff.rows.before !== diff.rows.after) return false;
+  const r = diff.rowDiff;
+  return r ? !r.estimated && r.added === 0 && r.removed === 0 : null;
 }
 
 function fileJob(content: ContentModule, change: DataDiff, workspace: boolean): Job | undefined {
@@ -201,12 +203,18 @@ async function diffJob(
     const formatOf = (s: ContentSource): TabularFormat | undefined => content.detectFormat(s.path);
     const withFormat = (list: Array<ContentSource | undefined>) => list.map((s) => ({ ...s!, format: formatOf(s!) }));
     if (before.length === 0 && after.length === 0) return { content: null, error: null };
-    const diff = await content.diffPartitions(withFormat(before), withFormat(after), {
-      rows: options.rows,
-      key: options.key,
-      rowLevel: options.rows !== undefined || options.key !== undefined ? true : undefined,
-      onProgress: ctx.onProgress,
-    });
+    const asked = options.rows !== undefined || options.key !== undefined;
+    const run = (rowLevel: boolean | undefined) =>
+      content.diffPartitions(withFormat(before), withFormat(after), { rows: options.rows, key: options.key, rowLevel, onProgress: ctx.onProgress });
+    let diff: ContentDiff;
+    if (job.table?.group.layout === 'converted' && !asked) {
+      // A converted file: statistics first (a Parquet side from its footer); the records are compared only
+      // when the row counts leave it possible that they are the same.
+      diff = await run(false);
+      if (diff.rows.before !== null && diff.rows.before === diff.rows.after) diff = await run(true);
+    } else {
+      diff = await run(asked ? true : undefined);
+    }
     const all = job.table?.all;
     if (all && job.table!.group.layout === 'partitioned') {
       const entry = (s: Side): TotalsEntry => ({ path: s.path, format: content.detectFormat(s.path)!, key: s.oid, open: () => open(s) });
