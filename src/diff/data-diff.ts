@@ -1,6 +1,7 @@
 import { compareBytes, type Manifest, type ManifestEntry } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
 import type { DataKind, ImportSource } from '../pointer/format.js';
+import type { TensorDiff } from './content/safetensors.js';
 import type { ContentDiff, TableDiff } from './content/types.js';
 
 /**
@@ -71,6 +72,8 @@ export interface DataDiff {
   tables?: TableDiff[];
   /** Directories, content diff: changed files that are not tabular (images, TopoJSON, …). */
   otherFiles?: string[];
+  /** Content diff: each changed safetensors file (the tracked file, or files of the directory). */
+  tensors?: TensorDiff[];
   /** Imported data: where the newer side (else the older) came from. */
   source?: ImportSource;
 }

@@ -64,8 +64,10 @@ export async function attachContentDiffs(
   const content = await import('../../diff/content/index.js');
   const store = new DirStatsStore(join(repo.paths.tmp, 'content-stats'));
   const jobs: Job[] = [];
+  const tensorJobs: TensorJob[] = [];
   for (const change of changes) {
     if (change.change === 'renamed' && !change.files?.length) continue; // same bytes under a new name
+    tensorJobs.push(...tensorJobsOf(content, change, options.workspace));
     if (change.kind === 'file' && (change.oldKind ?? 'file') === 'file') {
       const job = fileJob(content, change, options.workspace);
       if (job) jobs.push(job);
@@ -73,9 +75,10 @@ export async function attachContentDiffs(
     }
     if (change.files?.length) jobs.push(...tableJobs(content, change, manifests.get(change.path) ?? {}, options.workspace));
   }
-  if (jobs.length === 0) return;
+  if (jobs.length === 0 && tensorJobs.length === 0) return;
 
   const needed = new Set<Oid>();
+  for (const t of tensorJobs) for (const s of [t.before, t.after]) if (s?.oid && !s.workspacePath && !repo.cache.has(s.oid)) needed.add(s.oid);
   for (const j of jobs) {
     for (const s of [...j.before, ...j.after]) if (s.oid && !repo.cache.has(s.oid)) needed.add(s.oid);
     // Totals: only files whose statistics are not in the stats cache need their bytes.
@@ -90,6 +93,14 @@ export async function attachContentDiffs(
     if (!s.oid || !repo.cache.has(s.oid)) return undefined;
     return content.fileSource(repo.cache.pathOf(s.oid), s.path);
   };
+  for (const t of tensorJobs) {
+    const [before, after] = [t.before && (await open(t.before)), t.after && (await open(t.after))];
+    if ((t.before && !before) || (t.after && !after)) {
+      t.change.contentError ??= `${t.path}: a version is not in the cache (dvs fetch brings it)`;
+      continue;
+    }
+    (t.change.tensors ??= []).push(await content.diffTensors(t.path, before, after));
+  }
   for (const job of jobs) {
     const result = await diffJob(content, job, open, options, ctx, store);
     if (job.table) {
@@ -110,6 +121,29 @@ export async function attachContentDiffs(
     if (main.content) change.content = main.content;
     else if (main.contentError) change.contentError = main.contentError;
   }
+}
+
+interface TensorJob {
+  change: DataDiff;
+  path: string;
+  before?: Side;
+  after?: Side;
+}
+
+/** The changed safetensors files of a change: the tracked file itself, or files of the directory. */
+function tensorJobsOf(content: ContentModule, change: DataDiff, workspace: boolean): TensorJob[] {
+  const after = (path: string, oid: Oid): Side => (workspace ? { path, workspacePath: path, oid } : { path, oid });
+  if (change.kind === 'file' && (change.oldKind ?? 'file') === 'file') {
+    if (!content.isSafetensors(change.path)) return [];
+    const before = change.oldOid ? { path: change.oldPath ?? change.path, oid: change.oldOid } : undefined;
+    return [{ change, path: change.path, before, after: change.newOid ? after(change.path, change.newOid) : undefined }];
+  }
+  return (change.files ?? [])
+    .filter((f) => f.change !== 'renamed' && content.isSafetensors(f.path))
+    .map((f) => {
+      const path = `${change.path}/${f.path}`;
+      return { change, path, before: f.oldOid ? { path, oid: f.oldOid } : undefined, after: f.newOid ? after(path, f.newOid) : undefined };
+    });
 }
 
 function statsKind(content: ContentModule, path: string): 'data' | 'footer' {
@@ -154,7 +188,7 @@ function tableJobs(content: ContentModule, change: DataDiff, versions: DirVersio
   const full = (p: string) => `${change.path}/${p}`;
   const beforeSide = (p: string, oid: Oid): Side => ({ path: full(p), oid });
   const afterSide = (p: string, oid: Oid): Side => (workspace ? { path: full(p), workspacePath: full(p), oid } : { path: full(p), oid });
-  const other = [...grouping.other.before.filter((p) => changedBefore.has(p)), ...grouping.other.after.filter((p) => changedAfter.has(p))];
+  const other = [...grouping.other.before.filter((p) => changedBefore.has(p)), ...grouping.other.after.filter((p) => changedAfter.has(p))].filter((p) => !content.isSafetensors(p));
   if (other.length) change.otherFiles = [...new Set(other)].sort();
 
   const jobs: Job[] = [];
