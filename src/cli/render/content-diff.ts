@@ -92,8 +92,9 @@ export function renderContentDiffText(path: string, diff: ContentDiff): string[]
   const lines: string[] = [];
   const files = diff.files.before > 1 || diff.files.after > 1 ? `, ${num(diff.files.before)} → ${num(diff.files.after)} files` : '';
   lines.push(`${path} (${diff.format ?? 'unknown format'}, ${diff.change}${files})`);
-  lines.push(`  ${rowsLine(diff)}${diff.dataset ? ' in the changed files' : ''}`);
+  // A partitioned table: the whole dataset first, then what changed.
   if (diff.dataset) lines.push(...datasetLines(diff.dataset).map((l) => `  ${l}`));
+  lines.push(`  ${rowsLine(diff)}${diff.dataset ? ' in the changed files' : ''}`);
   const schema = schemaParts(diff);
   if (schema.length) lines.push(`  schema: ${schema.join('; ')}`);
   const moved = diff.columns.filter((c) => c.change === 'changed');

@@ -83,7 +83,7 @@ export async function attachContentDiffs(
     for (const s of [...j.before, ...j.after]) if (s.oid && !repo.cache.has(s.oid)) needed.add(s.oid);
     // Totals: only files whose statistics are not in the stats cache need their bytes.
     for (const s of [...(j.table?.all.before ?? []), ...(j.table?.all.after ?? [])]) {
-      if (s.oid && !repo.cache.has(s.oid) && !store.get(s.oid, statsKind(content, s.path))) needed.add(s.oid);
+      if (s.oid && !s.workspacePath && !repo.cache.has(s.oid) && !store.get(s.oid, statsKind(content, s.path))) needed.add(s.oid);
     }
   }
   if (needed.size && options.fetch !== false) await fetchMissing(ctx, [...needed], 'the content diff', warnings);
