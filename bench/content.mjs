@@ -18,5 +18,8 @@ export async function run({ work, log }) {
   out.push({ name: `row diff found ${r.csv.multiset.added + r.csv.multiset.removed} differing rows (expected ${2 * r.csv.differingRows})`, value: r.csv.multiset.added + r.csv.multiset.removed, unit: 'rows', pass: r.csv.multiset.added + r.csv.multiset.removed === 2 * r.csv.differingRows });
   const p = r.parquetFooters;
   out.push({ name: `footer-only Parquet diff, ${p.filesPerVersion} files per version (${p.streamOpens} row reads)`, value: p.milliseconds, unit: 'ms', target: '< 1000 ms', pass: p.milliseconds < 1000 && p.streamOpens === 0 });
+  const t = r.parquetTotals;
+  out.push({ name: `dataset totals of two ${t.filesPerVersion}-file Parquet datasets, no stats cache (${t.coldRead} footers read)`, value: t.coldMilliseconds, unit: 'ms', target: '< 1000 ms', pass: t.coldMilliseconds < 1000 });
+  out.push({ name: `dataset totals again, from the stats cache (${t.warmRead} read, ${t.warmCached} cached)`, value: t.warmMilliseconds, unit: 'ms', target: '< 1000 ms', pass: t.warmMilliseconds < 1000 && t.warmRead === 0 });
   return out;
 }

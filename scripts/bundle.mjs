@@ -27,7 +27,7 @@ await build({
   // Less source to parse at every start; identifiers are kept, so stack traces (-v) stay readable.
   minifyWhitespace: true,
   minifySyntax: true,
-  external: ['better-sqlite3', '@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@azure/*', 'hyparquet', 'hyparquet-compressors', 'hyparquet-writer', 'csv-parse', 'ssh2'],
+  external: ['better-sqlite3', '@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@azure/*', 'hyparquet', 'hyparquet-compressors', 'hyparquet-writer', 'apache-arrow', 'csv-parse', 'ssh2'],
   // CommonJS dependencies (yargs, yaml) call require() and read __dirname (yargs looks for its message
   // translations there; missing, it uses its built-in English): give each chunk both.
   banner: {

@@ -1,6 +1,8 @@
 import { compareBytes, type Manifest, type ManifestEntry } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
 import type { DataKind, ImportSource } from '../pointer/format.js';
+import type { TensorDiff } from './content/safetensors.js';
+import type { ContentDiff, TableDiff } from './content/types.js';
 
 /**
  * The file-level diff of tracked data: which data paths were added, deleted, modified or renamed
@@ -83,16 +85,21 @@ export interface DataDiff {
   fileCounts?: ChangeCounts;
   /** Directories whose manifest was not available on one side: files cannot be listed. */
   incomplete?: { sides: Array<'old' | 'new'>; oids: Oid[] };
-  /** The content diff (schema, statistics, rows) of tabular data, when asked for. */
-  content?: unknown;
+  /**
+   * The content diff (schema, statistics, rows) of tabular data, when asked for. For a directory: that of
+   * its table with the most changed files (every table is in `tables`).
+   */
+  content?: ContentDiff;
   /** Why the content diff could not be made, when asked for. */
   contentError?: string;
   /** Directories, content diff: one entry per table with a changed file (a TableDiff each). */
-  tables?: unknown[];
+  tables?: TableDiff[];
   /** Directories, content diff: changed files that are not tabular (images, TopoJSON, …). */
   otherFiles?: string[];
   /** Content diff asked for: the changed tabular data holds the same records (docs/record-hash.md). */
   sameRecords?: SameRecords;
+  /** Content diff: each changed safetensors file (the tracked file, or files of the directory). */
+  tensors?: TensorDiff[];
   /** Imported data: where the newer side (else the older) came from. */
   source?: ImportSource;
   /** The recorded lineage of each version, when either has one. */

@@ -3,7 +3,7 @@
  * its totals over every partition (from the stats cache where it can), and the expected figures are
  * computed by DuckDB on the same files, not typed in.
  */
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { one, exec, lit } from '../duckdb.js';
@@ -117,47 +117,5 @@ describe('dvs diff --content on a partitioned directory', () => {
     const text = await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--content']);
     expect(text.stdout).toContain('rows: 0 → 50 (+50) in the changed files');
     expect(text.stdout).toContain('dataset: rows 300 → 350 (+50) over 3 → 4 files');
-  });
-});
-
-describe('dvs diff --content: a directory is a set of tables', () => {
-  it('groups partitions by layout, diffs unrelated tables apart, pairs a converted file, lists other files', async () => {
-    const repo = gitRepo();
-    const d = join(repo, 'lake');
-    const w = (rel: string, text: string | Buffer) => {
-      mkdirSync(join(d, rel, '..'), { recursive: true });
-      writeFileSync(join(d, rel), text);
-    };
-    w('flights.csv', 'id,delay,origin\n1,5,SEA\n2,-3,SFO\n3,12.5,JFK\n');
-    w('species.json', JSON.stringify([{ name: 'ant', legs: 6 }, { name: 'cat', legs: 4 }]));
-    w('logs/date=2024-01-01/part-0.csv', 'ts,level\n1,info\n2,warn\n');
-    w('logs/date=2024-01-02/part-0.csv', 'ts,level\n3,info\n');
-    w('logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
-    await trackAndCommit(repo, ['lake'], 'A');
-    // flights.csv becomes Parquet (same records), species gains a row, a day of logs is added, the logo changes.
-    await exec(`COPY (SELECT * FROM read_csv(${lit(join(d, 'flights.csv'))}, columns = {'id': 'BIGINT', 'delay': 'DOUBLE', 'origin': 'VARCHAR'})) TO ${lit(join(d, 'flights.parquet'))} (FORMAT parquet)`);
-    rmSync(join(d, 'flights.csv'));
-    w('species.json', JSON.stringify([{ name: 'ant', legs: 6 }, { name: 'cat', legs: 4 }, { name: 'spider', legs: 8 }]));
-    w('logs/date=2024-01-03/part-0.csv', 'ts,level\n4,error\n5,info\n');
-    w('logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 9, 9]));
-    await trackAndCommit(repo, ['lake'], 'B');
-
-    const change = (await diffJson(repo)).changes[0];
-    const names = change.tables.map((t: any) => `${t.layout}:${t.name}`);
-    expect(names).toEqual(['converted:flights.csv → flights.parquet', 'partitioned:logs/date=*/part-*.csv', 'file:species.json']);
-    const [flights, logs, species] = change.tables;
-    expect(flights.sameRecords).toBe(true);
-    expect(flights.content.notes).toContain('format changed from csv to parquet');
-    expect(logs.content.dataset.rows).toEqual({ before: 3, after: 5, delta: 2 });
-    expect(logs.files).toEqual({ before: 2, after: 3, changed: 1 });
-    expect(flights.files).toEqual({ before: 1, after: 1, changed: 2 });
-    expect(species.content).toMatchObject({ format: 'json', rows: { before: 2, after: 3, delta: 1 } });
-    expect(species.content.rowDiff.samples.added[0].values).toEqual({ name: 'spider', legs: 8 });
-    expect(species.content.dataset).toBeNull();
-    expect(change.otherFiles).toEqual(['logo.png']);
-
-    const text = (await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--content'])).stdout;
-    expect(text).toContain('table flights.csv → flights.parquet (parquet, converted, 1 → 1 file, 2 changed, same records)');
-    expect(text).toContain('not tabular, not compared: logo.png');
   });
 });

@@ -390,7 +390,7 @@ describe('dvs diff --content', () => {
     expect(text.stdout).toContain('rows: 1,200 → 1,179 (-21)');
     expect(text.stdout).toContain('top math 402 → 381');
     const md = await dvs(repo, ['diff', 'HEAD~1', 'HEAD', '--content', '--md']);
-    expect(md.stdout).toContain('<details><summary><code>corpus</code>');
+    expect(md.stdout).toContain('<details><summary><code>corpus/part-*.csv</code>');
     expect(md.stdout).toContain('| domain | string |');
   });
 

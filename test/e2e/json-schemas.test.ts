@@ -85,6 +85,15 @@ describe('--json outputs match docs/schemas/', () => {
     await valid(repo, 'diff', ['diff', 'HEAD~1', 'HEAD', '--content']);
     await valid(repo, 'hash', ['hash', '--records', 'data/raw.csv']);
     await valid(repo, 'hash', ['hash', '--records', '--ordered', '--rev', 'HEAD~1', 'data/raw.csv']);
+    // A directory of tables: a partitioned one gets its totals, a file that is not tabular is listed apart.
+    writeTree(repo, { 'data/parts/part-0.csv': 'a,b\n1,x\n', 'data/parts/part-1.csv': 'a,b\n2,y\n' });
+    await valid(repo, 'track', ['track', 'data/parts']);
+    git(repo, 'commit', '-q', '-m', 'parts v1');
+    writeTree(repo, { 'data/parts/part-2.csv': 'a,b\n3,z\n', 'data/parts/notes.txt': 'n\n' });
+    await valid(repo, 'track', ['track', 'data/parts']);
+    git(repo, 'commit', '-q', '-m', 'parts v2');
+    const parts = await valid(repo, 'diff', ['diff', 'HEAD~1', 'HEAD', '--content']);
+    expect((parts as any).changes[0].tables[0].content.dataset.rows).toEqual({ before: 2, after: 3, delta: 1 });
     await valid(repo, 'push', ['push']);
     writeTree(repo, { 'data/images/a.txt': 'changed\n' });
     await valid(repo, 'checkout', ['checkout', '--dry-run']);

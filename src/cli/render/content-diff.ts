@@ -3,7 +3,7 @@
  * collapsible markdown section per file for pull requests (`--md`). `--json` is the ContentDiff itself.
  * Both show the columns that moved most first, as the diff sorts them, and only the changed ones.
  */
-import { topPairs, type Cell, type ColumnDiff, type ColumnStats, type ContentDiff, type DatasetTotals, type RowDiff, type SampleRow, type TableDiff } from '../../diff/content/index.js';
+import { topPairs, type Cell, type ColumnDiff, type ColumnStats, type ContentDiff, type DatasetTotals, type RowDiff, type SampleRow, type TableDiff, type TensorDiff } from '../../diff/content/index.js';
 import { formatSigned, groupDigits } from '../format.js';
 import { columnHistograms, isCategorical, nullRate, nullRateChange, sparklines, topChanges, type TopChange } from './content-pictures.js';
 
@@ -102,8 +102,9 @@ export function renderContentDiffText(path: string, diff: ContentDiff): string[]
   const lines: string[] = [];
   const files = diff.files.before > 1 || diff.files.after > 1 ? `, ${num(diff.files.before)} → ${num(diff.files.after)} files` : '';
   lines.push(`${path} (${diff.format ?? 'unknown format'}, ${diff.change}${files})`);
-  lines.push(`  ${rowsLine(diff)}${diff.dataset ? ' in the changed files' : ''}`);
+  // A partitioned table: the whole dataset first, then what changed.
   if (diff.dataset) lines.push(...datasetLines(diff.dataset).map((l) => `  ${l}`));
+  lines.push(`  ${rowsLine(diff)}${diff.dataset ? ' in the changed files' : ''}`);
   const schema = schemaParts(diff);
   if (schema.length) lines.push(`  schema: ${schema.join('; ')}`);
   const moved = diff.columns.filter((c) => c.change === 'changed');
@@ -261,4 +262,20 @@ export function renderTableText(dir: string, t: TableDiff): string[] {
   const head = `table ${t.name} (${t.content?.format ?? 'unknown format'}, ${t.layout}, ${num(t.files.before)} → ${num(t.files.after)} ${t.files.after === 1 ? 'file' : 'files'}, ${num(t.files.changed)} changed${t.sameRecords === true ? ', same records' : t.sameRecords === false ? ', records differ' : ''})`;
   if (!t.content) return [head, ...(t.contentError ? [`  content: ${t.contentError}`] : [])];
   return [head, ...renderContentDiffText(name, t.content).slice(1)];
+}
+
+/** A safetensors file: tensors added, removed, retyped, reshaped, and whose bytes changed. */
+export function renderTensorText(t: TensorDiff): string[] {
+  const { before, after } = t.tensors;
+  const lines = [`${t.path} (safetensors, ${t.change}): tensors ${value(before)} → ${value(after)}`];
+  const list = (xs: Array<{ name: string; dtype: string; shape: number[] }>) => xs.map((x) => `${x.name} ${x.dtype}[${x.shape.join(', ')}]`).join(', ');
+  if (t.added.length) lines.push(`  added: ${list(t.added)}`);
+  if (t.removed.length) lines.push(`  removed: ${list(t.removed)}`);
+  for (const c of t.dtypeChanged) lines.push(`  ${c.name}: dtype ${c.before} → ${c.after}`);
+  for (const c of t.shapeChanged) lines.push(`  ${c.name}: shape ${c.before} → ${c.after}`);
+  if (t.bytesChanged.length) lines.push(`  bytes changed: ${t.bytesChanged.join(', ')}`);
+  lines.push(`  ${num(t.unchanged)} unchanged`);
+  for (const m of t.metadata) lines.push(`  metadata ${m.key}: ${change(m.before, m.after)}`);
+  for (const e of t.errors) lines.push(`  ${e.path} (${e.side}): ${e.message}`);
+  return lines;
 }

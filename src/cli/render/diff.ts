@@ -1,6 +1,6 @@
 import type { DataDiff, FileChange, SameRecords, VersionLineage } from '../../diff/data-diff.js';
 import type { ContentDiff, TableDiff } from '../../diff/content/index.js';
-import { renderContentDiffMarkdown, renderContentDiffText, renderTableText } from './content-diff.js';
+import { renderContentDiffMarkdown, renderContentDiffText, renderTableText, renderTensorText } from './content-diff.js';
 import { renderContentReport, type ReportLineageRow } from './content-report.js';
 import type { DiffResult, DiffSide } from '../../ops/data/diff.js';
 import { EXIT } from '../exit-codes.js';
@@ -78,6 +78,7 @@ export const renderDiff: Renderer<DiffResult> = (r, { args, verbose }) => {
       if (d.content) lines.push(...renderContentDiffText(d.path, d.content as ContentDiff).map((l) => `    ${l}`));
       if (d.contentError) lines.push(`    content: ${d.contentError}`);
     }
+    for (const t of d.tensors ?? []) lines.push(...renderTensorText(t).map((l) => `    ${l}`));
     if (d.otherFiles?.length) lines.push(`    not tabular, not compared: ${d.otherFiles.slice(0, MAX_TEXT_FILES).join(', ')}${d.otherFiles.length > MAX_TEXT_FILES ? `, … and ${groupDigits(d.otherFiles.length - MAX_TEXT_FILES)} more` : ''}`);
   }
   lines.push(summaryLine(r));
@@ -172,6 +173,7 @@ export function renderDiffMarkdown(r: DiffResult): string {
       }
     } else if (d.content) out.push(renderContentDiffMarkdown(d.path, d.content as ContentDiff), '');
     else if (d.contentError) out.push(`> \`${mdEscape(d.path)}\`: content not compared: ${mdEscape(d.contentError)}`, '');
+    for (const t of d.tensors ?? []) out.push('```', ...renderTensorText(t), '```', '');
   }
   return out.join('\n') + '\n';
 }

@@ -7,13 +7,15 @@
  * Peak RSS is sampled every 20 ms during each diff (the process-wide maxRSS would include whatever the
  * runner did before).
  */
-import { createWriteStream, existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { diffContent, diffPartitions } from './index.js';
+import { datasetTotals, diffContent, diffPartitions, type TotalsEntry } from './index.js';
+import type { StatsStore } from './stats-cache.js';
 import { fileSource } from './file-source.js';
-import type { ContentDiff } from './types.js';
+import type { ContentDiff, FileStats } from './types.js';
 
 export interface BenchRun {
   seconds: number;
@@ -34,6 +36,34 @@ export interface ContentDiffBenchResult {
   csv: { rows: number; bytesPerVersion: number; differingRows: number; multiset: BenchRun; keyed: BenchRun; sequential: BenchRun };
   /** streamOpens 0 and footerBytesRead ≪ the files' size: no row was read. */
   parquetFooters: { filesPerVersion: number; milliseconds: number; footerBytesRead: number; streamOpens: number };
+  /** Dataset totals of the same two datasets: every footer read (cold), then all from a stats store (warm). */
+  parquetTotals: TotalsBench;
+}
+
+export interface TotalsBench {
+  filesPerVersion: number;
+  coldMilliseconds: number;
+  coldRead: number;
+  warmMilliseconds: number;
+  warmRead: number;
+  warmCached: number;
+  rowsAfter: number | null;
+}
+
+/** Totals of two partitioned Parquet datasets: footers read once, then every file's statistics from the store. */
+export async function benchDatasetTotals(before: string[], after: string[]): Promise<TotalsBench> {
+  const memory = new Map<string, FileStats>();
+  const store: StatsStore = { get: (k, kind) => memory.get(`${k}.${kind}`), put: (k, kind, s) => void memory.set(`${k}.${kind}`, s) };
+  // Content keys are oids, which dvs has from the manifests: computed here before the clock starts.
+  const keys = new Map([...before, ...after].map((p) => [p, createHash('sha256').update(readFileSync(p)).digest('hex')]));
+  const entries = (list: string[]): TotalsEntry[] => list.map((p) => ({ path: p, format: 'parquet', key: keys.get(p), open: () => fileSource(p) }));
+  const t0 = performance.now();
+  const cold = await datasetTotals(entries(before), entries(after), { store });
+  const coldMilliseconds = round(performance.now() - t0);
+  const t1 = performance.now();
+  const warm = await datasetTotals(entries(before), entries(after), { store });
+  const warmMilliseconds = round(performance.now() - t1);
+  return { filesPerVersion: before.length, coldMilliseconds, coldRead: cold.read.length, warmMilliseconds, warmRead: warm.read.length, warmCached: warm.cached.length, rowsAfter: warm.rows.after };
 }
 
 const DOMAINS = ['math', 'code', 'news', 'web', 'books', 'science', 'legal', 'chat'];
@@ -116,7 +146,7 @@ function round(x: number): number {
   return Math.round(x * 100) / 100;
 }
 
-async function parquetDatasets(dir: string, files: number): Promise<{ before: string[]; after: string[] }> {
+export async function parquetDatasets(dir: string, files: number): Promise<{ before: string[]; after: string[] }> {
   // hyparquet-writer is a dev dependency: load it only here, never from the CLI.
   const { parquetWriteFile } = await import('hyparquet-writer');
   const before: string[] = [];
@@ -173,5 +203,6 @@ export async function benchContentDiff(workDir: string, options: { rows?: number
   return {
     csv: { rows, bytesPerVersion: bytes, differingRows: differing, multiset, keyed, sequential },
     parquetFooters: { filesPerVersion: 50, milliseconds, footerBytesRead, streamOpens },
+    parquetTotals: await benchDatasetTotals(pq.before, pq.after),
   };
 }

@@ -66,7 +66,7 @@ async function prefetchFooters(p: Prepared): Promise<void> {
 async function knownColumns(p: Prepared): Promise<Set<string> | undefined> {
   const names = new Set<string>();
   for (const f of p.files) {
-    if (f.format === 'jsonl' || f.format === 'json') return undefined;
+    if (f.format === 'jsonl' || f.format === 'json' || f.format === 'arrow') return undefined;
     if (f.format === 'parquet') {
       for (const c of p.footers.get(f.source.path)?.columns ?? []) names.add(c.name);
       continue;

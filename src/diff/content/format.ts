@@ -1,7 +1,7 @@
 import type { TabularFormat } from './types.js';
 
 /**
- * The tabular format of a path, by extension: `.csv`, `.tsv`/`.tab`, `.jsonl`/`.ndjson`, `.json` (an array of records), `.parquet`/`.pq`,
+ * The tabular format of a path, by extension: `.csv`, `.tsv`/`.tab`, `.jsonl`/`.ndjson`, `.json` (an array of records), `.parquet`/`.pq`, `.arrow`/`.arrows`/`.feather`/`.ipc` (Arrow IPC),
  * case-insensitive, and `.csv.gz`, `.tsv.gz`, `.jsonl.gz`, `.ndjson.gz` for gzip-compressed text.
  * Undefined for anything else (a gzip-compressed Parquet file cannot be read by range, so it is not one).
  */
@@ -26,6 +26,11 @@ export function detectFormat(path: string): TabularFormat | undefined {
       return 'jsonl';
     case 'json':
       return 'json';
+    case 'arrow':
+    case 'arrows':
+    case 'feather':
+    case 'ipc':
+      return gz ? undefined : 'arrow';
     case 'parquet':
     case 'pq':
       return gz ? undefined : 'parquet';

@@ -13,6 +13,7 @@ export type * from './types.js';
 export { detectFormat } from './format.js';
 export { fileSource } from './file-source.js';
 export { topPairs } from './compare.js';
+export { diffTensors, isSafetensors, readTensors, type TensorDiff, type TensorInfo } from './safetensors.js';
 export { datasetTotals, fileStats, type TotalsEntry } from './totals.js';
 export { STATS_ENGINE_VERSION, type StatsKind, type StatsStore } from './stats-cache.js';
 export { groupTables, tablePattern, type Grouping, type TableGroup } from './tables.js';

@@ -12,6 +12,7 @@ import type { ProgressListener } from '../../events.js';
 import { readCsv } from './csv.js';
 import { footerStats, mergeFooters } from './footer.js';
 import { canonical, fmix32, H1, H2, hashSpan, hashString } from './hash.js';
+import { readArrow } from './arrow.js';
 import { readJsonArray } from './json-array.js';
 import { readJsonl } from './jsonl.js';
 import { openParquet, readParquetRows, type ParquetFile } from './parquet.js';
@@ -294,6 +295,8 @@ export async function scanSide(files: SideFile[], plan: ScanPlan): Promise<SideS
         await readJsonl(ctx);
       } else if (file.format === 'json') {
         await readJsonArray(ctx);
+      } else if (file.format === 'arrow') {
+        await readArrow(ctx);
       } else {
         await readCsv(ctx, file.format === 'tsv' ? '\t' : ',');
       }

@@ -65,6 +65,7 @@ export async function datasetTotals(
         }
         const stats = await fileStats(source, e.format);
         read.push(e.path);
+        if (stats.rows === null) unavailable.add(e.path); // unreadable: the diff's errors say why
         if (e.key && stats.error === null) options.store?.put(e.key, kind, stats);
         return stats;
       })();

@@ -5,7 +5,7 @@
  */
 import type { ProgressListener } from '../../events.js';
 
-export type TabularFormat = 'csv' | 'tsv' | 'jsonl' | 'json' | 'parquet';
+export type TabularFormat = 'csv' | 'tsv' | 'jsonl' | 'json' | 'parquet' | 'arrow';
 
 /** One version of one file. The content diff never touches Git or the cache: it only opens these. */
 export interface ContentSource {
@@ -252,7 +252,7 @@ export interface DatasetTotals {
   read: string[];
   /** Files whose statistics came from the stats cache (not read), one entry per distinct content. */
   cached: string[];
-  /** Files whose bytes were not available: left out of the totals. */
+  /** Files whose bytes were not available, or could not be read at all: left out of the totals. */
   unavailable: string[];
   /** Files whose statistics come from Parquet footers only (no rows read). */
   footerOnly: number;

@@ -69,9 +69,11 @@ export async function attachContentDiffs(
   // Re-partitioned or converted data: one line ("same records") says more than a diff of nothing.
   const same = await markSameRecords(ctx, changes, options.workspace, options.fetch !== false, warnings);
   const jobs: Job[] = [];
+  const tensorJobs: TensorJob[] = [];
   for (const change of changes) {
     if (change.change === 'renamed' && !change.files?.length) continue; // same bytes under a new name
     if (same.has(change)) continue;
+    tensorJobs.push(...tensorJobsOf(content, change, options.workspace));
     if (change.kind === 'file' && (change.oldKind ?? 'file') === 'file') {
       const job = fileJob(content, change, options.workspace);
       if (job) jobs.push(job);
@@ -79,14 +81,15 @@ export async function attachContentDiffs(
     }
     if (change.files?.length) jobs.push(...tableJobs(content, change, manifests.get(change.path) ?? {}, options.workspace));
   }
-  if (jobs.length === 0) return;
+  if (jobs.length === 0 && tensorJobs.length === 0) return;
 
   const needed = new Set<Oid>();
+  for (const t of tensorJobs) for (const s of [t.before, t.after]) if (s?.oid && !s.workspacePath && !repo.cache.has(s.oid)) needed.add(s.oid);
   for (const j of jobs) {
     for (const s of [...j.before, ...j.after]) if (s.oid && !repo.cache.has(s.oid)) needed.add(s.oid);
     // Totals: only files whose statistics are not in the stats cache need their bytes.
     for (const s of [...(j.table?.all.before ?? []), ...(j.table?.all.after ?? [])]) {
-      if (s.oid && !repo.cache.has(s.oid) && !store.get(s.oid, statsKind(content, s.path))) needed.add(s.oid);
+      if (s.oid && !s.workspacePath && !repo.cache.has(s.oid) && !store.get(s.oid, statsKind(content, s.path))) needed.add(s.oid);
     }
   }
   if (needed.size && options.fetch !== false) await fetchMissing(ctx, [...needed], 'the content diff', warnings);
@@ -96,12 +99,20 @@ export async function attachContentDiffs(
     if (!s.oid || !repo.cache.has(s.oid)) return undefined;
     return content.fileSource(repo.cache.pathOf(s.oid), s.path);
   };
+  for (const t of tensorJobs) {
+    const [before, after] = [t.before && (await open(t.before)), t.after && (await open(t.after))];
+    if ((t.before && !before) || (t.after && !after)) {
+      t.change.contentError ??= `${t.path}: a version is not in the cache (dvs fetch brings it)`;
+      continue;
+    }
+    (t.change.tensors ??= []).push(await content.diffTensors(t.path, before, after));
+  }
   for (const job of jobs) {
     const result = await diffJob(content, job, open, options, ctx, store);
     if (job.table) {
       job.table.diff.content = result.content;
       job.table.diff.contentError = result.error;
-      job.table.diff.sameRecords = job.table.group.layout === 'converted' && result.content?.rowDiff ? sameRecords(result.content) : null;
+      job.table.diff.sameRecords = job.table.group.layout === 'converted' && result.content ? sameRecords(result.content) : null;
     } else {
       if (result.content) job.change.content = result.content;
       if (result.error) job.change.contentError = result.error;
@@ -118,6 +129,29 @@ export async function attachContentDiffs(
   }
 }
 
+interface TensorJob {
+  change: DataDiff;
+  path: string;
+  before?: Side;
+  after?: Side;
+}
+
+/** The changed safetensors files of a change: the tracked file itself, or files of the directory. */
+function tensorJobsOf(content: ContentModule, change: DataDiff, workspace: boolean): TensorJob[] {
+  const after = (path: string, oid: Oid): Side => (workspace ? { path, workspacePath: path, oid } : { path, oid });
+  if (change.kind === 'file' && (change.oldKind ?? 'file') === 'file') {
+    if (!content.isSafetensors(change.path)) return [];
+    const before = change.oldOid ? { path: change.oldPath ?? change.path, oid: change.oldOid } : undefined;
+    return [{ change, path: change.path, before, after: change.newOid ? after(change.path, change.newOid) : undefined }];
+  }
+  return (change.files ?? [])
+    .filter((f) => f.change !== 'renamed' && content.isSafetensors(f.path))
+    .map((f) => {
+      const path = `${change.path}/${f.path}`;
+      return { change, path, before: f.oldOid ? { path, oid: f.oldOid } : undefined, after: f.newOid ? after(path, f.newOid) : undefined };
+    });
+}
+
 function statsKind(content: ContentModule, path: string): 'data' | 'footer' {
   return content.detectFormat(path) === 'parquet' ? 'footer' : 'data';
 }
@@ -127,9 +161,11 @@ function statsKind(content: ContentModule, path: string): 'data' | 'footer' {
  * typed differently by the two formats (CSV text `1.0`, Parquet double 1) counts as a difference; the
  * record hash of src/diff/content/record-hash.ts is the place to normalise that.
  */
-function sameRecords(diff: ContentDiff): boolean {
-  const r = diff.rowDiff!;
-  return !r.estimated && r.added === 0 && r.removed === 0 && diff.rows.before === diff.rows.after;
+function sameRecords(diff: ContentDiff): boolean | null {
+  if (diff.rows.before === null || diff.rows.after === null) return null;
+  if (diff.rows.before !== diff.rows.after) return false;
+  const r = diff.rowDiff;
+  return r ? !r.estimated && r.added === 0 && r.removed === 0 : null;
 }
 
 function fileJob(content: ContentModule, change: DataDiff, workspace: boolean): Job | undefined {
@@ -158,7 +194,7 @@ function tableJobs(content: ContentModule, change: DataDiff, versions: DirVersio
   const full = (p: string) => `${change.path}/${p}`;
   const beforeSide = (p: string, oid: Oid): Side => ({ path: full(p), oid });
   const afterSide = (p: string, oid: Oid): Side => (workspace ? { path: full(p), workspacePath: full(p), oid } : { path: full(p), oid });
-  const other = [...grouping.other.before.filter((p) => changedBefore.has(p)), ...grouping.other.after.filter((p) => changedAfter.has(p))];
+  const other = [...grouping.other.before.filter((p) => changedBefore.has(p)), ...grouping.other.after.filter((p) => changedAfter.has(p))].filter((p) => !content.isSafetensors(p));
   if (other.length) change.otherFiles = [...new Set(other)].sort();
 
   const jobs: Job[] = [];
@@ -207,13 +243,18 @@ async function diffJob(
     const formatOf = (s: ContentSource): TabularFormat | undefined => content.detectFormat(s.path);
     const withFormat = (list: Array<ContentSource | undefined>) => list.map((s) => ({ ...s!, format: formatOf(s!) }));
     if (before.length === 0 && after.length === 0) return { content: null, error: null };
-    const diff = await content.diffPartitions(withFormat(before), withFormat(after), {
-      rows: options.rows,
-      key: options.key,
-      normalizeNumbers: options.normalizeNumbers,
-      rowLevel: options.rows !== undefined || options.key !== undefined ? true : undefined,
-      onProgress: ctx.onProgress,
-    });
+    const asked = options.rows !== undefined || options.key !== undefined;
+    const run = (rowLevel: boolean | undefined) =>
+      content.diffPartitions(withFormat(before), withFormat(after), { rows: options.rows, key: options.key, normalizeNumbers: options.normalizeNumbers, rowLevel, onProgress: ctx.onProgress });
+    let diff: ContentDiff;
+    if (job.table?.group.layout === 'converted' && !asked) {
+      // A converted file: statistics first (a Parquet side from its footer); the records are compared only
+      // when the row counts leave it possible that they are the same.
+      diff = await run(false);
+      if (diff.rows.before !== null && diff.rows.before === diff.rows.after) diff = await run(true);
+    } else {
+      diff = await run(asked ? true : undefined);
+    }
     const all = job.table?.all;
     if (all && job.table!.group.layout === 'partitioned') {
       const entry = (s: Side): TotalsEntry => ({ path: s.path, format: content.detectFormat(s.path)!, key: s.oid, open: () => open(s) });
