@@ -3,11 +3,13 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
 import { startGcsServer, makeGcsClient } from '../servers/gcs.mjs';
 
 afterAll(cleanupTempDirs);
+// Dozens of CLI runs per test: room for a slow, busy 2-core machine.
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 60_000 });
 
 const BOB = { GIT_AUTHOR_NAME: 'Bob', GIT_AUTHOR_EMAIL: 'bob@example.com' };
 
@@ -140,7 +142,7 @@ async function clones(remoteUrl: string, options: string[][] = []) {
   return { a, b };
 }
 
-async function lockStory(a: string, b: string) {
+async function lockStory(a: string, b: string, full: boolean) {
   // Two clones race for one partition: exactly one wins.
   const race = await Promise.all([dvs(a, ['lock', 'stream/2024-08', '--json']), dvs(b, ['lock', 'stream/2024-08', '--json'], { env: BOB })]);
   expect(race.map((r) => r.code).sort()).toEqual([0, 5]);
@@ -162,6 +164,11 @@ async function lockStory(a: string, b: string) {
   expect(t.stderr).toContain('dvs: error: stream/2024-08/bob.jsonl: not tracked: stream/2024-08 is locked by Test User <test@example.com>');
   expect(read(b, 'stream.dvs')).toBe(pointer);
   rmSync(join(b, 'stream/2024-08/bob.jsonl'));
+  if (!full) {
+    const forced = json(await ok(b, ['unlock', '--force', 'stream/2024-08', '--json'], BOB));
+    expect(forced).toMatchObject({ forced: true, lock: { path: 'stream/2024-08' } });
+    return;
+  }
   // Another partition is free.
   writeTree(b, { 'stream/2024-09/bob.jsonl': 'bob\n' });
   await ok(b, ['track', 'stream'], BOB);
@@ -195,7 +202,7 @@ describe('partition locks', () => {
   it('on a local remote (link-based create-only): a race has one winner; track, push and unlock honour the lock', async () => {
     const store = tempDir();
     const { a, b } = await clones(store);
-    await lockStory(a, b);
+    await lockStory(a, b, true);
     expect(existsSync(join(store, 'dvs-locks'))).toBe(true);
     expect(readdirSync(join(store, 'tmp')).length).toBe(0);
   });
@@ -211,7 +218,7 @@ describe('partition locks', () => {
 
     it('a race has one winner; track, push and unlock honour the lock', async () => {
       const { a, b } = await clones('gs://locks/team', [['endpoint', server.url]]);
-      await lockStory(a, b);
+      await lockStory(a, b, false);
     });
   });
 });
