@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
 import { startGcsServer, makeGcsClient } from '../servers/gcs.mjs';
+import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 
 afterAll(cleanupTempDirs);
 // Dozens of CLI runs per test: room for a slow, busy 2-core machine.
@@ -219,6 +220,38 @@ describe('partition locks', () => {
     it('a race has one winner; track, push and unlock honour the lock', async () => {
       const { a, b } = await clones('gs://locks/team', [['endpoint', server.url]]);
       await lockStory(a, b, false);
+    });
+  });
+
+  // Swift's s3api (2.30) has no conditional PUT: dvs says so and writes no lock, rather than pretend.
+  describe.skipIf(!swiftAvailable())('on S3 (OpenStack Swift, no If-None-Match: *)', () => {
+    let swift: any;
+    let client: any;
+    beforeAll(async () => {
+      swift = await startSwift();
+      client = await makeS3Client(swift);
+      const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+      await client.send(new CreateBucketCommand({ Bucket: 'locks' }));
+    }, 120_000);
+    afterAll(async () => swift?.stop());
+
+    it('refuses to lock (exit 7), leaves no record, and tracking still works', async () => {
+      const repo = await stream();
+      await ok(repo, ['remote', 'add', '--default', 'store', 's3://locks/team']);
+      await ok(repo, ['remote', 'modify', 'store', 'endpoint', swift.endpoint]);
+      await ok(repo, ['remote', 'modify', '--local', 'store', 'access_key_id', 'test:tester']);
+      await ok(repo, ['remote', 'modify', '--local', 'store', 'secret_access_key', 'testing']);
+      const r = await dvs(repo, ['lock', 'stream/2024-08', '--json']);
+      expect(r.code).toBe(7);
+      expect(json(r).error).toMatchObject({ code: 'LOCKS_UNSUPPORTED' });
+      expect(json(r).error.message).toContain('does not support create-only writes (PUT with If-None-Match: *; the server answered 501)');
+      const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+      const listed = await client.send(new ListObjectsV2Command({ Bucket: 'locks', Prefix: 'team/dvs-locks/' }));
+      expect(listed.Contents ?? []).toEqual([]);
+      expect(json(await ok(repo, ['locks', '--json'])).locks).toEqual([]);
+      writeTree(repo, { 'stream/2024-09/b.jsonl': 'b\n' });
+      await ok(repo, ['track', 'stream']);
+      await ok(repo, ['push']);
     });
   });
 });
