@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
 import { startGcsServer, makeGcsClient } from '../servers/gcs.mjs';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
+import { makeBlobServiceClient, startAzurite } from '../servers/azurite.mjs';
 
 afterAll(cleanupTempDirs);
 // Dozens of CLI runs per test: room for a slow, busy 2-core machine.
@@ -129,16 +130,18 @@ describe('append-only directories', () => {
 });
 
 /** Two clones of one repository sharing a remote; Bob's commands run as another Git identity. */
-async function clones(remoteUrl: string, options: string[][] = []) {
+async function clones(remoteUrl: string, options: string[][] = [], local: string[][] = []) {
   const a = await stream();
   await ok(a, ['remote', 'add', '--default', 'store', remoteUrl]);
   for (const o of options) await ok(a, ['remote', 'modify', 'store', ...o]);
+  for (const o of local) await ok(a, ['remote', 'modify', '--local', 'store', ...o]);
   git(a, 'add', '-A');
   git(a, 'commit', '-q', '-m', 'remote');
   await ok(a, ['push']);
   const b = join(tempDir(), 'b');
   git(tempDir(), 'clone', '-q', a, b);
   if (!remoteUrl.includes('://')) await ok(b, ['config', '--local', 'remote.store.url', remoteUrl]);
+  for (const o of local) await ok(b, ['remote', 'modify', '--local', 'store', ...o]);
   await ok(b, ['pull']);
   return { a, b };
 }
@@ -219,6 +222,20 @@ describe('partition locks', () => {
 
     it('a race has one winner; track, push and unlock honour the lock', async () => {
       const { a, b } = await clones('gs://locks/team', [['endpoint', server.url]]);
+      await lockStory(a, b, false);
+    });
+  });
+
+  describe('on Azurite (Put Blob with If-None-Match: *)', () => {
+    let server: any;
+    beforeAll(async () => {
+      server = await startAzurite();
+      await (await makeBlobServiceClient(server)).getContainerClient('locks').create();
+    }, 120_000);
+    afterAll(async () => server?.stop());
+
+    it('a race has one winner; track and unlock honour the lock', async () => {
+      const { a, b } = await clones('azure://locks/team', [], [['connection_string', server.connectionString]]);
       await lockStory(a, b, false);
     });
   });

@@ -110,7 +110,7 @@ function recordsOf(remote: OpenRemote): LockRecords {
   const records = remote.backend.locks;
   if (!records) {
     throw new DvsError('LOCKS_UNSUPPORTED', `Remote "${remote.spec.name}" (${remote.backend.display}) cannot write create-only records, so it cannot hold locks`, {
-      hint: 'Keep locks on a directory, GCS, or S3 remote with conditional writes: dvs lock -r <remote> <partition>',
+      hint: 'Keep locks on a directory, GCS, Azure, or S3 remote with conditional writes: dvs lock -r <remote> <partition>',
       data: { remote: remote.spec.name, scheme: remote.backend.scheme },
     });
   }
