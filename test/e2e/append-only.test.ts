@@ -61,6 +61,11 @@ describe('append-only directories', () => {
     // Inside the directory too: a recorded file changed is refused, a new one is taken.
     writeFileSync(join(repo, 'stream/2024-08/b.jsonl'), 'other\n');
     expect((await dvs(repo, ['track', 'stream/2024-08/b.jsonl'])).code).toBe(5);
+    // dvs remove of a recorded file inside it is refused the same way.
+    const removed = await dvs(repo, ['remove', 'stream/2024-08/a.jsonl']);
+    expect(removed.code).toBe(5);
+    expect(removed.stderr).toContain('2024-08/a.jsonl (deleted); nothing was written');
+    expect(read(repo, 'stream.dvs')).toBe(pointer);
     // Only a directory as a whole can be declared.
     const file = await dvs(repo, ['track', '--append-only', 'stream/2024-10/d.jsonl']);
     expect(file.code).toBe(2);
