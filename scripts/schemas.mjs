@@ -16,6 +16,10 @@ export const SCHEMA_DIR = join(ROOT, 'docs', 'schemas');
 export const OUTPUT_TYPES = {
   init: 'InitOutput',
   track: 'TrackOutput',
+  checkpoint: 'CheckpointOutput',
+  lock: 'LockOutput',
+  unlock: 'UnlockOutput',
+  locks: 'LocksOutput',
   status: 'StatusOutput',
   checkout: 'CheckoutOutput',
   push: 'PushOutput',

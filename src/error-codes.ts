@@ -138,6 +138,7 @@ export const ERROR_CODES = spec({
   APPEND_ONLY_NOT_DIRECTORY: { kind: 'usage', when: '`dvs track --append-only` names a file, or a path inside a tracked directory: only a tracked directory as a whole can be append-only.' },
   APPEND_ONLY_BASE_MISSING: { kind: 'notfound', when: 'The manifest an append-only directory was last recorded with is not in the cache, so dvs cannot tell what was appended.' },
   NOT_APPEND_ONLY: { kind: 'usage', when: '`dvs checkpoint` or `dvs lock` names data that is not an append-only tracked directory.' },
+  CHECKPOINT_NO_AUDIT: { kind: 'usage', when: '`dvs checkpoint` with the audit trail turned off (`audit.enabled: false`): a checkpoint is an audit event.' },
   CHECKPOINT_MESSAGE: { kind: 'usage', when: '`dvs checkpoint` without `-m`, or with an empty message.' },
   LOCK_HELD: { kind: 'conflict', when: '`dvs lock` of a partition someone already holds, or `dvs track`/`dvs push` that would change a partition locked by someone else.' },
   LOCK_NOT_HELD: { kind: 'notfound', when: '`dvs unlock` of a partition nobody has locked.' },

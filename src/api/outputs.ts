@@ -12,6 +12,8 @@ import type { MoveResult } from '../ops/data/move.js';
 import type { RemoveResult } from '../ops/data/remove.js';
 import type { StatusResult } from '../ops/data/status.js';
 import type { TrackResult } from '../ops/data/track.js';
+import type { CheckpointListResult, CheckpointResult } from '../ops/data/checkpoint.js';
+import type { LockResult, LocksResult, UnlockResult } from '../ops/remote/locks.js';
 import type { UnprotectResult } from '../ops/data/unprotect.js';
 import type { VerifyResult } from '../ops/data/verify.js';
 import type { InstallResult, UninstallResult } from '../ops/git/install.js';
@@ -36,6 +38,10 @@ import type { InitResult } from '../ops/setup/init.js';
  */
 export type InitOutput = InitResult;
 export type TrackOutput = TrackResult;
+export type CheckpointOutput = CheckpointResult | CheckpointListResult;
+export type LockOutput = LockResult;
+export type UnlockOutput = UnlockResult;
+export type LocksOutput = LocksResult;
 export type StatusOutput = StatusResult | RemoteStatusResult;
 export type CheckoutOutput = CheckoutResult | CheckoutPreview;
 export type PushOutput = PushResult;
@@ -78,6 +84,10 @@ export interface ErrorOutput {
 export interface Outputs {
   init: InitOutput;
   track: TrackOutput;
+  checkpoint: CheckpointOutput;
+  lock: LockOutput;
+  unlock: UnlockOutput;
+  locks: LocksOutput;
   status: StatusOutput;
   checkout: CheckoutOutput;
   push: PushOutput;
@@ -123,6 +133,10 @@ export type OutputsMatchCommands = Check<
 type CommandsByName =
   | { name: 'init'; def: typeof import('../commands/init.js').initCommand }
   | { name: 'track'; def: typeof import('../commands/track.js').trackCommand }
+  | { name: 'checkpoint'; def: typeof import('../commands/checkpoint.js').checkpointCommand }
+  | { name: 'lock'; def: typeof import('../commands/lock.js').lockCommand }
+  | { name: 'unlock'; def: typeof import('../commands/lock.js').unlockCommand }
+  | { name: 'locks'; def: typeof import('../commands/lock.js').locksCommand }
   | { name: 'status'; def: typeof import('../commands/status.js').statusCommand }
   | { name: 'checkout'; def: typeof import('../commands/checkout.js').checkoutCommand }
   | { name: 'push'; def: typeof import('../commands/push.js').pushCommand }

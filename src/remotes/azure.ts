@@ -13,7 +13,7 @@ import {
 import { shortOid, type Oid } from '../objects/oid.js';
 import { RemoteError } from './errors.js';
 import { cap, checkSource, probeEndpoint, readSource, sourceUnreadable, translateFailure } from './common.js';
-import { MARKER_NAME, objectKey, oidOfKey, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
+import { LOCK_NAME, MARKER_NAME, lockKey, objectKey, type LockRecords, oidOfKey, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
 
 /**
  * Azure Blob Storage, through @azure/storage-blob. Objects up to SINGLE_MAX go up in one Put Blob that
@@ -251,6 +251,57 @@ export class AzureBackend implements RemoteBackend {
       throw this.translate(err, 'writing the epoch marker');
     }
   }
+
+  /** Create-only through Put Blob with `If-None-Match: *`: the service answers 409 when the blob exists. */
+  readonly locks: LockRecords = {
+    create: async (name, body, call) => {
+      const bytes = Buffer.from(body);
+      try {
+        await this.container.getBlockBlobClient(lockKey(this.prefix, name)).upload(bytes, bytes.length, {
+          abortSignal: call.signal,
+          conditions: { ifNoneMatch: '*' },
+          blobHTTPHeaders: { blobContentType: 'application/json', blobContentMD5: createHash('md5').update(bytes).digest() },
+        });
+        return true;
+      } catch (err) {
+        if (status(err) === 409 || status(err) === 412) return false;
+        throw this.translate(err, 'creating a lock');
+      }
+    },
+    read: async (name, call) => {
+      try {
+        const r = await this.container.getBlockBlobClient(lockKey(this.prefix, name)).download(0, undefined, { abortSignal: call.signal, maxRetryRequests: 0 });
+        const chunks: Buffer[] = [];
+        for await (const chunk of r.readableStreamBody as Readable) chunks.push(chunk as Buffer);
+        return Buffer.concat(chunks).toString('utf8');
+      } catch (err) {
+        if (status(err) === 404 && !isNoContainer(err)) return undefined;
+        throw this.translate(err, 'reading a lock');
+      }
+    },
+    list: async (call) => {
+      const prefix = lockKey(this.prefix, '');
+      const names: string[] = [];
+      try {
+        for await (const page of this.container.listBlobsFlat({ prefix, abortSignal: call.signal }).byPage({ maxPageSize: this.listPageSize })) {
+          for (const b of page.segment.blobItems) {
+            const name = b.name.slice(prefix.length);
+            if (LOCK_NAME.test(name)) names.push(name);
+          }
+        }
+      } catch (err) {
+        throw this.translate(err, 'listing locks');
+      }
+      return names;
+    },
+    remove: async (name, call) => {
+      try {
+        await this.container.getBlockBlobClient(lockKey(this.prefix, name)).deleteIfExists({ abortSignal: call.signal });
+      } catch (err) {
+        throw this.translate(err, 'removing a lock');
+      }
+    },
+  };
 
   async close(): Promise<void> {}
 

@@ -156,6 +156,19 @@ describe('--json outputs match docs/schemas/', () => {
     await valid(repo, 'uninstall', ['uninstall']);
   }, 180_000);
 
+  it('track --append-only, checkpoint, lock, locks, unlock', async () => {
+    writeTree(repo, { 'stream/2024-08/a.jsonl': 'a\n' });
+    await valid(repo, 'track', ['track', '--append-only', 'stream']);
+    writeTree(repo, { 'stream/2024-09/b.jsonl': 'b\n' });
+    await valid(repo, 'checkpoint', ['checkpoint', 'stream', '-m', 'September']);
+    await valid(repo, 'checkpoint', ['checkpoint', '--list']);
+    await valid(repo, 'lock', ['lock', 'stream/2024-09']);
+    await valid(repo, 'locks', ['locks']);
+    await valid(repo, 'unlock', ['unlock', 'stream/2024-09']);
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'stream');
+  }, 180_000);
+
   it('failures print the error shape', async () => {
     await valid(repo, 'push', ['push', '-r', 'nowhere'], true);
     await valid(repo, 'status', ['status', 'no/such/path'], true);

@@ -68,6 +68,12 @@ export async function checkpoint(ctx: OpContext, options: CheckpointOptions): Pr
   const { rel } = repo.resolve(ctx.cwd, options.target.replace(/\/+$/, '') || options.target);
   const pointerPath = pointerPathOf(rel);
   repo.guard.check(rel, pointerPath);
+  if (repo.config.get('audit.enabled') === false) {
+    throw new DvsError('CHECKPOINT_NO_AUDIT', `${options.target}: checkpoints are audit events, and the audit trail is off (audit.enabled false)`, {
+      hint: 'Turn it on (dvs config audit.enabled true), or record the version with dvs track and a Git tag.',
+      data: { path: rel },
+    });
+  }
   const before = readPointer(repo.root, pointerPath);
   if (!before.appendOnly) {
     throw new DvsError('NOT_APPEND_ONLY', `${options.target}: not an append-only directory; checkpoints mark versions of one`, {
@@ -91,13 +97,16 @@ export async function checkpoint(ctx: OpContext, options: CheckpointOptions): Pr
     paths: [{ path: rel, oid: item.oid, kind: 'dir', size: item.size }],
     data: { message, files: item.files ?? 0, added: added.length, names: added.slice(0, CHECKPOINT_NAMES_MAX) },
   });
-  const checkpoint = event ? checkpointOf(event) : undefined;
+  const checkpoint = event && checkpointOf(event);
+  if (!checkpoint) throw new Error('a checkpoint event was written but does not read back');
+  const autostage = repo.config.bool('core.autostage');
+  const eventFile = [event.file];
   return {
-    checkpoint: checkpoint ?? { path: rel, oid: item.oid, files: item.files ?? 0, size: item.size, message, added: added.length, names: added.slice(0, CHECKPOINT_NAMES_MAX), time: new Date().toISOString(), user: '', commit: null, event: '' },
+    checkpoint,
     hashedFiles: item.hashedFiles,
     changed: item.changed,
-    staged: event && tracked.staged.length + tracked.toStage.length === 0 && repo.config.bool('core.autostage') ? [event.file] : event && repo.config.bool('core.autostage') ? [...tracked.staged, event.file] : tracked.staged,
-    toStage: event && !repo.config.bool('core.autostage') ? [...tracked.toStage, event.file] : tracked.toStage,
+    staged: autostage ? [...tracked.staged, ...eventFile] : tracked.staged,
+    toStage: autostage ? tracked.toStage : [...tracked.toStage, ...eventFile],
     warnings: tracked.warnings,
   };
 }

@@ -13,6 +13,7 @@ import { compareWorkspace } from '../../workspace/compare.js';
 import { trackedAncestor } from '../../workspace/targets.js';
 import type { OpContext } from '../context.js';
 import { updatePlaced } from '../../workspace/placed.js';
+import { refuseAppend } from './append-only.js';
 import { hasEntriesAt, isAtOrBelow, openTrackedDirectory, saveDirectoryVersion, spliceEntries, workspaceEntriesAt } from './dir-edit.js';
 
 export interface RemoveOptions {
@@ -133,6 +134,8 @@ function plan(repo: Repo, cwd: string, arg: string): Planned {
   if (owner) {
     const dir = openTrackedDirectory(repo, owner, arg);
     const sub = rel.slice(owner.length + 1);
+    // Checked before anything is removed: a command naming several paths changes none.
+    if (dir.pointer.appendOnly && hasEntriesAt(dir.manifest, sub)) refuseAppend(owner, dir.manifest.entries.filter((e) => isAtOrBelow(e.path, sub)).map((e) => ({ path: e.path, reason: 'gone' as const })));
     if (hasEntriesAt(dir.manifest, sub)) return { arg, path: rel, pointerPath: dir.pointerPath, owner, sub };
     throw new DvsError('NOT_TRACKED', `${arg}: ${owner}'s manifest has no entry there`, {
       hint: `List the directory's files with: dvs status --granular ${owner}`,

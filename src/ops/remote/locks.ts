@@ -36,7 +36,15 @@ export interface PartitionLock {
   digest: string;
   /** Files under the path when it was locked. */
   files: number;
+  /**
+   * The first 16 hex digits of the SHA-256 of each of those files' manifest lines, sorted; left out
+   * above LOCK_ENTRIES_MAX files (then only the digest says which version may be pushed).
+   */
+  entries?: string[];
 }
+
+/** Files a lock lists one by one (16 hex digits each: a lock stays well under 1 MiB). */
+export const LOCK_ENTRIES_MAX = 20_000;
 
 export interface LockResult {
   remote: RemoteRef;
@@ -86,16 +94,21 @@ function partitionOf(repo: Repo, cwd: string, arg: string): Partition {
   return { path: rel, dataset, sub: dataset === rel ? '' : rel.slice(dataset.length + 1), pointer };
 }
 
-/** The partition's manifest lines, hashed: equal digests mean the same files with the same bytes. */
-export function partitionDigest(manifest: Manifest, sub: string): { digest: string; files: number } {
+/**
+ * The partition's manifest lines, hashed: equal digests mean the same files with the same bytes; and
+ * each line's short hash, so that a version holding only files the lock lists (an older one) can be told
+ * from one that adds to the partition.
+ */
+export function partitionDigest(manifest: Manifest, sub: string): { digest: string; files: number; entries: string[] } {
   const h = createHash('sha256');
-  let files = 0;
+  const entries: string[] = [];
   for (const e of manifest.entries) {
     if (sub !== '' && !isAtOrBelow(e.path, sub)) continue;
-    h.update(`${e.oid} ${e.exec ? 'x' : '-'} ${e.path}\n`);
-    files++;
+    const line = `${e.oid} ${e.exec ? 'x' : '-'} ${e.path}\n`;
+    h.update(line);
+    entries.push(createHash('sha256').update(line).digest('hex').slice(0, 16));
   }
-  return { digest: h.digest('hex'), files };
+  return { digest: h.digest('hex'), files: entries.length, entries: entries.sort() };
 }
 
 function lockName(path: string): string {
@@ -110,7 +123,7 @@ function recordsOf(remote: OpenRemote): LockRecords {
   const records = remote.backend.locks;
   if (!records) {
     throw new DvsError('LOCKS_UNSUPPORTED', `Remote "${remote.spec.name}" (${remote.backend.display}) cannot write create-only records, so it cannot hold locks`, {
-      hint: 'Keep locks on a directory, GCS, or S3 remote with conditional writes: dvs lock -r <remote> <partition>',
+      hint: 'Keep locks on a directory, GCS, Azure, or S3 remote with conditional writes: dvs lock -r <remote> <partition>',
       data: { remote: remote.spec.name, scheme: remote.backend.scheme },
     });
   }
@@ -121,8 +134,8 @@ function parseLock(text: string, where: string): PartitionLock {
   const fail = (reason: string): never => {
     throw new DvsError('LOCK_INVALID', `${where}: not a dvs lock (${reason})`, { hint: 'Remove it with dvs unlock --force <path>, or from the remote by hand.', data: { where } });
   };
-  // A lock is a few hundred bytes; anything big is not one, and is not parsed.
-  if (text.length > 65536) fail('larger than 64 KiB');
+  // A lock is at most a few hundred KiB; anything bigger is not one, and is not parsed.
+  if (text.length > 1 << 20) fail('larger than 1 MiB');
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -132,6 +145,8 @@ function parseLock(text: string, where: string): PartitionLock {
   const f = Fields.of(value, 'lock', fail, true);
   if ((value as { v?: unknown }).v !== LOCK_VERSION) fail(`version must be ${LOCK_VERSION}`);
   const files = (value as { files?: unknown }).files;
+  const entries = (value as { entries?: unknown }).entries;
+  if (entries !== undefined && (!Array.isArray(entries) || !entries.every((e) => typeof e === 'string' && /^[0-9a-f]{16}$/.test(e)))) fail('entries must be a list of 16 hex digits each');
   return {
     path: f.required('path'),
     dataset: f.required('dataset'),
@@ -140,6 +155,7 @@ function parseLock(text: string, where: string): PartitionLock {
     time: f.required('time'),
     digest: f.required('digest'),
     files: typeof files === 'number' && Number.isSafeInteger(files) && files >= 0 ? files : 0,
+    ...(entries !== undefined ? { entries: entries as string[] } : {}),
   };
 }
 
@@ -159,10 +175,16 @@ function overlaps(a: string, b: string): boolean {
   return isAtOrBelow(a, b) || isAtOrBelow(b, a);
 }
 
+/** A lock as commands report it: the entry hashes are for push to compare, the count says enough. */
+function shown(lock: PartitionLock): PartitionLock {
+  const { entries: _entries, ...rest } = lock;
+  return rest;
+}
+
 function heldBy(lock: PartitionLock, remote: string): DvsError {
   return new DvsError('LOCK_HELD', `${lock.path} is locked by ${lock.owner} (on ${lock.host} since ${lock.time}, remote "${remote}")`, {
     hint: `Ask them to run \`dvs unlock ${lock.path}\` when done; \`dvs locks\` lists the locks.`,
-    data: { lock, remote },
+    data: { lock: shown(lock), remote },
   });
 }
 
@@ -186,7 +208,8 @@ export async function lock(ctx: OpContext, options: { target: string; remote?: s
     });
   }
   const owner = await currentUser(repo.root);
-  const lock: PartitionLock = { path: part.path, dataset: part.dataset, owner, host: currentHost(), time: new Date().toISOString(), ...partitionDigest(manifest, part.sub) };
+  const { digest, files, entries } = partitionDigest(manifest, part.sub);
+  const lock: PartitionLock = { path: part.path, dataset: part.dataset, owner, host: currentHost(), time: new Date().toISOString(), digest, files, ...(files <= LOCK_ENTRIES_MAX ? { entries } : {}) };
   return withRemote(ctx, options.remote, async (remote, ref) => {
     const records = recordsOf(remote);
     const name = lockName(part.path);
@@ -197,7 +220,7 @@ export async function lock(ctx: OpContext, options: { target: string; remote?: s
       if (text === undefined) throw new DvsError('LOCK_HELD', `${part.path} was locked and unlocked while dvs looked; try again`, { data: { path: part.path } });
       const held = parseLock(text, `lock of ${part.path} on remote "${remote.spec.name}"`);
       if (held.owner !== owner) throw heldBy(held, remote.spec.name);
-      return { remote: ref, lock: held, created: false };
+      return { remote: ref, lock: shown(held), created: false };
     }
     // A lock on a folder around this one, or inside it, held by someone else wins: this one is withdrawn.
     const other = (await readLocks(remote)).find((l) => l.owner !== owner && overlaps(l.path, part.path));
@@ -205,7 +228,7 @@ export async function lock(ctx: OpContext, options: { target: string; remote?: s
       await records.remove(name, callOptions(remote));
       throw heldBy(other, remote.spec.name);
     }
-    return { remote: ref, lock, created: true };
+    return { remote: ref, lock: shown(lock), created: true };
   });
 }
 
@@ -231,17 +254,17 @@ export async function unlock(ctx: OpContext, options: { target: string; remote?:
     if (forced && !options.force) {
       throw new DvsError('LOCK_NOT_OWNER', `${rel} is locked by ${held.owner}, not by you (${owner})`, {
         hint: `Ask them to unlock it; if they cannot, break the lock with: dvs unlock --force ${rel}`,
-        data: { lock: held, remote: remote.spec.name },
+        data: { lock: shown(held), remote: remote.spec.name },
       });
     }
     await records.remove(name, callOptions(remote));
-    return { remote: ref, lock: held, forced };
+    return { remote: ref, lock: shown(held), forced };
   });
 }
 
 export async function listLocks(ctx: OpContext, options: { remote?: string }): Promise<LocksResult> {
   const owner = await currentUser(ctx.repo.root);
-  return withRemote(ctx, options.remote, async (remote, ref) => ({ remote: ref, locks: (await readLocks(remote)).map((l) => ({ ...l, mine: l.owner === owner })) }));
+  return withRemote(ctx, options.remote, async (remote, ref) => ({ remote: ref, locks: (await readLocks(remote)).map((l) => ({ ...shown(l), mine: l.owner === owner })) }));
 }
 
 /**
@@ -273,8 +296,9 @@ export async function refuseLockedTrack(ctx: OpContext, dataset: string, paths: 
 }
 
 /**
- * For `dvs push`: refuse to send a version of a partition locked by someone else other than the one
- * its lock recorded. Remotes that cannot hold locks have none to honour.
+ * For `dvs push`: refuse to send a version of a partition locked by someone else that holds a file the
+ * lock's version did not (an append or a change made beside the holder). Remotes that cannot hold locks
+ * have none to honour.
  */
 export async function refuseLockedPush(repo: Repo, remote: OpenRemote, pointers: ReadonlyArray<{ dataPath: string; pointer: PointerData }>): Promise<void> {
   const dirs = pointers.filter((p) => p.pointer.kind === 'dir' && p.pointer.appendOnly);
@@ -287,7 +311,13 @@ export async function refuseLockedPush(repo: Repo, remote: OpenRemote, pointers:
       const manifest = loadManifestIfPresent(repo.cache, p.pointer.oid, p.dataPath);
       if (!manifest) continue; // not in the cache: nothing of it can be pushed from here either
       const sub = l.path === l.dataset ? '' : l.path.slice(l.dataset.length + 1);
-      if (partitionDigest(manifest, sub).digest === l.digest) continue;
+      const mine = partitionDigest(manifest, sub);
+      if (mine.digest === l.digest) continue;
+      // Only files the lock lists: an older version of the partition (the pre-push hook sends history).
+      if (l.entries) {
+        const listed = new Set(l.entries);
+        if (mine.entries.every((e) => listed.has(e))) continue;
+      }
       const err = heldBy(l, remote.spec.name);
       throw new DvsError('LOCK_HELD', `Not pushed: this version of ${p.dataPath} changes ${l.path}, and ${err.message}`, {
         hint: `Wait for \`dvs unlock ${l.path}\` (then pull and merge), or move your change out of that partition. ${err.hint}`,
