@@ -82,10 +82,19 @@ export async function run({ work, log }) {
   step('dedup', 'dedup', 'text', 'data/a.jsonl', 'data/b.jsonl');
   step('filter_b', 'filter', '0.1', 'data/b.jsonl', 'data/c.jsonl');
   sh('git add -A && git commit -q -m pipeline', { cwd: repo });
-  const back = median(5, () => dvs(['lineage', 'trace', 'data/c.jsonl', '--row', String(Math.floor(rows * 0.6))], { cwd: repo }).ms);
-  const forward = median(5, () => dvs(['lineage', 'trace', '--source', 'raw/cc.jsonl', '--row', String(Math.floor(rows * 0.7) + 10)], { cwd: repo }).ms);
+  const trace = (args) => dvs(['lineage', 'trace', ...args], { cwd: repo });
+  const backArgs = ['data/c.jsonl', '--row', String(Math.floor(rows * 0.6))];
+  const forwardArgs = ['--source', 'raw/cc.jsonl', '--row', String(Math.floor(rows * 0.7) + 10)];
+  trace(backArgs); // the indexes are in the cache already; this warms the page cache as a user's second trace would be
+  const back = median(5, () => trace(backArgs).ms);
+  const backCpu = median(5, () => trace(backArgs).cpuS);
+  const forward = median(5, () => trace(forwardArgs).ms);
+  const forwardCpu = median(5, () => trace(forwardArgs).cpuS);
   const version = median(5, () => dvs(['--version'], { cwd: repo }).ms);
+  const versionCpu = median(5, () => dvs(['--version'], { cwd: repo }).cpuS);
   out.push({ name: `lineage trace back through 3 transforms of ${rows.toLocaleString('en-US')} rows (wall)`, value: back, unit: 'ms', baseline: version, baselineName: 'dvs --version', target: '< 1000 ms', pass: back < 1000 });
+  out.push({ name: 'lineage trace back, CPU (row values read from the data included)', value: backCpu, unit: 's', baseline: versionCpu, baselineName: 'dvs --version', target: '< 1 s', pass: backCpu < 1 });
   out.push({ name: 'lineage trace --source forward through the same 3 transforms (wall)', value: forward, unit: 'ms', target: '< 1000 ms', pass: forward < 1000 });
+  out.push({ name: 'lineage trace --source forward, CPU', value: forwardCpu, unit: 's', baseline: versionCpu, baselineName: 'dvs --version', target: '< 1 s', pass: forwardCpu < 1 });
   return out;
 }
