@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRowIndex, decodeRowIndex, encodeRowIndex, lineOf, NO_ORIGIN, scanRows } from '../../src/lineage/row-index.js';
-import { paramValues } from '../../src/lineage/trace.js';
+import { paramValues, traceForward } from '../../src/lineage/trace.js';
+import type { LineageStep } from '../../src/lineage/walk.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dvs-rowindex-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -66,5 +67,29 @@ describe('row index', () => {
       { param: 'key', field: 'text', value: 'hello' },
       { param: 'lang', field: 'meta.lang', value: 'en' },
     ]);
+  });
+
+  it('follows a row through a split to the output that kept it, and reports a drop only when no output kept it', async () => {
+    const all = scanRows(file('all.jsonl', 'a\nb\nc\nd\n'), 'jsonl');
+    const train = scanRows(file('train.jsonl', 'a\nb\n'), 'jsonl');
+    const test = scanRows(file('test.jsonl', 'c\n'), 'jsonl');
+    const IN = 'b'.repeat(64);
+    const indexes = new Map([
+      ['1'.repeat(64), buildRowIndex({}, { path: 'train.jsonl', oid: 'c'.repeat(64), scan: train }, [{ path: 'all.jsonl', oid: IN, scan: all }])],
+      ['2'.repeat(64), buildRowIndex({}, { path: 'test.jsonl', oid: 'd'.repeat(64), scan: test }, [{ path: 'all.jsonl', oid: IN, scan: all }])],
+    ]);
+    const step = {
+      id: 'split1', transform: 'split', params: { ratio: 0.5 }, inputs: [],
+      outputs: [
+        { path: 'train.jsonl', oid: 'c'.repeat(64), rows: 2, node: 'train', rowIndex: '1'.repeat(64) },
+        { path: 'test.jsonl', oid: 'd'.repeat(64), rows: 1, node: 'test', rowIndex: '2'.repeat(64) },
+      ],
+    } as unknown as LineageStep;
+    const consumers = new Map([[`all.jsonl@${IN}`, [step]]]);
+    const load = async (oid: string) => indexes.get(oid)!;
+    const third = await traceForward({ path: 'all.jsonl', oid: IN }, 2, consumers, load);
+    expect(third.map((b) => [b.end.status, b.end.at.path, b.end.at.row])).toEqual([['kept', 'test.jsonl', 1]]);
+    const fourth = await traceForward({ path: 'all.jsonl', oid: IN }, 3, consumers, load);
+    expect(fourth.map((b) => [b.end.status, b.hops.at(-1)?.transform])).toEqual([['dropped', 'split']]);
   });
 });
