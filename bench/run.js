@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench [-- section...]`: runs the benchmark sections (core, git, remotes, content, records) on data they
+// `npm run bench [-- section...]`: runs the benchmark sections (core, git, remotes, content, records, lineage) on data they
 // generate under bench/.work/, prints one table and writes bench/.work/results.json. `reliability` (kill
 // and resume, about an hour) runs only when named: `npm run bench -- reliability`.
 // Figures depend on the machine; each row names its baseline, measured in the same run on the same bytes.
@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT } from './lib.mjs';
 
-const ALL = ['core', 'git', 'remotes', 'content', 'records'];
+const ALL = ['core', 'git', 'remotes', 'content', 'records', 'lineage'];
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 const sections = wanted.length ? wanted : ALL;
 const keep = process.argv.includes('--keep');

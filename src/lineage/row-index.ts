@@ -34,7 +34,7 @@ function compactLines(lines: Uint32Array, rows: number): { lines?: Uint32Array; 
 }
 
 /**
- * A 64-bit fingerprint of bytes [s, e): two 32-bit murmur-style lanes over 4-byte words. Not a
+ * A 64-bit fingerprint of bytes [s, e): two 32-bit murmur-style lanes, each over every other 4-byte word. Not a
  * cryptographic hash: it names rows within one dataset, where 2^-64 per pair is ample, and it is about
  * six times faster than SHA-1 per row in JavaScript.
  */
@@ -42,15 +42,18 @@ function fingerprint(b: Uint8Array, s: number, e: number, out: Uint32Array, at: 
   let h1 = 0x811c9dc5 ^ (e - s);
   let h2 = 0x9747b28c;
   let i = s;
-  for (; i + 4 <= e; i += 4) {
-    let k = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
-    k = Math.imul(k, 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    k = Math.imul(k, 0x1b873593);
-    h1 ^= k;
+  // Each lane takes every other word: half the multiplications of hashing every word twice.
+  for (; i + 8 <= e; i += 8) {
+    let k1 = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+    let k2 = b[i + 4] | (b[i + 5] << 8) | (b[i + 6] << 16) | (b[i + 7] << 24);
+    k1 = Math.imul(k1, 0xcc9e2d51);
+    k1 = (k1 << 15) | (k1 >>> 17);
+    h1 ^= Math.imul(k1, 0x1b873593);
     h1 = (h1 << 13) | (h1 >>> 19);
     h1 = (Math.imul(h1, 5) + 0xe6546b64) | 0;
-    h2 ^= Math.imul(k, 0x85ebca6b);
+    k2 = Math.imul(k2, 0x85ebca6b);
+    k2 = (k2 << 17) | (k2 >>> 15);
+    h2 ^= Math.imul(k2, 0xc2b2ae35);
     h2 = (h2 << 17) | (h2 >>> 15);
     h2 = (Math.imul(h2, 5) + 0x1b873594) | 0;
   }

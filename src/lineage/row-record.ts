@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { DvsError } from '../errors.js';
 import type { Warning } from '../events.js';
 import { detectFormat } from '../diff/content/format.js';
+import { sha256Hex } from '../objects/hash.js';
 import type { Oid } from '../objects/oid.js';
 import { pointerPathOf, type Pointer } from '../pointer/format.js';
 import { readPointer } from '../pointer/io.js';
@@ -38,12 +39,15 @@ function inputScan(repo: Repo, io: LineageIO, format: RowFormat, mode: Fingerpri
 }
 
 /**
- * Record a row index for each tabular file output (setting its `rowIndex`), matching its rows to the
+ * Build a row index for each tabular file output (setting its `rowIndex`), matching its rows to the
  * tabular file inputs' rows by fingerprint. A failure leaves that output without an index and warns.
+ * Returns the objects to store: the caller adds them to the cache under the repository lock, so that a
+ * gc cannot collect one before the pointer naming it is written.
  */
-export function recordRowIndexes(repo: Repo, inputs: LineageIO[], outputs: LineageIO[], mode: FingerprintMode, warnings: Warning[]): void {
+export function buildRowIndexes(repo: Repo, inputs: LineageIO[], outputs: LineageIO[], mode: FingerprintMode, warnings: Warning[]): Buffer[] {
   const targets = outputs.filter((o) => rowFormatOf(o));
-  if (targets.length === 0) return;
+  const objects: Buffer[] = [];
+  if (targets.length === 0) return objects;
   const scans: Array<{ path: string; oid: Oid; scan: RowScan }> = [];
   try {
     for (const io of inputs) {
@@ -53,17 +57,20 @@ export function recordRowIndexes(repo: Repo, inputs: LineageIO[], outputs: Linea
   } catch (err) {
     if (!(err instanceof DvsError)) throw err;
     for (const o of targets) warnings.push({ code: 'ROW_INDEX_SKIPPED', path: o.path, message: `${o.path}: no row index recorded (${err.message})` });
-    return;
+    return objects;
   }
   for (const o of targets) {
     try {
       const scan = scanRows(repo.abs(o.path), rowFormatOf(o)!, mode, o.path);
-      o.rowIndex = repo.cache.addBuffer(encodeRowIndex(buildRowIndex(mode, { path: o.path, oid: o.oid, scan }, scans)));
+      const data = encodeRowIndex(buildRowIndex(mode, { path: o.path, oid: o.oid, scan }, scans));
+      o.rowIndex = sha256Hex(data);
+      objects.push(data);
     } catch (err) {
       if (!(err instanceof DvsError)) throw err;
       warnings.push({ code: 'ROW_INDEX_SKIPPED', path: o.path, message: `${o.path}: no row index recorded (${err.message})` });
     }
   }
+  return objects;
 }
 
 /**

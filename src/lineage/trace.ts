@@ -129,9 +129,13 @@ export async function traceForward(start: { path: string; oid: Oid }, row: numbe
       return;
     }
     for (const step of steps) {
+      // A step with several outputs (a split) drops a row only when no output kept it.
+      let dropped: TraceBranch | undefined;
+      let kept = false;
       for (const out of step.outputs) {
         if (!out.rowIndex) {
           branches.push({ hops, end: { status: 'unknown', at, reason: `${step.transform} recorded no row index for ${out.path}` } });
+          kept = true;
           continue;
         }
         const index = await load(out.rowIndex, `${out.path} (made by ${step.transform})`);
@@ -143,15 +147,17 @@ export async function traceForward(start: { path: string; oid: Oid }, row: numbe
         const fate = input.fates[r];
         const base = { step: step.id, transform: step.transform, params: step.params, from, values: [] };
         if (fate >= 0) {
+          kept = true;
           const to = outputPosition(index, fate);
           const hop: TraceHop = { ...base, to, ...copiesOf(index, fate, i, r) };
           await visit(out.path, out.oid, fate, to.line, [...hops, hop], depth + 1);
-        } else {
+        } else if (!dropped || (fate <= -2 && !dropped.hops[dropped.hops.length - 1].duplicateOf)) {
           const duplicateOf = fate <= -2 ? outputPosition(index, -fate - 2) : undefined;
           const hop: TraceHop = { ...base, to: null, ...(duplicateOf ? { ...copiesOf(index, -fate - 2, i, r), duplicateOf } : { copies: 1, copy: 1 }) };
-          branches.push({ hops: [...hops, hop], end: { status: 'dropped', at: from, step: step.id, transform: step.transform } });
+          dropped = { hops: [...hops, hop], end: { status: 'dropped', at: from, step: step.id, transform: step.transform } };
         }
       }
+      if (dropped && !kept) branches.push(dropped);
     }
   };
   await visit(start.path, start.oid, row, row + 1, [], 0);

@@ -84,7 +84,7 @@ describe('dvs transform', () => {
       new RegExp(
         `^lineage:\\n  transform: filter\\n  params:\\n    min: 0\\.5\\n  command:\\n    - .+\\n    - -e\\n    - [^]+    - data/raw\\.csv\\n    - data/out\\.csv\\n    - "0\\.5"\\n` +
           `  inputs:\\n    - path: data/raw\\.csv\\n      oid: ${rawOid}\\n      kind: file\\n      size: 33\\n      rows: 4\\n` +
-          `  outputs:\\n    - path: data/out\\.csv\\n      oid: ${outOid}\\n      kind: file\\n      size: 21\\n      rows: 2\\n` +
+          `  outputs:\\n    - path: data/out\\.csv\\n      oid: ${outOid}\\n      kind: file\\n      size: 21\\n      rows: 2\\n      row_index: sha256:[0-9a-f]{64}\\n` +
           `  started: \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z\\n  duration: [\\d.]+\\n  user: Test User <test@example\\.com>\\n  host: .+\\n  commit: ${head}\\n  dirty: false\\n  ran: here\\n$`,
         'm',
       ),

@@ -118,7 +118,8 @@ async function resolveRow(objects: Objects, path: string, pointer: Pointer, opti
 function addValues(ctx: OpContext, branches: TraceBranch[], warnings: Warning[]): void {
   const hops = branches.flatMap((b) => b.hops);
   if (!hops.some((h) => Object.keys(h.params).length)) return;
-  const positions = [...branches.map((b) => b.end.at), ...hops.map((h) => h.from)];
+  // The same row in every version: read the one nearest the start of its file.
+  const positions = [...branches.map((b) => b.end.at), ...hops.map((h) => h.from)].sort((a, b) => a.line - b.line);
   for (const p of positions) {
     const format = rowFormatOf({ path: p.path, kind: 'file' });
     if (!format || !ctx.repo.cache.has(p.oid)) continue;

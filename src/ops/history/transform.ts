@@ -175,9 +175,10 @@ async function recordOutputs(ctx: OpContext, spec: TransformSpec, prepared: Prep
   const outputs: LineageIO[] = [];
   for (const item of tracked.items) outputs.push(await describe(repo, { path: item.path, pointerPath: item.pointerPath }));
   const warnings = [...tracked.warnings];
+  let indexObjects: Buffer[] = [];
   if (spec.rowIndex !== false) {
-    const { recordRowIndexes } = await import('../../lineage/row-record.js');
-    recordRowIndexes(repo, inputs, outputs, spec.rowId === undefined ? {} : { rowId: spec.rowId }, warnings);
+    const { buildRowIndexes } = await import('../../lineage/row-record.js');
+    indexObjects = buildRowIndexes(repo, inputs, outputs, spec.rowId === undefined ? {} : { rowId: spec.rowId }, warnings);
   }
   const cwd = relative(repo.root, ctx.cwd).split(sep).join('/');
   const record: LineageRecord = {
@@ -200,6 +201,7 @@ async function recordOutputs(ctx: OpContext, spec: TransformSpec, prepared: Prep
   if (run.ran === 'here') saveResult(repo, record);
   return repo.withLock({ ...ctx.lock, command: run.ran === 'here' ? 'dvs transform' : 'dvs lineage record' }, async () => {
     const pointerPaths = tracked.items.map((i) => i.pointerPath);
+    for (const data of indexObjects) repo.cache.addBuffer(data);
     for (const pointerPath of pointerPaths) writeLineage(repo.root, pointerPath, readPointer(repo.root, pointerPath), record);
     const autostage = repo.config.bool('core.autostage');
     const { recordAuditEvent } = await import('../../audit/record.js');

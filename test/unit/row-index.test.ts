@@ -1,0 +1,95 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { buildRowIndex, decodeRowIndex, encodeRowIndex, lineOf, NO_ORIGIN, scanRows } from '../../src/lineage/row-index.js';
+import { paramValues, traceForward } from '../../src/lineage/trace.js';
+import type { LineageStep } from '../../src/lineage/walk.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'dvs-rowindex-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text);
+  return p;
+}
+
+const OID = 'a'.repeat(64);
+
+describe('row index', () => {
+  it('fingerprints rows by their bytes, whatever the line ending; blank lines and CSV quoted newlines move line numbers', () => {
+    const lf = scanRows(file('a.jsonl', '{"a":1}\n{"a":2}\n'), 'jsonl');
+    const crlf = scanRows(file('b.jsonl', '{"a":1}\r\n\r\n{"a":2}'), 'jsonl');
+    expect([lf.rows, crlf.rows]).toEqual([2, 2]);
+    expect(crlf.fps).toEqual(lf.fps);
+    expect([lf.lines, lf.lineBase]).toEqual([undefined, 1]);
+    expect([...crlf.lines!]).toEqual([1, 3]);
+    const csv = scanRows(file('c.csv', 'id,note\n1,"a\nb"\n2,c\n'), 'csv');
+    expect([csv.rows, lineOf(csv, 0), lineOf(csv, 1)]).toEqual([2, 2, 4]);
+    // TSV has no quoting: a quote does not join lines.
+    expect(scanRows(file('d.tsv', 'id\tnote\n1\t"a\n2\tb\n'), 'tsv').rows).toBe(2);
+  });
+
+  it('matches output rows to input rows, records drops and copies, and reads back what it wrote', () => {
+    const a = scanRows(file('in1.jsonl', 'x\ny\nx\n'), 'jsonl');
+    const b = scanRows(file('in2.jsonl', 'z\nx\n'), 'jsonl');
+    const out = scanRows(file('out.jsonl', 'x\nz\nnew\n'), 'jsonl');
+    const index = buildRowIndex({}, { path: 'out.jsonl', oid: OID, scan: out }, [
+      { path: 'in1.jsonl', oid: OID, scan: a },
+      { path: 'in2.jsonl', oid: OID, scan: b },
+    ]);
+    const back = decodeRowIndex(encodeRowIndex(index), OID);
+    expect([...back.originInput]).toEqual([0, 1, NO_ORIGIN]);
+    expect([...back.originRow.slice(0, 2)]).toEqual([0, 0]);
+    // "y" dropped; the other copies of "x" dropped as copies of output row 0.
+    expect([...back.inputs[0].fates]).toEqual([0, -1, -2]);
+    expect([...back.inputs[1].fates]).toEqual([1, -2]);
+    expect(back.fingerprint).toBe('row');
+    expect(back.fps).toEqual(index.fps);
+    expect(() => decodeRowIndex(Buffer.from('not an index'), OID)).toThrow(/not a row index/);
+    expect(() => decodeRowIndex(encodeRowIndex(index).subarray(0, 60), OID)).toThrow(/truncated|JSON/);
+  });
+
+  it('names rows by a declared column', () => {
+    const before = scanRows(file('id1.csv', 'id,name\n7,ann\n8,bob\n'), 'csv', { rowId: 'id' });
+    const after = scanRows(file('id2.csv', 'name,id\nBOB,8\n'), 'csv', { rowId: 'id' });
+    const index = buildRowIndex({ rowId: 'id' }, { path: 'o.csv', oid: OID, scan: after }, [{ path: 'i.csv', oid: OID, scan: before }]);
+    expect([...index.originRow]).toEqual([1]);
+    expect(index.fingerprint).toBe('row-id:id');
+    expect(() => scanRows(file('id3.csv', 'name\nx\n'), 'csv', { rowId: 'id' }, 'data/id3.csv')).toThrow('--row-id id: no such column in data/id3.csv');
+  });
+
+  it('shows the fields a parameter names', () => {
+    const row = { score: 0.91, text: 'hello', meta: { lang: 'en' } };
+    expect(paramValues({ min_score: 0.8, key: 'text', lang: 'meta.lang', seed: 3 }, row)).toEqual([
+      { param: 'min_score', field: 'score', value: 0.91 },
+      { param: 'key', field: 'text', value: 'hello' },
+      { param: 'lang', field: 'meta.lang', value: 'en' },
+    ]);
+  });
+
+  it('follows a row through a split to the output that kept it, and reports a drop only when no output kept it', async () => {
+    const all = scanRows(file('all.jsonl', 'a\nb\nc\nd\n'), 'jsonl');
+    const train = scanRows(file('train.jsonl', 'a\nb\n'), 'jsonl');
+    const test = scanRows(file('test.jsonl', 'c\n'), 'jsonl');
+    const IN = 'b'.repeat(64);
+    const indexes = new Map([
+      ['1'.repeat(64), buildRowIndex({}, { path: 'train.jsonl', oid: 'c'.repeat(64), scan: train }, [{ path: 'all.jsonl', oid: IN, scan: all }])],
+      ['2'.repeat(64), buildRowIndex({}, { path: 'test.jsonl', oid: 'd'.repeat(64), scan: test }, [{ path: 'all.jsonl', oid: IN, scan: all }])],
+    ]);
+    const step = {
+      id: 'split1', transform: 'split', params: { ratio: 0.5 }, inputs: [],
+      outputs: [
+        { path: 'train.jsonl', oid: 'c'.repeat(64), rows: 2, node: 'train', rowIndex: '1'.repeat(64) },
+        { path: 'test.jsonl', oid: 'd'.repeat(64), rows: 1, node: 'test', rowIndex: '2'.repeat(64) },
+      ],
+    } as unknown as LineageStep;
+    const consumers = new Map([[`all.jsonl@${IN}`, [step]]]);
+    const load = async (oid: string) => indexes.get(oid)!;
+    const third = await traceForward({ path: 'all.jsonl', oid: IN }, 2, consumers, load);
+    expect(third.map((b) => [b.end.status, b.end.at.path, b.end.at.row])).toEqual([['kept', 'test.jsonl', 1]]);
+    const fourth = await traceForward({ path: 'all.jsonl', oid: IN }, 3, consumers, load);
+    expect(fourth.map((b) => [b.end.status, b.hops.at(-1)?.transform])).toEqual([['dropped', 'split']]);
+  });
+});
