@@ -159,7 +159,10 @@ export class PackCatalogue {
   private loadCached(): void {
     this.where.clear();
     this.indexes = [];
-    for (const name of this.cachedNames()) {
+    // Oldest first, so that where an object is in several packs the newest index wins (a copy packed
+    // again after a bad one was found).
+    const when = (n: string) => this.listedIndexes.get(n)?.modified?.getTime() ?? 0;
+    for (const name of this.cachedNames().sort((a, b) => when(a) - when(b))) {
       let index: PackIndex;
       try {
         const bytes = readFileSync(join(this.dir, name));
