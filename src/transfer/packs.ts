@@ -61,6 +61,8 @@ export class PackCatalogue {
   /** Indexes that could not be read or parsed, with why (verify reports them). */
   readonly broken: Array<{ name: string; why: string }> = [];
   private listedOnce = false;
+  /** Packs each parsed index names, used or not (gc keeps what any listed index names). */
+  private readonly packsByIndex = new Map<string, string[]>();
 
   constructor(
     private readonly ctx: PackContext,
@@ -88,6 +90,10 @@ export class PackCatalogue {
 
   loaded(): readonly LoadedIndex[] {
     return this.indexes;
+  }
+
+  packsNamedBy(index: string): string[] {
+    return this.packsByIndex.get(index) ?? [];
   }
 
   /** List once per run, when some of `oids` are not in the indexes already known. */
@@ -173,6 +179,7 @@ export class PackCatalogue {
         if (!this.broken.some((b) => b.name === name)) this.broken.push({ name, why: (err as Error).message });
         continue;
       }
+      this.packsByIndex.set(name, index.packs.map((p) => p.name));
       // An index naming a pack the remote no longer lists is being removed by a gc: ignored.
       if (this.listedOnce && index.packs.some((p) => !this.listedPacks.has(p.name))) continue;
       this.add(name, index);

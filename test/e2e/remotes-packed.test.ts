@@ -4,7 +4,7 @@
 // naming missing bytes and no manifest without its files, and running the command again finishes.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -121,6 +121,49 @@ function manifestOf(repo: string, pointer: string): string {
 }
 
 describe('a packed local remote', () => {
+  it('gc --remote repacks an index mostly dead (new pack first), removes old unnamed packs, keeps young ones', async () => {
+    const repo = gitRepo();
+    const v1: Record<string, Buffer> = {};
+    for (let i = 0; i < 40; i++) v1[`d/f-${i}.bin`] = randomBytes(4000);
+    writeTree(repo, v1);
+    await ok(repo, ['track', 'd']);
+    const store = join(tempDir(), 'store');
+    await ok(repo, ['remote', 'add', '-d', '--format', 'packed', 'origin', store]);
+    await ok(repo, ['push']);
+    const [first] = layout(store).indexes;
+    // Replace 30 of the 40 files: the first index is three quarters dead.
+    for (let i = 0; i < 30; i++) writeFileSync(join(repo, `d/f-${i}.bin`), randomBytes(4000));
+    await ok(repo, ['track', 'd']);
+    await ok(repo, ['push']);
+    expect(layout(store).indexes).toHaveLength(2);
+    const stray = Buffer.concat([Buffer.from('dvs-pack 1\n\0', 'latin1'), randomBytes(100)]);
+    const young = Buffer.concat([Buffer.from('dvs-pack 1\n\0', 'latin1'), randomBytes(100)]);
+    writeFileSync(join(store, 'packs', `${sha(stray)}.pack`), stray);
+    writeFileSync(join(store, 'packs', `${sha(young)}.pack`), young);
+    const old = new Date(Date.now() - 2 * 3600_000);
+    utimesSync(join(store, 'packs', `${sha(stray)}.pack`), old, old);
+
+    const dry = json(await dvs(repo, ['gc', '--remote', '--dry-run', '--json']));
+    expect(dry.removed).toHaveLength(31); // 30 old files and the old manifest
+    expect(layout(store).indexes).toContain(first);
+    const gc = json(await dvs(repo, ['gc', '--remote', '--json']));
+    expect(gc.removed).toHaveLength(31);
+    const after = layout(store);
+    expect(after.indexes).not.toContain(first);
+    expect(after.indexes).toHaveLength(2);
+    expect(after.packs).not.toContain(`${sha(stray)}.pack`);
+    expect(after.packs).toContain(`${sha(young)}.pack`);
+    expect(indexedIntact(store).size).toBe(40);
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'data');
+    const clone = join(tempDir(), 'clone');
+    git(repo, 'clone', '-q', repo, clone);
+    setConfig(clone, { 'remote.origin.url': store }, 'config.local');
+    await ok(clone, ['pull']);
+    for (let i = 0; i < 40; i += 3) expect(readFileSync(join(clone, `d/f-${i}.bin`)).equals(readFileSync(join(repo, `d/f-${i}.bin`)))).toBe(true);
+    expect(json(await dvs(clone, ['verify', '--remote', '--deep', '--json'])).problems).toEqual([]);
+  }, SLOW_MS);
+
   it('packs small files, keeps big ones and manifests loose; a clone pulls one file or all; status, verify and gc know packs', async () => {
     const repo = gitRepo();
     const tree: Record<string, Buffer | string> = {};
