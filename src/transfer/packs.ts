@@ -61,6 +61,7 @@ export class PackCatalogue {
   /** Indexes that could not be read or parsed, with why (verify reports them). */
   readonly broken: Array<{ name: string; why: string }> = [];
   private listedOnce = false;
+  private listing: Promise<void> | undefined;
   /** Packs each parsed index names, used or not (gc keeps what any listed index names). */
   private readonly packsByIndex = new Map<string, string[]>();
 
@@ -94,6 +95,11 @@ export class PackCatalogue {
 
   packsNamedBy(index: string): string[] {
     return this.packsByIndex.get(index) ?? [];
+  }
+
+  /** List once for all callers (concurrent readers share the one listing). */
+  ensureListed(): Promise<void> {
+    return (this.listing ??= this.refresh());
   }
 
   /** List once per run, when some of `oids` are not in the indexes already known. */
@@ -482,6 +488,19 @@ async function readAll(source: DownloadSource, call: CallOptions): Promise<Buffe
     call.onBytes?.(chunk.length);
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * One object's bytes, packed or loose, for readers outside a fetch (the library's read, registry get):
+ * the remote's indexes are listed once per catalogue, then a packed object is one ranged read. The
+ * caller verifies the bytes, as for any download.
+ */
+export async function openObject(backend: RemoteBackend, catalogue: PackCatalogue | undefined, oid: Oid, call: CallOptions): Promise<DownloadSource> {
+  if (catalogue?.supported) await catalogue.ensureListed();
+  const at = catalogue?.lookup(oid);
+  if (!at) return backend.download(oid, call);
+  const source = await backend.readPackFile!(at.pack, { start: at.offset, end: at.offset + at.length }, call);
+  return source.type === 'stream' ? { ...source, size: at.length } : source;
 }
 
 /** `<tmp>/remotes/<hash of the URL>.packs/`: the indexes this clone keeps for a remote. */

@@ -5,13 +5,13 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { makeGcsClient, startGcsProcess, startGcsServer } from '../servers/gcs.mjs';
+import { startCountingProxy } from '../servers/counting-proxy.mjs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
@@ -52,41 +52,6 @@ async function ok(cwd: string, args: string[]) {
   const r = await dvs(cwd, args);
   if (r.code !== 0) throw new Error(`dvs ${args.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
   return r;
-}
-
-/** A proxy in front of a server that counts the requests going through it. */
-async function countingProxy(target: string): Promise<{ url: string; count: number; log: string[]; reset(): void; close(): Promise<void> }> {
-  const to = new URL(target);
-  const state = { count: 0, log: [] as string[] };
-  const server: Server = createServer((req, res) => {
-    state.count++;
-    state.log.push(`${req.method} ${req.url}${req.headers.range ? ` ${req.headers.range}` : ''}`);
-    const out = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    out.on('error', () => res.destroy());
-    req.pipe(out);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    get count() {
-      return state.count;
-    },
-    get log() {
-      return state.log;
-    },
-    reset() {
-      state.count = 0;
-      state.log = [];
-    },
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
-  };
 }
 
 /** Files of the packed layout in a local remote. */
@@ -272,7 +237,7 @@ let n = 0;
 
 describe.each(stores)('a packed $kind remote', (store) => {
   it(`${store.files} small files: push makes at most 1% as many requests; a granular pull at most 4; all verified`, async () => {
-    const proxy = await countingProxy(store.target());
+    const proxy = await startCountingProxy(store.target());
     try {
       const repo = gitRepo();
       const tree: Record<string, Buffer> = {};
