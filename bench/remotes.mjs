@@ -268,11 +268,12 @@ export async function run({ work, log }) {
 async function packRows({ work, log, quick }) {
   const rows = [];
   const count = quick ? 1000 : 5000;
-  const { startGcsServer, makeGcsClient } = await import('../test/servers/gcs.mjs');
-  const { startCountingProxy } = await import('../test/servers/counting-proxy.mjs');
+  // Servers and proxies in processes of their own: this harness blocks while dvs runs (spawnSync).
+  const { startGcsProcess, makeGcsClient } = await import('../test/servers/gcs.mjs');
+  const { startCountingProxyProcess } = await import('../test/servers/counting-proxy.mjs');
   const { swiftAvailable, startSwift, makeS3Client } = await import('../test/servers/s3.mjs');
   mkdirSync(work, { recursive: true });
-  const gcs = await startGcsServer({ dir: join(work, 'gcs-data') });
+  const gcs = await startGcsProcess({ dir: join(work, 'gcs-data') });
   const gcsClient = await makeGcsClient(gcs);
   await gcsClient.createBucket('dvs-packs');
   let swift;
@@ -295,7 +296,7 @@ async function packRows({ work, log, quick }) {
 
     const stores = [{ kind: 'local', label: 'local directory' }, ...(swift ? [{ kind: 's3', label: 'S3 (Swift)' }] : []), { kind: 'gcs', label: 'GCS (test server)' }];
     for (const store of stores) {
-      const proxy = store.kind === 'local' ? undefined : await startCountingProxy(store.kind === 's3' ? swift.endpoint : gcs.url);
+      const proxy = store.kind === 'local' ? undefined : await startCountingProxyProcess(store.kind === 's3' ? swift.endpoint : gcs.url);
       if (proxy) proxies.push(proxy);
       const configure = (dir, name) => {
         if (store.kind === 's3') {
@@ -310,19 +311,19 @@ async function packRows({ work, log, quick }) {
         const url = store.kind === 's3' ? `s3://dvs-packs/${format}` : store.kind === 'gcs' ? `gs://dvs-packs/${format}` : join(work, `store-${name}`);
         dvs(['remote', 'add', '--format', format, name, url], { cwd: repo });
         configure(repo, name);
-        proxy?.reset();
+        await proxy?.reset();
         log(`push ${count} × 10 KiB to ${store.label}, ${format}`);
         const push = synced(() => dvs(['push', '-r', name, 'small'], { cwd: repo }));
-        const pushRequests = proxy?.count;
+        const pushRequests = await proxy?.count();
         sh('git add -A && git commit -q -m remote', { cwd: repo });
         const clone = join(work, `clone-${name}`);
         rmSync(clone, { recursive: true, force: true });
         sh(`git clone -q ${repo} ${clone}`);
         configure(clone, name);
-        proxy?.reset();
+        await proxy?.reset();
         log(`pull from ${store.label}, ${format}`);
         const pull = synced(() => dvs(['pull', '-r', name, 'small'], { cwd: clone }));
-        const pullRequests = proxy?.count;
+        const pullRequests = await proxy?.count();
         const what = `${count.toLocaleString('en-US')} × 10 KiB, ${store.label}, ${format}`;
         rows.push({ name: `push ${what}`, value: push.ms / 1000, unit: `s (${push.cpuS?.toFixed(1)} s cpu${pushRequests !== undefined ? `, ${pushRequests} requests` : ''})` });
         rows.push({ name: `pull ${what}`, value: pull.ms / 1000, unit: `s (${pull.cpuS?.toFixed(1)} s cpu${pullRequests !== undefined ? `, ${pullRequests} requests` : ''})` });

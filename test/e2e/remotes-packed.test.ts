@@ -202,6 +202,10 @@ describe('a packed local remote', () => {
     const clone = join(tempDir(), 'clone');
     git(repo, 'clone', '-q', repo, clone);
     setConfig(clone, { 'remote.origin.url': store }, 'config.local');
+    // The library reads a packed object (one listing, a ranged read) and a loose one, verified.
+    const api = await import('../../src/api/index.js');
+    expect((await api.read('a/z.bin', { cwd: clone })).equals(readFileSync(join(repo, 'a/z.bin')))).toBe(true);
+    expect((await api.read('a/x.bin', { cwd: clone })).equals(readFileSync(join(repo, 'a/x.bin')))).toBe(true);
     await ok(clone, ['pull']);
     for (const f of ['x', 'y', 'z']) expect(readFileSync(join(clone, `a/${f}.bin`)).equals(readFileSync(join(repo, `a/${f}.bin`)))).toBe(true);
     const bad = await dvs(repo, ['remote', 'modify', 'origin', 'format', 'zip']);
@@ -224,7 +228,7 @@ const stores = [
   }] : []),
   {
     kind: 'gcs',
-    files: 5000,
+    files: 1000,
     url: (p: string) => `gs://${BUCKET}/${p}`,
     target: () => gcs.url as string,
     configure(repo: string, endpoint: string) {

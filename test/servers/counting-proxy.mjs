@@ -41,3 +41,54 @@ export async function startCountingProxy(target) {
       }),
   };
 }
+
+/**
+ * The same proxy in a child process, for callers whose event loop blocks while dvs runs (the benchmark
+ * harness runs dvs with spawnSync). The count is read and reset over HTTP, at /__count and /__reset.
+ * @param {string} target
+ */
+export async function startCountingProxyProcess(target) {
+  const { spawn } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), target], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (c) => {
+      out += c;
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.once('exit', (code) => reject(new Error(`counting proxy exited (${code})`)));
+  });
+  const ask = async (path) => (await fetch(`${url}${path}`)).text();
+  return {
+    url,
+    count: async () => Number(await ask('/__count')),
+    reset: async () => void (await ask('/__reset')),
+    close: async () => {
+      child.kill();
+      await new Promise((r) => (child.exitCode !== null ? r() : child.once('exit', r)));
+    },
+  };
+}
+
+// Standalone: node test/servers/counting-proxy.mjs <target>; prints its URL. /__count and /__reset are
+// answered here; every other request goes through to the target and is counted.
+if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
+  const to = new URL(process.argv[2]);
+  let count = 0;
+  const server = createServer((req, res) => {
+    if (req.url === '/__count') return res.end(String(count));
+    if (req.url === '/__reset') {
+      count = 0;
+      return res.end('ok');
+    }
+    count++;
+    const out = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  server.listen(0, '127.0.0.1', () => console.log(`http://127.0.0.1:${server.address().port}`));
+}
