@@ -59,7 +59,8 @@ export async function startCountingProxyProcess(target) {
     });
     child.once('exit', (code) => reject(new Error(`counting proxy exited (${code})`)));
   });
-  const ask = async (path) => (await fetch(`${url}${path}`)).text();
+  // A fresh connection each time: while the caller blocked, the proxy may have closed an idle one.
+  const ask = async (path) => (await fetch(`${url}${path}`, { headers: { connection: 'close' } })).text();
   return {
     url,
     count: async () => Number(await ask('/__count')),
