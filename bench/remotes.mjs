@@ -5,6 +5,9 @@
 // push of an already pushed 100,000-file directory; `status --remote` after changing one file in it.
 // HTTP (nginx serving the local remote's directory, when installed): pull only, a web remote is read-only.
 // BENCH_QUICK=1 shrinks the data (1,000 small files, 256 MiB, 20,000 files) for a smoke run.
+// Packed vs loose (docs/remote-format.md): push and pull of 5,000 × 10 KiB to a local directory, S3
+// (Swift) and GCS (the test server), in each format, beside `tar` + one upload and one download + extract
+// of the same files, with the requests counted by a proxy in front of the server (BENCH_REMOTES=packs).
 // BENCH_REMOTES=http,s3,azure,ssh measures only those backends (the local push that fills nginx's
 // directory still runs, unmeasured) and skips the 100,000-file section unless `local` is named.
 import { randomBytes } from 'node:crypto';
@@ -48,6 +51,8 @@ function synced(fn) {
 export async function run({ work, log }) {
   const quick = process.env.BENCH_QUICK === '1';
   const rows = [];
+  if (!process.env.BENCH_REMOTES || process.env.BENCH_REMOTES.split(',').includes('packs')) rows.push(...(await packRows({ work: join(work, 'packs'), log, quick })));
+  if (process.env.BENCH_REMOTES === 'packs') return rows;
   const small = { count: quick ? 1000 : 10_000, size: 10 * 1024 };
   const big = { count: 4, size: (quick ? 64 : 512) * MiB };
   const only = process.env.BENCH_REMOTES?.split(',');
@@ -251,6 +256,109 @@ export async function run({ work, log }) {
     await nginx?.stop();
     await azurite?.stop();
     await sshd?.stop();
+  }
+  return rows;
+}
+
+/**
+ * 5,000 × 10 KiB: push, then pull into a fresh clone, in the packed and the loose format, against `tar`
+ * of the files + one upload of the tarball, and one download + `tar x`. Object stores sit behind a
+ * counting proxy, so each row also says how many requests it took.
+ */
+async function packRows({ work, log, quick }) {
+  const rows = [];
+  const count = quick ? 1000 : 5000;
+  // Servers and proxies in processes of their own: this harness blocks while dvs runs (spawnSync).
+  const { startGcsProcess, makeGcsClient } = await import('../test/servers/gcs.mjs');
+  const { startCountingProxyProcess } = await import('../test/servers/counting-proxy.mjs');
+  const { swiftAvailable, startSwift, makeS3Client } = await import('../test/servers/s3.mjs');
+  mkdirSync(work, { recursive: true });
+  const gcs = await startGcsProcess({ dir: join(work, 'gcs-data') });
+  const gcsClient = await makeGcsClient(gcs);
+  await gcsClient.createBucket('dvs-packs');
+  let swift;
+  let s3;
+  if (swiftAvailable()) {
+    log('starting OpenStack Swift (s3api) for the pack rows');
+    swift = await startSwift({ workdir: join(work, 'swift') });
+    s3 = await makeS3Client(swift);
+    const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+    await s3.send(new CreateBucketCommand({ Bucket: 'dvs-packs' }));
+  }
+  const proxies = [];
+  try {
+    const repo = gitRepo(join(work, 'repo'));
+    log(`generating ${count} files of 10 KiB`);
+    smallFiles(join(repo, 'small'), count, 10 * 1024);
+    dvs(['track', 'small'], { cwd: repo });
+    sh('git add -A && git commit -q -m data', { cwd: repo });
+    const tarball = join(work, 'small.tar');
+
+    const stores = [{ kind: 'local', label: 'local directory' }, ...(swift ? [{ kind: 's3', label: 'S3 (Swift)' }] : []), { kind: 'gcs', label: 'GCS (test server)' }];
+    for (const store of stores) {
+      const proxy = store.kind === 'local' ? undefined : await startCountingProxyProcess(store.kind === 's3' ? swift.endpoint : gcs.url);
+      if (proxy) proxies.push(proxy);
+      const configure = (dir, name) => {
+        if (store.kind === 's3') {
+          dvs(['remote', 'modify', name, 'endpoint', proxy.url], { cwd: dir });
+          dvs(['remote', 'modify', '--local', name, 'access_key_id', swift.accessKeyId], { cwd: dir });
+          dvs(['remote', 'modify', '--local', name, 'secret_access_key', swift.secretAccessKey], { cwd: dir });
+        } else if (store.kind === 'gcs') dvs(['remote', 'modify', name, 'endpoint', proxy.url], { cwd: dir });
+        else dvs(['config', '--local', `remote.${name}.url`, join(work, `store-${name}`)], { cwd: dir });
+      };
+      for (const format of ['packed', 'loose']) {
+        const name = `${store.kind}-${format}`;
+        const url = store.kind === 's3' ? `s3://dvs-packs/${format}` : store.kind === 'gcs' ? `gs://dvs-packs/${format}` : join(work, `store-${name}`);
+        dvs(['remote', 'add', '--format', format, name, url], { cwd: repo });
+        configure(repo, name);
+        await proxy?.reset();
+        log(`push ${count} × 10 KiB to ${store.label}, ${format}`);
+        const push = synced(() => dvs(['push', '-r', name, 'small'], { cwd: repo }));
+        const pushRequests = await proxy?.count();
+        sh('git add -A && git commit -q -m remote', { cwd: repo });
+        const clone = join(work, `clone-${name}`);
+        rmSync(clone, { recursive: true, force: true });
+        sh(`git clone -q ${repo} ${clone}`);
+        configure(clone, name);
+        await proxy?.reset();
+        log(`pull from ${store.label}, ${format}`);
+        const pull = synced(() => dvs(['pull', '-r', name, 'small'], { cwd: clone }));
+        const pullRequests = await proxy?.count();
+        const what = `${count.toLocaleString('en-US')} × 10 KiB, ${store.label}, ${format}`;
+        rows.push({ name: `push ${what}`, value: push.ms / 1000, unit: `s (${push.cpuS?.toFixed(1)} s cpu${pushRequests !== undefined ? `, ${pushRequests} requests` : ''})` });
+        rows.push({ name: `pull ${what}`, value: pull.ms / 1000, unit: `s (${pull.cpuS?.toFixed(1)} s cpu${pullRequests !== undefined ? `, ${pullRequests} requests` : ''})` });
+      }
+      // The baseline: tar + one upload of the tarball; one download + tar x.
+      const t0 = Date.now();
+      sh(`tar cf ${tarball} small`, { cwd: repo });
+      if (store.kind === 'local') sh(`cp ${tarball} ${join(work, 'tar-store.tar')}`);
+      else if (store.kind === 's3') {
+        const { Upload } = await import('@aws-sdk/lib-storage');
+        const { createReadStream } = await import('node:fs');
+        await new Upload({ client: s3, params: { Bucket: 'dvs-packs', Key: 'small.tar', Body: createReadStream(tarball) }, partSize: 16 * MiB, queueSize: 4 }).done();
+      } else await gcsClient.bucket('dvs-packs').upload(tarball, { destination: 'small.tar', resumable: true });
+      const tarPush = Date.now() - t0;
+      const out = join(work, `untar-${store.kind}`);
+      rmSync(out, { recursive: true, force: true });
+      mkdirSync(out, { recursive: true });
+      const t1 = Date.now();
+      const fetched = join(work, `fetched-${store.kind}.tar`);
+      if (store.kind === 'local') sh(`cp ${join(work, 'tar-store.tar')} ${fetched}`);
+      else if (store.kind === 's3') {
+        const { GetObjectCommand } = await import('@aws-sdk/client-s3');
+        const r = await s3.send(new GetObjectCommand({ Bucket: 'dvs-packs', Key: 'small.tar' }));
+        writeFileSync(fetched, Buffer.from(await r.Body.transformToByteArray()));
+      } else await gcsClient.bucket('dvs-packs').file('small.tar').download({ destination: fetched, validation: false });
+      sh(`tar xf ${fetched} -C ${out}`);
+      const tarPull = Date.now() - t1;
+      rows.push({ name: `tar + one upload, ${count.toLocaleString('en-US')} × 10 KiB, ${store.label}`, value: tarPush / 1000, unit: 's' });
+      rows.push({ name: `one download + tar x, ${count.toLocaleString('en-US')} × 10 KiB, ${store.label}`, value: tarPull / 1000, unit: 's' });
+    }
+  } finally {
+    for (const p of proxies) await p.close();
+    s3?.destroy();
+    await swift?.stop();
+    await gcs.stop();
   }
   return rows;
 }

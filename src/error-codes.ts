@@ -290,6 +290,7 @@ export const WARNING_CODES = {
   // Remotes
   SOURCE_STORE_UNUSABLE: "`dvs get`/`import`: the source's cache could not be read; its remote was used instead.",
   REMOTE_NOT_REPAIRED: 'verify --remote found bad copies on a read-only remote (HTTP(S)) and could not delete them.',
+  REMOTE_PACK_INDEX_BAD: 'A pack index on the remote does not hash to its name or does not parse (docs/remote-format.md); its objects are taken as not there, and gc --remote removes it.',
   REMOTE_NOT_TOLD: 'A pull found objects missing from the remote but could not withdraw the manifests that vouch for them (read-only credentials).',
   // Lineage and runs
   LINEAGE_OUTDATED: 'A dataset was changed after the transform that made it; its recorded lineage describes an older version.',

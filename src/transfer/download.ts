@@ -13,8 +13,8 @@ import type { CallOptions, DownloadSource, RemoteBackend } from '../remotes/type
  * Downloads, verified: the bytes are hashed while they stream into a temp file in the cache, and the
  * file enters the cache under `oid` only when its hash is `oid`. Nothing unverified is ever visible.
  */
-export async function downloadToCache(backend: RemoteBackend, cache: ObjectCache, oid: Oid, call: CallOptions, remoteName: string): Promise<{ size: number }> {
-  const source = await backend.download(oid, call);
+export async function downloadToCache(backend: RemoteBackend, cache: ObjectCache, oid: Oid, call: CallOptions, remoteName: string, open?: (oid: Oid, call: CallOptions) => Promise<DownloadSource>): Promise<{ size: number }> {
+  const source = await (open ? open(oid, call) : backend.download(oid, call));
   const tmp = cache.tempPath();
   try {
     const got = await hashSource(source, call, tmp);

@@ -61,6 +61,9 @@ export class PackCatalogue {
   /** Indexes that could not be read or parsed, with why (verify reports them). */
   readonly broken: Array<{ name: string; why: string }> = [];
   private listedOnce = false;
+  private listing: Promise<void> | undefined;
+  /** Packs each parsed index names, used or not (gc keeps what any listed index names). */
+  private readonly packsByIndex = new Map<string, string[]>();
 
   constructor(
     private readonly ctx: PackContext,
@@ -88,6 +91,15 @@ export class PackCatalogue {
 
   loaded(): readonly LoadedIndex[] {
     return this.indexes;
+  }
+
+  packsNamedBy(index: string): string[] {
+    return this.packsByIndex.get(index) ?? [];
+  }
+
+  /** List once for all callers (concurrent readers share the one listing). */
+  ensureListed(): Promise<void> {
+    return (this.listing ??= this.refresh());
   }
 
   /** List once per run, when some of `oids` are not in the indexes already known. */
@@ -159,7 +171,10 @@ export class PackCatalogue {
   private loadCached(): void {
     this.where.clear();
     this.indexes = [];
-    for (const name of this.cachedNames()) {
+    // Oldest first, so that where an object is in several packs the newest index wins (a copy packed
+    // again after a bad one was found).
+    const when = (n: string) => this.listedIndexes.get(n)?.modified?.getTime() ?? 0;
+    for (const name of this.cachedNames().sort((a, b) => when(a) - when(b))) {
       let index: PackIndex;
       try {
         const bytes = readFileSync(join(this.dir, name));
@@ -170,6 +185,7 @@ export class PackCatalogue {
         if (!this.broken.some((b) => b.name === name)) this.broken.push({ name, why: (err as Error).message });
         continue;
       }
+      this.packsByIndex.set(name, index.packs.map((p) => p.name));
       // An index naming a pack the remote no longer lists is being removed by a gc: ignored.
       if (this.listedOnce && index.packs.some((p) => !this.listedPacks.has(p.name))) continue;
       this.add(name, index);
@@ -472,6 +488,19 @@ async function readAll(source: DownloadSource, call: CallOptions): Promise<Buffe
     call.onBytes?.(chunk.length);
   }
   return Buffer.concat(parts);
+}
+
+/**
+ * One object's bytes, packed or loose, for readers outside a fetch (the library's read, registry get):
+ * the remote's indexes are listed once per catalogue, then a packed object is one ranged read. The
+ * caller verifies the bytes, as for any download.
+ */
+export async function openObject(backend: RemoteBackend, catalogue: PackCatalogue | undefined, oid: Oid, call: CallOptions): Promise<DownloadSource> {
+  if (catalogue?.supported) await catalogue.ensureListed();
+  const at = catalogue?.lookup(oid);
+  if (!at) return backend.download(oid, call);
+  const source = await backend.readPackFile!(at.pack, { start: at.offset, end: at.offset + at.length }, call);
+  return source.type === 'stream' ? { ...source, size: at.length } : source;
 }
 
 /** `<tmp>/remotes/<hash of the URL>.packs/`: the indexes this clone keeps for a remote. */

@@ -64,7 +64,8 @@ const s3: Fixture = {
   kind: 's3',
   url: () => `s3://${S3_BUCKET}/${unique()}/objects`,
   async configure(repo, name, url) {
-    await ok(repo, ['remote', 'add', name, url]);
+    // This suite is the loose format's (tamper writes loose keys); remotes-packed.test.ts has the packed one.
+    await ok(repo, ['remote', 'add', '--format', 'loose', name, url]);
     await ok(repo, ['remote', 'modify', name, 'endpoint', s3Endpoint]);
     await ok(repo, ['remote', 'modify', '--local', name, 'access_key_id', 'test:tester']);
     await ok(repo, ['remote', 'modify', '--local', name, 'secret_access_key', 'testing']);
@@ -84,7 +85,7 @@ const gcs: Fixture = {
   kind: 'gcs',
   url: () => `gs://${GCS_BUCKET}/${unique()}/objects`,
   async configure(repo, name, url) {
-    await ok(repo, ['remote', 'add', name, url]);
+    await ok(repo, ['remote', 'add', '--format', 'loose', name, url]);
     await ok(repo, ['remote', 'modify', name, 'endpoint', gcsServer.url]);
   },
   async tamper(url, oid, bytes) {

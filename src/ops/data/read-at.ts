@@ -13,6 +13,9 @@ import { objectKey } from '../../remotes/types.js';
 import { Repo } from '../../repo/repo.js';
 import { BlobReader, pointersAtCommit, resolveRevision } from '../../scm/git.js';
 import { corrupted, downloadToCache, verifiedStream } from '../../transfer/download.js';
+import { catalogueDir, openObject, PackCatalogue } from '../../transfer/packs.js';
+import { canonicalUrl } from '../../remotes/url.js';
+import type { QueueSettings } from '../../transfer/queue.js';
 import { workspacePointersRead } from '../../workspace/references.js';
 import { remoteSpec } from '../remote/open.js';
 import { fetchManifest, ObjectSupply, sourceRemoteSpec } from '../registry/source-objects.js';
@@ -202,12 +205,13 @@ function signal(): AbortSignal {
 async function localSnapshot(repo: Repo, options: ReadAtOptions): Promise<Snapshot> {
   const commit = options.rev === undefined ? undefined : await resolveRevision(repo.root, options.rev);
   const reader = commit === undefined ? undefined : new BlobReader(repo.root);
-  let remote: { spec: RemoteSpec; backend: RemoteBackend } | undefined;
+  let remote: { spec: RemoteSpec; backend: RemoteBackend; packs: PackCatalogue } | undefined;
   const openedRemote = async () => {
     if (remote) return remote;
     const spec = remoteSpec(repo, options.remote);
     const backend = await (await import('../../remotes/index.js')).openBackend(spec);
-    remote = { spec, backend };
+    const packs = new PackCatalogue({ backend, settings: readerSettings(spec.name) }, catalogueDir(repo.paths.tmp, canonicalUrl(spec.location, spec.options.endpoint ?? backend.serviceUrl)));
+    remote = { spec, backend, packs };
     return remote;
   };
   const label = commit === undefined ? `the workspace of ${repo.root}` : `${repo.root} at ${commit.slice(0, 10)}`;
@@ -241,8 +245,8 @@ async function localSnapshot(repo: Repo, options: ReadAtOptions): Promise<Snapsh
     },
     async manifest(oid, dataPath) {
       if (!repo.cache.has(oid)) {
-        const { spec, backend } = await openedRemote();
-        await downloadToCache(backend, repo.cache, oid, { signal: signal() }, spec.name);
+        const { spec, backend, packs } = await openedRemote();
+        await downloadToCache(backend, repo.cache, oid, { signal: signal() }, spec.name, (o, call) => openObject(backend, packs, o, call));
       }
       return loadManifest(repo.cache, oid, dataPath);
     },
@@ -258,8 +262,8 @@ async function localSnapshot(repo: Repo, options: ReadAtOptions): Promise<Snapsh
             }),
         });
       }
-      const { spec, backend } = await openedRemote();
-      const source = await backend.download(oid, { signal: signal() });
+      const { spec, backend, packs } = await openedRemote();
+      const source = await openObject(backend, packs, oid, { signal: signal() });
       return verifiedStream(withSize(source, size), oid, { mismatch: (actual) => corrupted(spec.name, oid, actual), cache: repo.cache });
     },
     async objectUrl(oid) {
@@ -294,6 +298,7 @@ function sourceSnapshot(source: SourceRepo): Snapshot {
   let supply: ObjectSupply | undefined;
   let backend: RemoteBackend | undefined;
   let spec: RemoteSpec | undefined;
+  let packs: PackCatalogue | undefined;
   const sharedCache = source.localRoot ? join(source.localRoot, '.dvs', 'cache') : undefined;
   const snapshot: Snapshot = {
     label: `${source.url} at ${source.commit.slice(0, 10)}`,
@@ -329,8 +334,9 @@ function sourceSnapshot(source: SourceRepo): Snapshot {
         });
       }
       backend ??= await (await import('../../remotes/index.js')).openBackend(spec);
+      packs ??= new PackCatalogue({ backend, settings: readerSettings(spec.name) }, join(cacheDir, 'packs'));
       const name = spec.name;
-      return verifiedStream(withSize(await backend.download(oid, { signal: signal() }), size), oid, { mismatch: (actual) => corrupted(name, oid, actual) });
+      return verifiedStream(withSize(await openObject(backend, packs, oid, { signal: signal() }), size), oid, { mismatch: (actual) => corrupted(name, oid, actual) });
     },
     async objectUrl(oid) {
       spec ??= sourceRemoteSpec(source, await source.readText('.dvs/config'));
@@ -344,4 +350,9 @@ function sourceSnapshot(source: SourceRepo): Snapshot {
     },
   };
   return snapshot;
+}
+
+/** Listing a remote's pack indexes outside a transfer (the library's read): a few requests at a time. */
+function readerSettings(name: string): QueueSettings {
+  return { jobs: 4, retries: 4, stallMs: 30_000, label: `remote "${name}"` };
 }

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DvsError, isDvsError, type ErrorCode } from '../../errors.js';
 import type { ProgressListener, Warning } from '../../events.js';
@@ -10,6 +11,7 @@ import { Config, loadConfigFile, parseConfigText, userConfigPath } from '../../r
 import type { RemoteBackend, RemoteOptions, RemoteSpec } from '../../remotes/types.js';
 import { canonicalUrl, parseRemoteUrl } from '../../remotes/url.js';
 import { downloadToCache } from '../../transfer/download.js';
+import { openObject, PackCatalogue } from '../../transfer/packs.js';
 import { processQueue, type QueueSettings } from '../../transfer/queue.js';
 import type { SourceRepo } from './source-repo.js';
 
@@ -67,6 +69,9 @@ interface Store {
 
 export class ObjectSupply {
   private readonly opened = new Map<Store, RemoteBackend>();
+  /** Each store's pack indexes (a packed remote), kept in a temp dir for this process only. */
+  private readonly packs = new Map<Store, PackCatalogue>();
+  private packDir: string | undefined;
   readonly warnings: Warning[] = [];
 
   private constructor(private readonly stores: Store[], private readonly onProgress?: ProgressListener) {}
@@ -130,7 +135,14 @@ export class ObjectSupply {
     const settings: QueueSettings = { jobs: store.jobs ?? backend.defaultJobs, retries: 4, stallMs: store.stallMs, onProgress: this.onProgress, label: store.label };
     const items = wanted.map((w) => ({ key: w.oid, size: w.size, value: w }));
     const before = result.fetched;
-    const r = await processQueue('download', items, (w, call) => downloadToCache(backend!, cache, w.oid, call, store.label), settings, (_item, got) => {
+    let packs = this.packs.get(store);
+    if (!packs) {
+      this.packDir ??= mkdtempSync(join(tmpdir(), 'dvs-packs-'));
+      packs = new PackCatalogue({ backend, settings }, join(this.packDir, String(this.packs.size)));
+      this.packs.set(store, packs);
+    }
+    const catalogue = packs;
+    const r = await processQueue('download', items, (w, call) => downloadToCache(backend!, cache, w.oid, call, store.label, (o, c) => openObject(backend!, catalogue, o, c)), settings, (_item, got) => {
       result.fetched++;
       result.bytes += got.size;
     });
@@ -141,6 +153,7 @@ export class ObjectSupply {
   async close(): Promise<void> {
     for (const backend of this.opened.values()) await backend.close();
     this.opened.clear();
+    if (this.packDir) rmSync(this.packDir, { recursive: true, force: true });
     const { closeCopyPool } = await import('../../remotes/local-copy.js');
     await closeCopyPool();
   }

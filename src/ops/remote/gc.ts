@@ -7,6 +7,7 @@ import { manifestMissing, removedObjects, type GcOptions, type GcResult } from '
 import { originsOf } from '../data/gc-origins.js';
 import { keptObjects, keptRefs } from '../data/gc-scope.js';
 import { openRemote, requireWritable } from './open.js';
+import { applyRepack, planRepack } from './gc-packs.js';
 import type { RemoteRef } from './failures.js';
 
 export interface RemoteGcOptions extends GcOptions {
@@ -62,13 +63,22 @@ async function collectRemote(ctx: OpContext, options: RemoteGcOptions, kept: Kep
         known.add(o.oid);
       } else collected.set(o.oid, o.size);
     }
+    // Packs: what the indexes hold counts as on the remote; indexes mostly dead are repacked.
+    const catalogue = remote.packs();
+    if (catalogue.supported) await catalogue.refresh();
+    const repack = planRepack(catalogue, refs.oids, listed);
+    keptCount += repack.keptPacked.size;
+    for (const oid of repack.keptPacked) known.add(oid);
+    for (const [oid, size] of repack.dead) if (!collected.has(oid)) collected.set(oid, size);
     const origins = await originsOf([repo, ...kept.others], repo.cache, new Set(collected.keys()), refs.oids, kept.runData);
     const removed = removedObjects(collected, origins);
     const bytes = removed.reduce((sum, r) => sum + r.size, 0);
     let tempFilesRemoved = 0;
-    if (!options.dryRun && removed.length) await remote.newEpoch();
+    if (!options.dryRun && (removed.length || repack.doomed.length)) await remote.newEpoch();
     if (!options.dryRun) {
-      await deleteFromRemote(remote, removed.map((r) => r.oid));
+      // New packs of the live objects are stored before any old index or pack is deleted.
+      await applyRepack(ctx, remote, repack);
+      await deleteFromRemote(remote, removed.filter((r) => listed.has(r.oid)).map((r) => r.oid));
       if (backend.cleanup) {
         const r = await processQueue('gc', [{ key: 'cleanup', size: 0, count: 0, value: undefined }], (_v, call) => backend.cleanup!(60 * 60 * 1000, call), settings);
         tempFilesRemoved = r.done[0]?.result ?? 0;

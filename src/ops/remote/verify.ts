@@ -3,6 +3,7 @@ import type { Oid } from '../../objects/oid.js';
 import { readPointer } from '../../pointer/io.js';
 import { hashRemoteObject } from '../../transfer/download.js';
 import { findPresent } from '../../transfer/presence.js';
+import { planReads, readPacked, type PackLocation } from '../../transfer/packs.js';
 import { processQueue } from '../../transfer/queue.js';
 import type { OpContext } from '../context.js';
 import { fetchObjects } from './fetch.js';
@@ -71,12 +72,26 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
   try {
     const { backend, known, settings } = remote;
     await remote.syncKnown();
-    const present = await findPresent({ backend, settings }, wanted.keys());
+    // Packed objects are where a listing of the remote's indexes says; the others are asked about loose.
+    const catalogue = remote.packs();
+    if (catalogue.supported) await catalogue.refresh();
+    const packed = new Map<Oid, PackLocation>();
+    for (const oid of wanted.keys()) {
+      const at = catalogue.lookup(oid);
+      if (at) packed.set(oid, at);
+    }
+    const present = await findPresent({ backend, settings }, [...wanted.keys()].filter((oid) => !packed.has(oid)));
+    for (const [oid, at] of packed) present.set(oid, at.length);
+    for (const b of catalogue.broken) {
+      warnings.push({ code: 'REMOTE_PACK_INDEX_BAD', message: `pack index ${b.name} on remote "${remote.spec.name}" is unusable: ${b.why}`, hint: `Its objects count as not there; push sends them again, and \`dvs gc --remote ${remote.spec.name}\` removes it.` });
+    }
     const bad: Oid[] = [];
     const report = (oid: Oid, problem: Problem) => {
       problems.push({ path: wanted.get(oid)!.path, oid, problem });
       known.markLost(oid, problem === 'missing' ? 'missing' : 'bad');
-      if (problem !== 'missing') bad.push(oid);
+      // A bad object inside a pack cannot be deleted alone: it stays lost in this clone's record, so
+      // push packs a good copy again, and gc --remote drops the old one when it repacks.
+      if (problem !== 'missing' && !packed.has(oid)) bad.push(oid);
     };
     const good: Array<{ oid: Oid; size: number }> = [];
     for (const [oid, info] of wanted) {
@@ -88,9 +103,18 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
     }
     let bytes = 0;
     if (options.deep) {
+      const inPacks = good.filter((g) => packed.has(g.oid));
+      const failed = await readPacked({ backend, settings }, planReads(inPacks.map((g) => ({ oid: g.oid, at: packed.get(g.oid)! }))), remote.spec.name, undefined, (oid, size) => {
+        bytes += size;
+        known.confirm(oid);
+      }, (oid) => report(oid, 'corrupted'));
+      for (const f of failed) {
+        if (f.error.code === 'REMOTE_OBJECT_MISSING') report(f.oid, 'missing');
+        else throw f.error;
+      }
       const r = await processQueue(
         'download',
-        good.map((g) => ({ key: g.oid, size: g.size, value: g.oid })),
+        good.filter((g) => !packed.has(g.oid)).map((g) => ({ key: g.oid, size: g.size, value: g.oid })),
         (oid, call) => hashRemoteObject(backend, oid, call),
         settings,
         (item, got) => {
@@ -125,7 +149,7 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
       await remote.newEpoch();
       const r = await processQueue('gc', [{ key: 'delete', size: 0, count: doomed.length, value: doomed }], (oids, call) => backend.delete(oids, call), settings);
       if (r.failed.length) throw r.failed[0].error;
-      for (const p of problems) if (p.problem !== 'missing') p.quarantined = true;
+      for (const p of problems) if (p.problem !== 'missing' && !packed.has(p.oid)) p.quarantined = true;
       for (const oid of doomed) known.markLost(oid, 'missing');
     }
     problems.sort(byPath);
