@@ -43,15 +43,16 @@ if (module.enableCompileCache && process.env.NODE_COMPILE_CACHE === undefined) {
   }
 }
 
-// Git hooks take a short path that skips the argument parser (they run on every checkout).
-const name = argv[0] === 'hook' ? 'hook-main' : 'main';
+// Git hooks take a short path that skips the argument parser (they run on every checkout); so do plain
+// `dvs status` and `dvs diff` command lines (quick-main.ts hands anything else to the parser).
+const [name, run] = argv[0] === 'hook' ? ['hook-main', 'hookMain'] : argv[0] === 'status' || argv[0] === 'diff' ? ['quick-main', 'quickMain'] : ['main', 'main'];
 const plain = new URL(`../dist/cli/${name}.js`, import.meta.url);
 const bundled = new URL(`../dist/bundle/${name}.js`, import.meta.url);
 // The bundle (npm run build) starts faster; after a bare `tsc` it is stale, and dist/ is used.
 const mtime = (u) => statSync(u, { throwIfNoEntry: false })?.mtimeMs ?? -1;
 const entry = mtime(bundled) >= mtime(plain) ? bundled : plain;
 const mod = await import(entry.href);
-process.exitCode = await (name === 'main' ? mod.main : mod.hookMain)(argv);
+process.exitCode = await mod[run](argv);
 
 function compileCacheDir() {
   const env = process.env;

@@ -12,6 +12,7 @@ await build({
   entryPoints: {
     main: 'dist/cli/main.js',
     'hook-main': 'dist/cli/hook-main.js',
+    'quick-main': 'dist/cli/quick-main.js',
     // Worker threads are started by file name, next to the code that starts them.
     'hash-worker': 'dist/objects/hash-worker.js',
     'copy-worker': 'dist/remotes/copy-worker.js',

@@ -1,4 +1,3 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { currentOwner, isGone } from './owner.js';
 
 /**
@@ -81,7 +80,7 @@ export function isOrphanedTemp(name: string): boolean {
 
 let myHostTag: string | undefined;
 function hostTag(): string {
-  return (myHostTag ??= createHash('sha256').update(currentOwner().host).digest('hex').slice(0, 8));
+  return (myHostTag ??= crypto().createHash('sha256').update(currentOwner().host).digest('hex').slice(0, 8));
 }
 
 /** Random hex from a pool: checkout names 100,000 temp files, and a kernel call for each costs. */
@@ -89,9 +88,12 @@ let pool = Buffer.alloc(0);
 let poolAt = 0;
 function randomHex(bytes: number): string {
   if (poolAt + bytes > pool.length) {
-    pool = randomBytes(4096);
+    pool = crypto().randomBytes(4096);
     poolAt = 0;
   }
   poolAt += bytes;
   return pool.toString('hex', poolAt - bytes, poolAt);
 }
+
+/** node:crypto, loaded when a temp name is first made: most commands (status, hooks) never make one. */
+const crypto = () => process.getBuiltinModule('node:crypto');

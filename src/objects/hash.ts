@@ -1,6 +1,11 @@
-import { createHash } from 'node:crypto';
 import { chmodSync, closeSync, constants, copyFileSync, fstatSync, openSync, readSync, statSync, type BigIntStats } from 'node:fs';
-import { chmod, copyFile } from 'node:fs/promises';
+
+// node:crypto and the promise API of node:fs are taken when first used: every command loads this module
+// (through the object cache), and one that hashes nothing (status with no pointers, a hook with nothing
+// to do) should not pay for loading them.
+let cryptoModule: typeof import('node:crypto') | undefined;
+const createHash = (algorithm: string) => (cryptoModule ??= process.getBuiltinModule('node:crypto')).createHash(algorithm);
+const fsp = () => process.getBuiltinModule('node:fs/promises');
 import type { Oid } from './oid.js';
 
 /** Big enough to amortise a system call, small enough to stay in L2 while it is hashed. */
@@ -107,11 +112,11 @@ export async function copyAndHash(path: string, dest: string, onBytes?: (n: numb
   // A file modified a moment ago could be modified again within the same timestamp tick (ext4's are
   // coarse), unseen by the stamp comparison: copy first and hash the copy, which is always right.
   if (Date.now() - Number(before.mtimeNs / 1_000_000n) < RACY_MS) {
-    await copyFile(path, dest, constants.COPYFILE_EXCL);
-    await chmod(dest, 0o444);
+    await fsp().copyFile(path, dest, constants.COPYFILE_EXCL);
+    await fsp().chmod(dest, 0o444);
     return copyResult(before, statStamp(path), await hashInSlices(hashLoop(dest, buffer), onBytes), dest);
   }
-  const copying = copyFile(path, dest, constants.COPYFILE_EXCL).then(() => chmod(dest, 0o444));
+  const copying = fsp().copyFile(path, dest, constants.COPYFILE_EXCL).then(() => fsp().chmod(dest, 0o444));
   const [copied, hashed] = await Promise.allSettled([copying, hashInSlices(hashLoop(path, buffer), onBytes)]);
   if (copied.status === 'rejected') throw copied.reason;
   if (hashed.status === 'rejected') throw hashed.reason;

@@ -1,5 +1,4 @@
 import { chmodSync, constants, copyFileSync, linkSync, rmSync, symlinkSync } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
 import { DvsError, errnoCode } from '../errors.js';
 
 /** How a checkout places a cache object in the workspace, in the order `cache.type` lists them. */
@@ -53,11 +52,11 @@ export class Linker {
 async function linkOne(type: LinkType, object: string, dest: string, exec: boolean): Promise<void> {
   switch (type) {
     case 'reflink':
-      await copyFile(object, dest, constants.COPYFILE_FICLONE_FORCE);
+      await process.getBuiltinModule('node:fs/promises').copyFile(object, dest, constants.COPYFILE_FICLONE_FORCE);
       chmodSync(dest, newFileMode(exec));
       return;
     case 'copy':
-      await copyFile(object, dest);
+      await process.getBuiltinModule('node:fs/promises').copyFile(object, dest);
       chmodSync(dest, newFileMode(exec));
       return;
     case 'hardlink':

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
@@ -34,7 +33,7 @@ export class RepoLock {
 
   async acquire(options: LockOptions = {}): Promise<void> {
     const started = Date.now();
-    const info: LockInfo = { ...currentOwner(), command: options.command, since: new Date().toISOString(), token: randomBytes(8).toString('hex') };
+    const info: LockInfo = { ...currentOwner(), command: options.command, since: new Date().toISOString(), token: process.getBuiltinModule('node:crypto').randomBytes(8).toString('hex') };
     const text = JSON.stringify(info) + '\n';
     mkdirSync(dirname(this.path), { recursive: true }); // .dvs/tmp/ is not in a fresh clone
     for (;;) {

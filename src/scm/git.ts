@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { SimpleGit } from 'simple-git';
 import { DvsError } from '../errors.js';
 
@@ -28,6 +28,24 @@ export function runGit(cwd: string, args: string[], input?: string): Promise<str
     });
     if (input !== undefined) child.stdin!.end(input);
   });
+}
+
+/**
+ * runGit, blocking: for the one quick call of a short command (the diff of two commits that a hook or
+ * `dvs diff` starts with). A child without pipes to watch costs less than an asynchronous one (no
+ * sockets, streams or event-loop turns), a noticeable share of a hook with nothing to do. Throws as
+ * runGit rejects.
+ */
+export function runGitSync(cwd: string, args: string[]): string {
+  const r = spawnSync('git', args, { cwd, maxBuffer: 1 << 30, encoding: 'utf8' });
+  if (r.error) throw r.error;
+  if (r.status !== 0) {
+    const e = new Error(`Command failed: git ${args.join(' ')}\n${r.stderr}`) as Error & { stderr?: string; exitCode?: number };
+    e.stderr = r.stderr;
+    e.exitCode = r.status ?? undefined;
+    throw e;
+  }
+  return r.stdout;
 }
 
 /** The work tree's top level, or undefined outside a Git repository. */
@@ -64,7 +82,13 @@ export async function unstage(root: string, paths: string[]): Promise<void> {
  * list or compare trees.
  */
 export async function resolveRevision(root: string, rev: string, options: { treeish?: boolean } = {}): Promise<string> {
-  const parse = async (spec: string) => (await runGit(root, ['rev-parse', '--verify', '--quiet', '--end-of-options', spec]).catch(() => '')).trim();
+  const parse = async (spec: string) => {
+    try {
+      return runGitSync(root, ['rev-parse', '--verify', '--quiet', '--end-of-options', spec]).trim();
+    } catch {
+      return '';
+    }
+  };
   // One process for the usual name; `:/message` and `x^{tree}` need the plain name resolved first.
   const direct = await parse(`${rev}^{commit}`);
   if (direct) return direct;
@@ -144,7 +168,7 @@ const ZERO_OID = /^0+$/;
  * cheap way to find what changed between two refs without listing either tree.
  */
 export async function changedPointersBetween(root: string, a: string, b: string): Promise<ChangedPointer[]> {
-  const out = await runGit(root, ['diff', '--raw', '-z', '--no-renames', '--no-abbrev', a, b, '--']);
+  const out = runGitSync(root, ['diff', '--raw', '-z', '--no-renames', '--no-abbrev', a, b, '--']);
   const fields = out.split('\0');
   const changed: ChangedPointer[] = [];
   for (let i = 0; i + 1 < fields.length; i += 2) {

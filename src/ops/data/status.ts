@@ -6,9 +6,8 @@ import type { Oid } from '../../objects/oid.js';
 import type { DataKind } from '../../pointer/format.js';
 import { readPointer } from '../../pointer/io.js';
 import type { OpContext } from '../context.js';
-import { compareWorkspace, type FileChanges, type WorkspaceStatus } from '../../workspace/compare.js';
+import type { FileChanges, WorkspaceStatus } from '../../workspace/compare.js';
 import { selectTargets } from '../../workspace/targets.js';
-import { loadManifest } from '../../objects/manifest.js';
 import type { StaleLineage } from '../../lineage/stale.js';
 
 export interface StatusOptions {
@@ -72,6 +71,9 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
   const warnings: Warning[] = [];
   const refusedEntries = refused.map((r) => ({ path: r.dataPath, pointerPath: r.pointerPath, code: r.error.code, message: r.error.message, hint: r.error.hint }));
   if (targets.length === 0) return { entries, refused: refusedEntries, clean: refused.length === 0, warnings };
+  // Loaded only when there is something to compare: status in a repository without pointers stays quick.
+  const { compareWorkspace } = await import('../../workspace/compare.js');
+  const { loadManifest } = await import('../../objects/manifest.js');
   const state = await repo.statCache();
   try {
     for (const { ref, sub } of targets) {

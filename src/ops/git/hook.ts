@@ -1,18 +1,14 @@
 import { existsSync, lstatSync, rmSync } from 'node:fs';
 import { isDvsError } from '../../errors.js';
 import { dataPathOf, isPointerPath, parsePointer, type Pointer } from '../../pointer/format.js';
-import { readPointer } from '../../pointer/io.js';
 import type { Repo } from '../../repo/repo.js';
 import { BlobReader, changedPointersBetween, runGit } from '../../scm/git.js';
-import { checkout } from '../data/checkout.js';
 import type { OpContext } from '../context.js';
 import type { HookOptions, HookResult } from './hook-result.js';
-import { compareWorkspace } from '../../workspace/compare.js';
-import { countMissing } from '../data/status.js';
-import { objectsOf } from '../../workspace/references.js';
 import { isDirectory, workspacePointers, type Target } from '../../workspace/targets.js';
-import { loadManifest, loadManifestIfPresent } from '../../objects/manifest.js';
-import { updatePlaced } from '../../workspace/placed.js';
+
+// A hook with nothing to do (the usual branch switch) must cost almost nothing: what only syncing data
+// needs (checkout, the workspace comparison, manifests, the stat cache) is imported when there is some.
 
 const NULL_SHA = /^0+$/;
 
@@ -117,6 +113,8 @@ async function restoreMissing(ctx: OpContext, result: HookResult): Promise<HookR
   const scan = workspacePointers(repo);
   for (const r of scan.refused) result.refused.push({ pointerPath: r.pointerPath, message: r.error.message });
   const targets: Target[] = [];
+  const { readPointer } = await import('../../pointer/io.js');
+  const { loadManifestIfPresent } = await import('../../objects/manifest.js');
   for (const ref of scan.pointers) {
     if (!existsSync(repo.abs(ref.dataPath))) {
       targets.push({ ref });
@@ -155,6 +153,7 @@ async function syncTargets(ctx: OpContext, result: HookResult, targets: Target[]
   if (targets.length === 0) return result;
   const remote = repo.config.bool('hooks.autofetch') ? await autofetchRemote(repo) : undefined;
   if (remote) result.fetched = await autofetch(ctx, targets, remote);
+  const { checkout } = await import('../data/checkout.js');
   result.checkout = await checkout(ctx, { pointers: targets });
   result.missing = result.checkout.failures.filter((f) => f.code === 'OBJECT_MISSING').length;
   return result;
@@ -173,6 +172,8 @@ async function autofetchRemote(repo: Repo): Promise<string | undefined> {
 
 async function autofetch(ctx: OpContext, targets: Target[], remote: string): Promise<number> {
   const { repo } = ctx;
+  const { readPointer } = await import('../../pointer/io.js');
+  const { objectsOf } = await import('../../workspace/references.js');
   const pointers = targets.map((t) => ({ ...t.ref, pointer: readPointer(repo.root, t.ref.pointerPath) }));
   const { fetchObjects } = await import('../remote/fetch.js');
   let fetched = 0;
@@ -189,6 +190,10 @@ async function autofetch(ctx: OpContext, targets: Target[], remote: string): Pro
  */
 async function removeOrphanedData(ctx: OpContext, result: HookResult, oldRev: string, deleted: string[]): Promise<void> {
   const { repo } = ctx;
+  const { compareWorkspace } = await import('../../workspace/compare.js');
+  const { countMissing } = await import('../data/status.js');
+  const { loadManifest } = await import('../../objects/manifest.js');
+  const { updatePlaced } = await import('../../workspace/placed.js');
   const reader = new BlobReader(repo.root);
   const state = await repo.statCache();
   try {
