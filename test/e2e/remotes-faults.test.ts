@@ -557,7 +557,8 @@ describe('dvs remote', () => {
     expect(read(repo, '.dvs/config')).not.toContain('shh');
     expect(read(repo, '.dvs/config.local')).toContain('secret_access_key: shh');
     const list = await dvs(repo, ['remote', 'list']);
-    expect(list.stdout).toBe('  cloud  s3://bucket/datasets  (endpoint=http://127.0.0.1:9000 secret_access_key=(secret))\n* store  ../shared-store\n');
+    // A new S3 remote is packed (docs/remote-format.md); a directory stays loose, so it writes no format.
+    expect(list.stdout).toBe('  cloud  s3://bucket/datasets  (endpoint=http://127.0.0.1:9000 secret_access_key=(secret) format=packed)\n* store  ../shared-store\n');
     expect((await dvs(repo, ['remote', 'default'])).stdout).toBe('store\n');
     await ok(repo, ['remote', 'default', 'cloud']);
     const removed = await dvs(repo, ['remote', 'remove', 'cloud']);
