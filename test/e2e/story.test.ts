@@ -120,7 +120,12 @@ describe('the lineage, runs and audit story', () => {
     expect(out).toContain(
       '      lineage: dedup → data/clean.csv: rows out 360 → 350 (2.70% → 2.78% removed)\n' +
         '               filter → data/filtered.csv: min_quality 0.5 → 0.6; rows out 370 → 360 (7.50% → 10.00% removed)\n' +
-        '      content: schema: unchanged\n' +
+        '      records: changed (record hash ',
+    );
+    // The record hash tells a real change from a re-encoding (docs/record-hash.md); then the content diff.
+    expect(out).toMatch(/ {6}records: changed \(record hash [0-9a-f]{12} → [0-9a-f]{12}\): a real data change\n/);
+    expect(out).toContain(
+      '      content: schema: unchanged\n' +
         '               rows: 0 added, 10 removed, 350 unchanged\n',
     );
     // The ten rows the tighter filter dropped are all math rows: 180 → 170 is 5% of the 200.

@@ -72,7 +72,9 @@ export async function attachContentDiffs(
   const tensorJobs: TensorJob[] = [];
   for (const change of changes) {
     if (change.change === 'renamed' && !change.files?.length) continue; // same bytes under a new name
-    if (same.has(change)) continue;
+    // Same records in other files (re-partitioned, converted): the one line says it all. Files changed
+    // in place keep their content diff too, which says how (rows or columns reordered, numbers re-spelled).
+    if (same.has(change) && !changedInPlace(change)) continue;
     tensorJobs.push(...tensorJobsOf(content, change, options.workspace));
     if (change.kind === 'file' && (change.oldKind ?? 'file') === 'file') {
       const job = fileJob(content, change, options.workspace);
@@ -264,4 +266,10 @@ async function diffJob(
   } catch (err) {
     return { content: null, error: (err as Error).message.split('\n')[0]! };
   }
+}
+
+/** Every changed file of `change` is on both sides under the same name: nothing was added, removed or renamed. */
+function changedInPlace(change: DataDiff): boolean {
+  if (change.kind === 'file' && (change.oldKind ?? 'file') === 'file') return change.change === 'modified';
+  return (change.files ?? []).every((f) => f.change === 'modified');
 }
