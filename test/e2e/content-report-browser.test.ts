@@ -90,10 +90,17 @@ async function startBrowser(): Promise<{ inspect: (file: string, width: number, 
     ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--no-first-run', '--remote-debugging-pipe', `--user-data-dir=${profile}`, 'about:blank'],
     { stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe'] },
   );
+  // A pipe closed by the exiting browser must not become an uncaught error of the test file.
+  for (const fd of [3, 4]) (child.stdio[fd] as Readable | Writable).on('error', () => undefined);
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const cdp = new Cdp(child);
+  // Wait for the browser to be gone before the temp dirs (its profile among them) are removed.
   const close = async () => {
-    await cdp.send('Browser.close').catch(() => undefined);
+    await Promise.race([cdp.send('Browser.close').catch(() => undefined), exited]);
+    const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
     child.kill();
+    await exited;
+    clearTimeout(killer);
   };
   return { inspect: (file, width, height) => inspect(cdp, file, width, height), close };
 }
