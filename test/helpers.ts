@@ -44,7 +44,7 @@ export function tempDir(prefix = 'dvs-test-'): string {
 }
 
 export function cleanupTempDirs(): void {
-  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true });
+  for (const d of made.splice(0)) rmSync(d, { recursive: true, force: true, maxRetries: 3 });
 }
 
 export function git(cwd: string, ...args: string[]): string {
