@@ -33,7 +33,7 @@ describe('dvs completion', () => {
     expect(bashComplete(repo, ['dvs', 'tr']).sort()).toEqual(['track', 'transform']);
     expect(bashComplete(repo, ['dvs', 'push', '--re']).sort()).toEqual(['--remote', '--rev']);
     // Hidden plumbing (hook, merge-driver) is not offered.
-    expect(bashComplete(repo, ['dvs', 'h'])).toEqual([]);
+    expect(bashComplete(repo, ['dvs', 'ho'])).toEqual([]);
   });
 
   it('prints zsh and fish scripts that ask dvs for the candidates; an unknown shell is a usage error', async () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fileStats, groupTables, summarize, tablePattern } from '../../../src/diff/content/index.js';
+import { fileStats, groupTables, sharedBins, summarize, tablePattern } from '../../../src/diff/content/index.js';
 import { mergeFileStats } from '../../../src/diff/content/partial.js';
 import { source, write } from './fixtures.js';
 
@@ -54,7 +54,10 @@ describe('mergeFileStats', () => {
     for (const name of ['x', 'k', 's']) {
       const m = merged.columns.find((c) => c.name === name)!;
       const w = whole.columns.find((c) => c.name === name)!;
-      expect({ ...m, mean: null, stddev: null }, name).toEqual({ ...w, mean: null, stddev: null });
+      expect({ ...m, mean: null, stddev: null, histogram: null }, name).toEqual({ ...w, mean: null, stddev: null, histogram: null });
+      // Merged bins may be finer than one pass chose; on shared bins the two histograms are the same counts.
+      const bins = sharedBins(m.histogram, w.histogram, 1000);
+      expect(bins?.before, name).toEqual(bins?.after);
       if (w.mean !== null) {
         expect(m.mean).toBeCloseTo(w.mean, 12);
         expect(m.stddev).toBeCloseTo(w.stddev!, 12);
