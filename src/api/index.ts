@@ -30,6 +30,8 @@ export {
   type VerifyOptions,
   type GcOptions,
 } from './operations.js';
+export { transform, repro, hashRecords, checkpoints, type TransformApiOptions, type ReproApiOptions } from './pipeline.js';
+export { get, importData, update, locks, type SourceOptions } from './sharing.js';
 export type { CommonOptions } from './invoke.js';
 export { DvsError, isDvsError, type ErrorCode, type ErrorKind, type DvsErrorOptions } from '../errors.js';
 export { RemoteError, type RemoteReason } from '../remotes/errors.js';
@@ -53,3 +55,11 @@ export type { MoveResult } from '../ops/data/move.js';
 export type { RunCommandResult } from '../commands/run.js';
 export type { LineageCommandResult } from '../commands/lineage.js';
 export type { AuditCommandResult } from '../commands/audit.js';
+export type { TransformResult } from '../ops/history/transform.js';
+export type { ReproCommandResult } from '../commands/repro.js';
+export type { RecordHashResult } from '../ops/data/record-hash.js';
+export type { CheckpointResult, CheckpointListResult } from '../ops/data/checkpoint.js';
+export type { GetResult } from '../ops/registry/get.js';
+export type { ImportResult } from '../ops/registry/import.js';
+export type { UpdateResult } from '../ops/registry/update.js';
+export type { LockResult, UnlockResult, LocksResult } from '../ops/remote/locks.js';

@@ -26,7 +26,17 @@ export interface CommonOptions {
  * `--json` would print. Errors are thrown as DvsError (system errors naming a path are turned into one,
  * as the CLI does); nothing is printed and the process is never exited.
  */
-export async function invoke<A, R>(def: CommandDef<A, R>, args: A, options: CommonOptions = {}): Promise<R> {
+export function invoke<A, R>(def: CommandDef<A, R>, args: A, options: CommonOptions = {}): Promise<R> {
+  return inRepo((env, globals) => def.run({ ...args, ...globals }, env), options);
+}
+
+/**
+ * Run `work` with the environment a command gets (the repository found from `cwd`, opened once and
+ * closed after; the repository's warnings to `onWarning`), as `invoke` does for a whole command. For the
+ * few verbs whose command does more than the library should (a terminal, a flag check that only yargs
+ * can feed), the API calls the same operation through this.
+ */
+export async function inRepo<R>(work: (env: CommandEnv, globals: GlobalArgs) => Promise<R>, options: CommonOptions = {}): Promise<R> {
   const cwd = resolve(options.cwd ?? process.cwd());
   let repo: Repo | undefined;
   const env: CommandEnv = {
@@ -36,7 +46,7 @@ export async function invoke<A, R>(def: CommandDef<A, R>, args: A, options: Comm
   };
   const globals: GlobalArgs = { json: true, quiet: true, verbose: false, waitForLock: options.waitForLock ?? false };
   try {
-    return toJsonValue(await def.run({ ...args, ...globals }, env));
+    return toJsonValue(await work(env, globals));
   } catch (err) {
     throw asDvsError(err);
   } finally {

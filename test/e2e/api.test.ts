@@ -263,6 +263,48 @@ describe('the verbs as functions', () => {
     const verified = await api.audit.verify({ cwd: repo });
     expect(verified).toEqual(json(await ok(repo, ['audit', 'verify', '--json'])));
   });
+
+  it('make, rebuild, hash, checkpoint, lock and import data as the CLI does', async () => {
+    const repo = gitRepo();
+    writeTree(repo, { 'raw.csv': 'id,score\n1,0.9\n2,0.1\n3,0.7\n' });
+    await api.track('raw.csv', { cwd: repo });
+    // The command runs without a shell, in the repository; its output is tracked and its lineage recorded.
+    const filter = ['node', '-e', "const f=require('fs');f.writeFileSync('kept.csv',f.readFileSync('raw.csv','utf8').split('\\n').filter((l,i)=>i===0||Number(l.split(',')[1])>=0.5).join('\\n'))"];
+    const made = await api.transform(filter, { cwd: repo, name: 'filter', inputs: 'raw.csv', outputs: 'kept.csv', params: { min: 0.5 } });
+    expect(made).toMatchObject({ transform: 'filter', params: { min: 0.5 }, ran: 'here' });
+    expect(readFileSync(join(repo, 'kept.csv'), 'utf8')).toBe('id,score\n1,0.9\n3,0.7');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'filtered');
+    const plan = await api.repro('kept.csv', { cwd: repo, dryRun: true });
+    expect(plan).toEqual(json(await ok(repo, ['repro', 'kept.csv', '--dry-run', '--json'])));
+    expect(plan).toMatchObject({ action: 'repro', steps: [{ transform: 'filter', status: 'up-to-date' }] });
+    const hashed = await api.hashRecords('kept.csv', { cwd: repo });
+    expect(hashed).toEqual({ ...json(await ok(repo, ['hash', '--records', 'kept.csv', '--json'])), cached: 0 }); // the CLI's came from the cache
+
+    writeTree(repo, { 'stream/2024-08/a.jsonl': '{"id":1}\n' });
+    await api.track('stream', { cwd: repo, appendOnly: true });
+    const marked = await api.checkpoints.create('stream', { cwd: repo, message: 'August' });
+    expect(marked.checkpoint).toMatchObject({ path: 'stream', message: 'August', added: 1 });
+    expect(await api.checkpoints.list('stream', { cwd: repo })).toEqual(json(await ok(repo, ['checkpoint', '--list', 'stream', '--json'])));
+    await ok(repo, ['remote', 'add', '--default', 'store', join(tempDir('dvs-store-'), 'store')]);
+    expect((await api.locks.lock('stream/2024-08', { cwd: repo })).lock).toMatchObject({ path: 'stream/2024-08' });
+    expect(await api.locks.list({ cwd: repo })).toEqual(json(await ok(repo, ['locks', '--json'])));
+    await api.locks.unlock('stream/2024-08', { cwd: repo });
+    expect((await api.locks.list({ cwd: repo })).locks).toEqual([]);
+
+    // Another repository takes the filtered data from this one: imported (tracked, source recorded) and got (a plain copy).
+    await api.push({ cwd: repo });
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'stream');
+    const consumer = gitRepo();
+    const imported = await api.importData(repo, 'kept.csv', { cwd: consumer, out: 'data/kept.csv' });
+    expect(imported).toMatchObject({ path: 'data/kept.csv' });
+    expect(readFileSync(join(consumer, 'data/kept.csv'), 'utf8')).toBe('id,score\n1,0.9\n3,0.7');
+    expect((await api.update('data/kept.csv', { cwd: consumer })).imports).toMatchObject([{ path: 'data/kept.csv', outcome: 'current' }]);
+    const elsewhere = tempDir();
+    await api.get(repo, 'kept.csv', { cwd: elsewhere, out: 'copy.csv' });
+    expect(readFileSync(join(elsewhere, 'copy.csv'), 'utf8')).toBe('id,score\n1,0.9\n3,0.7');
+  });
 });
 
 describe('the package', () => {
@@ -288,7 +330,7 @@ describe('the package', () => {
     const r = node(dir, ['probe.mjs']);
     expect(r.stderr).toBe('');
     const [names, deep] = r.stdout.trim().split('\n');
-    expect(names.split(' ')).toEqual(expect.arrayContaining(['open', 'read', 'list', 'getUrl', 'track', 'status', 'checkout', 'push', 'pull', 'diff', 'runs', 'lineage', 'audit', 'DvsError']));
+    expect(names.split(' ')).toEqual(expect.arrayContaining(['open', 'read', 'list', 'getUrl', 'track', 'status', 'checkout', 'push', 'pull', 'diff', 'runs', 'lineage', 'audit', 'transform', 'repro', 'hashRecords', 'checkpoints', 'locks', 'get', 'importData', 'update', 'DvsError']));
     expect(deep).toBe('ERR_PACKAGE_PATH_NOT_EXPORTED');
     const pkg = JSON.parse(readFileSync(join(PROJECT, 'package.json'), 'utf8'));
     expect(existsSync(join(PROJECT, pkg.exports['.'].types))).toBe(true);
