@@ -110,6 +110,22 @@ describe('reading data at a revision (open, read, list, getUrl)', () => {
     writeTree(bare, { 'f.txt': 'f\n' });
     await ok(bare, ['track', 'f.txt']);
     expect(await api.getUrl('f.txt', { cwd: bare })).toBeUndefined();
+    // Other backends name the object their way; no request is made for a loose remote.
+    const oid = /[0-9a-f]{2}\/[0-9a-f]{62}$/.exec(url!)![0];
+    await ok(bare, ['remote', 'add', 'web', 'https://data.example.org/sets/v3/']);
+    await ok(bare, ['remote', 'add', 'nas', 'ssh://ana@nas.lab:2222/srv/dvs']);
+    writeTree(bare, { 'f.txt': V1['data/train.csv'] });
+    await ok(bare, ['track', 'f.txt']);
+    expect(await api.getUrl('f.txt', { cwd: bare, remote: 'web' })).toBe(`https://data.example.org/sets/v3/${oid}`);
+    expect(await api.getUrl('f.txt', { cwd: bare, remote: 'nas' })).toBe(`ssh://ana@nas.lab:2222/srv/dvs/${oid}`);
+    // A packed remote keeps small objects inside packs: no key of their own, so no URL; a big one stays loose.
+    const packed = join(tempDir('dvs-store-'), 'packed');
+    await ok(bare, ['remote', 'add', '--format', 'packed', 'packed', packed]);
+    writeTree(bare, { 'big.bin': Buffer.alloc((1 << 20) + 1, 7) });
+    await ok(bare, ['track', 'big.bin']);
+    await ok(bare, ['push', '-r', 'packed']);
+    expect(await api.getUrl('f.txt', { cwd: bare, remote: 'packed' })).toBeUndefined();
+    expect(readFileSync((await api.getUrl('big.bin', { cwd: bare, remote: 'packed' }))!).length).toBe((1 << 20) + 1);
   });
 
   it('reads from another repository given by URL (a bare clone into a temp dir; objects from its remote)', async () => {

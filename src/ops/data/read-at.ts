@@ -170,8 +170,10 @@ async function filesOf(s: Snapshot, owner: string, oid: Oid): Promise<DataEntry[
 }
 
 /**
- * Where the remote keeps the object of `path` (a file, or a directory's manifest): s3://…, gs://… or a
- * file path; undefined when no remote is configured. Whether the remote holds it is not asked.
+ * Where the remote keeps the object of `path` (a file, or a directory's manifest): a file path, s3://…,
+ * gs://…, the blob's https URL on Azure, ssh://… or the http(s) URL; undefined when no remote is
+ * configured, or when a packed remote keeps the object inside a pack (it has no key of its own there: read
+ * it with open()). Whether a loose object is really there is not asked; a packed remote's indexes are.
  */
 export function dataUrl(cwd: string, path: string, options: ReadAtOptions = {}): Promise<string | undefined> {
   return withSnapshot(cwd, options, async (s) => {
@@ -182,16 +184,33 @@ export function dataUrl(cwd: string, path: string, options: ReadAtOptions = {}):
   });
 }
 
-/** Where a remote keeps an object, as its users name such places. */
-function urlOnRemote(spec: RemoteSpec, oid: Oid): string | undefined {
-  const location = spec.location as { scheme: string; path?: string; bucket?: string; prefix?: string };
+/** Where a remote keeps an object, as its users name such places (its loose key; see dataUrl for packs). */
+async function urlOnRemote(spec: RemoteSpec, oid: Oid, opened: () => Promise<{ backend: RemoteBackend; packs: PackCatalogue }>): Promise<string | undefined> {
+  if (spec.options.format === 'packed') {
+    const { packs } = await opened();
+    await packs.learn([oid]);
+    if (packs.lookup(oid)) return undefined;
+  }
+  const location = spec.location;
   switch (location.scheme) {
     case 'local':
-      return objectPath(location.path!, oid);
+      return objectPath(location.path, oid);
     case 's3':
-      return `s3://${location.bucket}/${objectKey(location.prefix!, oid)}`;
+      return `s3://${location.bucket}/${objectKey(location.prefix, oid)}`;
     case 'gcs':
-      return `gs://${location.bucket}/${objectKey(location.prefix!, oid)}`;
+      return `gs://${location.bucket}/${objectKey(location.prefix, oid)}`;
+    case 'azure': {
+      // The account's endpoint may come from a connection string: the backend knows it.
+      const { backend } = await opened();
+      return backend.serviceUrl === undefined ? undefined : `${backend.serviceUrl.replace(/\/+$/, '')}/${location.container}/${objectKey(location.prefix, oid)}`;
+    }
+    case 'ssh': {
+      const user = location.user === undefined ? '' : `${encodeURIComponent(location.user)}@`;
+      const port = location.port === undefined ? '' : `:${location.port}`;
+      return `ssh://${user}${location.host}${port}${location.path.replace(/\/+$/, '')}/${objectKey('', oid)}`;
+    }
+    case 'http':
+      return `${location.url.replace(/\/+$/, '')}/${objectKey('', oid)}`;
     default:
       return undefined;
   }
@@ -268,7 +287,7 @@ async function localSnapshot(repo: Repo, options: ReadAtOptions): Promise<Snapsh
     },
     async objectUrl(oid) {
       try {
-        return urlOnRemote(remoteSpec(repo, options.remote), oid);
+        return await urlOnRemote(remoteSpec(repo, options.remote), oid, openedRemote);
       } catch (err) {
         if (isDvsError(err) && err.code === 'NO_REMOTE' && options.remote === undefined) return undefined;
         throw err;
@@ -300,6 +319,11 @@ function sourceSnapshot(source: SourceRepo): Snapshot {
   let spec: RemoteSpec | undefined;
   let packs: PackCatalogue | undefined;
   const sharedCache = source.localRoot ? join(source.localRoot, '.dvs', 'cache') : undefined;
+  const openedRemote = async (remote: RemoteSpec) => {
+    backend ??= await (await import('../../remotes/index.js')).openBackend(remote);
+    packs ??= new PackCatalogue({ backend, settings: readerSettings(remote.name) }, join(cacheDir, 'packs'));
+    return { backend, packs };
+  };
   const snapshot: Snapshot = {
     label: `${source.url} at ${source.commit.slice(0, 10)}`,
     async pointerAt(pointerPath) {
@@ -333,14 +357,13 @@ function sourceSnapshot(source: SourceRepo): Snapshot {
           hint: 'Ask its owners to set a default remote (dvs remote add --default …), or give the path of a local clone that has the data in its cache.',
         });
       }
-      backend ??= await (await import('../../remotes/index.js')).openBackend(spec);
-      packs ??= new PackCatalogue({ backend, settings: readerSettings(spec.name) }, join(cacheDir, 'packs'));
-      const name = spec.name;
-      return verifiedStream(withSize(await openObject(backend, packs, oid, { signal: signal() }), size), oid, { mismatch: (actual) => corrupted(name, oid, actual) });
+      const opened = await openedRemote(spec);
+      return verifiedStream(withSize(await openObject(opened.backend, opened.packs, oid, { signal: signal() }), size), oid, { mismatch: (actual) => corrupted(spec!.name, oid, actual) });
     },
     async objectUrl(oid) {
       spec ??= sourceRemoteSpec(source, await source.readText('.dvs/config'));
-      return spec === undefined ? undefined : urlOnRemote(spec, oid);
+      const known = spec;
+      return known === undefined ? undefined : urlOnRemote(known, oid, () => openedRemote(known));
     },
     async close() {
       await supply?.close();
