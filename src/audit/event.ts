@@ -27,6 +27,8 @@ export type AuditEventType =
   | 'transform'
   | 'lineage-record'
   | 'repro-restore'
+  | 'import'
+  | 'update'
   | 'run-start'
   | 'run-finish';
 

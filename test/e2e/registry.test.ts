@@ -128,7 +128,10 @@ describe('a registry on a directory remote', () => {
     expect(read(dst, 'data/registry-train/sub/b.csv')).toBe(DATA['data/train/sub/b.csv']);
     const pointer = read(dst, 'data/registry-train.dvs');
     expect(pointer).toContain(`source:\n  url: ${bare}\n  rev: null\n  path: data/train\n  commit: ${v1}\n`);
-    expect(git(dst, 'status', '--porcelain')).toBe('A  data/.gitignore\nA  data/registry-train.dvs\n');
+    // The audit trail records the import, staged with the pointer.
+    expect(git(dst, 'status', '--porcelain')).toMatch(/^A  \.dvs\/audit\/\S+\.json\nA  data\/\.gitignore\nA  data\/registry-train\.dvs\n$/);
+    const [imported] = json(await ok(dst, ['audit', 'log', '--json'])).events;
+    expect(imported).toMatchObject({ type: 'import', paths: [{ path: 'data/registry-train', oid: imp.oid }], data: { url: bare, path: 'data/train', commit: v1 } });
     expect((await ok(dst, ['status'])).stdout).toContain('Everything matches');
     git(dst, 'commit', '-q', '-m', 'import');
 
@@ -157,6 +160,7 @@ describe('a registry on a directory remote', () => {
 
     const up = json(await ok(dst, ['update', 'data/registry-train', '--force', '--json']));
     expect(up.imports[0]).toMatchObject({ outcome: 'updated', fromCommit: v1, toCommit: v2, fetched: 2 });
+    expect(json(await ok(dst, ['audit', 'log', '--json'])).events[0]).toMatchObject({ type: 'update', paths: [{ oid: up.imports[0].newOid }], data: { commit: v2, previous: imp.oid } });
     expect(read(dst, 'data/registry-train/c.csv')).toBe('id,x\n3,c\n');
     expect(read(dst, 'data/registry-train/a.csv')).toBe(DATA['data/train/a.csv']);
     expect(read(dst, 'data/registry-train.dvs')).toContain(`commit: ${v2}`);

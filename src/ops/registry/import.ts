@@ -129,6 +129,13 @@ export async function bringIn(ctx: OpContext, source: SourceRepo, incoming: Poin
     mkdirSync(dirname(repo.abs(target.dataPath)), { recursive: true });
     writePointer(repo.root, pointerPath, data, target.previous);
     ignoreInGit(repo.root, target.dataPath);
+    // Data that came from elsewhere is a new version here like any other: the trail says from where.
+    const { recordAuditEvent } = await import('../../audit/record.js');
+    await recordAuditEvent(repo, {
+      type: target.previous ? 'update' : 'import',
+      paths: [{ path: target.dataPath, oid: incoming.oid, kind: incoming.kind, size: incoming.size }],
+      data: { url: target.record.url, rev: target.record.rev, path: target.record.path, commit: target.record.commit, ...(target.previous ? { previous: target.previous.oid } : {}) },
+    }, { stageWith: [pointerPath] });
     // Staged even when this run did not change it: a killed import may have written it unstaged.
     return [pointerPath, gitignorePathOf(target.dataPath)];
   });
