@@ -1,11 +1,12 @@
 // dvs checkout planned first, then applied: --dry-run shows the plan and changes nothing; the executable
 // bit is part of the data (status reports it, checkout sets it, never on a cache object); --relink places
 // matching files again with the configured link type.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, linkSync, lstatSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, dvs, git, gitRepo, json, read, writeTree } from '../helpers.js';
+import { cleanupTempDirs, dvs, git, GIT_ENV, gitRepo, json, read, writeTree } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -264,5 +265,27 @@ describe('dvs checkout --relink', () => {
     expect(forced).toMatchObject({ modified: ['d/sub/b.txt'], relinked: ['d/a.txt'], failures: [] });
     expect(statSync(join(repo, 'd/sub/b.txt')).ino).toBe(statSync(objectPath(repo, oidOf('bbb'))).ino);
     expect((await dvs(repo, ['status', '--exit-code'])).code).toBe(0);
+  });
+});
+
+describe('the data hooks', () => {
+  it('still run when the Node that installed them is gone (any node on PATH does)', async () => {
+    const repo = gitRepo();
+    writeTree(repo, { 'model.bin': 'weights-v1' });
+    expect((await dvs(repo, ['track', 'model.bin'])).code).toBe(0);
+    git(repo, 'commit', '-q', '-m', 'v1');
+    expect((await dvs(repo, ['install'])).code).toBe(0);
+    const hook = join(repo, '.git/hooks/post-checkout');
+    const text = readFileSync(hook, 'utf8');
+    expect(text).toContain(`"${process.execPath}"`);
+    writeFileSync(hook, text.replaceAll(`"${process.execPath}"`, '"/nonexistent/bin/node"'));
+    writeFileSync(join(repo, 'model.bin'), 'weights-v2');
+    expect((await dvs(repo, ['track', 'model.bin'])).code).toBe(0);
+    git(repo, 'commit', '-q', '-m', 'v2');
+    // The hook finds node on PATH: the node running these tests, first on it.
+    const dir = process.execPath.slice(0, process.execPath.lastIndexOf('/'));
+    const out = spawnSync('git', ['checkout', '-q', 'HEAD~1'], { cwd: repo, encoding: 'utf8', env: { ...process.env, ...GIT_ENV, PATH: `${dir}:${process.env.PATH}` } });
+    expect(out.stderr).not.toContain('not found');
+    expect(read(repo, 'model.bin')).toBe('weights-v1');
   });
 });
