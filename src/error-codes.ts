@@ -284,7 +284,6 @@ export const WARNING_CODES = {
   LOCKS_UNCHECKED: 'An append-only directory was tracked or pushed without checking partition locks, because the remote could not be asked.',
   NOT_IN_WORKSPACE: '`dvs diff` against the workspace: data missing from it is shown as deleted.',
   OBJECTS_MISSING: 'Objects a read-only command needs are not in the cache, and no remote is set to fetch them from.',
-  MIXED_FORMATS: 'A changed directory holds tabular files of several formats; the content diff covers the main one.',
   NOT_TABULAR: '`dvs hash --records`: files that are not tabular data were left out of the record hash.',
   RECORD_HASH_FAILED: 'The record hash of changed tabular data could not be computed; the diff goes on without it.',
   // Remotes
