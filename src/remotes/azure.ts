@@ -23,6 +23,8 @@ import { isPackFileName, LOCK_NAME, MARKER_NAME, lockKey, objectKey, packFileKey
  * makes the blob visible) only once the whole source hashed to its oid. Staged blocks that are never
  * committed stay invisible and the service discards them after a week, so a killed upload leaves
  * nothing to clean up. The SDK does no retries of its own: the transfer queue does, for every backend.
+ * Packs and indexes (docs/remote-format.md) are blobs under `<prefix>/packs/`, put the same way; a
+ * ranged read is a Get Blob with x-ms-range.
  *
  * Credentials, first found wins: remote.<name>.connection_string, account_key (with account_name),
  * sas_token (config.local or the user config), then AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY

@@ -23,7 +23,9 @@ import { isPackFileName, MARKER_NAME, type ByteRange, type CallOptions, type Dow
  * (posix-rename@openssh.com) only when the bytes hashed to the oid. Reads and writes are pipelined
  * (several requests in flight per file) and spread over a few connections, each with one SFTP channel.
  * Host keys are checked against known_hosts, never accepted silently. A dropped connection is
- * re-opened by the next request; the queue retries the one that failed.
+ * re-opened by the next request; the queue retries the one that failed. Packs and indexes
+ * (docs/remote-format.md) are files in `<path>/packs/`, put like objects; a ranged read is reads at
+ * those offsets.
  */
 const { Client, utils } = ssh2;
 
