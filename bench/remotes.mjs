@@ -6,8 +6,9 @@
 // HTTP (nginx serving the local remote's directory, when installed): pull only, a web remote is read-only.
 // BENCH_QUICK=1 shrinks the data (1,000 small files, 256 MiB, 20,000 files) for a smoke run.
 // Packed vs loose (docs/remote-format.md): push and pull of 5,000 × 10 KiB to a local directory, S3
-// (Swift) and GCS (the test server), in each format, beside `tar` + one upload and one download + extract
-// of the same files, with the requests counted by a proxy in front of the server (BENCH_REMOTES=packs).
+// (Swift), GCS (the test server), Azure (Azurite) and SSH, in each format, beside `tar` + one upload and
+// one download + extract of the same files, with the HTTP requests counted by a proxy in front of the
+// server (BENCH_REMOTES=packs; BENCH_PACK_STORES=azure,ssh for only some stores).
 // BENCH_REMOTES=http,s3,azure,ssh measures only those backends (the local push that fills nginx's
 // directory still runs, unmeasured) and skips the 100,000-file section unless `local` is named.
 import { randomBytes } from 'node:crypto';
@@ -285,6 +286,12 @@ async function packRows({ work, log, quick }) {
     const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
     await s3.send(new CreateBucketCommand({ Bucket: 'dvs-packs' }));
   }
+  const { startAzurite, makeBlobServiceClient } = await import('../test/servers/azurite.mjs');
+  const { sshdAvailable, startSshd } = await import('../test/servers/sshd.mjs');
+  const azurite = await startAzurite({ dir: join(work, 'azurite-data') });
+  await (await makeBlobServiceClient(azurite)).getContainerClient('dvs-packs').create();
+  const sshd = sshdAvailable() ? await startSshd() : undefined;
+  if (!sshd) log('OpenSSH server is not installed: SSH pack rows skipped');
   const proxies = [];
   try {
     const repo = gitRepo(join(work, 'repo'));
@@ -294,9 +301,18 @@ async function packRows({ work, log, quick }) {
     sh('git add -A && git commit -q -m data', { cwd: repo });
     const tarball = join(work, 'small.tar');
 
-    const stores = [{ kind: 'local', label: 'local directory' }, ...(swift ? [{ kind: 's3', label: 'S3 (Swift)' }] : []), { kind: 'gcs', label: 'GCS (test server)' }];
+    // BENCH_PACK_STORES=azure,ssh: only those.
+    const only = process.env.BENCH_PACK_STORES?.split(',');
+    const stores = [
+      { kind: 'local', label: 'local directory' },
+      ...(swift ? [{ kind: 's3', label: 'S3 (Swift)' }] : []),
+      { kind: 'gcs', label: 'GCS (test server)' },
+      { kind: 'azure', label: 'Azure Blob (Azurite)' },
+      ...(sshd ? [{ kind: 'ssh', label: 'SSH (OpenSSH sftp)' }] : []),
+    ].filter((s) => !only || only.includes(s.kind));
+    const targets = { s3: () => swift.endpoint, gcs: () => gcs.url, azure: () => `http://127.0.0.1:${azurite.port}` };
     for (const store of stores) {
-      const proxy = store.kind === 'local' ? undefined : await startCountingProxyProcess(store.kind === 's3' ? swift.endpoint : gcs.url);
+      const proxy = targets[store.kind] ? await startCountingProxyProcess(targets[store.kind]()) : undefined;
       if (proxy) proxies.push(proxy);
       const configure = (dir, name) => {
         if (store.kind === 's3') {
@@ -304,11 +320,15 @@ async function packRows({ work, log, quick }) {
           dvs(['remote', 'modify', '--local', name, 'access_key_id', swift.accessKeyId], { cwd: dir });
           dvs(['remote', 'modify', '--local', name, 'secret_access_key', swift.secretAccessKey], { cwd: dir });
         } else if (store.kind === 'gcs') dvs(['remote', 'modify', name, 'endpoint', proxy.url], { cwd: dir });
-        else dvs(['config', '--local', `remote.${name}.url`, join(work, `store-${name}`)], { cwd: dir });
+        else if (store.kind === 'azure') dvs(['remote', 'modify', '--local', name, 'connection_string', `DefaultEndpointsProtocol=http;AccountName=${azurite.accountName};AccountKey=${azurite.accountKey};BlobEndpoint=${proxy.url}/${azurite.accountName};`], { cwd: dir });
+        else if (store.kind === 'ssh') {
+          dvs(['remote', 'modify', '--local', name, 'key_file', sshd.keyFile], { cwd: dir });
+          dvs(['remote', 'modify', '--local', name, 'known_hosts', sshd.knownHosts], { cwd: dir });
+        } else dvs(['config', '--local', `remote.${name}.url`, join(work, `store-${name}`)], { cwd: dir });
       };
       for (const format of ['packed', 'loose']) {
         const name = `${store.kind}-${format}`;
-        const url = store.kind === 's3' ? `s3://dvs-packs/${format}` : store.kind === 'gcs' ? `gs://dvs-packs/${format}` : join(work, `store-${name}`);
+        const url = { s3: `s3://dvs-packs/${format}`, gcs: `gs://dvs-packs/${format}`, azure: `azure://dvs-packs/${format}`, ssh: sshd?.url(join(work, `store-${name}`)) }[store.kind] ?? join(work, `store-${name}`);
         dvs(['remote', 'add', '--format', format, name, url], { cwd: repo });
         configure(repo, name);
         await proxy?.reset();
@@ -329,6 +349,7 @@ async function packRows({ work, log, quick }) {
         rows.push({ name: `pull ${what}`, value: pull.ms / 1000, unit: `s (${pull.cpuS?.toFixed(1)} s cpu${pullRequests !== undefined ? `, ${pullRequests} requests` : ''})` });
       }
       // The baseline: tar + one upload of the tarball; one download + tar x.
+      if (store.kind === 'azure' || store.kind === 'ssh') continue;
       const t0 = Date.now();
       sh(`tar cf ${tarball} small`, { cwd: repo });
       if (store.kind === 'local') sh(`cp ${tarball} ${join(work, 'tar-store.tar')}`);
@@ -359,6 +380,8 @@ async function packRows({ work, log, quick }) {
     s3?.destroy();
     await swift?.stop();
     await gcs.stop();
+    await azurite.stop();
+    await sshd?.stop();
   }
   return rows;
 }

@@ -167,7 +167,7 @@ export const ERROR_CODES = spec({
   UNSUPPORTED_REMOTE_URL: { kind: 'usage', when: 'A remote URL scheme other than a path, file://, s3://, gs://, azure://, ssh:// (sftp://), http:// or https://.' },
   UNKNOWN_REMOTE_OPTION: { kind: 'usage', when: '`dvs remote modify` of an option remotes do not have.' },
   REMOTE_READ_ONLY: { kind: 'usage', when: 'push, gc --remote or track --to-remote named a read-only remote (HTTP(S)).' },
-  REMOTE_CANNOT_LIST: { kind: 'usage', when: 'A command that must list a remote was given one that cannot be listed (HTTP(S)).' },
+  REMOTE_CANNOT_LIST: { kind: 'usage', when: 'A command that must list a remote was given one that cannot be listed (HTTP(S)). As a warning of `status --remote`: the HTTP(S) server does not list packs/, so packed objects cannot be found there.' },
   UNCONFIRMED_URL: { kind: 'input', when: 'The committed config sets the URL of an HTTP(S) remote that this machine would send credentials to, and this machine has not confirmed it.' },
   REMOTE_DIR_MISSING: { kind: 'remote', when: 'A directory remote\'s folder does not exist.' },
   REMOTE_NO_BUCKET: { kind: 'remote', when: 'The bucket of an S3 or GCS remote, or the container of an Azure remote, does not exist.' },

@@ -1,8 +1,9 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseDocument } from 'yaml';
 
 export const PROJECT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DVS = join(PROJECT, 'bin', 'dvs.js');
@@ -92,6 +93,25 @@ export function dvs(cwd: string, args: string[], options: { env?: Record<string,
     // A CLI that cannot start (a Node the test's user may not run) fails the test at once, not at its timeout.
     child.on('error', rejectPromise);
   });
+}
+
+/** Run dvs and fail the test, with its output, unless it exits 0. */
+export async function dvsOk(cwd: string, args: string[]): Promise<RunResult> {
+  const r = await dvs(cwd, args);
+  if (r.code !== 0) throw new Error(`dvs ${args.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+/** Set keys (`remote.origin.url`) in .dvs/<file> (config, config.local) as a user would edit it; undefined removes. */
+export function setDvsConfig(repo: string, values: Record<string, unknown>, file = 'config'): void {
+  const path = join(repo, '.dvs', file);
+  const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
+  if (!doc.contents) doc.contents = doc.createNode({}) as never;
+  for (const [k, v] of Object.entries(values)) {
+    if (v === undefined) doc.deleteIn(k.split('.'));
+    else doc.setIn(k.split('.'), v);
+  }
+  writeFileSync(path, doc.toString());
 }
 
 /** Parse --json output, failing the test with the output when it is not JSON. */

@@ -32,7 +32,7 @@ export const remoteCommand = defineCommand<RemoteArgs, RemoteResult>({
       .option('default', { alias: 'd', type: 'boolean', default: false, describe: 'add: make it the default remote' })
       .option('local', { type: 'boolean', default: false, describe: 'write to .dvs/config.local (not committed: secrets, paths of this machine)' })
       .option('force', { alias: 'f', type: 'boolean', default: false, describe: 'add: replace the URL of an existing remote' })
-      .option('format', { type: 'string', choices: ['packed', 'loose'], describe: 'add: how push stores small objects: packed (few requests; default for S3 and GCS) or loose (one key per object)' })
+      .option('format', { type: 'string', choices: ['packed', 'loose'], describe: 'add: how push stores small objects: packed (few requests; default for S3, GCS, Azure and SSH) or loose (one key per object)' })
       .option('unset', { type: 'boolean', default: false, describe: 'modify: remove the option; default: remove the default' })
       .example('dvs remote add -d storage s3://my-bucket/datasets', 'add the default remote (in .dvs/config, staged)')
       .example('dvs remote modify storage endpoint http://minio:9000', 'an S3-compatible server')

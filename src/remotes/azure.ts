@@ -6,14 +6,15 @@ import {
   AnonymousCredential,
   BlobServiceClient,
   StorageSharedKeyCredential,
+  type BlobItem,
   type BlockBlobClient,
   type ContainerClient,
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
 import { shortOid, type Oid } from '../objects/oid.js';
 import { RemoteError } from './errors.js';
-import { cap, checkSource, probeEndpoint, readSource, sourceUnreadable, translateFailure } from './common.js';
-import { LOCK_NAME, MARKER_NAME, lockKey, objectKey, type LockRecords, oidOfKey, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
+import { cap, checkSource, packGone, probeEndpoint, readSource, sourceUnreadable, translateFailure } from './common.js';
+import { isPackFileName, LOCK_NAME, MARKER_NAME, lockKey, objectKey, packFileKey, type LockRecords, oidOfKey, type ByteRange, type CallOptions, type DownloadSource, type ListedObject, type PackFileInfo, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
 
 /**
  * Azure Blob Storage, through @azure/storage-blob. Objects up to SINGLE_MAX go up in one Put Blob that
@@ -22,6 +23,8 @@ import { LOCK_NAME, MARKER_NAME, lockKey, objectKey, type LockRecords, oidOfKey,
  * makes the blob visible) only once the whole source hashed to its oid. Staged blocks that are never
  * committed stay invisible and the service discards them after a week, so a killed upload leaves
  * nothing to clean up. The SDK does no retries of its own: the transfer queue does, for every backend.
+ * Packs and indexes (docs/remote-format.md) are blobs under `<prefix>/packs/`, put the same way; a
+ * ranged read is a Get Blob with x-ms-range.
  *
  * Credentials, first found wins: remote.<name>.connection_string, account_key (with account_name),
  * sas_token (config.local or the user config), then AZURE_STORAGE_CONNECTION_STRING, AZURE_STORAGE_KEY
@@ -100,17 +103,9 @@ export class AzureBackend implements RemoteBackend {
 
   async *list(shard: string | undefined, call: CallOptions): AsyncIterable<ListedObject[]> {
     const prefix = shard !== undefined ? `${this.prefix ? this.prefix + '/' : ''}${shard}/` : this.prefix ? this.prefix + '/' : undefined;
-    const pages = this.container.listBlobsFlat({ prefix, abortSignal: call.signal }).byPage({ maxPageSize: this.listPageSize });
-    while (true) {
-      let next;
-      try {
-        next = await pages.next();
-      } catch (err) {
-        throw this.translate(err, 'listing');
-      }
-      if (next.done) return;
+    for await (const items of this.pages(prefix, call, 'listing')) {
       const page: ListedObject[] = [];
-      for (const item of next.value.segment.blobItems) {
+      for (const item of items) {
         const oid = oidOfKey(this.prefix, item.name);
         if (oid) page.push({ oid, size: item.properties.contentLength ?? 0, modified: item.properties.lastModified });
       }
@@ -118,29 +113,64 @@ export class AzureBackend implements RemoteBackend {
     }
   }
 
+  /** The blobs under `prefix`, a listing request (up to listPageSize blobs) at a time. */
+  private async *pages(prefix: string | undefined, call: CallOptions, doing: string): AsyncIterable<BlobItem[]> {
+    const pages = this.container.listBlobsFlat({ prefix, abortSignal: call.signal }).byPage({ maxPageSize: this.listPageSize });
+    while (true) {
+      let next;
+      try {
+        next = await pages.next();
+      } catch (err) {
+        throw this.translate(err, doing);
+      }
+      if (next.done) return;
+      yield next.value.segment.blobItems;
+    }
+  }
+
+  async *listPackFiles(call: CallOptions): AsyncIterable<PackFileInfo[]> {
+    const prefix = packFileKey(this.prefix, '');
+    for await (const items of this.pages(prefix, call, 'listing packs')) {
+      const page: PackFileInfo[] = [];
+      for (const item of items) {
+        const name = item.name.slice(prefix.length);
+        if (isPackFileName(name)) page.push({ name, size: item.properties.contentLength ?? 0, modified: item.properties.lastModified });
+      }
+      yield page;
+    }
+  }
+
   async upload(source: UploadSource, call: CallOptions): Promise<void> {
+    return this.put(source, this.blob(source.oid), call);
+  }
+
+  /** A pack or index goes up exactly as a loose object does: verified against its name's hash before it is visible. */
+  async putPackFile(name: string, source: UploadSource, call: CallOptions): Promise<void> {
+    return this.put(source, this.container.getBlockBlobClient(packFileKey(this.prefix, name)), call);
+  }
+
+  private async put(source: UploadSource, blob: BlockBlobClient, call: CallOptions): Promise<void> {
     try {
-      if (source.size <= SINGLE_MAX) await this.putSingle(source, call);
-      else await this.putBlocks(source, call);
+      if (source.size <= SINGLE_MAX) await this.putSingle(source, blob, call);
+      else await this.putBlocks(source, blob, call);
     } catch (err) {
       throw this.translate(err, 'uploading', source.oid);
     }
   }
 
-  private async putSingle(source: UploadSource, call: CallOptions): Promise<void> {
+  private async putSingle(source: UploadSource, blob: BlockBlobClient, call: CallOptions): Promise<void> {
     const body = await readSource(source);
     checkSource(source, createHash('sha256').update(body).digest('hex'));
     // x-ms-blob-content-md5 on a Put Blob is checked by the service: altered bytes are refused.
     const md5 = createHash('md5').update(body).digest();
-    await this.blob(source.oid).upload(body, body.length, {
+    await blob.upload(body, body.length, {
       abortSignal: call.signal,
       blobHTTPHeaders: { blobContentType: 'application/octet-stream', blobContentMD5: md5 },
     });
     call.onBytes?.(body.length);
   }
 
-  private async putBlocks(source: UploadSource, call: CallOptions): Promise<void> {
-    const blob = this.blob(source.oid);
+  private async putBlocks(source: UploadSource, blob: BlockBlobClient, call: CallOptions): Promise<void> {
     const blockSize = Math.max(BLOCK_SIZE, Math.ceil(source.size / MAX_BLOCKS));
     const sha = createHash('sha256');
     const ids: string[] = [];
@@ -189,35 +219,54 @@ export class AzureBackend implements RemoteBackend {
   }
 
   async download(oid: Oid, call: CallOptions): Promise<DownloadSource> {
+    return this.read(this.blob(oid), undefined, call, (err) => this.translate(err, 'downloading', oid));
+  }
+
+  async readPackFile(name: string, range: ByteRange | undefined, call: CallOptions): Promise<DownloadSource> {
+    // A ranged Get Blob (x-ms-range); 416 means the range is past the end: not the pack its index names.
+    return this.read(this.container.getBlockBlobClient(packFileKey(this.prefix, name)), range, call, (err) =>
+      (status(err) === 404 && !isNoContainer(err)) || status(err) === 416 ? packGone(this.spec.name, name) : this.translate(err, `downloading pack file ${name.slice(0, 12)}…`),
+    );
+  }
+
+  /** A blob's bytes (or `range` of them) as a stream; errors before and in the middle of the body go through `fail`. */
+  private async read(blob: BlockBlobClient, range: ByteRange | undefined, call: CallOptions, fail: (err: unknown) => Error): Promise<DownloadSource> {
     let response;
     try {
       // maxRetryRequests 0: a broken body fails the attempt, and the queue retries it whole.
-      response = await this.blob(oid).download(0, undefined, { abortSignal: call.signal, maxRetryRequests: 0 });
+      response = await blob.download(range?.start ?? 0, range ? range.end - range.start : undefined, { abortSignal: call.signal, maxRetryRequests: 0 });
     } catch (err) {
-      throw this.translate(err, 'downloading', oid);
+      throw fail(err);
     }
     const body = response.readableStreamBody as Readable;
-    // Errors in the middle of the body surface through the caller's pipeline, translated here.
     const translated = new Transform({
       transform(chunk, _enc, cb) {
         cb(null, chunk);
       },
     });
-    body.on('error', (err) => translated.destroy(this.translate(err, 'downloading', oid)));
+    body.on('error', (err) => translated.destroy(fail(err)));
     translated.on('close', () => body.destroy());
     return { type: 'stream', stream: body.pipe(translated), size: response.contentLength };
   }
 
   async delete(oids: readonly Oid[], call: CallOptions): Promise<void> {
-    // One request per blob, like GCS (see docs/remotes.md, "Decisions").
+    return this.deleteBlobs(oids.map((oid) => objectKey(this.prefix, oid)), call, 'deleting');
+  }
+
+  async deletePackFiles(names: readonly string[], call: CallOptions): Promise<void> {
+    return this.deleteBlobs(names.map((name) => packFileKey(this.prefix, name)), call, 'deleting pack files');
+  }
+
+  private async deleteBlobs(keys: readonly string[], call: CallOptions, doing: string): Promise<void> {
+    // One request per blob, in parallel, like GCS (see docs/remotes.md, "Decisions").
     const limit = pLimit(this.defaultJobs);
     await Promise.all(
-      oids.map((oid) =>
+      keys.map((key) =>
         limit(async () => {
           try {
-            await this.blob(oid).deleteIfExists({ abortSignal: call.signal });
+            await this.container.getBlockBlobClient(key).deleteIfExists({ abortSignal: call.signal });
           } catch (err) {
-            throw this.translate(err, 'deleting', oid);
+            throw this.translate(err, doing, oidOfKey(this.prefix, key));
           }
         }),
       ),
@@ -282,15 +331,11 @@ export class AzureBackend implements RemoteBackend {
     list: async (call) => {
       const prefix = lockKey(this.prefix, '');
       const names: string[] = [];
-      try {
-        for await (const page of this.container.listBlobsFlat({ prefix, abortSignal: call.signal }).byPage({ maxPageSize: this.listPageSize })) {
-          for (const b of page.segment.blobItems) {
-            const name = b.name.slice(prefix.length);
-            if (LOCK_NAME.test(name)) names.push(name);
-          }
+      for await (const items of this.pages(prefix, call, 'listing locks')) {
+        for (const b of items) {
+          const name = b.name.slice(prefix.length);
+          if (LOCK_NAME.test(name)) names.push(name);
         }
-      } catch (err) {
-        throw this.translate(err, 'listing locks');
       }
       return names;
     },

@@ -6,9 +6,9 @@ import { Transform } from 'node:stream';
 import { rootCertificates } from 'node:tls';
 import { errnoCode } from '../errors.js';
 import type { Oid } from '../objects/oid.js';
-import { cap, CONNECT_TIMEOUT_MS, notOnRemote, translateFailure } from './common.js';
+import { cap, CONNECT_TIMEOUT_MS, notOnRemote, packGone, translateFailure } from './common.js';
 import { RemoteError } from './errors.js';
-import { MARKER_NAME, objectKey, type CallOptions, type DownloadSource, type RemoteBackend, type RemoteSpec } from './types.js';
+import { isPackFileName, MARKER_NAME, objectKey, packFileKey, type ByteRange, type CallOptions, type DownloadSource, type PackFileInfo, type RemoteBackend, type RemoteSpec } from './types.js';
 
 /**
  * A read-only remote on any static web server or CDN: `http(s)://host/path`, laid out as a directory
@@ -17,6 +17,12 @@ import { MARKER_NAME, objectKey, type CallOptions, type DownloadSource, type Rem
  * is refused), GET streams it (the queue hashes it as it arrives). A web server cannot list, so there is
  * no `list`: callers check objects one by one. Uploads, deletes and the epoch marker's writes are
  * refused; the marker is read, so clones notice when the publisher collected objects.
+ *
+ * A packed remote (docs/remote-format.md, "Reading over HTTP(S)") is read where the server lists
+ * `packs/`: its directory index page (nginx autoindex, Apache, python -m http.server; or nginx's JSON
+ * autoindex) names the packs and indexes, which are then read like any file, packs with Range requests.
+ * A server that does not list `packs/` leaves only the loose objects readable: listPackFiles says so
+ * (REMOTE_CANNOT_LIST), and the commands that miss objects say why.
  */
 const MAX_REDIRECTS = 5;
 
@@ -117,16 +123,94 @@ export class HttpBackend implements RemoteBackend {
         hint: 'Serve the objects as they are (no compression for this path on the server).',
       });
     }
-    // A connection cut mid-body shows up as an error of the response: translate it so the queue retries.
+    return { type: 'stream', stream: this.body(res, 'downloading', oid, 0, undefined), size: contentLength(res) };
+  }
+
+  /**
+   * An answer's body as the stream a download returns: `skip` bytes dropped, at most `length` passed
+   * on, and a connection cut mid-body turned into an error the queue retries.
+   */
+  private body(res: IncomingMessage, doing: string, oid: Oid | undefined, skip: number, length: number | undefined): Transform {
+    let at = 0;
+    let done = false;
+    const end = length === undefined ? Infinity : skip + length;
     const out = new Transform({
-      transform(chunk, _enc, cb) {
-        cb(null, chunk);
+      transform(chunk: Buffer, _enc, cb) {
+        if (done) return cb();
+        const from = Math.max(skip - at, 0);
+        const to = Math.min(chunk.length, end - at);
+        at += chunk.length;
+        if (to > from) this.push(from === 0 && to === chunk.length ? chunk : chunk.subarray(from, to));
+        // The range is complete: the rest of a whole file sent for it is not read.
+        if (at >= end) {
+          done = true;
+          this.push(null);
+          res.unpipe(out);
+          res.destroy();
+        }
+        cb();
       },
     });
-    res.on('error', (err) => out.destroy(this.translate(err, 'downloading', oid)));
-    res.on('aborted', () => out.destroy(this.translate(Object.assign(new Error('the server closed the connection mid-download'), { code: 'ECONNRESET' }), 'downloading', oid)));
+    res.on('error', (err) => done || out.destroy(this.translate(err, doing, oid)));
+    res.on('aborted', () => done || out.destroy(this.translate(Object.assign(new Error('the server closed the connection mid-download'), { code: 'ECONNRESET' }), doing, oid)));
     out.on('close', () => res.destroy());
-    return { type: 'stream', stream: res.pipe(out), size: contentLength(res) };
+    return res.pipe(out);
+  }
+
+  /**
+   * A pack file, or bytes of it with a Range request. A server that ignores Range answers 200 with the
+   * whole file: the bytes before the range are skipped and the stream ends with the range, so callers
+   * get what they asked for either way.
+   */
+  async readPackFile(name: string, range: ByteRange | undefined, call: CallOptions): Promise<DownloadSource> {
+    const doing = `downloading pack file ${name.slice(0, 12)}…`;
+    const res = await this.send('GET', this.urlOf(packFileKey('', name)), call, range ? { range: `bytes=${range.start}-${range.end - 1}` } : {}, doing);
+    if (res.statusCode === 404 || res.statusCode === 410 || res.statusCode === 416) {
+      res.resume();
+      throw packGone(this.spec.name, name);
+    }
+    this.check(res, doing);
+    const partial = res.statusCode === 206;
+    if (partial && range && !String(res.headers['content-range'] ?? '').startsWith(`bytes ${range.start}-`)) {
+      res.destroy();
+      throw new RemoteError('REMOTE_REFUSED', `${cap(this.where())}: ${doing} failed: asked for bytes ${range.start}-${range.end - 1}, the server sent ${res.headers['content-range'] ?? 'no Content-Range'}`, { reason: 'refused' });
+    }
+    const skip = range && !partial ? range.start : 0;
+    const length = range ? range.end - range.start : contentLength(res);
+    return { type: 'stream', stream: this.body(res, doing, undefined, skip, length), size: length };
+  }
+
+  /**
+   * `packs/` from the server's directory index: the names of the hrefs that are pack files (other links,
+   * such as the parent folder or sort orders, are not). One page: an index page is not paged.
+   */
+  async *listPackFiles(call: CallOptions): AsyncIterable<PackFileInfo[]> {
+    const url = this.urlOf('packs/');
+    const res = await this.send('GET', url, call, { accept: 'text/html, application/json;q=0.9, */*;q=0.1' }, 'listing packs');
+    const status = res.statusCode ?? 0;
+    if (status === 404 || status === 403 || status === 405 || status === 410) {
+      res.resume();
+      // A server that lists the remote's own folder and has no packs/ in it: a loose remote.
+      if (status === 404 && (await this.listsFolders(call))) return yield [];
+      throw new RemoteError('REMOTE_CANNOT_LIST', `${cap(this.where())} does not list packs/ (HTTP ${status} for ${url.pathname}): only its loose objects can be read`, {
+        reason: 'refused',
+        hint: PACKS_UNLISTED_HINT,
+        data: { remote: this.spec.name, url: url.href, status },
+      });
+    }
+    this.check(res, 'listing packs');
+    const page = await this.readText(res, 'listing packs', MAX_INDEX_PAGE);
+    yield parseDirectoryIndex(page, /json/i.test(String(res.headers['content-type'] ?? '')));
+  }
+
+  /** Whether the remote's root answers with a directory index page (a link to an object shard in it). */
+  private async listsFolders(call: CallOptions): Promise<boolean> {
+    const res = await this.send('GET', this.urlOf(''), call, { accept: 'text/html' }, 'listing packs');
+    if (res.statusCode !== 200) {
+      res.resume();
+      return false;
+    }
+    return /href="(\.\/)?[0-9a-f]{2}\/?"/.test((await this.readText(res, 'listing packs', MAX_INDEX_PAGE)) ?? '');
   }
 
   async readMarker(call: CallOptions): Promise<string | undefined> {
@@ -136,22 +220,28 @@ export class HttpBackend implements RemoteBackend {
       return undefined;
     }
     this.check(res, 'reading the epoch marker');
+    // A marker is a line; a page in its place (a catch-all index) is not one.
+    const text = await this.readText(res, 'reading the epoch marker', 4096);
+    return text === undefined ? undefined : text.trim();
+  }
+
+  /** A small answer's text; undefined (the rest unread) when it is longer than `max` bytes. */
+  private async readText(res: IncomingMessage, doing: string, max: number): Promise<string | undefined> {
     const chunks: Buffer[] = [];
     let size = 0;
     try {
       for await (const chunk of res) {
         chunks.push(chunk as Buffer);
         size += (chunk as Buffer).length;
-        // A marker is a line; a page in its place (a catch-all index) is not one.
-        if (size > 4096) {
+        if (size > max) {
           res.destroy();
           return undefined;
         }
       }
     } catch (err) {
-      throw this.translate(err, 'reading the epoch marker');
+      throw this.translate(err, doing);
     }
-    return Buffer.concat(chunks).toString('utf8').trim();
+    return Buffer.concat(chunks).toString('utf8');
   }
 
   async upload(): Promise<void> {
@@ -279,6 +369,52 @@ export class HttpBackend implements RemoteBackend {
       cause: err,
     });
   }
+}
+
+/** What a status or fetch that missed objects of a server not listing packs/ tells the user. */
+export const PACKS_UNLISTED_HINT = 'This HTTP server does not list packs/; publish the remote with loose objects (push to it with --format loose) or enable directory listing for packs/ (nginx: autoindex on).';
+
+/** A directory index page bigger than this is not one (100,000 pack names fit in about 15 MB). */
+const MAX_INDEX_PAGE = 64 << 20;
+
+/**
+ * The pack files a directory index page names: hrefs (relative, `./x`, or absolute paths ending in the
+ * name) whose last segment is a pack or index name. nginx's JSON autoindex is read too. Sizes and dates
+ * are what the page says where it says them exactly (nginx: bytes and minutes); else 0 and none.
+ */
+export function parseDirectoryIndex(page: string | undefined, json: boolean): PackFileInfo[] {
+  if (page === undefined) return [];
+  const found = new Map<string, PackFileInfo>();
+  if (json) {
+    let entries: unknown;
+    try {
+      entries = JSON.parse(page);
+    } catch {
+      return [];
+    }
+    for (const e of Array.isArray(entries) ? entries : []) {
+      const { name, size, mtime } = e as { name?: unknown; size?: unknown; mtime?: unknown };
+      if (typeof name !== 'string' || !isPackFileName(name)) continue;
+      const when = typeof mtime === 'string' ? new Date(mtime) : undefined;
+      found.set(name, { name, size: typeof size === 'number' ? size : 0, modified: when && !Number.isNaN(when.getTime()) ? when : undefined });
+    }
+    return [...found.values()];
+  }
+  const href = /href\s*=\s*["']([^"'#?]+)[^"']*["'][^>]*>[^<]*<\/a>([^<\n]*)/gi;
+  for (let m; (m = href.exec(page)); ) {
+    let name: string;
+    try {
+      name = decodeURIComponent(m[1].slice(m[1].lastIndexOf('/') + 1));
+    } catch {
+      continue;
+    }
+    if (!isPackFileName(name) || found.has(name)) continue;
+    // nginx: `<a href="x">x</a>   02-Dec-2026 14:08   12345`
+    const after = /^\s*(\d{2}-[A-Z][a-z]{2}-\d{4} \d{2}:\d{2})\s+(\d+)\s*$/.exec(m[2]);
+    const when = after ? new Date(`${after[1].replace(/-/g, ' ')} UTC`) : undefined;
+    found.set(name, { name, size: after ? Number(after[2]) : 0, modified: when && !Number.isNaN(when.getTime()) ? when : undefined });
+  }
+  return [...found.values()];
 }
 
 function contentLength(res: IncomingMessage): number | undefined {

@@ -11,9 +11,9 @@ import { errnoCode } from '../errors.js';
 import { isOid, shortOid, type Oid } from '../objects/oid.js';
 import { isOrphanedTemp, ownedTempPrefix } from '../base/temp-names.js';
 import { abortedError, RemoteError } from './errors.js';
-import { cap, checkSource, CONNECT_TIMEOUT_MS, notOnRemote, sourceUnreadable, translateFailure, unreachable } from './common.js';
+import { cap, checkSource, CONNECT_TIMEOUT_MS, notOnRemote, packGone, sourceUnreadable, translateFailure, unreachable } from './common.js';
 import { checkHostKey, fingerprint, hostKeyName, keyType, parseKnownHosts } from './known-hosts.js';
-import { MARKER_NAME, type CallOptions, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
+import { isPackFileName, MARKER_NAME, type ByteRange, type CallOptions, type DownloadSource, type ListedObject, type PackFileInfo, type RemoteBackend, type RemoteSpec, type UploadSource } from './types.js';
 
 /**
  * A directory on an SSH server, through SFTP, in the layout of a directory remote (`<path>/ab/cdef…`,
@@ -23,7 +23,9 @@ import { MARKER_NAME, type CallOptions, type DownloadSource, type ListedObject, 
  * (posix-rename@openssh.com) only when the bytes hashed to the oid. Reads and writes are pipelined
  * (several requests in flight per file) and spread over a few connections, each with one SFTP channel.
  * Host keys are checked against known_hosts, never accepted silently. A dropped connection is
- * re-opened by the next request; the queue retries the one that failed.
+ * re-opened by the next request; the queue retries the one that failed. Packs and indexes
+ * (docs/remote-format.md) are files in `<path>/packs/`, put like objects; a ranged read is reads at
+ * those offsets.
  */
 const { Client, utils } = ssh2;
 
@@ -266,6 +268,19 @@ export class SshBackend implements RemoteBackend {
   }
 
   async upload(source: UploadSource, call: CallOptions): Promise<void> {
+    return this.put(source, this.pathOf(source.oid), call);
+  }
+
+  /** In `packs/`, as a directory remote keeps them: the same temp file, hash check and rename as an object. */
+  async putPackFile(name: string, source: UploadSource, call: CallOptions): Promise<void> {
+    return this.put(source, this.packPath(name), call);
+  }
+
+  private packPath(name: string): string {
+    return posix.join(this.root, 'packs', name);
+  }
+
+  private async put(source: UploadSource, to: string, call: CallOptions): Promise<void> {
     await this.prepareTmp(call);
     const tmp = posix.join(this.tmpDir, ownedTempPrefix());
     await this.request(call, 'uploading', source.oid, async (sftp, session) => {
@@ -274,7 +289,7 @@ export class SshBackend implements RemoteBackend {
         // The server handles one channel's requests in order: the rename goes out with the close, not
         // a round trip later, and finds the file complete.
         const closed = sftpCall<void>((cb) => sftp.close(handle, cb));
-        const moved = this.moveIntoPlace(sftp, session, tmp, this.pathOf(source.oid));
+        const moved = this.moveIntoPlace(sftp, session, tmp, to);
         await Promise.all([closed, moved]);
       } catch (err) {
         // Best effort: a temp file left by a dropped connection is removed by the next run's cleanup.
@@ -363,34 +378,64 @@ export class SshBackend implements RemoteBackend {
   }
 
   async download(oid: Oid, call: CallOptions): Promise<DownloadSource> {
-    const path = this.pathOf(oid);
-    return this.request(call, 'downloading', oid, async (sftp, session) => {
+    return this.read(this.pathOf(oid), undefined, call, 'downloading', oid, () => notOnRemote(this.spec.name, oid));
+  }
+
+  async readPackFile(name: string, range: ByteRange | undefined, call: CallOptions): Promise<DownloadSource> {
+    return this.read(this.packPath(name), range, call, `downloading pack file ${name.slice(0, 12)}…`, undefined, () => packGone(this.spec.name, name));
+  }
+
+  /**
+   * A file's bytes, or `range` of them (reads at those offsets: SFTP has no other way); `gone` is the
+   * error for a file that is not there, or shorter than the range.
+   */
+  private read(path: string, range: ByteRange | undefined, call: CallOptions, doing: string, oid: Oid | undefined, gone: () => RemoteError): Promise<DownloadSource> {
+    return this.request(call, doing, oid, async (sftp, session) => {
       // Open and stat together: one round trip, not two.
       const opened = sftpCall<Buffer>((cb) => sftp.open(path, 'r', cb));
       const stat = sftpCall<Stats>((cb) => sftp.stat(path, cb));
       const [handle, stats] = await Promise.allSettled([opened, stat]);
-      if (handle.status === 'rejected') throw handle.reason;
-      if (stats.status === 'rejected') {
+      if (handle.status === 'rejected') throw sftpCode(handle.reason) === NO_SUCH_FILE ? gone() : handle.reason;
+      const { start, end } = range ?? { start: 0, end: stats.status === 'fulfilled' ? stats.value.size : 0 };
+      if (stats.status === 'rejected' || end > stats.value.size) {
         sftp.close(handle.value, () => undefined);
-        throw stats.reason;
+        throw stats.status === 'rejected' ? stats.reason : gone();
       }
-      const translate = (err: unknown) => this.translate(err, 'downloading', oid, session.dead || isChannelGone(err));
-      return { type: 'stream', size: stats.value.size, stream: pipelinedReader(sftp, handle.value, stats.value.size, translate) };
+      const translate = (err: unknown) => this.translate(err, doing, oid, session.dead || isChannelGone(err));
+      return { type: 'stream', size: end - start, stream: pipelinedReader(sftp, handle.value, start, end, translate) };
     });
   }
 
   async delete(oids: readonly Oid[], call: CallOptions): Promise<void> {
-    await this.request(call, 'deleting', undefined, (sftp) =>
+    return this.unlinkAll(oids.map((oid) => this.pathOf(oid)), call, 'deleting');
+  }
+
+  async deletePackFiles(names: readonly string[], call: CallOptions): Promise<void> {
+    return this.unlinkAll(names.map((name) => this.packPath(name)), call, 'deleting pack files');
+  }
+
+  /** Remove files (one request each, pipelined on one channel); missing ones are not an error. */
+  private async unlinkAll(paths: readonly string[], call: CallOptions, doing: string): Promise<void> {
+    await this.request(call, doing, undefined, (sftp) =>
       Promise.all(
-        oids.map(async (oid) => {
+        paths.map(async (path) => {
           try {
-            await sftpCall<void>((cb) => sftp.unlink(this.pathOf(oid), cb));
+            await sftpCall<void>((cb) => sftp.unlink(path, cb));
           } catch (err) {
             if (sftpCode(err) !== NO_SUCH_FILE) throw err;
           }
         }),
       ),
     );
+  }
+
+  /** `packs/` in one readdir (the server sends its entries a few hundred per reply). */
+  async *listPackFiles(call: CallOptions): AsyncIterable<PackFileInfo[]> {
+    const page: PackFileInfo[] = [];
+    for (const e of await this.readdir(posix.join(this.root, 'packs'), call)) {
+      if (isPackFileName(e.filename)) page.push({ name: e.filename, size: e.attrs.size, modified: new Date(e.attrs.mtime * 1000) });
+    }
+    yield page;
   }
 
   async readMarker(call: CallOptions): Promise<string | undefined> {
@@ -455,7 +500,6 @@ export class SshBackend implements RemoteBackend {
   private translate(err: unknown, doing: string, oid: Oid | undefined, connectionLost: boolean): RemoteError {
     if (err instanceof RemoteError) return err;
     const code = sftpCode(err);
-    if (code === NO_SUCH_FILE && oid && doing === 'downloading') return notOnRemote(this.spec.name, oid);
     if (code === PERMISSION_DENIED) {
       return new RemoteError('REMOTE_REFUSED', `${cap(this.where())}: ${doing}${oid ? ` ${shortOid(oid)}` : ''} failed: permission denied`, {
         reason: 'refused',
@@ -639,14 +683,14 @@ async function mkdirp(sftp: SFTPWrapper, dir: string): Promise<void> {
   }
 }
 
-/** A file's bytes as a stream, with WINDOW reads in flight: one request at a time would be latency-bound. */
-function pipelinedReader(sftp: SFTPWrapper, handle: Buffer, size: number, translate: (err: unknown) => Error): Readable {
-  let requested = 0;
+/** Bytes `[start, end)` of a file as a stream, with WINDOW reads in flight: one request at a time would be latency-bound. */
+function pipelinedReader(sftp: SFTPWrapper, handle: Buffer, start: number, end: number, translate: (err: unknown) => Error): Readable {
+  let requested = start;
   const pending: Array<Promise<Buffer>> = [];
   const fill = () => {
-    while (pending.length < WINDOW && requested < size) {
+    while (pending.length < WINDOW && requested < end) {
       const at = requested;
-      const len = Math.min(CHUNK, size - at);
+      const len = Math.min(CHUNK, end - at);
       requested += len;
       const p = new Promise<Buffer>((ok, fail) => {
         const buf = Buffer.allocUnsafe(len);

@@ -168,7 +168,8 @@ export interface RemoteBackend {
   writeMarker(value: string, options: CallOptions): Promise<void>;
   /**
    * The packed format (docs/remote-format.md): files under `<prefix>/packs/`, each named by the hash of
-   * its bytes. Absent on backends that cannot (yet) hold packs: such a remote is loose only.
+   * its bytes. Every backend reads them; HTTP(S), read-only, has no put or delete, and its listing throws
+   * REMOTE_CANNOT_LIST where the web server does not list `packs/` (only its loose objects are then found).
    * putPackFile: like upload (atomic, refuses a source whose bytes do not hash to `source.oid`, the hash in `name`).
    */
   putPackFile?(name: string, source: UploadSource, options: CallOptions): Promise<void>;

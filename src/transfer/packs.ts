@@ -61,6 +61,8 @@ export class PackCatalogue {
   /** Indexes that could not be read or parsed, with why (verify reports them). */
   readonly broken: Array<{ name: string; why: string }> = [];
   private listedOnce = false;
+  /** Why `packs/` could not be listed (an HTTP(S) server without directory index), when it could not. */
+  unlisted: DvsError | undefined;
   private listing: Promise<void> | undefined;
   /** Packs each parsed index names, used or not (gc keeps what any listed index names). */
   private readonly packsByIndex = new Map<string, string[]>();
@@ -72,7 +74,7 @@ export class PackCatalogue {
     this.loadCached();
   }
 
-  /** The backend can hold packs (every backend but SSH, Azure and HTTP(S) for now). */
+  /** The backend can hold packs (all of dvs's can; HTTP(S) only where the server lists packs/). */
   get supported(): boolean {
     return this.ctx.backend.listPackFiles !== undefined;
   }
@@ -122,10 +124,13 @@ export class PackCatalogue {
       }
       return files;
     }, this.ctx.settings);
-    if (r.failed.length) throw r.failed[0].error;
+    // A server that cannot list packs/ (a web server without directory index) holds no packs this
+    // clone can find: its loose objects are still read, and the commands that miss objects say why.
+    if (r.failed.length && r.failed[0].error.code !== 'REMOTE_CANNOT_LIST') throw r.failed[0].error;
+    this.unlisted = r.failed[0]?.error;
     this.listedPacks = new Map();
     this.listedIndexes = new Map();
-    for (const f of r.done[0].result) (f.name.endsWith('.pack') ? this.listedPacks : this.listedIndexes).set(f.name, f);
+    for (const f of r.done[0]?.result ?? []) (f.name.endsWith('.pack') ? this.listedPacks : this.listedIndexes).set(f.name, f);
     const cached = new Set(this.cachedNames());
     for (const name of cached) if (!this.listedIndexes.has(name)) rmSync(join(this.dir, name), { force: true });
     const missing = [...this.listedIndexes.keys()].filter((n) => !cached.has(n));

@@ -10,8 +10,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
-import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, setDvsConfig as setConfig, tempDir, writeTree } from '../helpers.js';
 import { scaled } from '../timing.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, makeBlobServiceClient, startAzurite } from '../servers/azurite.mjs';
 
@@ -36,17 +35,6 @@ afterAll(async () => {
   await server?.stop();
   cleanupTempDirs();
 });
-
-function setConfig(repo: string, values: Record<string, unknown>, file = 'config'): void {
-  const path = join(repo, '.dvs', file);
-  const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
-  if (!doc.contents) doc.contents = doc.createNode({}) as never;
-  for (const [k, v] of Object.entries(values)) {
-    if (v === undefined) doc.deleteIn(k.split('.'));
-    else doc.setIn(k.split('.'), v);
-  }
-  writeFileSync(path, doc.toString());
-}
 
 let n = 0;
 const prefix = () => `f${process.pid}-${n++}`;
@@ -349,6 +337,6 @@ describe('dvs remote with an Azure remote', () => {
     expect(read(repo, '.dvs/config')).not.toContain('shh');
     expect(read(repo, '.dvs/config.local')).toContain('sas_token: sv=2024&sig=shh');
     const list = await dvs(repo, ['remote', 'list']);
-    expect(list.stdout).toBe('  blob  azure://datasets/team/v1  (account_name=mystorage sas_token=(secret))\n');
+    expect(list.stdout).toBe('  blob  azure://datasets/team/v1  (account_name=mystorage sas_token=(secret) format=packed)\n');
   });
 });

@@ -8,8 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
-import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, setDvsConfig as setConfig, tempDir, writeTree } from '../helpers.js';
 import { scaled } from '../timing.js';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { makeGcsClient, startGcsProcess } from '../servers/gcs.mjs';
@@ -35,17 +34,6 @@ afterAll(async () => {
   await swift?.stop();
   cleanupTempDirs();
 });
-
-function setConfig(repo: string, values: Record<string, unknown>, file = 'config'): void {
-  const path = join(repo, '.dvs', file);
-  const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
-  if (!doc.contents) doc.contents = doc.createNode({}) as never;
-  for (const [k, v] of Object.entries(values)) {
-    if (v === undefined) doc.deleteIn(k.split('.'));
-    else doc.setIn(k.split('.'), v);
-  }
-  writeFileSync(path, doc.toString());
-}
 
 let n = 0;
 const prefix = () => `f${process.pid}-${n++}`;

@@ -9,8 +9,7 @@ import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, write
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
-import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, setDvsConfig as setConfig, tempDir, writeTree } from '../helpers.js';
 import { scaled } from '../timing.js';
 import { NGINX_MISSING, skipHttp, startNginx } from '../servers/nginx.mjs';
 
@@ -20,17 +19,6 @@ const BIG = randomBytes(3 << 20);
 let server: Awaited<ReturnType<typeof startNginx>>;
 let publisher: string;
 let store: string;
-
-function setConfig(repo: string, values: Record<string, unknown>, file = 'config'): void {
-  const path = join(repo, '.dvs', file);
-  const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
-  if (!doc.contents) doc.contents = doc.createNode({}) as never;
-  for (const [k, v] of Object.entries(values)) {
-    if (v === undefined) doc.deleteIn(k.split('.'));
-    else doc.setIn(k.split('.'), v);
-  }
-  writeFileSync(path, doc.toString());
-}
 
 async function ok(cwd: string, args: string[]) {
   const r = await dvs(cwd, args);

@@ -102,7 +102,7 @@ const azure: Fixture = {
   kind: 'azure',
   url: () => `azure://${AZURE_CONTAINER}/${unique()}/objects`,
   async configure(repo, name, url) {
-    await ok(repo, ['remote', 'add', name, url]);
+    await ok(repo, ['remote', 'add', '--format', 'loose', name, url]);
     await ok(repo, ['remote', 'modify', '--local', name, 'connection_string', azurite.connectionString]);
   },
   async tamper(url, oid, bytes) {
@@ -119,7 +119,7 @@ const ssh: Fixture = {
   // The server runs on this machine: the remote's directory is a local path too (for tamper).
   url: () => sshd.url(join(tempDir('dvs-remote-'), 'store')),
   async configure(repo, name, url) {
-    await ok(repo, ['remote', 'add', name, url]);
+    await ok(repo, ['remote', 'add', '--format', 'loose', name, url]);
     await ok(repo, ['remote', 'modify', '--local', name, 'key_file', sshd.keyFile]);
     await ok(repo, ['remote', 'modify', '--local', name, 'known_hosts', sshd.knownHosts]);
   },

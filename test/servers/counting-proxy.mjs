@@ -12,7 +12,8 @@ export async function startCountingProxy(target) {
   const state = { count: 0, log: [] };
   const server = createServer((req, res) => {
     state.count++;
-    state.log.push(`${req.method} ${req.url}${req.headers.range ? ` ${req.headers.range}` : ''}`);
+    const range = req.headers.range ?? req.headers['x-ms-range'];
+    state.log.push(`${req.method} ${req.url}${range ? ` ${range}` : ''}`);
     const out = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);

@@ -10,6 +10,8 @@
 //   server.url('moved')    -> …/moved   301 to …/public
 //   server.url('slow')     -> …/slow    256 KiB/s per request (to stop the server mid-download)
 //   server.url('nohead')   -> …/nohead  HEAD answered 405 (as some CDNs and presigned URLs do)
+//   server.url('listed')   -> …/listed  directory index pages (autoindex: a packed remote's packs/ is listed)
+//   server.url('norange')  -> …/norange listed, and Range ignored (200 with the whole file, as some servers do)
 //   server.httpsUrl('public') (with https: true) and server.caFile (its self-signed certificate)
 //   await server.kill();   // SIGKILL: connections reset, as a crash
 //   await server.start();  // again, on the same ports
@@ -83,6 +85,8 @@ function config({ dir, root, port, httpsPort }) {
       alias ${root}/;
       if ($request_method = HEAD) { return 405; }
     }
+    location /listed/ { alias ${root}/; autoindex on; }
+    location /norange/ { alias ${root}/; autoindex on; max_ranges 0; }
     location /moved/ { rewrite ^/moved/(.*)$ /public/$1 permanent; }
     location = /moved { return 301 /public; }`;
   return `
@@ -117,7 +121,7 @@ http {
 }
 
 /**
- * Start nginx serving `root` (a directory remote's folder) under /public, /basic, /bearer and /moved.
+ * Start nginx serving `root` (a directory remote's folder) under /public, /basic, /bearer, /moved, /listed, /norange, /slow and /nohead.
  * @param {{ root: string, https?: boolean }} options
  */
 export async function startNginx({ root, https = false }) {

@@ -106,12 +106,15 @@ async function download(ctx: OpContext, open: OpenRemote | (() => Promise<OpenRe
       result.bytes += got.size;
     });
     const notThere: Oid[] = [];
+    // Missing loose from a web server that does not list packs/: they may well be in its packs.
+    const unlisted = remote.packs().unlisted;
     for (const f of r.failed) {
-      if (f.error.code === 'REMOTE_OBJECT_MISSING') {
+      const missing = f.error.code === 'REMOTE_OBJECT_MISSING';
+      if (missing) {
         notThere.push(f.item.key);
         known.markLost(f.item.key, 'missing');
       } else if (f.error.code === 'REMOTE_OBJECT_CORRUPTED') known.markLost(f.item.key, 'bad');
-      result.failures.push(failureOf(f.item.value.path, f.item.key, f.error));
+      result.failures.push(failureOf(f.item.value.path, f.item.key, missing && unlisted ? { code: f.error.code, message: f.error.message, hint: unlisted.hint } : f.error));
     }
     return notThere;
   } finally {

@@ -148,15 +148,16 @@ function add(repo: Repo, o: RemoteOpOptions): Unstaged<RemoteResult> {
 }
 
 /**
- * The format a new remote gets when `--format` is not given (docs/remote-format.md, "Choosing the
- * format"): packed where each request costs (object stores), loose where the backend cannot hold packs.
- * A remote with no format set (added before packs existed) stays loose.
+ * The format a new remote gets when `--format` is not given (docs/remotes.md, "Packed remotes"): packed
+ * where each request costs (object stores, and SFTP, whose per-file opens, writes and renames cost more
+ * than the bytes of a small file), loose for a local directory (no per-request cost) and HTTP(S)
+ * (read-only). A remote with no format set (added before packs existed) stays loose.
  */
 export function defaultFormat(scheme: RemoteScheme): RemoteFormat | undefined {
   return PACKED_BY_DEFAULT.has(scheme) ? 'packed' : undefined;
 }
 
-const PACKED_BY_DEFAULT = new Set<RemoteScheme>(['s3', 'gcs']);
+const PACKED_BY_DEFAULT = new Set<RemoteScheme>(['s3', 'gcs', 'azure', 'ssh']);
 
 function list(repo: Repo): Unstaged<RemoteResult> {
   const def = repo.config.get<string>('core.remote');

@@ -112,7 +112,11 @@ export async function remoteStatus(ctx: OpContext, options: { targets?: string[]
       }
       return { ...entry, remote: { state: there === needed.length ? 'present' : there === 0 ? 'missing' : 'partial', notPushed, missingEverywhere: lost } };
     });
-    return { entries, clean: entries.every((e) => e.remote.state === 'present'), warnings: refused.map(refusalWarning), remote: summary };
+    const warnings: Warning[] = refused.map(refusalWarning);
+    // What a web server that does not list packs/ holds packed looks missing from here.
+    const { unlisted } = catalogue;
+    if (unlisted && summary.notPushed + summary.missingEverywhere > 0) warnings.push({ code: unlisted.code, message: unlisted.message, hint: unlisted.hint });
+    return { entries, clean: entries.every((e) => e.remote.state === 'present'), warnings, remote: summary };
   } finally {
     await remote.close();
   }
