@@ -31,6 +31,16 @@ function exactSelect(changed: boolean): string {
     FROM range(1000) t(i)`;
 }
 
+/** 20 JSON integers beyond 2^53, 4 apart; `changed`: the fourth is 2 less, which rounds to the same double. */
+function bigSelect(changed: boolean): string {
+  return `SELECT i AS id, (9007199254740993::HUGEINT + 4 * i - ${changed ? 'CASE WHEN i = 3 THEN 2 ELSE 0 END' : '0'})::VARCHAR AS big FROM range(20) t(i)`;
+}
+
+/** 3,000 ASCII rows (over 64 KB), then `word`: the first non-ASCII text comes after the first chunk. */
+function lateText(word: string): string {
+  return 'id,word\n' + Array.from({ length: 3000 }, (_, i) => `${i},ascii-text-for-the-first-chunk-${i}\n`).join('') + `3000,${word}\n`;
+}
+
 async function copy(select: string, file: string, options: string): Promise<void> {
   await db.run(`COPY (${select}) TO ${sqlPath(join(repo, file))} (${options})`);
   await db.run(`COPY (${select}) TO ${sqlPath(join(old, file))} (${options})`);
@@ -67,7 +77,14 @@ beforeAll(async () => {
   for (const f of ['empty.csv', 'header.csv', 'random.csv', 'ragged.csv']) await copy(`SELECT i AS id, i * 2 AS double FROM range(10) t(i)`, f, 'FORMAT csv, HEADER');
   writeFileSync(join(repo, 'latin1.csv'), 'id,word\n1,café\n2,thé\n3,naïve\n');
   writeFileSync(join(old, 'latin1.csv'), 'id,word\n1,café\n2,thé\n3,naïve\n');
-  const csvs = ['shuffled.csv', 'format.csv', 'scores.csv', 'nokey.csv', 'empty.csv', 'header.csv', 'random.csv', 'ragged.csv', 'latin1.csv'];
+  // JSONL integers beyond 2^53 (one changes by 2: the same double), and text Latin-1 only after 64 KB.
+  const bigJsonl = async (changed: boolean) => (await db.rows<{ id: number; big: string }>(bigSelect(changed))).map((r) => `{"id":${r.id},"big":${r.big}}\n`).join('');
+  writeFileSync(join(repo, 'big.jsonl'), await bigJsonl(false));
+  writeFileSync(join(old, 'big.jsonl'), await bigJsonl(false));
+  writeFileSync(join(repo, 'late.csv'), lateText('cafe'));
+  writeFileSync(join(old, 'late.csv'), lateText('cafe'));
+  writeFileSync(join(repo, 'mixed.csv'), lateText('cafe'));
+  const csvs = ['big.jsonl', 'late.csv', 'mixed.csv', 'shuffled.csv', 'format.csv', 'scores.csv', 'nokey.csv', 'empty.csv', 'header.csv', 'random.csv', 'ragged.csv', 'latin1.csv'];
   const files = ['exact.parquet', ...CODECS.map((c) => `codec-${c}.parquet`), ...csvs];
   const t = await dvs(repo, ['track', ...files]);
   expect(t.code, t.stderr).toBe(0);
@@ -87,6 +104,9 @@ beforeAll(async () => {
   writeFileSync(join(repo, 'random.csv'), randomBytes(4096).map((b) => b || 1));
   writeFileSync(join(repo, 'ragged.csv'), readFileSync(join(old, 'ragged.csv'), 'utf8').replace('\n3,6\n', '\n3\n').replace('\n7,14\n', '\n7\n'));
   writeFileSync(join(repo, 'latin1.csv'), Buffer.from('id,word\n1,cafè\n2,thé\n3,naïve\n', 'latin1'));
+  writeFileSync(join(repo, 'big.jsonl'), await bigJsonl(true));
+  writeFileSync(join(repo, 'late.csv'), Buffer.from(lateText('café'), 'latin1'));
+  writeFileSync(join(repo, 'mixed.csv'), Buffer.concat([Buffer.from(lateText('café')), Buffer.from('3001,thé\n', 'latin1')]));
   for (const codec of CODECS) {
     await db.run(
       `COPY (SELECT i AS id, 'name-' || (i % 37) AS name, CASE WHEN i % 50 = 0 THEN -1 ELSE i * 0.25 END AS score FROM range(2000) t(i)) TO ${sqlPath(join(repo, `codec-${codec}.parquet`))} (FORMAT parquet, COMPRESSION ${codec})`,
@@ -150,6 +170,37 @@ describe('exact values (DECIMAL(38,2), int64 beyond 2^53, microsecond timestamps
   });
 });
 
+describe('exact statistics of decimals and big integers', () => {
+  it('min and max are the exact values DuckDB finds, the mean is the exact mean rounded once', async () => {
+    const c = changes.get('exact.parquet')!.content;
+    for (const col of ['amount', 'big']) {
+      const r = (await db.rows<any>(`SELECT min("${col}")::VARCHAR AS min, max("${col}")::VARCHAR AS max, sum("${col}")::VARCHAR AS sum, count("${col}") AS n FROM ${after('exact.parquet')}`))[0];
+      const stats = c.columns.find((x: any) => x.name === col).after;
+      expect([String(stats.min), String(stats.max)], col).toEqual([r.min, r.max]);
+      expect(stats.mean, col).toBe(exactMean(r.sum, Number(r.n)));
+    }
+  });
+
+  it('JSONL integers beyond 2^53 keep every digit: the changed row, distinct values, min, max and mean', async () => {
+    const c = changes.get('big.jsonl')!.content;
+    const differ = Number(await db.value(`SELECT count(*) FROM (${bigSelect(true)} EXCEPT ALL ${bigSelect(false)})`));
+    expect(differ).toBe(1);
+    expect(c.rowDiff).toMatchObject({ added: differ, removed: differ });
+    const added = (await db.rows<any>(`${bigSelect(true)} EXCEPT ALL ${bigSelect(false)}`))[0];
+    expect(c.rowDiff.samples.added[0].values.big).toBe(added.big);
+    const r = (await db.rows<any>(`SELECT count(DISTINCT big::HUGEINT) AS d, min(big::HUGEINT)::VARCHAR AS min, max(big::HUGEINT)::VARCHAR AS max, sum(big::HUGEINT)::VARCHAR AS sum, count(*) AS n FROM (${bigSelect(true)})`))[0];
+    const stats = c.columns.find((x: any) => x.name === 'big').after;
+    expect(stats).toMatchObject({ type: 'integer', distinct: Number(r.d), min: r.min, max: r.max, mean: exactMean(r.sum, Number(r.n)) });
+  });
+});
+
+/** sum / n from DuckDB's exact sum, to 30 significant digits before the one rounding to a double. */
+function exactMean(sum: string, n: number): number {
+  const [whole, frac = ''] = sum.split('.');
+  const scaled = (BigInt(whole! + frac) * 10n ** 30n) / BigInt(n);
+  return Number(`${scaled}e-${30 + frac.length}`);
+}
+
 describe('CSV: false changes, encodings, edge files', () => {
   it('the same values in another row order and another column order: no changed column, no changed row, a reorder', async () => {
     const c = changes.get('shuffled.csv')!.content;
@@ -187,6 +238,17 @@ describe('CSV: false changes, encodings, edge files', () => {
     expect(c.rowDiff.samples.added[0].values.word).toBe('cafè');
     expect(c.rowDiff.samples.removed[0].values.word).toBe('café');
     expect(c.notes.join('\n')).toMatch(/latin1\.csv \(after\): not UTF-8 .*decoded as Windows-1252/);
+  });
+
+  it('a file that is ASCII for its first 64 KB and Latin-1 after is read as Latin-1 whole; one that mixes encodings says so', async () => {
+    const c = changes.get('late.csv')!.content;
+    const differ = Number(await db.value(`SELECT count(*) FROM (SELECT * FROM read_csv(${after('late.csv')}, header = true, encoding = 'latin-1') EXCEPT ALL SELECT * FROM read_csv(${before('late.csv')}, header = true))`));
+    expect(differ).toBe(1);
+    expect(c.rowDiff).toMatchObject({ added: differ, removed: differ });
+    expect(c.rowDiff.samples.added[0].values.word).toBe('café');
+    expect(c.notes.join('\n')).toMatch(/late\.csv \(after\): not UTF-8 .*decoded as Windows-1252/);
+    const mixed = changes.get('mixed.csv')!.content;
+    expect(mixed.notes.join('\n')).toMatch(/mixed\.csv \(after\): mixes encodings: UTF-8 text before byte offset \d+/);
   });
 
   it('an empty file is 0 rows, a header-only file 0 rows with its schema, random bytes "not tabular", ragged rows counted per version', async () => {

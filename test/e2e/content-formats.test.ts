@@ -6,7 +6,7 @@
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exec, lit } from '../duckdb.js';
+import { exec, lit, one } from '../duckdb.js';
 import { cleanupTempDirs, dvs, git, gitRepo, json } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -47,7 +47,8 @@ describe('dvs diff --content: a directory is a set of tables', () => {
       mkdirSync(join(d, rel, '..'), { recursive: true });
       writeFileSync(join(d, rel), text);
     };
-    w('flights.csv', 'id,delay,origin\n1,5,SEA\n2,-3,SFO\n3,12.5,JFK\n');
+    // `5.0`: the Parquet double reads 5, so the engine's cell text differs and the record hash decides.
+    w('flights.csv', 'id,delay,origin\n1,5.0,SEA\n2,-3,SFO\n3,12.5,JFK\n');
     w('species.json', JSON.stringify([{ name: 'ant', legs: 6 }, { name: 'cat', legs: 4 }]));
     w('logs/date=2024-01-01/part-0.csv', 'ts,level\n1,info\n2,warn\n');
     w('logs/date=2024-01-02/part-0.csv', 'ts,level\n3,info\n');
@@ -55,6 +56,8 @@ describe('dvs diff --content: a directory is a set of tables', () => {
     await trackAndCommit(repo, ['lake'], 'A');
     // flights.csv becomes Parquet (same records), species gains a row, a day of logs is added, the logo changes.
     await exec(`COPY (SELECT * FROM read_csv(${lit(join(d, 'flights.csv'))}, columns = {'id': 'BIGINT', 'delay': 'DOUBLE', 'origin': 'VARCHAR'})) TO ${lit(join(d, 'flights.parquet'))} (FORMAT parquet)`);
+    const flightsCsv = `read_csv(${lit(join(d, 'flights.csv'))}, columns = {'id': 'BIGINT', 'delay': 'DOUBLE', 'origin': 'VARCHAR'})`;
+    const sameInDuckDB = (await one(`SELECT count(*) AS n FROM (SELECT * FROM ${flightsCsv} EXCEPT ALL SELECT * FROM ${lit(join(d, 'flights.parquet'))})`)).n;
     rmSync(join(d, 'flights.csv'));
     w('species.json', JSON.stringify([{ name: 'ant', legs: 6 }, { name: 'cat', legs: 4 }, { name: 'spider', legs: 8 }]));
     w('logs/date=2024-01-03/part-0.csv', 'ts,level\n4,error\n5,info\n');
@@ -65,7 +68,9 @@ describe('dvs diff --content: a directory is a set of tables', () => {
     const names = change.tables.map((t: any) => `${t.layout}:${t.name}`);
     expect(names).toEqual(['converted:flights.csv → flights.parquet', 'partitioned:logs/date=*/part-*.csv', 'file:species.json']);
     const [flights, logs, species] = change.tables;
+    expect(Number(sameInDuckDB)).toBe(0);
     expect(flights.sameRecords).toBe(true);
+    expect(flights.content.notes.join('\n')).toContain('same records by the record hash');
     expect(flights.content.notes).toContain('format changed from csv to parquet');
     expect(logs.content.dataset.rows).toEqual({ before: 3, after: 5, delta: 2 });
     expect(logs.files).toEqual({ before: 2, after: 3, changed: 1 });

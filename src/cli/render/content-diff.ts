@@ -170,7 +170,8 @@ export function topChangeText(t: TopChange): string {
 
 /** The smallest and largest number of the column over both versions, as `lo … hi`. */
 function numericRange(c: ColumnDiff): string {
-  const bounds = [c.before, c.after].flatMap((s) => (s?.histogram ? [s.min, s.max] : [])).filter((x): x is number => typeof x === 'number');
+  // Bounds beyond a double's precision are exact text (a numeric column's): the range is a picture's, a double does.
+  const bounds = [c.before, c.after].flatMap((s) => (s?.histogram ? [s.min, s.max] : [])).map((x) => (typeof x === 'string' ? Number(x) : x)).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
   return bounds.length ? `${num(Math.min(...bounds))} … ${num(Math.max(...bounds))}` : '';
 }
 

@@ -306,7 +306,7 @@ async function finishRowDiff(
     const textual = new Set(p.files.filter((f) => f.format === 'csv' || f.format === 'tsv').map((f) => f.source.path));
     return (file: string) => textual.has(file);
   };
-  const sample = (side: Side, p: Prepared, consumer: HashConsumer) => scanSide(p.files, plan(side, p, { consumer }));
+  const sample = (side: Side, p: Prepared, consumer: HashConsumer) => scanSide(p.files, plan(side, p, { consumer, keyOnly: options.key !== undefined }));
   const common = {
     key: options.key ?? null,
     comparedColumns,
@@ -353,7 +353,8 @@ async function finishRowDiff(
     { removed: Math.min(want, t.removed / scale), added: Math.min(want, t.added / scale), changed: Math.min(want, t.changed / scale) },
     (file) => (sampler.side === 0 ? textualA : textualB)(file),
   );
-  // Changed keys are counted per column on a full pass of each version, which also takes the samples.
+  // Changed keys are counted per column on a second pass over each version, which also takes the samples;
+  // that pass hashes the key cell only (plan.keyOnly), so it costs parsing, not a second full scan.
   const normalize = options.normalizeNumbers ? normalizedCell : undefined;
   const counter: CellChangeCounter = new CellChangeCounter(table, comparedColumns.filter((c) => c !== k), (file: string): boolean => (counter.side === 0 ? textualA : textualB)(file), normalize);
   const counting = t.changed > 0;

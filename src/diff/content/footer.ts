@@ -2,6 +2,7 @@
  * Column statistics from Parquet footers, without reading a row: per file, nulls summed and min/max
  * merged over the row groups; per partitioned directory, the same over its files.
  */
+import { lessBound } from './exact.js';
 import type { ParquetFile } from './parquet.js';
 import type { Columns } from './reader.js';
 import type { ColumnStats, ColumnType } from './types.js';
@@ -10,15 +11,14 @@ type Bound = number | string | boolean;
 
 function toBound(v: unknown): Bound | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v === 'bigint') return Number(v);
+  // Beyond 2^53 the exact digits (exact.ts orders them by value).
+  if (typeof v === 'bigint') return v >= Number.MIN_SAFE_INTEGER && v <= Number.MAX_SAFE_INTEGER ? Number(v) : v.toString();
   if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
   if (v instanceof Date) return v.toISOString();
   return undefined; // raw bytes: no meaningful order to show
 }
 
-function less(a: Bound, b: Bound): boolean {
-  return typeof a === typeof b ? a < b : String(a) < String(b);
-}
+const less: (a: Bound, b: Bound) => boolean = lessBound;
 
 /** Column statistics from the footer: nulls summed and min/max merged over row groups. */
 export function footerStats(pf: ParquetFile): ColumnStats[] {

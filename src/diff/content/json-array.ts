@@ -7,7 +7,7 @@
  * The file is parsed whole (JSON has no record boundaries a stream could cut at cheaply), so it is
  * limited to MAX_JSON_CHARS of text; JSON Lines is the format for bigger data.
  */
-import { flatten } from './jsonl.js';
+import { flatten, parseJson } from './jsonl.js';
 import { ContentParseError, textChunks, type ReadContext } from './reader.js';
 import type { Cell } from './types.js';
 
@@ -26,7 +26,7 @@ export async function readJsonArray(ctx: ReadContext): Promise<void> {
   if (text.trim() === '') return; // an empty file: no rows
   let doc: unknown;
   try {
-    doc = JSON.parse(text);
+    doc = parseJson(text);
   } catch (err) {
     throw new ContentParseError(`not JSON (${(err as Error).message})`);
   }

@@ -7,7 +7,16 @@
  * JSON text, a string cell. A key holding null, or missing from a line, is a null cell.
  */
 import { ContentParseError, MAX_RECORD_CHARS, textChunks, where, type Columns, type ReadContext } from './reader.js';
+import { BIG_INTEGER_MARK, protectBigIntegers } from './exact.js';
 import type { Cell } from './types.js';
+
+/**
+ * JSON.parse, except that integers beyond 2^53 keep every digit: they come back as strings marked with
+ * BIG_INTEGER_MARK, which `flatten` turns into exact numeric text. Other numbers parse as usual.
+ */
+export function parseJson(text: string): unknown {
+  return JSON.parse(protectBigIntegers(text) ?? text);
+}
 
 export function flatten(obj: Record<string, unknown>, prefix: string, columns: Columns, out: Cell[]): void {
   for (const key of Object.keys(obj)) {
@@ -20,7 +29,11 @@ export function flatten(obj: Record<string, unknown>, prefix: string, columns: C
     const i = columns.indexOf(name);
     if (v === null || v === undefined) out[i] = null;
     else if (typeof v === 'object') out[i] = JSON.stringify(v);
-    else out[i] = v as Cell;
+    else if (typeof v === 'string' && v.charCodeAt(0) === 1 && v.startsWith(BIG_INTEGER_MARK)) {
+      // An integer beyond 2^53 kept as its digits (parseJson): exact text in a numeric column.
+      out[i] = v.slice(1);
+      columns.markNumericText(i);
+    } else out[i] = v as Cell;
   }
 }
 
@@ -41,7 +54,7 @@ export async function readJsonl(ctx: ReadContext): Promise<void> {
     if (s.trim() === '') return true;
     let obj: unknown;
     try {
-      obj = JSON.parse(s);
+      obj = parseJson(s);
     } catch (err) {
       bad++;
       if (!firstBad) firstBad = `line ${lineNo}: ${(err as Error).message}`;

@@ -10,6 +10,7 @@
  * else the distinct count merges HyperLogLog registers (an estimate) and top values are summed over the
  * parts' lists (lower bounds).
  */
+import { lessBound } from './exact.js';
 import { HyperLogLog, mergeHistograms } from './sketches.js';
 import { TOP_N } from './stats.js';
 import type { ColumnStats, ColumnType, FileStats, PartialColumn, TopValue } from './types.js';
@@ -21,9 +22,7 @@ export function footerPartials(stats: ColumnStats[]): PartialColumn[] {
   return stats.map((s) => ({ ...s, n: 0, m2: 0, strLen: 0, values: null, hll: null, textual: false }));
 }
 
-function less(a: unknown, b: unknown): boolean {
-  return typeof a === typeof b ? (a as number) < (b as number) : String(a) < String(b);
-}
+const less = lessBound;
 
 function mergeType(types: ColumnType[], textual: boolean): ColumnType {
   const seen = new Set(types.filter((t) => t !== 'null'));

@@ -2,7 +2,7 @@
  * What every format reader shares: a column registry, the row callback, and turning a ContentSource into
  * decoded text (gunzipping when needed). Readers push rows; they never build a table in memory.
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { StringDecoder } from 'node:string_decoder';
 import { TextDecoder } from 'node:util';
 import { Readable, pipeline } from 'node:stream';
@@ -123,8 +123,8 @@ export async function* textChunks(ctx: ReadContext): AsyncGenerator<string> {
       // Decode at most 64 KB at a time: V8 allocates larger strings in its large-object space, which made
       // decoding 1 MB chunks 20 times slower than the same bytes in 64 KB strings. Small strings also
       // mean a kept substring pins only 64 KB of text.
-      text.check(chunk);
-      for (let off = 0; off < chunk.length; off += DECODE_CHUNK) yield text.write(chunk.subarray(off, off + DECODE_CHUNK));
+      const bytes = text.accept(chunk);
+      for (let off = 0; off < bytes.length; off += DECODE_CHUNK) yield text.write(bytes.subarray(off, off + DECODE_CHUNK));
     }
     const tail = text.end();
     if (tail) yield tail;
@@ -153,51 +153,63 @@ function completeEnd(b: Uint8Array): number {
 }
 
 /**
- * Text decoding, per file. The file's first chunk decides: valid UTF-8 (ASCII included) is decoded as
- * UTF-8; otherwise as Windows-1252, the superset of Latin-1 that spreadsheets on Windows write, so that
- * `café` → `cafè` is a change rather than `caf�` on both sides. Either way a note says so. Invalid UTF-8
- * met later, in a file that began as valid UTF-8, is replaced by U+FFFD and noted once.
+ * Text decoding, per file, decided on the whole file rather than its first chunk. UTF-8 until the first
+ * invalid UTF-8 sequence; if every byte before it was ASCII, the file is Windows-1252 (the superset of
+ * Latin-1 that spreadsheets on Windows write) from its first byte: ASCII reads the same in both, so
+ * nothing decoded so far changes, and `café` → `cafè` is a change rather than `caf�` on both sides. If
+ * valid multi-byte UTF-8 came before it, the file mixes encodings: the invalid bytes read as U+FFFD.
+ * Either way a note says so.
  */
 class TextDecoding {
-  private utf8: StringDecoder | undefined;
+  private utf8: StringDecoder | undefined = new StringDecoder('utf8');
   private single: TextDecoder | undefined;
   private offset = 0;
+  /** An incomplete UTF-8 sequence at the end of the bytes validated so far (the decoder holds it too). */
   private tail: Uint8Array = new Uint8Array(0);
+  /** Valid multi-byte UTF-8 was met: from now on invalid bytes are a mix of encodings, not Windows-1252. */
+  private multibyte = false;
   private noted = false;
 
   constructor(private readonly ctx: ReadContext) {}
 
-  /** Validate the raw chunk (before it is decoded in pieces). */
-  check(chunk: Buffer): void {
-    if (this.single || (this.noted && this.utf8)) return;
+  /** Validate a raw chunk (before it is decoded in pieces); returns the bytes to decode. */
+  accept(chunk: Buffer): Buffer {
+    if (this.single || this.noted) return chunk;
     const data = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
     const start = this.offset - this.tail.length;
     this.offset += chunk.length;
     const end = completeEnd(data);
+    const complete = data.subarray(0, end);
+    const held = this.tail;
     this.tail = end < data.length ? Uint8Array.prototype.slice.call(data, end) : new Uint8Array(0);
-    if (isUtf8(data.subarray(0, end))) {
-      this.utf8 ??= new StringDecoder('utf8');
-      return;
+    if (isUtf8(complete)) {
+      if (!this.multibyte && !isAscii(complete)) this.multibyte = true;
+      return chunk;
     }
-    const at = start + firstInvalid(data.subarray(0, end));
-    if (this.utf8 === undefined) {
+    const bad = firstInvalid(complete);
+    const at = start + bad;
+    this.noted = true;
+    if (!this.multibyte && isAscii(complete.subarray(0, bad))) {
+      // Only ASCII so far: the whole file is single-byte text. The decoder may hold the start of what
+      // looked like a UTF-8 sequence (`held`): decode it again, as Windows-1252.
+      this.utf8 = undefined;
       this.single = new TextDecoder('windows-1252');
       this.ctx.notes.push(`${where(this.ctx)}: not UTF-8 (invalid byte at offset ${at}): decoded as Windows-1252 (Latin-1)`);
-    } else {
-      this.ctx.notes.push(`${where(this.ctx)}: not valid UTF-8 from byte offset ${at} on: invalid bytes read as U+FFFD (is the file in another encoding?)`);
+      return held.length > 0 ? data : chunk;
     }
-    this.noted = true;
+    this.ctx.notes.push(`${where(this.ctx)}: mixes encodings: UTF-8 text before byte offset ${at}, not valid UTF-8 from there on: invalid bytes read as U+FFFD`);
+    return chunk;
   }
 
   write(bytes: Buffer): string {
-    return this.single ? this.single.decode(bytes, { stream: true }) : (this.utf8 ??= new StringDecoder('utf8')).write(bytes);
+    return this.single ? this.single.decode(bytes, { stream: true }) : this.utf8!.write(bytes);
   }
 
   end(): string {
     if (this.tail.length > 0 && !this.single && !this.noted) {
       this.ctx.notes.push(`${where(this.ctx)}: the file ends inside a UTF-8 sequence (read as U+FFFD)`);
     }
-    return this.single ? this.single.decode() : (this.utf8?.end() ?? '');
+    return this.single ? this.single.decode() : this.utf8!.end();
   }
 }
 

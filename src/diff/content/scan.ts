@@ -58,6 +58,11 @@ export interface ScanPlan {
   consumer?: HashConsumer;
   /** Footers already read (by the column pre-scan), by path. */
   parquet: Map<string, ParquetFile>;
+  /**
+   * The consumer reads the key's hash only (key mode's sampling and cell-counting pass): without
+   * statistics, the other cells are then not hashed at all, which makes that pass a fraction of the first.
+   */
+  keyOnly?: boolean;
   /** Also return the mergeable state of the statistics (needs `stats`). */
   partials?: boolean;
   onProgress?: ProgressListener;
@@ -101,10 +106,15 @@ class RowProcessor implements RowSink, RowView {
   private curStart: Int32Array = new Int32Array(0);
   private curEnd: Int32Array = new Int32Array(0);
 
+  /** plan.keyOnly without statistics: only the key cell is hashed. */
+  private readonly keyOnly: boolean;
+
   constructor(
     readonly columns: Columns,
     private readonly plan: ScanPlan,
-  ) {}
+  ) {
+    this.keyOnly = plan.keyOnly === true && !plan.stats && plan.key !== undefined;
+  }
 
   /** Per-column state grows as readers discover columns (JSONL, ragged CSV, later partitions). */
   grow(): void {
@@ -179,8 +189,27 @@ class RowProcessor implements RowSink, RowView {
     return !this.stopped;
   }
 
+  /** Only the key cell's hash, for a consumer that needs nothing else (plan.keyOnly, no statistics). */
+  private keyCell(i: number, t: string, s: number, e: number): void {
+    if (i < 0 || s === e) return;
+    if (this.normalize && this.normalized(i, t, s, e)) this.hashed(i, H1, H2);
+    else {
+      hashSpan(t, s, e);
+      this.hashed(i, H1, H2);
+    }
+  }
+
   spans(text: string, start: Int32Array, end: Int32Array, rowNumber: number): boolean {
     this.startRow();
+    if (this.keyOnly) {
+      const k = this.keyIdx;
+      if (k >= 0) this.keyCell(k, text, start[k]!, end[k]!);
+      this.curValues = undefined;
+      this.curText = text;
+      this.curStart = start;
+      this.curEnd = end;
+      return this.endRow(rowNumber);
+    }
     const stats = this.plan.stats;
     const n = this.columns.length;
     for (let i = 0; i < n; i++) {
@@ -206,6 +235,16 @@ class RowProcessor implements RowSink, RowView {
 
   values(values: readonly (Cell | string)[], rowNumber: number): boolean {
     this.startRow();
+    if (this.keyOnly) {
+      const k = this.keyIdx;
+      const v = k >= 0 && k < values.length ? values[k] : undefined;
+      if (v !== undefined && v !== null && !(this.textual && v === '')) {
+        const key = typeof v === 'string' ? v : canonical(v);
+        this.keyCell(k, key, 0, key.length);
+      }
+      this.curValues = values;
+      return this.endRow(rowNumber);
+    }
     const stats = this.plan.stats;
     const textual = this.textual;
     const n = this.columns.length;

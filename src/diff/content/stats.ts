@@ -4,6 +4,7 @@
  * give the same mean; the standard deviation uses Welford's update, which stays accurate where the
  * textbook sum-of-squares formula cancels catastrophically on large, close values.
  */
+import { exactBound, ExactSum, compareDecimalText, parseDecimal } from './exact.js';
 import { fmix32, hex64 } from './hash.js';
 import { HistogramSketch, HyperLogLog, TopCounter } from './sketches.js';
 import type { ColumnStats, ColumnType, PartialColumn } from './types.js';
@@ -118,6 +119,12 @@ export class ColumnAccumulator {
   private comp = 0;
   private min = Infinity;
   private max = -Infinity;
+  // The exact text of min/max when it came from numeric text a double cannot hold (exact.ts); null when
+  // the double is the value.
+  private minText: string | null = null;
+  private maxText: string | null = null;
+  // Numeric text summed exactly (decimals, big integers); null until the column has any.
+  private exact: ExactSum | null = null;
   private strLen = 0;
   private readonly top = new TopCounter();
   private readonly hll = new HyperLogLog();
@@ -141,9 +148,48 @@ export class ColumnAccumulator {
     const t = this.sum + x;
     this.comp += Math.abs(this.sum) >= Math.abs(x) ? this.sum - t + x : x - t + this.sum;
     this.sum = t;
-    if (x < this.min) this.min = x;
-    if (x > this.max) this.max = x;
+    if (x < this.min) {
+      this.min = x;
+      this.minText = null;
+    }
+    if (x > this.max) {
+      this.max = x;
+      this.maxText = null;
+    }
     this.histogram.add(x);
+  }
+
+  /**
+   * A number written as text with more digits than a double holds (`x` is its double): min and max keep
+   * the exact text, the mean's sum adds it exactly; the other statistics use the double.
+   */
+  private addExactNumber(text: string, x: number): void {
+    const dec = parseDecimal(text);
+    if (dec === undefined || !Number.isFinite(x)) return this.addNumber(x);
+    const n = ++this.n;
+    const d = x - this.wmean;
+    this.wmean += d / n;
+    this.m2 += d * (x - this.wmean);
+    (this.exact ??= new ExactSum()).add(dec);
+    // Doubles that tie are ordered by the text; a double-only bound stands in by its shortest text.
+    if (x < this.min || (x === this.min && compareDecimalText(text, this.minText ?? String(this.min)) < 0)) {
+      this.min = x;
+      this.minText = text;
+    }
+    if (x > this.max || (x === this.max && compareDecimalText(text, this.maxText ?? String(this.max)) > 0)) {
+      this.max = x;
+      this.maxText = text;
+    }
+    this.histogram.add(x);
+  }
+
+  /** The mean: exact sum when the column had numeric text and its other numbers were integers. */
+  private mean(): number {
+    const doubles = this.sum + this.comp;
+    if (this.exact === null || !Number.isInteger(this.sum) || !Number.isInteger(this.comp)) {
+      return this.exact === null ? doubles / this.n : (doubles + this.exact.mean(0n, this.exact.count) * this.exact.count) / this.n;
+    }
+    return this.exact.mean(BigInt(this.sum) + BigInt(this.comp), this.n);
   }
 
   /** A non-empty CSV/TSV cell t[s, e) hashed to (h1, h2): its type is inferred from the text. */
@@ -152,7 +198,8 @@ export class ColumnAccumulator {
     if (kind === INTEGER || kind === NUMBER) {
       if (kind === INTEGER) this.nInt++;
       else this.nNum++;
-      this.addNumber(NUM);
+      if (e - s > 15) this.addExactNumber(t.slice(s, e), NUM);
+      else this.addNumber(NUM);
       // By value, unless the text holds more digits than a double: then neighbours would collide.
       if (e - s <= 15) {
         F64[0] = NUM === 0 ? 0 : NUM;
@@ -204,7 +251,7 @@ export class ColumnAccumulator {
     } else {
       if (/^-?\d+$/.test(text)) this.nInt++;
       else this.nNum++;
-      this.addNumber(x);
+      this.addExactNumber(text, x);
     }
     this.addCommon(text, 0, text.length, h1, h2);
   }
@@ -233,9 +280,9 @@ export class ColumnAccumulator {
       count: this.count,
       nulls: this.nulls,
       kinds: { boolean: this.nBool, integer: this.nInt, number: this.nNum, string: this.nStr },
-      min: numeric ? this.min : null,
-      max: numeric ? this.max : null,
-      mean: numeric ? (this.sum + this.comp) / this.n : null,
+      min: numeric ? (this.minText === null ? this.min : exactBound(this.minText)) : null,
+      max: numeric ? (this.maxText === null ? this.max : exactBound(this.maxText)) : null,
+      mean: numeric ? this.mean() : null,
       stddev: numeric ? Math.sqrt(this.m2 / this.n) : null,
       distinct: this.top.exact ? this.top.size : this.hll.estimate(),
       distinctExact: this.top.exact,

@@ -6,7 +6,9 @@ import type { Oid } from '../../objects/oid.js';
 import type { ContentDiff, ContentSource, StatsStore, TableDiff, TableGroup, TabularFormat, TotalsEntry } from '../../diff/content/index.js';
 import type { OpContext } from '../context.js';
 import { DirStatsStore } from './content-stats.js';
+import { isDvsError } from '../../errors.js';
 import { fetchMissing } from './fetch-missing.js';
+import type { RecordFile } from './record-hash.js';
 
 type ContentModule = typeof import('../../diff/content/index.js');
 
@@ -114,7 +116,7 @@ export async function attachContentDiffs(
     if (job.table) {
       job.table.diff.content = result.content;
       job.table.diff.contentError = result.error;
-      job.table.diff.sameRecords = job.table.group.layout === 'converted' && result.content ? sameRecords(result.content) : null;
+      job.table.diff.sameRecords = job.table.group.layout === 'converted' && result.content ? await convertedSameRecords(ctx, job, result.content) : null;
     } else {
       if (result.content) job.change.content = result.content;
       if (result.error) job.change.contentError = result.error;
@@ -160,14 +162,38 @@ function statsKind(content: ContentModule, path: string): 'data' | 'footer' {
 
 /**
  * Same records: no row only in one version. Rows are compared by the engine's cell hashes, so a value
- * typed differently by the two formats (CSV text `1.0`, Parquet double 1) counts as a difference; the
- * record hash of src/diff/content/record-hash.ts is the place to normalise that.
+ * typed differently by the two formats (CSV text `1.0`, Parquet double 1) counts as a difference here;
+ * convertedSameRecords then asks the record hash, which normalises that.
  */
 function sameRecords(diff: ContentDiff): boolean | null {
   if (diff.rows.before === null || diff.rows.after === null) return null;
   if (diff.rows.before !== diff.rows.after) return false;
   const r = diff.rowDiff;
   return r ? !r.estimated && r.added === 0 && r.removed === 0 : null;
+}
+
+/**
+ * A converted table (`flights.csv` → `flights.parquet`): the engine's answer, unless it sees differing
+ * rows among as many rows; then the record hash (docs/record-hash.md) decides, which reads every format's
+ * values canonically (CSV `5.0` and a Parquet double 5 are one number), and a note says why the rows the
+ * content diff lists are not a change of records.
+ */
+async function convertedSameRecords(ctx: OpContext, job: Job, diff: ContentDiff): Promise<boolean | null> {
+  const engine = sameRecords(diff);
+  if (engine !== false || diff.rows.before !== diff.rows.after) return engine;
+  const { repo } = ctx;
+  const files = (sides: Side[]): RecordFile[] =>
+    sides.map((s) => ({ path: s.path, file: s.workspacePath ? repo.abs(s.workspacePath) : repo.cache.pathOf(s.oid!), oid: s.oid }));
+  try {
+    const { recordDigestOfFiles } = await import('./record-hash.js');
+    const [a, b] = [await recordDigestOfFiles(repo, files(job.before), false), await recordDigestOfFiles(repo, files(job.after), false)];
+    if (a.digest !== b.digest) return false;
+    diff.notes.push('same records by the record hash (values compared canonically across formats: CSV 5.0 = Parquet 5): the rows listed differ in how the formats write them, not in value');
+    return true;
+  } catch (err) {
+    if (isDvsError(err)) return engine; // a file the record hash cannot read: the engine's answer stands
+    throw err;
+  }
 }
 
 function fileJob(content: ContentModule, change: DataDiff, workspace: boolean): Job | undefined {

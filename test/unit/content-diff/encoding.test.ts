@@ -1,6 +1,7 @@
 /**
  * Text decoding per file: UTF-8 cut anywhere by chunk boundaries is still UTF-8 (no false note), a file
- * that is not UTF-8 from the start is read as Windows-1252, invalid bytes later are noted with their offset.
+ * that is not UTF-8 (only ASCII before its first invalid byte, however late) is read as Windows-1252, and
+ * invalid bytes after valid multi-byte UTF-8 are noted as a mix of encodings, with their offset.
  */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -48,6 +49,17 @@ describe('text encodings', () => {
     const head = Buffer.from('id,word\n' + '1,café\n'.repeat(10), 'utf8');
     const r = await decode([head, Buffer.from([0x32, 0x2c, 0x63, 0xe8, 0x0a])]);
     expect(r.text.endsWith('2,c\ufffd\n')).toBe(true);
-    expect(r.notes).toEqual([`x.csv (after): not valid UTF-8 from byte offset ${head.length + 3} on: invalid bytes read as U+FFFD (is the file in another encoding?)`]);
+    expect(r.notes).toEqual([`x.csv (after): mixes encodings: UTF-8 text before byte offset ${head.length + 3}, not valid UTF-8 from there on: invalid bytes read as U+FFFD`]);
+  });
+
+  it('reads a file that is ASCII until a later chunk as Windows-1252 from its first byte, wherever the chunks are cut', async () => {
+    const head = 'id,word\n' + '1,cafe\n'.repeat(10);
+    const bytes = Buffer.from(head + '2,cafè\n3,thé\n', 'latin1');
+    // A cut right after è leaves it as the start of what could be a UTF-8 sequence, held for the next chunk.
+    for (const pieces of [[bytes.subarray(0, head.length + 6), bytes.subarray(head.length + 6)], cut(bytes, 1), cut(bytes, 16)]) {
+      const r = await decode(pieces);
+      expect(r.text).toBe(head + '2,cafè\n3,thé\n');
+      expect(r.notes).toEqual([`x.csv (after): not UTF-8 (invalid byte at offset ${head.length + 5}): decoded as Windows-1252 (Latin-1)`]);
+    }
   });
 });
