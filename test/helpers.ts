@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -62,10 +62,25 @@ export function gitRepo(tree: Tree = {}, options: { init?: boolean } = {}): stri
   git(dir, 'add', '-A');
   git(dir, 'commit', '-q', '-m', 'initial');
   if (options.init !== false) {
-    const r = dvsSync(dir, 'init');
-    if (r.code !== 0) throw new Error(`dvs init failed: ${r.stderr}`);
+    // What `dvs init` makes is the same in every repository: copied from one real `dvs init` per test
+    // process, it saves a CLI start per repository (core.test.ts runs `dvs init` itself).
+    for (const name of ['.dvs', '.dvsignore']) cpSync(join(initTemplate(), name), join(dir, name), { recursive: true });
+    git(dir, 'add', '.dvs', '.dvsignore');
     git(dir, 'commit', '-q', '-m', 'dvs init');
   }
+  return dir;
+}
+
+let template: string | undefined;
+
+/** A repository that `dvs init` set up, made again when a file's cleanup removed it. */
+function initTemplate(): string {
+  if (template && existsSync(join(template, '.dvs', 'config'))) return template;
+  const dir = tempDir('dvs-init-template-');
+  git(dir, 'init', '-q', '-b', 'main');
+  const r = dvsSync(dir, 'init');
+  if (r.code !== 0) throw new Error(`dvs init failed: ${r.stderr}`);
+  template = dir;
   return dir;
 }
 
@@ -125,4 +140,16 @@ export function json<T = any>(r: RunResult): T {
 
 export function read(root: string, path: string): string {
   return readFileSync(join(root, path), 'utf8');
+}
+
+/**
+ * Set keys (dotted: remote.origin.url) in .dvs/config or .dvs/config.local as `dvs config` would,
+ * without starting dvs: for set-up, where the command itself is not what a test is about.
+ */
+export function setConfig(repo: string, values: Record<string, unknown>, file: 'config' | 'config.local' = 'config'): void {
+  const path = join(repo, '.dvs', file);
+  const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
+  if (!doc.contents) doc.contents = doc.createNode({}) as never;
+  for (const [k, v] of Object.entries(values)) doc.setIn(k.split('.'), v);
+  writeFileSync(path, doc.toString());
 }

@@ -14,14 +14,16 @@ function dvsOnPath(): string {
   return `${bin}:${process.env.PATH}`;
 }
 
-/** What bash offers after typing `line` and Tab, from the script `dvs completion bash` prints. */
-function bashComplete(cwd: string, words: string[]): string[] {
-  const script = `source <(dvs completion bash)
-COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}
-_dvs_completions; printf '%s\\n' "\${COMPREPLY[@]}"`;
-  const r = spawnSync('bash', ['-c', script], { cwd, encoding: 'utf8', env: { ...process.env, PATH: dvsOnPath() } });
+/** What bash offers after typing each of `lines` and Tab, from the script `dvs completion bash` prints (sourced once). */
+function bashComplete(cwd: string, lines: string[][]): string[][] {
+  const script = ['source <(dvs completion bash)'];
+  for (const words of lines) {
+    script.push(`COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; COMPREPLY=()`);
+    script.push(`_dvs_completions; printf '%s\\n' "\${COMPREPLY[@]}" '@@end'`);
+  }
+  const r = spawnSync('bash', ['-c', script.join('\n')], { cwd, encoding: 'utf8', env: { ...process.env, PATH: dvsOnPath() } });
   expect(r.status, r.stderr).toBe(0);
-  return r.stdout.split('\n').filter(Boolean);
+  return r.stdout.split('@@end\n').slice(0, lines.length).map((offered) => offered.split('\n').filter(Boolean));
 }
 
 describe('dvs completion', () => {
@@ -30,10 +32,11 @@ describe('dvs completion', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain('-F _dvs_completions dvs');
     const repo = gitRepo();
-    expect(bashComplete(repo, ['dvs', 'tr']).sort()).toEqual(['track', 'transform']);
-    expect(bashComplete(repo, ['dvs', 'push', '--re']).sort()).toEqual(['--remote', '--rev']);
+    const [commands, options, hidden] = bashComplete(repo, [['dvs', 'tr'], ['dvs', 'push', '--re'], ['dvs', 'ho']]);
+    expect(commands.sort()).toEqual(['track', 'transform']);
+    expect(options.sort()).toEqual(['--remote', '--rev']);
     // Hidden plumbing (hook, merge-driver) is not offered.
-    expect(bashComplete(repo, ['dvs', 'ho'])).toEqual([]);
+    expect(hidden).toEqual([]);
   });
 
   it('prints zsh and fish scripts that ask dvs for the candidates; an unknown shell is a usage error', async () => {

@@ -237,7 +237,10 @@ describe('merge driver', () => {
 });
 
 describe('dvs diff', () => {
-  async function history() {
+  // One history for every test: they only read it, but the last, which changes the workspace and cache.
+  let shared: Promise<string> | undefined;
+  const history = () => (shared ??= makeHistory());
+  async function makeHistory() {
     const repo = gitRepo();
     writeTree(repo, { 'd/a.csv': 'a\n', 'd/b.csv': 'b\n', 'd/c.csv': 'c\n', 'm.bin': 'model-1' });
     await trackAndCommit(repo, ['d', 'm.bin'], 'v1');

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, dvs, git, gitRepo, json, read, setConfig, tempDir, writeTree } from '../helpers.js';
 import { startGcsServer, makeGcsClient } from '../servers/gcs.mjs';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { makeBlobServiceClient, startAzurite } from '../servers/azurite.mjs';
@@ -31,19 +31,25 @@ async function stream(install = false) {
   return repo;
 }
 
-/** Two clones of one repository sharing a remote; Bob's commands run as another Git identity. */
-async function clones(remoteUrl: string, options: string[][] = [], local: string[][] = []) {
+/**
+ * Two clones of one repository sharing a remote; Bob's commands run as another Git identity. Settings
+ * beyond `dvs remote add` are written to the config files as `dvs remote modify` writes them (its own
+ * tests are in remotes*.test.ts): `options` committed, `local` (secrets) in each clone's config.local.
+ */
+async function clones(remoteUrl: string, options: Record<string, string> = {}, local: Record<string, string> = {}) {
   const a = await stream();
   await ok(a, ['remote', 'add', '--default', 'store', remoteUrl]);
-  for (const o of options) await ok(a, ['remote', 'modify', 'store', ...o]);
-  for (const o of local) await ok(a, ['remote', 'modify', '--local', 'store', ...o]);
+  const store = (settings: Record<string, string>) => Object.fromEntries(Object.entries(settings).map(([k, v]) => [`remote.store.${k}`, v]));
+  if (Object.keys(options).length) setConfig(a, store(options));
+  // A directory remote named by the committed config is confirmed by each clone (docs/security.md).
+  const secrets = { ...(remoteUrl.includes('://') ? {} : { 'remote.store.url': remoteUrl }), ...store(local) };
+  if (Object.keys(local).length) setConfig(a, secrets, 'config.local');
   git(a, 'add', '-A');
   git(a, 'commit', '-q', '-m', 'remote');
   await ok(a, ['push']);
   const b = join(tempDir(), 'b');
   git(tempDir(), 'clone', '-q', a, b);
-  if (!remoteUrl.includes('://')) await ok(b, ['config', '--local', 'remote.store.url', remoteUrl]);
-  for (const o of local) await ok(b, ['remote', 'modify', '--local', 'store', ...o]);
+  if (Object.keys(secrets).length) setConfig(b, secrets, 'config.local');
   await ok(b, ['pull']);
   return { a, b };
 }
@@ -126,7 +132,7 @@ describe('partition locks', () => {
     afterAll(async () => server?.stop());
 
     it('a race has one winner; track, push and unlock honour the lock', async () => {
-      const { a, b } = await clones('gs://locks/team', [['endpoint', server.url]]);
+      const { a, b } = await clones('gs://locks/team', { endpoint: server.url });
       await lockStory(a, b, false);
     });
   });
@@ -140,7 +146,7 @@ describe('partition locks', () => {
     afterAll(async () => server?.stop());
 
     it('a race has one winner; track and unlock honour the lock', async () => {
-      const { a, b } = await clones('azure://locks/team', [], [['connection_string', server.connectionString]]);
+      const { a, b } = await clones('azure://locks/team', {}, { connection_string: server.connectionString });
       await lockStory(a, b, false);
     });
   });
@@ -160,9 +166,8 @@ describe('partition locks', () => {
     it('refuses to lock (exit 7), leaves no record, and tracking still works', async () => {
       const repo = await stream();
       await ok(repo, ['remote', 'add', '--default', 'store', 's3://locks/team']);
-      await ok(repo, ['remote', 'modify', 'store', 'endpoint', swift.endpoint]);
-      await ok(repo, ['remote', 'modify', '--local', 'store', 'access_key_id', 'test:tester']);
-      await ok(repo, ['remote', 'modify', '--local', 'store', 'secret_access_key', 'testing']);
+      setConfig(repo, { 'remote.store.endpoint': swift.endpoint });
+      setConfig(repo, { 'remote.store.access_key_id': 'test:tester', 'remote.store.secret_access_key': 'testing' }, 'config.local');
       const r = await dvs(repo, ['lock', 'stream/2024-08', '--json']);
       expect(r.code).toBe(7);
       expect(json(r).error).toMatchObject({ code: 'LOCKS_UNSUPPORTED' });

@@ -9,8 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
-import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, dvs, git, gitRepo, json, read, setConfig, tempDir, writeTree } from '../helpers.js';
 import { makeGcsClient, startGcsServer } from '../servers/gcs.mjs';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { sshdAvailable, startSshd } from '../servers/sshd.mjs';
@@ -48,14 +47,6 @@ const bucketAndPrefix = (url: string) => {
   const m = /^(?:s3|gs|azure):\/\/([^/]+)\/(.+)$/.exec(url)!;
   return { bucket: m[1], prefix: m[2] };
 };
-
-function setConfig(repo: string, values: Record<string, unknown>, file = 'config'): void {
-  const path = join(repo, '.dvs', file);
-  const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
-  if (!doc.contents) doc.contents = doc.createNode({}) as never;
-  for (const [k, v] of Object.entries(values)) doc.setIn(k.split('.'), v);
-  writeFileSync(path, doc.toString());
-}
 
 const local: Store = {
   kind: 'local',

@@ -13,8 +13,7 @@ import { openBackend } from '../../src/remotes/index.js';
 import type { CallOptions, ListedObject, RemoteBackend, RemoteSpec } from '../../src/remotes/types.js';
 import { parseRemoteUrl } from '../../src/remotes/url.js';
 import { downloadToCache } from '../../src/transfer/download.js';
-import { parseDocument } from 'yaml';
-import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, dvs, git, gitRepo, json, read, setConfig, tempDir, writeTree } from '../helpers.js';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { makeGcsClient, startGcsServer } from '../servers/gcs.mjs';
 import { sshdAvailable, SSHD_MISSING, startSshd } from '../servers/sshd.mjs';
@@ -271,15 +270,6 @@ const DATA = {
   'data/train/sub/c.csv': 'id,x\n5,6\n',
   'model.bin': 'weights-v1',
 };
-
-/** Set config keys by editing the files directly: far cheaper than one `dvs remote` process each. */
-function setConfig(repo: string, values: Record<string, unknown>, file = 'config'): void {
-  const path = join(repo, '.dvs', file);
-  const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
-  if (!doc.contents) doc.contents = doc.createNode({}) as never;
-  for (const [k, v] of Object.entries(values)) doc.setIn(k.split('.'), v);
-  writeFileSync(path, doc.toString());
-}
 
 function configureRemote(f: Fixture, repo: string, url: string, shared = true): void {
   if (shared) setConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin', ...(f.options().endpoint ? { 'remote.origin.endpoint': f.options().endpoint } : {}) });
