@@ -47,14 +47,16 @@ export function cutPoint(buf: Uint8Array, start: number, end: number, p: Chunker
   if (n <= p.min) return start + n;
   const normal = start + Math.min(p.avg, n);
   const stop = start + n;
+  // A local binding: the hot loop then reads no module-scope variable.
+  const gear = GEAR;
   let h = 0;
   let i = start + p.min;
   for (; i < normal; i++) {
-    h = ((h << 1) + GEAR[buf[i]]) | 0;
+    h = ((h << 1) + gear[buf[i]]) | 0;
     if ((h & maskS) === 0) return i + 1;
   }
   for (; i < stop; i++) {
-    h = ((h << 1) + GEAR[buf[i]]) | 0;
+    h = ((h << 1) + gear[buf[i]]) | 0;
     if ((h & maskL) === 0) return i + 1;
   }
   return stop;
