@@ -20,7 +20,7 @@ export interface PushOptions extends TransferScope {
 
 export interface PushResult {
   remote: RemoteRef;
-  /** Objects uploaded, and their bytes. */
+  /** Objects uploaded, and the bytes sent for them (for an object sent as chunks: its new chunks and its list). */
   uploaded: number;
   bytes: number;
   /** Objects in scope the remote already had (including whole directories whose manifest it has). */
@@ -95,7 +95,7 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
   const packing = remote.format === 'packed';
   const unknownManifests = [...new Set(pointers.flatMap((p) => (p.pointer.kind === 'dir' && !known.has(p.pointer.oid) && !known.isBad(p.pointer.oid) ? [p.pointer.oid] : [])))];
   // A big manifest may be there as chunks: one listing of `packs/` says (and serves step 2 as well).
-  if (unknownManifests.length && catalogue.supported) await catalogue.refresh();
+  if (unknownManifests.length && catalogue.supported && packing) await catalogue.refresh();
   const manifestsThere = await statObjects({ backend, settings }, unknownManifests.filter((m) => !catalogue.chunked(m)));
   const vouches = (m: Oid) => known.has(m) || manifestsThere.has(m) || catalogue.chunked(m);
   const needs = expandNeeds(repo, pointers, (m) => known.has(m) && !anyLost, { rowIndexes: true });
