@@ -10,7 +10,7 @@
 //    then push: bytes sent.
 // BENCH_QUICK=1: a 256 MiB file and 100,000 manifest entries. BENCH_CHUNKS=sweep,push,manifest picks parts.
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { dvs, gitRepo, PROJECT, sh } from './lib.mjs';
 
@@ -37,6 +37,7 @@ function append(path, bytes) {
 
 function dirBytes(dir) {
   let n = 0;
+  if (!existsSync(dir)) return 0;
   for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? dirBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size;
   return n;
 }
