@@ -8,7 +8,7 @@ import { RemoteError } from '../remotes/errors.js';
 import type { CallOptions, DownloadSource, RemoteBackend } from '../remotes/types.js';
 import { chunkListOf, keepChunkList, loadChunkList, parseChunkList, serializeChunkList, type ChunkList } from './chunk-list.js';
 import { corrupted } from './download.js';
-import { PACK_TARGET, pushPacks, readAll, type PackCatalogue, type PackContext, type PackLocation, type PackSource } from './packs.js';
+import { cacheReadError, PACK_TARGET, pushPacks, readAll, type PackCatalogue, type PackContext, type PackLocation, type PackSource } from './packs.js';
 import { processQueue } from './queue.js';
 
 /**
@@ -50,7 +50,7 @@ export async function pushChunked(ctx: PackContext, cache: ObjectCache, catalogu
     try {
       list = chunkListOf(listDir, o.oid, o.path);
     } catch (err) {
-      result.failed.push({ oid: o.oid, error: asSourceError(o.oid, err) });
+      result.failed.push({ oid: o.oid, error: err instanceof RemoteError ? err : cacheReadError(o.oid, err) });
       continue;
     }
     lists.push(list);
@@ -101,12 +101,6 @@ export async function pushChunked(ctx: PackContext, cache: ObjectCache, catalogu
   });
   for (const f of r.failed) result.failed.push({ oid: f.item.value.list.oid, error: f.error });
   return result;
-}
-
-function asSourceError(oid: Oid, err: unknown): DvsError {
-  if (err instanceof RemoteError) return err;
-  const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
-  return new RemoteError(missing ? 'OBJECT_MISSING' : 'CACHE_READ_FAILED', missing ? `object ${shortOid(oid)} is not in the cache` : `cannot read cache object ${shortOid(oid)}: ${(err as Error).message}`, { reason: 'source-corrupt' });
 }
 
 /** The chunk list of an object stored as chunks: kept here, or read from the remote and checked. */

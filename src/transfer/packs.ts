@@ -350,8 +350,7 @@ function buildPack(cache: ObjectCache, objects: PackSource[]): { built: NonNulla
     try {
       bytes = o.offset === undefined ? readFileSync(o.path) : readSlice(o.path, o.offset, o.size);
     } catch (err) {
-      const missing = errnoCode(err) === 'ENOENT';
-      rejected.push({ oid: o.oid, error: new RemoteError(missing ? 'OBJECT_MISSING' : 'CACHE_READ_FAILED', missing ? `object ${shortOid(o.oid)} is not in the cache` : `cannot read cache object ${shortOid(o.oid)}: ${(err as Error).message}`, { reason: 'source-corrupt' }) });
+      rejected.push({ oid: o.oid, error: cacheReadError(o.oid, err) });
       continue;
     }
     const actual = createHash('sha256').update(bytes).digest('hex');
@@ -371,6 +370,12 @@ function buildPack(cache: ObjectCache, objects: PackSource[]): { built: NonNulla
   const tmp = cache.tempPath();
   writeFileSync(tmp, body, { mode: 0o444 });
   return { built: { tmp, name: contentName(body, 'pack'), size: body.length, entries }, rejected };
+}
+
+/** A cache object that could not be read for an upload: missing, or unreadable. */
+export function cacheReadError(oid: Oid, err: unknown): RemoteError {
+  const missing = errnoCode(err) === 'ENOENT';
+  return new RemoteError(missing ? 'OBJECT_MISSING' : 'CACHE_READ_FAILED', missing ? `object ${shortOid(oid)} is not in the cache` : `cannot read cache object ${shortOid(oid)}: ${(err as Error).message}`, { reason: 'source-corrupt' });
 }
 
 function readSlice(path: string, offset: number, length: number): Buffer {
