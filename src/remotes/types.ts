@@ -102,7 +102,8 @@ export interface ListedObject {
 
 /**
  * A file of the packed format (docs/remote-format.md) under `<prefix>/packs/`: `<sha256>.pack` or
- * `<sha256>.idx`, where the hash is that of the file's bytes.
+ * `<sha256>.idx`, where the hash is that of the file's bytes, or `<oid>.chunks`, the chunk list of the
+ * object `<oid>` (the hash of the bytes its chunks join to).
  */
 export interface PackFileInfo {
   name: string;
@@ -116,9 +117,9 @@ export interface ByteRange {
   end: number;
 }
 
-/** `<hash>.pack` or `<hash>.idx`; anything else under `packs/` is not dvs's. */
+/** `<hash>.pack`, `<hash>.idx` or `<oid>.chunks` (a chunk list); anything else under `packs/` is not dvs's. */
 export function isPackFileName(name: string): boolean {
-  return /^[0-9a-f]{64}\.(pack|idx)$/.test(name);
+  return /^[0-9a-f]{64}\.(pack|idx|chunks)$/.test(name);
 }
 
 export function packFileKey(prefix: string, name: string): string {
@@ -170,7 +171,8 @@ export interface RemoteBackend {
    * The packed format (docs/remote-format.md): files under `<prefix>/packs/`, each named by the hash of
    * its bytes. Every backend reads them; HTTP(S), read-only, has no put or delete, and its listing throws
    * REMOTE_CANNOT_LIST where the web server does not list `packs/` (only its loose objects are then found).
-   * putPackFile: like upload (atomic, refuses a source whose bytes do not hash to `source.oid`, the hash in `name`).
+   * putPackFile: like upload (atomic, refuses a source whose bytes do not hash to `source.oid`: the hash in
+   * `name`, except for a chunk list, named by the object it lists).
    */
   putPackFile?(name: string, source: UploadSource, options: CallOptions): Promise<void>;
   /** The whole file, or `range` of it (a ranged GET). Throws a RemoteError with reason 'not-found' when it is gone. */

@@ -28,8 +28,8 @@ export async function downloadToCache(backend: RemoteBackend, cache: ObjectCache
 }
 
 /** Hash a remote object without keeping it (verify --remote --deep). */
-export async function hashRemoteObject(backend: RemoteBackend, oid: Oid, call: CallOptions): Promise<{ oid: Oid; size: number }> {
-  return hashSource(await backend.download(oid, call), call);
+export async function hashRemoteObject(backend: RemoteBackend, oid: Oid, call: CallOptions, open?: (oid: Oid, call: CallOptions) => Promise<DownloadSource>): Promise<{ oid: Oid; size: number }> {
+  return hashSource(await (open ? open(oid, call) : backend.download(oid, call)), call);
 }
 
 /** Hash a download as it arrives and, with `dest`, write it there (created exclusively, read-only). */

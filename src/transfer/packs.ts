@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, createReadStream, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { DvsError, errnoCode } from '../errors.js';
@@ -58,6 +58,8 @@ export class PackCatalogue {
   /** Pack files the last listing saw, with sizes and dates (gc needs them). */
   listedPacks = new Map<string, PackFileInfo>();
   listedIndexes = new Map<string, PackFileInfo>();
+  /** Chunk lists (`<oid>.chunks`) by the oid of the object they list: that object is on the remote as chunks. */
+  listedChunkLists = new Map<Oid, PackFileInfo>();
   /** Indexes that could not be read or parsed, with why (verify reports them). */
   readonly broken: Array<{ name: string; why: string }> = [];
   private listedOnce = false;
@@ -99,8 +101,14 @@ export class PackCatalogue {
     return this.packsByIndex.get(index) ?? [];
   }
 
+  /** The object is stored as chunks (its chunk list is there; a list is stored only after its chunks). */
+  chunked(oid: Oid): boolean {
+    return this.listedChunkLists.has(oid);
+  }
+
   /** List once for all callers (concurrent readers share the one listing). */
   ensureListed(): Promise<void> {
+    if (this.listedOnce) return Promise.resolve();
     return (this.listing ??= this.refresh());
   }
 
@@ -108,7 +116,7 @@ export class PackCatalogue {
   async learn(oids: Iterable<Oid>): Promise<void> {
     if (!this.supported || this.listedOnce) return;
     for (const oid of oids) {
-      if (!this.where.has(oid)) return this.refresh();
+      if (!this.where.has(oid) && !this.listedChunkLists.has(oid)) return this.refresh();
     }
   }
 
@@ -130,13 +138,22 @@ export class PackCatalogue {
     this.unlisted = r.failed[0]?.error;
     this.listedPacks = new Map();
     this.listedIndexes = new Map();
-    for (const f of r.done[0]?.result ?? []) (f.name.endsWith('.pack') ? this.listedPacks : this.listedIndexes).set(f.name, f);
+    this.listedChunkLists = new Map();
+    for (const f of r.done[0]?.result ?? []) {
+      if (f.name.endsWith('.chunks')) this.listedChunkLists.set(f.name.slice(0, 64), f);
+      else (f.name.endsWith('.pack') ? this.listedPacks : this.listedIndexes).set(f.name, f);
+    }
     const cached = new Set(this.cachedNames());
     for (const name of cached) if (!this.listedIndexes.has(name)) rmSync(join(this.dir, name), { force: true });
     const missing = [...this.listedIndexes.keys()].filter((n) => !cached.has(n));
     if (missing.length) await this.downloadIndexes(missing);
     this.listedOnce = true;
     this.loadCached();
+  }
+
+  /** A chunk list this clone stored: the object is known there as chunks, without asking the remote. */
+  rememberChunked(oid: Oid, size: number): void {
+    this.listedChunkLists.set(oid, { name: `${oid}.chunks`, size, modified: new Date() });
   }
 
   /** An index this clone wrote itself: kept, and its objects known, without asking the remote. */
@@ -212,8 +229,10 @@ export class PackCatalogue {
 export interface PackSource {
   oid: Oid;
   size: number;
-  /** The cache object's path. */
+  /** The cache object's path (for a chunk: the path of the object it is cut from). */
   path: string;
+  /** A chunk: where its bytes start in `path`. */
+  offset?: number;
 }
 
 export interface PackPushResult {
@@ -334,10 +353,9 @@ function buildPack(cache: ObjectCache, objects: PackSource[]): { built: NonNulla
     seen.add(o.oid);
     let bytes: Buffer;
     try {
-      bytes = readFileSync(o.path);
+      bytes = o.offset === undefined ? readFileSync(o.path) : readSlice(o.path, o.offset, o.size);
     } catch (err) {
-      const missing = errnoCode(err) === 'ENOENT';
-      rejected.push({ oid: o.oid, error: new RemoteError(missing ? 'OBJECT_MISSING' : 'CACHE_READ_FAILED', missing ? `object ${shortOid(o.oid)} is not in the cache` : `cannot read cache object ${shortOid(o.oid)}: ${(err as Error).message}`, { reason: 'source-corrupt' }) });
+      rejected.push({ oid: o.oid, error: cacheReadError(o.oid, err) });
       continue;
     }
     const actual = createHash('sha256').update(bytes).digest('hex');
@@ -357,6 +375,28 @@ function buildPack(cache: ObjectCache, objects: PackSource[]): { built: NonNulla
   const tmp = cache.tempPath();
   writeFileSync(tmp, body, { mode: 0o444 });
   return { built: { tmp, name: contentName(body, 'pack'), size: body.length, entries }, rejected };
+}
+
+/** A cache object that could not be read for an upload: missing, or unreadable. */
+export function cacheReadError(oid: Oid, err: unknown): RemoteError {
+  const missing = errnoCode(err) === 'ENOENT';
+  return new RemoteError(missing ? 'OBJECT_MISSING' : 'CACHE_READ_FAILED', missing ? `object ${shortOid(oid)} is not in the cache` : `cannot read cache object ${shortOid(oid)}: ${(err as Error).message}`, { reason: 'source-corrupt' });
+}
+
+function readSlice(path: string, offset: number, length: number): Buffer {
+  const fd = openSync(path, 'r');
+  try {
+    const bytes = Buffer.allocUnsafe(length);
+    let got = 0;
+    while (got < length) {
+      const n = readSync(fd, bytes, got, length - got, offset + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return bytes.subarray(0, got);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -485,7 +525,7 @@ async function splitRead(source: DownloadSource, read: PackRead, call: CallOptio
   return outcome;
 }
 
-async function readAll(source: DownloadSource, call: CallOptions): Promise<Buffer> {
+export async function readAll(source: DownloadSource, call: CallOptions): Promise<Buffer> {
   if (source.type === 'file') return readFileSync(source.path);
   const parts: Buffer[] = [];
   for await (const chunk of source.stream as AsyncIterable<Buffer>) {
@@ -493,19 +533,6 @@ async function readAll(source: DownloadSource, call: CallOptions): Promise<Buffe
     call.onBytes?.(chunk.length);
   }
   return Buffer.concat(parts);
-}
-
-/**
- * One object's bytes, packed or loose, for readers outside a fetch (the library's read, registry get):
- * the remote's indexes are listed once per catalogue, then a packed object is one ranged read. The
- * caller verifies the bytes, as for any download.
- */
-export async function openObject(backend: RemoteBackend, catalogue: PackCatalogue | undefined, oid: Oid, call: CallOptions): Promise<DownloadSource> {
-  if (catalogue?.supported) await catalogue.ensureListed();
-  const at = catalogue?.lookup(oid);
-  if (!at) return backend.download(oid, call);
-  const source = await backend.readPackFile!(at.pack, { start: at.offset, end: at.offset + at.length }, call);
-  return source.type === 'stream' ? { ...source, size: at.length } : source;
 }
 
 /** `<tmp>/remotes/<hash of the URL>.packs/`: the indexes this clone keeps for a remote. */

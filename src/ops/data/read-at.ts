@@ -13,7 +13,8 @@ import { objectKey } from '../../remotes/types.js';
 import { Repo } from '../../repo/repo.js';
 import { BlobReader, pointersAtCommit, resolveRevision } from '../../scm/git.js';
 import { corrupted, downloadToCache, verifiedStream } from '../../transfer/download.js';
-import { catalogueDir, openObject, PackCatalogue } from '../../transfer/packs.js';
+import { catalogueDir, PackCatalogue } from '../../transfer/packs.js';
+import { openObject } from '../../transfer/chunks.js';
 import { canonicalUrl } from '../../remotes/url.js';
 import type { QueueSettings } from '../../transfer/queue.js';
 import { workspacePointersRead } from '../../workspace/references.js';
@@ -265,7 +266,7 @@ async function localSnapshot(repo: Repo, options: ReadAtOptions): Promise<Snapsh
     async manifest(oid, dataPath) {
       if (!repo.cache.has(oid)) {
         const { spec, backend, packs } = await openedRemote();
-        await downloadToCache(backend, repo.cache, oid, { signal: signal() }, spec.name, (o, call) => openObject(backend, packs, o, call));
+        await downloadToCache(backend, repo.cache, oid, { signal: signal() }, spec.name, (o, call) => openObject(backend, packs, o, call, spec.name));
       }
       return loadManifest(repo.cache, oid, dataPath);
     },
@@ -282,7 +283,7 @@ async function localSnapshot(repo: Repo, options: ReadAtOptions): Promise<Snapsh
         });
       }
       const { spec, backend, packs } = await openedRemote();
-      const source = await openObject(backend, packs, oid, { signal: signal() });
+      const source = await openObject(backend, packs, oid, { signal: signal() }, spec.name);
       return verifiedStream(withSize(source, size), oid, { mismatch: (actual) => corrupted(spec.name, oid, actual), cache: repo.cache });
     },
     async objectUrl(oid) {
@@ -358,7 +359,8 @@ function sourceSnapshot(source: SourceRepo): Snapshot {
         });
       }
       const opened = await openedRemote(spec);
-      return verifiedStream(withSize(await openObject(opened.backend, opened.packs, oid, { signal: signal() }), size), oid, { mismatch: (actual) => corrupted(spec!.name, oid, actual) });
+      const name = spec.name;
+      return verifiedStream(withSize(await openObject(opened.backend, opened.packs, oid, { signal: signal() }, name), size), oid, { mismatch: (actual) => corrupted(name, oid, actual) });
     },
     async objectUrl(oid) {
       spec ??= sourceRemoteSpec(source, await source.readText('.dvs/config'));

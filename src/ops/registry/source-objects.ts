@@ -11,7 +11,8 @@ import { Config, loadConfigFile, parseConfigText, userConfigPath } from '../../r
 import type { RemoteBackend, RemoteOptions, RemoteSpec } from '../../remotes/types.js';
 import { canonicalUrl, parseRemoteUrl } from '../../remotes/url.js';
 import { downloadToCache } from '../../transfer/download.js';
-import { openObject, PackCatalogue } from '../../transfer/packs.js';
+import { PackCatalogue } from '../../transfer/packs.js';
+import { openObject } from '../../transfer/chunks.js';
 import { processQueue, type QueueSettings } from '../../transfer/queue.js';
 import type { SourceRepo } from './source-repo.js';
 
@@ -142,7 +143,7 @@ export class ObjectSupply {
       this.packs.set(store, packs);
     }
     const catalogue = packs;
-    const r = await processQueue('download', items, (w, call) => downloadToCache(backend!, cache, w.oid, call, store.label, (o, c) => openObject(backend!, catalogue, o, c)), settings, (_item, got) => {
+    const r = await processQueue('download', items, (w, call) => downloadToCache(backend!, cache, w.oid, call, store.label, (o, c) => openObject(backend!, catalogue, o, c, store.label)), settings, (_item, got) => {
       result.fetched++;
       result.bytes += got.size;
     });

@@ -3,10 +3,13 @@ import type { Warning } from '../../events.js';
 import type { Oid } from '../../objects/oid.js';
 import { recordObject } from '../../objects/hash-files.js';
 import type { StatCache } from '../../objects/stat-cache.js';
+import type { CallOptions } from '../../remotes/types.js';
 import { downloadToCache } from '../../transfer/download.js';
 import { statObjects } from '../../transfer/presence.js';
 import { processQueue, type QueueItem } from '../../transfer/queue.js';
 import { planReads, readPacked } from '../../transfer/packs.js';
+import { chunkListDir } from '../../transfer/chunk-list.js';
+import { openObject } from '../../transfer/chunks.js';
 import type { OpContext } from '../context.js';
 import { canonicalUrl } from '../../remotes/url.js';
 import { openRemote, remoteSpec, type OpenRemote } from './open.js';
@@ -97,8 +100,12 @@ async function download(ctx: OpContext, open: OpenRemote | (() => Promise<OpenRe
   const loose = await downloadPacked(ctx, remote, state, wanted, result);
   if (loose.length === 0) return [];
   const items: Array<QueueItem<{ oid: Oid; path: string }>> = loose.map((w) => ({ key: w.oid, size: w.size, value: w }));
+  // Objects stored as chunks follow their chunk list (the listing that found them told which).
+  const catalogue = remote.packs();
+  const listDir = chunkListDir(repo.paths.tmp);
+  const openChunkedOr = catalogue.supported ? (oid: Oid, call: CallOptions) => (catalogue.chunked(oid) ? openObject(backend, catalogue, oid, call, spec.name, listDir) : backend.download(oid, call)) : undefined;
   try {
-    const r = await processQueue('download', items, (w, call) => downloadToCache(backend, repo.cache, w.oid, call, spec.name), settings, (item, got) => {
+    const r = await processQueue('download', items, (w, call) => downloadToCache(backend, repo.cache, w.oid, call, spec.name, openChunkedOr), settings, (item, got) => {
       // Recorded as verified, so that checkout does not hash it again.
       recordObject(repo.cache, state, item.key);
       known.confirm(item.key);

@@ -6,7 +6,9 @@ import { fetchObjects } from './fetch.js';
 import { manifestMissing, removedObjects, type GcOptions, type GcResult } from '../data/gc.js';
 import { originsOf } from '../data/gc-origins.js';
 import { keptObjects, keptRefs } from '../data/gc-scope.js';
-import { openRemote, requireWritable } from './open.js';
+import { openRemote, requireWritable, type OpenRemote } from './open.js';
+import { chunkListDir } from '../../transfer/chunk-list.js';
+import { readChunkList } from '../../transfer/chunks.js';
 import { applyRepack, planRepack } from './gc-packs.js';
 import type { RemoteRef } from './failures.js';
 
@@ -63,10 +65,15 @@ async function collectRemote(ctx: OpContext, options: RemoteGcOptions, kept: Kep
         known.add(o.oid);
       } else collected.set(o.oid, o.size);
     }
-    // Packs: what the indexes hold counts as on the remote; indexes mostly dead are repacked.
+    // Packs: what the indexes hold counts as on the remote; indexes mostly dead are repacked. The
+    // chunks of a kept object stored as chunks are kept with it; the lists of the others go first.
     const catalogue = remote.packs();
     if (catalogue.supported) await catalogue.refresh();
-    const repack = planRepack(catalogue, refs.oids, listed);
+    const chunked = await chunkedObjects(ctx, remote, refs.oids);
+    for (const oid of chunked.kept) if (!listed.has(oid)) keptCount++;
+    for (const [oid, size] of chunked.dead) if (!collected.has(oid)) collected.set(oid, size);
+    const repack = planRepack(catalogue, new Set([...refs.oids, ...chunked.chunks]), listed);
+    for (const oid of chunked.chunks) if (!refs.oids.has(oid)) repack.keptPacked.delete(oid);
     keptCount += repack.keptPacked.size;
     for (const oid of repack.keptPacked) known.add(oid);
     for (const [oid, size] of repack.dead) if (!collected.has(oid)) collected.set(oid, size);
@@ -76,6 +83,8 @@ async function collectRemote(ctx: OpContext, options: RemoteGcOptions, kept: Kep
     let tempFilesRemoved = 0;
     if (!options.dryRun && (removed.length || repack.doomed.length)) await remote.newEpoch();
     if (!options.dryRun) {
+      // A chunk list goes before its chunks can: no list ever names a chunk that is gone.
+      await deleteChunkLists(remote, removed.filter((r) => chunked.dead.has(r.oid)).map((r) => r.oid));
       // New packs of the live objects are stored before any old index or pack is deleted.
       await applyRepack(ctx, remote, repack);
       await deleteFromRemote(remote, removed.filter((r) => listed.has(r.oid)).map((r) => r.oid));
@@ -99,6 +108,38 @@ async function collectRemote(ctx: OpContext, options: RemoteGcOptions, kept: Kep
   } finally {
     await remote.close();
   }
+}
+
+/**
+ * The objects the remote holds as chunks (docs/remote-format.md, "Chunks"): those kept, and the chunks
+ * their lists name (read from this clone's kept lists, else from the remote), and those not kept, with
+ * the size of their list.
+ */
+async function chunkedObjects(ctx: OpContext, remote: OpenRemote, kept: Set<Oid>): Promise<{ kept: Oid[]; chunks: Set<Oid>; dead: Map<Oid, number> }> {
+  const catalogue = remote.packs();
+  const out = { kept: [] as Oid[], chunks: new Set<Oid>(), dead: new Map<Oid, number>() };
+  for (const [oid, info] of catalogue.listedChunkLists) {
+    if (kept.has(oid)) out.kept.push(oid);
+    else out.dead.set(oid, info.size);
+  }
+  if (!out.kept.length) return out;
+  const { backend, settings, spec } = remote;
+  const listDir = chunkListDir(ctx.repo.paths.tmp);
+  const r = await processQueue('download', out.kept.map((oid) => ({ key: oid, size: catalogue.listedChunkLists.get(oid)?.size ?? 0, value: oid })), (oid, call) => readChunkList(backend, listDir, oid, call, spec.name), settings, (_item, list) => {
+    for (const c of list.chunks) out.chunks.add(c.oid);
+  });
+  // A kept object's list that cannot be read: its chunks cannot be told, so nothing may be repacked away.
+  if (r.failed.length) throw r.failed[0].error;
+  return out;
+}
+
+async function deleteChunkLists(remote: OpenRemote, oids: Oid[]): Promise<void> {
+  if (!oids.length) return;
+  const { backend, known, settings } = remote;
+  const r = await processQueue('gc', [{ key: 'chunk lists', size: 0, count: oids.length, value: oids.map((oid) => `${oid}.chunks`) }], (names, call) => backend.deletePackFiles!(names, call), settings);
+  if (r.failed.length) throw r.failed[0].error;
+  for (const oid of oids) known.delete(oid);
+  known.flush();
 }
 
 /** Delete in batches of 1000; the record of what the remote holds forgets each batch as it goes. */

@@ -3,6 +3,8 @@ import type { UploadSource } from '../../remotes/types.js';
 import { findPresent, statObjects } from '../../transfer/presence.js';
 import { processQueue, type QueueItem } from '../../transfer/queue.js';
 import { LOOSE_THRESHOLD, pushPacks } from '../../transfer/packs.js';
+import { CHUNK_THRESHOLD, chunkListDir } from '../../transfer/chunk-list.js';
+import { pushChunked } from '../../transfer/chunks.js';
 import type { OpContext } from '../context.js';
 import { canonicalUrl } from '../../remotes/url.js';
 import { openRemote, remoteSpec, requireWritable, type OpenRemote } from './open.js';
@@ -18,7 +20,7 @@ export interface PushOptions extends TransferScope {
 
 export interface PushResult {
   remote: RemoteRef;
-  /** Objects uploaded, and their bytes. */
+  /** Objects uploaded, and the bytes sent for them (for an object sent as chunks: its new chunks and its list). */
   uploaded: number;
   bytes: number;
   /** Objects in scope the remote already had (including whole directories whose manifest it has). */
@@ -89,9 +91,13 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
   // Unless this clone knows the remote lost objects: then a manifest with a bad copy there, or one that
   // lists a lost file, does not vouch (manifests are read to tell), and what is lost is sent again.
   const anyLost = known.lostCount > 0;
+  const catalogue = remote.packs();
+  const packing = remote.format === 'packed';
   const unknownManifests = [...new Set(pointers.flatMap((p) => (p.pointer.kind === 'dir' && !known.has(p.pointer.oid) && !known.isBad(p.pointer.oid) ? [p.pointer.oid] : [])))];
-  const manifestsThere = await statObjects({ backend, settings }, unknownManifests);
-  const vouches = (m: Oid) => known.has(m) || manifestsThere.has(m);
+  // A big manifest may be there as chunks: one listing of `packs/` says (and serves step 2 as well).
+  if (unknownManifests.length && catalogue.supported && packing) await catalogue.refresh();
+  const manifestsThere = await statObjects({ backend, settings }, unknownManifests.filter((m) => !catalogue.chunked(m)));
+  const vouches = (m: Oid) => known.has(m) || manifestsThere.has(m) || catalogue.chunked(m);
   const needs = expandNeeds(repo, pointers, (m) => known.has(m) && !anyLost, { rowIndexes: true });
   const covered = new Set<Oid>();
   const pending: DirNeed[] = [];
@@ -116,16 +122,15 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
   const resend = new Set(badFiles.filter((oid) => hasBad(oid)));
   const unknown = files.filter((oid) => !known.has(oid) && !resend.has(oid));
   result.alreadyPresent += files.length - unknown.length - resend.size;
-  // Packed objects: one listing of the remote's indexes (new ones downloaded once) answers for all.
-  const catalogue = remote.packs();
-  if (unknown.length && catalogue.supported) await catalogue.refresh();
-  const packed = unknown.filter((oid) => catalogue.lookup(oid) && !known.isBad(oid));
+  // Packed and chunked objects: one listing of the remote's `packs/` (new indexes downloaded once) answers for all.
+  if (unknown.length && catalogue.supported && !catalogue.listed) await catalogue.refresh();
+  const inCatalogue = (oid: Oid) => catalogue.lookup(oid) !== undefined || catalogue.chunked(oid);
+  const packed = unknown.filter((oid) => inCatalogue(oid) && !known.isBad(oid));
   for (const oid of packed) known.add(oid);
   result.alreadyPresent += packed.length;
   // A packed remote holds its small objects in packs: asking about each one loose would cost the
   // requests packing saves (a small object also loose there, from before, is just packed again).
-  const packing = remote.format === 'packed';
-  const askLoose = unknown.filter((oid) => !catalogue.lookup(oid) && (!packing || needs.files.get(oid)!.size >= LOOSE_THRESHOLD));
+  const askLoose = unknown.filter((oid) => !inCatalogue(oid) && (!packing || needs.files.get(oid)!.size >= LOOSE_THRESHOLD));
   const there = await findPresent({ backend, settings }, askLoose);
   const failedOids = new Set<Oid>();
   for (const oid of there.keys()) {
@@ -142,7 +147,7 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
       hint: `Run \`dvs verify --remote ${spec.name} --deep\` to delete bad copies, then push from a clone that has the data.`,
     }));
   }
-  const missing = [...resend, ...unknown.filter((oid) => !there.has(oid) && !catalogue.lookup(oid))];
+  const missing = [...resend, ...unknown.filter((oid) => !there.has(oid) && !inCatalogue(oid))];
 
   // 3. Upload what the remote lacks; what the cache lacks too cannot be pushed.
   const has = cacheLookup(repo, missing.length);
@@ -161,9 +166,12 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
     }
     uploads.push({ key: oid, size: info.size, value: { oid, path: repo.cache.pathOf(oid), size: info.size } });
   }
-  const small = packing ? uploads.filter((u) => u.size < LOOSE_THRESHOLD) : [];
-  await uploadPacked(ctx, remote, small, result, (oid) => needs.files.get(oid)!.path, failedOids);
-  await upload(remote, packing ? uploads.filter((u) => u.size >= LOOSE_THRESHOLD) : uploads, result, (oid) => needs.files.get(oid)!.path, failedOids);
+  const fileOf = (oid: Oid) => needs.files.get(oid)!.path;
+  if (packing) {
+    await uploadPacked(ctx, remote, uploads.filter((u) => u.size < LOOSE_THRESHOLD), result, fileOf, failedOids);
+    await uploadChunked(ctx, remote, uploads.filter((u) => u.size >= CHUNK_THRESHOLD).map((u) => ({ ...u, value: { ...u.value, again: resend.has(u.key) } })), result, fileOf, failedOids);
+    await upload(remote, uploads.filter((u) => u.size >= LOOSE_THRESHOLD && u.size < CHUNK_THRESHOLD), result, fileOf, failedOids);
+  } else await upload(remote, uploads, result, fileOf, failedOids);
 
   // 4. Manifests last, and only for directories whose every file is now on the remote.
   const manifestUploads: Array<QueueItem<UploadSource>> = [];
@@ -201,7 +209,10 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
     manifestUploads.push({ key: d.manifest, size, value: { oid: d.manifest, path: repo.cache.pathOf(d.manifest), size } });
   }
   const before = result.uploaded;
-  await upload(remote, manifestUploads, result, (oid) => manifestPath.get(oid)!, failedOids);
+  // A big manifest goes as chunks too: a one-file change in a huge directory sends a few chunks.
+  const chunkedManifests = packing ? manifestUploads.filter((u) => u.size >= CHUNK_THRESHOLD) : [];
+  await uploadChunked(ctx, remote, chunkedManifests, result, (oid) => manifestPath.get(oid)!, failedOids);
+  await upload(remote, manifestUploads.filter((u) => !chunkedManifests.includes(u)), result, (oid) => manifestPath.get(oid)!, failedOids);
   result.manifests = result.uploaded - before;
   result.restored.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return result;
@@ -221,6 +232,26 @@ async function uploadPacked(ctx: OpContext, remote: OpenRemote, items: Array<Que
         result.bytes += sizes.get(oid) ?? 0;
       }
       known.flush();
+    });
+    for (const f of r.failed) {
+      failedOids.add(f.oid);
+      result.failures.push(failureOf(pathOf(f.oid), f.oid, f.error));
+    }
+  } finally {
+    known.flush();
+  }
+}
+
+/** Big objects as chunks (see transfer/chunks.ts): `bytes` counts what was sent, new chunks and the list. */
+async function uploadChunked(ctx: OpContext, remote: OpenRemote, items: Array<QueueItem<UploadSource & { again?: boolean }>>, result: PushResult, pathOf: (oid: Oid) => string, failedOids: Set<Oid>): Promise<void> {
+  if (items.length === 0) return;
+  const { backend, known, settings } = remote;
+  try {
+    const r = await pushChunked({ backend, settings }, ctx.repo.cache, remote.packs(), chunkListDir(ctx.repo.paths.tmp), items.map((i) => i.value), (oid, sent) => {
+      if (known.isLost(oid) || known.wasKnown(oid)) result.restored.push({ path: pathOf(oid), oid });
+      known.confirm(oid);
+      result.uploaded++;
+      result.bytes += sent;
     });
     for (const f of r.failed) {
       failedOids.add(f.oid);

@@ -68,18 +68,21 @@ export async function remoteStatus(ctx: OpContext, options: { targets?: string[]
     // the remote lost. A bad copy counts as not there, whatever an existence check says: push sends it.
     const vouches = (i: (typeof items)[number]) => i.manifest !== undefined && known.has(i.manifest) && !i.allFiles?.some((f) => known.isLost(f));
     const manifests = [...new Set(items.flatMap((i) => (i.manifest && !known.has(i.manifest) && !known.isBad(i.manifest) ? [i.manifest] : [])))];
-    for (const oid of (await statObjects({ backend, settings }, manifests)).keys()) known.add(oid);
+    // A big manifest may be there as chunks (its list is under packs/): one listing says.
+    const catalogue = remote.packs();
+    if (manifests.length && catalogue.supported && remote.format === 'packed') await catalogue.refresh();
+    for (const oid of manifests) if (catalogue.chunked(oid)) known.add(oid);
+    for (const oid of (await statObjects({ backend, settings }, manifests.filter((m) => !catalogue.chunked(m)))).keys()) known.add(oid);
     for (const i of items) if (vouches(i)) for (const f of i.allFiles ?? []) known.add(f);
     const candidates = new Set<Oid>();
     for (const i of items) {
       if (vouches(i)) continue;
       for (const oid of i.files ?? []) if (!known.has(oid) && !known.isBad(oid)) candidates.add(oid);
     }
-    // Packed objects: one listing of the indexes (kept on disk once read) answers for all of them.
-    const catalogue = remote.packs();
-    if (candidates.size && catalogue.supported) await catalogue.refresh();
+    // Packed and chunked objects: one listing of `packs/` (indexes kept on disk once read) answers for all of them.
+    if (candidates.size && catalogue.supported && !catalogue.listed) await catalogue.refresh();
     for (const oid of candidates) {
-      if (!catalogue.lookup(oid)) continue;
+      if (!catalogue.lookup(oid) && !catalogue.chunked(oid)) continue;
       known.add(oid);
       candidates.delete(oid);
     }

@@ -4,6 +4,7 @@ import { readPointer } from '../../pointer/io.js';
 import { hashRemoteObject } from '../../transfer/download.js';
 import { findPresent } from '../../transfer/presence.js';
 import { planReads, readPacked, type PackLocation } from '../../transfer/packs.js';
+import { openChunked, readChunkList } from '../../transfer/chunks.js';
 import { processQueue } from '../../transfer/queue.js';
 import type { OpContext } from '../context.js';
 import { fetchObjects } from './fetch.js';
@@ -80,25 +81,40 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
       const at = catalogue.lookup(oid);
       if (at) packed.set(oid, at);
     }
-    const present = await findPresent({ backend, settings }, [...wanted.keys()].filter((oid) => !packed.has(oid)));
+    // Objects stored as chunks: there when their list (the remote's, not this clone's copy) reads and names only chunks the indexes hold.
+    const chunked = new Set([...wanted.keys()].filter((oid) => !packed.has(oid) && catalogue.chunked(oid)));
+    const chunkedThere = new Map<Oid, number>();
+    const unusableLists = new Set<Oid>();
+    const lr = await processQueue('query', [...chunked].map((oid) => ({ key: oid, size: 0, value: oid })), (oid, call) => readChunkList(backend, undefined, oid, call, remote.spec.name), settings, (item, list) => {
+      if (list.chunks.every((c) => catalogue.lookup(c.oid)?.length === c.length)) chunkedThere.set(item.key, list.size);
+    });
+    for (const f of lr.failed) {
+      if (f.error.code === 'REMOTE_OBJECT_CORRUPTED') unusableLists.add(f.item.key);
+      else if (f.error.code !== 'REMOTE_OBJECT_MISSING') throw f.error;
+    }
+    const present = await findPresent({ backend, settings }, [...wanted.keys()].filter((oid) => !packed.has(oid) && !chunked.has(oid)));
     for (const [oid, at] of packed) present.set(oid, at.length);
+    for (const [oid, size] of chunkedThere) present.set(oid, size);
     for (const b of catalogue.broken) {
       warnings.push({ code: 'REMOTE_PACK_INDEX_BAD', message: `pack index ${b.name} on remote "${remote.spec.name}" is unusable: ${b.why}`, hint: `Its objects count as not there; push sends them again, and \`dvs gc --remote ${remote.spec.name}\` removes it.` });
     }
     const bad: Oid[] = [];
+    const badLists: Oid[] = [];
     const report = (oid: Oid, problem: Problem) => {
       problems.push({ path: wanted.get(oid)!.path, oid, problem });
       known.markLost(oid, problem === 'missing' ? 'missing' : 'bad');
       // A bad object inside a pack cannot be deleted alone: it stays lost in this clone's record, so
-      // push packs a good copy again, and gc --remote drops the old one when it repacks.
-      if (problem !== 'missing' && !packed.has(oid)) bad.push(oid);
+      // push packs a good copy again, and gc --remote drops the old one when it repacks. A chunked one
+      // loses its list (its chunks may serve other objects); push sends it again, every chunk.
+      if (problem !== 'missing' && chunked.has(oid)) badLists.push(oid);
+      else if (problem !== 'missing' && !packed.has(oid)) bad.push(oid);
     };
     const good: Array<{ oid: Oid; size: number }> = [];
     for (const [oid, info] of wanted) {
       const size = present.get(oid);
       if (size === undefined) report(oid, 'missing');
       else if (info.size !== undefined && size !== info.size) report(oid, 'wrong-size');
-      else if (corruptManifests.has(oid)) report(oid, 'corrupted');
+      else if (corruptManifests.has(oid) || unusableLists.has(oid)) report(oid, 'corrupted');
       else good.push({ oid, size });
     }
     let bytes = 0;
@@ -115,7 +131,7 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
       const r = await processQueue(
         'download',
         good.filter((g) => !packed.has(g.oid)).map((g) => ({ key: g.oid, size: g.size, value: g.oid })),
-        (oid, call) => hashRemoteObject(backend, oid, call),
+        (oid, call) => hashRemoteObject(backend, oid, call, chunked.has(oid) ? (o, c) => openChunked(backend, catalogue, o, c, remote.spec.name) : undefined),
         settings,
         (item, got) => {
           bytes += got.size;
@@ -125,6 +141,7 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
       );
       for (const f of r.failed) {
         if (f.error.code === 'REMOTE_OBJECT_MISSING') report(f.item.key, 'missing');
+        else if (f.error.code === 'REMOTE_OBJECT_CORRUPTED' && chunked.has(f.item.key)) report(f.item.key, 'corrupted');
         else throw f.error;
       }
     } else {
@@ -136,6 +153,7 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
     const failed = new Set(problems.map((p) => p.oid));
     const withdraw = [...dirs].filter(([m, d]) => !failed.has(m) && present.has(m) && d.files.some((f) => failed.has(f)));
     const doomed = [...bad, ...withdraw.map(([m]) => m)];
+    const doomedLists = [...new Set(badLists)];
     if (doomed.length && backend.readOnly) {
       warnings.push({
         code: 'REMOTE_NOT_REPAIRED',
@@ -145,10 +163,15 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
         ].filter(Boolean).join(' and ')} left there`,
         hint: 'Run `dvs verify --remote` on the remote the web server publishes (the directory or bucket), then push good copies there.',
       });
-    } else if (doomed.length) {
+    } else if (doomed.length || doomedLists.length) {
       await remote.newEpoch();
       const r = await processQueue('gc', [{ key: 'delete', size: 0, count: doomed.length, value: doomed }], (oids, call) => backend.delete(oids, call), settings);
       if (r.failed.length) throw r.failed[0].error;
+      if (doomedLists.length) {
+        const lists = await processQueue('gc', [{ key: 'chunk lists', size: 0, count: doomedLists.length, value: doomedLists.map((oid) => `${oid}.chunks`) }], (names, call) => backend.deletePackFiles!(names, call), settings);
+        if (lists.failed.length) throw lists.failed[0].error;
+      }
+      for (const p of problems) if (p.problem !== 'missing' && chunked.has(p.oid)) p.quarantined = true;
       for (const p of problems) if (p.problem !== 'missing' && !packed.has(p.oid)) p.quarantined = true;
       for (const oid of doomed) known.markLost(oid, 'missing');
     }

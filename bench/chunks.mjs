@@ -1,0 +1,239 @@
+// Content-defined chunks of big files on packed remotes (docs/remote-format.md, "Chunks"; issue 14).
+// 1. The average chunk size, chosen by measurement: for 64 KiB, 256 KiB and 1 MiB averages (min = avg/4,
+//    max = 4 × avg), the bytes a push would send (new chunks + the new chunk list) and the list's length
+//    after a 1 MiB overwrite in the middle of a 1 GiB file and after a 10 MiB append; in process, with
+//    dvs's own chunker (dist/objects/chunker.js).
+// 2. The real thing: `dvs push` of a 1 GiB file to a packed local remote and to S3 (OpenStack Swift
+//    behind a counting proxy), then of the 1 MiB overwrite and of the 10 MiB append: bytes sent (the
+//    push's own count, and the local remote's growth) and requests; the first push beside the loose format.
+// 3. A directory manifest of 1,000,000 entries (BENCH_MANIFEST_ENTRIES), generated: a one-file change,
+//    then push: bytes sent.
+// BENCH_QUICK=1: a 256 MiB file and 100,000 manifest entries. BENCH_CHUNKS=sweep,push,manifest picks parts.
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { dvs, gitRepo, PROJECT, sh } from './lib.mjs';
+
+const MiB = 1 << 20;
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
+function randomFile(path, bytes) {
+  const fd = openSync(path, 'w');
+  for (let left = bytes; left > 0; left -= 16 * MiB) writeSync(fd, randomBytes(Math.min(16 * MiB, left)));
+  closeSync(fd);
+}
+
+function patch(path, at, bytes) {
+  const fd = openSync(path, 'r+');
+  writeSync(fd, bytes, 0, bytes.length, at);
+  closeSync(fd);
+}
+
+function append(path, bytes) {
+  const fd = openSync(path, 'a');
+  writeSync(fd, bytes);
+  closeSync(fd);
+}
+
+function dirBytes(dir) {
+  let n = 0;
+  if (!existsSync(dir)) return 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? dirBytes(join(dir, e.name)) : statSync(join(dir, e.name)).size;
+  return n;
+}
+
+export async function run({ work, log }) {
+  const quick = process.env.BENCH_QUICK === '1';
+  const parts = (process.env.BENCH_CHUNKS ?? 'sweep,push,manifest').split(',');
+  const size = (quick ? 256 : 1024) * MiB;
+  const rows = [];
+  mkdirSync(work, { recursive: true });
+  if (parts.includes('sweep')) rows.push(...(await sweep(work, size, log)));
+  if (parts.includes('push')) rows.push(...(await pushes(work, size, log)));
+  if (parts.includes('manifest')) rows.push(...manifest(work, Number(process.env.BENCH_MANIFEST_ENTRIES ?? (quick ? 100_000 : 1_000_000)), log));
+  return rows;
+}
+
+/** The chunks of a file, read in 8 MiB blocks, with `edit(offset, block)` applied on the way. */
+function chunksOf(ChunkStream, params, path, extra) {
+  const s = new ChunkStream(params);
+  const fd = openSync(path, 'r');
+  const block = Buffer.allocUnsafe(8 * MiB);
+  for (let at = 0; ; ) {
+    const n = readSync(fd, block, 0, block.length, at);
+    if (n === 0) break;
+    s.push(block.subarray(0, n));
+    at += n;
+  }
+  closeSync(fd);
+  if (extra) s.push(extra);
+  return s.end().chunks;
+}
+
+async function sweep(work, size, log) {
+  const { ChunkStream } = await import(join(PROJECT, 'dist/objects/chunker.js'));
+  const rows = [];
+  const file = join(work, 'sweep.bin');
+  const edited = join(work, 'sweep-edited.bin');
+  log(`generating ${size / MiB} MiB`);
+  randomFile(file, size);
+  sh(`cp ${file} ${edited}`);
+  patch(edited, size / 2, randomBytes(MiB));
+  const tail = randomBytes(10 * MiB);
+  for (const avg of [64 << 10, 256 << 10, 1 << 20]) {
+    const params = { min: avg / 4, avg, max: avg * 4 };
+    log(`chunking with a ${avg >> 10} KiB average`);
+    const t0 = process.cpuUsage();
+    const before = chunksOf(ChunkStream, params, file);
+    const cpu = process.cpuUsage(t0);
+    const have = new Set(before.map((c) => c.oid));
+    const listBytes = (chunks) => 100 + chunks.length * 72; // the header lines, and "<64 hex> <length>\n" (≈ 72 bytes) per chunk
+    for (const [what, chunks] of [['1 MiB overwrite in the middle', chunksOf(ChunkStream, params, edited)], ['10 MiB append', chunksOf(ChunkStream, params, file, tail)]]) {
+      const fresh = chunks.filter((c) => !have.has(c.oid));
+      const sent = fresh.reduce((s, c) => s + c.length, 0) + listBytes(chunks);
+      rows.push({ name: `${avg >> 10} KiB average, ${size / MiB} MiB file, ${what}: bytes a push sends (new chunks + list)`, value: sent / MiB, unit: `MiB (${fresh.length} new chunks, list of ${chunks.length} chunks = ${(listBytes(chunks) / 1024).toFixed(0)} KiB)` });
+    }
+    rows.push({ name: `${avg >> 10} KiB average: chunking speed`, value: size / MiB / ((cpu.user + cpu.system) / 1e6), unit: `MiB/s cpu (mean chunk ${(size / before.length / 1024).toFixed(0)} KiB)` });
+  }
+  return rows;
+}
+
+async function pushes(work, size, log) {
+  const rows = [];
+  const { startCountingProxyProcess } = await import('../test/servers/counting-proxy.mjs');
+  const { swiftAvailable, startSwift, makeS3Client } = await import('../test/servers/s3.mjs');
+  let swift;
+  let proxy;
+  if (swiftAvailable()) {
+    log('starting OpenStack Swift (s3api)');
+    swift = await startSwift({ workdir: join(work, 'swift') });
+    const s3 = await makeS3Client(swift);
+    const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+    await s3.send(new CreateBucketCommand({ Bucket: 'dvs-chunks' }));
+    proxy = await startCountingProxyProcess(swift.endpoint);
+  }
+  try {
+    const repo = gitRepo(join(work, 'repo'));
+    const big = join(repo, 'big.bin');
+    log(`generating a ${size / MiB} MiB file`);
+    randomFile(big, size);
+    const track = dvs(['track', 'big.bin'], { cwd: repo });
+    rows.push({ name: `track ${size / MiB} MiB (chunking is not part of track)`, value: track.ms / 1000, unit: `s (${track.cpuS?.toFixed(1)} s cpu)` });
+    const remotes = [
+      { name: 'local-packed', url: join(work, 'store-packed'), format: 'packed' },
+      { name: 'local-loose', url: join(work, 'store-loose'), format: 'loose' },
+      ...(swift ? [{ name: 's3-packed', url: 's3://dvs-chunks/packed', format: 'packed', s3: true }] : []),
+    ];
+    for (const r of remotes) {
+      dvs(['remote', 'add', '--format', r.format, r.name, r.url], { cwd: repo });
+      if (r.s3) {
+        dvs(['remote', 'modify', r.name, 'endpoint', proxy.url], { cwd: repo });
+        dvs(['remote', 'modify', '--local', r.name, 'access_key_id', swift.accessKeyId], { cwd: repo });
+        dvs(['remote', 'modify', '--local', r.name, 'secret_access_key', swift.secretAccessKey], { cwd: repo });
+      } else dvs(['config', '--local', `remote.${r.name}.url`, r.url], { cwd: repo });
+    }
+    const push = async (r, what) => {
+      await proxy?.reset();
+      const before = r.s3 ? 0 : dirBytes(r.url);
+      log(`push (${what}) to ${r.name}`);
+      const p = dvs(['push', '-r', r.name, '--json'], { cwd: repo });
+      const out = JSON.parse(p.stdout);
+      const grew = r.s3 ? undefined : dirBytes(r.url) - before;
+      const requests = r.s3 ? await proxy.count() : undefined;
+      return { p, out, grew, requests };
+    };
+    const first = {};
+    for (const r of remotes) {
+      const x = await push(r, 'first');
+      first[r.name] = x;
+      rows.push({ name: `first push of ${size / MiB} MiB, ${r.name}`, value: x.p.ms / 1000, unit: `s (${x.p.cpuS?.toFixed(1)} s cpu${x.requests !== undefined ? `, ${x.requests} requests` : ''})` });
+    }
+    const edits = [
+      ['1 MiB overwrite in the middle', () => patch(big, size / 2, randomBytes(MiB)), 4, 10],
+      ['10 MiB append', () => append(big, randomBytes(10 * MiB)), 12, undefined],
+    ];
+    for (const [what, edit, barMiB, barRequests] of edits) {
+      edit();
+      dvs(['track', 'big.bin'], { cwd: repo });
+      for (const r of remotes.filter((x) => x.format === 'packed')) {
+        const x = await push(r, what);
+        const sent = (x.grew ?? x.out.bytes) / MiB;
+        const pass = sent <= barMiB && (barRequests === undefined || x.requests === undefined || x.requests <= barRequests);
+        rows.push({
+          name: `${what} of ${size / MiB} MiB, push to ${r.name}: bytes sent`,
+          value: sent,
+          unit: `MiB (push reports ${(x.out.bytes / MiB).toFixed(2)} MiB${x.requests !== undefined ? `; ${x.requests} requests` : ''}; ${(x.p.ms / 1000).toFixed(1)} s)`,
+          target: `≤ ${barMiB} MiB${barRequests ? `, ≤ ${barRequests} requests` : ''}`,
+          pass,
+        });
+      }
+    }
+  } finally {
+    await proxy?.close();
+    await swift?.stop();
+  }
+  return rows;
+}
+
+/**
+ * A tracked directory of `entries` files whose manifest is generated, not scanned: every entry is the
+ * empty file except one; then that one file changes (a new manifest, a new pointer) and is pushed.
+ */
+function manifest(work, entries, log) {
+  const rows = [];
+  const repo = gitRepo(join(work, 'manifest-repo'));
+  const store = join(work, 'manifest-store');
+  dvs(['remote', 'add', '-d', '--format', 'packed', 'origin', store], { cwd: repo });
+  dvs(['config', '--local', 'remote.origin.url', store], { cwd: repo });
+  const sha = (b) => createHash('sha256').update(b).digest('hex');
+  const empty = sha('');
+  const put = (bytes) => {
+    const oid = sha(bytes);
+    const dir = join(repo, '.dvs/cache', oid.slice(0, 2));
+    mkdirSync(dir, { recursive: true });
+    try {
+      writeFileSync(join(dir, oid.slice(2)), bytes, { flag: 'wx' });
+      chmodSync(join(dir, oid.slice(2)), 0o444);
+    } catch {
+      // already there
+    }
+    return oid;
+  };
+  put(Buffer.alloc(0));
+  const writeVersion = (changed) => {
+    log(`generating a manifest of ${entries.toLocaleString('en-US')} entries`);
+    // Paths in byte order by construction: 1,000 files per folder. Built in pieces: 10M lines are more
+    // than one JavaScript string may hold.
+    const pieces = [Buffer.from('dvs-manifest 1\n')];
+    let total = 0;
+    let lines = [];
+    for (let i = 0; i < entries; i++) {
+      const path = `d${String(Math.floor(i / 1000)).padStart(5, '0')}/f${String(i).padStart(8, '0')}.bin`;
+      if (i === Math.floor(entries / 2) && changed) {
+        lines.push(`${changed.oid} ${changed.size} - ${path}\n`);
+        total += changed.size;
+      } else lines.push(`${empty} 0 - ${path}\n`);
+      if (lines.length === 10_000) {
+        pieces.push(Buffer.from(lines.join('')));
+        lines = [];
+      }
+    }
+    pieces.push(Buffer.from(lines.join('')));
+    const text = Buffer.concat(pieces);
+    const oid = put(text);
+    writeFileSync(join(repo, 'data.dvs'), `version: 1\nkind: dir\noid: sha256:${oid}\nsize: ${total}\nfiles: ${entries}\n`);
+    return text.length;
+  };
+  const first = writeVersion(undefined);
+  sh('git add -A && git commit -q -m data', { cwd: repo });
+  log('pushing the manifest');
+  const p1 = dvs(['push', '--json'], { cwd: repo });
+  rows.push({ name: `push of a ${entries.toLocaleString('en-US')}-entry directory (manifest ${(first / MiB).toFixed(0)} MiB)`, value: JSON.parse(p1.stdout).bytes / MiB, unit: `MiB sent (${(p1.ms / 1000).toFixed(1)} s)` });
+  const changed = Buffer.from('changed\n');
+  writeVersion({ oid: put(changed), size: changed.length });
+  const before = dirBytes(store);
+  const p2 = dvs(['push', '--json'], { cwd: repo });
+  const sent = (dirBytes(store) - before) / MiB;
+  rows.push({ name: `one-file change in a ${entries.toLocaleString('en-US')}-entry directory, push: bytes sent`, value: sent, unit: `MiB (push reports ${(JSON.parse(p2.stdout).bytes / MiB).toFixed(2)} MiB; ${(p2.ms / 1000).toFixed(1)} s)`, target: '< 1 MiB', pass: sent < 1 });
+  return rows;
+}

@@ -1,0 +1,182 @@
+// Big files as content-defined chunks on a packed remote (docs/remote-format.md, "Chunks"): an edit in
+// the middle of a 12 MiB file sends a few chunks and a list, not the file; a fresh clone rebuilds and
+// verifies it; an altered chunk is refused; gc --remote keeps the chunks of what it keeps; a push killed
+// with SIGKILL leaves no chunk list naming missing chunks, and running it again finishes.
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, tempDir } from '../helpers.js';
+import { makeGcsClient, startGcsServer } from '../servers/gcs.mjs';
+import { startCountingProxy } from '../servers/counting-proxy.mjs';
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+const SLOW_MS = 300_000;
+const MiB = 1 << 20;
+
+afterAll(() => cleanupTempDirs());
+
+function setConfig(repo: string, values: Record<string, unknown>, file = 'config'): void {
+  const path = join(repo, '.dvs', file);
+  const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
+  if (!doc.contents) doc.contents = doc.createNode({}) as never;
+  for (const [k, v] of Object.entries(values)) doc.setIn(k.split('.'), v);
+  writeFileSync(path, doc.toString());
+}
+
+async function ok(cwd: string, args: string[]) {
+  const r = await dvs(cwd, args);
+  if (r.code !== 0) throw new Error(`dvs ${args.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+function packFiles(store: string): string[] {
+  const dir = join(store, 'packs');
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+function storeBytes(store: string): number {
+  return packFiles(store).reduce((s, n) => s + statSync(join(store, 'packs', n)).size, 0);
+}
+
+/** The chunk oids the indexes of a local remote name (every pack they name is there). */
+function indexed(store: string): Set<string> {
+  const oids = new Set<string>();
+  for (const name of packFiles(store).filter((n) => n.endsWith('.idx'))) {
+    const lines = readFileSync(join(store, 'packs', name), 'utf8').trim().split('\n');
+    for (const l of lines.slice(1)) {
+      if (l.startsWith('pack ')) expect(existsSync(join(store, 'packs', `${l.split(' ')[1]}.pack`))).toBe(true);
+      else oids.add(l.split(' ')[0]);
+    }
+  }
+  return oids;
+}
+
+/** Every chunk list on the remote names only indexed chunks; returns the objects listed. */
+function listsComplete(store: string): string[] {
+  const have = indexed(store);
+  const lists = packFiles(store).filter((n) => n.endsWith('.chunks'));
+  for (const name of lists) {
+    for (const l of readFileSync(join(store, 'packs', name), 'utf8').trim().split('\n').slice(3)) expect(have.has(l.split(' ')[0])).toBe(true);
+  }
+  return lists.map((n) => n.slice(0, 64));
+}
+
+function overwrite(path: string, at: number, bytes: Buffer): void {
+  const data = readFileSync(path);
+  bytes.copy(data, at);
+  writeFileSync(path, data);
+}
+
+describe('big files as chunks on a packed local remote', () => {
+  it('an edit in the middle sends little; a clone rebuilds and verifies; an altered chunk is refused; gc keeps live chunks', async () => {
+    const repo = gitRepo();
+    writeFileSync(join(repo, 'big.bin'), randomBytes(12 * MiB));
+    await ok(repo, ['track', 'big.bin']);
+    const store = join(tempDir(), 'store');
+    await ok(repo, ['remote', 'add', '-d', '--format', 'packed', 'origin', store]);
+    const first = json(await dvs(repo, ['push', '--json']));
+    expect(first).toMatchObject({ uploaded: 1, failures: [] });
+    const v1 = sha(readFileSync(join(repo, 'big.bin')));
+    expect(listsComplete(store)).toEqual([v1]);
+    expect(existsSync(join(store, v1.slice(0, 2)))).toBe(false); // not loose
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'v1');
+
+    const before = storeBytes(store);
+    overwrite(join(repo, 'big.bin'), 6 * MiB, randomBytes(100 * 1024));
+    await ok(repo, ['track', 'big.bin']);
+    const second = json(await dvs(repo, ['push', '--json']));
+    expect(second).toMatchObject({ uploaded: 1, failures: [] });
+    // 100 KiB changed: the chunks around it (256 KiB on average, 1 MiB at most) and a list.
+    expect(second.bytes).toBeLessThan(2 * MiB);
+    expect(storeBytes(store) - before).toBeLessThan(2 * MiB);
+    const v2 = sha(readFileSync(join(repo, 'big.bin')));
+    expect(listsComplete(store).sort()).toEqual([v1, v2].sort());
+    git(repo, 'commit', '-q', '-am', 'v2');
+
+    // gc --remote keeps what the last commit needs (and its chunks), drops the old version's list.
+    const gc = json(await dvs(repo, ['gc', '--remote', '--json']));
+    expect(gc.removed.map((r: { oid: string }) => r.oid)).toContain(v1);
+    expect(listsComplete(store)).toEqual([v2]);
+
+    const clone = join(tempDir(), 'clone');
+    git(repo, 'clone', '-q', repo, clone);
+    setConfig(clone, { 'remote.origin.url': store }, 'config.local');
+    expect(json(await dvs(clone, ['pull', '--json'])).fetch).toMatchObject({ fetched: 1, failures: [] });
+    expect(sha(readFileSync(join(clone, 'big.bin')))).toBe(v2);
+    expect(json(await dvs(clone, ['verify', '--remote', '--deep', '--json'])).problems).toEqual([]);
+
+    // A flipped byte in a pack: a fresh clone refuses the object (nothing enters its cache).
+    const biggest = packFiles(store).filter((n) => n.endsWith('.pack')).sort((a, b) => statSync(join(store, 'packs', b)).size - statSync(join(store, 'packs', a)).size)[0];
+    const pack = join(store, 'packs', biggest);
+    const bytes = readFileSync(pack);
+    bytes[5 * MiB] ^= 0xff;
+    writeFileSync(pack, bytes);
+    const other = join(tempDir(), 'other');
+    git(repo, 'clone', '-q', repo, other);
+    setConfig(other, { 'remote.origin.url': store }, 'config.local');
+    const refused = await dvs(other, ['pull', '--json']);
+    expect(refused.code).not.toBe(0);
+    expect(json(refused).fetch.failures).toEqual([expect.objectContaining({ code: 'REMOTE_OBJECT_CORRUPTED' })]);
+    expect(existsSync(join(other, 'big.bin'))).toBe(false);
+    expect(existsSync(join(other, '.dvs/cache', v2.slice(0, 2), v2.slice(2)))).toBe(false);
+  }, SLOW_MS);
+
+  it('a push killed with SIGKILL leaves no chunk list naming missing chunks; running it again finishes', async () => {
+    const repo = gitRepo();
+    writeFileSync(join(repo, 'big.bin'), randomBytes(40 * MiB));
+    await ok(repo, ['track', 'big.bin']);
+    const store = join(tempDir(), 'store');
+    await ok(repo, ['remote', 'add', '-d', '--format', 'packed', 'origin', store]);
+    const child = spawn(process.execPath, [DVS, 'push', '-j', '1'], { cwd: repo, env: { ...process.env, ...GIT_ENV, CI: 'true' } });
+    const done = new Promise((resolve) => child.on('close', resolve));
+    const end = Date.now() + 120_000;
+    while (Date.now() < end && !packFiles(store).some((n) => n.endsWith('.pack'))) await new Promise((r) => setTimeout(r, 5));
+    child.kill('SIGKILL');
+    await done;
+    expect(listsComplete(store)).toEqual([]);
+    expect(json(await dvs(repo, ['push', '--json']))).toMatchObject({ uploaded: 1, failures: [] });
+    expect(listsComplete(store)).toEqual([sha(readFileSync(join(repo, 'big.bin')))]);
+  }, SLOW_MS);
+});
+
+describe('big files as chunks on a packed GCS remote', () => {
+  let gcs: any;
+  beforeAll(async () => {
+    gcs = await startGcsServer();
+    await (await makeGcsClient(gcs)).createBucket('dvs-chunks');
+  }, 120_000);
+  afterAll(async () => gcs?.stop());
+
+  it('an edit in the middle of a big file: a few requests, a few chunks; a clone pulls it verified', async () => {
+    const proxy = await startCountingProxy(gcs.url);
+    try {
+      const repo = gitRepo();
+      writeFileSync(join(repo, 'big.bin'), randomBytes(12 * MiB));
+      await ok(repo, ['track', 'big.bin']);
+      await ok(repo, ['remote', 'add', '-d', 'origin', `gs://dvs-chunks/r-${process.pid}`]);
+      setConfig(repo, { 'remote.origin.endpoint': proxy.url });
+      await ok(repo, ['push']);
+      overwrite(join(repo, 'big.bin'), 6 * MiB, randomBytes(100 * 1024));
+      await ok(repo, ['track', 'big.bin']);
+      proxy.reset();
+      const pushed = json(await dvs(repo, ['push', '--json']));
+      expect(pushed.bytes).toBeLessThan(2 * MiB);
+      expect(proxy.count, proxy.log.join('\n')).toBeLessThanOrEqual(10);
+      git(repo, 'add', '-A');
+      git(repo, 'commit', '-q', '-m', 'v2');
+      const clone = join(tempDir(), 'clone');
+      git(repo, 'clone', '-q', repo, clone);
+      proxy.reset();
+      expect(json(await dvs(clone, ['pull', '--json'])).fetch).toMatchObject({ fetched: 1, failures: [] });
+      expect(readFileSync(join(clone, 'big.bin')).equals(readFileSync(join(repo, 'big.bin')))).toBe(true);
+      // The list, the indexes, and the chunks in a few coalesced ranged reads.
+      expect(proxy.count, proxy.log.join('\n')).toBeLessThanOrEqual(10);
+    } finally {
+      await proxy.close();
+    }
+  }, SLOW_MS);
+});
