@@ -2,14 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildRowIndex, decodeRowIndex, encodeRowIndex, lineOf, NO_ORIGIN, scanRows } from '../../src/lineage/row-index.js';
+import { buildRowIndex, decodeRowIndex, encodeRowIndex, lineOf, NO_ORIGIN, scanRows, StoredRowIndex, viewOfIndex } from '../../src/lineage/row-index.js';
 import { paramValues, traceForward } from '../../src/lineage/trace.js';
 import type { LineageStep } from '../../src/lineage/walk.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dvs-rowindex-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-function file(name: string, text: string): string {
+function file(name: string, text: string | Uint8Array): string {
   const p = join(dir, name);
   writeFileSync(p, text);
   return p;
@@ -47,6 +47,13 @@ describe('row index', () => {
     expect([...back.inputs[1].fates]).toEqual([1, -2]);
     expect(back.fingerprint).toBe('row');
     expect(back.fps).toEqual(index.fps);
+    // Read in place, entry by entry, a stored index says the same.
+    const stored = new StoredRowIndex(file('idx.bin', encodeRowIndex(index)), OID);
+    expect([0, 1, 2].map((r) => [stored.originInput(r), stored.originRow(r), stored.outputLine(r)])).toEqual([[0, 0, 1], [1, 0, 2], [NO_ORIGIN, 0, 3]]);
+    expect([[...stored.fates(0)], stored.fate(1, 1), stored.inputLine(1, 1)]).toEqual([[0, -1, -2], -2, 2]);
+    expect(stored.findFingerprint(index.fps[2], index.fps[3])).toBe(1);
+    stored.close();
+    expect(() => new StoredRowIndex(file('cut.bin', encodeRowIndex(index).subarray(0, 60)), OID)).toThrow(/truncated|JSON/);
     expect(() => decodeRowIndex(Buffer.from('not an index'), OID)).toThrow(/not a row index/);
     expect(() => decodeRowIndex(encodeRowIndex(index).subarray(0, 60), OID)).toThrow(/truncated|JSON/);
   });
@@ -122,7 +129,7 @@ describe('row index', () => {
       ],
     } as unknown as LineageStep;
     const consumers = new Map([[`all.jsonl@${IN}`, [step]]]);
-    const load = async (oid: string) => indexes.get(oid)!;
+    const load = async (oid: string) => viewOfIndex(indexes.get(oid)!);
     const third = await traceForward({ path: 'all.jsonl', oid: IN }, 2, consumers, load);
     expect(third.map((b) => [b.end.status, b.end.at.path, b.end.at.row])).toEqual([['kept', 'test.jsonl', 1]]);
     const fourth = await traceForward({ path: 'all.jsonl', oid: IN }, 3, consumers, load);
