@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
 import { DvsError } from '../errors.js';
 import type { Oid } from '../objects/oid.js';
@@ -36,16 +36,33 @@ function compactLines(lines: Uint32Array, rows: number): { lines?: Uint32Array; 
 /**
  * A 64-bit fingerprint of bytes [s, e): two 32-bit murmur-style lanes, each over every other 4-byte word. Not a
  * cryptographic hash: it names rows within one dataset, where 2^-64 per pair is ample, and it is about
- * six times faster than SHA-1 per row in JavaScript.
+ * six times faster than SHA-1 per row in JavaScript. `words`, when given, is a 32-bit view of the same
+ * memory (`b` starting on a multiple of 4): a word then costs one or two loads instead of four byte loads.
  */
-function fingerprint(b: Uint8Array, s: number, e: number, out: Uint32Array, at: number): void {
+function fingerprint(b: Uint8Array, s: number, e: number, out: Uint32Array, at: number, words?: Int32Array): void {
   let h1 = 0x811c9dc5 ^ (e - s);
   let h2 = 0x9747b28c;
   let i = s;
+  // The word view may be used only where the last word it loads (up to 3 bytes past e) lies inside it.
+  const w = words !== undefined && e + 4 <= words.length * 4 ? words : undefined;
+  const sh = (s & 3) * 8;
+  const inv = 32 - sh;
   // Each lane takes every other word: half the multiplications of hashing every word twice.
   for (; i + 8 <= e; i += 8) {
-    let k1 = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
-    let k2 = b[i + 4] | (b[i + 5] << 8) | (b[i + 6] << 16) | (b[i + 7] << 24);
+    let k1: number;
+    let k2: number;
+    if (w === undefined) {
+      k1 = b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24);
+      k2 = b[i + 4] | (b[i + 5] << 8) | (b[i + 6] << 16) | (b[i + 7] << 24);
+    } else if (sh === 0) {
+      k1 = w[i >> 2];
+      k2 = w[(i >> 2) + 1];
+    } else {
+      const q = i >> 2;
+      const m = w[q + 1];
+      k1 = (w[q] >>> sh) | (m << inv);
+      k2 = (m >>> sh) | (w[q + 2] << inv);
+    }
     k1 = Math.imul(k1, 0xcc9e2d51);
     k1 = (k1 << 15) | (k1 >>> 17);
     h1 ^= Math.imul(k1, 0x1b873593);
@@ -69,6 +86,11 @@ function fingerprint(b: Uint8Array, s: number, e: number, out: Uint32Array, at: 
   h2 ^= h2 >>> 16;
   out[at] = h1 >>> 0;
   out[at + 1] = h2 >>> 0;
+}
+
+/** A 32-bit view of a buffer's memory, when it starts on a multiple of 4 (else the byte loop is used). */
+function wordsOf(b: Uint8Array): Int32Array | undefined {
+  return b.byteOffset % 4 === 0 ? new Int32Array(b.buffer, b.byteOffset, b.length >> 2) : undefined;
 }
 
 /** Split a CSV/TSV record into its fields (quotes undone for CSV). */
@@ -115,7 +137,8 @@ export function fieldOf(row: Record<string, unknown>, name: string): unknown {
 export function forEachRecord(abs: string, format: RowFormat, visit: (buf: Buffer, s: number, e: number, line: number, header: boolean) => boolean | void): void {
   const fd = openSync(abs, 'r');
   try {
-    let buf = Buffer.allocUnsafe(CHUNK);
+    // Small files get a small buffer: a trace or a test reads many of them.
+    let buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1 << 12, fstatSync(fd).size + 1)));
     let filled = 0;
     let line = 1;
     let headerSeen = format === 'jsonl';
@@ -194,6 +217,8 @@ export function scanRows(abs: string, format: RowFormat, mode: FingerprintMode =
   let column = -1;
   const rowId = mode.rowId;
   const encoder = new TextEncoder();
+  let words: Int32Array | undefined;
+  let wordsOfBuf: Buffer | undefined;
   forEachRecord(abs, format, (buf, s, e, line, header) => {
     if (header) {
       if (rowId !== undefined) {
@@ -210,7 +235,13 @@ export function scanRows(abs: string, format: RowFormat, mode: FingerprintMode =
       l.set(lines);
       lines = l;
     }
-    if (rowId === undefined) fingerprint(buf, s, e, fps, rows * 2);
+    if (rowId === undefined) {
+      if (buf !== wordsOfBuf) {
+        wordsOfBuf = buf;
+        words = wordsOf(buf);
+      }
+      fingerprint(buf, s, e, fps, rows * 2, words);
+    }
     else {
       const value = idValue(buf.toString('utf8', s, e), format, rowId, column);
       const bytes = encoder.encode(value);
@@ -267,77 +298,164 @@ export function lineOf(x: { lineBase: number; lines?: Uint32Array }, row: number
   return x.lines ? x.lines[row] : x.lineBase + row;
 }
 
-/** Open-addressing table from fingerprint to the first input row with it; `next` chains the others in order. */
-function matchRows(output: RowScan, inputs: RowScan[]): { originInput: Uint32Array; originRow: Uint32Array; fates: Int32Array[] } {
-  const total = inputs.reduce((n, s) => n + s.rows, 0);
+/**
+ * Match output rows to input rows by fingerprint. One open-addressing table, four words per slot (the
+ * fingerprint's two halves, the first input row with it + 1, the next unmatched one + 1), so a lookup
+ * touches one cache line; rows with the same fingerprint are chained through `next` in input order.
+ * Nothing is allocated per row: a million rows cost a few typed arrays, not a million objects.
+ */
+function matchRows(output: RowScan, inputs: RowScan[]): RowMatch {
+  const starts = new Uint32Array(inputs.length + 1);
+  for (let i = 0; i < inputs.length; i++) starts[i + 1] = starts[i] + inputs[i].rows;
+  return matchInOrder(output, inputs, starts) ?? matchByTable(output, inputs, starts);
+}
+
+interface RowMatch {
+  originInput: Uint32Array;
+  originRow: Uint32Array;
+  fates: Int32Array[];
+}
+
+/** The probe start of a fingerprint in a table of `mask + 1` four-word slots. */
+function slotOf(lo: number, hi: number, mask: number): number {
+  return ((lo ^ Math.imul(hi, 0x9e3779b1)) & mask) * 4;
+}
+
+/**
+ * The usual case, a filter or a dedup, without a table over every input row: such a step writes the rows
+ * it keeps in input order, so the output is a subsequence of the inputs and one merge walk pairs them.
+ * That pairing is matchByTable's (the n-th output copy of a row is its n-th input copy) exactly when no
+ * dropped row has a copy kept after it, which a table of the dropped rows alone (usually few) tells.
+ * Undefined when the output is not such a subsequence or a later copy was kept: then the table decides.
+ */
+function matchInOrder(output: RowScan, inputs: RowScan[], starts: Uint32Array): RowMatch | undefined {
+  const total = starts[inputs.length];
+  if (output.rows > total) return undefined;
+  const originInput = new Uint32Array(output.rows);
+  const originRow = new Uint32Array(output.rows);
+  const fate = new Int32Array(total).fill(-1);
+  const ofps = output.fps;
+  let i = 0;
+  let r = 0;
+  let fps = inputs.length ? inputs[0].fps : ofps;
+  let rows = inputs.length ? inputs[0].rows : 0;
+  for (let k = 0; k < output.rows; k++) {
+    const lo = ofps[k * 2];
+    const hi = ofps[k * 2 + 1];
+    for (;;) {
+      while (r >= rows) {
+        if (++i >= inputs.length) return undefined;
+        fps = inputs[i].fps;
+        rows = inputs[i].rows;
+        r = 0;
+      }
+      if (fps[r * 2] === lo && fps[r * 2 + 1] === hi) break;
+      r++;
+    }
+    originInput[k] = i;
+    originRow[k] = r;
+    fate[starts[i] + r] = k;
+    r++;
+  }
+  const dropped = total - output.rows;
+  if (dropped > 0) {
+    // The dropped rows by fingerprint: the first one's position + 1, and the first output row that kept a copy + 1.
+    let size = 1024;
+    while (size < dropped * 2) size *= 2;
+    const mask = size - 1;
+    const wrap = size * 4 - 1;
+    const table = new Int32Array(size * 4);
+    const find = (lo: number, hi: number): number => {
+      let h = slotOf(lo, hi, mask);
+      while (table[h + 2] !== 0 && (table[h] !== lo || table[h + 1] !== hi)) h = (h + 4) & wrap;
+      return h;
+    };
+    for (let n = 0, g = 0; n < inputs.length; n++) {
+      const f = inputs[n].fps;
+      for (let q = 0; q < inputs[n].rows; q++, g++) {
+        if (fate[g] !== -1) continue;
+        const h = find(f[q * 2] | 0, f[q * 2 + 1] | 0);
+        if (table[h + 2] !== 0) continue;
+        table[h] = f[q * 2] | 0;
+        table[h + 1] = f[q * 2 + 1] | 0;
+        table[h + 2] = g + 1;
+      }
+    }
+    for (let k = 0; k < output.rows; k++) {
+      const h = find(ofps[k * 2] | 0, ofps[k * 2 + 1] | 0);
+      if (table[h + 2] === 0) continue;
+      if (table[h + 2] - 1 < starts[originInput[k]] + originRow[k]) return undefined;
+      if (table[h + 3] === 0) table[h + 3] = k + 1;
+    }
+    for (let n = 0, g = 0; n < inputs.length; n++) {
+      const f = inputs[n].fps;
+      for (let q = 0; q < inputs[n].rows; q++, g++) {
+        if (fate[g] !== -1) continue;
+        const kept = table[find(f[q * 2] | 0, f[q * 2 + 1] | 0) + 3] - 1;
+        if (kept >= 0) fate[g] = -kept - 2;
+      }
+    }
+  }
+  return { originInput, originRow, fates: inputs.map((s, n) => fate.subarray(starts[n], starts[n] + s.rows)) };
+}
+
+/** Any output: a table over every input row, its copies chained in input order. */
+function matchByTable(output: RowScan, inputs: RowScan[], starts: Uint32Array): RowMatch {
+  const total = starts[inputs.length];
   let size = 1024;
   while (size < total * 2) size *= 2;
   const mask = size - 1;
-  const head = new Int32Array(size).fill(-1);
-  const tail = new Int32Array(size);
-  const next = new Int32Array(total).fill(-1);
-  const cursor = new Int32Array(size);
-  const keyLo = new Uint32Array(size);
-  const keyHi = new Uint32Array(size);
-  const slotOf = (lo: number, hi: number, insert: boolean): number => {
-    let h = (lo ^ Math.imul(hi, 0x9e3779b1)) & mask;
-    for (;;) {
-      if (head[h] === -1) return insert ? h : -1;
-      if (keyLo[h] === lo && keyHi[h] === hi) return h;
-      h = (h + 1) & mask;
-    }
-  };
-  let g = 0;
-  for (const scan of inputs) {
-    for (let r = 0; r < scan.rows; r++, g++) {
-      const lo = scan.fps[r * 2];
-      const hi = scan.fps[r * 2 + 1];
-      const h = slotOf(lo, hi, true);
-      if (head[h] === -1) {
-        head[h] = g;
-        cursor[h] = g;
-        keyLo[h] = lo;
-        keyHi[h] = hi;
-      } else next[tail[h]] = g;
-      tail[h] = g;
+  const wrap = size * 4 - 1;
+  const table = new Int32Array(size * 4);
+  const next = new Int32Array(total);
+  // Inserted last row first, so each chain runs in input order without a tail pointer.
+  for (let i = inputs.length - 1; i >= 0; i--) {
+    const fps = inputs[i].fps;
+    for (let r = inputs[i].rows - 1; r >= 0; r--) {
+      const lo = fps[r * 2] | 0;
+      const hi = fps[r * 2 + 1] | 0;
+      const g = starts[i] + r;
+      let h = slotOf(lo, hi, mask);
+      while (table[h + 2] !== 0 && (table[h] !== lo || table[h + 1] !== hi)) h = (h + 4) & wrap;
+      next[g] = table[h + 2] - 1;
+      table[h] = lo;
+      table[h + 1] = hi;
+      table[h + 2] = g + 1;
+      table[h + 3] = g + 1;
     }
   }
-  const starts: number[] = [];
-  let acc = 0;
-  for (const s of inputs) {
-    starts.push(acc);
-    acc += s.rows;
-  }
-  const where = (g: number): [number, number] => {
-    let i = starts.length - 1;
-    while (starts[i] > g) i--;
-    return [i, g - starts[i]];
-  };
   const fate = new Int32Array(total).fill(-1);
   const originInput = new Uint32Array(output.rows).fill(NO_ORIGIN);
   const originRow = new Uint32Array(output.rows);
+  const ofps = output.fps;
+  const single = inputs.length === 1;
   for (let k = 0; k < output.rows; k++) {
-    const h = slotOf(output.fps[k * 2], output.fps[k * 2 + 1], false);
-    if (h < 0) continue;
+    const lo = ofps[k * 2] | 0;
+    const hi = ofps[k * 2 + 1] | 0;
+    let h = slotOf(lo, hi, mask);
+    while (table[h + 2] !== 0 && (table[h] !== lo || table[h + 1] !== hi)) h = (h + 4) & wrap;
+    if (table[h + 2] === 0) continue;
     // The n-th output copy of a row is the n-th input copy; a copy not in the input gets the last one.
-    let c = cursor[h];
-    if (c === -1) c = tail[h];
-    else cursor[h] = next[c];
+    let c = table[h + 3] - 1;
+    if (c >= 0) table[h + 3] = next[c] + 1;
+    else for (c = table[h + 2] - 1; next[c] >= 0; ) c = next[c];
     if (fate[c] < 0) fate[c] = k;
-    const [i, r] = where(c);
+    let i = 0;
+    if (!single) while (starts[i + 1] <= c) i++;
     originInput[k] = i;
-    originRow[k] = r;
+    originRow[k] = c - starts[i];
   }
-  // Dropped rows with a kept copy: they were duplicates of it.
-  for (let h = 0; h < size; h++) {
-    if (head[h] === -1) continue;
+  // Dropped rows with a kept copy: they were duplicates of it. Only chains longer than one row can have such.
+  for (let h = 0; h < size * 4; h += 4) {
+    const first = table[h + 2] - 1;
+    if (first < 0 || next[first] < 0) continue;
     let kept = -1;
-    for (let c = head[h]; c !== -1; c = next[c]) if (fate[c] >= 0) {
+    for (let c = first; c !== -1; c = next[c]) if (fate[c] >= 0) {
       kept = fate[c];
       break;
     }
     if (kept < 0) continue;
-    for (let c = head[h]; c !== -1; c = next[c]) if (fate[c] === -1) fate[c] = -kept - 2;
+    for (let c = first; c !== -1; c = next[c]) if (fate[c] === -1) fate[c] = -kept - 2;
   }
   const fates = inputs.map((s, i) => fate.subarray(starts[i], starts[i] + s.rows));
   return { originInput, originRow, fates };
@@ -431,4 +549,159 @@ export function decodeRowIndex(data: Buffer, oid: string): RowIndex {
 /** The scan an index holds for its output, so the next step need not read that data again. */
 export function scanOfIndex(index: RowIndex): RowScan {
   return { rows: index.output.rows, fps: index.fps, lineBase: index.output.lineBase, ...(index.output.lines ? { lines: index.output.lines } : {}) };
+}
+
+/**
+ * What a trace reads of a row index: a few entries per step. Reading whole indexes (16 bytes per output
+ * row) made a trace through three steps of a million rows read 50 MB for a handful of numbers.
+ */
+export interface RowIndexView {
+  fingerprint: string;
+  output: { path: string; oid: Oid; rows: number };
+  inputs: ReadonlyArray<{ path: string; oid: Oid; rows: number }>;
+  /** Index into `inputs` of the output row's origin, or NO_ORIGIN. */
+  originInput(row: number): number;
+  originRow(row: number): number;
+  outputLine(row: number): number;
+  inputLine(input: number, row: number): number;
+  fate(input: number, row: number): number;
+  /** Every fate of one input (to count a row's copies). */
+  fates(input: number): Int32Array;
+  /** The first output row with this fingerprint. */
+  findFingerprint(lo: number, hi: number): number | undefined;
+}
+
+/** An index in memory, seen as a trace sees one. */
+export function viewOfIndex(index: RowIndex): RowIndexView {
+  return {
+    fingerprint: index.fingerprint,
+    output: index.output,
+    inputs: index.inputs,
+    originInput: (row) => index.originInput[row],
+    originRow: (row) => index.originRow[row],
+    outputLine: (row) => lineOf(index.output, row),
+    inputLine: (input, row) => lineOf(index.inputs[input], row),
+    fate: (input, row) => index.inputs[input].fates[row],
+    fates: (input) => index.inputs[input].fates,
+    findFingerprint: (lo, hi) => firstWith(index.fps, lo, hi),
+  };
+}
+
+function firstWith(fps: Uint32Array, lo: number, hi: number): number | undefined {
+  for (let r = 0; r * 2 < fps.length; r++) if (fps[r * 2] === lo && fps[r * 2 + 1] === hi) return r;
+  return undefined;
+}
+
+interface StoredArrays {
+  fps: number;
+  originInput: number;
+  originRow: number;
+  outputLines?: number;
+  inputs: Array<{ fates: number; lines?: number }>;
+}
+
+/**
+ * A row index file read in place: the header once, then each entry a trace asks for by a positioned read
+ * of its 4 bytes. The layout is checked against the file's size when opened, as decodeRowIndex checks it.
+ */
+export class StoredRowIndex implements RowIndexView {
+  readonly fingerprint: string;
+  readonly output: { path: string; oid: Oid; rows: number; lineBase: number };
+  readonly inputs: Array<{ path: string; oid: Oid; rows: number; lineBase: number }>;
+  private readonly at: StoredArrays;
+  private readonly fd: number;
+  private readonly word = Buffer.alloc(4);
+
+  constructor(file: string, oid: string) {
+    requireLittleEndian();
+    this.fd = openSync(file, 'r');
+    try {
+      const size = fstatSync(this.fd).size;
+      const head = Buffer.alloc(12);
+      if (size < 12 || readSync(this.fd, head, 0, 12, 0) !== 12 || head.toString('latin1', 0, 8) !== MAGIC) throw new RowIndexFormatError(oid, 'not a row index');
+      const len = head.readUInt32LE(8);
+      if (12 + len > size) throw new RowIndexFormatError(oid, 'truncated');
+      const json = Buffer.alloc(len);
+      readSync(this.fd, json, 0, len, 12);
+      let header: StoredHeader;
+      try {
+        header = JSON.parse(json.toString('utf8'));
+      } catch {
+        throw new RowIndexFormatError(oid, 'its header is not JSON');
+      }
+      let pos = 12 + len;
+      const take = (words: number): number => {
+        const start = pos;
+        pos += words * 4;
+        return start;
+      };
+      const out = header.output;
+      this.at = {
+        fps: take(out.rows * 2),
+        originInput: take(out.rows),
+        originRow: take(out.rows),
+        ...(out.lines === 'listed' ? { outputLines: take(out.rows) } : {}),
+        inputs: header.inputs.map((i) => ({ fates: take(i.rows), ...(i.lines === 'listed' ? { lines: take(i.rows) } : {}) })),
+      };
+      if (pos > size) throw new RowIndexFormatError(oid, 'truncated');
+      this.fingerprint = header.fingerprint;
+      this.output = { path: out.path, oid: out.oid, rows: out.rows, lineBase: out.lineBase };
+      this.inputs = header.inputs.map((i) => ({ path: i.path, oid: i.oid, rows: i.rows, lineBase: i.lineBase }));
+    } catch (err) {
+      closeSync(this.fd);
+      throw err;
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  private u32(pos: number): number {
+    readSync(this.fd, this.word, 0, 4, pos);
+    return this.word.readUInt32LE(0);
+  }
+
+  private array(pos: number, n: number): Buffer {
+    const b = Buffer.alloc(n * 4);
+    readSync(this.fd, b, 0, b.length, pos);
+    return b;
+  }
+
+  originInput(row: number): number {
+    return this.u32(this.at.originInput + row * 4);
+  }
+
+  originRow(row: number): number {
+    return this.u32(this.at.originRow + row * 4);
+  }
+
+  outputLine(row: number): number {
+    return this.at.outputLines === undefined ? this.output.lineBase + row : this.u32(this.at.outputLines + row * 4);
+  }
+
+  inputLine(input: number, row: number): number {
+    const lines = this.at.inputs[input].lines;
+    return lines === undefined ? this.inputs[input].lineBase + row : this.u32(lines + row * 4);
+  }
+
+  fate(input: number, row: number): number {
+    return this.u32(this.at.inputs[input].fates + row * 4) | 0;
+  }
+
+  fates(input: number): Int32Array {
+    const b = this.array(this.at.inputs[input].fates, this.inputs[input].rows);
+    return new Int32Array(b.buffer, b.byteOffset, this.inputs[input].rows);
+  }
+
+  findFingerprint(lo: number, hi: number): number | undefined {
+    const b = this.array(this.at.fps, this.output.rows * 2);
+    return firstWith(new Uint32Array(b.buffer, b.byteOffset, this.output.rows * 2), lo, hi);
+  }
+}
+
+interface StoredHeader {
+  fingerprint: string;
+  output: { path: string; oid: Oid; rows: number; lineBase: number; lines: string };
+  inputs: Array<{ path: string; oid: Oid; rows: number; lineBase: number; lines: string }>;
 }

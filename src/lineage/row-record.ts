@@ -7,8 +7,8 @@ import type { Oid } from '../objects/oid.js';
 import { pointerPathOf, type Pointer } from '../pointer/format.js';
 import { readPointer } from '../pointer/io.js';
 import type { Repo } from '../repo/repo.js';
-import { lineageOf, type LineageIO } from './record.js';
-import { buildRowIndex, decodeRowIndex, encodeRowIndex, modeName, scanOfIndex, scanRows, type FingerprintMode, type RowFormat, type RowIndex, type RowScan } from './row-index.js';
+import { lineageOf, type LineageIO, type LineageRecord } from './record.js';
+import { buildRowIndex, decodeRowIndex, encodeRowIndex, modeName, scanOfIndex, scanRows, StoredRowIndex, type FingerprintMode, type RowFormat, type RowIndex, type RowScan } from './row-index.js';
 
 /** The text formats a row index is recorded for (gzip and Parquet are not indexed). */
 export function rowFormatOf(io: Pick<LineageIO, 'path' | 'kind'>): RowFormat | undefined {
@@ -81,4 +81,23 @@ export function rowIndexesOf(pointer: { oid: Oid } | Pointer): Oid[] {
   if (!('doc' in pointer)) return [];
   const record = lineageOf(pointer).record;
   return record ? record.outputs.flatMap((o) => (o.oid === pointer.oid && o.rowIndex ? [o.rowIndex] : [])) : [];
+}
+
+/**
+ * The `--row-id` column a step was recorded with, read from the header of its outputs' row indexes (the
+ * record does not name it): `dvs repro` passes it again. Undefined when the step fingerprinted rows by
+ * content, or no index of it is in the cache.
+ */
+export function recordedRowId(repo: Repo, record: LineageRecord): string | undefined {
+  for (const o of record.outputs) {
+    if (!o.rowIndex || !repo.cache.has(o.rowIndex)) continue;
+    try {
+      const index = new StoredRowIndex(repo.cache.pathOf(o.rowIndex), o.rowIndex);
+      index.close();
+      return index.fingerprint.startsWith('row-id:') ? index.fingerprint.slice('row-id:'.length) : undefined;
+    } catch {
+      // An unreadable index says nothing: the next output's may.
+    }
+  }
+  return undefined;
 }

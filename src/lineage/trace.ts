@@ -1,6 +1,6 @@
 import type { Oid } from '../objects/oid.js';
 import type { ParamValue } from './params.js';
-import { fieldOf, forEachRecord, lineOf, NO_ORIGIN, splitRecord, type RowFormat, type RowIndex } from './row-index.js';
+import { fieldOf, forEachRecord, NO_ORIGIN, splitRecord, type RowFormat, type RowIndexView } from './row-index.js';
 import type { LineageGraph, LineageStep } from './walk.js';
 
 /**
@@ -57,14 +57,14 @@ export interface TraceBranch {
 }
 
 /** The row indexes by oid; the op fetches what the cache lacks. */
-export type IndexLoader = (oid: Oid, where: string) => Promise<RowIndex>;
+export type IndexLoader = (oid: Oid, where: string) => Promise<RowIndexView>;
 
-function copiesOf(index: RowIndex, outRow: number, input: number, row: number): { copies: number; copy: number } {
+function copiesOf(index: RowIndexView, outRow: number, input: number, row: number): { copies: number; copy: number } {
   let copies = 0;
   let copy = 1;
   const dup = -outRow - 2;
-  index.inputs.forEach((inp, i) => {
-    const f = inp.fates;
+  index.inputs.forEach((_, i) => {
+    const f = index.fates(i);
     for (let r = 0; r < f.length; r++) {
       if (f[r] !== outRow && f[r] !== dup) continue;
       copies++;
@@ -74,8 +74,8 @@ function copiesOf(index: RowIndex, outRow: number, input: number, row: number): 
   return { copies: Math.max(copies, 1), copy };
 }
 
-function outputPosition(index: RowIndex, row: number): RowPosition {
-  return { path: index.output.path, oid: index.output.oid, row: row + 1, line: lineOf(index.output, row) };
+function outputPosition(index: RowIndexView, row: number): RowPosition {
+  return { path: index.output.path, oid: index.output.oid, row: row + 1, line: index.outputLine(row) };
 }
 
 /**
@@ -96,14 +96,15 @@ export async function traceBack(graph: LineageGraph, row: number, load: IndexLoa
     if (!out?.rowIndex) return { hops: hops.reverse(), end: { status: 'unknown', at, reason: `${step.transform} recorded no row index` } };
     const index = await load(out.rowIndex, `${node.path} (made by ${step.transform})`);
     at = outputPosition(index, row);
-    const i = index.originInput[row];
+    const i = index.originInput(row);
     if (i === NO_ORIGIN) return { hops: hops.reverse(), end: { status: 'created', at, step: step.id, transform: step.transform } };
     const input = index.inputs[i];
-    const from: RowPosition = { path: input.path, oid: input.oid, row: index.originRow[row] + 1, line: lineOf(input, index.originRow[row]) };
-    hops.push({ step: step.id, transform: step.transform, params: step.params, from, to: at, ...copiesOf(index, row, i, index.originRow[row]), values: [] });
+    const origin = index.originRow(row);
+    const from: RowPosition = { path: input.path, oid: input.oid, row: origin + 1, line: index.inputLine(i, origin) };
+    hops.push({ step: step.id, transform: step.transform, params: step.params, from, to: at, ...copiesOf(index, row, i, origin), values: [] });
     const next = step.inputs.find((s) => s.path === input.path && s.oid === input.oid);
     const nextNode = next && nodes.get(next.node);
-    row = index.originRow[row];
+    row = origin;
     at = from;
     if (!nextNode) return { hops: hops.reverse(), end: { status: 'unknown', at, reason: 'the input version is not in the lineage graph' } };
     node = nextNode;
@@ -143,8 +144,8 @@ export async function traceForward(start: { path: string; oid: Oid }, row: numbe
         if (i < 0) continue;
         const input = index.inputs[i];
         if (r >= input.rows) continue;
-        const from: RowPosition = { path, oid, row: r + 1, line: lineOf(input, r) };
-        const fate = input.fates[r];
+        const from: RowPosition = { path, oid, row: r + 1, line: index.inputLine(i, r) };
+        const fate = index.fate(i, r);
         const base = { step: step.id, transform: step.transform, params: step.params, from, values: [] };
         if (fate >= 0) {
           kept = true;

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { cleanupTempDirs, dvs, git, gitRepo, json, read, writeTree } from '../helpers.js';
+import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 // Dozens of CLI runs per test: room for a slow, busy 2-core machine.
@@ -60,6 +60,19 @@ describe('append-only directories', () => {
     const removed = await dvs(repo, ['remove', 'stream/2024-08/a.jsonl']);
     expect(removed.code).toBe(5);
     expect(removed.stderr).toContain('2024-08/a.jsonl (deleted); nothing was written');
+    expect(read(repo, 'stream.dvs')).toBe(pointer);
+    // Other writers of the pointer are held to the same rule: -o --force from elsewhere, --to-remote.
+    writeFileSync(join(repo, 'stream/2024-08/b.jsonl'), '{"b":2}\n');
+    const elsewhere = tempDir();
+    writeTree(elsewhere, { 'src/2024-08/a.jsonl': '{"a":1}\n', 'src/2024-11/e.jsonl': 'e\n' });
+    const forced = json(await dvs(repo, ['track', join(elsewhere, 'src'), '-o', 'stream', '--force', '--json']));
+    expect(forced.error).toMatchObject({ code: 'APPEND_ONLY_VIOLATION', data: { problems: [{ path: '2024-08/b.jsonl', reason: 'gone' }, { path: '2024-09/c.jsonl', reason: 'gone' }] } });
+    expect(read(repo, 'stream/2024-08/b.jsonl')).toBe('{"b":2}\n');
+    await ok(repo, ['remote', 'add', '--default', 'store', join(elsewhere, 'store')]);
+    writeFileSync(join(repo, 'stream/2024-09/c.jsonl'), 'changed\n');
+    const sent = await dvs(repo, ['track', 'stream', '--to-remote']);
+    expect(sent.code).toBe(5);
+    expect(sent.stderr).toContain('2024-09/c.jsonl (modified); nothing was written');
     expect(read(repo, 'stream.dvs')).toBe(pointer);
     // Only a directory as a whole can be declared.
     const file = await dvs(repo, ['track', '--append-only', 'stream/2024-10/d.jsonl']);

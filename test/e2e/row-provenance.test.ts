@@ -135,6 +135,12 @@ describe('row provenance through the lineage graph', () => {
     expect(back.branches[0].hops[0].to).toMatchObject({ row: 2, line: 4 });
     const bob = await ok(repo, ['lineage', 'trace', '--source', 'raw/people.csv', '--row', '2']);
     expect(bob.stdout).toBe('raw/people.csv row 2 (line 4):\n  dropped by upper\n');
+    // dvs repro re-runs the step with the --row-id its index was recorded with (the new input is stale).
+    writeTree(repo, { 'raw/people.csv': 'id,name,note\n1,Ann,"two\nlines"\n2,Bob,short\n3,Cy,"x"\n4,Di,new\n' });
+    await ok(repo, ['track', 'raw/people.csv']);
+    expect(json(await ok(repo, ['repro', 'data/upper.csv', '--json'])).steps.map((s: any) => s.status)).toEqual(['ran']);
+    const again = json(await ok(repo, ['lineage', 'trace', 'data/upper.csv', '--key', 'id=3', '--json']));
+    expect(again.branches[0].end).toMatchObject({ status: 'source', at: { path: 'raw/people.csv', row: 3 } });
     // Without --row-id the rewritten rows match nothing: the trace says so rather than guessing.
     await ok(repo, ['transform', '--name', 'upper2', '-i', 'raw/people.csv', '-o', 'data/upper2.csv', '--', NODE, '-e', SCRIPT.replace('data/upper.csv', 'data/upper2.csv')]);
     const unmatched = json(await ok(repo, ['lineage', 'trace', 'data/upper2.csv', '--row', '1', '--json']));

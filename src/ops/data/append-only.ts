@@ -1,6 +1,7 @@
 import { DvsError } from '../../errors.js';
 import { loadManifestIfPresent, type Manifest, type ManifestEntry } from '../../objects/manifest.js';
-import type { Pointer } from '../../pointer/format.js';
+import type { Oid } from '../../objects/oid.js';
+import type { DataKind, Pointer } from '../../pointer/format.js';
 import type { Repo } from '../../repo/repo.js';
 import type { ScannedFile } from '../../workspace/scan.js';
 
@@ -62,6 +63,21 @@ export function refuseAppend(dataPath: string, problems: AppendProblem[]): never
     hint: `Restore them (dvs checkout ${dataPath}) and add new files instead; to lift the rule, remove "append_only: true" from ${dataPath}.dvs.`,
     data: { path: dataPath, problems },
   });
+}
+
+/**
+ * For every writer that replaces a pointer other than `dvs track` (which checks before hashing): when the
+ * version replaced is append-only, the new one must keep each recorded file as it was. `--force` does not
+ * lift this (it only lets the workspace's data be replaced); removing `append_only: true` from the
+ * pointer does. The new version's manifest must be in the cache (hashing or fetching put it there).
+ */
+export function refuseUnlessAppended(repo: Repo, dataPath: string, previous: Pointer | undefined, next: { kind: DataKind; oid: Oid }): void {
+  if (!previous?.appendOnly || previous.kind !== 'dir') return;
+  if (next.kind === 'dir' && next.oid === previous.oid) return;
+  const base = appendOnlyBase(repo, dataPath, previous);
+  const manifest = next.kind === 'dir' ? loadManifestIfPresent(repo.cache, next.oid, dataPath) : undefined;
+  const problems = manifest ? checkAppend(base, manifest) : base.entries.map((e) => ({ path: e.path, reason: 'gone' as const }));
+  if (problems.length) refuseAppend(dataPath, problems);
 }
 
 /** Entries of `next` that no earlier version named (by path). */

@@ -18,6 +18,7 @@ import type { OpContext } from '../context.js';
 import { scanOutside } from '../../workspace/scan-outside.js';
 import { manifestOf, scanDirectory, type ScannedFile } from '../../workspace/scan.js';
 import { trackedAncestor, workspacePointers } from '../../workspace/targets.js';
+import { refuseUnlessAppended } from './append-only.js';
 import { checkout } from './checkout.js';
 import { stageAndAudit, TrackJournal } from './track-journal.js';
 import type { TrackedItem, TrackResult } from './track.js';
@@ -60,6 +61,7 @@ export async function trackExternal(ctx: OpContext, options: TrackExternalOption
   const result = await repo.withLock({ ...ctx.lock, command: 'dvs track' }, async () => {
     const state = await repo.statCache();
     const hashed = await hashSource(repo, source, { state, store: true, onProgress: ctx.onProgress });
+    refuseUnlessAppended(repo, out.rel, previousPointer(repo, out.pointerPath), hashed);
     const item = itemOf(out, hashed, source.arg);
     const journal = new TrackJournal(repo);
     writeTrackedPointer(repo, journal, out, hashed, item);
@@ -206,7 +208,7 @@ export function itemOf(out: { rel: string; pointerPath: string }, hashed: Hashed
  * journal).
  */
 export function writeTrackedPointer(repo: Repo, journal: TrackJournal, out: { rel: string; pointerPath: string }, hashed: HashedSource, item: TrackedItem): void {
-  const previous = existsSync(repo.abs(out.pointerPath)) ? tryReadPointer(repo, out.pointerPath) : undefined;
+  const previous = previousPointer(repo, out.pointerPath);
   item.changed = !previous || previous.oid !== hashed.oid || previous.kind !== hashed.kind || (hashed.kind === 'file' && previous.exec !== hashed.exec);
   if (item.changed) {
     journal.add({ path: item.path, pointerPath: item.pointerPath, kind: item.kind, oid: item.oid, size: item.size });
@@ -232,7 +234,9 @@ export async function finishTrack(repo: Repo, journal: TrackJournal, items: Trac
   return { items, ...(await stageAndAudit(repo, journal, changedFiles, items)), warnings };
 }
 
-function tryReadPointer(repo: Repo, pointerPath: string): Pointer | undefined {
+/** The pointer a track replaces, if any (a broken one is replaced without a question). */
+export function previousPointer(repo: Repo, pointerPath: string): Pointer | undefined {
+  if (!existsSync(repo.abs(pointerPath))) return undefined;
   try {
     return readPointer(repo.root, pointerPath);
   } catch {

@@ -3,14 +3,13 @@ import type { Warning } from '../../events.js';
 import type { Oid } from '../../objects/oid.js';
 import { dataPathOf, isPointerPath, pointerPathOf, type Pointer } from '../../pointer/format.js';
 import { lineageHash, lineageOf } from '../../lineage/record.js';
-import { decodeRowIndex, fingerprintOfText, type RowIndex } from '../../lineage/row-index.js';
+import { fingerprintOfText, StoredRowIndex, type RowIndexView } from '../../lineage/row-index.js';
 import { rowFormatOf } from '../../lineage/row-record.js';
 import { PointerSource } from '../../lineage/source.js';
 import { findRowByKey, paramValues, readRowAt, traceBack, traceForward, type TraceBranch } from '../../lineage/trace.js';
 import { newStep, walkLineage, type LineageStep } from '../../lineage/walk.js';
 import { pointersAtCommits, workspacePointersRead } from '../../workspace/references.js';
 import type { OpContext } from '../context.js';
-import { readFileSync } from 'node:fs';
 
 export interface LineageTraceOptions {
   /** The dataset to trace a row of back to its sources. */
@@ -50,7 +49,7 @@ function parseKey(key: string): { column: string; value: string } {
 /** Loads row indexes (and data) from the cache, fetching what it lacks from the remote. */
 class Objects {
   fetched = 0;
-  private readonly indexes = new Map<Oid, RowIndex>();
+  private readonly indexes = new Map<Oid, StoredRowIndex>();
 
   constructor(private readonly ctx: OpContext) {}
 
@@ -74,14 +73,19 @@ class Objects {
     return repo.cache.pathOf(oid);
   }
 
-  load = async (oid: Oid, where: string): Promise<RowIndex> => {
+  /** Indexes are read in place, entry by entry (StoredRowIndex): a trace needs a few numbers of each. */
+  load = async (oid: Oid, where: string): Promise<RowIndexView> => {
     let index = this.indexes.get(oid);
     if (!index) {
-      index = decodeRowIndex(readFileSync(await this.ensure(oid, `the row index of ${where}`)), oid);
+      index = new StoredRowIndex(await this.ensure(oid, `the row index of ${where}`), oid);
       this.indexes.set(oid, index);
     }
     return index;
   };
+
+  close(): void {
+    for (const index of this.indexes.values()) index.close();
+  }
 }
 
 function notTracked(target: string, rel: string, pointerPath: string, source: PointerSource, rev?: string): DvsError {
@@ -96,15 +100,15 @@ function noRow(path: string, what: string, rows: number | null): DvsError {
 }
 
 /** The 0-based row a --row or --key names in a version, reading the data only when no index can say. */
-async function resolveRow(objects: Objects, path: string, pointer: Pointer, options: LineageTraceOptions, index: RowIndex | undefined): Promise<number> {
+async function resolveRow(objects: Objects, path: string, pointer: Pointer, options: LineageTraceOptions, index: RowIndexView | undefined): Promise<number> {
   if (options.row !== undefined) {
     if (!Number.isInteger(options.row) || options.row < 1) throw new DvsError('TRACE_OPTIONS', `--row ${options.row}: expected a row number from 1`);
     return options.row - 1;
   }
   const { column, value } = parseKey(options.key!);
   if (index && index.fingerprint === `row-id:${column}`) {
-    const [lo, hi] = fingerprintOfText(value);
-    for (let r = 0; r < index.output.rows; r++) if (index.fps[r * 2] === lo && index.fps[r * 2 + 1] === hi) return r;
+    const row = index.findFingerprint(...fingerprintOfText(value));
+    if (row !== undefined) return row;
     throw noRow(path, `row with ${column} = ${value}`, null);
   }
   const format = rowFormatOf({ path, kind: pointer.kind });
@@ -206,6 +210,7 @@ export async function lineageTrace(ctx: OpContext, options: LineageTraceOptions)
       warnings,
     };
   } finally {
+    objects.close();
     source.close();
   }
 }

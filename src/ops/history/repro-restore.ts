@@ -5,6 +5,8 @@ import { loadManifestIfPresent } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
 import { pointerPathOf } from '../../pointer/format.js';
 import { readPointer, writePointer } from '../../pointer/io.js';
+import { refuseUnlessAppended } from '../data/append-only.js';
+import { previousPointer } from '../data/track-external.js';
 import { writeLineage, type LineageIO, type LineageRecord } from '../../lineage/record.js';
 import { ignoreInGit } from '../../repo/gitignore.js';
 import { stage } from '../../scm/git.js';
@@ -51,6 +53,8 @@ export async function restoreOutputs(ctx: OpContext, record: LineageRecord): Pro
   const { repo } = ctx;
   const changed: string[] = [];
   await repo.withLock({ ...ctx.lock, command: 'dvs repro' }, async () => {
+    // An append-only output is restored only to a version that keeps what it recorded; all are checked first.
+    for (const o of record.outputs) refuseUnlessAppended(repo, o.path, previousPointer(repo, pointerPathOf(o.path)), o);
     for (const o of record.outputs) {
       const pointerPath = pointerPathOf(o.path);
       repo.guard.check(o.path, pointerPath);

@@ -214,9 +214,11 @@ async function bringUpToDate(ctx: OpContext, step: ChainStep, entry: ReproStep, 
   // The params-file sections are read again by transform; only `--param` values are passed as such.
   const sections = (step.record.paramsFrom ?? []).map((spec) => parseParamsSpec(spec));
   const plain = Object.entries(how.params).filter(([k]) => !sections.some((s) => ownedBy(s.key, k)));
+  const rowId = (await import('../../lineage/row-record.js')).recordedRowId(repo, step.record);
   try {
     const r = await transform({ ...ctx, cwd }, {
       name: step.record.transform,
+      ...(rowId !== undefined ? { rowId } : {}),
       inputs: step.record.inputs.map((i) => fromCwd(repo.abs(i.path))),
       outputs: step.record.outputs.map((o) => fromCwd(repo.abs(o.path))),
       params: plain.map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`),

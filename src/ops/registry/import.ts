@@ -5,6 +5,8 @@ import type { Warning } from '../../events.js';
 import type { Oid } from '../../objects/oid.js';
 import { pointerPathOf, type DataKind, type ImportSource, type Pointer, type PointerData } from '../../pointer/format.js';
 import { readPointer, writePointer } from '../../pointer/io.js';
+import { refuseUnlessAppended } from '../data/append-only.js';
+import { previousPointer } from '../data/track-external.js';
 import type { Repo } from '../../repo/repo.js';
 import { gitignorePathOf, ignoreInGit } from '../../repo/gitignore.js';
 import { stage, trackedByGit } from '../../scm/git.js';
@@ -126,6 +128,8 @@ export async function bringIn(ctx: OpContext, source: SourceRepo, incoming: Poin
   if (incoming.kind === 'dir') data.files = incoming.files;
   else data.exec = incoming.exec;
   const changed = await repo.withLock({ ...ctx.lock, command: target.previous ? 'dvs update' : 'dvs import' }, async () => {
+    // Replacing an append-only directory (import --force, update) must keep what it recorded, as dvs track must.
+    refuseUnlessAppended(repo, target.dataPath, target.previous ?? previousPointer(repo, pointerPath), incoming);
     mkdirSync(dirname(repo.abs(target.dataPath)), { recursive: true });
     writePointer(repo.root, pointerPath, data, target.previous);
     ignoreInGit(repo.root, target.dataPath);

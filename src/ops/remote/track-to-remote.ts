@@ -10,8 +10,9 @@ import { processQueue, type QueueItem } from '../../transfer/queue.js';
 import { expandGlobs } from '../../workspace/glob.js';
 import type { OpContext } from '../context.js';
 import { checkTarget, type TrackedItem, type TrackResult } from '../data/track.js';
-import { checkOut, finishTrack, hashSource, itemOf, resolveSource, writeTrackedPointer, type DataSource, type HashedSource } from '../data/track-external.js';
+import { checkOut, finishTrack, hashSource, itemOf, previousPointer, resolveSource, writeTrackedPointer, type DataSource, type HashedSource } from '../data/track-external.js';
 import { TrackJournal } from '../data/track-journal.js';
+import { refuseUnlessAppended } from '../data/append-only.js';
 import { failureOf, type TransferFailure } from './failures.js';
 import { openRemote, requireWritable, type OpenRemote } from './open.js';
 
@@ -55,6 +56,8 @@ export async function trackToRemote(ctx: OpContext, options: TrackToRemoteOption
       for (const p of planned) {
         const hashed = await hashSource(repo, p.source, { state, store: false, onProgress: ctx.onProgress });
         warnings.push(...hashed.warnings);
+        // Refused before anything is sent: an append-only directory keeps what it recorded.
+        refuseUnlessAppended(repo, p.out.rel, previousPointer(repo, p.out.pointerPath), hashed);
         const failed = await send(repo, remote, p, hashed);
         if (failed.length) {
           failures.push(...failed);
