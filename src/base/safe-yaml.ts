@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
-import { CST, Composer, isMap, isPair, isScalar, isSeq, Lexer, LineCounter, Parser, type Document, type Node } from 'yaml';
+import type { CST, Document, LineCounter, Node } from 'yaml';
+import { yaml } from './yaml-lib.js';
 import { DvsError, type ErrorCode } from '../errors.js';
 
 /**
@@ -109,6 +110,7 @@ function firstLine(message: string): string {
  */
 export function parseYamlSafely(text: string, src: TextSource): SafeDocument {
   checkTextSize(text, src);
+  const { CST, Composer, Lexer, LineCounter, Parser } = yaml();
   const maxDepth = src.maxDepth ?? MAX_NESTING;
   const lines = new LineCounter();
   const lineAt = (offset: number) => lines.linePos(offset).line;
@@ -156,6 +158,7 @@ export function parseYamlSafely(text: string, src: TextSource): SafeDocument {
 
 /** The first key that repeats a scalar key of the same map (as the library compares them: by value). */
 function repeatedKey(root: unknown): (Node & { value?: unknown }) | undefined {
+  const { isMap, isPair, isScalar, isSeq } = yaml();
   const stack: unknown[] = [root];
   while (stack.length) {
     const node = stack.pop();

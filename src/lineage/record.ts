@@ -1,4 +1,4 @@
-import { isMap, isSeq } from 'yaml';
+import { yaml } from '../base/yaml-lib.js';
 import { canonicalHash } from '../audit/canonical.js';
 import { DvsError } from '../errors.js';
 import { formatOid, isOid, type Oid } from '../objects/oid.js';
@@ -182,6 +182,7 @@ export function writeLineage(root: string, pointerPath: string, pointer: Pointer
   const doc = pointer.doc;
   const node = doc.createNode(lineageToStored(record));
   // Short argument vectors read best on one line: command: [ node, filter.mjs, --min, "0.5" ]
+  const { isMap, isSeq } = yaml();
   if (isMap(node) && Array.isArray(record.command) && JSON.stringify(record.command).length <= 72) {
     const command = node.get('command', true);
     if (isSeq(command)) command.flow = true;

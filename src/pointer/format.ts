@@ -1,4 +1,5 @@
-import { isMap, isNode, isScalar, parseDocument, type Document } from 'yaml';
+import type { Document } from 'yaml';
+import { yaml } from '../base/yaml-lib.js';
 import { DvsError, type ErrorCode } from '../errors.js';
 import { formatOid, parseOidField, type Oid } from '../objects/oid.js';
 import { parseYamlSafely, quote, type TextSource } from '../base/safe-yaml.js';
@@ -75,6 +76,7 @@ export function pointerSource(where: string): TextSource {
 export function parsePointer(text: string, where: string): Pointer {
   const source = pointerSource(where);
   const { doc, lines } = parseYamlSafely(text, source);
+  const { isMap, isNode } = yaml();
   const fail = (reason: string, offset?: number, code: ErrorCode = 'POINTER_INVALID'): never => {
     const line = offset !== undefined ? lines.linePos(offset).line : undefined;
     throw new DvsError(code, `${where}${line ? `:${line}` : ''}: ${reason}`, {
@@ -158,6 +160,7 @@ function parseImportSource(value: unknown, fail: (reason: string) => never): Imp
  * unknown keys survive; otherwise a new document is written in the canonical key order.
  */
 export function serializePointer(data: PointerData, previous?: Document): string {
+  const { isMap, isNode, isScalar, parseDocument } = yaml();
   const text = writePointer(data, previous);
   if (!previous || parseDocument(text).errors.length === 0) return text;
   // The YAML library can print a comment it read (one holding a bare CR) so that it no longer parses:
@@ -176,7 +179,7 @@ export function serializePointer(data: PointerData, previous?: Document): string
 }
 
 function writePointer(data: PointerData, previous?: Document): string {
-  const doc = previous ?? parseDocument('');
+  const doc = previous ?? yaml().parseDocument('');
   if (!previous) {
     doc.contents = doc.createNode({}) as never;
     doc.commentBefore = POINTER_HEADER;

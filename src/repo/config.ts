@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { isMap, isScalar, parseDocument, type Document } from 'yaml';
+import type { Document } from 'yaml';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
 import { writeFileAtomic } from '../base/atomic.js';
 import { LINK_TYPES, type LinkType } from '../objects/link.js';
-import { parseYamlSafely, quote, readTextFile, refusal, type TextSource } from '../base/safe-yaml.js';
+import { checkTextSize, parseYamlSafely, quote, readTextFile, refusal, type TextSource } from '../base/safe-yaml.js';
+import { yaml } from '../base/yaml-lib.js';
+import { parsePlainConfig } from './config-text.js';
 
 /**
  * Configuration: `.dvs/config` (committed) overlaid by `.dvs/config.local` (ignored by Git; secrets and
@@ -118,7 +120,10 @@ export function coerceValue(key: string, raw: string): unknown {
 
 export interface ConfigFile {
   path: string;
-  doc: Document;
+  /** The file's values as plain data (null: an empty file), as the YAML document holds them. */
+  data: unknown;
+  /** The parsed YAML document, for rewriting with comments kept: parsed when first asked for. */
+  readonly doc: Document;
   /** Why this file must not be written (it came from Git: repo/trust.ts). */
   refusal?: DvsError;
 }
@@ -141,14 +146,38 @@ export function loadConfigFile(path: string): ConfigFile {
   return parseConfigText(text, path);
 }
 
-/** Parse a config file's text; `path` names it in messages. */
+/**
+ * Parse a config file's text; `path` names it in messages. The plain YAML dvs writes is read without the
+ * YAML library (repo/config-text.ts); anything else, and the document for a rewrite, by the full parser.
+ */
 export function parseConfigText(text: string, path: string): ConfigFile {
   const source = configSource(path);
+  checkTextSize(text, source);
+  const plain = parsePlainConfig(text);
+  if (plain !== undefined) return lazyDocument(path, plain, () => fullParse(text, source));
+  const doc = fullParse(text, source);
+  return { path, data: doc.toJS() as unknown, doc };
+}
+
+function fullParse(text: string, source: TextSource): Document {
   const { doc } = parseYamlSafely(text, source);
-  if (doc.contents !== null && !isMap(doc.contents)) {
+  if (doc.contents !== null && !yaml().isMap(doc.contents)) {
     throw refusal(source, 'INVALID', 'shape', 'the top level must be a map of sections');
   }
-  return { path, doc };
+  return doc;
+}
+
+/** A config file whose document is parsed on first use (the same document every time: writes edit it). */
+function lazyDocument(path: string, data: unknown, parse: () => Document, refused?: DvsError): ConfigFile {
+  let doc: Document | undefined;
+  return {
+    path,
+    data,
+    get doc() {
+      return (doc ??= parse());
+    },
+    ...(refused ? { refusal: refused } : {}),
+  };
 }
 
 /** What a value of each kind must look like in a file; undefined when `value` is fine. */
@@ -171,8 +200,8 @@ function expected(kind: ValueKind, value: unknown): string | undefined {
   }
 }
 
-function flatten(doc: Document, where: string, out: Map<string, unknown>): void {
-  const value = doc.toJS() as Record<string, unknown> | null;
+function flatten(data: unknown, where: string, out: Map<string, unknown>): void {
+  const value = data as Record<string, unknown> | null;
   if (!value) return;
   const walk = (obj: Record<string, unknown>, prefix: string) => {
     for (const [k, v] of Object.entries(obj)) {
@@ -225,7 +254,7 @@ export class Config {
     for (const [source, file] of files) {
       if (!file) continue;
       const layer = new Map<string, unknown>();
-      flatten(file.doc, file.path, layer);
+      flatten(file.data, file.path, layer);
       this.layers.push([source, layer]);
       for (const [k, v] of layer) {
         this.values.set(k, v);
@@ -286,19 +315,16 @@ export class Config {
 
 /** config.local when Git tracks it: read as empty, never written (this machine's settings stay off Git). */
 function refusedLocalFile(path: string): ConfigFile {
-  return {
-    path,
-    doc: parseDocument(''),
-    refusal: new DvsError('CONFIG_LOCAL_FROM_GIT', `${path} is committed to Git; dvs will not write this machine's settings (or secrets) into a file Git shares`, {
+  return lazyDocument(path, null, () => yaml().parseDocument(''), new DvsError('CONFIG_LOCAL_FROM_GIT', `${path} is committed to Git; dvs will not write this machine's settings (or secrets) into a file Git shares`, {
       hint: "Stop tracking it first: git rm --cached -- .dvs/config.local (and delete it if you did not write it), then run the command again.",
       data: { path },
-    }),
-  };
+    }));
 }
 
 /** Set (or, with value undefined, unset) a key in one config file, keeping its comments. */
 export function writeConfigValue(file: ConfigFile, key: string, value: unknown): void {
   if (file.refusal) throw file.refusal;
+  const { isMap, isScalar } = yaml();
   const spec = keySpec(key);
   if (!spec) throw unknownKeyError(key);
   const parts = key.split('.');
@@ -323,6 +349,7 @@ export function writeConfigValue(file: ConfigFile, key: string, value: unknown):
  * its options and their comments. False (and nothing written) when the file has no such key.
  */
 export function renameConfigKey(file: ConfigFile, section: string, from: string, to: string): boolean {
+  const { isMap, isScalar } = yaml();
   const node = file.doc.get(section, true);
   if (!isMap(node)) return false;
   const pair = node.items.find((item) => (isScalar(item.key) ? item.key.value : item.key) === from);

@@ -1,4 +1,5 @@
-import { parseDocument, type Document } from 'yaml';
+import type { Document } from 'yaml';
+import { yaml } from '../base/yaml-lib.js';
 import { canonicalHash } from '../audit/canonical.js';
 import { DvsError } from '../errors.js';
 import { formatOid, isOid, type Oid } from '../objects/oid.js';
@@ -145,7 +146,7 @@ export function serializeRun(r: RunRecord, previous?: Document): string {
     for (const k of KEYS) previous.set(k, previous.createNode(stored[k]));
     return previous.toString();
   }
-  const doc = parseDocument('');
+  const doc = yaml().parseDocument('');
   doc.contents = doc.createNode(stored) as never;
   doc.commentBefore = RUN_HEADER;
   return doc.toString();
