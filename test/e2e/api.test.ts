@@ -110,21 +110,22 @@ describe('reading data at a revision (open, read, list, getUrl)', () => {
     writeTree(bare, { 'f.txt': 'f\n' });
     await ok(bare, ['track', 'f.txt']);
     expect(await api.getUrl('f.txt', { cwd: bare })).toBeUndefined();
-    // Other backends name the object their way; no request is made for a loose remote.
+    // Other backends name the object their way; a loose remote is not asked (packed, its indexes are).
     const oid = /[0-9a-f]{2}\/[0-9a-f]{62}$/.exec(url!)![0];
     await ok(bare, ['remote', 'add', 'web', 'https://data.example.org/sets/v3/']);
-    await ok(bare, ['remote', 'add', 'nas', 'ssh://ana@nas.lab:2222/srv/dvs']);
+    await ok(bare, ['remote', 'add', '--format', 'loose', 'nas', 'ssh://ana@nas.lab:2222/srv/dvs']);
     writeTree(bare, { 'f.txt': V1['data/train.csv'] });
     await ok(bare, ['track', 'f.txt']);
     expect(await api.getUrl('f.txt', { cwd: bare, remote: 'web' })).toBe(`https://data.example.org/sets/v3/${oid}`);
     expect(await api.getUrl('f.txt', { cwd: bare, remote: 'nas' })).toBe(`ssh://ana@nas.lab:2222/srv/dvs/${oid}`);
-    // A packed remote keeps small objects inside packs: no key of their own, so no URL; a big one stays loose.
+    // A packed remote keeps small objects inside packs and big ones as chunks: no key of their own, so no URL; one of 1 to 4 MiB stays loose.
     const packed = join(tempDir('dvs-store-'), 'packed');
     await ok(bare, ['remote', 'add', '--format', 'packed', 'packed', packed]);
-    writeTree(bare, { 'big.bin': Buffer.alloc((1 << 20) + 1, 7) });
-    await ok(bare, ['track', 'big.bin']);
+    writeTree(bare, { 'big.bin': Buffer.alloc((1 << 20) + 1, 7), 'huge.bin': Buffer.alloc(4 << 20, 9) });
+    await ok(bare, ['track', 'big.bin', 'huge.bin']);
     await ok(bare, ['push', '-r', 'packed']);
     expect(await api.getUrl('f.txt', { cwd: bare, remote: 'packed' })).toBeUndefined();
+    expect(await api.getUrl('huge.bin', { cwd: bare, remote: 'packed' })).toBeUndefined(); // as chunks
     expect(readFileSync((await api.getUrl('big.bin', { cwd: bare, remote: 'packed' }))!).length).toBe((1 << 20) + 1);
   });
 

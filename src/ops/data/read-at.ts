@@ -173,8 +173,8 @@ async function filesOf(s: Snapshot, owner: string, oid: Oid): Promise<DataEntry[
 /**
  * Where the remote keeps the object of `path` (a file, or a directory's manifest): a file path, s3://…,
  * gs://…, the blob's https URL on Azure, ssh://… or the http(s) URL; undefined when no remote is
- * configured, or when a packed remote keeps the object inside a pack (it has no key of its own there: read
- * it with open()). Whether a loose object is really there is not asked; a packed remote's indexes are.
+ * configured, or when a packed remote keeps the object inside a pack or as chunks (it has no key of its
+ * own there: read it with open()). Whether a loose object is really there is not asked; a packed remote's indexes are.
  */
 export function dataUrl(cwd: string, path: string, options: ReadAtOptions = {}): Promise<string | undefined> {
   return withSnapshot(cwd, options, async (s) => {
@@ -190,7 +190,7 @@ async function urlOnRemote(spec: RemoteSpec, oid: Oid, opened: () => Promise<{ b
   if (spec.options.format === 'packed') {
     const { packs } = await opened();
     await packs.learn([oid]);
-    if (packs.lookup(oid)) return undefined;
+    if (packs.lookup(oid) || packs.chunked(oid)) return undefined;
   }
   const location = spec.location;
   switch (location.scheme) {
