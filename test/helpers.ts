@@ -117,7 +117,10 @@ export async function dvsOk(cwd: string, args: string[]): Promise<RunResult> {
   return r;
 }
 
-/** Set keys (`remote.origin.url`) in .dvs/<file> (config, config.local) as a user would edit it; undefined removes. */
+/**
+ * Set keys (dotted: `remote.origin.url`) in .dvs/<file> (config, config.local) as a user would edit it
+ * (undefined removes), without starting dvs: for set-up, where the command itself is not what a test is about.
+ */
 export function setDvsConfig(repo: string, values: Record<string, unknown>, file = 'config'): void {
   const path = join(repo, '.dvs', file);
   const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
@@ -142,14 +145,3 @@ export function read(root: string, path: string): string {
   return readFileSync(join(root, path), 'utf8');
 }
 
-/**
- * Set keys (dotted: remote.origin.url) in .dvs/config or .dvs/config.local as `dvs config` would,
- * without starting dvs: for set-up, where the command itself is not what a test is about.
- */
-export function setConfig(repo: string, values: Record<string, unknown>, file: 'config' | 'config.local' = 'config'): void {
-  const path = join(repo, '.dvs', file);
-  const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
-  if (!doc.contents) doc.contents = doc.createNode({}) as never;
-  for (const [k, v] of Object.entries(values)) doc.setIn(k.split('.'), v);
-  writeFileSync(path, doc.toString());
-}

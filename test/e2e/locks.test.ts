@@ -3,7 +3,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { cleanupTempDirs, dvs, git, gitRepo, json, read, setConfig, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, dvs, git, gitRepo, json, read, setDvsConfig, tempDir, writeTree } from '../helpers.js';
 import { startGcsServer, makeGcsClient } from '../servers/gcs.mjs';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { makeBlobServiceClient, startAzurite } from '../servers/azurite.mjs';
@@ -40,16 +40,16 @@ async function clones(remoteUrl: string, options: Record<string, string> = {}, l
   const a = await stream();
   await ok(a, ['remote', 'add', '--default', 'store', remoteUrl]);
   const store = (settings: Record<string, string>) => Object.fromEntries(Object.entries(settings).map(([k, v]) => [`remote.store.${k}`, v]));
-  if (Object.keys(options).length) setConfig(a, store(options));
+  if (Object.keys(options).length) setDvsConfig(a, store(options));
   // A directory remote named by the committed config is confirmed by each clone (docs/security.md).
   const secrets = { ...(remoteUrl.includes('://') ? {} : { 'remote.store.url': remoteUrl }), ...store(local) };
-  if (Object.keys(local).length) setConfig(a, secrets, 'config.local');
+  if (Object.keys(local).length) setDvsConfig(a, secrets, 'config.local');
   git(a, 'add', '-A');
   git(a, 'commit', '-q', '-m', 'remote');
   await ok(a, ['push']);
   const b = join(tempDir(), 'b');
   git(tempDir(), 'clone', '-q', a, b);
-  if (Object.keys(secrets).length) setConfig(b, secrets, 'config.local');
+  if (Object.keys(secrets).length) setDvsConfig(b, secrets, 'config.local');
   await ok(b, ['pull']);
   return { a, b };
 }
@@ -166,8 +166,8 @@ describe('partition locks', () => {
     it('refuses to lock (exit 7), leaves no record, and tracking still works', async () => {
       const repo = await stream();
       await ok(repo, ['remote', 'add', '--default', 'store', 's3://locks/team']);
-      setConfig(repo, { 'remote.store.endpoint': swift.endpoint });
-      setConfig(repo, { 'remote.store.access_key_id': 'test:tester', 'remote.store.secret_access_key': 'testing' }, 'config.local');
+      setDvsConfig(repo, { 'remote.store.endpoint': swift.endpoint });
+      setDvsConfig(repo, { 'remote.store.access_key_id': 'test:tester', 'remote.store.secret_access_key': 'testing' }, 'config.local');
       const r = await dvs(repo, ['lock', 'stream/2024-08', '--json']);
       expect(r.code).toBe(7);
       expect(json(r).error).toMatchObject({ code: 'LOCKS_UNSUPPORTED' });

@@ -9,7 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, dvs, git, gitRepo, json, read, setConfig, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, dvs, git, gitRepo, json, read, setDvsConfig, tempDir, writeTree } from '../helpers.js';
 import { makeGcsClient, startGcsServer } from '../servers/gcs.mjs';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { sshdAvailable, startSshd } from '../servers/sshd.mjs';
@@ -52,9 +52,9 @@ const local: Store = {
   kind: 'local',
   url: () => join(tempDir('dvs-repair-'), 'store'),
   configure(repo, url, committed) {
-    if (committed) setConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin' });
+    if (committed) setDvsConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin' });
     // A directory remote the committed config names is confirmed by each clone (docs/security.md).
-    setConfig(repo, { 'remote.origin.url': url }, 'config.local');
+    setDvsConfig(repo, { 'remote.origin.url': url }, 'config.local');
   },
   async get(url, key) {
     const p = join(url, key);
@@ -74,8 +74,8 @@ const s3: Store = {
   kind: 's3',
   url: () => `s3://${BUCKET}/${unique()}/objects`,
   configure(repo, url, committed) {
-    if (committed) setConfig(repo, { 'remote.origin.url': url, 'remote.origin.endpoint': s3Endpoint, 'core.remote': 'origin' });
-    setConfig(repo, { 'remote.origin.access_key_id': 'test:tester', 'remote.origin.secret_access_key': 'testing' }, 'config.local');
+    if (committed) setDvsConfig(repo, { 'remote.origin.url': url, 'remote.origin.endpoint': s3Endpoint, 'core.remote': 'origin' });
+    setDvsConfig(repo, { 'remote.origin.access_key_id': 'test:tester', 'remote.origin.secret_access_key': 'testing' }, 'config.local');
   },
   async get(url, key) {
     const { GetObjectCommand } = await import('@aws-sdk/client-s3');
@@ -104,7 +104,7 @@ const gcs: Store = {
   kind: 'gcs',
   url: () => `gs://${BUCKET}/${unique()}/objects`,
   configure(repo, url, committed) {
-    if (committed) setConfig(repo, { 'remote.origin.url': url, 'remote.origin.endpoint': gcsServer.url, 'core.remote': 'origin' });
+    if (committed) setDvsConfig(repo, { 'remote.origin.url': url, 'remote.origin.endpoint': gcsServer.url, 'core.remote': 'origin' });
   },
   async get(url, key) {
     const { bucket, prefix } = bucketAndPrefix(url);
@@ -132,8 +132,8 @@ const azure: Store = {
   kind: 'azure',
   url: () => `azure://${BUCKET}/${unique()}/objects`,
   configure(repo, url, committed) {
-    if (committed) setConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin' });
-    setConfig(repo, { 'remote.origin.connection_string': azurite.connectionString }, 'config.local');
+    if (committed) setDvsConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin' });
+    setDvsConfig(repo, { 'remote.origin.connection_string': azurite.connectionString }, 'config.local');
   },
   async get(url, key) {
     const blob = azureBlob(url, key);
@@ -155,8 +155,8 @@ const ssh: Store = {
   kind: 'ssh',
   url: () => sshd.url(join(tempDir('dvs-repair-'), 'store')),
   configure(repo, url, committed) {
-    if (committed) setConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin' });
-    setConfig(repo, { 'remote.origin.key_file': sshd.keyFile, 'remote.origin.known_hosts': sshd.knownHosts }, 'config.local');
+    if (committed) setDvsConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin' });
+    setDvsConfig(repo, { 'remote.origin.key_file': sshd.keyFile, 'remote.origin.known_hosts': sshd.knownHosts }, 'config.local');
   },
   get: (url, key) => local.get(sshPath(url), key),
   put: (url, key, bytes) => local.put(sshPath(url), key, bytes),

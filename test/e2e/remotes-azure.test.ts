@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, setDvsConfig as setConfig, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, setDvsConfig as setDvsConfig, tempDir, writeTree } from '../helpers.js';
 import { scaled } from '../timing.js';
 import { AZURITE_ACCOUNT, AZURITE_KEY, makeBlobServiceClient, startAzurite } from '../servers/azurite.mjs';
 
@@ -40,8 +40,8 @@ let n = 0;
 const prefix = () => `f${process.pid}-${n++}`;
 
 function azureRemote(repo: string, pfx: string, connectionString = server.connectionString): void {
-  setConfig(repo, { 'remote.origin.url': `azure://${CONTAINER}/${pfx}`, 'core.remote': 'origin' });
-  setConfig(repo, { 'remote.origin.connection_string': connectionString }, 'config.local');
+  setDvsConfig(repo, { 'remote.origin.url': `azure://${CONTAINER}/${pfx}`, 'core.remote': 'origin' });
+  setDvsConfig(repo, { 'remote.origin.connection_string': connectionString }, 'config.local');
 }
 
 async function ok(cwd: string, args: string[], env?: Record<string, string>) {
@@ -120,7 +120,7 @@ describe('Azure faults', () => {
     writeTree(repo, tree);
     await ok(repo, ['track', 'data/set']);
     azureRemote(repo, 'p', own.connectionString);
-    setConfig(repo, { 'transfer.retries': 1 });
+    setDvsConfig(repo, { 'transfer.retries': 1 });
     const manifest = read(repo, 'data/set.dvs').match(/sha256:([0-9a-f]{64})/)![1];
     try {
       const bound = scaled(20_000);
@@ -152,7 +152,7 @@ describe('Azure faults', () => {
       git(repo, 'commit', '-q', '-m', 'data');
       const clone = join(tempDir(), 'clone');
       git(repo, 'clone', '-q', repo, clone);
-      setConfig(clone, { 'remote.origin.connection_string': own.connectionString }, 'config.local');
+      setDvsConfig(clone, { 'remote.origin.connection_string': own.connectionString }, 'config.local');
       const pull = background(clone, ['pull', '-j', '2']);
       await until(() => allIntact(join(clone, '.dvs/cache')).count >= 2, 120_000, 10);
       pull.child.kill('SIGKILL');
@@ -179,7 +179,7 @@ describe('Azure faults', () => {
     expect(r.stderr).toContain(`hint: Check the account key, SAS token or connection string for ${server.endpoint}`);
 
     // No credentials anywhere: said so, with what to set.
-    setConfig(repo, { 'remote.origin.connection_string': undefined }, 'config.local');
+    setDvsConfig(repo, { 'remote.origin.connection_string': undefined }, 'config.local');
     const none = await dvs(repo, ['push'], { env: NO_AZURE_ENV });
     expect(none.code).toBe(7);
     expect(none.stderr).toContain('dvs: error: No Azure credentials for remote "origin"');
@@ -187,7 +187,7 @@ describe('Azure faults', () => {
 
     // A container that does not exist is fatal, and named.
     azureRemote(repo, pfx);
-    setConfig(repo, { 'remote.origin.url': 'azure://no-such-container/p' });
+    setDvsConfig(repo, { 'remote.origin.url': 'azure://no-such-container/p' });
     const missing = await dvs(repo, ['push'], { env: NO_AZURE_ENV });
     expect(missing.code).toBe(7);
     expect(missing.stderr).toContain('dvs: error: The container "no-such-container" of remote "origin"');
@@ -196,12 +196,12 @@ describe('Azure faults', () => {
   it('takes credentials from the environment, an account key, or a SAS token (sent only to an endpoint this machine named)', async () => {
     const repo = await smallRepo('credentials');
     const pfx = prefix();
-    setConfig(repo, { 'remote.origin.url': `azure://${CONTAINER}/${pfx}`, 'core.remote': 'origin' });
+    setDvsConfig(repo, { 'remote.origin.url': `azure://${CONTAINER}/${pfx}`, 'core.remote': 'origin' });
     // AZURE_STORAGE_CONNECTION_STRING.
     const viaEnv = await ok(repo, ['push'], { ...NO_AZURE_ENV, AZURE_STORAGE_CONNECTION_STRING: server.connectionString });
     expect(viaEnv.stdout).toContain('Pushed 1 object');
     // account_name + endpoint committed, AZURE_STORAGE_KEY from the environment.
-    setConfig(repo, { 'remote.origin.account_name': AZURITE_ACCOUNT, 'remote.origin.endpoint': server.endpoint });
+    setDvsConfig(repo, { 'remote.origin.account_name': AZURITE_ACCOUNT, 'remote.origin.endpoint': server.endpoint });
     rmSync(join(repo, '.git/dvs/tmp/remotes'), { recursive: true, force: true });
     const st = await dvs(repo, ['status', '--remote'], { env: { ...NO_AZURE_ENV, AZURE_STORAGE_KEY: AZURITE_KEY } });
     expect(st.code).toBe(0);
@@ -242,7 +242,7 @@ describe('Azure faults', () => {
     await svc.getContainerClient(CONTAINER).create();
     const repo = await smallRepo('frozen');
     azureRemote(repo, prefix(), own.connectionString);
-    setConfig(repo, { 'transfer.timeout': 1, 'transfer.retries': 1 });
+    setDvsConfig(repo, { 'transfer.timeout': 1, 'transfer.retries': 1 });
     const bound = scaled(15_000);
     process.kill(own.pid, 'SIGSTOP');
     try {
@@ -288,11 +288,11 @@ describe('two storage accounts with a container of the same name', () => {
       const strings = accounts.map((a) => own.connectionStringOf(a.name, a.key));
       for (const cs of strings) await BlobServiceClient.fromConnectionString(cs).getContainerClient('data').create();
       const repo = await smallRepo('in two accounts');
-      setConfig(repo, { 'remote.origin.url': 'azure://data/p', 'core.remote': 'origin' });
-      setConfig(repo, { 'remote.origin.connection_string': strings[0] }, 'config.local');
+      setDvsConfig(repo, { 'remote.origin.url': 'azure://data/p', 'core.remote': 'origin' });
+      setDvsConfig(repo, { 'remote.origin.connection_string': strings[0] }, 'config.local');
       expect((await ok(repo, ['push'], NO_AZURE_ENV)).stdout).toContain('Pushed 1 object');
       // The same URL in the other account: this clone's record of the first must not answer for it.
-      setConfig(repo, { 'remote.origin.connection_string': strings[1] }, 'config.local');
+      setDvsConfig(repo, { 'remote.origin.connection_string': strings[1] }, 'config.local');
       expect((await ok(repo, ['push'], NO_AZURE_ENV)).stdout).toContain('Pushed 1 object');
       const names = [];
       for await (const b of BlobServiceClient.fromConnectionString(strings[1]).getContainerClient('data').listBlobsFlat({ prefix: 'p/' })) names.push(b.name);

@@ -7,8 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
-import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, tempDir } from '../helpers.js';
+import { cleanupTempDirs, setDvsConfig, DVS, dvs, git, GIT_ENV, gitRepo, json, tempDir } from '../helpers.js';
 import { makeGcsClient, startGcsServer } from '../servers/gcs.mjs';
 import { startCountingProxy } from '../servers/counting-proxy.mjs';
 
@@ -18,13 +17,6 @@ const MiB = 1 << 20;
 
 afterAll(() => cleanupTempDirs());
 
-function setConfig(repo: string, values: Record<string, unknown>, file = 'config'): void {
-  const path = join(repo, '.dvs', file);
-  const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
-  if (!doc.contents) doc.contents = doc.createNode({}) as never;
-  for (const [k, v] of Object.entries(values)) doc.setIn(k.split('.'), v);
-  writeFileSync(path, doc.toString());
-}
 
 async function ok(cwd: string, args: string[]) {
   const r = await dvs(cwd, args);
@@ -104,7 +96,7 @@ describe('big files as chunks on a packed local remote', () => {
 
     const clone = join(tempDir(), 'clone');
     git(repo, 'clone', '-q', repo, clone);
-    setConfig(clone, { 'remote.origin.url': store }, 'config.local');
+    setDvsConfig(clone, { 'remote.origin.url': store }, 'config.local');
     expect(json(await dvs(clone, ['pull', '--json'])).fetch).toMatchObject({ fetched: 1, failures: [] });
     expect(sha(readFileSync(join(clone, 'big.bin')))).toBe(v2);
     expect(json(await dvs(clone, ['verify', '--remote', '--deep', '--json'])).problems).toEqual([]);
@@ -117,7 +109,7 @@ describe('big files as chunks on a packed local remote', () => {
     writeFileSync(pack, bytes);
     const other = join(tempDir(), 'other');
     git(repo, 'clone', '-q', repo, other);
-    setConfig(other, { 'remote.origin.url': store }, 'config.local');
+    setDvsConfig(other, { 'remote.origin.url': store }, 'config.local');
     const refused = await dvs(other, ['pull', '--json']);
     expect(refused.code).not.toBe(0);
     expect(json(refused).fetch.failures).toEqual([expect.objectContaining({ code: 'REMOTE_OBJECT_CORRUPTED' })]);
@@ -158,7 +150,7 @@ describe('big files as chunks on a packed GCS remote', () => {
       writeFileSync(join(repo, 'big.bin'), randomBytes(12 * MiB));
       await ok(repo, ['track', 'big.bin']);
       await ok(repo, ['remote', 'add', '-d', 'origin', `gs://dvs-chunks/r-${process.pid}`]);
-      setConfig(repo, { 'remote.origin.endpoint': proxy.url });
+      setDvsConfig(repo, { 'remote.origin.endpoint': proxy.url });
       await ok(repo, ['push']);
       overwrite(join(repo, 'big.bin'), 6 * MiB, randomBytes(100 * 1024));
       await ok(repo, ['track', 'big.bin']);

@@ -8,7 +8,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, setDvsConfig as setConfig, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, setDvsConfig as setDvsConfig, tempDir, writeTree } from '../helpers.js';
 import { scaled } from '../timing.js';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { makeGcsClient, startGcsProcess } from '../servers/gcs.mjs';
@@ -39,8 +39,8 @@ let n = 0;
 const prefix = () => `f${process.pid}-${n++}`;
 
 function s3Remote(repo: string, url: string, endpoint = swift?.endpoint): void {
-  setConfig(repo, { 'remote.origin.url': url, 'remote.origin.endpoint': endpoint, 'core.remote': 'origin' });
-  setConfig(repo, { 'remote.origin.access_key_id': 'test:tester', 'remote.origin.secret_access_key': 'testing' }, 'config.local');
+  setDvsConfig(repo, { 'remote.origin.url': url, 'remote.origin.endpoint': endpoint, 'core.remote': 'origin' });
+  setDvsConfig(repo, { 'remote.origin.access_key_id': 'test:tester', 'remote.origin.secret_access_key': 'testing' }, 'config.local');
 }
 
 // These tests move real data through real servers, several times each, and restart a server: on a busy
@@ -142,8 +142,8 @@ describe('a push or pull killed in the middle (local remote)', () => {
     const store = join(tempDir(), 'store');
     bulkData(repo, 40, 2, 9 << 20); // 9 MiB: copied by the worker thread, as big files are
     await ok(repo, ['track', 'data/set']);
-    setConfig(repo, { 'remote.origin.url': store, 'core.remote': 'origin' });
-    setConfig(repo, { 'remote.origin.url': store }, 'config.local'); // a directory remote, confirmed here
+    setDvsConfig(repo, { 'remote.origin.url': store, 'core.remote': 'origin' });
+    setDvsConfig(repo, { 'remote.origin.url': store }, 'config.local'); // a directory remote, confirmed here
     const manifest = read(repo, 'data/set.dvs').match(/sha256:([0-9a-f]{64})/)![1];
 
     const push = background(repo, ['push', '-j', '1']);
@@ -163,7 +163,7 @@ describe('a push or pull killed in the middle (local remote)', () => {
 
     const clone = join(tempDir(), 'clone');
     git(repo, 'clone', '-q', repo, clone);
-    setConfig(clone, { 'remote.origin.url': store }, 'config.local');
+    setDvsConfig(clone, { 'remote.origin.url': store }, 'config.local');
     const pull = background(clone, ['pull', '-j', '1']);
     await until(() => objectCount(join(clone, '.dvs/cache')) >= 3, 120_000, 10);
     pull.child.kill('SIGKILL');
@@ -182,7 +182,7 @@ describe.skipIf(!SWIFT)('S3 (Swift) faults', () => {
     bulkData(repo, 30, 1, TWO_PARTS); // one lane uploads the big file's parts, the other the small files
     await ok(repo, ['track', 'data/set']);
     s3Remote(repo, `s3://${BUCKET}/${pfx}`);
-    setConfig(repo, { 'transfer.retries': 1 });
+    setDvsConfig(repo, { 'transfer.retries': 1 });
     const manifest = read(repo, 'data/set.dvs').match(/sha256:([0-9a-f]{64})/)![1];
 
     const bound = scaled(20_000);
@@ -221,7 +221,7 @@ describe.skipIf(!SWIFT)('S3 (Swift) faults', () => {
     writeTree(repo, { 'x.bin': 'x' });
     await ok(repo, ['track', 'x.bin']);
     s3Remote(repo, `s3://${BUCKET}/${prefix()}`);
-    setConfig(repo, { 'remote.origin.secret_access_key': 'not-the-secret' }, 'config.local');
+    setDvsConfig(repo, { 'remote.origin.secret_access_key': 'not-the-secret' }, 'config.local');
     const r = await dvs(repo, ['push']);
     expect(r.code).toBe(7);
     expect(r.stderr).toContain(`dvs: error: Remote "origin" (s3://${BUCKET}/`);
@@ -231,7 +231,7 @@ describe.skipIf(!SWIFT)('S3 (Swift) faults', () => {
     expect(r.stderr).toContain(`hint: Check the key and secret (or profile) for this endpoint (${swift.endpoint})`);
 
     // No credentials anywhere: the default chain is named.
-    setConfig(repo, { 'remote.origin.access_key_id': undefined, 'remote.origin.secret_access_key': undefined }, 'config.local');
+    setDvsConfig(repo, { 'remote.origin.access_key_id': undefined, 'remote.origin.secret_access_key': undefined }, 'config.local');
     const home = tempDir();
     const none = await dvs(repo, ['push'], { env: { HOME: home, AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_PROFILE: '', AWS_SHARED_CREDENTIALS_FILE: join(home, 'none'), AWS_CONFIG_FILE: join(home, 'none') } });
     expect(none.code).toBe(7);
@@ -240,7 +240,7 @@ describe.skipIf(!SWIFT)('S3 (Swift) faults', () => {
 
     // A credentials file with a profile works.
     writeFileSync(join(home, 'creds'), '[ci]\naws_access_key_id = test:tester\naws_secret_access_key = testing\n');
-    setConfig(repo, { 'remote.origin.credentials_file': join(home, 'creds'), 'remote.origin.profile': 'ci' }, 'config.local');
+    setDvsConfig(repo, { 'remote.origin.credentials_file': join(home, 'creds'), 'remote.origin.profile': 'ci' }, 'config.local');
     expect((await dvs(repo, ['push'])).stdout).toContain('Pushed 1 object');
   });
 
@@ -249,7 +249,7 @@ describe.skipIf(!SWIFT)('S3 (Swift) faults', () => {
     writeTree(repo, { 'x.bin': 'frozen' });
     await ok(repo, ['track', 'x.bin']);
     s3Remote(repo, `s3://${BUCKET}/${prefix()}`);
-    setConfig(repo, { 'transfer.timeout': 1, 'transfer.retries': 1 });
+    setDvsConfig(repo, { 'transfer.timeout': 1, 'transfer.retries': 1 });
     const bound = scaled(15_000);
     swift.pauseProxy();
     try {
@@ -273,8 +273,8 @@ describe('an unreachable endpoint fails within seconds, with a hint', () => {
     const repo = gitRepo();
     writeTree(repo, { 'x.bin': 'x' });
     await ok(repo, ['track', 'x.bin']);
-    setConfig(repo, { ...config(port), 'core.remote': 'origin' });
-    setConfig(repo, { 'remote.origin.access_key_id': 'a', 'remote.origin.secret_access_key': 'b' }, 'config.local');
+    setDvsConfig(repo, { ...config(port), 'core.remote': 'origin' });
+    setDvsConfig(repo, { 'remote.origin.access_key_id': 'a', 'remote.origin.secret_access_key': 'b' }, 'config.local');
     const oid = read(repo, 'x.bin.dvs').match(/sha256:([0-9a-f]{64})/)![1];
     rmSync(join(repo, '.dvs/cache', oid.slice(0, 2), oid.slice(2)));
     const argv: Record<string, string[]> = { push: ['push'], status: ['status', '--remote'], pull: ['pull', '--force'] };
@@ -300,7 +300,7 @@ describe('GCS faults', () => {
     const repo = gitRepo();
     bulkData(repo, 30, 1, TWO_PARTS); // a resumable upload in two chunks beside the small files
     await ok(repo, ['track', 'data/set']);
-    setConfig(repo, { 'remote.origin.url': `gs://${BUCKET}/p`, 'remote.origin.endpoint': server.url, 'core.remote': 'origin', 'transfer.retries': 1 });
+    setDvsConfig(repo, { 'remote.origin.url': `gs://${BUCKET}/p`, 'remote.origin.endpoint': server.url, 'core.remote': 'origin', 'transfer.retries': 1 });
     const manifest = read(repo, 'data/set.dvs').match(/sha256:([0-9a-f]{64})/)![1];
     const list = async () => (await storage.bucket(BUCKET).getFiles({ prefix: 'p/' }))[0].map((f: { name: string }) => f.name);
     try {
@@ -360,8 +360,8 @@ describe.skipIf(!SSHD)('SSH faults', () => {
   /** The remote `origin` at a fresh directory of the server (a local path too: the server is here). */
   function sshRemote(repo: string, keyFile = sshd.keyFile, knownHosts = sshd.knownHosts): string {
     const store = join(tempDir(), 'store');
-    setConfig(repo, { 'remote.origin.url': sshd.url(store), 'core.remote': 'origin' });
-    setConfig(repo, { 'remote.origin.key_file': keyFile, 'remote.origin.known_hosts': knownHosts }, 'config.local');
+    setDvsConfig(repo, { 'remote.origin.url': sshd.url(store), 'core.remote': 'origin' });
+    setDvsConfig(repo, { 'remote.origin.key_file': keyFile, 'remote.origin.known_hosts': knownHosts }, 'config.local');
     return store;
   }
 
@@ -370,7 +370,7 @@ describe.skipIf(!SSHD)('SSH faults', () => {
     bulkData(repo, 60, 1, TWO_PARTS);
     await ok(repo, ['track', 'data/set']);
     const store = sshRemote(repo);
-    setConfig(repo, { 'transfer.retries': 1 });
+    setDvsConfig(repo, { 'transfer.retries': 1 });
     const manifest = read(repo, 'data/set.dvs').match(/sha256:([0-9a-f]{64})/)![1];
     const manifestPath = join(store, manifest.slice(0, 2), manifest.slice(2));
 
@@ -463,14 +463,14 @@ describe.skipIf(!SSHD)('SSH faults', () => {
 
     // The right host key, hashed, is accepted; a key the server does not know is refused.
     writeFileSync(empty, readFileSync(sshd.knownHosts, 'utf8').replace(`[127.0.0.1]:${sshd.port}`, `|1|${salt.toString('base64')}|${hashed}`));
-    setConfig(repo, { 'remote.origin.key_file': sshd.otherKeyFile }, 'config.local');
+    setDvsConfig(repo, { 'remote.origin.key_file': sshd.otherKeyFile }, 'config.local');
     const wrong = await dvs(repo, ['push']);
     expect(wrong.code).toBe(7);
     expect(wrong.stderr).toContain(`refused the credentials of user "${sshd.user}"`);
     expect(wrong.stderr).toContain(`Tried: the key ${sshd.otherKeyFile} (remote.origin.key_file, .dvs/config.local)`);
     expect(wrong.stderr).toContain('hint: Add your public key to');
 
-    setConfig(repo, { 'remote.origin.key_file': sshd.keyFile }, 'config.local');
+    setDvsConfig(repo, { 'remote.origin.key_file': sshd.keyFile }, 'config.local');
     expect((await dvs(repo, ['push'])).stdout).toContain('Pushed 1 object');
   });
 
@@ -482,8 +482,8 @@ describe.skipIf(!SSHD)('SSH faults', () => {
     const set = await dvs(repo, ['remote', 'modify', 'origin', 'key_file', sshd.keyFile]);
     expect(set.code).toBe(2);
     expect(set.stderr).toContain('hint: Store it in the ignored local file: dvs remote modify --local origin key_file <value>');
-    setConfig(repo, { 'remote.origin.key_file': undefined }, 'config.local');
-    setConfig(repo, { 'remote.origin.key_file': sshd.keyFile });
+    setDvsConfig(repo, { 'remote.origin.key_file': undefined }, 'config.local');
+    setDvsConfig(repo, { 'remote.origin.key_file': sshd.keyFile });
     const used = await dvs(repo, ['push']);
     expect(used.code).toBe(3);
     expect(used.stderr).toContain('.dvs/config (committed) sets remote.origin.key_file');
@@ -495,7 +495,7 @@ describe.skipIf(!SSHD)('SSH faults', () => {
     writeTree(repo, { 'x.bin': 'frozen' });
     await ok(repo, ['track', 'x.bin']);
     sshRemote(repo);
-    setConfig(repo, { 'transfer.timeout': 1, 'transfer.retries': 1 });
+    setDvsConfig(repo, { 'transfer.timeout': 1, 'transfer.retries': 1 });
     const bound = scaled(15_000);
     sshd.pause();
     try {
@@ -514,7 +514,7 @@ describe.skipIf(!SSHD)('SSH faults', () => {
     const repo = gitRepo();
     writeTree(repo, { 'x.bin': 'x' });
     await ok(repo, ['track', 'x.bin']);
-    setConfig(repo, { 'remote.origin.url': `ssh://dvs@127.0.0.1:${port}/srv/dvs`, 'core.remote': 'origin' });
+    setDvsConfig(repo, { 'remote.origin.url': `ssh://dvs@127.0.0.1:${port}/srv/dvs`, 'core.remote': 'origin' });
     for (const args of [['push'], ['status', '--remote']]) {
       const bound = scaled(10_000);
       const t0 = Date.now();

@@ -9,7 +9,7 @@ import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, write
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, setDvsConfig as setConfig, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, setDvsConfig as setDvsConfig, tempDir, writeTree } from '../helpers.js';
 import { scaled } from '../timing.js';
 import { NGINX_MISSING, skipHttp, startNginx } from '../servers/nginx.mjs';
 
@@ -40,8 +40,8 @@ function cacheObjects(repo: string): string[] {
 function cloneWith(url: string, file = 'config'): string {
   const dir = tempDir();
   git(publisher, 'clone', '-q', publisher, dir);
-  setConfig(dir, { 'remote.store': undefined, 'core.remote': undefined });
-  setConfig(dir, { 'remote.web.url': url, 'core.remote': 'web' }, file);
+  setDvsConfig(dir, { 'remote.store': undefined, 'core.remote': undefined });
+  setDvsConfig(dir, { 'remote.web.url': url, 'core.remote': 'web' }, file);
   return dir;
 }
 
@@ -154,11 +154,11 @@ describe.skipIf(skipHttp)(`HTTP(S) remote on nginx${skipHttp ? ` (skipped: ${NGI
 
   it('bearer auth: a wrong token refused (exit 7), the right one pulls; the token from the environment too', async () => {
     const b = cloneWith(server.url('bearer'), 'config.local');
-    setConfig(b, { 'remote.web.token': 'not-it' }, 'config.local');
+    setDvsConfig(b, { 'remote.web.token': 'not-it' }, 'config.local');
     const wrong = await dvs(b, ['fetch']);
     expect(wrong.code).toBe(7);
     expect(wrong.stderr).toContain('(bearer credentials were sent)');
-    setConfig(b, { 'remote.web.token': undefined, 'remote.web.auth': 'bearer' }, 'config.local');
+    setDvsConfig(b, { 'remote.web.token': undefined, 'remote.web.auth': 'bearer' }, 'config.local');
     const missing = await dvs(b, ['fetch']);
     expect(missing.code).toBe(7);
     expect(missing.stderr).toContain('uses bearer authentication but no token is set');
@@ -169,7 +169,7 @@ describe.skipIf(skipHttp)(`HTTP(S) remote on nginx${skipHttp ? ` (skipped: ${NGI
 
   it('secrets in the committed config are refused; a committed URL gets credentials only once confirmed here', async () => {
     const b = cloneWith(server.url('bearer'));
-    setConfig(b, { 'remote.web.token': server.token });
+    setDvsConfig(b, { 'remote.web.token': server.token });
     const committed = await dvs(b, ['fetch']);
     expect(committed.code).toBe(2);
     expect(committed.stderr).toContain('remote.web.token is set in the committed .dvs/config');
@@ -177,9 +177,9 @@ describe.skipIf(skipHttp)(`HTTP(S) remote on nginx${skipHttp ? ` (skipped: ${NGI
     const modify = await dvs(b, ['remote', 'modify', 'web', 'token', 'x']);
     expect(modify.code).toBe(2);
     expect(modify.stderr).toContain('token is a secret and would be committed with .dvs/config');
-    setConfig(b, { 'remote.web.token': undefined });
+    setDvsConfig(b, { 'remote.web.token': undefined });
     // A token in config.local (written by hand) and the URL from the committed config: not sent.
-    setConfig(b, { 'remote.web.token': server.token }, 'config.local');
+    setDvsConfig(b, { 'remote.web.token': server.token }, 'config.local');
     const unconfirmed = await dvs(b, ['fetch']);
     expect(unconfirmed.code).toBe(3);
     expect(unconfirmed.stderr).toContain(`dvs would send this machine's credentials there`);
@@ -217,7 +217,7 @@ describe.skipIf(skipHttp)(`HTTP(S) remote on nginx${skipHttp ? ` (skipped: ${NGI
   it('nginx stopped in the middle of a pull: nothing partial is kept; pulling again finishes', async () => {
     // /slow sends 256 KiB/s: the 3 MiB object takes seconds, and nginx is killed while it streams.
     const b = cloneWith(server.url('slow'));
-    setConfig(b, { 'transfer.retries': 1 });
+    setDvsConfig(b, { 'transfer.retries': 1 });
     const child = spawn(process.execPath, [DVS, 'pull'], { cwd: b, env: { ...process.env, ...GIT_ENV, CI: 'true' } });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openBackend } from '../../src/remotes/index.js';
 import type { ByteRange, RemoteOptions } from '../../src/remotes/types.js';
 import { parseRemoteUrl } from '../../src/remotes/url.js';
-import { cleanupTempDirs, DVS, dvs, dvsOk as ok, git, GIT_ENV, gitRepo, json, read, setDvsConfig as setConfig, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, DVS, dvs, dvsOk as ok, git, GIT_ENV, gitRepo, json, read, setDvsConfig as setDvsConfig, tempDir, writeTree } from '../helpers.js';
 import { makeBlobServiceClient, startAzurite } from '../servers/azurite.mjs';
 import { startCountingProxy } from '../servers/counting-proxy.mjs';
 import { skipHttp, startNginx } from '../servers/nginx.mjs';
@@ -246,7 +246,7 @@ describe('a packed Azure Blob remote (Azurite)', () => {
     url: (pfx) => `azure://${CONTAINER}/${pfx}`,
     options: () => ({ connection_string: server.connectionString }),
     configure(repo, counted) {
-      setConfig(repo, { 'remote.origin.connection_string': counted ? connection(proxy.url) : server.connectionString }, 'config.local');
+      setDvsConfig(repo, { 'remote.origin.connection_string': counted ? connection(proxy.url) : server.connectionString }, 'config.local');
     },
     proxy: () => proxy,
     store(pfx) {
@@ -283,7 +283,7 @@ describe.skipIf(!sshdAvailable() && process.env.CI !== 'true')('a packed SSH rem
     url: (pfx) => sshd.url(join(work, pfx)),
     options: () => ({ key_file: sshd.keyFile, known_hosts: sshd.knownHosts }),
     configure(repo) {
-      setConfig(repo, { 'remote.origin.key_file': sshd.keyFile, 'remote.origin.known_hosts': sshd.knownHosts }, 'config.local');
+      setDvsConfig(repo, { 'remote.origin.key_file': sshd.keyFile, 'remote.origin.known_hosts': sshd.knownHosts }, 'config.local');
     },
     store: (pfx) => directoryStore(join(work, pfx)),
   });
@@ -314,7 +314,7 @@ describe.skipIf(skipHttp)('a packed remote read over HTTP (nginx)', () => {
   function cloneWith(url: string): string {
     const clone = join(tempDir(), 'clone');
     git(repo, 'clone', '-q', repo, clone);
-    setConfig(clone, { 'remote.origin.url': url }, 'config.local');
+    setDvsConfig(clone, { 'remote.origin.url': url }, 'config.local');
     return clone;
   }
 

@@ -7,8 +7,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseDocument } from 'yaml';
-import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, setDvsConfig, DVS, dvs, git, GIT_ENV, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { makeGcsClient, startGcsProcess, startGcsServer } from '../servers/gcs.mjs';
 import { startCountingProxy } from '../servers/counting-proxy.mjs';
@@ -40,13 +39,6 @@ afterAll(async () => {
   cleanupTempDirs();
 });
 
-function setConfig(repo: string, values: Record<string, unknown>, file = 'config'): void {
-  const path = join(repo, '.dvs', file);
-  const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
-  if (!doc.contents) doc.contents = doc.createNode({}) as never;
-  for (const [k, v] of Object.entries(values)) doc.setIn(k.split('.'), v);
-  writeFileSync(path, doc.toString());
-}
 
 async function ok(cwd: string, args: string[]) {
   const r = await dvs(cwd, args);
@@ -123,7 +115,7 @@ describe('a packed local remote', () => {
     git(repo, 'commit', '-q', '-m', 'data');
     const clone = join(tempDir(), 'clone');
     git(repo, 'clone', '-q', repo, clone);
-    setConfig(clone, { 'remote.origin.url': store }, 'config.local');
+    setDvsConfig(clone, { 'remote.origin.url': store }, 'config.local');
     await ok(clone, ['pull']);
     for (let i = 0; i < 40; i += 3) expect(readFileSync(join(clone, `d/f-${i}.bin`)).equals(readFileSync(join(repo, `d/f-${i}.bin`)))).toBe(true);
     expect(json(await dvs(clone, ['verify', '--remote', '--deep', '--json'])).problems).toEqual([]);
@@ -160,7 +152,7 @@ describe('a packed local remote', () => {
 
     const clone = join(tempDir(), 'clone');
     git(repo, 'clone', '-q', repo, clone);
-    setConfig(clone, { 'remote.origin.url': store }, 'config.local');
+    setDvsConfig(clone, { 'remote.origin.url': store }, 'config.local');
     expect(json(await dvs(clone, ['pull', 'data/set/part-042.bin', '--json']))).toMatchObject({ fetch: { fetched: 2, failures: [] } });
     expect(readFileSync(join(clone, 'data/set/part-042.bin')).equals(tree['data/set/part-042.bin'] as Buffer)).toBe(true);
     expect(existsSync(join(clone, 'data/set/part-041.bin'))).toBe(false);
@@ -201,7 +193,7 @@ describe('a packed local remote', () => {
     git(repo, 'commit', '-q', '-m', 'data');
     const clone = join(tempDir(), 'clone');
     git(repo, 'clone', '-q', repo, clone);
-    setConfig(clone, { 'remote.origin.url': store }, 'config.local');
+    setDvsConfig(clone, { 'remote.origin.url': store }, 'config.local');
     // The library reads a packed object (one listing, a ranged read) and a loose one, verified.
     const api = await import('../../src/api/index.js');
     expect((await api.read('a/z.bin', { cwd: clone })).equals(readFileSync(join(repo, 'a/z.bin')))).toBe(true);
@@ -222,8 +214,8 @@ const stores = [
     url: (p: string) => `s3://${BUCKET}/${p}`,
     target: () => swift.endpoint as string,
     configure(repo: string, endpoint: string) {
-      setConfig(repo, { 'remote.origin.access_key_id': 'test:tester', 'remote.origin.secret_access_key': 'testing' }, 'config.local');
-      setConfig(repo, { 'remote.origin.endpoint': endpoint });
+      setDvsConfig(repo, { 'remote.origin.access_key_id': 'test:tester', 'remote.origin.secret_access_key': 'testing' }, 'config.local');
+      setDvsConfig(repo, { 'remote.origin.endpoint': endpoint });
     },
   }] : []),
   {
@@ -232,7 +224,7 @@ const stores = [
     url: (p: string) => `gs://${BUCKET}/${p}`,
     target: () => gcs.url as string,
     configure(repo: string, endpoint: string) {
-      setConfig(repo, { 'remote.origin.endpoint': endpoint });
+      setDvsConfig(repo, { 'remote.origin.endpoint': endpoint });
     },
   },
 ];
@@ -317,8 +309,8 @@ describe('faults with the packed format', () => {
     packsWorth(repo);
     await ok(repo, ['track', 'data/set']);
     const store = join(tempDir(), 'store');
-    setConfig(repo, { 'remote.origin.url': store, 'remote.origin.format': 'packed', 'core.remote': 'origin' });
-    setConfig(repo, { 'remote.origin.url': store }, 'config.local');
+    setDvsConfig(repo, { 'remote.origin.url': store, 'remote.origin.format': 'packed', 'core.remote': 'origin' });
+    setDvsConfig(repo, { 'remote.origin.url': store }, 'config.local');
     const manifest = manifestOf(repo, 'data/set.dvs');
     const push = background(repo, ['push', '-j', '1']);
     const caught = await until(() => layout(store).packs.length >= 1, 120_000, 5);
@@ -335,7 +327,7 @@ describe('faults with the packed format', () => {
 
     const clone = join(tempDir(), 'clone');
     git(repo, 'clone', '-q', repo, clone);
-    setConfig(clone, { 'remote.origin.url': store }, 'config.local');
+    setDvsConfig(clone, { 'remote.origin.url': store }, 'config.local');
     const pull = background(clone, ['pull', '-j', '1']);
     await until(() => existsSync(join(clone, '.dvs/cache')) && readdirSync(join(clone, '.dvs/cache')).filter((s) => /^[0-9a-f]{2}$/.test(s)).length >= 3, 120_000, 5);
     pull.child.kill('SIGKILL');
@@ -357,7 +349,7 @@ describe('faults with the packed format', () => {
     const repo = gitRepo();
     packsWorth(repo);
     await ok(repo, ['track', 'data/set']);
-    setConfig(repo, { 'remote.origin.url': `gs://${BUCKET}/p`, 'remote.origin.endpoint': server.url, 'remote.origin.format': 'packed', 'core.remote': 'origin', 'transfer.retries': 1 });
+    setDvsConfig(repo, { 'remote.origin.url': `gs://${BUCKET}/p`, 'remote.origin.endpoint': server.url, 'remote.origin.format': 'packed', 'core.remote': 'origin', 'transfer.retries': 1 });
     const manifest = manifestOf(repo, 'data/set.dvs');
     const list = async () => (await storage.bucket(BUCKET).getFiles({ prefix: 'p/' }))[0].map((f: { name: string }) => f.name as string);
     try {

@@ -13,7 +13,7 @@ import { openBackend } from '../../src/remotes/index.js';
 import type { CallOptions, ListedObject, RemoteBackend, RemoteSpec } from '../../src/remotes/types.js';
 import { parseRemoteUrl } from '../../src/remotes/url.js';
 import { downloadToCache } from '../../src/transfer/download.js';
-import { cleanupTempDirs, dvs, git, gitRepo, json, read, setConfig, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, dvs, git, gitRepo, json, read, setDvsConfig, tempDir, writeTree } from '../helpers.js';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 import { makeGcsClient, startGcsServer } from '../servers/gcs.mjs';
 import { sshdAvailable, SSHD_MISSING, startSshd } from '../servers/sshd.mjs';
@@ -272,12 +272,12 @@ const DATA = {
 };
 
 function configureRemote(f: Fixture, repo: string, url: string, shared = true): void {
-  if (shared) setConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin', ...(f.options().endpoint ? { 'remote.origin.endpoint': f.options().endpoint } : {}) });
-  if (f.kind === 's3') setConfig(repo, { 'remote.origin.access_key_id': 'test:tester', 'remote.origin.secret_access_key': 'testing' }, 'config.local');
-  if (f.kind === 'azure') setConfig(repo, { 'remote.origin.connection_string': azurite.connectionString }, 'config.local');
+  if (shared) setDvsConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin', ...(f.options().endpoint ? { 'remote.origin.endpoint': f.options().endpoint } : {}) });
+  if (f.kind === 's3') setDvsConfig(repo, { 'remote.origin.access_key_id': 'test:tester', 'remote.origin.secret_access_key': 'testing' }, 'config.local');
+  if (f.kind === 'azure') setDvsConfig(repo, { 'remote.origin.connection_string': azurite.connectionString }, 'config.local');
   // A directory remote named by the committed config is confirmed by each clone (docs/security.md).
-  if (f.kind === 'local') setConfig(repo, { 'remote.origin.url': url }, 'config.local');
-  if (f.kind === 'ssh') setConfig(repo, { 'remote.origin.key_file': sshd.keyFile, 'remote.origin.known_hosts': sshd.knownHosts }, 'config.local');
+  if (f.kind === 'local') setDvsConfig(repo, { 'remote.origin.url': url }, 'config.local');
+  if (f.kind === 'ssh') setDvsConfig(repo, { 'remote.origin.key_file': sshd.keyFile, 'remote.origin.known_hosts': sshd.knownHosts }, 'config.local');
 }
 
 /** A repository with DATA tracked and committed, and `origin` configured as the default remote. */

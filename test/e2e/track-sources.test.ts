@@ -1,11 +1,10 @@
 // `dvs track` from other sources than a path in the workspace: glob patterns (--glob), data outside the
 // repository (-o/--out), and data sent straight to a remote (--to-remote).
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree, type Tree } from '../helpers.js';
+import { cleanupTempDirs, setDvsConfig, dvs, git, gitRepo, json, read, tempDir, writeTree, type Tree } from '../helpers.js';
 import { makeS3Client, startSwift, swiftAvailable } from '../servers/s3.mjs';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -18,14 +17,6 @@ async function ok(cwd: string, args: string[]) {
   return r;
 }
 
-/** Set keys in .dvs/config (or config.local), as `dvs config` would, without starting dvs. */
-function setConfig(repo: string, values: Record<string, unknown>, file = 'config'): void {
-  const path = join(repo, '.dvs', file);
-  const doc = parseDocument(existsSync(path) ? readFileSync(path, 'utf8') : '');
-  if (!doc.contents) doc.contents = doc.createNode({}) as never;
-  for (const [k, v] of Object.entries(values)) doc.setIn(k.split('.'), v);
-  writeFileSync(path, doc.toString());
-}
 
 /** Every object file in a cache or a local remote (shard folders only). */
 function objectsIn(root: string): string[] {
@@ -271,13 +262,13 @@ describe.skipIf(!swiftAvailable())('dvs track --to-remote (S3)', () => {
 
   /** The remote `s3`, the default, written into the config files directly (each dvs start costs seconds on a busy machine). */
   function withS3(repo: string, secret = 'testing') {
-    setConfig(repo, { 'remote.s3.url': `s3://${bucket}/${randomBytes(4).toString('hex')}`, 'remote.s3.endpoint': swift.endpoint, 'core.remote': 's3' });
+    setDvsConfig(repo, { 'remote.s3.url': `s3://${bucket}/${randomBytes(4).toString('hex')}`, 'remote.s3.endpoint': swift.endpoint, 'core.remote': 's3' });
     git(repo, 'add', '.dvs/config');
     credentials(repo, secret);
   }
 
   function credentials(repo: string, secret = 'testing') {
-    setConfig(repo, { 'remote.s3.access_key_id': 'test:tester', 'remote.s3.secret_access_key': secret }, 'config.local');
+    setDvsConfig(repo, { 'remote.s3.access_key_id': 'test:tester', 'remote.s3.secret_access_key': secret }, 'config.local');
   }
 
   it('uploads a directory (one file multipart) and its manifest; a clone pulls it', async () => {
