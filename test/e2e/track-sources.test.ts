@@ -251,29 +251,32 @@ describe('dvs track --to-remote (directory remote)', () => {
 
 describe.skipIf(!swiftAvailable())('dvs track --to-remote (S3)', () => {
   let swift: { endpoint: string; stop(): Promise<void> };
+  let client: Awaited<ReturnType<typeof makeS3Client>>;
   const bucket = 'dvs-track-sources';
   beforeAll(async () => {
     swift = await startSwift();
-    const client = await makeS3Client(swift);
+    client = await makeS3Client(swift);
     const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
     await client.send(new CreateBucketCommand({ Bucket: bucket }));
   }, 120_000);
   afterAll(async () => swift?.stop());
 
   /** The remote `s3`, the default, written into the config files directly (each dvs start costs seconds on a busy machine). */
-  function withS3(repo: string, secret = 'testing') {
-    setDvsConfig(repo, { 'remote.s3.url': `s3://${bucket}/${randomBytes(4).toString('hex')}`, 'remote.s3.endpoint': swift.endpoint, 'core.remote': 's3' });
+  function withS3(repo: string, secret = 'testing', format = 'loose'): string {
+    const prefix = randomBytes(4).toString('hex');
+    setDvsConfig(repo, { 'remote.s3.url': `s3://${bucket}/${prefix}`, 'remote.s3.endpoint': swift.endpoint, 'remote.s3.format': format, 'core.remote': 's3' });
     git(repo, 'add', '.dvs/config');
     credentials(repo, secret);
+    return prefix;
   }
 
   function credentials(repo: string, secret = 'testing') {
     setDvsConfig(repo, { 'remote.s3.access_key_id': 'test:tester', 'remote.s3.secret_access_key': secret }, 'config.local');
   }
 
-  it('uploads a directory (one file multipart) and its manifest; a clone pulls it', async () => {
+  it('uploads a directory (packed: small files in a pack, a big one as chunks) and its manifest; a clone pulls it', async () => {
     const repo = repoWith({});
-    withS3(repo);
+    const prefix = withS3(repo, 'testing', 'packed');
     const { dir, files } = outsideData();
     const large = randomBytes(6 * 1024 * 1024 + 7);
     writeTree(dir, { 'large.bin': large });
@@ -282,6 +285,11 @@ describe.skipIf(!swiftAvailable())('dvs track --to-remote (S3)', () => {
     expect(json(r).items[0]).toMatchObject({ files: 4, remote: 's3' });
     expect(existsSync(join(repo, 'data/corpus'))).toBe(false);
     expect(objectsIn(join(repo, '.dvs/cache'))).not.toContain(sha(large));
+    // As push would store them on a packed remote: only the small manifest is a loose key.
+    const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
+    const keys = ((await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/` }))).Contents ?? []).map((c) => c.Key!.slice(prefix.length + 1));
+    expect(keys).toContain(`packs/${sha(large)}.chunks`);
+    expect(keys.filter((k) => /^[0-9a-f]{2}\//.test(k))).toEqual([`${json(r).items[0].oid.slice(0, 2)}/${json(r).items[0].oid.slice(2)}`]);
     git(repo, 'commit', '-q', '-m', 'corpus');
 
     const clone = tempDir('dvs-clone-');

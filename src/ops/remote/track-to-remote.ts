@@ -5,6 +5,9 @@ import type { Oid } from '../../objects/oid.js';
 import type { UploadSource } from '../../remotes/types.js';
 import type { Repo } from '../../repo/repo.js';
 import { trackedByGit } from '../../scm/git.js';
+import { CHUNK_THRESHOLD, chunkListDir } from '../../transfer/chunk-list.js';
+import { pushChunked } from '../../transfer/chunks.js';
+import { LOOSE_THRESHOLD, pushPacks } from '../../transfer/packs.js';
 import { findPresent } from '../../transfer/presence.js';
 import { processQueue, type QueueItem } from '../../transfer/queue.js';
 import { expandGlobs } from '../../workspace/glob.js';
@@ -116,28 +119,73 @@ async function plan(ctx: OpContext, options: TrackToRemoteOptions): Promise<Plan
  * manifest from the cache, only once every file is there. Returns what failed.
  */
 async function send(repo: Repo, remote: OpenRemote, p: Planned, hashed: HashedSource): Promise<TransferFailure[]> {
-  const { backend, settings, known } = remote;
+  const { known } = remote;
   const failures: TransferFailure[] = [];
   const nameOf = new Map<Oid, string>();
   for (const part of hashed.parts) nameOf.set(part.oid, part.rel ? `${p.out.rel}/${part.rel}` : p.out.rel);
   // A copy this clone knows to be bad there is sent again whatever an existence check says.
   const unknown = [...nameOf.keys()].filter((oid) => !known.has(oid) || known.isLost(oid));
-  const there = await findPresent({ backend, settings }, unknown.filter((oid) => !known.isBad(oid)));
-  for (const oid of there.keys()) known.add(oid);
+  const sizeOf = new Map(hashed.parts.map((part) => [part.oid, part.size]));
+  const there = await presentOn(remote, unknown.filter((oid) => !known.isBad(oid)), (oid) => sizeOf.get(oid)!);
   const missing = new Set(unknown.filter((oid) => !there.has(oid)));
   const items: Array<QueueItem<UploadSource>> = [];
   for (const part of hashed.parts) {
     if (missing.has(part.oid)) items.push({ key: part.oid, size: part.size, value: { oid: part.oid, path: part.abs, size: part.size } });
   }
-  await upload(remote, items, failures, (oid) => nameOf.get(oid)!);
+  await store(repo, remote, items, failures, (oid) => nameOf.get(oid)!);
   if (hashed.kind !== 'dir' || failures.length) return failures;
   // The manifest last: one on the remote vouches for every file of its directory.
   if (!known.has(hashed.oid) || known.isLost(hashed.oid)) {
     const size = repo.cache.sizeOf(hashed.oid) ?? 0;
     const manifest: QueueItem<UploadSource> = { key: hashed.oid, size, value: { oid: hashed.oid, path: repo.cache.pathOf(hashed.oid), size } };
-    await upload(remote, [manifest], failures, () => `${p.out.rel} (manifest)`);
+    await store(repo, remote, [manifest], failures, () => `${p.out.rel} (manifest)`, true);
   }
   return failures;
+}
+
+/**
+ * Which of `oids` the remote holds. A packed remote answers for its packed and chunked objects from one
+ * listing of `packs/`; asking about each small or big object loose would cost the requests packing saves.
+ */
+async function presentOn(remote: OpenRemote, oids: Oid[], sizeOf: (oid: Oid) => number): Promise<Set<Oid>> {
+  const { backend, settings, known } = remote;
+  const catalogue = remote.packs();
+  if (oids.length && catalogue.supported) await catalogue.refresh();
+  const inCatalogue = (oid: Oid) => catalogue.lookup(oid) !== undefined || catalogue.chunked(oid);
+  const packing = remote.format === 'packed';
+  const askLoose = oids.filter((oid) => !inCatalogue(oid) && (!packing || looseOnPacked(sizeOf(oid))));
+  const there = new Set([...oids.filter(inCatalogue), ...(await findPresent({ backend, settings }, askLoose)).keys()]);
+  for (const oid of there) known.add(oid);
+  return there;
+}
+
+/** On a packed remote, the sizes push stores loose: neither packed (small) nor chunked (big). */
+function looseOnPacked(size: number): boolean {
+  return size >= LOOSE_THRESHOLD && size < CHUNK_THRESHOLD;
+}
+
+/**
+ * Send as push would: on a packed remote small files in packs and big objects as chunks, the rest loose
+ * (a manifest is never packed: a reader finds it by its key, docs/remote-format.md).
+ */
+async function store(repo: Repo, remote: OpenRemote, items: Array<QueueItem<UploadSource>>, failures: TransferFailure[], pathOf: (oid: Oid) => string, manifests = false): Promise<void> {
+  const packing = remote.format === 'packed';
+  const small = packing && !manifests ? items.filter((i) => i.size < LOOSE_THRESHOLD) : [];
+  const big = packing ? items.filter((i) => i.size >= CHUNK_THRESHOLD) : [];
+  const { backend, settings, known } = remote;
+  const failed = (f: { oid: Oid; error: DvsError }) => failures.push(failureOf(pathOf(f.oid), f.oid, asChanged(f.error)));
+  try {
+    if (small.length) (await pushPacks({ backend, settings }, repo.cache, remote.packs(), small.map((i) => i.value), (oids) => oids.forEach((oid) => known.confirm(oid)))).failed.forEach(failed);
+    if (big.length) (await pushChunked({ backend, settings }, repo.cache, remote.packs(), chunkListDir(repo.paths.tmp), big.map((i) => i.value), (oid) => known.confirm(oid))).failed.forEach(failed);
+  } finally {
+    known.flush();
+  }
+  await upload(remote, items.filter((i) => !small.includes(i) && !big.includes(i)), failures, pathOf);
+}
+
+/** The backends' words are about cache objects; here the bytes come from the data itself. */
+function asChanged(error: DvsError): Pick<DvsError, 'code' | 'message' | 'hint'> {
+  return error.code === 'SOURCE_CORRUPTED' ? { code: error.code, message: 'changed while it was being tracked; not uploaded', hint: 'Track it again once nothing writes to it.' } : error;
 }
 
 async function upload(remote: OpenRemote, items: Array<QueueItem<UploadSource>>, failures: TransferFailure[], pathOf: (oid: Oid) => string): Promise<void> {
@@ -145,11 +193,7 @@ async function upload(remote: OpenRemote, items: Array<QueueItem<UploadSource>>,
   const { backend, known, settings } = remote;
   try {
     const r = await processQueue('upload', items, (source, call) => backend.upload(source, call), settings, (item) => known.confirm(item.key));
-    for (const f of r.failed) {
-      // The backend's words are about cache objects; here the bytes come from the data itself.
-      const changed = f.error.code === 'SOURCE_CORRUPTED';
-      failures.push(failureOf(pathOf(f.item.key), f.item.key, changed ? { code: f.error.code, message: 'changed while it was being tracked; not uploaded', hint: 'Track it again once nothing writes to it.' } : f.error));
-    }
+    for (const f of r.failed) failures.push(failureOf(pathOf(f.item.key), f.item.key, asChanged(f.error)));
   } finally {
     known.flush();
   }
