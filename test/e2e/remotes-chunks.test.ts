@@ -1,10 +1,11 @@
 // Big files as content-defined chunks on a packed remote (docs/remote-format.md, "Chunks"): an edit in
 // the middle of a 12 MiB file sends a few chunks and a list, not the file; a fresh clone rebuilds and
 // verifies it; an altered chunk is refused; gc --remote keeps the chunks of what it keeps; a push killed
-// with SIGKILL leaves no chunk list naming missing chunks, and running it again finishes.
+// with SIGKILL leaves no chunk list naming missing chunks, and running it again finishes; a big manifest
+// stored as chunks is withdrawn (its list deleted) when a file it lists is lost.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, setDvsConfig, DVS, dvs, git, GIT_ENV, gitRepo, json, tempDir } from '../helpers.js';
@@ -61,6 +62,51 @@ function overwrite(path: string, at: number, bytes: Buffer): void {
   bytes.copy(data, at);
   writeFileSync(path, data);
 }
+
+describe('a big manifest stored as chunks', () => {
+  it('is withdrawn (its list deleted) when a file it lists is lost, by fetch and by verify --remote; push sends both again', async () => {
+    // 60,000 files of the same bytes: one small object, and a manifest of about 5 MiB, stored as chunks.
+    const repo = gitRepo();
+    const tree: Record<string, string | Buffer> = { 'data/lost.bin': randomBytes(2 * MiB) };
+    for (let i = 0; i < 60_000; i++) tree[`data/part/${String(i).padStart(6, '0')}.txt`] = 'x';
+    mkdirSync(join(repo, 'data/part'), { recursive: true });
+    for (const [path, bytes] of Object.entries(tree)) writeFileSync(join(repo, path), bytes);
+    const tracked = json(await ok(repo, ['track', 'data', '--json'])).items[0];
+    const manifest: string = tracked.oid;
+    expect(statSync(join(repo, '.dvs/cache', manifest.slice(0, 2), manifest.slice(2))).size).toBeGreaterThanOrEqual(4 * MiB);
+    const store = join(tempDir(), 'store');
+    await ok(repo, ['remote', 'add', '-d', '--format', 'packed', 'origin', store]);
+    await ok(repo, ['push']);
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'data');
+    const list = join(store, 'packs', `${manifest}.chunks`);
+    expect(existsSync(list)).toBe(true);
+    const lost = sha(tree['data/lost.bin']);
+    const lostPath = join(store, lost.slice(0, 2), lost.slice(2)); // 1 to 4 MiB: loose
+    const lostBytes = readFileSync(lostPath);
+
+    // A clone's fetch finds the file gone: the manifest vouching for it must not stay there.
+    rmSync(lostPath);
+    const clone = tempDir('dvs-clone-');
+    git(clone, 'clone', '-q', repo, '.');
+    setDvsConfig(clone, { 'remote.origin.url': store }, 'config.local'); // the committed path outside, confirmed
+    const fetched = json(await dvs(clone, ['fetch', '--json']));
+    expect(fetched.withdrawn).toEqual([{ path: 'data (manifest)', oid: manifest }]);
+    expect(existsSync(list)).toBe(false);
+    // The clone that has the data sends the file and the manifest again.
+    await ok(repo, ['push']);
+    expect(readFileSync(lostPath)).toEqual(lostBytes);
+    expect(existsSync(list)).toBe(true);
+
+    // The same loss found by verify --remote.
+    rmSync(lostPath);
+    const verified = json(await dvs(repo, ['verify', '--remote', '--json']));
+    expect(verified.withdrawn).toEqual([{ path: 'data (manifest)', oid: manifest }]);
+    expect(existsSync(list)).toBe(false);
+    await ok(repo, ['push']);
+    expect(existsSync(list) && existsSync(lostPath)).toBe(true);
+  }, SLOW_MS);
+});
 
 describe('big files as chunks on a packed local remote', () => {
   it('an edit in the middle sends little; a clone rebuilds and verifies; an altered chunk is refused; gc keeps live chunks', async () => {

@@ -196,14 +196,23 @@ async function tellRemote(remote: OpenRemote, notThere: Oid[], dirs: DirNeed[], 
     claims.set(d.manifest, `${d.dataPath}${d.commit ? ` (at ${d.commit.slice(0, 10)})` : ''} (manifest)`);
   }
   try {
-    const there = await statObjects({ backend, settings }, [...claims.keys()]);
-    const withdraw = [...claims.keys()].filter((m) => there.has(m));
+    // A big manifest may be there as chunks (its list under packs/), the others as loose keys.
+    const catalogue = remote.packs();
+    if (claims.size && catalogue.supported) await catalogue.ensureListed();
+    const chunked = [...claims.keys()].filter((m) => catalogue.chunked(m));
+    const there = await statObjects({ backend, settings }, [...claims.keys()].filter((m) => !catalogue.chunked(m)));
+    const withdraw = [...claims.keys()].filter((m) => there.has(m) || catalogue.chunked(m));
     // No manifest there vouches for a missing file (the usual case: the data was never pushed): nothing
     // to tell, and a pull with read-only credentials stays quiet.
     if (withdraw.length === 0) return;
     await remote.newEpoch();
-    const r = await processQueue('gc', [{ key: 'withdraw', size: 0, count: withdraw.length, value: withdraw }], (oids, call) => backend.delete(oids, call), settings);
+    const loose = withdraw.filter((m) => !catalogue.chunked(m));
+    const r = await processQueue('gc', [{ key: 'withdraw', size: 0, count: loose.length, value: loose }], (oids, call) => backend.delete(oids, call), settings);
     if (r.failed.length) throw r.failed[0].error;
+    if (chunked.length) {
+      const lists = await processQueue('gc', [{ key: 'withdraw lists', size: 0, count: chunked.length, value: chunked.map((m) => `${m}.chunks`) }], (names, call) => backend.deletePackFiles!(names, call), settings);
+      if (lists.failed.length) throw lists.failed[0].error;
+    }
     for (const m of withdraw) {
       known.markLost(m, 'missing');
       result.withdrawn.push({ path: claims.get(m)!, oid: m });

@@ -152,13 +152,14 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
     }
     const failed = new Set(problems.map((p) => p.oid));
     const withdraw = [...dirs].filter(([m, d]) => !failed.has(m) && present.has(m) && d.files.some((f) => failed.has(f)));
-    const doomed = [...bad, ...withdraw.map(([m]) => m)];
-    const doomedLists = [...new Set(badLists)];
-    if (doomed.length && backend.readOnly) {
+    // A withdrawn manifest stored as chunks loses its list: deleting a loose key would leave it vouching.
+    const doomed = [...bad, ...withdraw.map(([m]) => m).filter((m) => !chunked.has(m))];
+    const doomedLists = [...new Set([...badLists, ...withdraw.map(([m]) => m).filter((m) => chunked.has(m))])];
+    if ((doomed.length || doomedLists.length) && backend.readOnly) {
       warnings.push({
         code: 'REMOTE_NOT_REPAIRED',
         message: `remote "${remote.spec.name}" is read-only: ${[
-          bad.length ? `${bad.length} bad ${bad.length === 1 ? 'copy' : 'copies'}` : '',
+          bad.length + badLists.length ? `${bad.length + badLists.length} bad ${bad.length + badLists.length === 1 ? 'copy' : 'copies'}` : '',
           withdraw.length ? `${withdraw.length} ${withdraw.length === 1 ? 'manifest' : 'manifests'} listing missing or bad files` : '',
         ].filter(Boolean).join(' and ')} left there`,
         hint: 'Run `dvs verify --remote` on the remote the web server publishes (the directory or bucket), then push good copies there.',
@@ -173,7 +174,7 @@ export async function verifyRemote(ctx: OpContext, options: { targets?: string[]
       }
       for (const p of problems) if (p.problem !== 'missing' && chunked.has(p.oid)) p.quarantined = true;
       for (const p of problems) if (p.problem !== 'missing' && !packed.has(p.oid)) p.quarantined = true;
-      for (const oid of doomed) known.markLost(oid, 'missing');
+      for (const oid of [...doomed, ...withdraw.map(([m]) => m)]) known.markLost(oid, 'missing');
     }
     problems.sort(byPath);
     const withdrawn = withdraw.map(([oid, d]) => ({ path: d.path, oid })).sort(byPath);
