@@ -17,8 +17,10 @@ export function isTextFile(file: RowFile): file is { format: RowFormat; gzip: bo
 }
 
 function unreadable(label: string, err: unknown): unknown {
-  if (err instanceof DvsError || !(err instanceof Error) || (err as NodeJS.ErrnoException).code !== undefined) return err;
-  // The content engine's parse errors (ContentParseError): not Parquet, a bad gzip stream, a broken record.
+  const code = (err as NodeJS.ErrnoException).code;
+  // System errors stay as they are; the content engine's parse errors (ContentParseError: not Parquet, a
+  // broken record) and zlib's (a bad gzip stream) say the data cannot be read.
+  if (err instanceof DvsError || !(err instanceof Error) || (code !== undefined && !code.startsWith('Z_'))) return err;
   return new DvsError('ROW_DATA_UNREADABLE', `${label}: ${err.message}`);
 }
 
