@@ -230,6 +230,7 @@ export const ERROR_CODES = spec({
   ...prefixed('LINEAGE', parsed('A lineage record', 'the pointer')),
   ROW_INDEX_INVALID: { kind: 'input', when: 'A row index object (the row provenance of a transform output) is not in the documented format.' },
   ROW_INDEX_UNSUPPORTED: { kind: 'environment', when: 'Row indexes are little-endian; this machine cannot read or write them.' },
+  ROW_DATA_UNREADABLE: { kind: 'input', when: 'The rows of a tabular file could not be read to index or trace them (not valid gzip or Parquet, or not read alike by the record canonicalisation).' },
   ROW_ID_NOT_FOUND: { kind: 'input', when: 'The --row-id column is not in a tabular input or output of the transform.' },
   ROW_NOT_FOUND: { kind: 'notfound', when: '`dvs lineage trace`: the row number or key names no row of the dataset.' },
   ROW_INDEX_MISSING: { kind: 'notfound', when: '`dvs lineage trace`: the step that made the dataset recorded no row index, or its index is neither in the cache nor on the remote.' },

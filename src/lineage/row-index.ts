@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, fstatSync, openSync, readSync } from 'node:fs';
 import { endianness } from 'node:os';
+import { createGunzip } from 'node:zlib';
 import { DvsError } from '../errors.js';
 import type { Oid } from '../objects/oid.js';
 
@@ -129,88 +130,154 @@ export function fieldOf(row: Record<string, unknown>, name: string): unknown {
   return v;
 }
 
+type RecordVisitor = (buf: Buffer, s: number, e: number, line: number, header: boolean) => boolean | void;
+
 /**
- * Visit each record of a CSV/TSV/JSONL file: its bytes [s, e) (line ending stripped) and the 1-based
- * line it starts on. Empty records are skipped; CSV newlines inside quotes do not end a record. For
- * CSV/TSV the header is the first record and is passed with `header` true.
+ * Splits text fed to it in pieces into records, each visited with its bytes [s, e) (line ending stripped)
+ * and the 1-based line it starts on. Empty records are skipped; CSV newlines inside quotes do not end a
+ * record. For CSV/TSV the header is the first record and is passed with `header` true. The reader writes
+ * into `room()` at `filled` and calls `consume(n)`; n = 0 is the end of the text.
  */
-export function forEachRecord(abs: string, format: RowFormat, visit: (buf: Buffer, s: number, e: number, line: number, header: boolean) => boolean | void): void {
+class RecordSplitter {
+  buf: Buffer;
+  filled = 0;
+  private line = 1;
+  private headerSeen: boolean;
+  private readonly quotes: boolean;
+
+  constructor(format: RowFormat, size: number, private readonly visit: RecordVisitor) {
+    this.buf = Buffer.allocUnsafe(size);
+    this.headerSeen = format === 'jsonl';
+    this.quotes = format === 'csv';
+  }
+
+  /** The buffer, with room for at least one more byte at `filled`. */
+  room(): Buffer {
+    if (this.filled === this.buf.length) {
+      const bigger = Buffer.allocUnsafe(this.buf.length * 2);
+      this.buf.copy(bigger, 0, 0, this.filled);
+      this.buf = bigger;
+    }
+    return this.buf;
+  }
+
+  /** Split what `n` more bytes complete; false once the visitor stopped or the text ended. */
+  consume(n: number): boolean {
+    const buf = this.buf;
+    const eof = n === 0;
+    const end = this.filled + n;
+    let line = this.line;
+    let s = 0;
+    let scan = 0;
+    let startLine = line;
+    let inQuote = false;
+    for (;;) {
+      let nl = buf.indexOf(10, scan);
+      if (nl >= end) nl = -1;
+      if (this.quotes && nl >= 0) {
+        // Count quotes up to the newline: an odd number so far means the newline is inside a field.
+        for (let i = scan; i < nl; i++) if (buf[i] === 34) inQuote = !inQuote;
+        if (inQuote) {
+          line++;
+          scan = nl + 1;
+          continue;
+        }
+      }
+      if (nl < 0) {
+        if (!eof) break;
+        if (s >= end) break;
+        nl = end;
+      }
+      let e = nl;
+      if (e > s && buf[e - 1] === 13) e--;
+      if (e > s) {
+        const isHeader = !this.headerSeen;
+        this.headerSeen = true;
+        if (this.visit(buf, s, e, startLine, isHeader) === false) return false;
+      }
+      line++;
+      s = nl + 1;
+      scan = s;
+      startLine = line;
+      inQuote = false;
+      if (s >= end) break;
+    }
+    // The unfinished record moves to the front; its line count restarts from its first line.
+    if (s < end && !eof) {
+      buf.copy(buf, 0, s, end);
+      this.filled = end - s;
+      this.line = startLine;
+    } else {
+      this.filled = 0;
+      this.line = line;
+    }
+    return !eof;
+  }
+}
+
+/** Visit each record of a CSV/TSV/JSONL file (see RecordSplitter). */
+export function forEachRecord(abs: string, format: RowFormat, visit: RecordVisitor): void {
   const fd = openSync(abs, 'r');
   try {
     // Small files get a small buffer: a trace or a test reads many of them.
-    let buf = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1 << 12, fstatSync(fd).size + 1)));
-    let filled = 0;
-    let line = 1;
-    let headerSeen = format === 'jsonl';
-    const quotes = format === 'csv';
-    let eof = false;
-    while (!eof) {
-      if (filled === buf.length) {
-        const bigger = Buffer.allocUnsafe(buf.length * 2);
-        buf.copy(bigger, 0, 0, filled);
-        buf = bigger;
-      }
-      const n = readSync(fd, buf, filled, buf.length - filled, null);
-      if (n === 0) eof = true;
-      const end = filled + n;
-      let s = 0;
-      let scan = 0;
-      let startLine = line;
-      let inQuote = false;
-      for (;;) {
-        let nl = buf.indexOf(10, scan);
-        if (nl >= end) nl = -1;
-        if (quotes && nl >= 0) {
-          // Count quotes up to the newline: an odd number so far means the newline is inside a field.
-          for (let i = scan; i < nl; i++) if (buf[i] === 34) inQuote = !inQuote;
-          if (inQuote) {
-            line++;
-            scan = nl + 1;
-            continue;
-          }
-        }
-        if (nl < 0) {
-          if (!eof) break;
-          if (s >= end) break;
-          nl = end;
-        }
-        let e = nl;
-        if (e > s && buf[e - 1] === 13) e--;
-        if (e > s) {
-          const isHeader = !headerSeen;
-          headerSeen = true;
-          if (visit(buf, s, e, startLine, isHeader) === false) return;
-        }
-        line++;
-        s = nl + 1;
-        scan = s;
-        startLine = line;
-        inQuote = false;
-        if (s >= end) break;
-      }
-      // The unfinished record moves to the front; its line count restarts from its first line.
-      if (s < end && !eof) {
-        buf.copy(buf, 0, s, end);
-        filled = end - s;
-        line = startLine;
-      } else filled = 0;
+    const split = new RecordSplitter(format, Math.min(CHUNK, Math.max(1 << 12, fstatSync(fd).size + 1)), visit);
+    for (;;) {
+      const buf = split.room();
+      if (!split.consume(readSync(fd, buf, split.filled, buf.length - split.filled, null))) break;
     }
   } finally {
     closeSync(fd);
   }
 }
 
+/**
+ * Visit each record of a gzip-compressed CSV/TSV/JSONL file, decompressed as a stream: lines are those of
+ * the decompressed text, so a row fingerprints the same compressed or not.
+ */
+export async function forEachGzipRecord(abs: string, format: RowFormat, visit: RecordVisitor, label = abs): Promise<void> {
+  const split = new RecordSplitter(format, 1 << 16, visit);
+  const stream = createReadStream(abs).pipe(createGunzip());
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      for (let off = 0; off < chunk.length; ) {
+        const buf = split.room();
+        const n = Math.min(buf.length - split.filled, chunk.length - off);
+        chunk.copy(buf, split.filled, off, off + n);
+        off += n;
+        if (!split.consume(n)) return;
+      }
+    }
+    split.consume(0);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code?.startsWith('Z_')) throw new DvsError('ROW_DATA_UNREADABLE', `${label}: not valid gzip data (${(err as Error).message})`);
+    throw err;
+  } finally {
+    stream.destroy();
+  }
+}
+
+/** Visit each record of a text file, plain or gzip-compressed. */
+export async function forEachTextRecord(abs: string, file: { format: RowFormat; gzip: boolean }, visit: RecordVisitor, label = abs): Promise<void> {
+  if (file.gzip) await forEachGzipRecord(abs, file.format, visit, label);
+  else forEachRecord(abs, file.format, visit);
+}
+
 /** How rows are named: by their bytes, or by the value of a declared column (`--row-id`). */
 export interface FingerprintMode {
   rowId?: string;
+  /**
+   * Name rows by their record digest (docs/record-hash.md) instead of their bytes: the mode of a step with
+   * Parquet among its tabular files, so that the same record in CSV, JSONL and Parquet matches.
+   */
+  records?: boolean;
 }
 
 export function modeName(mode: FingerprintMode): string {
-  return mode.rowId === undefined ? 'row' : `row-id:${mode.rowId}`;
+  return mode.rowId !== undefined ? `row-id:${mode.rowId}` : mode.records ? 'record' : 'row';
 }
 
-/** Fingerprint every data row of a file. With a row id, each row's fingerprint is that of the column's value. */
-export function scanRows(abs: string, format: RowFormat, mode: FingerprintMode = {}, label = abs): RowScan {
+/** Collects the fingerprints and lines of the records visited (the header checked for a row id). */
+function rowScanner(format: RowFormat, mode: FingerprintMode, label: string): { visit: RecordVisitor; result(): RowScan } {
   let fps = new Uint32Array(1 << 16);
   let lines = new Uint32Array(1 << 15);
   let rows = 0;
@@ -219,11 +286,11 @@ export function scanRows(abs: string, format: RowFormat, mode: FingerprintMode =
   const encoder = new TextEncoder();
   let words: Int32Array | undefined;
   let wordsOfBuf: Buffer | undefined;
-  forEachRecord(abs, format, (buf, s, e, line, header) => {
+  const visit: RecordVisitor = (buf, s, e, line, header) => {
     if (header) {
       if (rowId !== undefined) {
         column = splitRecord(buf.toString('utf8', s, e), format).indexOf(rowId);
-        if (column < 0) throw new DvsError('ROW_ID_NOT_FOUND', `--row-id ${rowId}: no such column in ${label}`, { hint: 'Name a column every input and output has, or leave --row-id out to match rows by content.' });
+        if (column < 0) throw rowIdNotFound(rowId, label);
       }
       return;
     }
@@ -248,8 +315,26 @@ export function scanRows(abs: string, format: RowFormat, mode: FingerprintMode =
       fingerprint(bytes, 0, bytes.length, fps, rows * 2);
     }
     lines[rows++] = line;
-  });
-  return { rows, fps: fps.slice(0, rows * 2), ...compactLines(lines, rows) };
+  };
+  return { visit, result: () => ({ rows, fps: fps.slice(0, rows * 2), ...compactLines(lines, rows) }) };
+}
+
+export function rowIdNotFound(rowId: string, label: string): DvsError {
+  return new DvsError('ROW_ID_NOT_FOUND', `--row-id ${rowId}: no such column in ${label}`, { hint: 'Name a column every input and output has, or leave --row-id out to match rows by content.' });
+}
+
+/** Fingerprint every data row of a file. With a row id, each row's fingerprint is that of the column's value. */
+export function scanRows(abs: string, format: RowFormat, mode: FingerprintMode = {}, label = abs): RowScan {
+  const scanner = rowScanner(format, mode, label);
+  forEachRecord(abs, format, scanner.visit);
+  return scanner.result();
+}
+
+/** scanRows for a text file that may be gzip-compressed: rows and lines are those of the decompressed text. */
+export async function scanTextRows(abs: string, file: { format: RowFormat; gzip: boolean }, mode: FingerprintMode = {}, label = abs): Promise<RowScan> {
+  const scanner = rowScanner(file.format, mode, label);
+  await forEachTextRecord(abs, file, scanner.visit, label);
+  return scanner.result();
 }
 
 function idValue(text: string, format: RowFormat, rowId: string, column: number): string {

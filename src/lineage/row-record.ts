@@ -8,13 +8,18 @@ import { pointerPathOf, type Pointer } from '../pointer/format.js';
 import { readPointer } from '../pointer/io.js';
 import type { Repo } from '../repo/repo.js';
 import { lineageOf, type LineageIO, type LineageRecord } from './record.js';
-import { buildRowIndex, decodeRowIndex, encodeRowIndex, modeName, scanOfIndex, scanRows, StoredRowIndex, type FingerprintMode, type RowFormat, type RowIndex, type RowScan } from './row-index.js';
+import { buildRowIndex, decodeRowIndex, encodeRowIndex, modeName, scanOfIndex, StoredRowIndex, type FingerprintMode, type RowIndex, type RowScan } from './row-index.js';
+import { scanFileRows, type RowFile } from './row-scan.js';
 
-/** The text formats a row index is recorded for (gzip and Parquet are not indexed). */
-export function rowFormatOf(io: Pick<LineageIO, 'path' | 'kind'>): RowFormat | undefined {
-  if (io.kind !== 'file' || /\.(gz|gzip)$/i.test(io.path)) return undefined;
+/**
+ * How a row index reads a file: CSV/TSV/JSONL plain or gzip-compressed, or Parquet; undefined for
+ * anything else (a directory, JSON arrays, Arrow).
+ */
+export function rowFormatOf(io: Pick<LineageIO, 'path' | 'kind'>): RowFile | undefined {
+  if (io.kind !== 'file') return undefined;
   const f = detectFormat(io.path);
-  return f === 'csv' || f === 'tsv' || f === 'jsonl' ? f : undefined;
+  if (f === 'parquet') return { format: 'parquet', gzip: false };
+  return f === 'csv' || f === 'tsv' || f === 'jsonl' ? { format: f, gzip: /\.(gz|gzip)$/i.test(io.path) } : undefined;
 }
 
 /** Read a row index from the cache; undefined when the cache lacks it. */
@@ -27,7 +32,7 @@ export function loadRowIndex(repo: Repo, oid: Oid): RowIndex | undefined {
  * The fingerprints of an input's rows: from the row index recorded when it was made (same fingerprint
  * mode), which costs no read of the data, else by reading its workspace file (checked unchanged).
  */
-function inputScan(repo: Repo, io: LineageIO, format: RowFormat, mode: FingerprintMode): RowScan {
+async function inputScan(repo: Repo, io: LineageIO, file: RowFile, mode: FingerprintMode): Promise<RowScan> {
   try {
     const made = lineageOf(readPointer(repo.root, pointerPathOf(io.path))).record?.outputs.find((o) => o.path === io.path && o.oid === io.oid);
     const index = made?.rowIndex ? loadRowIndex(repo, made.rowIndex) : undefined;
@@ -35,24 +40,27 @@ function inputScan(repo: Repo, io: LineageIO, format: RowFormat, mode: Fingerpri
   } catch {
     // An unreadable earlier index only costs a read of the data.
   }
-  return scanRows(repo.abs(io.path), format, mode, io.path);
+  return scanFileRows(repo.abs(io.path), file, mode, io.path);
 }
 
 /**
  * Build a row index for each tabular file output (setting its `rowIndex`), matching its rows to the
  * tabular file inputs' rows by fingerprint. A failure leaves that output without an index and warns.
+ * Rows are named by their bytes, or by their record digest when a file of the step is Parquet (bytes
+ * cannot match across formats), or by the `--row-id` column's value.
  * Returns the objects to store: the caller adds them to the cache under the repository lock, so that a
  * gc cannot collect one before the pointer naming it is written.
  */
-export function buildRowIndexes(repo: Repo, inputs: LineageIO[], outputs: LineageIO[], mode: FingerprintMode, warnings: Warning[]): Buffer[] {
+export async function buildRowIndexes(repo: Repo, inputs: LineageIO[], outputs: LineageIO[], given: FingerprintMode, warnings: Warning[]): Promise<Buffer[]> {
   const targets = outputs.filter((o) => rowFormatOf(o));
   const objects: Buffer[] = [];
   if (targets.length === 0) return objects;
+  const mode: FingerprintMode = given.rowId === undefined && [...inputs, ...outputs].some((io) => rowFormatOf(io)?.format === 'parquet') ? { records: true } : given;
   const scans: Array<{ path: string; oid: Oid; scan: RowScan }> = [];
   try {
     for (const io of inputs) {
-      const format = rowFormatOf(io);
-      if (format) scans.push({ path: io.path, oid: io.oid, scan: inputScan(repo, io, format, mode) });
+      const file = rowFormatOf(io);
+      if (file) scans.push({ path: io.path, oid: io.oid, scan: await inputScan(repo, io, file, mode) });
     }
   } catch (err) {
     if (!(err instanceof DvsError)) throw err;
@@ -61,7 +69,7 @@ export function buildRowIndexes(repo: Repo, inputs: LineageIO[], outputs: Lineag
   }
   for (const o of targets) {
     try {
-      const scan = scanRows(repo.abs(o.path), rowFormatOf(o)!, mode, o.path);
+      const scan = await scanFileRows(repo.abs(o.path), rowFormatOf(o)!, mode, o.path);
       const data = encodeRowIndex(buildRowIndex(mode, { path: o.path, oid: o.oid, scan }, scans));
       o.rowIndex = sha256Hex(data);
       objects.push(data);

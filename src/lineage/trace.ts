@@ -1,6 +1,7 @@
 import type { Oid } from '../objects/oid.js';
 import type { ParamValue } from './params.js';
-import { fieldOf, forEachRecord, NO_ORIGIN, splitRecord, type RowFormat, type RowIndexView } from './row-index.js';
+import { fieldOf, forEachTextRecord, NO_ORIGIN, splitRecord, type RowFormat, type RowIndexView } from './row-index.js';
+import { forEachParquetRow, isTextFile, type RowFile } from './row-scan.js';
 import type { LineageGraph, LineageStep } from './walk.js';
 
 /**
@@ -165,18 +166,31 @@ export async function traceForward(start: { path: string; oid: Oid }, row: numbe
   return branches;
 }
 
+/** A Parquet row's cells as a map of its (flattened) column names. */
+function parquetRecord(names: readonly string[], values: readonly unknown[]): Record<string, unknown> {
+  return Object.fromEntries(names.map((n, i) => [n, values[i] ?? null]));
+}
+
 /** The row at 0-based `row` of a file, as a map of its fields (CSV/TSV by header); undefined past the end or when unparsable. */
-export function readRowAt(abs: string, format: RowFormat, row: number): Record<string, unknown> | undefined {
+export async function readRowAt(abs: string, file: RowFile, row: number): Promise<Record<string, unknown> | undefined> {
+  let found: Record<string, unknown> | undefined;
+  if (!isTextFile(file)) {
+    await forEachParquetRow(abs, abs, (names, values, n) => {
+      if (n <= row) return;
+      found = parquetRecord(names, values);
+      return false;
+    });
+    return found;
+  }
   let header: string[] = [];
   let n = 0;
-  let found: Record<string, unknown> | undefined;
-  forEachRecord(abs, format, (buf, s, e, _line, isHeader) => {
+  await forEachTextRecord(abs, file, (buf, s, e, _line, isHeader) => {
     if (isHeader) {
-      header = splitRecord(buf.toString('utf8', s, e), format);
+      header = splitRecord(buf.toString('utf8', s, e), file.format);
       return;
     }
     if (n++ < row) return;
-    found = parseRecord(buf.toString('utf8', s, e), format, header);
+    found = parseRecord(buf.toString('utf8', s, e), file.format, header);
     return false;
   });
   return found;
@@ -195,23 +209,34 @@ function parseRecord(text: string, format: RowFormat, header: string[]): Record<
   return Object.fromEntries(header.map((h, i) => [h, cells[i] ?? null]));
 }
 
+function hasValue(fields: Record<string, unknown> | undefined, column: string, value: string): boolean {
+  const v = fields && fieldOf(fields, column);
+  return v !== undefined && v !== null && (typeof v === 'string' ? v : JSON.stringify(v)) === value;
+}
+
 /** The 0-based row whose `column` has `value` (as text), the first one; undefined when none has. */
-export function findRowByKey(abs: string, format: RowFormat, column: string, value: string): number | undefined {
+export async function findRowByKey(abs: string, file: RowFile, column: string, value: string): Promise<number | undefined> {
+  let found: number | undefined;
+  if (!isTextFile(file)) {
+    await forEachParquetRow(abs, abs, (names, values, n) => {
+      if (!hasValue(parquetRecord(names, values), column, value)) return;
+      found = n - 1;
+      return false;
+    });
+    return found;
+  }
   let header: string[] = [];
   let n = -1;
-  let found: number | undefined;
-  forEachRecord(abs, format, (buf, s, e, _line, isHeader) => {
+  await forEachTextRecord(abs, file, (buf, s, e, _line, isHeader) => {
     if (isHeader) {
-      header = splitRecord(buf.toString('utf8', s, e), format);
+      header = splitRecord(buf.toString('utf8', s, e), file.format);
       return;
     }
     n++;
     const text = buf.toString('utf8', s, e);
     // Most rows do not contain the value's text at all: skip them without parsing.
     if (!text.includes(value) && !/["\\]/.test(value)) return;
-    const fields = parseRecord(text, format, header);
-    const v = fields && fieldOf(fields, column);
-    if (v !== undefined && v !== null && (typeof v === 'string' ? v : JSON.stringify(v)) === value) {
+    if (hasValue(parseRecord(text, file.format, header), column, value)) {
       found = n;
       return false;
     }

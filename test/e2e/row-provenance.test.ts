@@ -1,5 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, dvs, git, gitRepo, json, read, tempDir, writeTree } from '../helpers.js';
 
@@ -145,5 +147,35 @@ describe('row provenance through the lineage graph', () => {
     await ok(repo, ['transform', '--name', 'upper2', '-i', 'raw/people.csv', '-o', 'data/upper2.csv', '--', NODE, '-e', SCRIPT.replace('data/upper.csv', 'data/upper2.csv')]);
     const unmatched = json(await ok(repo, ['lineage', 'trace', 'data/upper2.csv', '--row', '1', '--json']));
     expect(unmatched.branches[0].end).toMatchObject({ status: 'created', transform: 'upper2' });
+  }, 180_000);
+
+  it('indexes gzip-compressed and Parquet files: a row traces from a Parquet output back to its .gz source line', async () => {
+    const repo = gitRepo();
+    const row = (id: string, score: number) => JSON.stringify({ id, score }) + '\n';
+    // A blank line in the compressed text: positions are lines of the decompressed text.
+    writeTree(repo, { 'data/.keep': '', 'raw/dump.jsonl.gz': gzipSync(row('a', 0.9) + row('b', 0.2) + '\n' + row('c', 0.85)) });
+    await ok(repo, ['track', 'raw/dump.jsonl.gz']);
+    const FILTER_GZ = `const fs=require('fs'),zlib=require('zlib');const rows=zlib.gunzipSync(fs.readFileSync('raw/dump.jsonl.gz')).toString().split('\\n').filter((l)=>l&&JSON.parse(l).score>=0.8);fs.writeFileSync('data/clean.jsonl',rows.map((l)=>l+'\\n').join(''));`;
+    await ok(repo, ['transform', '--name', 'quality_filter', '-i', 'raw/dump.jsonl.gz', '-o', 'data/clean.jsonl', '-p', 'min_score=0.8', '--', NODE, '-e', FILTER_GZ]);
+    // A format conversion: the Parquet rows hold the same records, matched by their record digests.
+    const writer = pathToFileURL(resolve('node_modules/hyparquet-writer/src/node.js')).href;
+    const TO_PARQUET = `import { readFileSync } from 'node:fs'; import { parquetWriteFile } from ${JSON.stringify(writer)};
+const rows = readFileSync('data/clean.jsonl', 'utf8').split('\\n').filter(Boolean).map((l) => JSON.parse(l));
+parquetWriteFile({ filename: 'data/clean.parquet', columnData: [{ name: 'id', data: rows.map((r) => r.id), type: 'STRING' }, { name: 'score', data: rows.map((r) => r.score), type: 'DOUBLE' }] });`;
+    await ok(repo, ['transform', '--name', 'to_parquet', '-i', 'data/clean.jsonl', '-o', 'data/clean.parquet', '--', NODE, '--input-type=module', '-e', TO_PARQUET]);
+    expect(read(repo, 'data/clean.parquet.dvs')).toMatch(/row_index: sha256:/);
+    const [back, byKey, dropped] = await Promise.all([
+      ok(repo, ['lineage', 'trace', 'data/clean.parquet', '--row', '2']),
+      ok(repo, ['lineage', 'trace', 'data/clean.parquet', '--key', 'id=c', '--json']),
+      ok(repo, ['lineage', 'trace', '--source', 'raw/dump.jsonl.gz', '--row', '2']),
+    ]);
+    expect(back.stdout).toBe(
+      'data/clean.parquet row 2, from:\n' +
+        '  raw/dump.jsonl.gz row 3 (line 4)  (raw source)\n' +
+        "    kept by quality_filter (min_score=0.8; this row's score 0.85) → data/clean.jsonl line 2\n" +
+        '    kept by to_parquet → row 2 of data/clean.parquet\n',
+    );
+    expect(json(byKey)).toMatchObject({ row: 2, branches: [{ end: { status: 'source', at: { path: 'raw/dump.jsonl.gz', row: 3, line: 4 } } }] });
+    expect(dropped.stdout).toBe("raw/dump.jsonl.gz row 2:\n  dropped by quality_filter (min_score=0.8; this row's score 0.2)\n");
   }, 180_000);
 });

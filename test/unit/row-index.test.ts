@@ -1,9 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { parquetWriteFile } from 'hyparquet-writer';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildRowIndex, decodeRowIndex, encodeRowIndex, lineOf, NO_ORIGIN, scanRows, StoredRowIndex, viewOfIndex } from '../../src/lineage/row-index.js';
-import { paramValues, traceForward } from '../../src/lineage/trace.js';
+import { scanFileRows } from '../../src/lineage/row-scan.js';
+import { findRowByKey, paramValues, readRowAt, traceForward } from '../../src/lineage/trace.js';
 import type { LineageStep } from '../../src/lineage/walk.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dvs-rowindex-'));
@@ -134,5 +137,36 @@ describe('row index', () => {
     expect(third.map((b) => [b.end.status, b.end.at.path, b.end.at.row])).toEqual([['kept', 'test.jsonl', 1]]);
     const fourth = await traceForward({ path: 'all.jsonl', oid: IN }, 3, consumers, load);
     expect(fourth.map((b) => [b.end.status, b.hops.at(-1)?.transform])).toEqual([['dropped', 'split']]);
+  });
+
+  it('scans gzip-compressed text as its decompressed text, records split across stream chunks included', async () => {
+    // Enough rows for several decompressed chunks, with quoted newlines and blank lines among them.
+    const text = 'id,note\n' + Array.from({ length: 6000 }, (_, i) => (i % 7 === 0 ? `${i},"two\nlines ${i}"\n\n` : `${i},plain ${i}\n`)).join('');
+    const plain = scanRows(file('big.csv', text), 'csv');
+    const gz = await scanFileRows(file('big.csv.gz', gzipSync(text)), { format: 'csv', gzip: true }, {});
+    expect(gz.rows).toBe(6000);
+    expect(gz).toEqual(plain);
+    expect(await readRowAt(join(dir, 'big.csv.gz'), { format: 'csv', gzip: true }, 5998)).toEqual({ id: '5998', note: 'plain 5998' });
+    await expect(scanFileRows(file('bad.csv.gz', 'not gzip'), { format: 'csv', gzip: true }, {}, 'data/bad.csv.gz')).rejects.toThrow('data/bad.csv.gz: not valid gzip data');
+  });
+
+  it('names the same record alike in CSV, JSONL and Parquet in record mode, and by a row id in Parquet', async () => {
+    const csv = await scanFileRows(file('r.csv', 'score,id\n0.5,a\n1000,b\n'), { format: 'csv', gzip: false }, { records: true });
+    const jsonl = await scanFileRows(file('r.jsonl.gz', gzipSync('{"id":"b","score":1e3}\n\n{"id":"a","score":0.50}\n')), { format: 'jsonl', gzip: true }, { records: true });
+    const pq = join(dir, 'r.parquet');
+    parquetWriteFile({ filename: pq, columnData: [{ name: 'id', data: ['a', 'c', 'b'], type: 'STRING' }, { name: 'score', data: [0.5, 2, 1000], type: 'DOUBLE' }] });
+    const parquet = await scanFileRows(pq, { format: 'parquet', gzip: false }, { records: true });
+    expect([parquet.rows, parquet.lineBase, jsonl.lines && [...jsonl.lines]]).toEqual([3, 1, [1, 3]]);
+    const index = buildRowIndex({ records: true }, { path: 'r.parquet', oid: OID, scan: parquet }, [{ path: 'r.csv', oid: OID, scan: csv }]);
+    expect(index.fingerprint).toBe('record');
+    expect([...index.originInput].map((i, k) => (i === NO_ORIGIN ? null : index.originRow[k]))).toEqual([0, null, 1]);
+    expect(jsonl.fps.slice(0, 2)).toEqual(csv.fps.slice(2, 4));
+    // A row id compares the column's text: the number 2 in Parquet is "2" in a CSV.
+    const byId = await scanFileRows(pq, { format: 'parquet', gzip: false }, { rowId: 'score' });
+    expect(byId.fps.slice(2, 4)).toEqual(scanRows(file('s.csv', 'score\n2\n'), 'csv', { rowId: 'score' }).fps);
+    await expect(scanFileRows(pq, { format: 'parquet', gzip: false }, { rowId: 'nope' }, 'data/r.parquet')).rejects.toThrow('--row-id nope: no such column in data/r.parquet');
+    expect([await findRowByKey(pq, { format: 'parquet', gzip: false }, 'id', 'b'), await readRowAt(pq, { format: 'parquet', gzip: false }, 1)]).toEqual([2, { id: 'c', score: 2 }]);
+    // A line the record hash does not read as a record: the rows cannot be paired with lines.
+    await expect(scanFileRows(file('bad.jsonl', '{"id":"a"}\n[1]\n'), { format: 'jsonl', gzip: false }, { records: true }, 'bad.jsonl')).rejects.toThrow('bad.jsonl: 2 lines of data but 1 records');
   });
 });

@@ -111,7 +111,13 @@ function renderShow(r: LineageShowResult, { args }: RenderOptions): Rendered {
   return { text: lines.join('\n') + '\n', md: markdown(r), notes };
 }
 
+/** Parquet has rows, not lines: its positions read "row N of file.parquet". */
+function isParquet(path: string): boolean {
+  return /\.(parquet|pq)$/i.test(path);
+}
+
 function place(p: RowPosition): string {
+  if (isParquet(p.path)) return `row ${groupDigits(p.row)} of ${p.path}`;
   return p.line === p.row ? `${p.path} line ${groupDigits(p.line)}` : `${p.path} row ${groupDigits(p.row)} (line ${groupDigits(p.line)})`;
 }
 
@@ -189,7 +195,7 @@ export function traceMermaid(r: LineageTraceResult): string {
     if (!id) {
       id = `r${ids.size}`;
       ids.set(k, id);
-      lines.push(`  ${id}["${esc(p.path)}<br/>row ${groupDigits(p.row)} · line ${groupDigits(p.line)}"]`);
+      lines.push(`  ${id}["${esc(p.path)}<br/>row ${groupDigits(p.row)}${isParquet(p.path) ? '' : ` · line ${groupDigits(p.line)}`}"]`);
     }
     return id;
   };

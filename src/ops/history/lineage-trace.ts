@@ -111,23 +111,29 @@ async function resolveRow(objects: Objects, path: string, pointer: Pointer, opti
     if (row !== undefined) return row;
     throw noRow(path, `row with ${column} = ${value}`, null);
   }
-  const format = rowFormatOf({ path, kind: pointer.kind });
-  if (!format) throw new DvsError('TRACE_OPTIONS', `${path}: --key needs CSV, TSV or JSON Lines data`, { hint: 'Name the row by its number: --row N' });
-  const row = findRowByKey(await objects.ensure(pointer.oid, path), format, column, value);
+  const file = rowFormatOf({ path, kind: pointer.kind });
+  if (!file) throw new DvsError('TRACE_OPTIONS', `${path}: --key needs CSV, TSV, JSON Lines or Parquet data`, { hint: 'Name the row by its number: --row N' });
+  const row = await findRowByKey(await objects.ensure(pointer.oid, path), file, column, value);
   if (row === undefined) throw noRow(path, `row with ${column} = ${value}`, null);
   return row;
 }
 
 /** Fill each hop's parameter values from the row's fields, read from the first position whose data the cache has. */
-function addValues(ctx: OpContext, branches: TraceBranch[], warnings: Warning[]): void {
+async function addValues(ctx: OpContext, branches: TraceBranch[], warnings: Warning[]): Promise<void> {
   const hops = branches.flatMap((b) => b.hops);
   if (!hops.some((h) => Object.keys(h.params).length)) return;
   // The same row in every version: read the one nearest the start of its file.
   const positions = [...branches.map((b) => b.end.at), ...hops.map((h) => h.from)].sort((a, b) => a.line - b.line);
   for (const p of positions) {
-    const format = rowFormatOf({ path: p.path, kind: 'file' });
-    if (!format || !ctx.repo.cache.has(p.oid)) continue;
-    const fields = readRowAt(ctx.repo.cache.pathOf(p.oid), format, p.row - 1);
+    const file = rowFormatOf({ path: p.path, kind: 'file' });
+    if (!file || !ctx.repo.cache.has(p.oid)) continue;
+    let fields: Record<string, unknown> | undefined;
+    try {
+      fields = await readRowAt(ctx.repo.cache.pathOf(p.oid), file, p.row - 1);
+    } catch (err) {
+      // Values are a courtesy: data that cannot be read here leaves them to the next version of the row.
+      if (!(err instanceof DvsError)) throw err;
+    }
     if (!fields) continue;
     for (const h of hops) h.values = paramValues(h.params, fields);
     return;
@@ -196,7 +202,7 @@ export async function lineageTrace(ctx: OpContext, options: LineageTraceOptions)
       // Every index that read this version says the row is past its end.
       if (branches.length === 0) throw noRow(path, `row ${row + 1}`, null);
     }
-    addValues(ctx, branches, warnings);
+    await addValues(ctx, branches, warnings);
     return {
       direction: options.source === undefined ? 'back' : 'forward',
       path,

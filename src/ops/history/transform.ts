@@ -178,7 +178,7 @@ async function recordOutputs(ctx: OpContext, spec: TransformSpec, prepared: Prep
   let indexObjects: Buffer[] = [];
   if (spec.rowIndex !== false) {
     const { buildRowIndexes } = await import('../../lineage/row-record.js');
-    indexObjects = buildRowIndexes(repo, inputs, outputs, spec.rowId === undefined ? {} : { rowId: spec.rowId }, warnings);
+    indexObjects = await buildRowIndexes(repo, inputs, outputs, spec.rowId === undefined ? {} : { rowId: spec.rowId }, warnings);
   }
   const cwd = relative(repo.root, ctx.cwd).split(sep).join('/');
   const record: LineageRecord = {
