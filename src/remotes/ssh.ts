@@ -351,9 +351,13 @@ export class SshBackend implements RemoteBackend {
       await rename();
     } catch (err) {
       const dir = posix.dirname(to);
-      if (sftpCode(err) === NO_SUCH_FILE && !this.madeDirs.has(dir)) {
-        await mkdirp(sftp, dir);
-        this.madeDirs.add(dir);
+      if (sftpCode(err) === NO_SUCH_FILE) {
+        // The folder was missing, or another upload of this run made it just after this rename failed:
+        // once it is there, one more try (a second "no such file" is then about the temp file, thrown).
+        if (!this.madeDirs.has(dir)) {
+          await mkdirp(sftp, dir);
+          this.madeDirs.add(dir);
+        }
         await rename();
         return;
       }
