@@ -65,11 +65,24 @@ export function corrupted(remoteName: string, oid: Oid, actual: Oid): RemoteErro
   });
 }
 
+/** What a stream read outside the transfer queue fails with when the remote stops sending. */
+export function stalled(remoteName: string, seconds: number): RemoteError {
+  return new RemoteError('REMOTE_TIMEOUT', `remote "${remoteName}" sent nothing for ${seconds} s; the read was abandoned`, {
+    reason: 'timeout',
+    hint: 'The server or the network is slow or stuck; raise transfer.timeout (seconds) if this is expected, and try again.',
+  });
+}
+
 export interface VerifiedStreamOptions {
   /** What to throw when the bytes do not hash to the oid (the remote's or the cache's error). */
   mismatch(actual: Oid): Error;
   /** Also keep the bytes: they enter this cache under the oid only once they hashed right. */
   cache?: ObjectCache;
+  /**
+   * A network stream read outside the transfer queue (the library's `open`) has no queue watching it:
+   * when no byte arrives for `ms` while the reader waits for one, the stream fails with `error()`.
+   */
+  stall?: { ms: number; error(): Error };
 }
 
 /**
@@ -94,8 +107,10 @@ export function verifiedStream(source: DownloadSource, oid: Oid, options: Verifi
     if (tmp !== undefined) rmSync(tmp, { force: true });
     tmp = undefined;
   };
+  let stallWatch: (() => void) | undefined;
   const verifier = new Transform({
     transform(chunk: Buffer, _enc, cb) {
+      stallWatch?.();
       hash.update(chunk);
       size += chunk.length;
       if (fd === undefined) return cb(null, chunk);
@@ -122,7 +137,30 @@ export function verifiedStream(source: DownloadSource, oid: Oid, options: Verifi
     },
   });
   input.once('error', (err: Error) => verifier.destroy(err));
+  if (options.stall) stallWatch = watchForStalls(input, verifier, options.stall);
   return input.pipe(verifier);
+}
+
+/**
+ * Fails `output` when `input` delivers nothing for `stall.ms`; the function returned is called at each
+ * chunk. Bytes waiting in either buffer mean the reader is the slow side (back-pressure), not the
+ * server: the watch then waits on.
+ */
+function watchForStalls(input: Readable, output: Transform, stall: { ms: number; error(): Error }): () => void {
+  let timer: NodeJS.Timeout | undefined;
+  const arm = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      if (output.destroyed) return;
+      if (output.readableLength > 0 || output.writableLength > 0 || input.readableLength > 0) return arm();
+      output.destroy(stall.error());
+    }, stall.ms);
+    timer.unref?.();
+  };
+  output.once('close', () => clearTimeout(timer));
+  input.once('end', () => clearTimeout(timer));
+  arm();
+  return arm;
 }
 
 async function writeAll(fd: number, chunk: Buffer): Promise<void> {

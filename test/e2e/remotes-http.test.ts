@@ -9,7 +9,7 @@ import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, write
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, read, setDvsConfig as setDvsConfig, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, PROJECT, read, setDvsConfig, tempDir, writeTree } from '../helpers.js';
 import { scaled } from '../timing.js';
 import { NGINX_MISSING, skipHttp, startNginx } from '../servers/nginx.mjs';
 
@@ -243,6 +243,29 @@ describe.skipIf(skipHttp)(`HTTP(S) remote on nginx${skipHttp ? ` (skipped: ${NGI
     const again = await dvs(b, ['pull']);
     expect(again.code, again.stderr).toBe(0);
     expect(sha(readFileSync(join(b, 'big.bin')))).toBe(sha(BIG));
+  }, 120_000);
+
+  it('a library read whose server freezes fails after transfer.timeout instead of hanging; nothing partial is cached', async () => {
+    const b = cloneWith(server.url('slow'));
+    setDvsConfig(b, { 'transfer.timeout': 2 }, 'config.local');
+    const api = (await import(join(PROJECT, 'dist', 'api', 'index.js'))) as typeof import('../../src/api/index.js');
+    const stream = await api.open('big.bin', { cwd: b });
+    let received = 0;
+    const outcome = (async () => {
+      for await (const chunk of stream) {
+        if (received === 0) server.pause();
+        received += (chunk as Buffer).length;
+      }
+      return 'ended';
+    })().catch((err: { code?: string }) => err.code);
+    try {
+      expect(await outcome).toBe('REMOTE_TIMEOUT');
+    } finally {
+      server.resume();
+    }
+    expect(received).toBeGreaterThan(0);
+    expect(received).toBeLessThan(BIG.length);
+    expect(cacheObjects(b)).not.toContain(oidOf(b, 'big.bin.dvs'));
   }, 120_000);
 
   it('an object altered on the server is refused: not in the cache, not in the workspace; verify --deep names it', async () => {

@@ -189,6 +189,9 @@ export async function startNginx({ root, https = false }) {
     start,
     /** A crash: SIGKILL, open connections are reset. */
     kill: () => halt('SIGKILL'),
+    /** Freeze / thaw the master and its workers (SIGSTOP / SIGCONT): open connections hang. */
+    pause: () => [child.pid, ...childrenOf(child.pid)].forEach((pid) => process.kill(pid, 'SIGSTOP')),
+    resume: () => [child.pid, ...childrenOf(child.pid)].forEach((pid) => process.kill(pid, 'SIGCONT')),
     async stop() {
       await halt('SIGTERM');
       rmSync(dir, { recursive: true, force: true });

@@ -12,7 +12,7 @@ import type { DownloadSource, RemoteBackend, RemoteSpec } from '../../remotes/ty
 import { objectKey } from '../../remotes/types.js';
 import { Repo } from '../../repo/repo.js';
 import { BlobReader, pointersAtCommit, resolveRevision } from '../../scm/git.js';
-import { corrupted, downloadToCache, verifiedStream } from '../../transfer/download.js';
+import { corrupted, downloadToCache, stalled, verifiedStream } from '../../transfer/download.js';
 import { catalogueDir, PackCatalogue } from '../../transfer/packs.js';
 import { openObject } from '../../transfer/chunks.js';
 import { canonicalUrl } from '../../remotes/url.js';
@@ -217,6 +217,11 @@ async function urlOnRemote(spec: RemoteSpec, oid: Oid, opened: () => Promise<{ b
   }
 }
 
+/** A stream handed to the caller is watched for stalls as the transfer queue watches its requests. */
+function stallWatch(spec: RemoteSpec): { ms: number; error(): Error } {
+  return { ms: spec.timeoutSeconds * 1000, error: () => stalled(spec.name, spec.timeoutSeconds) };
+}
+
 function signal(): AbortSignal {
   return new AbortController().signal;
 }
@@ -284,7 +289,7 @@ async function localSnapshot(repo: Repo, options: ReadAtOptions): Promise<Snapsh
       }
       const { spec, backend, packs } = await openedRemote();
       const source = await openObject(backend, packs, oid, { signal: signal() }, spec.name);
-      return verifiedStream(withSize(source, size), oid, { mismatch: (actual) => corrupted(spec.name, oid, actual), cache: repo.cache });
+      return verifiedStream(withSize(source, size), oid, { mismatch: (actual) => corrupted(spec.name, oid, actual), cache: repo.cache, stall: stallWatch(spec) });
     },
     async objectUrl(oid) {
       try {
@@ -360,7 +365,8 @@ function sourceSnapshot(source: SourceRepo): Snapshot {
       }
       const opened = await openedRemote(spec);
       const name = spec.name;
-      return verifiedStream(withSize(await openObject(opened.backend, opened.packs, oid, { signal: signal() }, name), size), oid, { mismatch: (actual) => corrupted(name, oid, actual) });
+      const stall = stallWatch(spec);
+      return verifiedStream(withSize(await openObject(opened.backend, opened.packs, oid, { signal: signal() }, name), size), oid, { mismatch: (actual) => corrupted(name, oid, actual), stall });
     },
     async objectUrl(oid) {
       spec ??= sourceRemoteSpec(source, await source.readText('.dvs/config'));
