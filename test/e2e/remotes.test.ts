@@ -30,8 +30,6 @@ interface Fixture {
   kind: 'local' | 's3' | 'gcs' | 'azure' | 'ssh';
   /** A fresh, empty remote location for one test. */
   url(): string;
-  /** `dvs remote` commands that configure the remote `name` at `url` in a repository. */
-  configure(repo: string, name: string, url: string, options?: { local?: boolean }): Promise<void>;
   /** Replace an object's bytes on the remote behind dvs's back. */
   tamper(url: string, oid: string, bytes: Buffer): Promise<void>;
   /** Options for a RemoteSpec (endpoint, credentials). */
@@ -45,9 +43,6 @@ const servers: Array<{ stop(): Promise<void> }> = [];
 const local: Fixture = {
   kind: 'local',
   url: () => join(tempDir('dvs-remote-'), 'store'),
-  async configure(repo, name, url) {
-    await ok(repo, ['remote', 'add', name, url]);
-  },
   async tamper(url, oid, bytes) {
     const p = join(url, oid.slice(0, 2), oid.slice(2));
     rmSync(p, { force: true });
@@ -62,13 +57,6 @@ const S3_BUCKET = 'dvs-conformance';
 const s3: Fixture = {
   kind: 's3',
   url: () => `s3://${S3_BUCKET}/${unique()}/objects`,
-  async configure(repo, name, url) {
-    // This suite is the loose format's (tamper writes loose keys); remotes-packed.test.ts has the packed one.
-    await ok(repo, ['remote', 'add', '--format', 'loose', name, url]);
-    await ok(repo, ['remote', 'modify', name, 'endpoint', s3Endpoint]);
-    await ok(repo, ['remote', 'modify', '--local', name, 'access_key_id', 'test:tester']);
-    await ok(repo, ['remote', 'modify', '--local', name, 'secret_access_key', 'testing']);
-  },
   async tamper(url, oid, bytes) {
     const { PutObjectCommand } = await import('@aws-sdk/client-s3');
     const { bucket, prefix } = parseRemoteUrl(url, '/') as { bucket: string; prefix: string };
@@ -83,10 +71,6 @@ const GCS_BUCKET = 'dvs-conformance';
 const gcs: Fixture = {
   kind: 'gcs',
   url: () => `gs://${GCS_BUCKET}/${unique()}/objects`,
-  async configure(repo, name, url) {
-    await ok(repo, ['remote', 'add', '--format', 'loose', name, url]);
-    await ok(repo, ['remote', 'modify', name, 'endpoint', gcsServer.url]);
-  },
   async tamper(url, oid, bytes) {
     const { bucket, prefix } = parseRemoteUrl(url, '/') as { bucket: string; prefix: string };
     await gcsClient.bucket(bucket).file(`${prefix}/${oid.slice(0, 2)}/${oid.slice(2)}`).save(bytes, { resumable: false });
@@ -100,10 +84,6 @@ const AZURE_CONTAINER = 'dvs-conformance';
 const azure: Fixture = {
   kind: 'azure',
   url: () => `azure://${AZURE_CONTAINER}/${unique()}/objects`,
-  async configure(repo, name, url) {
-    await ok(repo, ['remote', 'add', '--format', 'loose', name, url]);
-    await ok(repo, ['remote', 'modify', '--local', name, 'connection_string', azurite.connectionString]);
-  },
   async tamper(url, oid, bytes) {
     const { container, prefix } = parseRemoteUrl(url, '/') as { container: string; prefix: string };
     await azureService.getContainerClient(container).getBlockBlobClient(`${prefix}/${oid.slice(0, 2)}/${oid.slice(2)}`).upload(bytes, bytes.length);
@@ -117,11 +97,6 @@ const ssh: Fixture = {
   kind: 'ssh',
   // The server runs on this machine: the remote's directory is a local path too (for tamper).
   url: () => sshd.url(join(tempDir('dvs-remote-'), 'store')),
-  async configure(repo, name, url) {
-    await ok(repo, ['remote', 'add', '--format', 'loose', name, url]);
-    await ok(repo, ['remote', 'modify', '--local', name, 'key_file', sshd.keyFile]);
-    await ok(repo, ['remote', 'modify', '--local', name, 'known_hosts', sshd.knownHosts]);
-  },
   async tamper(url, oid, bytes) {
     const { path } = parseRemoteUrl(url, '/') as { path: string };
     local.tamper(path, oid, bytes);
@@ -271,6 +246,10 @@ const DATA = {
   'model.bin': 'weights-v1',
 };
 
+/**
+ * Written as config, with no `format`: this suite is the loose format's (tamper writes loose keys);
+ * remotes-packed*.test.ts have the packed one.
+ */
 function configureRemote(f: Fixture, repo: string, url: string, shared = true): void {
   if (shared) setDvsConfig(repo, { 'remote.origin.url': url, 'core.remote': 'origin', ...(f.options().endpoint ? { 'remote.origin.endpoint': f.options().endpoint } : {}) });
   if (f.kind === 's3') setDvsConfig(repo, { 'remote.origin.access_key_id': 'test:tester', 'remote.origin.secret_access_key': 'testing' }, 'config.local');
