@@ -1,12 +1,13 @@
 /**
  * `dvs diff --content` on a directory of several tables and formats: tables grouped by layout, a
  * converted file paired with its counterpart, JSON records, other files listed apart, and safetensors
- * weights compared tensor by tensor (header and per-tensor hashes).
+ * weights compared tensor by tensor (header and per-tensor hashes), Arrow IPC streams and files as
+ * Hugging Face datasets and Feather write them.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exec, lit, one } from '../duckdb.js';
+import { exec, lit, one, query } from '../duckdb.js';
 import { cleanupTempDirs, dvs, git, gitRepo, json } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -147,3 +148,57 @@ describe('dvs diff --content on safetensors', () => {
     expect(text).toContain('bytes changed: embed.weight');
   });
 });
+
+/** Shard s of an Arrow dataset as DuckDB computes it; `changed`: every 7th row of shard 1 relabelled. */
+function shardSelect(s: number, changed: boolean): string {
+  const relabel = changed && s === 1 ? 'i % 7 = 0' : 'false';
+  return `SELECT ${s} * 300 + i AS id, CASE WHEN ${relabel} THEN 'changed' ELSE 'label-' || (i % 5) END AS label,
+    (i * 0.37 + ${s})::DOUBLE AS score, CASE WHEN i % 3 = 0 THEN 'en' ELSE 'fr' END AS lang FROM range(300) t(i)`;
+}
+
+/** The rows of a DuckDB query as Arrow IPC (`stream` as Hugging Face datasets write `.arrow`, or `file`), 100 rows per record batch, `lang` in a struct. */
+async function arrowOf(select: string, format: 'stream' | 'file'): Promise<Uint8Array> {
+  const { Table, tableFromJSON, tableToIPC } = await import('apache-arrow');
+  const rows = (await query(`${select} ORDER BY id`)).map((r) => ({ id: Number(r.id), label: String(r.label), score: Number(r.score), meta: { lang: String(r.lang) } }));
+  const table = tableFromJSON(rows);
+  const batches = [];
+  for (let i = 0; i < rows.length; i += 100) batches.push(...table.slice(i, i + 100).batches);
+  return tableToIPC(new Table(batches), format);
+}
+
+describe('dvs diff --content on Arrow IPC', () => {
+  it('Hugging Face-style stream shards are one table with totals; a Feather file is read as a file; figures as DuckDB computes them', async () => {
+    const repo = gitRepo();
+    const d = join(repo, 'hf');
+    mkdirSync(d);
+    const feather = (n: number) => `SELECT i AS id, 'label-' || (i % 5) AS label, (i * 0.5)::DOUBLE AS score, 'en' AS lang FROM range(${n}) t(i)`;
+    for (const s of [0, 1]) writeFileSync(join(d, `train-0000${s}-of-00002.arrow`), await arrowOf(shardSelect(s, false), 'stream'));
+    writeFileSync(join(d, 'stats.feather'), await arrowOf(feather(50), 'file'));
+    await trackAndCommit(repo, ['hf'], 'A');
+    writeFileSync(join(d, 'train-00001-of-00002.arrow'), await arrowOf(shardSelect(1, true), 'stream'));
+    writeFileSync(join(d, 'stats.feather'), await arrowOf(feather(60), 'file'));
+    await trackAndCommit(repo, ['hf'], 'B');
+
+    const change = (await diffJson(repo)).changes[0];
+    expect(change.tables.map((t: any) => `${t.layout}:${t.name}`)).toEqual(['file:stats.feather', 'partitioned:train-*-of-*.arrow']);
+    const [stats, train] = change.tables;
+    const differ = (await one(`SELECT count(*) AS n FROM (${shardSelect(1, true)} EXCEPT ALL ${shardSelect(1, false)})`)).n;
+    expect(differ).toBeGreaterThan(0);
+    expect(train.content.format).toBe('arrow');
+    expect(train.content.errors).toEqual([]);
+    expect(train.content.rowDiff).toMatchObject({ added: differ, removed: differ });
+    expect(train.content.schema.after.map((c: any) => c.name)).toEqual(['id', 'label', 'score', 'meta.lang']);
+    const all = (changed: boolean) => `${shardSelect(0, false)} UNION ALL ${shardSelect(1, changed)}`;
+    const [a, b] = [await one(`SELECT count(*) AS n, avg(score) AS mean, count(*) FILTER (lang = 'en') AS en FROM (${all(false)})`), await one(`SELECT count(*) AS n, avg(score) AS mean, count(*) FILTER (label = 'changed') AS changed FROM (${all(true)})`)];
+    const ds = train.content.dataset;
+    expect(ds.rows).toEqual({ before: a.n, after: b.n, delta: 0 });
+    expect(col(ds.columns, 'score').after.mean).toBeCloseTo(b.mean as number, 9);
+    expect(col(ds.columns, 'meta.lang').before.top.find((t: any) => t.value === 'en').count).toBe(a.en);
+    expect(col(ds.columns, 'label').after.top.find((t: any) => t.value === 'changed').count).toBe(b.changed);
+    const n = async (rows: number) => (await one(`SELECT count(*) AS n FROM (${feather(rows)})`)).n;
+    expect(stats.content).toMatchObject({ format: 'arrow', rows: { before: await n(50), after: await n(60) }, errors: [] });
+    expect(stats.content.rowDiff).toMatchObject({ added: (await n(60)) - (await n(50)), removed: 0 });
+  });
+});
+
+const col = (cols: Array<{ name: string }>, name: string): any => cols.find((c) => c.name === name);
