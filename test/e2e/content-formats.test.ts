@@ -54,6 +54,9 @@ describe('dvs diff --content: a directory is a set of tables', () => {
     w('logs/date=2024-01-01/part-0.csv', 'ts,level\n1,info\n2,warn\n');
     w('logs/date=2024-01-02/part-0.csv', 'ts,level\n3,info\n');
     w('logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
+    w('raw/cars.csv', 'name,hp\nvw,90\nfiat,70\nvolvo,120\n');
+    const carsBefore = lit(join(d, 'raw/cars.csv'));
+    await exec(`CREATE TABLE cars_before AS SELECT * FROM read_csv(${carsBefore})`);
     await trackAndCommit(repo, ['lake'], 'A');
     // flights.csv becomes Parquet (same records), species gains a row, a day of logs is added, the logo changes.
     await exec(`COPY (SELECT * FROM read_csv(${lit(join(d, 'flights.csv'))}, columns = {'id': 'BIGINT', 'delay': 'DOUBLE', 'origin': 'VARCHAR'})) TO ${lit(join(d, 'flights.parquet'))} (FORMAT parquet)`);
@@ -63,12 +66,19 @@ describe('dvs diff --content: a directory is a set of tables', () => {
     w('species.json', JSON.stringify([{ name: 'ant', legs: 6 }, { name: 'cat', legs: 4 }, { name: 'spider', legs: 8 }]));
     w('logs/date=2024-01-03/part-0.csv', 'ts,level\n4,error\n5,info\n');
     w('logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 9, 9]));
+    // cars.csv moves to another folder, and one car's hp changes on the way.
+    rmSync(join(d, 'raw'), { recursive: true });
+    w('clean/cars.csv', 'name,hp\nvw,90\nfiat,75\nvolvo,120\n');
+    const carsChanged = (await one(`SELECT count(*) AS n FROM (SELECT * FROM read_csv(${lit(join(d, 'clean/cars.csv'))}) EXCEPT ALL SELECT * FROM cars_before)`)).n;
     await trackAndCommit(repo, ['lake'], 'B');
 
     const change = (await diffJson(repo)).changes[0];
     const names = change.tables.map((t: any) => `${t.layout}:${t.name}`);
-    expect(names).toEqual(['converted:flights.csv → flights.parquet', 'partitioned:logs/date=*/part-*.csv', 'file:species.json']);
-    const [flights, logs, species] = change.tables;
+    expect(names).toEqual(['converted:flights.csv → flights.parquet', 'partitioned:logs/date=*/part-*.csv', 'moved:raw/cars.csv → clean/cars.csv', 'file:species.json']);
+    const [flights, logs, cars, species] = change.tables;
+    expect(Number(carsChanged)).toBe(1);
+    expect(cars.sameRecords).toBe(false);
+    expect(cars.content.rowDiff).toMatchObject({ added: carsChanged, removed: carsChanged });
     expect(Number(sameInDuckDB)).toBe(0);
     expect(flights.sameRecords).toBe(true);
     expect(flights.content.notes.join('\n')).toContain('same records by the record hash');

@@ -18,8 +18,11 @@ import type { TabularFormat } from './types.js';
 export interface TableGroup {
   /** The path of a single-file table, else the pattern its partitions share (`date=*\/part-*.parquet`). */
   name: string;
-  /** `file`: one path; `partitioned`: several files; `converted`: one name whose format changed. */
-  layout: 'file' | 'partitioned' | 'converted';
+  /**
+   * `file`: one path; `partitioned`: several files; `converted`: one name whose format changed; `moved`:
+   * one name gone from a folder and come in another (its format may have changed too).
+   */
+  layout: 'file' | 'partitioned' | 'converted' | 'moved';
   before: string[];
   after: string[];
   /**
@@ -96,22 +99,13 @@ export function groupTables(before: readonly string[], after: readonly string[],
   for (const p of before) add(p, 'before');
   for (const p of after) add(p, 'after');
 
-  // A name whose format changed: the bucket that only has `before` files meets the one that only has
-  // `after` files under the same pattern. One candidate on each side, or it is not evidence.
   const tables: TableGroup[] = [];
   const used = new Set<Bucket>();
-  const byPattern = new Map<string, Bucket[]>();
-  for (const b of buckets.values()) byPattern.set(b.pattern, [...(byPattern.get(b.pattern) ?? []), b]);
-  for (const list of byPattern.values()) {
-    const gone = list.filter((b) => b.after.length === 0);
-    const come = list.filter((b) => b.before.length === 0);
-    if (gone.length === 1 && come.length === 1) {
-      const [a, b] = [gone[0]!, come[0]!];
-      used.add(a).add(b);
-      const name = a.before.length === 1 && b.after.length === 1 ? `${a.before[0]} → ${b.after[0]}` : `${a.pattern}${a.ext} → ${b.pattern}${b.ext}`;
-      tables.push({ name, layout: 'converted', before: a.before, after: b.after });
-    }
-  }
+  // A name whose format changed: the bucket that only has `before` files meets the one that only has
+  // `after` files under the same pattern. Then a name moved to another folder (`raw/flights.csv` →
+  // `clean/flights.csv`): the same evidence by the file name alone, among the buckets still unpaired.
+  pairGoneWithCome(buckets, used, (b) => b.pattern, 'converted', tables);
+  pairGoneWithCome(buckets, used, (b) => b.pattern.slice(b.pattern.lastIndexOf('/') + 1), 'moved', tables);
   for (const b of buckets.values()) {
     if (used.has(b)) continue;
     const paths = new Set([...b.before, ...b.after]);
@@ -120,6 +114,24 @@ export function groupTables(before: readonly string[], after: readonly string[],
   }
   tables.sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0));
   return { tables, other };
+}
+
+/**
+ * Among the unpaired buckets with the same `id`, one whose files are all gone and one whose files are
+ * all new make one table of `layout`. One candidate on each side, or it is not evidence.
+ */
+function pairGoneWithCome(buckets: Map<string, Bucket>, used: Set<Bucket>, id: (b: Bucket) => string, layout: 'converted' | 'moved', tables: TableGroup[]): void {
+  const byId = new Map<string, Bucket[]>();
+  for (const b of buckets.values()) if (!used.has(b)) byId.set(id(b), [...(byId.get(id(b)) ?? []), b]);
+  for (const list of byId.values()) {
+    const gone = list.filter((b) => b.after.length === 0);
+    const come = list.filter((b) => b.before.length === 0);
+    if (gone.length !== 1 || come.length !== 1) continue;
+    const [a, b] = [gone[0]!, come[0]!];
+    used.add(a).add(b);
+    const name = a.before.length === 1 && b.after.length === 1 ? `${a.before[0]} → ${b.after[0]}` : `${a.pattern}${a.ext} → ${b.pattern}${b.ext}`;
+    tables.push({ name, layout, before: a.before, after: b.after });
+  }
 }
 
 /** A file's column names in one version; undefined when unknown (not readable, not fetched). */

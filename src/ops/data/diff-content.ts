@@ -123,7 +123,7 @@ export async function attachContentDiffs(
     if (job.table) {
       job.table.diff.content = result.content;
       job.table.diff.contentError = result.error;
-      job.table.diff.sameRecords = job.table.group.layout === 'converted' && result.content ? await convertedSameRecords(ctx, job, result.content) : null;
+      job.table.diff.sameRecords = counterparts(job) && result.content ? await convertedSameRecords(ctx, job, result.content) : null;
     } else {
       if (result.content) job.change.content = result.content;
       if (result.error) job.change.contentError = result.error;
@@ -325,8 +325,8 @@ async function diffJob(
     const run = (rowLevel: boolean | undefined) =>
       content.diffPartitions(withFormat(before), withFormat(after), { rows: options.rows, key: options.key, normalizeNumbers: options.normalizeNumbers, rowLevel, onProgress: ctx.onProgress });
     let diff: ContentDiff;
-    if (job.table?.group.layout === 'converted' && !asked) {
-      // A converted file: statistics first (a Parquet side from its footer); the records are compared only
+    if (counterparts(job) && !asked) {
+      // A converted (or moved) file: statistics first (a Parquet side from its footer); the records are compared only
       // when the row counts leave it possible that they are the same.
       diff = await run(false);
       if (diff.rows.before !== null && diff.rows.before === diff.rows.after) diff = await run(true);
@@ -343,6 +343,12 @@ async function diffJob(
   } catch (err) {
     return { content: null, error: (err as Error).message.split('\n')[0]! };
   }
+}
+
+/** A table whose two versions are other files (converted, moved): are they the same records? */
+function counterparts(job: Job): boolean {
+  const layout = job.table?.group.layout;
+  return layout === 'converted' || layout === 'moved';
 }
 
 /** Every changed file of `change` is on both sides under the same name: nothing was added, removed or renamed. */

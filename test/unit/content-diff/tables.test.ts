@@ -34,6 +34,18 @@ describe('groupTables', () => {
     expect(g.other).toEqual({ before: ['logo.png'], after: ['logo.png'] });
   });
 
+  it('pairs a file moved to another folder (its format may change too), only when the name has one candidate on each side', () => {
+    const g = groupTables(['raw/flights.csv', 'raw/cars.csv', 'old/a.csv', 'a/x.csv', 'b/x.csv'], ['clean/flights.csv', 'raw/cars.csv', 'new/a.parquet', 'c/x.csv']);
+    expect(g.tables.map((t) => [t.name, t.layout])).toEqual([
+      ['a/x.csv', 'file'],
+      ['b/x.csv', 'file'],
+      ['c/x.csv', 'file'],
+      ['old/a.csv → new/a.parquet', 'moved'],
+      ['raw/cars.csv', 'file'],
+      ['raw/flights.csv → clean/flights.csv', 'moved'],
+    ]);
+  });
+
   it('keeps two files of one name and two formats in both versions as two tables (no conversion evidence)', () => {
     const g = groupTables(['d.csv', 'd.parquet'], ['d.csv', 'd.parquet']);
     expect(g.tables.map((t) => t.name)).toEqual(['d.csv', 'd.parquet']);
