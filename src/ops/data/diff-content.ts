@@ -247,7 +247,8 @@ async function schemasOf(
   };
   const worker = async (): Promise<void> => {
     for (let t = tasks.shift(); t; t = tasks.shift()) {
-      const stats = await statsOf(t.s);
+      // A file that cannot be summarised has unknown columns: it stays in its table, whose diff says why.
+      const stats = await statsOf(t.s).catch(() => undefined);
       names.set(`${t.side}\u0000${t.s.path.slice(prefix.length)}`, stats && stats.rows !== null ? stats.columns.map((c) => c.name) : undefined);
     }
   };
