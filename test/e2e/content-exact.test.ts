@@ -181,6 +181,29 @@ describe('exact statistics of decimals and big integers', () => {
     }
   });
 
+  it('from the footer alone (no row read), DECIMAL, int64 and microsecond timestamp bounds are exact too', async () => {
+    const c = (await diff('-t', 'exact.parquet')).get('exact.parquet')!.content;
+    expect(c.rowDiff).toBeNull();
+    const bounds: Record<string, any> = {};
+    for (const [file, side] of [[before('exact.parquet'), 'before'], [after('exact.parquet'), 'after']] as const) {
+      const r = (
+        await db.rows<any>(
+          `SELECT min(amount)::VARCHAR AS amount_min, max(amount)::VARCHAR AS amount_max, min(big)::VARCHAR AS big_min, max(big)::VARCHAR AS big_max,
+             strftime(min("at"), '%Y-%m-%dT%H:%M:%S.%fZ') AS at_min, strftime(max("at"), '%Y-%m-%dT%H:%M:%S.%fZ') AS at_max FROM ${file}`,
+        )
+      )[0];
+      bounds[side] = r;
+      for (const col of ['amount', 'big', 'at']) {
+        const stats = c.columns.find((x: any) => x.name === col)[side];
+        expect(stats.source, col).toBe('footer');
+        expect([String(stats.min), String(stats.max)], `${col} ${side}`).toEqual([r[`${col}_min`], r[`${col}_max`]]);
+      }
+    }
+    // The bounds moved past a double's precision only: the column is changed, not unchanged.
+    const moved = bounds.before.amount_max !== bounds.after.amount_max || bounds.before.amount_min !== bounds.after.amount_min;
+    expect(c.columns.find((x: any) => x.name === 'amount').change).toBe(moved ? 'changed' : 'unchanged');
+  });
+
   it('JSONL integers beyond 2^53 keep every digit: the changed row, distinct values, min, max and mean', async () => {
     const c = changes.get('big.jsonl')!.content;
     const differ = Number(await db.value(`SELECT count(*) FROM (${bigSelect(true)} EXCEPT ALL ${bigSelect(false)})`));

@@ -1,12 +1,13 @@
 /**
  * `dvs diff --content` on a directory of several tables and formats: tables grouped by layout, a
  * converted file paired with its counterpart, JSON records, other files listed apart, and safetensors
- * weights compared tensor by tensor (header and per-tensor hashes).
+ * weights compared tensor by tensor (header and per-tensor hashes), Arrow IPC streams and files as
+ * Hugging Face datasets and Feather write them.
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exec, lit, one } from '../duckdb.js';
+import { exec, lit, one, query } from '../duckdb.js';
 import { cleanupTempDirs, dvs, git, gitRepo, json } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -53,6 +54,9 @@ describe('dvs diff --content: a directory is a set of tables', () => {
     w('logs/date=2024-01-01/part-0.csv', 'ts,level\n1,info\n2,warn\n');
     w('logs/date=2024-01-02/part-0.csv', 'ts,level\n3,info\n');
     w('logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]));
+    w('raw/cars.csv', 'name,hp\nvw,90\nfiat,70\nvolvo,120\n');
+    const carsBefore = lit(join(d, 'raw/cars.csv'));
+    await exec(`CREATE TABLE cars_before AS SELECT * FROM read_csv(${carsBefore})`);
     await trackAndCommit(repo, ['lake'], 'A');
     // flights.csv becomes Parquet (same records), species gains a row, a day of logs is added, the logo changes.
     await exec(`COPY (SELECT * FROM read_csv(${lit(join(d, 'flights.csv'))}, columns = {'id': 'BIGINT', 'delay': 'DOUBLE', 'origin': 'VARCHAR'})) TO ${lit(join(d, 'flights.parquet'))} (FORMAT parquet)`);
@@ -62,12 +66,19 @@ describe('dvs diff --content: a directory is a set of tables', () => {
     w('species.json', JSON.stringify([{ name: 'ant', legs: 6 }, { name: 'cat', legs: 4 }, { name: 'spider', legs: 8 }]));
     w('logs/date=2024-01-03/part-0.csv', 'ts,level\n4,error\n5,info\n');
     w('logo.png', Buffer.from([0x89, 0x50, 0x4e, 0x47, 9, 9]));
+    // cars.csv moves to another folder, and one car's hp changes on the way.
+    rmSync(join(d, 'raw'), { recursive: true });
+    w('clean/cars.csv', 'name,hp\nvw,90\nfiat,75\nvolvo,120\n');
+    const carsChanged = (await one(`SELECT count(*) AS n FROM (SELECT * FROM read_csv(${lit(join(d, 'clean/cars.csv'))}) EXCEPT ALL SELECT * FROM cars_before)`)).n;
     await trackAndCommit(repo, ['lake'], 'B');
 
     const change = (await diffJson(repo)).changes[0];
     const names = change.tables.map((t: any) => `${t.layout}:${t.name}`);
-    expect(names).toEqual(['converted:flights.csv → flights.parquet', 'partitioned:logs/date=*/part-*.csv', 'file:species.json']);
-    const [flights, logs, species] = change.tables;
+    expect(names).toEqual(['converted:flights.csv → flights.parquet', 'partitioned:logs/date=*/part-*.csv', 'moved:raw/cars.csv → clean/cars.csv', 'file:species.json']);
+    const [flights, logs, cars, species] = change.tables;
+    expect(Number(carsChanged)).toBe(1);
+    expect(cars.sameRecords).toBe(false);
+    expect(cars.content.rowDiff).toMatchObject({ added: carsChanged, removed: carsChanged });
     expect(Number(sameInDuckDB)).toBe(0);
     expect(flights.sameRecords).toBe(true);
     expect(flights.content.notes.join('\n')).toContain('same records by the record hash');
@@ -147,3 +158,57 @@ describe('dvs diff --content on safetensors', () => {
     expect(text).toContain('bytes changed: embed.weight');
   });
 });
+
+/** Shard s of an Arrow dataset as DuckDB computes it; `changed`: every 7th row of shard 1 relabelled. */
+function shardSelect(s: number, changed: boolean): string {
+  const relabel = changed && s === 1 ? 'i % 7 = 0' : 'false';
+  return `SELECT ${s} * 300 + i AS id, CASE WHEN ${relabel} THEN 'changed' ELSE 'label-' || (i % 5) END AS label,
+    (i * 0.37 + ${s})::DOUBLE AS score, CASE WHEN i % 3 = 0 THEN 'en' ELSE 'fr' END AS lang FROM range(300) t(i)`;
+}
+
+/** The rows of a DuckDB query as Arrow IPC (`stream` as Hugging Face datasets write `.arrow`, or `file`), 100 rows per record batch, `lang` in a struct. */
+async function arrowOf(select: string, format: 'stream' | 'file'): Promise<Uint8Array> {
+  const { Table, tableFromJSON, tableToIPC } = await import('apache-arrow');
+  const rows = (await query(`${select} ORDER BY id`)).map((r) => ({ id: Number(r.id), label: String(r.label), score: Number(r.score), meta: { lang: String(r.lang) } }));
+  const table = tableFromJSON(rows);
+  const batches = [];
+  for (let i = 0; i < rows.length; i += 100) batches.push(...table.slice(i, i + 100).batches);
+  return tableToIPC(new Table(batches), format);
+}
+
+describe('dvs diff --content on Arrow IPC', () => {
+  it('Hugging Face-style stream shards are one table with totals; a Feather file is read as a file; figures as DuckDB computes them', async () => {
+    const repo = gitRepo();
+    const d = join(repo, 'hf');
+    mkdirSync(d);
+    const feather = (n: number) => `SELECT i AS id, 'label-' || (i % 5) AS label, (i * 0.5)::DOUBLE AS score, 'en' AS lang FROM range(${n}) t(i)`;
+    for (const s of [0, 1]) writeFileSync(join(d, `train-0000${s}-of-00002.arrow`), await arrowOf(shardSelect(s, false), 'stream'));
+    writeFileSync(join(d, 'stats.feather'), await arrowOf(feather(50), 'file'));
+    await trackAndCommit(repo, ['hf'], 'A');
+    writeFileSync(join(d, 'train-00001-of-00002.arrow'), await arrowOf(shardSelect(1, true), 'stream'));
+    writeFileSync(join(d, 'stats.feather'), await arrowOf(feather(60), 'file'));
+    await trackAndCommit(repo, ['hf'], 'B');
+
+    const change = (await diffJson(repo)).changes[0];
+    expect(change.tables.map((t: any) => `${t.layout}:${t.name}`)).toEqual(['file:stats.feather', 'partitioned:train-*-of-*.arrow']);
+    const [stats, train] = change.tables;
+    const differ = (await one(`SELECT count(*) AS n FROM (${shardSelect(1, true)} EXCEPT ALL ${shardSelect(1, false)})`)).n;
+    expect(differ).toBeGreaterThan(0);
+    expect(train.content.format).toBe('arrow');
+    expect(train.content.errors).toEqual([]);
+    expect(train.content.rowDiff).toMatchObject({ added: differ, removed: differ });
+    expect(train.content.schema.after.map((c: any) => c.name)).toEqual(['id', 'label', 'score', 'meta.lang']);
+    const all = (changed: boolean) => `${shardSelect(0, false)} UNION ALL ${shardSelect(1, changed)}`;
+    const [a, b] = [await one(`SELECT count(*) AS n, avg(score) AS mean, count(*) FILTER (lang = 'en') AS en FROM (${all(false)})`), await one(`SELECT count(*) AS n, avg(score) AS mean, count(*) FILTER (label = 'changed') AS changed FROM (${all(true)})`)];
+    const ds = train.content.dataset;
+    expect(ds.rows).toEqual({ before: a.n, after: b.n, delta: 0 });
+    expect(col(ds.columns, 'score').after.mean).toBeCloseTo(b.mean as number, 9);
+    expect(col(ds.columns, 'meta.lang').before.top.find((t: any) => t.value === 'en').count).toBe(a.en);
+    expect(col(ds.columns, 'label').after.top.find((t: any) => t.value === 'changed').count).toBe(b.changed);
+    const n = async (rows: number) => (await one(`SELECT count(*) AS n FROM (${feather(rows)})`)).n;
+    expect(stats.content).toMatchObject({ format: 'arrow', rows: { before: await n(50), after: await n(60) }, errors: [] });
+    expect(stats.content.rowDiff).toMatchObject({ added: (await n(60)) - (await n(50)), removed: 0 });
+  });
+});
+
+const col = (cols: Array<{ name: string }>, name: string): any => cols.find((c) => c.name === name);

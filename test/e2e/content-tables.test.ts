@@ -119,3 +119,44 @@ describe('dvs diff --content on a partitioned directory', () => {
     expect(text.stdout).toContain('dataset: rows 300 → 350 (+50) over 3 → 4 files');
   });
 });
+
+describe('dvs diff --content: tables by evidence (path pattern and columns)', () => {
+  it('one name pattern, two schemas: two tables; a partition whose columns changed stays in its table', async () => {
+    const repo = gitRepo();
+    const dir = join(repo, 'data');
+    mkdirSync(dir, { recursive: true });
+    const f = (name: string) => join(dir, name);
+    // data_1 and data_2: one table (id, score); data_3: an unrelated table under the same name pattern.
+    await exec(`COPY (SELECT i AS id, i * 1.5 AS score FROM range(100) t(i)) TO ${lit(f('data_1.csv'))} (FORMAT csv, HEADER)`);
+    await exec(`COPY (SELECT 100 + i AS id, i * 2.5 AS score FROM range(80) t(i)) TO ${lit(f('data_2.csv'))} (FORMAT csv, HEADER)`);
+    await exec(`COPY (SELECT 'c' || i AS country, i * 1000 AS pop FROM range(20) t(i)) TO ${lit(f('data_3.csv'))} (FORMAT csv, HEADER)`);
+    const countOf = async (files: string[]) => Number((await one(`SELECT count(*) AS n FROM read_csv(${'[' + files.map((x) => lit(f(x))).join(', ') + ']'}, union_by_name = true)`)).n);
+    const before = { main: await countOf(['data_1.csv', 'data_2.csv']), other: await countOf(['data_3.csv']) };
+    await trackAndCommit(repo, ['data'], 'A');
+    await exec(`COPY (SELECT i AS id, CASE WHEN i < 10 THEN i * 1.5 + 1 ELSE i * 1.5 END AS score FROM range(120) t(i)) TO ${lit(f('data_1.csv'))} (FORMAT csv, HEADER)`);
+    await exec(`COPY (SELECT 100 + i AS id, i * 2.5 AS score, i % 2 = 0 AS flag FROM range(80) t(i)) TO ${lit(f('data_2.csv'))} (FORMAT csv, HEADER)`);
+    await exec(`COPY (SELECT 'c' || i AS country, i * 1000 AS pop FROM range(25) t(i)) TO ${lit(f('data_3.csv'))} (FORMAT csv, HEADER)`);
+    await trackAndCommit(repo, ['data'], 'B');
+    const after = { main: await countOf(['data_1.csv', 'data_2.csv']), other: await countOf(['data_3.csv']) };
+    const flags = Number((await one(`SELECT count(flag) AS n FROM read_csv(${lit(f('data_2.csv'))})`)).n);
+
+    const change = (await diffJson(repo)).changes[0];
+    expect(change.tables.map((t: any) => [t.name, t.layout, t.files])).toEqual([
+      ['data_*.csv', 'partitioned', { before: 2, after: 2, changed: 2 }],
+      ['data_3.csv', 'file', { before: 1, after: 1, changed: 1 }],
+    ]);
+    const [main, other] = change.tables;
+    // No union schema of unrelated tables: each table has its own columns.
+    expect(main.content.schema.after.map((c: any) => c.name).sort()).toEqual(['flag', 'id', 'score']);
+    expect(other.content.schema.after.map((c: any) => c.name)).toEqual(['country', 'pop']);
+    expect(main.content.dataset.rows).toEqual({ before: before.main, after: after.main, delta: after.main - before.main });
+    expect(other.content.rows).toEqual({ before: before.other, after: after.other, delta: after.other - before.other });
+    // The partition whose columns changed: a schema change of its table, and a note naming it.
+    expect(main.content.schema.added).toEqual([expect.objectContaining({ name: 'flag' })]);
+    expect(col(main.content.dataset.columns, 'flag').after.count).toBe(flags);
+    expect(main.content.notes).toContain('data/data_2.csv (after): columns differ from 1 other file(s) of the table: +flag');
+    // The files read to learn their columns are the totals' reads, not read twice nor called cached.
+    expect(main.content.dataset.read).toHaveLength(4);
+    expect(main.content.dataset.cached).toEqual([]);
+  });
+});

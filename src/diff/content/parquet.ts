@@ -8,6 +8,7 @@
  */
 import * as zlib from 'node:zlib';
 import type { AsyncBuffer, Compressors, FileMetaData, ParquetParsers, SchemaElement, SchemaTree } from 'hyparquet';
+import { exactBound } from './exact.js';
 import { canonical } from './hash.js';
 import { ContentParseError, readAll, type ReadContext } from './reader.js';
 import type { Cell, ColumnType, ContentSource } from './types.js';
@@ -183,7 +184,7 @@ export async function openParquet(source: ContentSource): Promise<ParquetFile> {
     const footer = new Uint8Array(len + 8);
     footer.set(meta, 0);
     footer.set(tail, len);
-    metadata = parseMetadata(parquetMetadata, footer);
+    metadata = await parseMetadata(parquetMetadata, footer);
     file = {
       byteLength: size,
       slice: async (start, end) => {
@@ -193,19 +194,69 @@ export async function openParquet(source: ContentSource): Promise<ParquetFile> {
     };
   } else {
     const all = await readAll(source);
-    metadata = parseMetadata(parquetMetadata, all);
+    metadata = await parseMetadata(parquetMetadata, all);
     const ab = all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer;
     file = { byteLength: ab.byteLength, slice: (start, end) => ab.slice(start, end) };
   }
   return { metadata, columns: parquetColumns(parquetSchema(metadata)), rows: Number(metadata.num_rows), file };
 }
 
-function parseMetadata(parse: typeof import('hyparquet').parquetMetadata, bytes: Uint8Array): FileMetaData {
+async function parseMetadata(parse: typeof import('hyparquet').parquetMetadata, bytes: Uint8Array): Promise<FileMetaData> {
+  let metadata: FileMetaData;
   try {
-    return parse(bytes);
+    // Timestamps in the statistics as exact text too (the default parsers make millisecond Dates).
+    metadata = parse(bytes, { parsers: EXACT_PARSERS });
   } catch (err) {
     throw new ContentParseError(`unreadable Parquet footer (${(err as Error).message})`);
   }
+  if (metadata.schema.some((e) => decimalScale(e) !== undefined)) await exactDecimalBounds(metadata, bytes);
+  return metadata;
+}
+
+/** A DECIMAL bound's raw statistics bytes: INT32 and INT64 little-endian (plain encoding), byte arrays big-endian two's complement. */
+function rawUnscaled(bytes: Uint8Array, type: SchemaElement['type']): bigint | undefined {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (type === 'INT32') return bytes.byteLength === 4 ? BigInt(view.getInt32(0, true)) : undefined;
+  if (type === 'INT64') return bytes.byteLength === 8 ? view.getBigInt64(0, true) : undefined;
+  return unscaled(bytes);
+}
+
+/**
+ * The footer's DECIMAL min and max, exactly: hyparquet turns them into doubles, so DECIMAL(38,2) bounds
+ * that differ in the last digit would read as one number. The footer's Thrift is read again (it is a few
+ * KB) for the raw bytes of those statistics, which replace the doubles: a number when the double reads
+ * back as the same decimal, else the exact text (exact.ts), as the bounds computed from rows are.
+ */
+async function exactDecimalBounds(metadata: FileMetaData, bytes: Uint8Array): Promise<void> {
+  const { deserializeTCompactProtocol } = await import('hyparquet/src/thrift.js');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const length = view.getUint32(bytes.byteLength - 8, true);
+  let raw: { [key: `field_${number}`]: any };
+  try {
+    raw = deserializeTCompactProtocol({ view, offset: bytes.byteLength - 8 - length });
+  } catch {
+    return; // hyparquet read it a moment ago; nothing better to offer than its doubles
+  }
+  const leaves = metadata.schema.filter((e) => e.type);
+  const bound = (value: unknown, e: SchemaElement, scale: number): number | string | undefined => {
+    if (!(value instanceof Uint8Array)) return undefined;
+    const u = rawUnscaled(value, e.type);
+    return u === undefined ? undefined : exactBound(decimalText(u, scale));
+  };
+  (raw.field_4 as any[] | undefined)?.forEach((rg, g) => {
+    (rg.field_1 as any[] | undefined)?.forEach((chunk, c) => {
+      const e = leaves[c];
+      const scale = e && decimalScale(e);
+      const stats = metadata.row_groups[g]?.columns[c]?.meta_data?.statistics;
+      const rawStats = chunk.field_3?.field_12;
+      if (scale === undefined || !stats || !rawStats) return;
+      // Unknown byte layouts keep nothing rather than a rounded double.
+      (stats as Record<string, unknown>).max = bound(rawStats.field_1, e, scale);
+      (stats as Record<string, unknown>).min = bound(rawStats.field_2, e, scale);
+      (stats as Record<string, unknown>).max_value = bound(rawStats.field_5, e, scale);
+      (stats as Record<string, unknown>).min_value = bound(rawStats.field_6, e, scale);
+    });
+  });
 }
 
 /**

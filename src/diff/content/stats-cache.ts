@@ -7,7 +7,7 @@
 import type { FileStats } from './types.js';
 
 /** Bump when the statistics computed from the same bytes change (a reader fix, a new statistic): older entries are then ignored. */
-export const STATS_ENGINE_VERSION = 1;
+export const STATS_ENGINE_VERSION = 2;
 
 /** `footer`: a Parquet file's footer statistics; `data`: statistics from every row. */
 export type StatsKind = 'data' | 'footer';

@@ -38,7 +38,12 @@ export async function fileStats(source: ContentSource, format: TabularFormat): P
 export async function datasetTotals(
   before: readonly TotalsEntry[],
   after: readonly TotalsEntry[],
-  options: { store?: StatsStore; onProgress?: ContentDiffOptions['onProgress'] } = {},
+  options: {
+    store?: StatsStore;
+    onProgress?: ContentDiffOptions['onProgress'];
+    /** Statistics this run already computed (to group files by schema), by `<key>.<kind>`: listed as read, not read again. */
+    computed?: ReadonlyMap<string, FileStats>;
+  } = {},
 ): Promise<DatasetTotals> {
   // One entry per distinct content: a changed partition read at both versions is listed twice.
   const read: string[] = [];
@@ -53,6 +58,12 @@ export async function datasetTotals(
     let p = memo.get(memoKey);
     if (!p) {
       p = (async () => {
+        const now = e.key ? options.computed?.get(`${e.key}.${kind}`) : undefined;
+        if (now && now.format === e.format) {
+          read.push(e.path);
+          if (now.rows === null) unavailable.add(e.path);
+          return now;
+        }
         const hit = e.key ? options.store?.get(e.key, kind) : undefined;
         if (hit && hit.format === e.format) {
           cached.push(e.path);

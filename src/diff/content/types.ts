@@ -289,10 +289,10 @@ export interface FileStats {
 export interface TableDiff {
   /** The path of a one-file table, else the pattern its files share (`date=*\/part-*.parquet`), relative to the directory. */
   name: string;
-  layout: 'file' | 'partitioned' | 'converted';
+  layout: 'file' | 'partitioned' | 'converted' | 'moved';
   /** Files of the table in each version, and how many of them changed. */
   files: { before: number; after: number; changed: number };
-  /** `converted`: true when both versions hold the same records (multiset of rows), false when not; else null. */
+  /** `converted` and `moved`: true when both versions hold the same records (multiset of rows), false when not; else null. */
   sameRecords: boolean | null;
   content: ContentDiff | null;
   /** Why the content could not be compared (objects missing, …); null when it was. */

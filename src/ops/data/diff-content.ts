@@ -3,7 +3,7 @@ import type { DataDiff } from '../../diff/data-diff.js';
 import type { Warning } from '../../events.js';
 import type { Manifest } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
-import type { ContentDiff, ContentSource, StatsStore, TableDiff, TableGroup, TabularFormat, TotalsEntry } from '../../diff/content/index.js';
+import type { ContentDiff, ContentSource, FileStats, Grouping, SchemaOf, StatsStore, TableDiff, TableGroup, TabularFormat, TotalsEntry } from '../../diff/content/index.js';
 import type { OpContext } from '../context.js';
 import { DirStatsStore } from './content-stats.js';
 import { isDvsError } from '../../errors.js';
@@ -103,6 +103,13 @@ export async function attachContentDiffs(
     if (!s.oid || !repo.cache.has(s.oid)) return undefined;
     return content.fileSource(repo.cache.pathOf(s.oid), s.path);
   };
+  // The paths gave the candidate tables; the columns of their files decide them (diff/content/tables.ts).
+  const computed = new Map<string, FileStats>();
+  for (const change of new Set(jobs.filter((j) => j.table?.group.layout === 'partitioned').map((j) => j.change))) {
+    const schemaOf = await schemasOf(content, jobs.filter((j) => j.change === change), open, store, computed);
+    const regrouped = tableJobs(content, change, manifests.get(change.path) ?? {}, options.workspace, (g) => content.splitBySchema(g, schemaOf));
+    jobs.splice(0, jobs.length, ...jobs.filter((j) => j.change !== change), ...regrouped);
+  }
   for (const t of tensorJobs) {
     const [before, after] = [t.before && (await open(t.before)), t.after && (await open(t.after))];
     if ((t.before && !before) || (t.after && !after)) {
@@ -112,11 +119,11 @@ export async function attachContentDiffs(
     (t.change.tensors ??= []).push(await content.diffTensors(t.path, before, after));
   }
   for (const job of jobs) {
-    const result = await diffJob(content, job, open, options, ctx, store);
+    const result = await diffJob(content, job, open, options, ctx, store, computed);
     if (job.table) {
       job.table.diff.content = result.content;
       job.table.diff.contentError = result.error;
-      job.table.diff.sameRecords = job.table.group.layout === 'converted' && result.content ? await convertedSameRecords(ctx, job, result.content) : null;
+      job.table.diff.sameRecords = counterparts(job) && result.content ? await convertedSameRecords(ctx, job, result.content) : null;
     } else {
       if (result.content) job.change.content = result.content;
       if (result.error) job.change.contentError = result.error;
@@ -206,8 +213,51 @@ function fileJob(content: ContentModule, change: DataDiff, workspace: boolean): 
   };
 }
 
+/**
+ * The column names of every file of the change's partitioned tables, each version, from the stats cache
+ * or read now (one pass, whose statistics the totals then reuse: `computed`).
+ */
+async function schemasOf(
+  content: ContentModule,
+  jobs: Job[],
+  open: (s: Side) => Promise<ContentSource | undefined>,
+  store: StatsStore,
+  computed: Map<string, FileStats>,
+): Promise<SchemaOf> {
+  const names = new Map<string, readonly string[] | undefined>();
+  const prefix = `${jobs[0]!.change.path}/`;
+  const tasks: Array<{ side: 'before' | 'after'; s: Side }> = [];
+  for (const j of jobs) {
+    if (j.table?.group.layout !== 'partitioned') continue;
+    for (const side of ['before', 'after'] as const) for (const s of j.table.all[side]) tasks.push({ side, s });
+  }
+  const statsOf = async (s: Side): Promise<FileStats | undefined> => {
+    const format = content.detectFormat(s.path)!;
+    const kind = statsKind(content, s.path);
+    const hit = s.oid ? (computed.get(`${s.oid}.${kind}`) ?? store.get(s.oid, kind)) : undefined;
+    if (hit && hit.format === format) return hit;
+    const source = await open(s);
+    if (!source) return undefined;
+    const stats = await content.fileStats(source, format);
+    if (s.oid) {
+      computed.set(`${s.oid}.${kind}`, stats);
+      if (stats.error === null) store.put(s.oid, kind, stats);
+    }
+    return stats;
+  };
+  const worker = async (): Promise<void> => {
+    for (let t = tasks.shift(); t; t = tasks.shift()) {
+      // A file that cannot be summarised has unknown columns: it stays in its table, whose diff says why.
+      const stats = await statsOf(t.s).catch(() => undefined);
+      names.set(`${t.side}\u0000${t.s.path.slice(prefix.length)}`, stats && stats.rows !== null ? stats.columns.map((c) => c.name) : undefined);
+    }
+  };
+  await Promise.all(Array.from({ length: 4 }, worker));
+  return (path, side) => names.get(`${side}\u0000${path}`);
+}
+
 /** One job per table of the directory that has a changed file; the changed files that are not tabular, listed. */
-function tableJobs(content: ContentModule, change: DataDiff, versions: DirVersions, workspace: boolean): Job[] {
+function tableJobs(content: ContentModule, change: DataDiff, versions: DirVersions, workspace: boolean, regroup: (g: Grouping) => Grouping = (g) => g): Job[] {
   const changedBefore = new Map<string, Oid>();
   const changedAfter = new Map<string, Oid>();
   for (const f of change.files ?? []) {
@@ -218,7 +268,7 @@ function tableJobs(content: ContentModule, change: DataDiff, versions: DirVersio
   // Without a manifest (not loaded), a side is known only by its changed files.
   const allBefore = new Map(versions.before ? versions.before.entries.map((e) => [e.path, e.oid]) : changedBefore);
   const allAfter = new Map(versions.after ? versions.after.entries.map((e) => [e.path, e.oid]) : changedAfter);
-  const grouping = content.groupTables([...allBefore.keys()], [...allAfter.keys()]);
+  const grouping = regroup(content.groupTables([...allBefore.keys()], [...allAfter.keys()]));
   const full = (p: string) => `${change.path}/${p}`;
   const beforeSide = (p: string, oid: Oid): Side => ({ path: full(p), oid });
   const afterSide = (p: string, oid: Oid): Side => (workspace ? { path: full(p), workspacePath: full(p), oid } : { path: full(p), oid });
@@ -251,7 +301,7 @@ function tableJobs(content: ContentModule, change: DataDiff, versions: DirVersio
       },
     });
   }
-  if (tables.length) change.tables = tables;
+  change.tables = tables.length ? tables : undefined;
   return jobs;
 }
 
@@ -262,6 +312,7 @@ async function diffJob(
   options: ContentDiffOptions,
   ctx: OpContext,
   store: StatsStore,
+  computed: ReadonlyMap<string, FileStats>,
 ): Promise<{ content: ContentDiff | null; error: string | null }> {
   try {
     const before = await Promise.all(job.before.map(open));
@@ -275,8 +326,8 @@ async function diffJob(
     const run = (rowLevel: boolean | undefined) =>
       content.diffPartitions(withFormat(before), withFormat(after), { rows: options.rows, key: options.key, normalizeNumbers: options.normalizeNumbers, rowLevel, onProgress: ctx.onProgress });
     let diff: ContentDiff;
-    if (job.table?.group.layout === 'converted' && !asked) {
-      // A converted file: statistics first (a Parquet side from its footer); the records are compared only
+    if (counterparts(job) && !asked) {
+      // A converted (or moved) file: statistics first (a Parquet side from its footer); the records are compared only
       // when the row counts leave it possible that they are the same.
       diff = await run(false);
       if (diff.rows.before !== null && diff.rows.before === diff.rows.after) diff = await run(true);
@@ -286,12 +337,19 @@ async function diffJob(
     const all = job.table?.all;
     if (all && job.table!.group.layout === 'partitioned') {
       const entry = (s: Side): TotalsEntry => ({ path: s.path, format: content.detectFormat(s.path)!, key: s.oid, open: () => open(s) });
-      diff.dataset = await content.datasetTotals(all.before.map(entry), all.after.map(entry), { store, onProgress: ctx.onProgress });
+      diff.dataset = await content.datasetTotals(all.before.map(entry), all.after.map(entry), { store, computed, onProgress: ctx.onProgress });
     }
+    if (job.table?.group.notes) diff.notes.push(...job.table.group.notes.map((n) => `${job.change.path}/${n}`));
     return { content: diff, error: null };
   } catch (err) {
     return { content: null, error: (err as Error).message.split('\n')[0]! };
   }
+}
+
+/** A table whose two versions are other files (converted, moved): are they the same records? */
+function counterparts(job: Job): boolean {
+  const layout = job.table?.group.layout;
+  return layout === 'converted' || layout === 'moved';
 }
 
 /** Every changed file of `change` is on both sides under the same name: nothing was added, removed or renamed. */

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fileStats, groupTables, sharedBins, summarize, tablePattern } from '../../../src/diff/content/index.js';
+import { fileStats, groupTables, sharedBins, splitBySchema, summarize, tablePattern } from '../../../src/diff/content/index.js';
 import { mergeFileStats } from '../../../src/diff/content/partial.js';
 import { source, write } from './fixtures.js';
 
@@ -34,9 +34,61 @@ describe('groupTables', () => {
     expect(g.other).toEqual({ before: ['logo.png'], after: ['logo.png'] });
   });
 
+  it('pairs a file moved to another folder (its format may change too), only when the name has one candidate on each side', () => {
+    const g = groupTables(['raw/flights.csv', 'raw/cars.csv', 'old/a.csv', 'a/x.csv', 'b/x.csv'], ['clean/flights.csv', 'raw/cars.csv', 'new/a.parquet', 'c/x.csv']);
+    expect(g.tables.map((t) => [t.name, t.layout])).toEqual([
+      ['a/x.csv', 'file'],
+      ['b/x.csv', 'file'],
+      ['c/x.csv', 'file'],
+      ['old/a.csv → new/a.parquet', 'moved'],
+      ['raw/cars.csv', 'file'],
+      ['raw/flights.csv → clean/flights.csv', 'moved'],
+    ]);
+  });
+
   it('keeps two files of one name and two formats in both versions as two tables (no conversion evidence)', () => {
     const g = groupTables(['d.csv', 'd.parquet'], ['d.csv', 'd.parquet']);
     expect(g.tables.map((t) => t.name)).toEqual(['d.csv', 'd.parquet']);
+  });
+});
+
+describe('splitBySchema', () => {
+  const schemas = (m: Record<string, string>) => (path: string, side: 'before' | 'after') => {
+    const s = m[`${side}:${path}`] ?? m[path];
+    return s === undefined ? undefined : s.split(',');
+  };
+
+  it('splits one path pattern into tables by columns; a partition whose columns changed stays in its table, with a note', () => {
+    const before = ['data_1.csv', 'data_2.csv', 'data_3.csv', 'data_4.csv', 'data_5.csv'];
+    const after = [...before, 'data_6.csv'];
+    const g = splitBySchema(
+      groupTables(before, after),
+      schemas({
+        'data_1.csv': 'id,score',
+        'data_2.csv': 'score,id', // another order: the same columns
+        'before:data_3.csv': 'id,score',
+        'after:data_3.csv': 'id,score,extra', // this partition's columns changed
+        'data_4.csv': 'name,price',
+        'data_5.csv': 'name,price',
+        'data_6.csv': 'country,pop', // a table of its own
+      }),
+    );
+    expect(g.tables.map((t) => [t.name, t.layout, t.before, t.after])).toEqual([
+      ['data_*.csv (columns id, score)', 'partitioned', ['data_1.csv', 'data_2.csv', 'data_3.csv'], ['data_1.csv', 'data_2.csv', 'data_3.csv']],
+      ['data_*.csv (columns name, price)', 'partitioned', ['data_4.csv', 'data_5.csv'], ['data_4.csv', 'data_5.csv']],
+      ['data_6.csv', 'file', [], ['data_6.csv']],
+    ]);
+    const changed = g.tables.find((t) => t.before.includes('data_3.csv'))!;
+    expect(changed.notes).toEqual(['data_3.csv (after): columns differ from 2 other file(s) of the table: +extra']);
+  });
+
+  it('keeps columns added in later partitions (schema evolution) and files of unknown columns in the table', () => {
+    const g = splitBySchema(
+      groupTables(['d=1/p.parquet', 'd=2/p.parquet'], ['d=1/p.parquet', 'd=2/p.parquet', 'd=3/p.parquet', 'd=4/p.parquet']),
+      schemas({ 'd=1/p.parquet': 'a,b', 'd=2/p.parquet': 'a,b', 'd=3/p.parquet': 'a,b,c' }),
+    );
+    expect(g.tables.map((t) => [t.name, t.after.length])).toEqual([['d=*/p.parquet', 4]]);
+    expect(g.tables[0]!.notes).toEqual(['d=3/p.parquet (after): columns differ from 2 other file(s) of the table: +c']);
   });
 });
 
