@@ -155,7 +155,8 @@ async function resolveStart(ctx: OpContext, objects: Objects, named: Named, opti
     }
     const row = options.row - 1;
     if (named.file === undefined) return startAt(named, row);
-    const source = (await dirSources(ctx, objects, named)).find((s) => s.rel === named.file);
+    // The index that made the directory lists its files: the manifest is then not needed.
+    const source = index?.output.files?.find((f) => f.path === named.file) ?? (await dirSources(ctx, objects, named)).find((s) => s.rel === named.file);
     if (!source) throw new DvsError('ROW_NOT_FOUND', `${named.path}/${named.file}: not a CSV, TSV, JSON Lines or Parquet file of ${named.path}`, { hint: `List its files: dvs list ${named.path}`, data: { path: `${named.path}/${named.file}` } });
     return startAt(named, row, source.oid);
   }
