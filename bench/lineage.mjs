@@ -29,7 +29,7 @@ if (mode === 'split') {
   mkdirSync(output, { recursive: true });
   const parts = Array.from({ length: Number(arg) }, (_, k) => createWriteStream(output + '/part-' + k + '.jsonl'));
   let i = 0;
-  for await (const line of createInterface({ input: createReadStream(input), crlfDelay: Infinity })) if (line) parts[i++ % parts.length].write(line + '\n');
+  for await (const line of createInterface({ input: createReadStream(input), crlfDelay: Infinity })) if (line) parts[i++ % parts.length].write(line + '\\n');
   await Promise.all(parts.map((p) => new Promise((r) => p.end(r))));
   process.exit(0);
 }
