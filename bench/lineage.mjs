@@ -21,9 +21,18 @@ async function jsonl(path, n) {
   await new Promise((r) => out.end(buf, r));
 }
 
-const COPY = `import { createReadStream, createWriteStream } from 'node:fs';
+const COPY = `import { createReadStream, createWriteStream, mkdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 const [mode, arg, input, output] = process.argv.slice(2);
+if (mode === 'split') {
+  // Row i to part i % arg of the output directory: a hash-partitioning split, rows out of input order.
+  mkdirSync(output, { recursive: true });
+  const parts = Array.from({ length: Number(arg) }, (_, k) => createWriteStream(output + '/part-' + k + '.jsonl'));
+  let i = 0;
+  for await (const line of createInterface({ input: createReadStream(input), crlfDelay: Infinity })) if (line) parts[i++ % parts.length].write(line + '\\n');
+  await Promise.all(parts.map((p) => new Promise((r) => p.end(r))));
+  process.exit(0);
+}
 const out = createWriteStream(output);
 const seen = new Set();
 let buf = '';
@@ -100,5 +109,29 @@ export async function run({ work, log }) {
   out.push({ name: 'lineage trace back, CPU (row values read from the data included)', value: backCpu, unit: 's', baseline: versionCpu, baselineName: 'dvs --version', target: '< 1 s', pass: backCpu < 1 });
   out.push({ name: 'lineage trace --source forward through the same 3 transforms (wall)', value: forward, unit: 'ms', target: '< 1000 ms', pass: forward < 1000 });
   out.push({ name: 'lineage trace --source forward, CPU', value: forwardCpu, unit: 's', baseline: versionCpu, baselineName: 'dvs --version', target: '< 1 s', pass: forwardCpu < 1 });
+
+  // --- a directory output: the same rows split into 4 files (out of input order: the index's slow path)
+  const splitRuns = quick ? 1 : 3;
+  log(`split into a directory of 4 files, with and without the row index, ${splitRuns} pairs`);
+  const split = (index) => {
+    const o = `data/s${n++}`;
+    return dvs(['transform', '--name', 'split', '-i', 'raw/cc.jsonl', '-o', o, '-p', 'parts=4', ...(index ? [] : ['--no-row-index']), '--', node, 'step.mjs', 'split', '4', 'raw/cc.jsonl', o], { cwd: repo }).cpuS;
+  };
+  const splitCommand = median(3, () => {
+    const t = sh(`/usr/bin/time -f '%U %S' ${node} step.mjs split 4 raw/cc.jsonl /tmp/dvs-bench-s-${process.pid} 2>&1 >/dev/null | tail -1`, { cwd: repo }).stdout.trim().split(' ');
+    return Number(t[0]) + Number(t[1]);
+  });
+  const splitWithout = [];
+  const splitWith = [];
+  for (let i = 0; i < splitRuns; i++) {
+    splitWithout.push(split(false));
+    splitWith.push(split(true));
+  }
+  const splitTracking = med(splitWithout) - splitCommand;
+  const splitIndex = med(splitWith.map((w, i) => w - splitWithout[i]));
+  out.push({ name: `recording the row index of a directory output (the ${rows.toLocaleString('en-US')} rows split into 4 files), on top of tracking (CPU; without: ${splitWithout.map((x) => x.toFixed(1)).join(', ')} s, with: ${splitWith.map((x) => x.toFixed(1)).join(', ')} s)`, value: (100 * splitIndex) / splitTracking, unit: '%', baseline: splitTracking, baselineName: 'tracking, s', target: '<= 20 %', pass: splitIndex / splitTracking <= 0.2 });
+  sh('git add -A && git commit -q -m split', { cwd: repo });
+  const dirBack = median(3, () => trace([`data/s${n - 1}/part-2.jsonl`, '--row', String(Math.floor(rows * 0.1))]).cpuS);
+  out.push({ name: 'lineage trace back from a row of a file of that directory, CPU', value: dirBack, unit: 's', baseline: versionCpu, baselineName: 'dvs --version', target: '< 1 s', pass: dirBack < 1 });
   return out;
 }

@@ -43,6 +43,11 @@ export interface LineageRecord {
   command: string[] | string | null;
   /** The directory the command ran in, relative to the repository root; absent for the root itself. */
   cwd?: string;
+  /**
+   * The column declared with `--row-id`: the transform keeps it, so rows are named by its value in the
+   * row indexes, `dvs repro` passes it again and `--key` on it needs no data. Absent when not declared.
+   */
+  rowId?: string;
   inputs: LineageIO[];
   outputs: LineageIO[];
   /** ISO 8601 UTC. */
@@ -75,6 +80,7 @@ export function lineageToStored(r: LineageRecord): Record<string, unknown> {
     ...(r.paramsFrom?.length ? { params_from: r.paramsFrom } : {}),
     command: r.command,
     ...(r.cwd ? { cwd: r.cwd } : {}),
+    ...(r.rowId !== undefined ? { row_id: r.rowId } : {}),
     inputs: r.inputs.map(ioToStored),
     outputs: r.outputs.map(ioToStored),
     started: r.started,
@@ -145,12 +151,15 @@ export function parseLineage(value: unknown, where = 'lineage'): LineageRecord {
   }
   const cwd = value.cwd;
   if (cwd !== undefined && !(typeof cwd === 'string' && isPlainRelative(cwd))) throw fail(`lineage.cwd must be a plain relative directory, not ${quote(cwd)}`);
+  const rowId = value.row_id;
+  if (rowId !== undefined && !(typeof rowId === 'string' && rowId !== '')) throw fail(`lineage.row_id must be a column name, not ${quote(rowId)}`);
   return {
     transform: value.transform,
     params: f.scalars('params'),
     ...(paramsFrom?.length ? { paramsFrom: paramsFrom as string[] } : {}),
     command: command === undefined ? null : (command as LineageRecord['command']),
     ...(cwd ? { cwd } : {}),
+    ...(rowId !== undefined ? { rowId } : {}),
     inputs: f.maps('inputs').map((io) => parseIO(io, fail)),
     outputs: f.maps('outputs').map((io) => parseIO(io, fail)),
     started: f.str('started'),

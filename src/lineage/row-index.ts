@@ -13,14 +13,65 @@ import type { Oid } from '../objects/oid.js';
 
 export type RowFormat = 'csv' | 'tsv' | 'jsonl';
 
-/** The fingerprints of one file's data rows, in file order. */
+/**
+ * One tabular file of a directory, in a directory's scan or index: its rows are the directory's rows
+ * [start, start + rows), in manifest order. `path` is relative to the directory.
+ */
+export interface FileSpan {
+  path: string;
+  oid: Oid;
+  rows: number;
+  lineBase: number;
+}
+
+/** The fingerprints of one file's data rows, in file order; of a directory, its tabular files' rows one after another. */
 export interface RowScan {
   rows: number;
   /** Two u32 per row: low and high halves of a 64-bit fingerprint. */
   fps: Uint32Array;
-  /** 1-based line where each row starts; undefined when every row n (0-based) is on line n + lineBase. */
+  /** 1-based line where each row starts (within its file); undefined when every row n (0-based) is on line n + lineBase (of its file). */
   lines?: Uint32Array;
   lineBase: number;
+  /** A directory: its tabular files, whose rows follow each other in this order. */
+  files?: FileSpan[];
+}
+
+/**
+ * The scan of a directory from its files' scans: fingerprints one after another, and a line table only
+ * when some file needs one (each row's line is within its own file).
+ */
+export function concatScans(files: Array<{ path: string; oid: Oid; scan: RowScan }>): RowScan {
+  const rows = files.reduce((n, f) => n + f.scan.rows, 0);
+  const fps = new Uint32Array(rows * 2);
+  const listed = files.some((f) => f.scan.lines);
+  const lines = listed ? new Uint32Array(rows) : undefined;
+  let at = 0;
+  for (const f of files) {
+    fps.set(f.scan.fps.subarray(0, f.scan.rows * 2), at * 2);
+    if (lines) for (let r = 0; r < f.scan.rows; r++) lines[at + r] = lineOf(f.scan, r);
+    at += f.scan.rows;
+  }
+  return { rows, fps, lineBase: 1, ...(lines ? { lines } : {}), files: files.map((f) => ({ path: f.path, oid: f.oid, rows: f.scan.rows, lineBase: f.scan.lineBase })) };
+}
+
+/** The file of a directory's row (0-based): its span and the row within it; undefined past the end. */
+export function fileOfRow(files: readonly FileSpan[], row: number): { file: FileSpan; row: number } | undefined {
+  let start = 0;
+  for (const file of files) {
+    if (row < start + file.rows) return { file, row: row - start };
+    start += file.rows;
+  }
+  return undefined;
+}
+
+/** The directory row (0-based) of a file's row; undefined when the directory has no such tabular file. */
+export function rowOfFile(files: readonly FileSpan[], path: string, row: number): number | undefined {
+  let start = 0;
+  for (const file of files) {
+    if (file.path === path) return row < file.rows ? start + row : undefined;
+    start += file.rows;
+  }
+  return undefined;
 }
 
 const MAGIC = 'DVSROWS1';
@@ -362,6 +413,7 @@ export interface IndexInput {
   oid: Oid;
   rows: number;
   lineBase: number;
+  files?: FileSpan[];
   /** What became of each row: ≥ 0 kept as that output row; -1 dropped; ≤ -2 dropped, a copy of output row -fate-2. */
   fates: Int32Array;
   lines?: Uint32Array;
@@ -369,7 +421,7 @@ export interface IndexInput {
 
 export interface RowIndex {
   fingerprint: string;
-  output: { path: string; oid: Oid; rows: number; lineBase: number; lines?: Uint32Array };
+  output: { path: string; oid: Oid; rows: number; lineBase: number; lines?: Uint32Array; files?: FileSpan[] };
   fps: Uint32Array;
   /** Per output row: index into `inputs`, or NO_ORIGIN. */
   originInput: Uint32Array;
@@ -379,8 +431,13 @@ export interface RowIndex {
 
 export const NO_ORIGIN = 0xffffffff;
 
-export function lineOf(x: { lineBase: number; lines?: Uint32Array }, row: number): number {
-  return x.lines ? x.lines[row] : x.lineBase + row;
+export function lineOf(x: { lineBase: number; lines?: Uint32Array; files?: readonly FileSpan[] }, row: number): number {
+  if (x.lines) return x.lines[row];
+  if (x.files) {
+    const at = fileOfRow(x.files, row);
+    return at ? at.file.lineBase + at.row : row + 1;
+  }
+  return x.lineBase + row;
 }
 
 /**
@@ -551,12 +608,29 @@ export function buildRowIndex(mode: FingerprintMode, output: { path: string; oid
   const m = matchRows(output.scan, inputs.map((i) => i.scan));
   return {
     fingerprint: modeName(mode),
-    output: { path: output.path, oid: output.oid, rows: output.scan.rows, lineBase: output.scan.lineBase, lines: output.scan.lines },
+    output: { path: output.path, oid: output.oid, rows: output.scan.rows, lineBase: output.scan.lineBase, lines: output.scan.lines, ...filesOf(output.scan) },
     fps: output.scan.fps,
     originInput: m.originInput,
     originRow: m.originRow,
-    inputs: inputs.map((i, n) => ({ path: i.path, oid: i.oid, rows: i.scan.rows, lineBase: i.scan.lineBase, lines: i.scan.lines, fates: m.fates[n] })),
+    inputs: inputs.map((i, n) => ({ path: i.path, oid: i.oid, rows: i.scan.rows, lineBase: i.scan.lineBase, lines: i.scan.lines, ...filesOf(i.scan), fates: m.fates[n] })),
   };
+}
+
+function filesOf(x: { files?: FileSpan[] }): { files?: FileSpan[] } {
+  return x.files ? { files: x.files } : {};
+}
+
+/** A side of the stored header: a directory's side lists its tabular files. */
+function headerSide(x: { path: string; oid: Oid; rows: number; lineBase: number; lines?: Uint32Array; files?: FileSpan[] }): StoredSide {
+  return { path: x.path, oid: x.oid, rows: x.rows, lineBase: x.lineBase, lines: x.lines ? 'listed' : 'regular', ...(x.files ? { files: x.files.map((f) => ({ path: f.path, oid: f.oid, rows: f.rows, lineBase: f.lineBase })) } : {}) };
+}
+
+/** A directory side's files, checked: their rows must add up to the side's (else positions would be wrong). */
+function sideFiles(side: StoredSide, oid: string): { files?: FileSpan[] } {
+  if (side.files === undefined) return {};
+  const ok = Array.isArray(side.files) && side.files.every((f) => f !== null && typeof f === 'object' && typeof f.path === 'string' && typeof f.oid === 'string' && Number.isInteger(f.rows) && f.rows >= 0 && Number.isInteger(f.lineBase));
+  if (!ok || side.files.reduce((n, f) => n + f.rows, 0) !== side.rows) throw new RowIndexFormatError(oid, `the files of ${side.path} do not add up to its rows`);
+  return { files: side.files };
 }
 
 function requireLittleEndian(): void {
@@ -566,11 +640,7 @@ function requireLittleEndian(): void {
 /** The stored form: magic, u32 header length, JSON header, then u32 arrays (4-byte aligned, little-endian). */
 export function encodeRowIndex(index: RowIndex): Buffer {
   requireLittleEndian();
-  const header = {
-    fingerprint: index.fingerprint,
-    output: { path: index.output.path, oid: index.output.oid, rows: index.output.rows, lineBase: index.output.lineBase, lines: index.output.lines ? 'listed' : 'regular' },
-    inputs: index.inputs.map((i) => ({ path: i.path, oid: i.oid, rows: i.rows, lineBase: i.lineBase, lines: i.lines ? 'listed' : 'regular' })),
-  };
+  const header: StoredHeader = { fingerprint: index.fingerprint, output: headerSide(index.output), inputs: index.inputs.map(headerSide) };
   let json = Buffer.from(JSON.stringify(header), 'utf8');
   const pad = (4 - ((12 + json.length) % 4)) % 4;
   if (pad) json = Buffer.concat([json, Buffer.from(' '.repeat(pad))]);
@@ -596,7 +666,7 @@ export function decodeRowIndex(data: Buffer, oid: string): RowIndex {
   requireLittleEndian();
   if (data.length < 12 || data.toString('latin1', 0, 8) !== MAGIC) throw new RowIndexFormatError(oid, 'not a row index');
   const len = data.readUInt32LE(8);
-  let header: { fingerprint: string; output: { path: string; oid: Oid; rows: number; lineBase: number; lines: string }; inputs: Array<{ path: string; oid: Oid; rows: number; lineBase: number; lines: string }> };
+  let header: StoredHeader;
   try {
     header = JSON.parse(data.toString('utf8', 12, 12 + len));
   } catch {
@@ -619,11 +689,11 @@ export function decodeRowIndex(data: Buffer, oid: string): RowIndex {
   const inputs: IndexInput[] = header.inputs.map((i) => {
     const fates = new Int32Array(take(i.rows).buffer, aligned.byteOffset + at - i.rows * 4, i.rows);
     const lines = i.lines === 'listed' ? take(i.rows) : undefined;
-    return { path: i.path, oid: i.oid, rows: i.rows, lineBase: i.lineBase, fates, ...(lines ? { lines } : {}) };
+    return { path: i.path, oid: i.oid, rows: i.rows, lineBase: i.lineBase, fates, ...(lines ? { lines } : {}), ...sideFiles(i, oid) };
   });
   return {
     fingerprint: header.fingerprint,
-    output: { path: out.path, oid: out.oid, rows: out.rows, lineBase: out.lineBase, ...(outLines ? { lines: outLines } : {}) },
+    output: { path: out.path, oid: out.oid, rows: out.rows, lineBase: out.lineBase, ...(outLines ? { lines: outLines } : {}), ...sideFiles(out, oid) },
     fps,
     originInput,
     originRow,
@@ -633,7 +703,7 @@ export function decodeRowIndex(data: Buffer, oid: string): RowIndex {
 
 /** The scan an index holds for its output, so the next step need not read that data again. */
 export function scanOfIndex(index: RowIndex): RowScan {
-  return { rows: index.output.rows, fps: index.fps, lineBase: index.output.lineBase, ...(index.output.lines ? { lines: index.output.lines } : {}) };
+  return { rows: index.output.rows, fps: index.fps, lineBase: index.output.lineBase, ...(index.output.lines ? { lines: index.output.lines } : {}), ...filesOf(index.output) };
 }
 
 /**
@@ -642,8 +712,9 @@ export function scanOfIndex(index: RowIndex): RowScan {
  */
 export interface RowIndexView {
   fingerprint: string;
-  output: { path: string; oid: Oid; rows: number };
-  inputs: ReadonlyArray<{ path: string; oid: Oid; rows: number }>;
+  /** `files`: a directory's tabular files, whose rows are the side's rows one file after another. */
+  output: { path: string; oid: Oid; rows: number; files?: readonly FileSpan[] };
+  inputs: ReadonlyArray<{ path: string; oid: Oid; rows: number; files?: readonly FileSpan[] }>;
   /** Index into `inputs` of the output row's origin, or NO_ORIGIN. */
   originInput(row: number): number;
   originRow(row: number): number;
@@ -691,8 +762,8 @@ interface StoredArrays {
  */
 export class StoredRowIndex implements RowIndexView {
   readonly fingerprint: string;
-  readonly output: { path: string; oid: Oid; rows: number; lineBase: number };
-  readonly inputs: Array<{ path: string; oid: Oid; rows: number; lineBase: number }>;
+  readonly output: { path: string; oid: Oid; rows: number; lineBase: number; files?: FileSpan[] };
+  readonly inputs: Array<{ path: string; oid: Oid; rows: number; lineBase: number; files?: FileSpan[] }>;
   private readonly at: StoredArrays;
   private readonly fd: number;
   private readonly word = Buffer.alloc(4);
@@ -730,8 +801,8 @@ export class StoredRowIndex implements RowIndexView {
       };
       if (pos > size) throw new RowIndexFormatError(oid, 'truncated');
       this.fingerprint = header.fingerprint;
-      this.output = { path: out.path, oid: out.oid, rows: out.rows, lineBase: out.lineBase };
-      this.inputs = header.inputs.map((i) => ({ path: i.path, oid: i.oid, rows: i.rows, lineBase: i.lineBase }));
+      this.output = { path: out.path, oid: out.oid, rows: out.rows, lineBase: out.lineBase, ...sideFiles(out, oid) };
+      this.inputs = header.inputs.map((i) => ({ path: i.path, oid: i.oid, rows: i.rows, lineBase: i.lineBase, ...sideFiles(i, oid) }));
     } catch (err) {
       closeSync(this.fd);
       throw err;
@@ -762,12 +833,12 @@ export class StoredRowIndex implements RowIndexView {
   }
 
   outputLine(row: number): number {
-    return this.at.outputLines === undefined ? this.output.lineBase + row : this.u32(this.at.outputLines + row * 4);
+    return this.at.outputLines === undefined ? lineOf(this.output, row) : this.u32(this.at.outputLines + row * 4);
   }
 
   inputLine(input: number, row: number): number {
     const lines = this.at.inputs[input].lines;
-    return lines === undefined ? this.inputs[input].lineBase + row : this.u32(lines + row * 4);
+    return lines === undefined ? lineOf(this.inputs[input], row) : this.u32(lines + row * 4);
   }
 
   fate(input: number, row: number): number {
@@ -785,8 +856,17 @@ export class StoredRowIndex implements RowIndexView {
   }
 }
 
+interface StoredSide {
+  path: string;
+  oid: Oid;
+  rows: number;
+  lineBase: number;
+  lines: string;
+  files?: FileSpan[];
+}
+
 interface StoredHeader {
   fingerprint: string;
-  output: { path: string; oid: Oid; rows: number; lineBase: number; lines: string };
-  inputs: Array<{ path: string; oid: Oid; rows: number; lineBase: number; lines: string }>;
+  output: StoredSide;
+  inputs: StoredSide[];
 }

@@ -8,7 +8,8 @@ import { pointerPathOf, type Pointer } from '../pointer/format.js';
 import { readPointer } from '../pointer/io.js';
 import type { Repo } from '../repo/repo.js';
 import { lineageOf, type LineageIO, type LineageRecord } from './record.js';
-import { buildRowIndex, decodeRowIndex, encodeRowIndex, modeName, scanOfIndex, StoredRowIndex, type FingerprintMode, type RowIndex, type RowScan } from './row-index.js';
+import { loadManifestIfPresent } from '../objects/manifest.js';
+import { buildRowIndex, concatScans, decodeRowIndex, encodeRowIndex, modeName, scanOfIndex, StoredRowIndex, type FingerprintMode, type RowIndex, type RowScan } from './row-index.js';
 import { scanFileRows, type RowFile } from './row-scan.js';
 
 /**
@@ -22,6 +23,41 @@ export function rowFormatOf(io: Pick<LineageIO, 'path' | 'kind'>): RowFile | und
   return f === 'csv' || f === 'tsv' || f === 'jsonl' ? { format: f, gzip: /\.(gz|gzip)$/i.test(io.path) } : undefined;
 }
 
+/** One tabular file of an indexed dataset: `rel` is its path in the directory ('' for a file dataset). */
+export interface RowSource {
+  rel: string;
+  oid: Oid;
+  file: RowFile;
+}
+
+/**
+ * The tabular files a row index reads of a version: the file itself, or a directory's tabular files in
+ * manifest order (its other files are not rows). Empty when there are none, or a directory's manifest is
+ * not in the cache.
+ */
+export function rowSourcesOf(repo: Repo, io: Pick<LineageIO, 'path' | 'kind' | 'oid'>): RowSource[] {
+  if (io.kind === 'file') {
+    const file = rowFormatOf(io);
+    return file ? [{ rel: '', oid: io.oid, file }] : [];
+  }
+  const manifest = loadManifestIfPresent(repo.cache, io.oid, io.path);
+  return (manifest?.entries ?? []).flatMap((e) => {
+    const file = rowFormatOf({ path: e.path, kind: 'file' });
+    return file ? [{ rel: e.path, oid: e.oid, file }] : [];
+  });
+}
+
+/** Fingerprint a version's tabular files in the workspace: a file's scan, or its directory's files' one after another. */
+async function scanSources(repo: Repo, io: LineageIO, sources: RowSource[], mode: FingerprintMode): Promise<RowScan> {
+  if (io.kind === 'file') return scanFileRows(repo.abs(io.path), sources[0].file, mode, io.path);
+  const files: Array<{ path: string; oid: Oid; scan: RowScan }> = [];
+  for (const s of sources) {
+    const path = `${io.path}/${s.rel}`;
+    files.push({ path: s.rel, oid: s.oid, scan: await scanFileRows(repo.abs(path), s.file, mode, path) });
+  }
+  return concatScans(files);
+}
+
 /** Read a row index from the cache; undefined when the cache lacks it. */
 export function loadRowIndex(repo: Repo, oid: Oid): RowIndex | undefined {
   if (!repo.cache.has(oid)) return undefined;
@@ -32,7 +68,7 @@ export function loadRowIndex(repo: Repo, oid: Oid): RowIndex | undefined {
  * The fingerprints of an input's rows: from the row index recorded when it was made (same fingerprint
  * mode), which costs no read of the data, else by reading its workspace file (checked unchanged).
  */
-async function inputScan(repo: Repo, io: LineageIO, file: RowFile, mode: FingerprintMode): Promise<RowScan> {
+async function inputScan(repo: Repo, io: LineageIO, sources: RowSource[], mode: FingerprintMode): Promise<RowScan> {
   try {
     const made = lineageOf(readPointer(repo.root, pointerPathOf(io.path))).record?.outputs.find((o) => o.path === io.path && o.oid === io.oid);
     const index = made?.rowIndex ? loadRowIndex(repo, made.rowIndex) : undefined;
@@ -40,7 +76,7 @@ async function inputScan(repo: Repo, io: LineageIO, file: RowFile, mode: Fingerp
   } catch {
     // An unreadable earlier index only costs a read of the data.
   }
-  return scanFileRows(repo.abs(io.path), file, mode, io.path);
+  return scanSources(repo, io, sources, mode);
 }
 
 /**
@@ -52,15 +88,17 @@ async function inputScan(repo: Repo, io: LineageIO, file: RowFile, mode: Fingerp
  * gc cannot collect one before the pointer naming it is written.
  */
 export async function buildRowIndexes(repo: Repo, inputs: LineageIO[], outputs: LineageIO[], given: FingerprintMode, warnings: Warning[]): Promise<Buffer[]> {
-  const targets = outputs.filter((o) => rowFormatOf(o));
+  const sourcesOf = new Map([...inputs, ...outputs].map((io) => [io, rowSourcesOf(repo, io)]));
+  const targets = outputs.filter((o) => sourcesOf.get(o)!.length);
   const objects: Buffer[] = [];
   if (targets.length === 0) return objects;
-  const mode: FingerprintMode = given.rowId === undefined && [...inputs, ...outputs].some((io) => rowFormatOf(io)?.format === 'parquet') ? { records: true } : given;
+  const parquet = [...sourcesOf.values()].some((sources) => sources.some((s) => s.file.format === 'parquet'));
+  const mode: FingerprintMode = given.rowId === undefined && parquet ? { records: true } : given;
   const scans: Array<{ path: string; oid: Oid; scan: RowScan }> = [];
   try {
     for (const io of inputs) {
-      const file = rowFormatOf(io);
-      if (file) scans.push({ path: io.path, oid: io.oid, scan: await inputScan(repo, io, file, mode) });
+      const sources = sourcesOf.get(io)!;
+      if (sources.length) scans.push({ path: io.path, oid: io.oid, scan: await inputScan(repo, io, sources, mode) });
     }
   } catch (err) {
     if (!(err instanceof DvsError)) throw err;
@@ -69,7 +107,7 @@ export async function buildRowIndexes(repo: Repo, inputs: LineageIO[], outputs: 
   }
   for (const o of targets) {
     try {
-      const scan = await scanFileRows(repo.abs(o.path), rowFormatOf(o)!, mode, o.path);
+      const scan = await scanSources(repo, o, sourcesOf.get(o)!, mode);
       const data = encodeRowIndex(buildRowIndex(mode, { path: o.path, oid: o.oid, scan }, scans));
       o.rowIndex = sha256Hex(data);
       objects.push(data);

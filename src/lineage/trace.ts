@@ -1,6 +1,6 @@
 import type { Oid } from '../objects/oid.js';
 import type { ParamValue } from './params.js';
-import { fieldOf, forEachTextRecord, NO_ORIGIN, splitRecord, type RowFormat, type RowIndexView } from './row-index.js';
+import { fieldOf, fileOfRow, forEachTextRecord, NO_ORIGIN, rowOfFile, splitRecord, type FileSpan, type RowFormat, type RowIndexView } from './row-index.js';
 import { forEachParquetRow, isTextFile, type RowFile } from './row-scan.js';
 import type { LineageGraph, LineageStep } from './walk.js';
 
@@ -9,12 +9,41 @@ import type { LineageGraph, LineageStep } from './walk.js';
  * dataset to its raw source line, or forward from a source row to where it ended up.
  */
 
-/** One row of one dataset version. Rows and lines are 1-based, as people count them. */
+/**
+ * One row of one dataset version. Rows and lines are 1-based, as people count them. In a directory the
+ * position is in one of its files: `path` and `oid` are that file's, `row` and `line` within it, and
+ * `dataset` names the directory version.
+ */
 export interface RowPosition {
   path: string;
   oid: Oid;
   row: number;
   line: number;
+  dataset?: { path: string; oid: Oid };
+}
+
+/** Where a trace starts: a row of a version, in one of its files when it is a directory (`file`, relative to it). */
+export interface TraceStart {
+  path: string;
+  oid: Oid;
+  /** 0-based, within `file` for a directory. */
+  row: number;
+  file?: string;
+  /** Where the row is, for a trace that ends before any index places it. */
+  at: RowPosition;
+}
+
+/** The position of a side's row (0-based; a directory's rows run through its files in order). */
+export function positionOf(side: { path: string; oid: Oid; files?: readonly FileSpan[] }, row: number, line: number): RowPosition {
+  const at = side.files && fileOfRow(side.files, row);
+  if (!at) return { path: side.path, oid: side.oid, row: row + 1, line };
+  return { path: `${side.path}/${at.file.path}`, oid: at.file.oid, row: at.row + 1, line, dataset: { path: side.path, oid: side.oid } };
+}
+
+/** A start's row in a side of an index: through the side's files for a row of a directory's file. */
+function startRow(start: TraceStart, files: readonly FileSpan[] | undefined): number | undefined {
+  if (start.file === undefined) return files ? undefined : start.row;
+  return files ? rowOfFile(files, start.file, start.row) : undefined;
 }
 
 /** A parameter of a step that names a field the row has, with the row's value. */
@@ -76,19 +105,21 @@ function copiesOf(index: RowIndexView, outRow: number, input: number, row: numbe
 }
 
 function outputPosition(index: RowIndexView, row: number): RowPosition {
-  return { path: index.output.path, oid: index.output.oid, row: row + 1, line: index.outputLine(row) };
+  return positionOf(index.output, row, index.outputLine(row));
 }
 
 /**
  * Back from row `row` (0-based) of the graph's root to a raw source: per step, the output row's origin
  * in the index recorded for that output.
  */
-export async function traceBack(graph: LineageGraph, row: number, load: IndexLoader): Promise<TraceBranch> {
+export async function traceBack(graph: LineageGraph, start: TraceStart, load: IndexLoader): Promise<TraceBranch> {
   const nodes = new Map(graph.nodes.map((n) => [n.id, n]));
   const steps = new Map(graph.steps.map((s) => [s.id, s]));
   let node = nodes.get(graph.root)!;
   const hops: TraceHop[] = [];
-  let at: RowPosition = { path: node.path, oid: node.oid, row: row + 1, line: row + 1 };
+  let at = start.at;
+  let row = start.row;
+  let first = true;
   for (;;) {
     if (node.origin === 'source') return { hops: hops.reverse(), end: { status: 'source', at } };
     const step = node.step ? steps.get(node.step) : undefined;
@@ -96,12 +127,19 @@ export async function traceBack(graph: LineageGraph, row: number, load: IndexLoa
     const out = step.outputs.find((o) => o.node === node.id);
     if (!out?.rowIndex) return { hops: hops.reverse(), end: { status: 'unknown', at, reason: `${step.transform} recorded no row index` } };
     const index = await load(out.rowIndex, `${node.path} (made by ${step.transform})`);
+    if (first) {
+      // The named row, as a row of the index's output (through its files for a directory).
+      const r = startRow(start, index.output.files);
+      if (r === undefined || r >= index.output.rows) return { hops: [], end: { status: 'unknown', at, reason: `the row index of ${node.path} has no such row` } };
+      row = r;
+      first = false;
+    }
     at = outputPosition(index, row);
     const i = index.originInput(row);
     if (i === NO_ORIGIN) return { hops: hops.reverse(), end: { status: 'created', at, step: step.id, transform: step.transform } };
     const input = index.inputs[i];
     const origin = index.originRow(row);
-    const from: RowPosition = { path: input.path, oid: input.oid, row: origin + 1, line: index.inputLine(i, origin) };
+    const from = positionOf(input, origin, index.inputLine(i, origin));
     hops.push({ step: step.id, transform: step.transform, params: step.params, from, to: at, ...copiesOf(index, row, i, origin), values: [] });
     const next = step.inputs.find((s) => s.path === input.path && s.oid === input.oid);
     const nextNode = next && nodes.get(next.node);
@@ -121,10 +159,10 @@ export interface Consumer {
  * Forward from row `row` (0-based) of a version: through every current step that read it, to the final
  * datasets (kept) or to the step that dropped it. `consumers` maps `path@oid` to the steps that read it.
  */
-export async function traceForward(start: { path: string; oid: Oid }, row: number, consumers: Map<string, LineageStep[]>, load: IndexLoader): Promise<TraceBranch[]> {
+export async function traceForward(start: TraceStart, consumers: Map<string, LineageStep[]>, load: IndexLoader): Promise<TraceBranch[]> {
   const branches: TraceBranch[] = [];
-  const visit = async (path: string, oid: Oid, r: number, line: number, hops: TraceHop[], depth: number): Promise<void> => {
-    const at: RowPosition = { path, oid, row: r + 1, line };
+  // `rowIn` gives the row in an index's side of this version: the start's through the side's files, then each kept row's.
+  const visit = async (path: string, oid: Oid, rowIn: (files: readonly FileSpan[] | undefined) => number | undefined, at: RowPosition, hops: TraceHop[], depth: number): Promise<void> => {
     const steps = consumers.get(`${path}@${oid}`) ?? [];
     if (steps.length === 0 || depth > 64) {
       branches.push({ hops, end: hops.length ? { status: 'kept', at } : { status: 'unknown', at, reason: 'no recorded transform read this version' } });
@@ -144,15 +182,16 @@ export async function traceForward(start: { path: string; oid: Oid }, row: numbe
         const i = index.inputs.findIndex((inp) => inp.path === path && inp.oid === oid);
         if (i < 0) continue;
         const input = index.inputs[i];
-        if (r >= input.rows) continue;
-        const from: RowPosition = { path, oid, row: r + 1, line: index.inputLine(i, r) };
+        const r = rowIn(input.files);
+        if (r === undefined || r >= input.rows) continue;
+        const from = positionOf(input, r, index.inputLine(i, r));
         const fate = index.fate(i, r);
         const base = { step: step.id, transform: step.transform, params: step.params, from, values: [] };
         if (fate >= 0) {
           kept = true;
           const to = outputPosition(index, fate);
           const hop: TraceHop = { ...base, to, ...copiesOf(index, fate, i, r) };
-          await visit(out.path, out.oid, fate, to.line, [...hops, hop], depth + 1);
+          await visit(out.path, out.oid, () => fate, to, [...hops, hop], depth + 1);
         } else if (!dropped || (fate <= -2 && !dropped.hops[dropped.hops.length - 1].duplicateOf)) {
           const duplicateOf = fate <= -2 ? outputPosition(index, -fate - 2) : undefined;
           const hop: TraceHop = { ...base, to: null, ...(duplicateOf ? { ...copiesOf(index, -fate - 2, i, r), duplicateOf } : { copies: 1, copy: 1 }) };
@@ -162,7 +201,7 @@ export async function traceForward(start: { path: string; oid: Oid }, row: numbe
       if (dropped && !kept) branches.push(dropped);
     }
   };
-  await visit(start.path, start.oid, row, row + 1, [], 0);
+  await visit(start.path, start.oid, (files) => startRow(start, files), start.at, [], 0);
   return branches;
 }
 

@@ -48,6 +48,8 @@ export interface LineageStep extends Pick<LineageRecord, 'transform' | 'params' 
   removedPercent: number | null;
   /** Inputs whose pointers at the revision shown name another version than the record: `dvs repro` would re-run it. */
   staleInputs?: string[];
+  /** The `--row-id` column the step declared (its record's `row_id`). */
+  rowId?: string;
 }
 
 export interface LineageGraph {
@@ -238,5 +240,6 @@ export function newStep(id: string, record: LineageRecord): LineageStep {
     commit: record.commit,
     dirty: record.dirty,
     ran: record.ran,
+    ...(record.rowId !== undefined ? { rowId: record.rowId } : {}),
   };
 }

@@ -178,4 +178,64 @@ parquetWriteFile({ filename: 'data/clean.parquet', columnData: [{ name: 'id', da
     expect(json(byKey)).toMatchObject({ row: 2, branches: [{ end: { status: 'source', at: { path: 'raw/dump.jsonl.gz', row: 3, line: 4 } } }] });
     expect(dropped.stdout).toBe("raw/dump.jsonl.gz row 2:\n  dropped by quality_filter (min_score=0.8; this row's score 0.2)\n");
   }, 180_000);
+  it('indexes directory outputs and inputs: a split into files, a step reading the directory, partitions', async () => {
+    const repo = gitRepo();
+    const d = (id: string, score: number) => JSON.stringify({ id, score }) + '\n';
+    writeTree(repo, {
+      'data/.keep': '',
+      // A blank line shifts the lines after it; the partitions have CSV headers.
+      'raw/cc.jsonl': d('d1', 0.9) + d('d2', 0.3) + d('d3', 0.8) + '\n' + d('d4', 0.7) + d('d5', 0.2) + d('d6', 0.95),
+      'raw/parts/part-0.csv': 'id,v\na,1\nb,2\n',
+      'raw/parts/part-1.csv': 'id,v\nc,3\n',
+    });
+    await ok(repo, ['track', 'raw/cc.jsonl', 'raw/parts']);
+    // Every third row to test, the rest to train, each row rewritten (a "split" field): rows are named by id.
+    const SPLIT = `const fs=require('fs');const rows=fs.readFileSync('raw/cc.jsonl','utf8').split('\\n').filter(Boolean).map((l)=>JSON.parse(l));fs.mkdirSync('out');
+const w=(s,k)=>fs.writeFileSync('out/'+s+'.jsonl',rows.filter((_,i)=>(i%3===2)===k).map((r)=>JSON.stringify({...r,split:s})+'\\n').join(''));w('train',false);w('test',true);fs.writeFileSync('out/meta.txt','not rows');`;
+    await ok(repo, ['transform', '--name', 'split', '-i', 'raw/cc.jsonl', '-o', 'out', '--row-id', 'id', '--', NODE, '-e', SPLIT]);
+    const pointer = read(repo, 'out.dvs');
+    expect(pointer).toMatch(/\n {2}row_id: id\n {2}inputs:\n/);
+    expect(pointer).toMatch(/kind: dir\n {6}size: \d+\n {6}files: 3\n {6}rows: 6\n {6}row_index: sha256:[0-9a-f]{64}\n/);
+    // Reads the directory, train before test (not the directory's order), and keeps rows as they are.
+    const KEEP = `const fs=require('fs');const rows=['train','test'].flatMap((s)=>fs.readFileSync('out/'+s+'.jsonl','utf8').split('\\n').filter(Boolean)).filter((l)=>JSON.parse(l).score>=0.5);fs.writeFileSync('data/final.jsonl',rows.map((l)=>l+'\\n').join(''));`;
+    await ok(repo, ['transform', '--name', 'keep', '-i', 'out', '-o', 'data/final.jsonl', '-p', 'min_score=0.5', '--', NODE, '-e', KEEP]);
+    expect(read(repo, 'data/final.jsonl').split('\n').filter(Boolean).map((l) => JSON.parse(l).id)).toEqual(['d1', 'd4', 'd3', 'd6']);
+    // Partitions concatenated by a job that ran elsewhere (it kept v >= 2).
+    writeTree(repo, { 'data/all.csv': 'id,v\nb,2\nc,3\n' });
+    await ok(repo, ['lineage', 'record', '--name', 'concat', '-i', 'raw/parts', '-o', 'data/all.csv', '--command', 'spark-submit concat.py']);
+
+    const [back, testRow, forward, fromFile, byKey, whole, past, part, partDropped] = await Promise.all([
+      ok(repo, ['lineage', 'trace', 'data/final.jsonl', '--row', '4']),
+      ok(repo, ['lineage', 'trace', 'out/test.jsonl', '--row', '1', '--json']),
+      ok(repo, ['lineage', 'trace', '--source', 'raw/cc.jsonl', '--row', '5']),
+      ok(repo, ['lineage', 'trace', '--source', 'out/train.jsonl', '--row', '2', '--json']),
+      ok(repo, ['lineage', 'trace', 'out', '--key', 'id=d6', '--json']),
+      dvs(repo, ['lineage', 'trace', 'out', '--row', '1']),
+      dvs(repo, ['lineage', 'trace', 'out/test.jsonl', '--row', '3']),
+      ok(repo, ['lineage', 'trace', 'data/all.csv', '--row', '2', '--json']),
+      ok(repo, ['lineage', 'trace', '--source', 'raw/parts/part-0.csv', '--row', '1']),
+    ]);
+    // Back through the directory: the file of the directory and the line in it, then the raw line.
+    expect(back.stdout).toBe(
+      'data/final.jsonl row 4, from:\n' +
+        '  raw/cc.jsonl row 6 (line 7)  (raw source)\n' +
+        '    kept by split → out/test.jsonl line 2\n' +
+        "    kept by keep (min_score=0.5; this row's score 0.95) → data/final.jsonl line 4\n",
+    );
+    const t = json(testRow);
+    expect(t).toMatchObject({ path: 'out', file: 'out/test.jsonl', row: 1 });
+    expect(t.branches[0].end).toMatchObject({ status: 'source', at: { path: 'raw/cc.jsonl', row: 3, line: 3 } });
+    expect(t.branches[0].hops[0].to).toMatchObject({ path: 'out/test.jsonl', row: 1, line: 1, dataset: { path: 'out' } });
+    // Forward: which file of the directory the source row went to, and which step dropped it after.
+    expect(forward.stdout).toBe("raw/cc.jsonl row 5 (line 6):\n  kept by split → out/train.jsonl line 4\n  dropped by keep (min_score=0.5; this row's score 0.2)\n");
+    expect(json(fromFile).branches).toEqual([expect.objectContaining({ end: { status: 'dropped', step: expect.any(String), transform: 'keep', at: expect.objectContaining({ path: 'out/train.jsonl', row: 2, line: 2, dataset: expect.objectContaining({ path: 'out' }) }) } })]);
+    // --key searches the directory (here by the --row-id index alone).
+    expect(json(byKey)).toMatchObject({ file: 'out/test.jsonl', row: 2, branches: [{ end: { at: { path: 'raw/cc.jsonl', row: 6, line: 7 } } }] });
+    expect([whole.code, whole.stderr]).toEqual([2, expect.stringContaining('out is a directory: name the file the row is in')]);
+    expect(whole.stderr).toContain('dvs lineage trace out/test.jsonl --row 1');
+    expect([past.code, past.stderr]).toEqual([4, expect.stringContaining('out/test.jsonl: no row 3 (it has 2 rows)')]);
+    // A directory input: the row's partition file and its line (after the CSV header).
+    expect(json(part).branches[0].end).toMatchObject({ status: 'source', at: { path: 'raw/parts/part-1.csv', row: 1, line: 2, dataset: { path: 'raw/parts' } } });
+    expect(partDropped.stdout).toBe('raw/parts/part-0.csv row 1 (line 2):\n  dropped by concat\n');
+  }, 180_000);
 });

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parquetWriteFile } from 'hyparquet-writer';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildRowIndex, decodeRowIndex, encodeRowIndex, lineOf, NO_ORIGIN, scanRows, StoredRowIndex, viewOfIndex } from '../../src/lineage/row-index.js';
+import { buildRowIndex, concatScans, decodeRowIndex, encodeRowIndex, fileOfRow, lineOf, NO_ORIGIN, rowOfFile, scanRows, StoredRowIndex, viewOfIndex } from '../../src/lineage/row-index.js';
 import { scanFileRows } from '../../src/lineage/row-scan.js';
-import { findRowByKey, paramValues, readRowAt, traceForward } from '../../src/lineage/trace.js';
+import { findRowByKey, paramValues, positionOf, readRowAt, traceForward } from '../../src/lineage/trace.js';
 import type { LineageStep } from '../../src/lineage/walk.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dvs-rowindex-'));
@@ -133,10 +133,33 @@ describe('row index', () => {
     } as unknown as LineageStep;
     const consumers = new Map([[`all.jsonl@${IN}`, [step]]]);
     const load = async (oid: string) => viewOfIndex(indexes.get(oid)!);
-    const third = await traceForward({ path: 'all.jsonl', oid: IN }, 2, consumers, load);
+    const start = (row: number) => ({ path: 'all.jsonl', oid: IN, row, at: { path: 'all.jsonl', oid: IN, row: row + 1, line: row + 1 } });
+    const third = await traceForward(start(2), consumers, load);
     expect(third.map((b) => [b.end.status, b.end.at.path, b.end.at.row])).toEqual([['kept', 'test.jsonl', 1]]);
-    const fourth = await traceForward({ path: 'all.jsonl', oid: IN }, 3, consumers, load);
+    const fourth = await traceForward(start(3), consumers, load);
     expect(fourth.map((b) => [b.end.status, b.hops.at(-1)?.transform])).toEqual([['dropped', 'split']]);
+  });
+
+  it('indexes a directory as its files one after another: positions name the file and the line in it', async () => {
+    const raw = scanRows(file('raw.jsonl', 'a\nb\nc\nd\n'), 'jsonl');
+    const OUT = 'e'.repeat(64);
+    // test.csv (a header, a quoted newline: a line table) before train.jsonl, as a manifest orders them.
+    const out = concatScans([
+      { path: 'test.csv', oid: 'f'.repeat(64), scan: scanRows(file('test.csv', 'v\n"c"\n"x\ny"\n'), 'csv') },
+      { path: 'train.jsonl', oid: '0'.repeat(64), scan: scanRows(file('train2.jsonl', 'b\na\n'), 'jsonl') },
+    ]);
+    expect([out.rows, out.files!.map((f) => [f.path, f.rows, f.lineBase])]).toEqual([4, [['test.csv', 2, 2], ['train.jsonl', 2, 1]]]);
+    const index = buildRowIndex({}, { path: 'out', oid: OUT, scan: out }, [{ path: 'raw.jsonl', oid: OID, scan: raw }]);
+    const stored = new StoredRowIndex(file('dir-idx.bin', encodeRowIndex(index)), OUT);
+    expect(decodeRowIndex(encodeRowIndex(index), OUT).output.files).toEqual(out.files);
+    expect([0, 1, 2, 3].map((r) => stored.outputLine(r))).toEqual([2, 3, 1, 2]);
+    // raw "a" is the second row of train.jsonl: the directory's row 3.
+    expect(positionOf(stored.output, stored.fate(0, 0), stored.outputLine(stored.fate(0, 0)))).toEqual({ path: 'out/train.jsonl', oid: '0'.repeat(64), row: 2, line: 2, dataset: { path: 'out', oid: OUT } });
+    expect([rowOfFile(out.files!, 'train.jsonl', 1), rowOfFile(out.files!, 'train.jsonl', 2), fileOfRow(out.files!, 1)?.file.path]).toEqual([3, undefined, 'test.csv']);
+    stored.close();
+    // A header whose files do not add up to the rows is refused.
+    const bad = encodeRowIndex({ ...index, output: { ...index.output, files: [{ ...out.files![0], rows: 9 }] } });
+    expect(() => decodeRowIndex(bad, OUT)).toThrow(/do not add up/);
   });
 
   it('scans gzip-compressed text as its decompressed text, records split across stream chunks included', async () => {

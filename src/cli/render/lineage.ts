@@ -168,12 +168,12 @@ function traceText(r: LineageTraceResult): string {
   const key = r.key ? ` (${r.key.column} = ${show(r.key.value)})` : '';
   if (r.direction === 'back') {
     const b = r.branches[0];
-    lines.push(`${r.path} row ${groupDigits(r.row)}${key}, from:`);
+    lines.push(`${r.file ?? r.path} row ${groupDigits(r.row)}${key}, from:`);
     lines.push(`  ${endLine(b, 'back')}`);
     for (const h of b.hops) lines.push(`    ${hopLine(h)}`);
   } else {
     const from = r.branches.find((b) => b.hops.length)?.hops[0].from;
-    lines.push(`${r.path} row ${groupDigits(r.row)}${from && from.line !== from.row ? ` (line ${groupDigits(from.line)})` : ''}${key}:`);
+    lines.push(`${r.file ?? r.path} row ${groupDigits(r.row)}${from && from.line !== from.row ? ` (line ${groupDigits(from.line)})` : ''}${key}:`);
     for (const b of r.branches) {
       for (const h of b.hops) lines.push(`  ${hopLine(h)}`);
       const end = endLine(b, 'forward');

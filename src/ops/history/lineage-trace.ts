@@ -4,9 +4,9 @@ import type { Oid } from '../../objects/oid.js';
 import { dataPathOf, isPointerPath, pointerPathOf, type Pointer } from '../../pointer/format.js';
 import { lineageHash, lineageOf } from '../../lineage/record.js';
 import { fingerprintOfText, StoredRowIndex, type RowIndexView } from '../../lineage/row-index.js';
-import { rowFormatOf } from '../../lineage/row-record.js';
+import { rowFormatOf, rowSourcesOf, type RowSource } from '../../lineage/row-record.js';
 import { PointerSource } from '../../lineage/source.js';
-import { findRowByKey, paramValues, readRowAt, traceBack, traceForward, type TraceBranch } from '../../lineage/trace.js';
+import { findRowByKey, paramValues, positionOf, readRowAt, traceBack, traceForward, type RowPosition, type TraceBranch, type TraceStart } from '../../lineage/trace.js';
 import { newStep, walkLineage, type LineageStep } from '../../lineage/walk.js';
 import { pointersAtCommits, workspacePointersRead } from '../../workspace/references.js';
 import type { OpContext } from '../context.js';
@@ -26,8 +26,11 @@ export interface LineageTraceOptions {
 export interface LineageTraceResult {
   /** `back`: from a dataset to its raw sources; `forward`: from a source row to where it ended up. */
   direction: 'back' | 'forward';
+  /** The dataset (a tracked file or directory) and its version. */
   path: string;
   oid: Oid;
+  /** In a directory: the file the row is in (repository-relative); `row` counts within it. */
+  file: string | null;
   rev: string | null;
   commit: string | null;
   /** The row traced (1-based), and the key that found it. */
@@ -99,23 +102,87 @@ function noRow(path: string, what: string, rows: number | null): DvsError {
   return new DvsError('ROW_NOT_FOUND', `${path}: no ${what}${rows !== null ? ` (it has ${rows} rows)` : ''}`, { hint: 'Rows are counted from 1, the header excluded; or find one by a column: --key column=value.', data: { path } });
 }
 
-/** The 0-based row a --row or --key names in a version, reading the data only when no index can say. */
-async function resolveRow(objects: Objects, path: string, pointer: Pointer, options: LineageTraceOptions, index: RowIndexView | undefined): Promise<number> {
+/** The dataset a trace names: a tracked version, and for a directory the file in it that was named. */
+interface Named {
+  path: string;
+  pointer: Pointer;
+  /** A file of a tracked directory, relative to it. */
+  file?: string;
+}
+
+/** The pointer of the named data, or of the tracked directory it is in (a row is addressed in one of its files). */
+async function findNamed(source: PointerSource, rel: string): Promise<Named | undefined> {
+  const pointerPath = isPointerPath(rel) ? rel : pointerPathOf(rel);
+  const pointer = await source.read(pointerPath);
+  if (pointer) return { path: dataPathOf(pointerPath), pointer };
+  const parts = rel.split('/');
+  for (let n = parts.length - 1; n >= 1; n--) {
+    const dir = parts.slice(0, n).join('/');
+    const owner = await source.read(pointerPathOf(dir));
+    if (owner) return owner.kind === 'dir' ? { path: dir, pointer: owner, file: parts.slice(n).join('/') } : undefined;
+  }
+  return undefined;
+}
+
+/** A directory's tabular files (manifest order), the manifest fetched when the cache lacks it. */
+async function dirSources(ctx: OpContext, objects: Objects, named: Named): Promise<RowSource[]> {
+  await objects.ensure(named.pointer.oid, `the manifest of ${named.path}`);
+  return rowSourcesOf(ctx.repo, { path: named.path, kind: 'dir', oid: named.pointer.oid });
+}
+
+function startAt(named: Named, row: number, fileOid?: Oid): TraceStart {
+  const path = named.file === undefined ? named.path : `${named.path}/${named.file}`;
+  const at: RowPosition = { path, oid: fileOid ?? named.pointer.oid, row: row + 1, line: row + 1 };
+  if (named.file !== undefined) at.dataset = { path: named.path, oid: named.pointer.oid };
+  return { path: named.path, oid: named.pointer.oid, row, ...(named.file !== undefined ? { file: named.file } : {}), at };
+}
+
+/**
+ * Where a --row or --key names a row of a version. In a directory, a row is a row of one of its files:
+ * `--row` needs the file named (`out/train.jsonl --row 3`); `--key` searches every tabular file in order.
+ * The data is read only when no index can say (a `--row-id` index answers a key on that column).
+ */
+async function resolveStart(ctx: OpContext, objects: Objects, named: Named, options: LineageTraceOptions, index: RowIndexView | undefined): Promise<TraceStart> {
+  const isDir = named.pointer.kind === 'dir';
   if (options.row !== undefined) {
     if (!Number.isInteger(options.row) || options.row < 1) throw new DvsError('TRACE_OPTIONS', `--row ${options.row}: expected a row number from 1`);
-    return options.row - 1;
+    if (isDir && named.file === undefined) {
+      const files = index?.output.files?.map((f) => f.path) ?? (await dirSources(ctx, objects, named)).map((s) => s.rel);
+      throw new DvsError('TRACE_OPTIONS', `${named.path} is a directory: name the file the row is in, or find the row by a column with --key`, {
+        hint: files.length ? `dvs lineage trace ${named.path}/${files[0]} --row ${options.row}` : `${named.path} has no CSV, TSV, JSON Lines or Parquet file`,
+        data: { path: named.path, files: files.slice(0, 20) },
+      });
+    }
+    const row = options.row - 1;
+    if (named.file === undefined) return startAt(named, row);
+    // The index that made the directory lists its files: the manifest is then not needed.
+    const source = index?.output.files?.find((f) => f.path === named.file) ?? (await dirSources(ctx, objects, named)).find((s) => s.rel === named.file);
+    if (!source) throw new DvsError('ROW_NOT_FOUND', `${named.path}/${named.file}: not a CSV, TSV, JSON Lines or Parquet file of ${named.path}`, { hint: `List its files: dvs list ${named.path}`, data: { path: `${named.path}/${named.file}` } });
+    return startAt(named, row, source.oid);
   }
   const { column, value } = parseKey(options.key!);
+  const label = named.file === undefined ? named.path : `${named.path}/${named.file}`;
   if (index && index.fingerprint === `row-id:${column}`) {
     const row = index.findFingerprint(...fingerprintOfText(value));
-    if (row !== undefined) return row;
-    throw noRow(path, `row with ${column} = ${value}`, null);
+    if (row === undefined) throw noRow(label, `row with ${column} = ${value}`, null);
+    const at = positionOf(index.output, row, index.outputLine(row));
+    if (named.file === undefined || at.path === label) return { path: named.path, oid: named.pointer.oid, row: at.row - 1, ...(at.dataset ? { file: at.path.slice(named.path.length + 1) } : {}), at };
   }
-  const file = rowFormatOf({ path, kind: pointer.kind });
-  if (!file) throw new DvsError('TRACE_OPTIONS', `${path}: --key needs CSV, TSV, JSON Lines or Parquet data`, { hint: 'Name the row by its number: --row N' });
-  const row = await findRowByKey(await objects.ensure(pointer.oid, path), file, column, value);
-  if (row === undefined) throw noRow(path, `row with ${column} = ${value}`, null);
-  return row;
+  if (!isDir) {
+    const file = rowFormatOf({ path: named.path, kind: 'file' });
+    if (!file) throw new DvsError('TRACE_OPTIONS', `${named.path}: --key needs CSV, TSV, JSON Lines or Parquet data`, { hint: 'Name the row by its number: --row N' });
+    const row = await findRowByKey(await objects.ensure(named.pointer.oid, named.path), file, column, value);
+    if (row === undefined) throw noRow(named.path, `row with ${column} = ${value}`, null);
+    return startAt(named, row);
+  }
+  // A directory: its files in order (only the named one, when one was), each fetched only when reached.
+  const sources = (await dirSources(ctx, objects, named)).filter((s) => named.file === undefined || s.rel === named.file);
+  for (const s of sources) {
+    const path = `${named.path}/${s.rel}`;
+    const row = await findRowByKey(await objects.ensure(s.oid, path), s.file, column, value);
+    if (row !== undefined) return startAt({ ...named, file: s.rel }, row, s.oid);
+  }
+  throw noRow(label, `row with ${column} = ${value}`, null);
 }
 
 /** Fill each hop's parameter values from the row's fields, read from the first position whose data the cache has. */
@@ -177,39 +244,44 @@ export async function lineageTrace(ctx: OpContext, options: LineageTraceOptions)
     throw new DvsError('TRACE_OPTIONS', 'Name the row with exactly one of --row N and --key column=value', { hint: 'dvs lineage trace data/clean.jsonl --row 12' });
   }
   const { rel } = repo.resolve(ctx.cwd, named.replace(/\/+$/, '') || named);
-  const pointerPath = isPointerPath(rel) ? rel : pointerPathOf(rel);
   const source = await PointerSource.open(repo, options.rev);
   const objects = new Objects(ctx);
   try {
-    const pointer = await source.read(pointerPath);
-    if (!pointer) throw notTracked(named, rel, pointerPath, source, options.rev);
-    const path = dataPathOf(pointerPath);
+    const found = await findNamed(source, rel);
+    if (!found) throw notTracked(named, rel, isPointerPath(rel) ? rel : pointerPathOf(rel), source, options.rev);
+    const { path, pointer } = found;
     const warnings: Warning[] = [];
     let branches: TraceBranch[];
-    let row: number;
+    let start: TraceStart;
     if (options.source === undefined) {
       const graph = await walkLineage(source, path, pointer);
       warnings.push(...graph.warnings);
       const root = graph.nodes[0];
       const made = root.step ? graph.steps.find((s) => s.id === root.step)?.outputs.find((o) => o.node === root.id) : undefined;
       const index = made?.rowIndex ? await objects.load(made.rowIndex, path) : undefined;
-      row = await resolveRow(objects, path, pointer, options, index);
-      if (index && row >= index.output.rows) throw noRow(path, `row ${row + 1}`, index.output.rows);
-      branches = [await traceBack(graph, row, objects.load)];
+      start = await resolveStart(ctx, objects, found, options, index);
+      if (index) {
+        const files = index.output.files;
+        const fileRows = start.file !== undefined ? files?.find((f) => f.path === start.file)?.rows : undefined;
+        const rows = fileRows ?? (start.file === undefined ? index.output.rows : 0);
+        if (start.row >= rows) throw noRow(start.at.path, `row ${start.row + 1}`, rows);
+      }
+      branches = [await traceBack(graph, start, objects.load)];
     } else {
-      row = await resolveRow(objects, path, pointer, options, undefined);
-      branches = await traceForward({ path, oid: pointer.oid }, row, await consumersAt(ctx, source), objects.load);
+      start = await resolveStart(ctx, objects, found, options, undefined);
+      branches = await traceForward(start, await consumersAt(ctx, source), objects.load);
       // Every index that read this version says the row is past its end.
-      if (branches.length === 0) throw noRow(path, `row ${row + 1}`, null);
+      if (branches.length === 0) throw noRow(start.at.path, `row ${start.row + 1}`, null);
     }
     await addValues(ctx, branches, warnings);
     return {
       direction: options.source === undefined ? 'back' : 'forward',
       path,
       oid: pointer.oid,
+      file: start.file !== undefined ? start.at.path : null,
       rev: options.rev ?? null,
       commit: source.commit ?? null,
-      row: row + 1,
+      row: start.row + 1,
       key: options.key !== undefined ? parseKey(options.key) : null,
       branches,
       fetched: objects.fetched,

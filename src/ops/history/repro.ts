@@ -214,7 +214,8 @@ async function bringUpToDate(ctx: OpContext, step: ChainStep, entry: ReproStep, 
   // The params-file sections are read again by transform; only `--param` values are passed as such.
   const sections = (step.record.paramsFrom ?? []).map((spec) => parseParamsSpec(spec));
   const plain = Object.entries(how.params).filter(([k]) => !sections.some((s) => ownedBy(s.key, k)));
-  const rowId = (await import('../../lineage/row-record.js')).recordedRowId(repo, step.record);
+  // Records made before `row_id` was stored name it only in their indexes' headers.
+  const rowId = step.record.rowId ?? (await import('../../lineage/row-record.js')).recordedRowId(repo, step.record);
   try {
     const r = await transform({ ...ctx, cwd }, {
       name: step.record.transform,

@@ -187,6 +187,7 @@ async function recordOutputs(ctx: OpContext, spec: TransformSpec, prepared: Prep
     ...(prepared.paramsFrom.length ? { paramsFrom: prepared.paramsFrom } : {}),
     command: run.command,
     ...(run.ran === 'here' && cwd ? { cwd } : {}),
+    ...(spec.rowId !== undefined ? { rowId: spec.rowId } : {}),
     inputs,
     outputs,
     started: run.started,
