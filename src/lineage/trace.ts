@@ -253,6 +253,19 @@ function hasValue(fields: Record<string, unknown> | undefined, column: string, v
   return v !== undefined && v !== null && (typeof v === 'string' ? v : JSON.stringify(v)) === value;
 }
 
+/** The 1-based line where the 0-based `row` of a text file starts (after its header, blank lines, quoted line breaks). */
+export async function lineOfRow(abs: string, file: RowFile, row: number): Promise<number | undefined> {
+  if (!isTextFile(file)) return undefined;
+  let found: number | undefined;
+  let n = 0;
+  await forEachTextRecord(abs, file, (_buf, _s, _e, line, isHeader) => {
+    if (isHeader || n++ < row) return;
+    found = line;
+    return false;
+  });
+  return found;
+}
+
 /** The 0-based row whose `column` has `value` (as text), the first one; undefined when none has. */
 export async function findRowByKey(abs: string, file: RowFile, column: string, value: string): Promise<number | undefined> {
   let found: number | undefined;

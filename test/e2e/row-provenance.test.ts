@@ -137,6 +137,9 @@ describe('row provenance through the lineage graph', () => {
     expect(back.branches[0].hops[0].to).toMatchObject({ row: 2, line: 4 });
     const bob = await ok(repo, ['lineage', 'trace', '--source', 'raw/people.csv', '--row', '2']);
     expect(bob.stdout).toBe('raw/people.csv row 2 (line 4):\n  dropped by upper\n');
+    // A source traced from itself: no index placed the row; its line is read from the file (header, quoted newline).
+    const itself = json(await ok(repo, ['lineage', 'trace', 'raw/people.csv', '--row', '3', '--json']));
+    expect(itself.branches[0].end).toMatchObject({ status: 'source', at: { path: 'raw/people.csv', row: 3, line: 5 } });
     // dvs repro re-runs the step with the --row-id its index was recorded with (the new input is stale).
     writeTree(repo, { 'raw/people.csv': 'id,name,note\n1,Ann,"two\nlines"\n2,Bob,short\n3,Cy,"x"\n4,Di,new\n' });
     await ok(repo, ['track', 'raw/people.csv']);

@@ -6,7 +6,7 @@ import { lineageHash, lineageOf } from '../../lineage/record.js';
 import { fingerprintOfText, StoredRowIndex, type RowIndexView } from '../../lineage/row-index.js';
 import { rowFormatOf, rowSourcesOf, type RowSource } from '../../lineage/row-record.js';
 import { PointerSource } from '../../lineage/source.js';
-import { findRowByKey, paramValues, positionOf, readRowAt, traceBack, traceForward, type RowPosition, type TraceBranch, type TraceStart } from '../../lineage/trace.js';
+import { findRowByKey, lineOfRow, paramValues, positionOf, readRowAt, traceBack, traceForward, type RowPosition, type TraceBranch, type TraceStart } from '../../lineage/trace.js';
 import { newStep, walkLineage, type LineageStep } from '../../lineage/walk.js';
 import { pointersAtCommits, workspacePointersRead } from '../../workspace/references.js';
 import type { OpContext } from '../context.js';
@@ -185,6 +185,29 @@ async function resolveStart(ctx: OpContext, objects: Objects, named: Named, opti
   throw noRow(label, `row with ${column} = ${value}`, null);
 }
 
+/**
+ * A start no index placed (a raw source, a row no step read) has its line guessed as its row; where
+ * the text file is in the cache, read where the row really starts (a CSV's header, blank lines and
+ * quoted line breaks move it).
+ */
+async function exactStartLine(ctx: OpContext, start: TraceStart, branches: TraceBranch[]): Promise<void> {
+  const at = start.at;
+  const same = (p: RowPosition | null | undefined): p is RowPosition => !!p && p !== at && p.oid === at.oid && p.path === at.path && p.row === at.row;
+  const guessed = [at, ...branches.map((b) => b.end.at).filter((p) => p === at || (same(p) && p.line === at.line))];
+  // An index that read or wrote this row knows its line: no read needed.
+  let line = branches.flatMap((b) => b.hops).flatMap((h) => [h.from, h.to]).find(same)?.line;
+  const file = rowFormatOf({ path: at.path, kind: 'file' });
+  if (line === undefined && file && ctx.repo.cache.has(at.oid)) {
+    try {
+      line = await lineOfRow(ctx.repo.cache.pathOf(at.oid), file, at.row - 1);
+    } catch (err) {
+      // Unreadable data keeps the guess; the trace itself did not need the bytes.
+      if (!(err instanceof DvsError)) throw err;
+    }
+  }
+  if (line !== undefined) for (const p of guessed) p.line = line;
+}
+
 /** Fill each hop's parameter values from the row's fields, read from the first position whose data the cache has. */
 async function addValues(ctx: OpContext, branches: TraceBranch[], warnings: Warning[]): Promise<void> {
   const hops = branches.flatMap((b) => b.hops);
@@ -273,6 +296,7 @@ export async function lineageTrace(ctx: OpContext, options: LineageTraceOptions)
       // Every index that read this version says the row is past its end.
       if (branches.length === 0) throw noRow(start.at.path, `row ${start.row + 1}`, null);
     }
+    await exactStartLine(ctx, start, branches);
     await addValues(ctx, branches, warnings);
     return {
       direction: options.source === undefined ? 'back' : 'forward',
