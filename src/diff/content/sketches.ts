@@ -218,11 +218,23 @@ export class TopCounter {
 
   /** Rehash into `cap` slots, keeping entries with count > cut (as count - cut), as owned copies. */
   private rebuild(cap: number, cut: number): void {
-    const keep: { h1: number; h2: number; count: number; value: string }[] = [];
-    for (let j = 0; j < this.used; j++) {
+    // The survivors, in slot-visit order, in typed arrays: an object each was a good part of a prune's cost.
+    const n = this.used;
+    const keepHi = new Int32Array(n);
+    const keepLo = new Int32Array(n);
+    const keepCount = new Int32Array(n);
+    const keepValue: string[] = [];
+    let k = 0;
+    for (let j = 0; j < n; j++) {
       const i = this.occupied[j]!;
       const c = this.counts[i]!;
-      if (c > cut) keep.push({ h1: this.hi[i]!, h2: this.lo[i]!, count: c - cut, value: this.own(i) });
+      if (c > cut) {
+        keepHi[k] = this.hi[i]!;
+        keepLo[k] = this.lo[i]!;
+        keepCount[k] = c - cut;
+        keepValue.push(this.own(i));
+        k++;
+      }
       this.counts[i] = 0;
       this.values[i] = undefined;
     }
@@ -238,7 +250,7 @@ export class TopCounter {
       this.occupied = new Int32Array(cap);
     }
     this.used = 0;
-    for (const k of keep) this.put(this.free(k.h2), k.value, 1, k.h1, k.h2, k.count);
+    for (let j = 0; j < k; j++) this.put(this.free(keepLo[j]!), keepValue[j]!, 1, keepHi[j]!, keepLo[j]!, keepCount[j]!);
   }
 
   /** The n most frequent values, most frequent first, ties by value for a stable output. */
