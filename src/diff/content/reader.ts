@@ -231,6 +231,9 @@ class TextDecoding {
   }
 
   write(bytes: Buffer): string {
+    // An ASCII chunk leaves the UTF-8 decoder holding nothing, before and after: Latin-1 decodes the same
+    // bytes to the same text, at the speed of a copy.
+    if (this.ascii) return bytes.toString('latin1');
     return this.single ? this.single.decode(bytes, { stream: true }) : this.utf8!.write(bytes);
   }
 
