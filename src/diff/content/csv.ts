@@ -7,7 +7,7 @@
  * containing a quote go through the character-level parser. Cells are handed on as raw text; type
  * inference happens in the statistics.
  */
-import { ContentParseError, MAX_RECORD_CHARS, textChunks, where, type Columns, type ReadContext } from './reader.js';
+import { ContentParseError, MAX_RECORD_CHARS, textPieces, where, type Columns, type ReadContext } from './reader.js';
 
 const CANDIDATES = [',', '\t', ';', '|'] as const;
 const NO_QUOTE = Number.MAX_SAFE_INTEGER;
@@ -128,16 +128,19 @@ const SAMPLE_CHARS = 65536;
  */
 export async function readCsv(ctx: ReadContext, preferred: ',' | '\t'): Promise<void> {
   let sample = '';
+  // The sample's ASCII bytes while it is a single piece (the usual case: a piece is as long as a sample).
+  let sampleBytes: Uint8Array | undefined;
   let parser: CsvParser | undefined;
-  for await (const text of textChunks(ctx)) {
+  for await (const { text, ascii } of textPieces(ctx)) {
     if (parser !== undefined) {
-      if (!parser.push(text)) return;
+      if (!parser.push(text, ascii)) return;
       continue;
     }
+    sampleBytes = sample === '' ? ascii : undefined;
     sample += text;
     if (sample.length < SAMPLE_CHARS) continue;
     parser = new CsvParser(ctx, sample, preferred);
-    if (!parser.parseSample()) return;
+    if (!parser.parseSample(sampleBytes)) return;
   }
   (parser ?? new CsvParser(ctx, sample, preferred)).finish();
 }
@@ -178,9 +181,10 @@ class CsvParser {
     this.rows = new CsvRows(ctx, delim);
   }
 
-  /** Parse the sample the delimiter was chosen from; false when the sink said stop. */
-  parseSample(): boolean {
-    const pos = this.parse(this.carry, false);
+  /** Parse the sample the delimiter was chosen from (`ascii`: its bytes, if ASCII); false when the sink said stop. */
+  parseSample(ascii: Uint8Array | undefined): boolean {
+    // startOfText drops a BOM, which is not ASCII anyway: when the bytes are there, the text starts with them.
+    const pos = this.parse(this.carry, false, 0, ascii !== undefined && ascii.length === this.carry.length ? ascii : undefined);
     this.carry = this.carry.slice(pos);
     return !this.rows.stopped;
   }
@@ -191,11 +195,11 @@ class CsvParser {
    * the record that straddles the chunk boundary is concatenated; the rest of the chunk is parsed as it
    * came from the decoder.
    */
-  push(text: string): boolean {
+  push(text: string, ascii: Uint8Array | undefined): boolean {
     const offset = this.carry.length > 0 ? this.completeCarried(text) : 0;
     if (this.rows.stopped) return false;
     if (offset >= text.length) return true;
-    const pos = this.parse(text, false, offset);
+    const pos = this.parse(text, false, offset, ascii);
     if (this.rows.stopped) return false;
     this.keep(text.slice(pos));
     return true;
@@ -256,9 +260,9 @@ class CsvParser {
   /**
    * Hand on the records of `t` from `start`; returns where the text left unparsed begins. A line with no
    * quote takes the fast path; a record with a quote goes through parseRecord. Unless `final`, a record
-   * that may go on past the end of `t` is left for later.
+   * that may go on past the end of `t` is left for later. `ascii`: the bytes of `t`, when it is ASCII.
    */
-  private parse(t: string, final: boolean, start = 0): number {
+  private parse(t: string, final: boolean, start = 0, ascii?: Uint8Array): number {
     const n = t.length;
     let pos = start;
     this.inOpenQuote = false;
@@ -275,7 +279,7 @@ class CsvParser {
       }
       if (nextQuote > nl) {
         const end = nl > pos && t.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        if (end > pos) this.rows.line(t, pos, end);
+        if (end > pos) this.rows.line(t, pos, end, ascii);
         pos = nl + 1;
         continue;
       }
@@ -358,7 +362,7 @@ class CsvRows {
   }
 
   /** A record without quotes, t[pos, end): hand over where each cell is instead of substrings. */
-  line(t: string, pos: number, end: number): void {
+  line(t: string, pos: number, end: number, ascii: Uint8Array | undefined): void {
     const header = this.header;
     if (header === undefined) return this.record(t.slice(pos, end).split(this.delim));
     this.rowNumber++;
@@ -371,7 +375,7 @@ class CsvRows {
     const cells = this.placeSpans(header, t, pos, end);
     header.count(cells);
     this.clearOtherSpans(header, cells, wasIdentity);
-    if (!this.ctx.sink.spans(t, this.starts, this.ends, this.rowNumber)) this.stopped = true;
+    if (!this.ctx.sink.spans(t, this.starts, this.ends, this.rowNumber, ascii)) this.stopped = true;
   }
 
   /** Tell of an empty file, or of ragged rows. */

@@ -11,7 +11,7 @@
 import type { ProgressListener } from '../../events.js';
 import { readCsv } from './csv.js';
 import { footerStats, mergeFooters } from './footer.js';
-import { canonical, fmix32, H1, H2, hashSpan, hashString } from './hash.js';
+import { canonical, fmix32, H1, H2, hashBytes, hashSpan, hashString } from './hash.js';
 import { readArrow } from './arrow.js';
 import { readJsonArray } from './json-array.js';
 import { readJsonl } from './jsonl.js';
@@ -199,7 +199,7 @@ class RowProcessor implements RowSink, RowView {
     }
   }
 
-  spans(text: string, start: Int32Array, end: Int32Array, rowNumber: number): boolean {
+  spans(text: string, start: Int32Array, end: Int32Array, rowNumber: number, ascii?: Uint8Array): boolean {
     this.startRow();
     if (this.keyOnly) {
       const k = this.keyIdx;
@@ -219,7 +219,8 @@ class RowProcessor implements RowSink, RowView {
         if (stats) this.accs[i]!.nulls++;
         continue;
       }
-      hashSpan(text, s, e);
+      if (ascii !== undefined) hashBytes(ascii, s, e);
+      else hashSpan(text, s, e);
       const h1 = H1;
       const h2 = H2;
       if (stats) this.accs[i]!.addText(text, s, e, h1, h2);

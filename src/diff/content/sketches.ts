@@ -25,6 +25,9 @@ const SAMPLE_EVERY = 8;
 /** At most this many decoded 64 KB chunks are kept alive by uncopied entries (4 MB per column). */
 const MAX_PINNED_CHUNKS = 64;
 
+/** Ints per TopCounter slot. */
+const SLOT = 4;
+
 const HLL_P = 12;
 const HLL_M = 1 << HLL_P;
 
@@ -69,9 +72,11 @@ export class HyperLogLog {
  */
 export class TopCounter {
   private cap = 1024;
-  private hi = new Int32Array(this.cap);
-  private lo = new Int32Array(this.cap);
-  private counts = new Int32Array(this.cap); // 0 marks an empty slot
+  /**
+   * Slot i is ints [4i, 4i + 4): count (0 marks an empty slot), low and high half of the hash, unused.
+   * One array rather than three: a probe reads one cache line, not three.
+   */
+  private slots = new Int32Array(this.cap * SLOT);
   /**
    * The value of each slot: its own string when owned[i] is 1; otherwise the decoded chunk it lies in,
    * at [from[i], to[i]), so no substring is made for a value that the next prune will forget.
@@ -113,11 +118,11 @@ export class TopCounter {
       this.tick = 0;
     }
     const mask = this.cap - 1;
-    const counts = this.counts;
+    const S = this.slots;
     let i = h2 & mask;
-    for (let c = counts[i]!; c !== 0; c = counts[i]!) {
-      if (this.lo[i] === (h2 | 0) && this.hi[i] === (h1 | 0)) {
-        counts[i] = c + this.weight;
+    for (let c = S[i * SLOT]!; c !== 0; c = S[i * SLOT]!) {
+      if (S[i * SLOT + 1] === (h2 | 0) && S[i * SLOT + 2] === (h1 | 0)) {
+        S[i * SLOT] = c + this.weight;
         return;
       }
       i = (i + 1) & mask;
@@ -158,14 +163,14 @@ export class TopCounter {
   private free(h2: number): number {
     const mask = this.cap - 1;
     let i = h2 & mask;
-    while (this.counts[i] !== 0) i = (i + 1) & mask;
+    while (this.slots[i * SLOT] !== 0) i = (i + 1) & mask;
     return i;
   }
 
   private put(i: number, value: string, owned: number, h1: number, h2: number, count: number): void {
-    this.hi[i] = h1;
-    this.lo[i] = h2;
-    this.counts[i] = count;
+    this.slots[i * SLOT] = count;
+    this.slots[i * SLOT + 1] = h2;
+    this.slots[i * SLOT + 2] = h1;
     this.values[i] = value;
     this.owned[i] = owned;
     this.occupied[this.used++] = i;
@@ -194,13 +199,13 @@ export class TopCounter {
       // The (k+1)-th largest count. Usually the smallest count (most counters of a high-cardinality
       // column are values seen once), which needs no sort.
       let min = Infinity;
-      for (let j = 0; j < n; j++) min = Math.min(min, this.counts[this.occupied[j]!]!);
+      for (let j = 0; j < n; j++) min = Math.min(min, this.slots[this.occupied[j]! * SLOT]!);
       let above = 0;
-      for (let j = 0; j < n; j++) if (this.counts[this.occupied[j]!]! > min) above++;
+      for (let j = 0; j < n; j++) if (this.slots[this.occupied[j]! * SLOT]! > min) above++;
       if (above <= MG_COUNTERS) cut = min;
       else {
         const all = new Int32Array(n);
-        for (let j = 0; j < n; j++) all[j] = this.counts[this.occupied[j]!]!;
+        for (let j = 0; j < n; j++) all[j] = this.slots[this.occupied[j]! * SLOT]!;
         all.sort();
         cut = all[n - MG_COUNTERS - 1]!;
       }
@@ -218,19 +223,29 @@ export class TopCounter {
 
   /** Rehash into `cap` slots, keeping entries with count > cut (as count - cut), as owned copies. */
   private rebuild(cap: number, cut: number): void {
-    const keep: { h1: number; h2: number; count: number; value: string }[] = [];
-    for (let j = 0; j < this.used; j++) {
+    // The survivors, in slot-visit order, in typed arrays: an object each was a good part of a prune's cost.
+    const n = this.used;
+    const keepHi = new Int32Array(n);
+    const keepLo = new Int32Array(n);
+    const keepCount = new Int32Array(n);
+    const keepValue: string[] = [];
+    let k = 0;
+    for (let j = 0; j < n; j++) {
       const i = this.occupied[j]!;
-      const c = this.counts[i]!;
-      if (c > cut) keep.push({ h1: this.hi[i]!, h2: this.lo[i]!, count: c - cut, value: this.own(i) });
-      this.counts[i] = 0;
+      const c = this.slots[i * SLOT]!;
+      if (c > cut) {
+        keepHi[k] = this.slots[i * SLOT + 2]!;
+        keepLo[k] = this.slots[i * SLOT + 1]!;
+        keepCount[k] = c - cut;
+        keepValue.push(this.own(i));
+        k++;
+      }
+      this.slots[i * SLOT] = 0;
       this.values[i] = undefined;
     }
     if (cap !== this.cap) {
       this.cap = cap;
-      this.hi = new Int32Array(cap);
-      this.lo = new Int32Array(cap);
-      this.counts = new Int32Array(cap);
+      this.slots = new Int32Array(cap * SLOT);
       this.values = new Array<string | undefined>(cap).fill(undefined);
       this.owned = new Uint8Array(cap);
       this.from = new Int32Array(cap);
@@ -238,7 +253,7 @@ export class TopCounter {
       this.occupied = new Int32Array(cap);
     }
     this.used = 0;
-    for (const k of keep) this.put(this.free(k.h2), k.value, 1, k.h1, k.h2, k.count);
+    for (let j = 0; j < k; j++) this.put(this.free(keepLo[j]!), keepValue[j]!, 1, keepHi[j]!, keepLo[j]!, keepCount[j]!);
   }
 
   /** The n most frequent values, most frequent first, ties by value for a stable output. */
@@ -246,7 +261,7 @@ export class TopCounter {
     const all: { value: string; count: number }[] = [];
     for (let j = 0; j < this.used; j++) {
       const i = this.occupied[j]!;
-      all.push({ value: this.own(i), count: this.counts[i]! });
+      all.push({ value: this.own(i), count: this.slots[i * SLOT]! });
     }
     all.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
     return all.slice(0, n);

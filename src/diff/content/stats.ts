@@ -40,7 +40,7 @@ export function classifySpan(t: string, s: number, e: number): number {
   let negative = false;
   if (c === 45 || c === 43) {
     negative = c === 45;
-    c = t.charCodeAt(++i);
+    c = codeAt(t, ++i);
   }
   let mantissa = 0;
   let digits = 0;
@@ -48,34 +48,34 @@ export function classifySpan(t: string, s: number, e: number): number {
   while (c >= 48 && c <= 57) {
     mantissa = mantissa * 10 + (c - 48);
     digits++;
-    c = t.charCodeAt(++i);
+    c = codeAt(t, ++i);
   }
   let kind = INTEGER;
   if (c === 46) {
     kind = NUMBER;
-    c = t.charCodeAt(++i);
+    c = codeAt(t, ++i);
     while (c >= 48 && c <= 57) {
       mantissa = mantissa * 10 + (c - 48);
       digits++;
       scale--;
-      c = t.charCodeAt(++i);
+      c = codeAt(t, ++i);
     }
   }
   if (digits === 0) return STRING;
   if (c === 101 || c === 69) {
     kind = NUMBER;
-    c = t.charCodeAt(++i);
+    c = codeAt(t, ++i);
     let expNegative = false;
     if (c === 45 || c === 43) {
       expNegative = c === 45;
-      c = t.charCodeAt(++i);
+      c = codeAt(t, ++i);
     }
     let exp = 0;
     let expDigits = 0;
     while (c >= 48 && c <= 57) {
       exp = exp * 10 + (c - 48);
       expDigits++;
-      c = t.charCodeAt(++i);
+      c = codeAt(t, ++i);
     }
     if (expDigits === 0) return STRING;
     scale += expNegative ? -exp : exp;
@@ -88,6 +88,15 @@ export function classifySpan(t: string, s: number, e: number): number {
     NUM = Number(t.slice(s, e));
   }
   return kind;
+}
+
+/**
+ * t.charCodeAt(i), but -1 past the end of t instead of NaN: the same for every comparison classifySpan
+ * makes, and a typed cell's text (which ends where the string does) no longer reads past the end, which
+ * made V8 deoptimise classifySpan and then call charCodeAt out of line for every character.
+ */
+function codeAt(t: string, i: number): number {
+  return i < t.length ? t.charCodeAt(i) : -1;
 }
 
 /** true/false in any letter case, without making a lower-cased copy. */
