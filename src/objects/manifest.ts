@@ -234,9 +234,20 @@ export function loadManifest(cache: ObjectCache, oid: Oid, dataPath: string): Ma
  * counts as not had (a fetch brings a good copy). For callers to whom a missing manifest is no error.
  */
 export function loadManifestIfPresent(cache: ObjectCache, oid: Oid, dataPath: string): Manifest | undefined {
-  if (!cache.has(oid)) return undefined;
+  const entries: ManifestEntry[] = [];
+  return readManifestIfPresent(cache, oid, dataPath, (e) => entries.push(e)) ? { entries } : undefined;
+}
+
+/**
+ * readManifest for callers to whom a missing manifest is no error: false when the cache does not have
+ * it, or has a corrupted copy (moved to quarantine; entries may have been handed on before the damage
+ * showed: drop them).
+ */
+export function readManifestIfPresent(cache: ObjectCache, oid: Oid, dataPath: string, onEntry: (e: ManifestEntry) => void): boolean {
+  if (!cache.has(oid)) return false;
   try {
-    return loadManifest(cache, oid, dataPath);
+    readManifest(cache, oid, dataPath, onEntry);
+    return true;
   } catch (err) {
     if (isDvsError(err) && err.code === 'OBJECT_CORRUPTED') {
       try {
@@ -244,7 +255,7 @@ export function loadManifestIfPresent(cache: ObjectCache, oid: Oid, dataPath: st
       } catch {
         // already moved
       }
-      return undefined;
+      return false;
     }
     throw err;
   }
