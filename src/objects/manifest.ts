@@ -120,23 +120,29 @@ function malformed(where: string, line: number): DvsError {
  */
 export class ManifestLines {
   private line = 0;
+  /** Whether the next line fed is the header. */
+  private header: boolean;
   private previous: string | undefined;
   private readonly files = new OpenFiles();
 
-  /** `startLine` > 1: the text fed starts at that line, past the header (a piece of a manifest). */
-  constructor(private readonly where: string, private readonly onEntry: (e: ManifestEntry) => void, startLine = 1) {
-    this.line = startLine - 1;
+  /**
+   * `piece`: the text fed is a run of entry lines from inside a manifest, not its start (no header;
+   * lines are numbered from the piece's first, and `where` should say where the piece starts).
+   */
+  constructor(private readonly where: string, private readonly onEntry: (e: ManifestEntry) => void, options: { piece?: boolean } = {}) {
+    this.header = !options.piece;
   }
 
   /** Whole lines (the text ends with a newline); the first piece starts with the header. */
   feed(text: string): void {
     const { where } = this;
     let pos = 0;
-    if (this.line === 0) {
+    if (this.header) {
       const headerEnd = text.indexOf('\n');
       checkHeader(headerEnd < 0 ? text : text.slice(0, headerEnd), where);
       pos = headerEnd + 1;
       this.line = 1;
+      this.header = false;
     }
     const line = ENTRY_LINE;
     while (pos < text.length) {
@@ -198,11 +204,11 @@ const READ_BLOCK = 8 << 20;
  * bytes against its name at the end (a corrupted object throws OBJECT_CORRUPTED then, after entries
  * were handed on: callers drop what they built). Memory is one block, whatever the manifest's size.
  */
-export function readManifest(cache: ObjectCache, oid: Oid, dataPath: string, onEntry: (e: ManifestEntry) => void): void {
+export function readManifest(cache: ObjectCache, oid: Oid, dataPath: string, onEntry: (e: ManifestEntry) => void, blockSize = READ_BLOCK): void {
   const where = `manifest of ${dataPath} (${oid.slice(0, 10)})`;
   const lines = new ManifestLines(where, onEntry);
   let carry: Buffer = Buffer.alloc(0);
-  const whole = cache.readBlocks(oid, `manifest of ${dataPath}`, READ_BLOCK, (block) => {
+  const whole = cache.readBlocks(oid, `manifest of ${dataPath}`, blockSize, (block) => {
     const data = carry.length ? Buffer.concat([carry, block]) : block;
     const cut = data.lastIndexOf(0x0a) + 1;
     if (cut > 0) lines.feed(data.toString('utf8', 0, cut));
