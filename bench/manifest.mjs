@@ -121,7 +121,13 @@ export function manifestRows(work, entries, log) {
 
   const diff = (what) => {
     log(`diff (${what})`);
-    const d = dvs(['diff', 'HEAD~1', 'HEAD', '--json'], { cwd: repo });
+    const d = dvs(['diff', 'HEAD~1', 'HEAD', '--json'], { cwd: repo, allowFail: true });
+    if (d.code !== 0) {
+      // Before diff read only what changed, it ran out of memory here: say so, and keep the rows above.
+      const why = /heap out of memory/.test(d.stderr) ? 'out of memory' : `exit ${d.code}`;
+      rows.push({ name: `dvs diff of the two versions (${what})`, value: d.ms / 1000, unit: `s (failed: ${why}; ${run(d)})`, target: 'the one modified file', pass: false });
+      return;
+    }
     const out = JSON.parse(d.stdout);
     const files = out.changes[0]?.files ?? [];
     const right = files.length === 1 && files[0].change === 'modified' && files[0].newOid === changedOid;
