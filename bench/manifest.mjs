@@ -134,7 +134,7 @@ export function manifestRows(work, entries, log) {
     rows.push({ name: `dvs diff of the two versions (${what})`, value: d.ms / 1000, unit: `s (${run(d)}; ${files.length} file(s) changed)`, target: 'the one modified file', pass: right });
   };
   diff('chunk lists kept by the pushes');
-  rmSync(join(repo, '.git/dvs/tmp/chunk-lists'), { recursive: true, force: true });
+  rmSync(join(repo, '.dvs/tmp/chunk-lists'), { recursive: true, force: true });
   diff('no chunk lists kept: computed');
   diff('chunk lists computed by the previous diff');
   return rows;

@@ -224,6 +224,31 @@ describe('big files as chunks on a packed local remote', () => {
     expect(existsSync(join(other, '.dvs/cache', v2.slice(0, 2), v2.slice(2)))).toBe(false);
   }, SLOW_MS);
 
+  it('gc --remote repacks live chunks of an index mostly dead, and leaves none of them in the cache', async () => {
+    const repo = gitRepo();
+    writeFileSync(join(repo, 'big.bin'), randomBytes(8 * MiB));
+    await ok(repo, ['track', 'big.bin']);
+    const store = join(tempDir(), 'store');
+    await ok(repo, ['remote', 'add', '-d', '--format', 'packed', 'origin', store]);
+    await ok(repo, ['push']);
+    const v1 = sha(readFileSync(join(repo, 'big.bin')));
+    const firstIndexes = packFiles(store).filter((n) => n.endsWith('.idx'));
+    // Most of the file rewritten: the first push's index keeps a quarter of live chunks.
+    overwrite(join(repo, 'big.bin'), MiB, randomBytes(6 * MiB));
+    await ok(repo, ['track', 'big.bin']);
+    await ok(repo, ['push']);
+    const v2 = sha(readFileSync(join(repo, 'big.bin')));
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'v2');
+    await ok(repo, ['gc', '--remote']);
+    expect(packFiles(store).filter((n) => firstIndexes.includes(n))).toEqual([]); // repacked
+    expect(listsComplete(store)).toEqual([v2]);
+    // The chunks read back to be packed again were objects of the cache for a moment only.
+    const cache = join(repo, '.dvs/cache');
+    const cached = readdirSync(cache).filter((d) => /^[0-9a-f]{2}$/.test(d)).flatMap((d) => readdirSync(join(cache, d)).map((n) => d + n));
+    expect(cached.sort()).toEqual([v1, v2].sort());
+  }, SLOW_MS);
+
   it('a push killed with SIGKILL leaves no chunk list naming missing chunks; running it again finishes', async () => {
     const repo = gitRepo();
     writeFileSync(join(repo, 'big.bin'), randomBytes(40 * MiB));
