@@ -64,8 +64,13 @@ function sizeAt(line: string, start: number, end: number): number {
   return Number.isSafeInteger(size) ? size : -1;
 }
 
-export function serializeManifest(manifest: Manifest): string {
-  const lines = [HEADER];
+/** Lines encoded per piece: a manifest of millions of entries is more text than one string may hold. */
+const LINES_PER_PIECE = 1 << 16;
+
+/** The manifest's one valid encoding, as bytes (built in pieces, so that any size can be encoded). */
+export function serializeManifest(manifest: Manifest): Buffer {
+  const pieces: Buffer[] = [];
+  let lines = [HEADER];
   let previous: string | undefined;
   for (const e of manifest.entries) {
     if (previous !== undefined && compareBytes(previous, e.path) >= 0) {
@@ -73,8 +78,13 @@ export function serializeManifest(manifest: Manifest): string {
     }
     previous = e.path;
     lines.push(`${e.oid} ${e.size} ${e.exec ? 'x' : '-'} ${encodePath(e.path)}`);
+    if (lines.length === LINES_PER_PIECE) {
+      pieces.push(Buffer.from(lines.join('\n') + '\n'));
+      lines = [];
+    }
   }
-  return lines.join('\n') + '\n';
+  if (lines.length) pieces.push(Buffer.from(lines.join('\n') + '\n'));
+  return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
 }
 
 /**

@@ -31,7 +31,7 @@ describe('directory manifest', () => {
       { path: 'name with spaces %.txt', oid: A, size: 3, exec: false },
       { path: 'odd\nname', oid: B, size: 0, exec: false },
     ]);
-    const text = serializeManifest({ entries });
+    const text = serializeManifest({ entries }).toString();
     expect(text.startsWith('dvs-manifest 1\n')).toBe(true);
     expect(text).toContain(`${A} 3 x a.sh\n`);
     expect(text).toContain('odd%0Aname');
@@ -67,7 +67,7 @@ function entry(i: number, content = `file ${i}`): ManifestEntry {
 describe('manifests read block by block', () => {
   const entries = Array.from({ length: 500 }, (_, i) => entry(i, i % 7 ? `file ${i}` : ''));
   entries[3] = { ...entries[3], exec: true, path: 'd0000/f0000003 with%0A and %25.bin'.replace('%0A', '\n').replace('%25', '%') };
-  const text = serializeManifest({ entries });
+  const text = serializeManifest({ entries }).toString();
   const oid = cache.addBuffer(text);
 
   it('gives the entries parseManifest gives, whatever the block size (lines cut across blocks)', () => {
@@ -96,7 +96,7 @@ describe('the differing part of two big manifests (diff reads only what changed)
   const count = 100_000;
   const base = Array.from({ length: count }, (_, i) => entry(i));
   const store = (list: ManifestEntry[]) => {
-    const text = serializeManifest({ entries: list });
+    const text = serializeManifest({ entries: list }).toString();
     expect(text.length).toBeGreaterThan(CHUNK_THRESHOLD);
     return { oid: cache.addBuffer(text), list };
   };
