@@ -25,6 +25,16 @@ async function ok(cwd: string, args: string[]) {
   return r;
 }
 
+/** A repository tracking `big.bin` of `size` random bytes, with a packed local remote as its default. */
+async function bigFileWithRemote(size: number): Promise<{ repo: string; store: string }> {
+  const repo = gitRepo();
+  writeFileSync(join(repo, 'big.bin'), randomBytes(size));
+  await ok(repo, ['track', 'big.bin']);
+  const store = join(tempDir(), 'store');
+  await ok(repo, ['remote', 'add', '-d', '--format', 'packed', 'origin', store]);
+  return { repo, store };
+}
+
 function packFiles(store: string): string[] {
   const dir = join(store, 'packs');
   return existsSync(dir) ? readdirSync(dir) : [];
@@ -171,11 +181,7 @@ describe('a directory of many files, its manifest generated into the cache (as t
 
 describe('big files as chunks on a packed local remote', () => {
   it('an edit in the middle sends little; a clone rebuilds and verifies; an altered chunk is refused; gc keeps live chunks', async () => {
-    const repo = gitRepo();
-    writeFileSync(join(repo, 'big.bin'), randomBytes(12 * MiB));
-    await ok(repo, ['track', 'big.bin']);
-    const store = join(tempDir(), 'store');
-    await ok(repo, ['remote', 'add', '-d', '--format', 'packed', 'origin', store]);
+    const { repo, store } = await bigFileWithRemote(12 * MiB);
     const first = json(await dvs(repo, ['push', '--json']));
     expect(first).toMatchObject({ uploaded: 1, failures: [] });
     const v1 = sha(readFileSync(join(repo, 'big.bin')));
@@ -225,11 +231,7 @@ describe('big files as chunks on a packed local remote', () => {
   }, SLOW_MS);
 
   it('gc --remote repacks live chunks of an index mostly dead, and leaves none of them in the cache', async () => {
-    const repo = gitRepo();
-    writeFileSync(join(repo, 'big.bin'), randomBytes(8 * MiB));
-    await ok(repo, ['track', 'big.bin']);
-    const store = join(tempDir(), 'store');
-    await ok(repo, ['remote', 'add', '-d', '--format', 'packed', 'origin', store]);
+    const { repo, store } = await bigFileWithRemote(8 * MiB);
     await ok(repo, ['push']);
     const v1 = sha(readFileSync(join(repo, 'big.bin')));
     const firstIndexes = packFiles(store).filter((n) => n.endsWith('.idx'));
@@ -250,11 +252,7 @@ describe('big files as chunks on a packed local remote', () => {
   }, SLOW_MS);
 
   it('a push killed with SIGKILL leaves no chunk list naming missing chunks; running it again finishes', async () => {
-    const repo = gitRepo();
-    writeFileSync(join(repo, 'big.bin'), randomBytes(40 * MiB));
-    await ok(repo, ['track', 'big.bin']);
-    const store = join(tempDir(), 'store');
-    await ok(repo, ['remote', 'add', '-d', '--format', 'packed', 'origin', store]);
+    const { repo, store } = await bigFileWithRemote(40 * MiB);
     const child = spawn(process.execPath, [DVS, 'push', '-j', '1'], { cwd: repo, env: { ...process.env, ...GIT_ENV, CI: 'true' } });
     const done = new Promise((resolve) => child.on('close', resolve));
     const end = Date.now() + 120_000;
