@@ -190,18 +190,23 @@ export class ManifestLines {
  * earlier paths that are prefixes of the latest one: the only files a later path can lie inside.
  */
 class OpenFiles {
-  /** The earlier paths (with their line numbers) that are prefixes of the latest one. */
-  private readonly stack: Array<{ path: string; line: number }> = [];
+  /** The earlier paths that are prefixes of the latest one, and their line numbers (two arrays: no object per line). */
+  private readonly paths: string[] = [];
+  private readonly lines: number[] = [];
 
   /** The listed file that `path` lies inside, or undefined; then remembers `path`. */
   fileAbove(path: string, line: number): { path: string; line: number } | undefined {
-    const { stack } = this;
-    while (stack.length && !path.startsWith(stack[stack.length - 1].path)) stack.pop();
-    // What is left are prefixes of `path`; one followed by "/" names a directory of it.
-    for (let k = stack.length - 1; k >= 0; k--) {
-      if (path.charCodeAt(stack[k].path.length) === 47 /* / */) return stack[k];
+    const { paths, lines } = this;
+    while (paths.length && !path.startsWith(paths[paths.length - 1])) {
+      paths.pop();
+      lines.pop();
     }
-    stack.push({ path, line });
+    // What is left are prefixes of `path`; one followed by "/" names a directory of it.
+    for (let k = paths.length - 1; k >= 0; k--) {
+      if (path.charCodeAt(paths[k].length) === 47 /* / */) return { path: paths[k], line: lines[k] };
+    }
+    paths.push(path);
+    lines.push(line);
     return undefined;
   }
 }
