@@ -7,12 +7,13 @@
 //    behind a counting proxy), then of the 1 MiB overwrite and of the 10 MiB append: bytes sent (the
 //    push's own count, and the local remote's growth) and requests; the first push beside the loose format.
 // 3. A directory manifest of 1,000,000 entries (BENCH_MANIFEST_ENTRIES), generated: a one-file change,
-//    then push: bytes sent.
+//    then push: bytes sent; diff (bench/manifest.mjs, which runs it with 10,000,000 entries on its own).
 // BENCH_QUICK=1: a 256 MiB file and 100,000 manifest entries. BENCH_CHUNKS=sweep,push,manifest picks parts.
-import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { dvs, gitRepo, PROJECT, sh } from './lib.mjs';
+import { manifestRows } from './manifest.mjs';
 
 const MiB = 1 << 20;
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -50,7 +51,7 @@ export async function run({ work, log }) {
   mkdirSync(work, { recursive: true });
   if (parts.includes('sweep')) rows.push(...(await sweep(work, size, log)));
   if (parts.includes('push')) rows.push(...(await pushes(work, size, log)));
-  if (parts.includes('manifest')) rows.push(...manifest(work, Number(process.env.BENCH_MANIFEST_ENTRIES ?? (quick ? 100_000 : 1_000_000)), log));
+  if (parts.includes('manifest')) rows.push(...manifestRows(work, Number(process.env.BENCH_MANIFEST_ENTRIES ?? (quick ? 100_000 : 1_000_000)), log));
   return rows;
 }
 
@@ -172,68 +173,5 @@ async function pushes(work, size, log) {
     await proxy?.close();
     await swift?.stop();
   }
-  return rows;
-}
-
-/**
- * A tracked directory of `entries` files whose manifest is generated, not scanned: every entry is the
- * empty file except one; then that one file changes (a new manifest, a new pointer) and is pushed.
- */
-function manifest(work, entries, log) {
-  const rows = [];
-  const repo = gitRepo(join(work, 'manifest-repo'));
-  const store = join(work, 'manifest-store');
-  dvs(['remote', 'add', '-d', '--format', 'packed', 'origin', store], { cwd: repo });
-  dvs(['config', '--local', 'remote.origin.url', store], { cwd: repo });
-  const sha = (b) => createHash('sha256').update(b).digest('hex');
-  const empty = sha('');
-  const put = (bytes) => {
-    const oid = sha(bytes);
-    const dir = join(repo, '.dvs/cache', oid.slice(0, 2));
-    mkdirSync(dir, { recursive: true });
-    try {
-      writeFileSync(join(dir, oid.slice(2)), bytes, { flag: 'wx' });
-      chmodSync(join(dir, oid.slice(2)), 0o444);
-    } catch {
-      // already there
-    }
-    return oid;
-  };
-  put(Buffer.alloc(0));
-  const writeVersion = (changed) => {
-    log(`generating a manifest of ${entries.toLocaleString('en-US')} entries`);
-    // Paths in byte order by construction: 1,000 files per folder. Built in pieces: 10M lines are more
-    // than one JavaScript string may hold.
-    const pieces = [Buffer.from('dvs-manifest 1\n')];
-    let total = 0;
-    let lines = [];
-    for (let i = 0; i < entries; i++) {
-      const path = `d${String(Math.floor(i / 1000)).padStart(5, '0')}/f${String(i).padStart(8, '0')}.bin`;
-      if (i === Math.floor(entries / 2) && changed) {
-        lines.push(`${changed.oid} ${changed.size} - ${path}\n`);
-        total += changed.size;
-      } else lines.push(`${empty} 0 - ${path}\n`);
-      if (lines.length === 10_000) {
-        pieces.push(Buffer.from(lines.join('')));
-        lines = [];
-      }
-    }
-    pieces.push(Buffer.from(lines.join('')));
-    const text = Buffer.concat(pieces);
-    const oid = put(text);
-    writeFileSync(join(repo, 'data.dvs'), `version: 1\nkind: dir\noid: sha256:${oid}\nsize: ${total}\nfiles: ${entries}\n`);
-    return text.length;
-  };
-  const first = writeVersion(undefined);
-  sh('git add -A && git commit -q -m data', { cwd: repo });
-  log('pushing the manifest');
-  const p1 = dvs(['push', '--json'], { cwd: repo });
-  rows.push({ name: `push of a ${entries.toLocaleString('en-US')}-entry directory (manifest ${(first / MiB).toFixed(0)} MiB)`, value: JSON.parse(p1.stdout).bytes / MiB, unit: `MiB sent (${(p1.ms / 1000).toFixed(1)} s)` });
-  const changed = Buffer.from('changed\n');
-  writeVersion({ oid: put(changed), size: changed.length });
-  const before = dirBytes(store);
-  const p2 = dvs(['push', '--json'], { cwd: repo });
-  const sent = (dirBytes(store) - before) / MiB;
-  rows.push({ name: `one-file change in a ${entries.toLocaleString('en-US')}-entry directory, push: bytes sent`, value: sent, unit: `MiB (push reports ${(JSON.parse(p2.stdout).bytes / MiB).toFixed(2)} MiB; ${(p2.ms / 1000).toFixed(1)} s)`, target: '< 1 MiB', pass: sent < 1 });
   return rows;
 }

@@ -1,8 +1,12 @@
 import {
+  closeSync,
   existsSync,
+  fstatSync,
   mkdirSync,
+  openSync,
   readdirSync,
   readFileSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -11,7 +15,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
-import { copyAndHash, hashFileSync, sha256Hex, type CopyResult, type HashResult } from './hash.js';
+import { copyAndHash, hashFileSync, sha256, sha256Hex, type CopyResult, type HashResult } from './hash.js';
 import { isOid, shortOid, type Oid } from './oid.js';
 import { removeOrphanedTemp, removeStaleTemp } from '../base/atomic.js';
 import { ownedTempPrefix } from '../base/temp-names.js';
@@ -103,27 +107,70 @@ export class ObjectCache {
     }
   }
 
-  /** Read a whole object and check its hash (for manifests and records, which are small). */
+  /** Read a whole object and check its hash (for records and other small objects). */
   readVerified(oid: Oid, what: string): Buffer {
     let data: Buffer;
     try {
       data = readFileSync(this.pathOf(oid));
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT') {
-        throw new DvsError('OBJECT_MISSING', `The ${what} ${shortOid(oid)} is not in the cache`, {
-          hint: 'Fetch it from a remote (dvs fetch) or re-track the data.',
-          data: { oid },
-        });
-      }
-      throw err;
+      throw this.readError(err, oid, what);
     }
-    if (sha256Hex(data) !== oid) {
-      throw new DvsError('OBJECT_CORRUPTED', `The ${what} ${shortOid(oid)} in the cache is corrupted (its bytes do not hash to its name)`, {
-        hint: 'Run `dvs verify` to quarantine it, then fetch it again from a remote.',
-        data: { oid, path: this.pathOf(oid) },
-      });
-    }
+    if (sha256Hex(data) !== oid) throw this.corrupted(oid, what);
     return data;
+  }
+
+  /**
+   * Read an object in blocks of `blockSize` (the block is reused: copy what you keep) and check its hash
+   * at the end; returns its size. For objects too big to hold (a manifest of millions of entries). A
+   * throw from `onBlock` on bytes that prove corrupted becomes OBJECT_CORRUPTED: damage is reported as
+   * damage, not as whatever the damaged bytes looked like.
+   */
+  readBlocks(oid: Oid, what: string, blockSize: number, onBlock: (block: Buffer) => void): number {
+    let fd: number;
+    try {
+      fd = openSync(this.pathOf(oid), 'r');
+    } catch (err) {
+      throw this.readError(err, oid, what);
+    }
+    const hash = sha256();
+    // No bigger than the object: small manifests are read by the thousand (gc, status).
+    const block = Buffer.allocUnsafe(Math.max(1, Math.min(blockSize, fstatSync(fd).size)));
+    let size = 0;
+    let failure: unknown;
+    try {
+      for (;;) {
+        const n = readSync(fd, block, 0, block.length, null);
+        if (n === 0) break;
+        size += n;
+        hash.update(block.subarray(0, n));
+        if (failure !== undefined) continue;
+        try {
+          onBlock(block.subarray(0, n));
+        } catch (err) {
+          failure = err; // hashing goes on: corrupted bytes are reported as such
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    if (hash.digest('hex') !== oid) throw this.corrupted(oid, what);
+    if (failure !== undefined) throw failure;
+    return size;
+  }
+
+  private readError(err: unknown, oid: Oid, what: string): unknown {
+    if (errnoCode(err) !== 'ENOENT') return err;
+    return new DvsError('OBJECT_MISSING', `The ${what} ${shortOid(oid)} is not in the cache`, {
+      hint: 'Fetch it from a remote (dvs fetch) or re-track the data.',
+      data: { oid },
+    });
+  }
+
+  private corrupted(oid: Oid, what: string): DvsError {
+    return new DvsError('OBJECT_CORRUPTED', `The ${what} ${shortOid(oid)} in the cache is corrupted (its bytes do not hash to its name)`, {
+      hint: 'Run `dvs verify` to quarantine it, then fetch it again from a remote.',
+      data: { oid, path: this.pathOf(oid) },
+    });
   }
 
   /** Re-hash an object on disk. */

@@ -36,6 +36,11 @@ export function sameStamp(a: FileStamp, b: FileStamp): boolean {
   return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 }
 
+/** An incremental SHA-256 (node:crypto loaded on first use). */
+export function sha256(): import('node:crypto').Hash {
+  return createHash('sha256');
+}
+
 export function sha256Hex(data: Uint8Array | string): Oid {
   return createHash('sha256').update(data).digest('hex');
 }

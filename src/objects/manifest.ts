@@ -64,8 +64,13 @@ function sizeAt(line: string, start: number, end: number): number {
   return Number.isSafeInteger(size) ? size : -1;
 }
 
-export function serializeManifest(manifest: Manifest): string {
-  const lines = [HEADER];
+/** Lines encoded per piece: a manifest of millions of entries is more text than one string may hold. */
+const LINES_PER_PIECE = 1 << 16;
+
+/** The manifest's one valid encoding, as bytes (built in pieces, so that any size can be encoded). */
+export function serializeManifest(manifest: Manifest): Buffer {
+  const pieces: Buffer[] = [];
+  let lines = [HEADER];
   let previous: string | undefined;
   for (const e of manifest.entries) {
     if (previous !== undefined && compareBytes(previous, e.path) >= 0) {
@@ -73,8 +78,13 @@ export function serializeManifest(manifest: Manifest): string {
     }
     previous = e.path;
     lines.push(`${e.oid} ${e.size} ${e.exec ? 'x' : '-'} ${encodePath(e.path)}`);
+    if (lines.length === LINES_PER_PIECE) {
+      pieces.push(Buffer.from(lines.join('\n') + '\n'));
+      lines = [];
+    }
   }
-  return lines.join('\n') + '\n';
+  if (lines.length) pieces.push(Buffer.from(lines.join('\n') + '\n'));
+  return pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
 }
 
 /**
@@ -87,55 +97,90 @@ const ENTRY_LINE = /[0-9a-f]{64} (?:0|[1-9][0-9]{0,15}) [x-] [^\n]*\n/y;
 /** Parse and validate a manifest; `where` names it in messages. Rejects paths that leave the directory. */
 export function parseManifest(text: string, where: string): Manifest {
   const headerEnd = text.indexOf('\n');
-  const firstLine = headerEnd < 0 ? text : text.slice(0, headerEnd);
-  if (firstLine !== HEADER) {
-    throw new DvsError('MANIFEST_INVALID', `${where}: not a dvs manifest (first line is "${firstLine.slice(0, 40)}")`, {
-      hint: 'The object may be corrupted: run `dvs verify`.',
-    });
-  }
-  if (!text.endsWith('\n')) {
-    throw new DvsError('MANIFEST_INVALID', `${where}: truncated (no final newline)`, {
-      hint: 'The object may be corrupted: run `dvs verify`.',
-    });
-  }
+  checkHeader(headerEnd < 0 ? text : text.slice(0, headerEnd), where);
+  if (!text.endsWith('\n')) throw truncated(where);
   const entries: ManifestEntry[] = [];
-  const files = new OpenFiles(entries);
-  let previous: string | undefined;
-  const line = ENTRY_LINE;
-  for (let pos = headerEnd + 1, i = 1; pos < text.length; i++) {
-    line.lastIndex = pos;
-    if (!line.test(text)) {
-      throw new DvsError('MANIFEST_INVALID', `${where}: line ${i + 1} is malformed`, {
-        hint: 'The object may be corrupted: run `dvs verify`.',
-      });
-    }
-    const end = line.lastIndex - 1; // the line's newline
-    const s1 = text.indexOf(' ', pos + 65);
-    const size = sizeAt(text, pos + 65, s1);
-    const path = decodePath(text.slice(s1 + 3, end));
-    if (size < 0 || path === undefined || path === '') {
-      throw new DvsError('MANIFEST_INVALID', `${where}: line ${i + 1} is malformed`, {
-        hint: 'The object may be corrupted: run `dvs verify`.',
-      });
-    }
-    // The message is built only for a bad path: a string per line costs as much as the check.
-    if (pathProblem(path)) checkRelativePath(path, `${where}: line ${i + 1}`);
-    if (previous !== undefined && compareBytes(previous, path) >= 0) {
-      throw new DvsError('MANIFEST_INVALID', `${where}: line ${i + 1}: paths are not sorted or repeat ("${path}")`);
-    }
-    previous = path;
-    entries.push({ path, oid: text.slice(pos, pos + 64), size, exec: text.charCodeAt(s1 + 1) === 120 /* x */ });
-    const parent = files.fileAbove(entries.length - 1);
-    if (parent >= 0) {
-      const file = entries[parent].path;
-      throw new DvsError('MANIFEST_INVALID', `${where}: line ${i + 1}: "${path}" lies inside "${file}", which line ${parent + 2} lists as a file`, {
-        hint: 'A path cannot be both a file and a directory. The object may be corrupted: run `dvs verify`.',
-        data: { line: i + 1, path, file, fileLine: parent + 2 },
-      });
-    }
-    pos = end + 1;
-  }
+  const lines = new ManifestLines(where, (e) => entries.push(e));
+  lines.feed(text);
   return { entries };
+}
+
+const CORRUPT_HINT = 'The object may be corrupted: run `dvs verify`.';
+
+function checkHeader(firstLine: string, where: string): void {
+  if (firstLine !== HEADER) {
+    throw new DvsError('MANIFEST_INVALID', `${where}: not a dvs manifest (first line is "${firstLine.slice(0, 40)}")`, { hint: CORRUPT_HINT });
+  }
+}
+
+function truncated(where: string): DvsError {
+  return new DvsError('MANIFEST_INVALID', `${where}: truncated (no final newline)`, { hint: CORRUPT_HINT });
+}
+
+function malformed(where: string, line: number): DvsError {
+  return new DvsError('MANIFEST_INVALID', `${where}: line ${line} is malformed`, { hint: CORRUPT_HINT });
+}
+
+/**
+ * The checking parser of a manifest's lines, fed in pieces that each end at a line's end: a manifest of
+ * ten million entries (about 1 GB) is more text than one JavaScript string may hold, so big ones are
+ * read block by block (readManifest) and each entry handed on as it is parsed. Every check of the spec
+ * holds across pieces: the header, the one valid spelling of each line, byte order, no path both a file
+ * and a folder.
+ */
+export class ManifestLines {
+  private line = 0;
+  /** Whether the next line fed is the header. */
+  private header: boolean;
+  private previous: string | undefined;
+  private readonly files = new OpenFiles();
+
+  /**
+   * `piece`: the text fed is a run of entry lines from inside a manifest, not its start (no header;
+   * lines are numbered from the piece's first, and `where` should say where the piece starts).
+   */
+  constructor(private readonly where: string, private readonly onEntry: (e: ManifestEntry) => void, options: { piece?: boolean } = {}) {
+    this.header = !options.piece;
+  }
+
+  /** Whole lines (the text ends with a newline); the first piece starts with the header. */
+  feed(text: string): void {
+    const { where } = this;
+    let pos = 0;
+    if (this.header) {
+      const headerEnd = text.indexOf('\n');
+      checkHeader(headerEnd < 0 ? text : text.slice(0, headerEnd), where);
+      pos = headerEnd + 1;
+      this.line = 1;
+      this.header = false;
+    }
+    const line = ENTRY_LINE;
+    while (pos < text.length) {
+      const i = ++this.line;
+      line.lastIndex = pos;
+      if (!line.test(text)) throw malformed(where, i);
+      const end = line.lastIndex - 1; // the line's newline
+      const s1 = text.indexOf(' ', pos + 65);
+      const size = sizeAt(text, pos + 65, s1);
+      const path = decodePath(text.slice(s1 + 3, end));
+      if (size < 0 || path === undefined || path === '') throw malformed(where, i);
+      // The message is built only for a bad path: a string per line costs as much as the check.
+      if (pathProblem(path)) checkRelativePath(path, `${where}: line ${i}`);
+      if (this.previous !== undefined && compareBytes(this.previous, path) >= 0) {
+        throw new DvsError('MANIFEST_INVALID', `${where}: line ${i}: paths are not sorted or repeat ("${path}")`);
+      }
+      this.previous = path;
+      const parent = this.files.fileAbove(path, i);
+      if (parent) {
+        throw new DvsError('MANIFEST_INVALID', `${where}: line ${i}: "${path}" lies inside "${parent.path}", which line ${parent.line} lists as a file`, {
+          hint: 'A path cannot be both a file and a directory. The object may be corrupted: run `dvs verify`.',
+          data: { line: i, path, file: parent.path, fileLine: parent.line },
+        });
+      }
+      this.onEntry({ path, oid: text.slice(pos, pos + 64), size, exec: text.charCodeAt(s1 + 1) === 120 /* x */ });
+      pos = end + 1;
+    }
+  }
 }
 
 /**
@@ -145,22 +190,50 @@ export function parseManifest(text: string, where: string): Manifest {
  * earlier paths that are prefixes of the latest one: the only files a later path can lie inside.
  */
 class OpenFiles {
-  /** Indexes into `entries` of the paths that are prefixes of the latest one. */
-  private readonly stack: number[] = [];
+  /** The earlier paths that are prefixes of the latest one, and their line numbers (two arrays: no object per line). */
+  private readonly paths: string[] = [];
+  private readonly lines: number[] = [];
 
-  constructor(private readonly entries: readonly ManifestEntry[]) {}
-
-  /** The index of the listed file that entry `i` lies inside, or -1; then remembers entry `i`. */
-  fileAbove(i: number): number {
-    const { stack, entries } = this;
-    const path = entries[i].path;
-    while (stack.length && !path.startsWith(entries[stack[stack.length - 1]].path)) stack.pop();
-    // What is left are prefixes of `path`; one followed by "/" names a directory of it.
-    for (let k = stack.length - 1; k >= 0; k--) {
-      if (path.charCodeAt(entries[stack[k]].path.length) === 47 /* / */) return stack[k];
+  /** The listed file that `path` lies inside, or undefined; then remembers `path`. */
+  fileAbove(path: string, line: number): { path: string; line: number } | undefined {
+    const { paths, lines } = this;
+    while (paths.length && !path.startsWith(paths[paths.length - 1])) {
+      paths.pop();
+      lines.pop();
     }
-    stack.push(i);
-    return -1;
+    // What is left are prefixes of `path`; one followed by "/" names a directory of it.
+    for (let k = paths.length - 1; k >= 0; k--) {
+      if (path.charCodeAt(paths[k].length) === 47 /* / */) return { path: paths[k], line: lines[k] };
+    }
+    paths.push(path);
+    lines.push(line);
+    return undefined;
+  }
+}
+
+/** Bytes read at a time by readManifest: far below the longest string, large enough to cost no time. */
+const READ_BLOCK = 8 << 20;
+
+/**
+ * Read a manifest from the cache block by block, handing on each entry as it is parsed, and check the
+ * bytes against its name at the end (a corrupted object throws OBJECT_CORRUPTED then, after entries
+ * were handed on: callers drop what they built). Memory is one block, whatever the manifest's size.
+ */
+export function readManifest(cache: ObjectCache, oid: Oid, dataPath: string, onEntry: (e: ManifestEntry) => void, blockSize = READ_BLOCK): void {
+  const where = `manifest of ${dataPath} (${oid.slice(0, 10)})`;
+  const lines = new ManifestLines(where, onEntry);
+  let carry: Buffer = Buffer.alloc(0);
+  const whole = cache.readBlocks(oid, `manifest of ${dataPath}`, blockSize, (block) => {
+    const data = carry.length ? Buffer.concat([carry, block]) : block;
+    const cut = data.lastIndexOf(0x0a) + 1;
+    if (cut > 0) lines.feed(data.toString('utf8', 0, cut));
+    // A copy: the reader reuses its block.
+    carry = Buffer.from(data.subarray(cut));
+  });
+  if (whole === 0) checkHeader('', where);
+  if (carry.length) {
+    if (whole === carry.length) checkHeader(carry.toString('utf8').split('\n')[0], where);
+    throw truncated(where);
   }
 }
 
@@ -172,7 +245,9 @@ export function manifestTotals(manifest: Manifest): { files: number; size: numbe
 
 /** A directory's manifest from the cache, its bytes checked against its name. Missing or corrupted: a DvsError. */
 export function loadManifest(cache: ObjectCache, oid: Oid, dataPath: string): Manifest {
-  return parseManifest(cache.readVerified(oid, `manifest of ${dataPath}`).toString('utf8'), `manifest of ${dataPath} (${oid.slice(0, 10)})`);
+  const entries: ManifestEntry[] = [];
+  readManifest(cache, oid, dataPath, (e) => entries.push(e));
+  return { entries };
 }
 
 /**
@@ -180,9 +255,20 @@ export function loadManifest(cache: ObjectCache, oid: Oid, dataPath: string): Ma
  * counts as not had (a fetch brings a good copy). For callers to whom a missing manifest is no error.
  */
 export function loadManifestIfPresent(cache: ObjectCache, oid: Oid, dataPath: string): Manifest | undefined {
-  if (!cache.has(oid)) return undefined;
+  const entries: ManifestEntry[] = [];
+  return readManifestIfPresent(cache, oid, dataPath, (e) => entries.push(e)) ? { entries } : undefined;
+}
+
+/**
+ * readManifest for callers to whom a missing manifest is no error: false when the cache does not have
+ * it, or has a corrupted copy (moved to quarantine; entries may have been handed on before the damage
+ * showed: drop them).
+ */
+export function readManifestIfPresent(cache: ObjectCache, oid: Oid, dataPath: string, onEntry: (e: ManifestEntry) => void): boolean {
+  if (!cache.has(oid)) return false;
   try {
-    return loadManifest(cache, oid, dataPath);
+    readManifest(cache, oid, dataPath, onEntry);
+    return true;
   } catch (err) {
     if (isDvsError(err) && err.code === 'OBJECT_CORRUPTED') {
       try {
@@ -190,7 +276,7 @@ export function loadManifestIfPresent(cache: ObjectCache, oid: Oid, dataPath: st
       } catch {
         // already moved
       }
-      return undefined;
+      return false;
     }
     throw err;
   }

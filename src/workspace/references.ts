@@ -4,7 +4,7 @@ import { findPointers, readPointer } from '../pointer/io.js';
 import { dataPathProblem } from '../base/paths.js';
 import type { Repo } from '../repo/repo.js';
 import { BlobReader, pointersAtCommit, revisionsInScope, runGit } from '../scm/git.js';
-import { loadManifest } from '../objects/manifest.js';
+import { readManifest } from '../objects/manifest.js';
 
 /** Which revisions' pointers count, beyond the workspace's. */
 export interface RevisionScope {
@@ -131,7 +131,8 @@ export function objectsOf(repo: Repo, pointers: NeededData[]): ReferencedObjects
       unknownManifests.push({ dataPath: p.dataPath, oid: p.pointer.oid, commit: p.commit, pointerPath: p.pointerPath });
       continue;
     }
-    for (const e of loadManifest(repo.cache, p.pointer.oid, p.dataPath).entries) oids.add(e.oid);
+    // Streamed: a manifest of millions of entries is never held whole.
+    readManifest(repo.cache, p.pointer.oid, p.dataPath, (e) => oids.add(e.oid));
   }
   return { oids, manifests, unknownManifests };
 }

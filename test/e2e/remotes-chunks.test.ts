@@ -5,7 +5,7 @@
 // stored as chunks is withdrawn (its list deleted) when a file it lists is lost.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupTempDirs, setDvsConfig, DVS, dvs, git, GIT_ENV, gitRepo, json, tempDir } from '../helpers.js';
@@ -23,6 +23,16 @@ async function ok(cwd: string, args: string[]) {
   const r = await dvs(cwd, args);
   if (r.code !== 0) throw new Error(`dvs ${args.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
   return r;
+}
+
+/** A repository tracking `big.bin` of `size` random bytes, with a packed local remote as its default. */
+async function bigFileWithRemote(size: number): Promise<{ repo: string; store: string }> {
+  const repo = gitRepo();
+  writeFileSync(join(repo, 'big.bin'), randomBytes(size));
+  await ok(repo, ['track', 'big.bin']);
+  const store = join(tempDir(), 'store');
+  await ok(repo, ['remote', 'add', '-d', '--format', 'packed', 'origin', store]);
+  return { repo, store };
 }
 
 function packFiles(store: string): string[] {
@@ -108,13 +118,70 @@ describe('a big manifest stored as chunks', () => {
   }, SLOW_MS);
 });
 
-describe('big files as chunks on a packed local remote', () => {
-  it('an edit in the middle sends little; a clone rebuilds and verifies; an altered chunk is refused; gc keeps live chunks', async () => {
+describe('a directory of many files, its manifest generated into the cache (as track would leave it)', () => {
+  it('a one-entry change sends less than 1 MiB; diff reads only the part of the manifests that differs', async () => {
     const repo = gitRepo();
-    writeFileSync(join(repo, 'big.bin'), randomBytes(12 * MiB));
-    await ok(repo, ['track', 'big.bin']);
     const store = join(tempDir(), 'store');
     await ok(repo, ['remote', 'add', '-d', '--format', 'packed', 'origin', store]);
+    const cacheFile = (oid: string) => join(repo, '.dvs/cache', oid.slice(0, 2), oid.slice(2));
+    const put = (bytes: Buffer) => {
+      const oid = sha(bytes);
+      mkdirSync(join(cacheFile(oid), '..'), { recursive: true });
+      if (!existsSync(cacheFile(oid))) writeFileSync(cacheFile(oid), bytes, { mode: 0o444 });
+      return oid;
+    };
+    // 60,000 entries naming 100 small objects: a manifest of about 5.7 MiB, over the 4 MiB chunk threshold.
+    const objects = Array.from({ length: 100 }, (_, k) => Buffer.from(`${k}\n`));
+    const oids = objects.map(put);
+    const changed = Buffer.from('changed\n');
+    const count = 60_000;
+    const version = (edit: boolean) => {
+      const lines = ['dvs-manifest 1'];
+      let size = 0;
+      for (let i = 0; i < count; i++) {
+        const path = `d${String(Math.floor(i / 1000)).padStart(3, '0')}/f${String(i).padStart(6, '0')}.bin`;
+        const bytes = edit && i === count / 2 ? changed : objects[i % 100];
+        lines.push(`${bytes === changed ? put(changed) : oids[i % 100]} ${bytes.length} - ${path}`);
+        size += bytes.length;
+      }
+      const oid = put(Buffer.from(lines.join('\n') + '\n'));
+      writeFileSync(join(repo, 'data.dvs'), `version: 1\nkind: dir\noid: sha256:${oid}\nsize: ${size}\nfiles: ${count}\n`);
+      git(repo, 'add', '-A');
+      git(repo, 'commit', '-q', '-m', edit ? 'v2' : 'v1');
+      return oid;
+    };
+    const v1 = version(false);
+    expect(statSync(cacheFile(v1)).size).toBeGreaterThan(4 * MiB);
+    expect(json(await dvs(repo, ['push', '--json']))).toMatchObject({ uploaded: 101, manifests: 1, failures: [] });
+    const v2 = version(true);
+    const before = storeBytes(store);
+    const second = json(await dvs(repo, ['push', '--json']));
+    expect(second).toMatchObject({ uploaded: 2, manifests: 1, failures: [] });
+    // The chunk around the change (256 KiB on average, 1 MiB at most; the bytes are fixed, so is the
+    // figure) and a list of some 12 chunks, not the 5.7 MiB.
+    expect(second.bytes).toBeLessThan(MiB);
+    expect(storeBytes(store) - before).toBeLessThan(MiB);
+    expect(listsComplete(store).sort()).toEqual([v1, v2].sort());
+
+    // Damage the old manifest in the cache far from the change: a diff that read it whole would stop
+    // there (OBJECT_CORRUPTED); one that reads only the chunks around the change gives the answer.
+    const path = cacheFile(v1);
+    chmodSync(path, 0o644);
+    const bytes = readFileSync(path);
+    bytes[Math.floor(bytes.length / 5)] ^= 0x01;
+    writeFileSync(path, bytes);
+    const diff = json(await ok(repo, ['diff', 'HEAD~1', 'HEAD', '--json']));
+    expect(diff.changes).toHaveLength(1);
+    expect(diff.changes[0].files).toEqual([
+      { path: `d030/f0${count / 2}.bin`, change: 'modified', oldOid: oids[0], newOid: sha(changed), oldSize: 2, newSize: changed.length, sizeDelta: changed.length - 2 },
+    ]);
+    expect(diff.summary.files).toEqual({ added: 0, deleted: 0, modified: 1, renamed: 0 });
+  }, SLOW_MS);
+});
+
+describe('big files as chunks on a packed local remote', () => {
+  it('an edit in the middle sends little; a clone rebuilds and verifies; an altered chunk is refused; gc keeps live chunks', async () => {
+    const { repo, store } = await bigFileWithRemote(12 * MiB);
     const first = json(await dvs(repo, ['push', '--json']));
     expect(first).toMatchObject({ uploaded: 1, failures: [] });
     const v1 = sha(readFileSync(join(repo, 'big.bin')));
@@ -163,12 +230,29 @@ describe('big files as chunks on a packed local remote', () => {
     expect(existsSync(join(other, '.dvs/cache', v2.slice(0, 2), v2.slice(2)))).toBe(false);
   }, SLOW_MS);
 
-  it('a push killed with SIGKILL leaves no chunk list naming missing chunks; running it again finishes', async () => {
-    const repo = gitRepo();
-    writeFileSync(join(repo, 'big.bin'), randomBytes(40 * MiB));
+  it('gc --remote repacks live chunks of an index mostly dead, and leaves none of them in the cache', async () => {
+    const { repo, store } = await bigFileWithRemote(8 * MiB);
+    await ok(repo, ['push']);
+    const v1 = sha(readFileSync(join(repo, 'big.bin')));
+    const firstIndexes = packFiles(store).filter((n) => n.endsWith('.idx'));
+    // Most of the file rewritten: the first push's index keeps a quarter of live chunks.
+    overwrite(join(repo, 'big.bin'), MiB, randomBytes(6 * MiB));
     await ok(repo, ['track', 'big.bin']);
-    const store = join(tempDir(), 'store');
-    await ok(repo, ['remote', 'add', '-d', '--format', 'packed', 'origin', store]);
+    await ok(repo, ['push']);
+    const v2 = sha(readFileSync(join(repo, 'big.bin')));
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'v2');
+    await ok(repo, ['gc', '--remote']);
+    expect(packFiles(store).filter((n) => firstIndexes.includes(n))).toEqual([]); // repacked
+    expect(listsComplete(store)).toEqual([v2]);
+    // The chunks read back to be packed again were objects of the cache for a moment only.
+    const cache = join(repo, '.dvs/cache');
+    const cached = readdirSync(cache).filter((d) => /^[0-9a-f]{2}$/.test(d)).flatMap((d) => readdirSync(join(cache, d)).map((n) => d + n));
+    expect(cached.sort()).toEqual([v1, v2].sort());
+  }, SLOW_MS);
+
+  it('a push killed with SIGKILL leaves no chunk list naming missing chunks; running it again finishes', async () => {
+    const { repo, store } = await bigFileWithRemote(40 * MiB);
     const child = spawn(process.execPath, [DVS, 'push', '-j', '1'], { cwd: repo, env: { ...process.env, ...GIT_ENV, CI: 'true' } });
     const done = new Promise((resolve) => child.on('close', resolve));
     const end = Date.now() + 120_000;

@@ -1,6 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { diffManifests } from '../../src/diff/data-diff.js';
 import { DvsError } from '../../src/errors.js';
-import { parseManifest, serializeManifest, sortEntries, type ManifestEntry } from '../../src/objects/manifest.js';
+import { ObjectCache } from '../../src/objects/cache.js';
+import { parseManifest, readManifest, serializeManifest, sortEntries, type ManifestEntry } from '../../src/objects/manifest.js';
+import { manifestDelta } from '../../src/ops/data/manifest-delta.js';
+import { CHUNK_THRESHOLD } from '../../src/transfer/chunk-list.js';
 
 const A = 'a'.repeat(64);
 const B = 'b'.repeat(64);
@@ -23,7 +31,7 @@ describe('directory manifest', () => {
       { path: 'name with spaces %.txt', oid: A, size: 3, exec: false },
       { path: 'odd\nname', oid: B, size: 0, exec: false },
     ]);
-    const text = serializeManifest({ entries });
+    const text = serializeManifest({ entries }).toString();
     expect(text.startsWith('dvs-manifest 1\n')).toBe(true);
     expect(text).toContain(`${A} 3 x a.sh\n`);
     expect(text).toContain('odd%0Aname');
@@ -42,5 +50,84 @@ describe('directory manifest', () => {
     expect(code(() => parseManifest(`dvs-manifest 1\n${A} 1 - b\n${A} 1 - a\n`, 'm'))).toBe('MANIFEST_INVALID');
     expect(code(() => parseManifest(`dvs-manifest 1\n${A.slice(1)} 1 - a\n`, 'm'))).toBe('MANIFEST_INVALID');
     expect(code(() => parseManifest(`something else\n`, 'm'))).toBe('MANIFEST_INVALID');
+  });
+});
+
+const dir = mkdtempSync(join(tmpdir(), 'dvs-manifest-stream-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const cache = new ObjectCache(join(dir, 'cache'));
+const listDir = join(dir, 'chunk-lists');
+
+const oidOf = (s: string) => createHash('sha256').update(s).digest('hex');
+
+function entry(i: number, content = `file ${i}`): ManifestEntry {
+  return { path: `d${String(Math.floor(i / 1000)).padStart(4, '0')}/f${String(i).padStart(7, '0')}.bin`, oid: oidOf(content), size: content.length, exec: false };
+}
+
+describe('manifests read block by block', () => {
+  const entries = Array.from({ length: 500 }, (_, i) => entry(i, i % 7 ? `file ${i}` : ''));
+  entries[3] = { ...entries[3], exec: true, path: 'd0000/f0000003 with%0A and %25.bin'.replace('%0A', '\n').replace('%25', '%') };
+  const text = serializeManifest({ entries }).toString();
+  const oid = cache.addBuffer(text);
+
+  it('gives the entries parseManifest gives, whatever the block size (lines cut across blocks)', () => {
+    for (const block of [1, 7, 100, 4096, 1 << 20]) {
+      const read: ManifestEntry[] = [];
+      readManifest(cache, oid, 'data', (e) => read.push(e), block);
+      expect(read).toEqual(parseManifest(text, 'm').entries);
+    }
+  });
+
+  it('reports a truncated manifest as invalid, and damaged bytes as corruption (not as what they look like)', () => {
+    const cut = cache.addBuffer(text.slice(0, -10));
+    expect(code(() => readManifest(cache, cut, 'data', () => {}, 64))).toBe('MANIFEST_INVALID');
+    const damagedOid = oidOf('not this');
+    const path = cache.pathOf(damagedOid);
+    cache.ensureDir(join(path, '..'));
+    writeFileSync(path, text.replace('dvs-manifest 1', 'dvs-manifest 9'));
+    chmodSync(path, 0o444);
+    expect(code(() => readManifest(cache, damagedOid, 'data', () => {}, 64))).toBe('OBJECT_CORRUPTED');
+    expect(code(() => readManifest(cache, oidOf('absent'), 'data', () => {}))).toBe('OBJECT_MISSING');
+  });
+});
+
+describe('the differing part of two big manifests (diff reads only what changed)', () => {
+  // About 10 MB: over the chunk threshold, some 40 chunks.
+  const count = 100_000;
+  const base = Array.from({ length: count }, (_, i) => entry(i));
+  const store = (list: ManifestEntry[]) => {
+    const text = serializeManifest({ entries: list }).toString();
+    expect(text.length).toBeGreaterThan(CHUNK_THRESHOLD);
+    return { oid: cache.addBuffer(text), list };
+  };
+  const before = store(base);
+
+  // The last: the most lines of both sides the part may hold (one change site reads about three chunks' worth).
+  const edits: Array<[string, (l: ManifestEntry[]) => ManifestEntry[], number]> = [
+    ['one file changed in the middle', (l) => l.map((e, i) => (i === 50_000 ? entry(i, 'changed') : e)), count / 5],
+    ['the first and the last file changed', (l) => l.map((e, i) => (i === 0 || i === count - 1 ? entry(i, 'changed') : e)), count / 5],
+    ['files deleted, added, renamed and made executable in places', (l) => {
+      const out = l.filter((_, i) => i < 20_000 || i >= 20_040);
+      out.push({ ...entry(61_000), path: `${entry(61_000).path}.new` });
+      out[40_000] = { ...out[40_000], exec: true };
+      const moved = out.splice(80_000, 1)[0];
+      out.push({ ...moved, path: `zz/${moved.path}` });
+      return sortEntries(out);
+    }, count / 2],
+  ];
+  for (const [what, edit, most] of edits) {
+    it(what, () => {
+      const after = store(edit(base.slice()));
+      const part = manifestDelta(cache, listDir, { oid: before.oid, where: 'a' }, { oid: after.oid, where: 'b' });
+      expect(part).toBeDefined();
+      expect(diffManifests(part!.before, part!.after)).toEqual(diffManifests({ entries: before.list }, { entries: after.list }));
+      // A few chunks' worth of lines, not the manifests.
+      expect(part!.before.entries.length + part!.after.entries.length).toBeLessThan(most);
+    });
+  }
+
+  it('declines (the caller reads whole manifests) below the chunk threshold', () => {
+    const small = cache.addBuffer(serializeManifest({ entries: base.slice(0, 100) }));
+    expect(manifestDelta(cache, listDir, { oid: small, where: 'a' }, { oid: before.oid, where: 'b' })).toBeUndefined();
   });
 });

@@ -106,6 +106,20 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
       if (p.x) await parseSide(reader, p.x, `${p.x.pointerPath} at ${a.rev}`);
       if (p.y?.blob !== undefined) await parseSide(reader, p.y, `${p.y.pointerPath} at ${b.rev}`);
     }
+    // Two versions of a big directory: only the part of their manifests that differs is read (a
+    // content diff needs every file of both: it reads them whole).
+    if (!options.content) {
+      const { manifestDelta } = await import('./manifest-delta.js');
+      const { chunkListDir } = await import('../../transfer/chunk-list.js');
+      const listDir = chunkListDir(repo.paths.tmp);
+      for (const { x, y } of pending) {
+        if (x?.kind !== 'dir' || y?.kind !== 'dir' || x.oid === y.oid || x.manifest || y.manifest) continue;
+        const part = manifestDelta(repo.cache, listDir, { oid: x.oid, where: `manifest of ${x.pointerPath} (${x.oid.slice(0, 10)})` }, { oid: y.oid, where: `manifest of ${y.pointerPath} (${y.oid.slice(0, 10)})` });
+        if (!part) continue;
+        x.manifest = part.before;
+        y.manifest = part.after;
+      }
+    }
     const wanted = pending.flatMap((p) => [p.x, p.y]).filter((v): v is SideVersion => !!v && v.kind === 'dir' && !v.manifest);
     await loadManifests(ctx, wanted, options.fetch !== false, warnings);
 

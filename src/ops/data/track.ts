@@ -162,8 +162,8 @@ export async function track(ctx: OpContext, options: TrackOptions): Promise<Trac
             const appended = manifest.entries.filter((e) => !known.has(e.path)).map((e) => e.path);
             if (appended.length) await (await import('../remote/locks.js')).refuseLockedTrack(ctx, t.rel, appended, warnings);
           }
-          const text = serializeManifest(manifest);
-          const oid = repo.cache.addBuffer(text);
+          const bytes = serializeManifest(manifest);
+          const oid = repo.cache.addBuffer(bytes);
           recordObject(repo.cache, state, oid);
           state.markComplete(oid);
           const stamps = stampsOf(scan.files, r.oids);

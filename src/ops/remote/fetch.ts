@@ -14,7 +14,7 @@ import type { OpContext } from '../context.js';
 import { canonicalUrl } from '../../remotes/url.js';
 import { openRemote, remoteSpec, type OpenRemote } from './open.js';
 import { failureOf, type RemoteRef, type TransferFailure } from './failures.js';
-import { cacheLookup, expandNeeds, scopedPointers, type DirNeed, type ScopedPointer, type TransferScope } from './scope.js';
+import { cacheLookup, expandNeeds, listsAny, scopedPointers, type DirNeed, type ScopedPointer, type TransferScope } from './scope.js';
 
 export interface FetchOptions extends TransferScope {
   remote?: string;
@@ -192,7 +192,7 @@ async function tellRemote(remote: OpenRemote, notThere: Oid[], dirs: DirNeed[], 
   const gone = new Set(notThere);
   const claims = new Map<Oid, string>();
   for (const d of dirs) {
-    if (claims.has(d.manifest) || gone.has(d.manifest) || !d.allEntries?.some((e) => gone.has(e.oid))) continue;
+    if (claims.has(d.manifest) || gone.has(d.manifest) || !listsAny(d, (oid) => gone.has(oid))) continue;
     claims.set(d.manifest, `${d.dataPath}${d.commit ? ` (at ${d.commit.slice(0, 10)})` : ''} (manifest)`);
   }
   try {

@@ -79,11 +79,17 @@ export async function applyRepack(ctx: OpContext, remote: OpenRemote, plan: Repa
   const pack = { backend, settings };
   if (plan.live.length) {
     const missing = plan.live.filter((l) => !repo.cache.has(l.oid));
-    const bad: DvsError[] = [];
-    const failed = await readPacked(pack, planReads(missing), remote.spec.name, repo.cache, () => undefined, (_oid, error) => bad.push(error));
-    if (failed.length || bad.length) throw repackFailed(failed[0]?.error ?? bad[0]);
-    const r = await pushPacks(pack, repo.cache, remote.packs(), plan.live.map((l) => ({ oid: l.oid, size: l.at.length, path: repo.cache.pathOf(l.oid) })));
-    if (r.failed.length) throw repackFailed(r.failed[0].error);
+    try {
+      const bad: DvsError[] = [];
+      const failed = await readPacked(pack, planReads(missing), remote.spec.name, repo.cache, () => undefined, (_oid, error) => bad.push(error));
+      if (failed.length || bad.length) throw repackFailed(failed[0]?.error ?? bad[0]);
+      const r = await pushPacks(pack, repo.cache, remote.packs(), plan.live.map((l) => ({ oid: l.oid, size: l.at.length, path: repo.cache.pathOf(l.oid) })));
+      if (r.failed.length) throw repackFailed(r.failed[0].error);
+    } finally {
+      // What was read back only to be packed again leaves the cache: chunks are never objects of it,
+      // and data this clone did not have is not fetched by a gc.
+      for (const l of missing) repo.cache.remove(l.oid);
+    }
   }
   const doomedIndexes = plan.doomed.map((d) => d.name);
   for (const names of [doomedIndexes, plan.doomedPacks, plan.strays]) {

@@ -9,7 +9,7 @@ import type { OpContext } from '../context.js';
 import { canonicalUrl } from '../../remotes/url.js';
 import { openRemote, remoteSpec, requireWritable, type OpenRemote } from './open.js';
 import { failureOf, type RemoteRef, type TransferFailure } from './failures.js';
-import { cacheLookup, expandNeeds, scopedPointers, type DirNeed, type ScopedPointer, type TransferScope } from './scope.js';
+import { cacheLookup, expandNeeds, listsAny, scopedPointers, type DirNeed, type ScopedPointer, type TransferScope } from './scope.js';
 
 export interface PushOptions extends TransferScope {
   /** Remote name; default: core.remote, or the only remote. */
@@ -103,12 +103,12 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
   const pending: DirNeed[] = [];
   const seenManifest = new Set<Oid>();
   for (const d of needs.dirs) {
-    if (vouches(d.manifest) && !d.allEntries?.some((e) => known.isLost(e.oid))) {
+    if (vouches(d.manifest) && !listsAny(d, (oid) => known.isLost(oid))) {
       known.add(d.manifest);
       if (!seenManifest.has(d.manifest)) result.alreadyPresent += 1;
-      for (const e of d.allEntries ?? []) {
-        covered.add(e.oid);
-        known.add(e.oid);
+      for (const oid of d.objects?.keys() ?? []) {
+        covered.add(oid);
+        known.add(oid);
       }
     } else pending.push(d);
     seenManifest.add(d.manifest);
@@ -180,7 +180,7 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
     if (manifestPath.has(d.manifest)) continue;
     const name = `${d.dataPath}${d.commit ? ` (at ${d.commit.slice(0, 10)})` : ''}`;
     manifestPath.set(d.manifest, `${name} (manifest)`);
-    if (!d.allEntries) {
+    if (!d.objects) {
       failedOids.add(d.manifest);
       result.failures.push(failureOf(name, d.manifest, {
         code: 'MANIFEST_MISSING',
@@ -195,8 +195,9 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
       result.alreadyPresent += 1;
       continue;
     }
-    if (d.subs !== undefined && !d.allEntries.every((e) => known.has(e.oid))) continue; // granular: files only
-    const blocked = d.allEntries.filter((e) => failedOids.has(e.oid) || !known.has(e.oid)).length;
+    if (d.subs !== undefined && listsAny(d, (oid) => !known.has(oid))) continue; // granular: files only
+    let blocked = 0;
+    for (const [oid, entries] of d.objects) if (failedOids.has(oid) || !known.has(oid)) blocked += entries;
     if (blocked) {
       result.failures.push(failureOf(name, d.manifest, {
         code: 'MANIFEST_HELD_BACK',

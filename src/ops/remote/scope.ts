@@ -1,4 +1,3 @@
-import type { ManifestEntry } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
 import type { PointerData } from '../../pointer/format.js';
 import { readPointer } from '../../pointer/io.js';
@@ -6,7 +5,7 @@ import type { Repo } from '../../repo/repo.js';
 import type { OpContext } from '../context.js';
 import { pointersInScope, type RevisionScope } from '../../workspace/references.js';
 import { selectTargets } from '../../workspace/targets.js';
-import { loadManifestIfPresent } from '../../objects/manifest.js';
+import { readManifestIfPresent } from '../../objects/manifest.js';
 import { rowIndexesOf } from '../../lineage/row-record.js';
 
 /**
@@ -65,16 +64,25 @@ export async function scopedPointers(ctx: OpContext, scope: TransferScope): Prom
   return out;
 }
 
-/** A tracked directory in scope: its manifest and, when the cache has the manifest, the entries concerned. */
+/** A tracked directory in scope: its manifest and, when the cache has the manifest, the objects it lists. */
 export interface DirNeed {
   dataPath: string;
   manifest: Oid;
   commit?: string;
   subs?: string[];
-  /** Entries in scope; undefined when the manifest is not in the cache. */
-  entries?: ManifestEntry[];
-  /** Every entry of the manifest (also outside a granular scope). */
-  allEntries?: ManifestEntry[];
+  /**
+   * Every object the manifest lists (also outside a granular scope), with the number of its entries
+   * naming each; undefined when the manifest is not in the cache. Objects, not entries: a directory of
+   * ten million files is held as its distinct objects (one, for ten million empty files).
+   */
+  objects?: Map<Oid, number>;
+}
+
+/** Whether the directory's manifest lists an object for which `test` holds. */
+export function listsAny(d: DirNeed, test: (oid: Oid) => boolean): boolean {
+  if (!d.objects) return false;
+  for (const oid of d.objects.keys()) if (test(oid)) return true;
+  return false;
 }
 
 export interface ObjectNeeds {
@@ -84,8 +92,9 @@ export interface ObjectNeeds {
 }
 
 /**
- * Expand pointers into the objects they need, reading directory manifests from the cache. Directories
- * whose manifest is in `complete` (known to be whole on the other side) are listed without reading it.
+ * Expand pointers into the objects they need, reading directory manifests from the cache as a stream
+ * of entries (no manifest is held whole). Directories whose manifest is in `complete` (known to be
+ * whole on the other side) are listed without reading it.
  */
 export function expandNeeds(repo: Repo, pointers: ScopedPointer[], complete?: (manifest: Oid) => boolean, options: { rowIndexes?: boolean } = {}): ObjectNeeds {
   const files = new Map<Oid, { path: string; size: number }>();
@@ -106,11 +115,18 @@ export function expandNeeds(repo: Repo, pointers: ScopedPointer[], complete?: (m
     const dir: DirNeed = { dataPath: p.dataPath, manifest: p.pointer.oid, commit: p.commit, subs: p.subs };
     dirs.push(dir);
     if (complete?.(p.pointer.oid)) continue;
-    const all = loadManifestIfPresent(repo.cache, p.pointer.oid, p.dataPath)?.entries;
-    if (!all) continue;
-    dir.allEntries = all;
-    dir.entries = p.subs === undefined ? all : all.filter((e) => p.subs!.some((s) => e.path === s || e.path.startsWith(s + '/')));
-    for (const e of dir.entries) if (!files.has(e.oid)) files.set(e.oid, { path: `${p.dataPath}/${e.path}${at}`, size: e.size });
+    const objects = new Map<Oid, number>();
+    // Kept apart until the manifest proved whole: a damaged one adds nothing.
+    const inScope = new Map<Oid, { path: string; size: number }>();
+    const subs = p.subs;
+    const read = readManifestIfPresent(repo.cache, p.pointer.oid, p.dataPath, (e) => {
+      objects.set(e.oid, (objects.get(e.oid) ?? 0) + 1);
+      if (subs && !subs.some((s) => e.path === s || e.path.startsWith(s + '/'))) return;
+      if (!inScope.has(e.oid) && !files.has(e.oid)) inScope.set(e.oid, { path: `${p.dataPath}/${e.path}${at}`, size: e.size });
+    });
+    if (!read) continue;
+    dir.objects = objects;
+    for (const [oid, f] of inScope) if (!files.has(oid)) files.set(oid, f);
   }
   return { files, dirs };
 }
