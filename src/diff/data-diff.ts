@@ -1,4 +1,4 @@
-import { compareBytes, entryOfLine, manifestLines, pathOfLine, type Manifest, type ManifestEntry } from '../objects/manifest.js';
+import { compareBytes, entryOfLine, manifestLines, mergeEntries, pathOfLine, type Manifest, type ManifestEntry } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
 import type { DataKind, ImportSource } from '../pointer/format.js';
 import type { TensorDiff } from './content/safetensors.js';
@@ -195,16 +195,7 @@ export function diffManifests(before: Manifest, after: Manifest): FileChange[] {
       else modified(entryOfLine(a[i++]), entryOfLine(b[j++]));
     }
   } else {
-    const a = before.entries;
-    const b = after.entries;
-    let i = 0;
-    let j = 0;
-    while (i < a.length || j < b.length) {
-      const cmp = i >= a.length ? 1 : j >= b.length ? -1 : compareBytes(a[i].path, b[j].path);
-      if (cmp < 0) deleted.push(a[i++]);
-      else if (cmp > 0) added.push(b[j++]);
-      else modified(a[i++], b[j++]);
-    }
+    mergeEntries(before.entries, after.entries, { onlyA: (e) => deleted.push(e), onlyB: (e) => added.push(e), both: modified });
   }
   // Pair renames: same content under a new path. Several copies pair in path order.
   const deletedByOid = new Map<Oid, ManifestEntry[]>();

@@ -38,6 +38,18 @@ export function compareBytes(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** The merge walk over two sorted entry lists: an entry only in `a`, only in `b`, or the pair at one path. */
+export function mergeEntries(a: readonly ManifestEntry[], b: readonly ManifestEntry[], on: { onlyA(e: ManifestEntry): void; onlyB(e: ManifestEntry): void; both(x: ManifestEntry, y: ManifestEntry): void }): void {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const cmp = i >= a.length ? 1 : j >= b.length ? -1 : compareBytes(a[i].path, b[j].path);
+    if (cmp < 0) on.onlyA(a[i++]);
+    else if (cmp > 0) on.onlyB(b[j++]);
+    else on.both(a[i++], b[j++]);
+  }
+}
+
 export function sortEntries(entries: ManifestEntry[]): ManifestEntry[] {
   return entries.sort((a, b) => compareBytes(a.path, b.path));
 }
