@@ -3,7 +3,7 @@
 // quick command or a Git hook. Dynamic imports stay lazy (code splitting); native and heavy packages
 // (SQLite, cloud SDKs, Parquet) stay external and load only when used. bin/dvs.js falls back to dist/
 // when the bundle is missing or older than the tsc output.
-import { rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { build } from 'esbuild';
 
 rmSync('dist/bundle', { recursive: true, force: true }); // chunk names change with content
@@ -45,3 +45,16 @@ await build({
   alias: { 'yargs/yargs': './node_modules/yargs/yargs.cjs' },
   logLevel: 'warning',
 });
+
+// The banner costs a createRequire, a fileURLToPath and a dirname in every chunk at every start (about
+// 20 chunks for a quick command); only the chunks whose code names `require`, `__dirname` or
+// `__filename` (esbuild's CommonJS runtime, yargs) use it. The others get an empty first line instead,
+// so that line numbers, and the source maps, stay as esbuild wrote them.
+const BANNER_USER = /\brequire\b|__dirname|__filename/;
+for (const name of readdirSync('dist/bundle')) {
+  if (!name.endsWith('.js')) continue;
+  const path = `dist/bundle/${name}`;
+  const text = readFileSync(path, 'utf8');
+  const firstLineEnd = text.indexOf('\n');
+  if (!BANNER_USER.test(text.slice(firstLineEnd))) writeFileSync(path, text.slice(firstLineEnd));
+}

@@ -1,4 +1,4 @@
-import { compareBytes, type Manifest, type ManifestEntry } from '../objects/manifest.js';
+import { compareBytes, entryOfLine, manifestLines, mergeEntries, pathOfLine, type Manifest, type ManifestEntry } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
 import type { DataKind, ImportSource } from '../pointer/format.js';
 import type { TensorDiff } from './content/safetensors.js';
@@ -168,24 +168,34 @@ export function diffVersions(path: string, before: DataVersion | undefined, afte
  * a deleted and an added file of the same content paired as a rename.
  */
 export function diffManifests(before: Manifest, after: Manifest): FileChange[] {
-  const a = before.entries;
-  const b = after.entries;
   const changes: FileChange[] = [];
   const added: ManifestEntry[] = [];
   const deleted: ManifestEntry[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const cmp = i >= a.length ? 1 : j >= b.length ? -1 : compareBytes(a[i].path, b[j].path);
-    if (cmp < 0) deleted.push(a[i++]);
-    else if (cmp > 0) added.push(b[j++]);
-    else {
-      const x = a[i++];
-      const y = b[j++];
-      if (x.oid !== y.oid || x.exec !== y.exec) {
-        changes.push({ path: y.path, change: 'modified', oldOid: x.oid, newOid: y.oid, oldSize: x.size, newSize: y.size, sizeDelta: y.size - x.size });
-      }
+  const modified = (x: ManifestEntry, y: ManifestEntry) => {
+    if (x.oid !== y.oid || x.exec !== y.exec) {
+      changes.push({ path: y.path, change: 'modified', oldOid: x.oid, newOid: y.oid, oldSize: x.size, newSize: y.size, sizeDelta: y.size - x.size });
     }
+  };
+  if (before.text !== undefined && after.text !== undefined) {
+    // Both read from the cache and known valid: the same merge walk over their lines, where an identical
+    // line (same oid, size, bit and path) is passed over without building its entry.
+    const a = manifestLines(before.text);
+    const b = manifestLines(after.text);
+    let i = 0;
+    let j = 0;
+    while (i < a.length || j < b.length) {
+      if (i < a.length && j < b.length && a[i] === b[j]) {
+        i++;
+        j++;
+        continue;
+      }
+      const cmp = i >= a.length ? 1 : j >= b.length ? -1 : compareBytes(pathOfLine(a[i]), pathOfLine(b[j]));
+      if (cmp < 0) deleted.push(entryOfLine(a[i++]));
+      else if (cmp > 0) added.push(entryOfLine(b[j++]));
+      else modified(entryOfLine(a[i++]), entryOfLine(b[j++]));
+    }
+  } else {
+    mergeEntries(before.entries, after.entries, { onlyA: (e) => deleted.push(e), onlyB: (e) => added.push(e), both: modified });
   }
   // Pair renames: same content under a new path. Several copies pair in path order.
   const deletedByOid = new Map<Oid, ManifestEntry[]>();

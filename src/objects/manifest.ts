@@ -21,6 +21,11 @@ export interface ManifestEntry {
 
 export interface Manifest {
   entries: ManifestEntry[];
+  /**
+   * The manifest's text, when it was read from the cache and is known valid: two of them can be
+   * compared line by line (diffManifests) without building an object per entry.
+   */
+  readonly text?: string;
 }
 
 const HEADER = 'dvs-manifest 1';
@@ -31,6 +36,18 @@ const SURROGATE = /[\uD800-\uDFFF]/;
 export function compareBytes(a: string, b: string): number {
   if (SURROGATE.test(a) || SURROGATE.test(b)) return Buffer.compare(Buffer.from(a), Buffer.from(b));
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The merge walk over two sorted entry lists: an entry only in `a`, only in `b`, or the pair at one path. */
+export function mergeEntries(a: readonly ManifestEntry[], b: readonly ManifestEntry[], on: { onlyA(e: ManifestEntry): void; onlyB(e: ManifestEntry): void; both(x: ManifestEntry, y: ManifestEntry): void }): void {
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const cmp = i >= a.length ? 1 : j >= b.length ? -1 : compareBytes(a[i].path, b[j].path);
+    if (cmp < 0) on.onlyA(a[i++]);
+    else if (cmp > 0) on.onlyB(b[j++]);
+    else on.both(a[i++], b[j++]);
+  }
 }
 
 export function sortEntries(entries: ManifestEntry[]): ManifestEntry[] {
@@ -243,11 +260,68 @@ export function manifestTotals(manifest: Manifest): { files: number; size: numbe
   return { files: manifest.entries.length, size };
 }
 
-/** A directory's manifest from the cache, its bytes checked against its name. Missing or corrupted: a DvsError. */
-export function loadManifest(cache: ObjectCache, oid: Oid, dataPath: string): Manifest {
+/**
+ * Manifests already found valid on this machine (the stat cache remembers their oids). A manifest's bytes
+ * are checked against its oid at every read, so one valid once is valid at every later read.
+ */
+export interface ValidManifests {
+  isValidManifest(oid: Oid): boolean;
+  markValidManifest(oid: Oid): void;
+}
+
+/**
+ * A directory's manifest from the cache, its bytes checked against its name. Missing or corrupted: a DvsError.
+ * With `valid`, a manifest validated before is not validated again: its text is kept for a line-by-line
+ * comparison and its entries are built only when asked for (checking 20,000 lines costs more than
+ * anything else `dvs diff` does). Manifests above TEXT_LIMIT are always read block by block.
+ */
+export function loadManifest(cache: ObjectCache, oid: Oid, dataPath: string, valid?: ValidManifests): Manifest {
+  if (valid?.isValidManifest(oid) && (cache.sizeOf(oid) ?? Infinity) <= TEXT_LIMIT) {
+    return new ValidatedManifest(cache.readVerified(oid, `manifest of ${dataPath}`).toString('utf8'));
+  }
   const entries: ManifestEntry[] = [];
   readManifest(cache, oid, dataPath, (e) => entries.push(e));
+  valid?.markValidManifest(oid);
   return { entries };
+}
+
+/** The largest manifest held as one string (V8's limit is 512 MiB; memory says far less). */
+const TEXT_LIMIT = 64 << 20;
+
+/** A manifest whose text parseManifest accepted (here or in an earlier command). */
+class ValidatedManifest implements Manifest {
+  private built?: ManifestEntry[];
+
+  constructor(readonly text: string) {}
+
+  get entries(): ManifestEntry[] {
+    if (!this.built) {
+      const lines = manifestLines(this.text);
+      this.built = new Array(lines.length);
+      for (let i = 0; i < lines.length; i++) this.built[i] = entryOfLine(lines[i]);
+    }
+    return this.built;
+  }
+
+  set entries(entries: ManifestEntry[]) {
+    this.built = entries;
+  }
+}
+
+/** The entry lines of a valid manifest's text (header and final newline left out). */
+export function manifestLines(text: string): string[] {
+  return text.length === HEADER.length + 1 ? [] : text.slice(HEADER.length + 1, -1).split('\n');
+}
+
+/** The entry on one line of a valid manifest. */
+export function entryOfLine(line: string): ManifestEntry {
+  const s1 = line.indexOf(' ', 65);
+  return { path: pathOfLine(line, s1), oid: line.slice(0, 64), size: Number(line.slice(65, s1)), exec: line.charCodeAt(s1 + 1) === 120 /* x */ };
+}
+
+/** The path on one line of a valid manifest; `s1` is the index of the space after the size. */
+export function pathOfLine(line: string, s1 = line.indexOf(' ', 65)): string {
+  return decodePath(line.slice(s1 + 3))!;
 }
 
 /**

@@ -4,6 +4,7 @@ import { openSqlite, type SqlDatabase, type SqlStatement } from './sqlite.js';
 import type { FileStamp } from './hash.js';
 import { STAMP_BYTES, type DirectorySnapshot } from './snapshot.js';
 import type { Oid } from './oid.js';
+import type { ValidManifests } from './manifest.js';
 import { DvsError } from '../errors.js';
 
 /**
@@ -12,9 +13,11 @@ import { DvsError } from '../errors.js';
  * what keeps `dvs status` and re-`track` of unchanged data fast. It is only a cache: losing it costs
  * re-hashing, never correctness, so it is written without fsync and rebuilt if unreadable.
  *
- * Four tables: `files` (workspace files), `objects` (cache objects known to hash to their name, so
+ * Five tables: `files` (workspace files), `objects` (cache objects known to hash to their name, so
  * checkout need not re-read them), `complete` (directory manifests whose every object was in the
- * cache when last checked; anything that deletes objects clears it) and `dirs`: per tracked directory,
+ * cache when last checked; anything that deletes objects clears it), `valid_manifests_1` (manifests
+ * that passed parseManifest's checks, version 1 of them: a manifest's bytes are checked against its
+ * oid at every read, so they need not be checked again) and `dirs`: per tracked directory,
  * the stamps of its files in the order of a manifest, as one blob, like Git's index. Checking 100,000
  * unchanged files against it costs a stat each and no per-file query.
  *
@@ -29,7 +32,7 @@ const SCHEMA_VERSION = 4;
 type Row = [dev: number, mtime: string, size: number, oid: Oid];
 type Table = 'files' | 'objects';
 
-export class StatCache {
+export class StatCache implements ValidManifests {
   private readonly db: SqlDatabase;
   private readonly selectOne: Record<Table, SqlStatement>;
   private readonly upsert: Record<Table, SqlStatement>;
@@ -38,6 +41,7 @@ export class StatCache {
   private pending: Array<[Table, number, number, string, number, Oid]> = [];
   private completeCache = new Map<Oid, boolean>();
   private completePending = new Set<Oid>();
+  private validPending = new Set<Oid>();
 
   private constructor(db: SqlDatabase) {
     this.db = db;
@@ -53,6 +57,7 @@ export class StatCache {
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${t} (ino INTEGER NOT NULL, dev INTEGER NOT NULL, mtime TEXT NOT NULL, size INTEGER NOT NULL, oid TEXT NOT NULL, PRIMARY KEY (ino, dev)) WITHOUT ROWID`);
     }
     this.db.exec('CREATE TABLE IF NOT EXISTS complete (oid TEXT PRIMARY KEY) WITHOUT ROWID');
+    this.db.exec('CREATE TABLE IF NOT EXISTS valid_manifests_1 (oid TEXT PRIMARY KEY) WITHOUT ROWID');
     this.db.exec('CREATE TABLE IF NOT EXISTS dirs (path TEXT PRIMARY KEY, manifest TEXT NOT NULL, listing TEXT NOT NULL, stamps BLOB NOT NULL) WITHOUT ROWID');
     const stmt = (sql: string) => this.db.prepare(sql);
     this.selectOne = {
@@ -164,6 +169,15 @@ export class StatCache {
     this.completePending.add(manifest);
   }
 
+  /** Whether this manifest passed parseManifest's checks before (see ValidManifests in manifest.ts). */
+  isValidManifest(manifest: Oid): boolean {
+    return this.validPending.has(manifest) || this.db.prepare('SELECT 1 FROM valid_manifests_1 WHERE oid = ?').get(manifest) !== undefined;
+  }
+
+  markValidManifest(manifest: Oid): void {
+    this.validPending.add(manifest);
+  }
+
   /** Forget every completeness mark: called by whatever deletes or quarantines cache objects. */
   clearComplete(): void {
     this.completeCache.clear();
@@ -177,16 +191,20 @@ export class StatCache {
   }
 
   flush(): void {
-    if (this.pending.length === 0 && this.completePending.size === 0) return;
+    if (this.pending.length === 0 && this.completePending.size === 0 && this.validPending.size === 0) return;
     const rows = this.pending;
     const complete = [...this.completePending];
+    const valid = [...this.validPending];
     this.pending = [];
     this.completePending.clear();
+    this.validPending.clear();
     const insertComplete = this.db.prepare('INSERT OR IGNORE INTO complete (oid) VALUES (?)');
+    const insertValid = this.db.prepare('INSERT OR IGNORE INTO valid_manifests_1 (oid) VALUES (?)');
     this.db.exec('BEGIN');
     try {
       for (const [table, ino, dev, mtime, size, oid] of rows) this.upsert[table].run(ino, dev, mtime, size, oid);
       for (const oid of complete) insertComplete.run(oid);
+      for (const oid of valid) insertValid.run(oid);
       this.db.exec('COMMIT');
     } catch (err) {
       this.db.exec('ROLLBACK');

@@ -3,7 +3,7 @@ import { errnoCode } from '../errors.js';
 import type { ProgressListener, Warning } from '../events.js';
 import { hashFiles } from '../objects/hash-files.js';
 import { directoryOids, listingOf, snapshotCoversAll, stampsOf } from './dir-oids.js';
-import { compareBytes, serializeManifest, type Manifest, type ManifestEntry, loadManifest } from '../objects/manifest.js';
+import { mergeEntries, serializeManifest, type Manifest, type ManifestEntry, loadManifest } from '../objects/manifest.js';
 import { sha256Hex, stampOf } from '../objects/hash.js';
 import type { Oid } from '../objects/oid.js';
 import type { StatCache } from '../objects/stat-cache.js';
@@ -108,23 +108,15 @@ export async function compareWorkspace(repo: Repo, dataPath: string, pointer: Po
 /** Files added, removed and modified from `before` to `after` (both sorted; a merge walk). */
 export function compareManifests(before: Manifest, after: Manifest): FileChanges {
   const changes: FileChanges = { added: [], removed: [], modified: [], modeOnly: [] };
-  const a = before.entries;
-  const b = after.entries;
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const cmp = i >= a.length ? 1 : j >= b.length ? -1 : compareBytes(a[i].path, b[j].path);
-    if (cmp < 0) changes.removed.push(a[i++].path);
-    else if (cmp > 0) changes.added.push(b[j++].path);
-    else {
-      if (!sameEntry(a[i], b[j])) {
-        changes.modified.push(a[i].path);
-        if (a[i].oid === b[j].oid) changes.modeOnly.push(a[i].path);
-      }
-      i++;
-      j++;
-    }
-  }
+  mergeEntries(before.entries, after.entries, {
+    onlyA: (e) => changes.removed.push(e.path),
+    onlyB: (e) => changes.added.push(e.path),
+    both: (x, y) => {
+      if (sameEntry(x, y)) return;
+      changes.modified.push(x.path);
+      if (x.oid === y.oid) changes.modeOnly.push(x.path);
+    },
+  });
   return changes;
 }
 

@@ -281,10 +281,12 @@ async function loadManifests(ctx: OpContext, versions: SideVersion[], fetch: boo
   const missing = [...new Set(versions.filter((v) => !repo.cache.has(v.oid)).map((v) => v.oid))];
   if (missing.length && fetch) await fetchMissing(ctx, missing, 'the diff', warnings);
   const loaded = new Map<Oid, Manifest | undefined>();
+  // The stat cache remembers which manifests were found valid: not checked again line by line.
+  const valid = versions.length ? await repo.statCache() : undefined;
   for (const v of versions) {
     if (!loaded.has(v.oid)) {
       try {
-        loaded.set(v.oid, repo.cache.has(v.oid) ? loadManifest(repo.cache, v.oid, v.pointerPath) : undefined);
+        loaded.set(v.oid, repo.cache.has(v.oid) ? loadManifest(repo.cache, v.oid, v.pointerPath, valid) : undefined);
       } catch (err) {
         if (!isDvsError(err)) throw err;
         warnings.push({ code: err.code, message: err.message, hint: err.hint });
