@@ -43,6 +43,15 @@ if (module.enableCompileCache && process.env.NODE_COMPILE_CACHE === undefined) {
   }
 }
 
+// A reader that stops early (`dvs diff --json | head`) closes the pipe: end quietly, as Git does, rather
+// than with Node's stack trace for the unhandled EPIPE. Other stdout errors stay errors.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err) => {
+    if (err.code !== 'EPIPE') throw err;
+    process.exit(process.exitCode ?? 0);
+  });
+}
+
 // Git hooks take a short path that skips the argument parser (they run on every checkout); so do plain
 // `dvs status` and `dvs diff` command lines (quick-main.ts hands anything else to the parser).
 const [name, run] = argv[0] === 'hook' ? ['hook-main', 'hookMain'] : argv[0] === 'status' || argv[0] === 'diff' ? ['quick-main', 'quickMain'] : ['main', 'main'];

@@ -1,9 +1,10 @@
 // The command line as a new user meets it: options that never swallow paths, help with the command's own
 // options and examples, one vocabulary and number format, errors and warnings that say they come from dvs.
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanupTempDirs, dvs, git, gitRepo, json, tempDir, writeTree } from '../helpers.js';
+import { cleanupTempDirs, DVS, dvs, git, GIT_ENV, gitRepo, json, tempDir, writeTree } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
@@ -196,5 +197,22 @@ describe('dvs remote and the committed config', () => {
     const removed = await dvs(repo, ['remote', 'remove', 'store']);
     expect(removed.stdout).toContain('Staged: .dvs/config\n');
     expect(staged()).toEqual(['.dvs/config']);
+  });
+});
+
+describe('a reader that stops early', () => {
+  it('(`dvs … | head`) ends dvs quietly: exit 0, no EPIPE stack trace', async () => {
+    const repo = gitRepo();
+    const tree: Record<string, string> = {};
+    for (let i = 0; i < 400; i++) tree[`data/f${i}.txt`] = `${i}\n`;
+    writeTree(repo, tree);
+    // The pipe is closed before dvs writes a byte: its first write meets EPIPE.
+    const child = spawn(process.execPath, [DVS, 'status', '--json'], { cwd: repo, env: { ...process.env, ...GIT_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const code = await new Promise<number | null>((ok) => child.on('close', ok));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled|    at /);
+    expect(code).toBe(0);
   });
 });
