@@ -51,7 +51,7 @@ export async function run({ work, log }) {
   mkdirSync(work, { recursive: true });
   if (parts.includes('sweep')) rows.push(...(await sweep(work, size, log)));
   if (parts.includes('push')) rows.push(...(await pushes(work, size, log)));
-  if (parts.includes('manifest')) rows.push(...manifestRows(work, Number(process.env.BENCH_MANIFEST_ENTRIES ?? (quick ? 100_000 : 1_000_000)), log));
+  if (parts.includes('manifest')) rows.push(...(await manifestRows(work, Number(process.env.BENCH_MANIFEST_ENTRIES ?? (quick ? 100_000 : 1_000_000)), log)));
   return rows;
 }
 

@@ -65,6 +65,8 @@ export async function startCountingProxyProcess(target) {
   return {
     url,
     count: async () => Number(await ask('/__count')),
+    /** Bytes of request bodies sent through the proxy (what an upload costs on the wire) since the last reset. */
+    bytesUp: async () => Number(await ask('/__bytes')),
     reset: async () => void (await ask('/__reset')),
     close: async () => {
       child.kill();
@@ -73,18 +75,22 @@ export async function startCountingProxyProcess(target) {
   };
 }
 
-// Standalone: node test/servers/counting-proxy.mjs <target>; prints its URL. /__count and /__reset are
-// answered here; every other request goes through to the target and is counted.
+// Standalone: node test/servers/counting-proxy.mjs <target>; prints its URL. /__count, /__bytes and
+// /__reset are answered here; every other request goes through to the target and is counted.
 if (process.argv[1] && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href) {
   const to = new URL(process.argv[2]);
   let count = 0;
+  let bytes = 0;
   const server = createServer((req, res) => {
     if (req.url === '/__count') return res.end(String(count));
+    if (req.url === '/__bytes') return res.end(String(bytes));
     if (req.url === '/__reset') {
       count = 0;
+      bytes = 0;
       return res.end('ok');
     }
     count++;
+    req.on('data', (chunk) => (bytes += chunk.length));
     const out = request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
