@@ -62,6 +62,53 @@ describe('the chunker', () => {
     expect(r.size).toBe(data.length);
   });
 
+  it('cuts exactly where the spec\'s byte-by-byte loop does (docs/remote-format.md, "Boundaries")', () => {
+    // The spec's loop, written plainly: the chunker's unrolled one must agree at every position.
+    const spec = (buf: Buffer, p: typeof small): number[] => {
+      const bits = Math.log2(p.avg);
+      const maskS = (0xffffffff << (32 - bits - 2)) >>> 0;
+      const maskL = (0xffffffff << (32 - bits + 2)) >>> 0;
+      const ends: number[] = [];
+      for (let s = 0; s < buf.length; ) {
+        const n = Math.min(buf.length - s, p.max);
+        let end = s + n;
+        if (n > p.min) {
+          let h = 0;
+          for (let i = s + p.min; i < s + n; i++) {
+            h = ((h << 1) + GEAR[buf[i]]) >>> 0;
+            if ((h & (i < s + Math.min(p.avg, n) ? maskS : maskL)) >>> 0 === 0) {
+              end = i + 1;
+              break;
+            }
+          }
+        }
+        ends.push(end);
+        s = end;
+      }
+      return ends;
+    };
+    const lengths = (ends: number[]) => ends.map((e, i) => e - (i ? ends[i - 1] : 0));
+    for (const [params, data] of [[small, seeded(3 << 20, 5)], [small, Buffer.concat([seeded(100_003, 9), Buffer.alloc(70_001), seeded(50_000, 2)])], [CHUNKER, seeded(6 << 20, 13)]] as const) {
+      const expected = lengths(spec(data, params));
+      expect(expected.length).toBeGreaterThan(5);
+      expect(chunkBuffer(data, params).map((c) => c.length)).toEqual(expected);
+      // Fed in blocks bigger and smaller than a chunk, through one reused block buffer.
+      for (const size of [1000, 40_000, (1 << 20) + 5, 3 << 20]) {
+        const s = new ChunkStream(params);
+        const block = Buffer.alloc(size);
+        for (let at = 0; at < data.length; at += size) {
+          const n = data.copy(block, 0, at, at + size);
+          s.push(block.subarray(0, n));
+          block.fill(0xaa);
+        }
+        const r = s.end();
+        expect(r.chunks.map((c) => c.length)).toEqual(expected);
+        expect(r.chunks).toEqual(chunkBuffer(data, params));
+        expect(r.whole).toBe(sha(data));
+      }
+    }
+  });
+
   it('an insertion near the start changes only the chunks next to it', () => {
     const data = seeded(2 << 20, 11);
     const before = chunkBuffer(data, small);
