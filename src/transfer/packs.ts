@@ -341,37 +341,63 @@ async function pushGroup(ctx: PackContext, cache: ObjectCache, catalogue: PackCa
   onStored?.([...sizes.keys()]);
 }
 
+/**
+ * The bytes of the pack being built, reused from pack to pack (buildPack is synchronous: one pack at a
+ * time on this thread). Objects are read straight into their place in it: no buffer per object and no
+ * concatenation (fresh big buffers cost page faults and copies, more than the hashing did).
+ */
+let packBuffer = Buffer.alloc(0);
+
+/** Room for `bytes` in packBuffer, keeping its first `used` bytes. */
+function reservePack(bytes: number, used: number): void {
+  if (packBuffer.length >= bytes) return;
+  const bigger = Buffer.allocUnsafe(Math.max(bytes, PACK_TARGET + LOOSE_THRESHOLD, packBuffer.length * 2));
+  packBuffer.copy(bigger, 0, 0, used);
+  packBuffer = bigger;
+}
+
 /** Copy the objects into one pack file (a temp file in the cache), each hashed on the way in. */
 function buildPack(cache: ObjectCache, objects: PackSource[]): { built: NonNullable<PlannedPack['built']>; rejected: Array<{ oid: Oid; error: DvsError }> } {
-  const parts: Buffer[] = [PACK_HEADER];
   const entries: Array<Omit<PackEntry, 'pack'>> = [];
   const rejected: Array<{ oid: Oid; error: DvsError }> = [];
-  let offset = PACK_HEADER.length;
+  reservePack(PACK_HEADER.length, 0);
+  let used = PACK_HEADER.copy(packBuffer, 0);
   const seen = new Set<Oid>();
-  for (const o of objects) {
-    if (seen.has(o.oid)) continue;
-    seen.add(o.oid);
-    let bytes: Buffer;
-    try {
-      bytes = o.offset === undefined ? readFileSync(o.path) : readSlice(o.path, o.offset, o.size);
-    } catch (err) {
-      rejected.push({ oid: o.oid, error: cacheReadError(o.oid, err) });
-      continue;
+  // The chunks of one object come one after another: one open file for all of them.
+  let open: { path: string; fd: number } | undefined;
+  try {
+    for (const o of objects) {
+      if (seen.has(o.oid)) continue;
+      seen.add(o.oid);
+      const start = used;
+      try {
+        if (open?.path !== o.path) {
+          if (open) closeSync(open.fd);
+          open = undefined;
+          open = { path: o.path, fd: openSync(o.path, 'r') };
+        }
+        used = o.offset === undefined ? readRest(open.fd, start) : readSlice(open.fd, o.offset, o.size, start);
+      } catch (err) {
+        used = start;
+        rejected.push({ oid: o.oid, error: cacheReadError(o.oid, err) });
+        continue;
+      }
+      const actual = createHash('sha256').update(packBuffer.subarray(start, used)).digest('hex');
+      if (actual !== o.oid) {
+        used = start;
+        rejected.push({ oid: o.oid, error: new RemoteError('SOURCE_CORRUPTED', `the cache object ${shortOid(o.oid)} is corrupted (its bytes hash to ${shortOid(actual)}); not uploaded`, {
+          reason: 'source-corrupt',
+          hint: 'Run `dvs verify` to quarantine it, then re-track the data or fetch a good copy.',
+          data: { oid: o.oid, actual },
+        }) });
+        continue;
+      }
+      entries.push({ oid: o.oid, offset: start, length: used - start });
     }
-    const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== o.oid) {
-      rejected.push({ oid: o.oid, error: new RemoteError('SOURCE_CORRUPTED', `the cache object ${shortOid(o.oid)} is corrupted (its bytes hash to ${shortOid(actual)}); not uploaded`, {
-        reason: 'source-corrupt',
-        hint: 'Run `dvs verify` to quarantine it, then re-track the data or fetch a good copy.',
-        data: { oid: o.oid, actual },
-      }) });
-      continue;
-    }
-    parts.push(bytes);
-    entries.push({ oid: o.oid, offset, length: bytes.length });
-    offset += bytes.length;
+  } finally {
+    if (open) closeSync(open.fd);
   }
-  const body = Buffer.concat(parts);
+  const body = packBuffer.subarray(0, used);
   const tmp = cache.tempPath();
   writeFileSync(tmp, body, { mode: 0o444 });
   return { built: { tmp, name: contentName(body, 'pack'), size: body.length, entries }, rejected };
@@ -383,20 +409,27 @@ export function cacheReadError(oid: Oid, err: unknown): RemoteError {
   return new RemoteError(missing ? 'OBJECT_MISSING' : 'CACHE_READ_FAILED', missing ? `object ${shortOid(oid)} is not in the cache` : `cannot read cache object ${shortOid(oid)}: ${(err as Error).message}`, { reason: 'source-corrupt' });
 }
 
-function readSlice(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const bytes = Buffer.allocUnsafe(length);
-    let got = 0;
-    while (got < length) {
-      const n = readSync(fd, bytes, got, length - got, offset + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return bytes.subarray(0, got);
-  } finally {
-    closeSync(fd);
+/** A whole file read into packBuffer at `at`, to its end; returns where its bytes end. */
+function readRest(fd: number, at: number): number {
+  let end = at;
+  for (;;) {
+    reservePack(end + (64 << 10), end);
+    const n = readSync(fd, packBuffer, end, packBuffer.length - end, end - at);
+    if (n === 0) return end;
+    end += n;
   }
+}
+
+/** `length` bytes of a file from `offset` read into packBuffer at `at` (fewer at its end); returns where they end. */
+function readSlice(fd: number, offset: number, length: number, at: number): number {
+  reservePack(at + length, at);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, packBuffer, at + got, length - got, offset + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return at + got;
 }
 
 // ---------------------------------------------------------------------------------------------------
