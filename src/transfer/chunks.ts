@@ -89,7 +89,7 @@ export async function pushChunked(ctx: PackContext, cache: ObjectCache, catalogu
     const tmp = cache.tempPath();
     writeFileSync(tmp, x.bytes, { mode: 0o444 });
     try {
-      await ctx.backend.putPackFile!(`${x.list.oid}.chunks`, { oid: createHash('sha256').update(x.bytes).digest('hex'), path: tmp, size: x.bytes.length }, call);
+      await ctx.backend.putPackFile!(`${x.list.oid}.chunks`, { oid: createHash('sha256').update(x.bytes).digest('hex'), path: tmp, size: x.bytes.length, temporary: true }, call);
     } finally {
       rmSync(tmp, { force: true });
     }

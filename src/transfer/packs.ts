@@ -301,7 +301,7 @@ async function pushGroup(ctx: PackContext, cache: ObjectCache, catalogue: PackCa
       left.set(p, rejected);
     }
     if (!p.built.entries.length) return;
-    await backend.putPackFile!(p.built.name, { oid: p.built.name.slice(0, 64), path: p.built.tmp, size: p.built.size }, call);
+    await backend.putPackFile!(p.built.name, { oid: p.built.name.slice(0, 64), path: p.built.tmp, size: p.built.size, temporary: true }, call);
   }, settings);
   for (const rejected of left.values()) result.failed.push(...rejected);
   for (const f of r.failed) {
@@ -325,7 +325,7 @@ async function pushGroup(ctx: PackContext, cache: ObjectCache, catalogue: PackCa
   const tmp = cache.tempPath();
   writeFileSync(tmp, bytes);
   try {
-    const ir = await processQueue('upload', [{ key: name, size: bytes.length, count: 0, value: name }], (n, call) => backend.putPackFile!(n, { oid: n.slice(0, 64), path: tmp, size: bytes.length }, call), settings);
+    const ir = await processQueue('upload', [{ key: name, size: bytes.length, count: 0, value: name }], (n, call) => backend.putPackFile!(n, { oid: n.slice(0, 64), path: tmp, size: bytes.length, temporary: true }, call), settings);
     if (ir.failed.length) {
       for (const e of index.entries) result.failed.push({ oid: e.oid, error: ir.failed[0].error });
       return;
