@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 
 /**
  * Content-defined chunking (FastCDC with normalized chunking, Xia et al. 2016/2020), as specified in
@@ -107,7 +107,8 @@ export interface Chunk {
 
 /**
  * Chunk a stream of blocks: feed it blocks in order, then call `end()`. Each chunk's SHA-256 is taken
- * as it is cut; `whole` is the SHA-256 of all the bytes (the object's oid when they are the object).
+ * as it is cut; `whole` is the SHA-256 of all the bytes (the object's oid when they are the object),
+ * unless `hashWhole` is false.
  */
 export class ChunkStream {
   readonly chunks: Chunk[] = [];
@@ -118,13 +119,19 @@ export class ChunkStream {
    */
   private carry: Buffer = Buffer.alloc(0);
   private held = 0;
-  private readonly all = createHash('sha256');
+  /** Undefined when the caller checks the bytes against the oid itself (one hashing pass less). */
+  private readonly all: Hash | undefined;
   private size = 0;
 
-  constructor(private readonly params: ChunkerParams = CHUNKER) {}
+  constructor(
+    private readonly params: ChunkerParams = CHUNKER,
+    hashWhole = true,
+  ) {
+    this.all = hashWhole ? createHash('sha256') : undefined;
+  }
 
   push(block: Buffer): void {
-    this.all.update(block);
+    this.all?.update(block);
     this.size += block.length;
     if (this.held === 0) {
       // Cut the block where it is; only its tail (less than one chunk) is copied.
@@ -138,10 +145,10 @@ export class ChunkStream {
     this.keep(data, this.cut(data, false), true);
   }
 
-  end(): { chunks: Chunk[]; whole: string; size: number } {
+  end(): { chunks: Chunk[]; whole: string | undefined; size: number } {
     this.cut(this.carry.subarray(0, this.held), true);
     this.held = 0;
-    return { chunks: this.chunks, whole: this.all.digest('hex'), size: this.size };
+    return { chunks: this.chunks, whole: this.all?.digest('hex'), size: this.size };
   }
 
   /** Cut `buf` from its start; returns where the bytes not cut yet begin. */
