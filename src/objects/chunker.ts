@@ -126,6 +126,8 @@ export class ChunkStream {
   constructor(
     private readonly params: ChunkerParams = CHUNKER,
     hashWhole = true,
+    /** Sees each chunk's bytes as it is cut (valid during the call only). */
+    private readonly onChunk?: (chunk: Chunk, bytes: Buffer) => void,
   ) {
     this.all = hashWhole ? createHash('sha256') : undefined;
   }
@@ -156,7 +158,10 @@ export class ChunkStream {
     let at = 0;
     while (at < buf.length && (final || buf.length - at >= this.params.max)) {
       const end = cutPoint(buf, at, buf.length, this.params);
-      this.chunks.push({ oid: createHash('sha256').update(buf.subarray(at, end)).digest('hex'), length: end - at });
+      const bytes = buf.subarray(at, end);
+      const chunk = { oid: createHash('sha256').update(bytes).digest('hex'), length: end - at };
+      this.chunks.push(chunk);
+      this.onChunk?.(chunk, bytes);
       at = end;
     }
     return at;

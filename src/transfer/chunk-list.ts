@@ -120,9 +120,17 @@ export function chunkWhileReading(dir: string, oid: Oid): { push: (block: Buffer
  * oid: a list of damaged bytes would name an object nobody can rebuild).
  */
 export function chunkListOf(dir: string, oid: Oid, path: string): ChunkList {
-  const kept = loadChunkList(dir, oid);
-  if (kept) return kept;
-  const stream = new ChunkStream();
+  return loadChunkList(dir, oid) ?? cutChunkList(dir, oid, path);
+}
+
+/**
+ * Compute a cache object's chunk list by reading it once, check that its bytes hash to its oid, keep
+ * the list. `onChunk` sees each chunk's bytes as it is cut (a push packs them in the same read); when
+ * the object proves corrupted (SOURCE_CORRUPTED, thrown at the end) those chunks still hash to their
+ * own oids, but no list names them.
+ */
+export function cutChunkList(dir: string, oid: Oid, path: string, onChunk?: (chunk: Chunk, bytes: Buffer) => void): ChunkList {
+  const stream = new ChunkStream(CHUNKER, true, onChunk);
   const fd = openSync(path, 'r');
   try {
     const block = Buffer.allocUnsafe(8 << 20);

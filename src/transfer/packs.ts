@@ -25,6 +25,8 @@ export const LOOSE_THRESHOLD = 1 << 20;
 export const PACK_TARGET = 16 << 20;
 /** A big push writes an index every this many packs, so a killed one keeps most of what it sent. */
 const PACKS_PER_INDEX = 128;
+/** Packs a PackWriter may write ahead of the upload: one index's worth (the temp files they take). */
+export const WRITE_AHEAD_LIMIT = PACKS_PER_INDEX * PACK_TARGET;
 /** Wanted objects of one pack closer than this are read in one request. */
 const COALESCE_GAP = 1 << 20;
 /** At least this fraction of a pack wanted: read all of it in one request. */
@@ -243,7 +245,7 @@ export interface PackPushResult {
   indexes: number;
 }
 
-interface PlannedPack {
+export interface PlannedPack {
   objects: PackSource[];
   /** Set once built: the temp file, its name, the entries that made it in. */
   built?: { tmp: string; name: string; size: number; entries: Array<Omit<PackEntry, 'pack'>> };
@@ -254,9 +256,10 @@ interface PlannedPack {
  * stored): a killed push leaves at most packs no index names. Objects whose cache copy is missing or
  * does not hash to its name are left out and reported.
  */
-export async function pushPacks(ctx: PackContext, cache: ObjectCache, catalogue: PackCatalogue, objects: PackSource[], onStored?: (oids: Oid[]) => void): Promise<PackPushResult> {
+export async function pushPacks(ctx: PackContext, cache: ObjectCache, catalogue: PackCatalogue, objects: PackSource[], onStored?: (oids: Oid[]) => void, written: PlannedPack[] = []): Promise<PackPushResult> {
   const result: PackPushResult = { stored: [], failed: [], packs: 0, indexes: 0 };
-  const plan = planPacks(objects);
+  // Packs a PackWriter wrote already go first, then those built here from `objects`.
+  const plan = [...written, ...planPacks(objects)];
   for (let i = 0; i < plan.length; i += PACKS_PER_INDEX) {
     const group = plan.slice(i, i + PACKS_PER_INDEX);
     try {
@@ -401,6 +404,72 @@ function buildPack(cache: ObjectCache, objects: PackSource[]): { built: NonNulla
   const tmp = cache.tempPath();
   writeFileSync(tmp, body, { mode: 0o444 });
   return { built: { tmp, name: contentName(body, 'pack'), size: body.length, entries }, rejected };
+}
+
+/**
+ * Packs written from bytes already in memory and checked: the chunks of a big object as the chunker cuts
+ * and hashes them, so that a first push reads and hashes each chunk once, not again to pack it. Packs
+ * close as planPacks would close them (before PACK_TARGET), each written to a temp file in the cache;
+ * pushPacks uploads them like the packs it builds. The caller removes the files with discard().
+ */
+export class PackWriter {
+  private readonly packs: PlannedPack[] = [];
+  private readonly taken = new Set<Oid>();
+  private buffer = Buffer.alloc(0);
+  private used = 0;
+  private objects: PackSource[] = [];
+  private entries: Array<Omit<PackEntry, 'pack'>> = [];
+  /** Bytes in the packs written so far. */
+  written = 0;
+
+  constructor(private readonly cache: ObjectCache) {}
+
+  has(oid: Oid): boolean {
+    return this.taken.has(oid);
+  }
+
+  /** Add an object whose `bytes` hash to `source.oid` (the caller hashed these very bytes). */
+  add(source: PackSource, bytes: Buffer): void {
+    if (this.taken.has(source.oid)) return;
+    if (this.entries.length && this.used + bytes.length > PACK_TARGET) this.flush();
+    if (!this.entries.length) {
+      this.reserve(PACK_TARGET + LOOSE_THRESHOLD);
+      this.used = PACK_HEADER.copy(this.buffer, 0);
+    }
+    this.reserve(this.used + bytes.length);
+    bytes.copy(this.buffer, this.used);
+    this.entries.push({ oid: source.oid, offset: this.used, length: bytes.length });
+    this.objects.push(source);
+    this.taken.add(source.oid);
+    this.used += bytes.length;
+  }
+
+  /** The packs written, the last one closed now. */
+  finish(): PlannedPack[] {
+    if (this.entries.length) this.flush();
+    return this.packs;
+  }
+
+  discard(): void {
+    for (const p of this.packs) rmSync(p.built!.tmp, { force: true });
+  }
+
+  private flush(): void {
+    const body = this.buffer.subarray(0, this.used);
+    const tmp = this.cache.tempPath();
+    writeFileSync(tmp, body, { mode: 0o444 });
+    this.packs.push({ objects: this.objects, built: { tmp, name: contentName(body, 'pack'), size: body.length, entries: this.entries } });
+    this.written += body.length;
+    this.objects = [];
+    this.entries = [];
+  }
+
+  private reserve(bytes: number): void {
+    if (this.buffer.length >= bytes) return;
+    const bigger = Buffer.allocUnsafe(Math.max(bytes, this.buffer.length * 2));
+    this.buffer.copy(bigger, 0, 0, this.used);
+    this.buffer = bigger;
+  }
 }
 
 /** A cache object that could not be read for an upload: missing, or unreadable. */
