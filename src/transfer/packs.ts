@@ -268,6 +268,8 @@ export async function pushPacks(ctx: PackContext, cache: ObjectCache, catalogue:
       for (const p of group) if (p.built) rmSync(p.built.tmp, { force: true });
     }
   }
+  // Not kept between pushes (a library user's process lives on); the next pack allocates it again.
+  packBuffer = Buffer.alloc(0);
   return result;
 }
 
