@@ -7,24 +7,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHUNKER, ChunkStream, chunkBuffer, cutPoint, GEAR } from '../../src/objects/chunker.js';
 import { chunkListOf, loadChunkList, parseChunkList, serializeChunkList } from '../../src/transfer/chunk-list.js';
-import { cleanupTempDirs, tempDir } from '../helpers.js';
+import { cleanupTempDirs, seeded, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const small = { min: 2048, avg: 8192, max: 32768 };
-/** Pseudo-random bytes from a seed, the same on every run. */
-function seeded(n: number, seed: number): Buffer {
-  const out = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 describe('the chunker', () => {
   it('has the specified gear table (first four bytes of SHA-256 of each byte value)', () => {

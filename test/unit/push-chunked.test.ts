@@ -13,25 +13,13 @@ import { chunkListDir, hasChunkList } from '../../src/transfer/chunk-list.js';
 import { pushChunked } from '../../src/transfer/chunks.js';
 import { parseIndex } from '../../src/transfer/pack-format.js';
 import { PackCatalogue } from '../../src/transfer/packs.js';
-import { cleanupTempDirs, tempDir } from '../helpers.js';
+import { cleanupTempDirs, seeded, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
 const MiB = 1 << 20;
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
-/** Pseudo-random bytes from a seed, the same on every run. */
-function seeded(n: number, seed: number): Buffer {
-  const out = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 describe('pushing big objects as chunks', () => {
   const setup = () => {
