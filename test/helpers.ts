@@ -145,3 +145,15 @@ export function read(root: string, path: string): string {
   return readFileSync(join(root, path), 'utf8');
 }
 
+/** Pseudo-random bytes from a seed, the same on every run. */
+export function seeded(n: number, seed: number): Buffer {
+  const out = Buffer.alloc(n);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}

@@ -235,12 +235,14 @@ const READ_BLOCK = 8 << 20;
  * Read a manifest from the cache block by block, handing on each entry as it is parsed, and check the
  * bytes against its name at the end (a corrupted object throws OBJECT_CORRUPTED then, after entries
  * were handed on: callers drop what they built). Memory is one block, whatever the manifest's size.
+ * `onBlock` sees the bytes as they are read (a push cuts a big manifest into chunks in the same read).
  */
-export function readManifest(cache: ObjectCache, oid: Oid, dataPath: string, onEntry: (e: ManifestEntry) => void, blockSize = READ_BLOCK): void {
+export function readManifest(cache: ObjectCache, oid: Oid, dataPath: string, onEntry: (e: ManifestEntry) => void, blockSize = READ_BLOCK, onBlock?: (block: Buffer) => void): void {
   const where = `manifest of ${dataPath} (${oid.slice(0, 10)})`;
   const lines = new ManifestLines(where, onEntry);
   let carry: Buffer = Buffer.alloc(0);
   const whole = cache.readBlocks(oid, `manifest of ${dataPath}`, blockSize, (block) => {
+    onBlock?.(block);
     const data = carry.length ? Buffer.concat([carry, block]) : block;
     const cut = data.lastIndexOf(0x0a) + 1;
     if (cut > 0) lines.feed(data.toString('utf8', 0, cut));
@@ -338,10 +340,10 @@ export function loadManifestIfPresent(cache: ObjectCache, oid: Oid, dataPath: st
  * it, or has a corrupted copy (moved to quarantine; entries may have been handed on before the damage
  * showed: drop them).
  */
-export function readManifestIfPresent(cache: ObjectCache, oid: Oid, dataPath: string, onEntry: (e: ManifestEntry) => void): boolean {
+export function readManifestIfPresent(cache: ObjectCache, oid: Oid, dataPath: string, onEntry: (e: ManifestEntry) => void, onBlock?: (block: Buffer) => void): boolean {
   if (!cache.has(oid)) return false;
   try {
-    readManifest(cache, oid, dataPath, onEntry);
+    readManifest(cache, oid, dataPath, onEntry, READ_BLOCK, onBlock);
     return true;
   } catch (err) {
     if (isDvsError(err) && err.code === 'OBJECT_CORRUPTED') {

@@ -6,6 +6,7 @@ import { removeOrphanedTemp, removeStaleTemp } from '../base/atomic.js';
 import { ownedTempPrefix } from '../base/temp-names.js';
 import { notOnRemote, packGone } from './common.js';
 import { RemoteError } from './errors.js';
+import { hashFileInSlices } from '../objects/hash.js';
 import { hashingCopy } from './local-copy.js';
 import { isPackFileName, MARKER_NAME, type ByteRange, type CallOptions, type PackFileInfo, type DownloadSource, type ListedObject, type RemoteBackend, type RemoteSpec, type UploadSource, LOCK_NAME, LOCKS_DIR, type LockRecords } from './types.js';
 
@@ -140,11 +141,15 @@ export class LocalBackend implements RemoteBackend {
     }
   }
 
-  /** Copy into tmp/ while hashing, then rename to `dest` only if the bytes hash to the source's oid. */
+  /**
+   * Copy into tmp/ while hashing, then rename to `dest` only if the bytes hash to the source's oid. A
+   * temporary source (a pack this push built) on the same file system is hard-linked into tmp/ instead
+   * of copied, then hashed there all the same: a first push of 1 GiB as packs then writes 1 GiB, not 2.
+   */
   private async store(source: UploadSource, dir: string, dest: string): Promise<void> {
     const tmp = this.tempPath();
     try {
-      const copied = await hashingCopy(source.path, tmp, source.size);
+      const copied = source.temporary && this.linked(source.path, tmp) ? await hashFileInSlices(tmp) : await hashingCopy(source.path, tmp, source.size);
       if (copied.oid !== source.oid) {
         throw new RemoteError('SOURCE_CORRUPTED', `the cache object ${shortOid(source.oid)} is corrupted (its bytes hash to ${shortOid(copied.oid)}); not uploaded`, {
           reason: 'source-corrupt',
@@ -161,6 +166,18 @@ export class LocalBackend implements RemoteBackend {
         throw new RemoteError('OBJECT_MISSING', `object ${shortOid(source.oid)} is not in the cache`, { reason: 'source-corrupt', data: { oid: source.oid } });
       }
       throw this.translate(err, dest, 'writing');
+    }
+  }
+
+  /** `tmp` made a second name of `path`; false where links cannot be (another file system, no hard links). */
+  private linked(path: string, tmp: string): boolean {
+    try {
+      linkSync(path, tmp);
+      return true;
+    } catch (err) {
+      const code = errnoCode(err);
+      if (code === 'EXDEV' || code === 'EPERM' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'EMLINK') return false;
+      throw err;
     }
   }
 

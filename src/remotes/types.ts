@@ -86,6 +86,13 @@ export interface UploadSource {
   oid: Oid;
   path: string;
   size: number;
+  /**
+   * The file is a temp file of this command (a pack, an index or a chunk list it built), never changed
+   * and deleted after the upload: a remote on the same file system may give it a second name (a hard
+   * link) instead of copying its bytes. Never set for a cache object (a link would tie the remote's
+   * copy to the cache's).
+   */
+  temporary?: boolean;
 }
 
 /** A download: either a readable file (local remotes) or a byte stream, hashed by the queue. */

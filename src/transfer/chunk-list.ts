@@ -94,14 +94,43 @@ export function keepChunkList(dir: string, list: ChunkList): void {
   renameSync(tmp, path);
 }
 
+/** Whether a good list of `oid` is kept (a damaged one is removed and does not count). */
+export function hasChunkList(dir: string, oid: Oid): boolean {
+  return loadChunkList(dir, oid) !== undefined;
+}
+
+/**
+ * Cut an object from the blocks another reader reads and checks against its oid (a push reads a big
+ * manifest for its entries: the same read cuts it, instead of a second read at upload). Call `keep()`
+ * only once that reader found the bytes whole; a list is then kept as chunkListOf would have kept it.
+ */
+export function chunkWhileReading(dir: string, oid: Oid): { push: (block: Buffer) => void; keep: () => void } {
+  const stream = new ChunkStream(CHUNKER, false);
+  return {
+    push: (block) => stream.push(block),
+    keep: () => {
+      const { chunks, size } = stream.end();
+      keepChunkList(dir, { oid, size, chunks });
+    },
+  };
+}
+
 /**
  * The chunk list of a cache object: kept, or computed by reading it once (its bytes must hash to its
  * oid: a list of damaged bytes would name an object nobody can rebuild).
  */
 export function chunkListOf(dir: string, oid: Oid, path: string): ChunkList {
-  const kept = loadChunkList(dir, oid);
-  if (kept) return kept;
-  const stream = new ChunkStream();
+  return loadChunkList(dir, oid) ?? cutChunkList(dir, oid, path);
+}
+
+/**
+ * Compute a cache object's chunk list by reading it once, check that its bytes hash to its oid, keep
+ * the list. `onChunk` sees each chunk's bytes as it is cut (a push packs them in the same read); when
+ * the object proves corrupted (SOURCE_CORRUPTED, thrown at the end) those chunks still hash to their
+ * own oids, but no list names them.
+ */
+export function cutChunkList(dir: string, oid: Oid, path: string, onChunk?: (chunk: Chunk, bytes: Buffer) => void): ChunkList {
+  const stream = new ChunkStream(CHUNKER, true, onChunk);
   const fd = openSync(path, 'r');
   try {
     const block = Buffer.allocUnsafe(8 << 20);
@@ -113,7 +142,7 @@ export function chunkListOf(dir: string, oid: Oid, path: string): ChunkList {
   } finally {
     closeSync(fd);
   }
-  const { chunks, whole, size } = stream.end();
+  const { chunks, size, whole = '' } = stream.end();
   if (whole !== oid) {
     throw new RemoteError('SOURCE_CORRUPTED', `the cache object ${shortOid(oid)} is corrupted (its bytes hash to ${shortOid(whole)}); not uploaded`, {
       reason: 'source-corrupt',

@@ -6,9 +6,10 @@ import type { ObjectCache } from '../objects/cache.js';
 import { shortOid, type Oid } from '../objects/oid.js';
 import { RemoteError } from '../remotes/errors.js';
 import type { CallOptions, DownloadSource, RemoteBackend } from '../remotes/types.js';
-import { chunkListOf, keepChunkList, loadChunkList, parseChunkList, serializeChunkList, type ChunkList } from './chunk-list.js';
+import type { Chunk } from '../objects/chunker.js';
+import { cutChunkList, keepChunkList, loadChunkList, parseChunkList, serializeChunkList, type ChunkList } from './chunk-list.js';
 import { corrupted } from './download.js';
-import { cacheReadError, PACK_TARGET, pushPacks, readAll, type PackCatalogue, type PackContext, type PackLocation, type PackSource } from './packs.js';
+import { cacheReadError, PACK_TARGET, PackWriter, pushPacks, readAll, WRITE_AHEAD_LIMIT, type PackCatalogue, type PackContext, type PackLocation, type PackSource } from './packs.js';
 import { processQueue } from './queue.js';
 
 /**
@@ -45,28 +46,52 @@ export async function pushChunked(ctx: PackContext, cache: ObjectCache, catalogu
   const result: ChunkedPushResult = { stored: [], failed: [] };
   const lists: ChunkList[] = [];
   const sources = new Map<Oid, PackSource>();
-  for (const o of objects) {
-    let list: ChunkList;
-    try {
-      list = chunkListOf(listDir, o.oid, o.path);
-    } catch (err) {
-      result.failed.push({ oid: o.oid, error: err instanceof RemoteError ? err : cacheReadError(o.oid, err) });
-      continue;
+  const writer = new PackWriter(cache);
+  try {
+    for (const o of objects) {
+      const wanted = (c: Chunk) => (o.again || !catalogue.lookup(c.oid)) && !sources.has(c.oid) && !writer.has(c.oid);
+      let list: ChunkList | undefined;
+      try {
+        list = loadChunkList(listDir, o.oid);
+        if (!list && writer.written + o.size <= WRITE_AHEAD_LIMIT) {
+          // Not cut before: the read that cuts it packs the chunks the remote lacks, each hashed once.
+          let offset = 0;
+          lists.push(cutChunkList(listDir, o.oid, o.path, (c, bytes) => {
+            if (wanted(c)) writer.add({ oid: c.oid, size: c.length, path: o.path, offset }, bytes);
+            offset += c.length;
+          }));
+          continue;
+        }
+        // Kept (or too much written ahead already): the chunks are read again to be packed, a group at a time.
+        list ??= cutChunkList(listDir, o.oid, o.path);
+      } catch (err) {
+        result.failed.push({ oid: o.oid, error: err instanceof RemoteError ? err : cacheReadError(o.oid, err) });
+        continue;
+      }
+      lists.push(list);
+      let offset = 0;
+      for (const c of list.chunks) {
+        if (wanted(c)) sources.set(c.oid, { oid: c.oid, size: c.length, path: o.path, offset });
+        offset += c.length;
+      }
     }
-    lists.push(list);
-    let offset = 0;
-    for (const c of list.chunks) {
-      if ((o.again || !catalogue.lookup(c.oid)) && !sources.has(c.oid)) sources.set(c.oid, { oid: c.oid, size: c.length, path: o.path, offset });
-      offset += c.length;
+    const written = writer.finish();
+    const sent = new Map<Oid, number>();
+    const chunkErrors = new Map<Oid, DvsError>();
+    if (sources.size || written.length) {
+      const r = await pushPacks(ctx, cache, catalogue, [...sources.values()], undefined, written);
+      for (const s of r.stored) sent.set(s.oid, s.size);
+      for (const f of r.failed) chunkErrors.set(f.oid, f.error);
     }
+    await storeLists(ctx, cache, catalogue, lists, sent, chunkErrors, result, onStored);
+  } finally {
+    writer.discard();
   }
-  const sent = new Map<Oid, number>();
-  const chunkErrors = new Map<Oid, DvsError>();
-  if (sources.size) {
-    const r = await pushPacks(ctx, cache, catalogue, [...sources.values()]);
-    for (const s of r.stored) sent.set(s.oid, s.size);
-    for (const f of r.failed) chunkErrors.set(f.oid, f.error);
-  }
+  return result;
+}
+
+/** The chunk lists whose every chunk is now indexed, stored; the others failed with their chunk's error. */
+async function storeLists(ctx: PackContext, cache: ObjectCache, catalogue: PackCatalogue, lists: ChunkList[], sent: Map<Oid, number>, chunkErrors: Map<Oid, DvsError>, result: ChunkedPushResult, onStored?: (oid: Oid, sent: number) => void): Promise<void> {
   const ready: Array<{ list: ChunkList; bytes: Buffer; sent: number }> = [];
   for (const list of lists) {
     const missing = list.chunks.find((c) => !catalogue.lookup(c.oid));
@@ -89,7 +114,7 @@ export async function pushChunked(ctx: PackContext, cache: ObjectCache, catalogu
     const tmp = cache.tempPath();
     writeFileSync(tmp, x.bytes, { mode: 0o444 });
     try {
-      await ctx.backend.putPackFile!(`${x.list.oid}.chunks`, { oid: createHash('sha256').update(x.bytes).digest('hex'), path: tmp, size: x.bytes.length }, call);
+      await ctx.backend.putPackFile!(`${x.list.oid}.chunks`, { oid: createHash('sha256').update(x.bytes).digest('hex'), path: tmp, size: x.bytes.length, temporary: true }, call);
     } finally {
       rmSync(tmp, { force: true });
     }
@@ -100,7 +125,6 @@ export async function pushChunked(ctx: PackContext, cache: ObjectCache, catalogu
     onStored?.(x.list.oid, x.sent);
   });
   for (const f of r.failed) result.failed.push({ oid: f.item.value.list.oid, error: f.error });
-  return result;
 }
 
 /** The chunk list of an object stored as chunks: kept here, or read from the remote and checked. */

@@ -25,6 +25,8 @@ export const LOOSE_THRESHOLD = 1 << 20;
 export const PACK_TARGET = 16 << 20;
 /** A big push writes an index every this many packs, so a killed one keeps most of what it sent. */
 const PACKS_PER_INDEX = 128;
+/** Packs a PackWriter may write ahead of the upload: one index's worth (the temp files they take). */
+export const WRITE_AHEAD_LIMIT = PACKS_PER_INDEX * PACK_TARGET;
 /** Wanted objects of one pack closer than this are read in one request. */
 const COALESCE_GAP = 1 << 20;
 /** At least this fraction of a pack wanted: read all of it in one request. */
@@ -243,7 +245,7 @@ export interface PackPushResult {
   indexes: number;
 }
 
-interface PlannedPack {
+export interface PlannedPack {
   objects: PackSource[];
   /** Set once built: the temp file, its name, the entries that made it in. */
   built?: { tmp: string; name: string; size: number; entries: Array<Omit<PackEntry, 'pack'>> };
@@ -254,9 +256,10 @@ interface PlannedPack {
  * stored): a killed push leaves at most packs no index names. Objects whose cache copy is missing or
  * does not hash to its name are left out and reported.
  */
-export async function pushPacks(ctx: PackContext, cache: ObjectCache, catalogue: PackCatalogue, objects: PackSource[], onStored?: (oids: Oid[]) => void): Promise<PackPushResult> {
+export async function pushPacks(ctx: PackContext, cache: ObjectCache, catalogue: PackCatalogue, objects: PackSource[], onStored?: (oids: Oid[]) => void, written: PlannedPack[] = []): Promise<PackPushResult> {
   const result: PackPushResult = { stored: [], failed: [], packs: 0, indexes: 0 };
-  const plan = planPacks(objects);
+  // Packs a PackWriter wrote already go first, then those built here from `objects`.
+  const plan = [...written, ...planPacks(objects)];
   for (let i = 0; i < plan.length; i += PACKS_PER_INDEX) {
     const group = plan.slice(i, i + PACKS_PER_INDEX);
     try {
@@ -265,6 +268,8 @@ export async function pushPacks(ctx: PackContext, cache: ObjectCache, catalogue:
       for (const p of group) if (p.built) rmSync(p.built.tmp, { force: true });
     }
   }
+  // Not kept between pushes (a library user's process lives on); the next pack allocates it again.
+  packBuffer = Buffer.alloc(0);
   return result;
 }
 
@@ -301,7 +306,7 @@ async function pushGroup(ctx: PackContext, cache: ObjectCache, catalogue: PackCa
       left.set(p, rejected);
     }
     if (!p.built.entries.length) return;
-    await backend.putPackFile!(p.built.name, { oid: p.built.name.slice(0, 64), path: p.built.tmp, size: p.built.size }, call);
+    await backend.putPackFile!(p.built.name, { oid: p.built.name.slice(0, 64), path: p.built.tmp, size: p.built.size, temporary: true }, call);
   }, settings);
   for (const rejected of left.values()) result.failed.push(...rejected);
   for (const f of r.failed) {
@@ -325,7 +330,7 @@ async function pushGroup(ctx: PackContext, cache: ObjectCache, catalogue: PackCa
   const tmp = cache.tempPath();
   writeFileSync(tmp, bytes);
   try {
-    const ir = await processQueue('upload', [{ key: name, size: bytes.length, count: 0, value: name }], (n, call) => backend.putPackFile!(n, { oid: n.slice(0, 64), path: tmp, size: bytes.length }, call), settings);
+    const ir = await processQueue('upload', [{ key: name, size: bytes.length, count: 0, value: name }], (n, call) => backend.putPackFile!(n, { oid: n.slice(0, 64), path: tmp, size: bytes.length, temporary: true }, call), settings);
     if (ir.failed.length) {
       for (const e of index.entries) result.failed.push({ oid: e.oid, error: ir.failed[0].error });
       return;
@@ -341,40 +346,132 @@ async function pushGroup(ctx: PackContext, cache: ObjectCache, catalogue: PackCa
   onStored?.([...sizes.keys()]);
 }
 
+/**
+ * The bytes of the pack being built, reused from pack to pack (buildPack is synchronous: one pack at a
+ * time on this thread). Objects are read straight into their place in it: no buffer per object and no
+ * concatenation (fresh big buffers cost page faults and copies, more than the hashing did).
+ */
+let packBuffer = Buffer.alloc(0);
+
+/** Room for `bytes` in packBuffer, keeping its first `used` bytes. */
+function reservePack(bytes: number, used: number): void {
+  if (packBuffer.length >= bytes) return;
+  const bigger = Buffer.allocUnsafe(Math.max(bytes, PACK_TARGET + LOOSE_THRESHOLD, packBuffer.length * 2));
+  packBuffer.copy(bigger, 0, 0, used);
+  packBuffer = bigger;
+}
+
 /** Copy the objects into one pack file (a temp file in the cache), each hashed on the way in. */
 function buildPack(cache: ObjectCache, objects: PackSource[]): { built: NonNullable<PlannedPack['built']>; rejected: Array<{ oid: Oid; error: DvsError }> } {
-  const parts: Buffer[] = [PACK_HEADER];
   const entries: Array<Omit<PackEntry, 'pack'>> = [];
   const rejected: Array<{ oid: Oid; error: DvsError }> = [];
-  let offset = PACK_HEADER.length;
+  reservePack(PACK_HEADER.length, 0);
+  let used = PACK_HEADER.copy(packBuffer, 0);
   const seen = new Set<Oid>();
-  for (const o of objects) {
-    if (seen.has(o.oid)) continue;
-    seen.add(o.oid);
-    let bytes: Buffer;
-    try {
-      bytes = o.offset === undefined ? readFileSync(o.path) : readSlice(o.path, o.offset, o.size);
-    } catch (err) {
-      rejected.push({ oid: o.oid, error: cacheReadError(o.oid, err) });
-      continue;
+  // The chunks of one object come one after another: one open file for all of them.
+  let open: { path: string; fd: number } | undefined;
+  try {
+    for (const o of objects) {
+      if (seen.has(o.oid)) continue;
+      seen.add(o.oid);
+      const start = used;
+      try {
+        if (open?.path !== o.path) {
+          if (open) closeSync(open.fd);
+          open = undefined;
+          open = { path: o.path, fd: openSync(o.path, 'r') };
+        }
+        used = o.offset === undefined ? readRest(open.fd, start) : readSlice(open.fd, o.offset, o.size, start);
+      } catch (err) {
+        used = start;
+        rejected.push({ oid: o.oid, error: cacheReadError(o.oid, err) });
+        continue;
+      }
+      const actual = createHash('sha256').update(packBuffer.subarray(start, used)).digest('hex');
+      if (actual !== o.oid) {
+        used = start;
+        rejected.push({ oid: o.oid, error: new RemoteError('SOURCE_CORRUPTED', `the cache object ${shortOid(o.oid)} is corrupted (its bytes hash to ${shortOid(actual)}); not uploaded`, {
+          reason: 'source-corrupt',
+          hint: 'Run `dvs verify` to quarantine it, then re-track the data or fetch a good copy.',
+          data: { oid: o.oid, actual },
+        }) });
+        continue;
+      }
+      entries.push({ oid: o.oid, offset: start, length: used - start });
     }
-    const actual = createHash('sha256').update(bytes).digest('hex');
-    if (actual !== o.oid) {
-      rejected.push({ oid: o.oid, error: new RemoteError('SOURCE_CORRUPTED', `the cache object ${shortOid(o.oid)} is corrupted (its bytes hash to ${shortOid(actual)}); not uploaded`, {
-        reason: 'source-corrupt',
-        hint: 'Run `dvs verify` to quarantine it, then re-track the data or fetch a good copy.',
-        data: { oid: o.oid, actual },
-      }) });
-      continue;
-    }
-    parts.push(bytes);
-    entries.push({ oid: o.oid, offset, length: bytes.length });
-    offset += bytes.length;
+  } finally {
+    if (open) closeSync(open.fd);
   }
-  const body = Buffer.concat(parts);
+  const body = packBuffer.subarray(0, used);
   const tmp = cache.tempPath();
   writeFileSync(tmp, body, { mode: 0o444 });
   return { built: { tmp, name: contentName(body, 'pack'), size: body.length, entries }, rejected };
+}
+
+/**
+ * Packs written from bytes already in memory and checked: the chunks of a big object as the chunker cuts
+ * and hashes them, so that a first push reads and hashes each chunk once, not again to pack it. Packs
+ * close as planPacks would close them (before PACK_TARGET), each written to a temp file in the cache;
+ * pushPacks uploads them like the packs it builds. The caller removes the files with discard().
+ */
+export class PackWriter {
+  private readonly packs: PlannedPack[] = [];
+  private readonly taken = new Set<Oid>();
+  private buffer = Buffer.alloc(0);
+  private used = 0;
+  private objects: PackSource[] = [];
+  private entries: Array<Omit<PackEntry, 'pack'>> = [];
+  /** Bytes in the packs written so far. */
+  written = 0;
+
+  constructor(private readonly cache: ObjectCache) {}
+
+  has(oid: Oid): boolean {
+    return this.taken.has(oid);
+  }
+
+  /** Add an object whose `bytes` hash to `source.oid` (the caller hashed these very bytes). */
+  add(source: PackSource, bytes: Buffer): void {
+    if (this.taken.has(source.oid)) return;
+    if (this.entries.length && this.used + bytes.length > PACK_TARGET) this.flush();
+    if (!this.entries.length) {
+      this.reserve(PACK_TARGET + LOOSE_THRESHOLD);
+      this.used = PACK_HEADER.copy(this.buffer, 0);
+    }
+    this.reserve(this.used + bytes.length);
+    bytes.copy(this.buffer, this.used);
+    this.entries.push({ oid: source.oid, offset: this.used, length: bytes.length });
+    this.objects.push(source);
+    this.taken.add(source.oid);
+    this.used += bytes.length;
+  }
+
+  /** The packs written, the last one closed now. */
+  finish(): PlannedPack[] {
+    if (this.entries.length) this.flush();
+    return this.packs;
+  }
+
+  discard(): void {
+    for (const p of this.packs) rmSync(p.built!.tmp, { force: true });
+  }
+
+  private flush(): void {
+    const body = this.buffer.subarray(0, this.used);
+    const tmp = this.cache.tempPath();
+    writeFileSync(tmp, body, { mode: 0o444 });
+    this.packs.push({ objects: this.objects, built: { tmp, name: contentName(body, 'pack'), size: body.length, entries: this.entries } });
+    this.written += body.length;
+    this.objects = [];
+    this.entries = [];
+  }
+
+  private reserve(bytes: number): void {
+    if (this.buffer.length >= bytes) return;
+    const bigger = Buffer.allocUnsafe(Math.max(bytes, this.buffer.length * 2));
+    this.buffer.copy(bigger, 0, 0, this.used);
+    this.buffer = bigger;
+  }
 }
 
 /** A cache object that could not be read for an upload: missing, or unreadable. */
@@ -383,20 +480,27 @@ export function cacheReadError(oid: Oid, err: unknown): RemoteError {
   return new RemoteError(missing ? 'OBJECT_MISSING' : 'CACHE_READ_FAILED', missing ? `object ${shortOid(oid)} is not in the cache` : `cannot read cache object ${shortOid(oid)}: ${(err as Error).message}`, { reason: 'source-corrupt' });
 }
 
-function readSlice(path: string, offset: number, length: number): Buffer {
-  const fd = openSync(path, 'r');
-  try {
-    const bytes = Buffer.allocUnsafe(length);
-    let got = 0;
-    while (got < length) {
-      const n = readSync(fd, bytes, got, length - got, offset + got);
-      if (n === 0) break;
-      got += n;
-    }
-    return bytes.subarray(0, got);
-  } finally {
-    closeSync(fd);
+/** A whole file read into packBuffer at `at`, to its end; returns where its bytes end. */
+function readRest(fd: number, at: number): number {
+  let end = at;
+  for (;;) {
+    reservePack(end + (64 << 10), end);
+    const n = readSync(fd, packBuffer, end, packBuffer.length - end, end - at);
+    if (n === 0) return end;
+    end += n;
   }
+}
+
+/** `length` bytes of a file from `offset` read into packBuffer at `at` (fewer at its end); returns where they end. */
+function readSlice(fd: number, offset: number, length: number, at: number): number {
+  reservePack(at + length, at);
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, packBuffer, at + got, length - got, offset + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return at + got;
 }
 
 // ---------------------------------------------------------------------------------------------------

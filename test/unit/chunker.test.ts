@@ -7,24 +7,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CHUNKER, ChunkStream, chunkBuffer, cutPoint, GEAR } from '../../src/objects/chunker.js';
 import { chunkListOf, loadChunkList, parseChunkList, serializeChunkList } from '../../src/transfer/chunk-list.js';
-import { cleanupTempDirs, tempDir } from '../helpers.js';
+import { cleanupTempDirs, seeded, tempDir } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const small = { min: 2048, avg: 8192, max: 32768 };
-/** Pseudo-random bytes from a seed, the same on every run. */
-function seeded(n: number, seed: number): Buffer {
-  const out = Buffer.alloc(n);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 describe('the chunker', () => {
   it('has the specified gear table (first four bytes of SHA-256 of each byte value)', () => {
@@ -60,6 +48,53 @@ describe('the chunker', () => {
     expect(r.chunks).toEqual(whole);
     expect(r.whole).toBe(sha(data));
     expect(r.size).toBe(data.length);
+  });
+
+  it('cuts exactly where the spec\'s byte-by-byte loop does (docs/remote-format.md, "Boundaries")', () => {
+    // The spec's loop, written plainly: the chunker's unrolled one must agree at every position.
+    const spec = (buf: Buffer, p: typeof small): number[] => {
+      const bits = Math.log2(p.avg);
+      const maskS = (0xffffffff << (32 - bits - 2)) >>> 0;
+      const maskL = (0xffffffff << (32 - bits + 2)) >>> 0;
+      const ends: number[] = [];
+      for (let s = 0; s < buf.length; ) {
+        const n = Math.min(buf.length - s, p.max);
+        let end = s + n;
+        if (n > p.min) {
+          let h = 0;
+          for (let i = s + p.min; i < s + n; i++) {
+            h = ((h << 1) + GEAR[buf[i]]) >>> 0;
+            if ((h & (i < s + Math.min(p.avg, n) ? maskS : maskL)) >>> 0 === 0) {
+              end = i + 1;
+              break;
+            }
+          }
+        }
+        ends.push(end);
+        s = end;
+      }
+      return ends;
+    };
+    const lengths = (ends: number[]) => ends.map((e, i) => e - (i ? ends[i - 1] : 0));
+    for (const [params, data] of [[small, seeded(3 << 20, 5)], [small, Buffer.concat([seeded(100_003, 9), Buffer.alloc(70_001), seeded(50_000, 2)])], [CHUNKER, seeded(6 << 20, 13)]] as const) {
+      const expected = lengths(spec(data, params));
+      expect(expected.length).toBeGreaterThan(5);
+      expect(chunkBuffer(data, params).map((c) => c.length)).toEqual(expected);
+      // Fed in blocks bigger and smaller than a chunk, through one reused block buffer.
+      for (const size of [1000, 40_000, (1 << 20) + 5, 3 << 20]) {
+        const s = new ChunkStream(params);
+        const block = Buffer.alloc(size);
+        for (let at = 0; at < data.length; at += size) {
+          const n = data.copy(block, 0, at, at + size);
+          s.push(block.subarray(0, n));
+          block.fill(0xaa);
+        }
+        const r = s.end();
+        expect(r.chunks.map((c) => c.length)).toEqual(expected);
+        expect(r.chunks).toEqual(chunkBuffer(data, params));
+        expect(r.whole).toBe(sha(data));
+      }
+    }
   });
 
   it('an insertion near the start changes only the chunks next to it', () => {

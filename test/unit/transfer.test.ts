@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../../src/events.js';
@@ -276,6 +276,47 @@ describe('finding what a remote has', () => {
     expect(counts.stat).toBe(1000);
     expect(counts.list).toBe(0);
     await expect(listObjects({ backend: unlistable, settings: settings() })).rejects.toThrow(/cannot be listed/);
+  });
+});
+
+describe('a local remote storing pack files', () => {
+  const call: CallOptions = { signal: new AbortController().signal };
+  const setup = () => {
+    const root = tempDir('local-packs');
+    const spec: RemoteSpec = { name: 'r', url: join(root, 'remote'), location: { scheme: 'local', path: join(root, 'remote') }, options: {}, sources: {}, root, timeoutSeconds: 30 };
+    return { root, backend: new LocalBackend(spec) };
+  };
+
+  it('links a temporary source (a pack this push built) instead of copying it, and still refuses altered bytes', async () => {
+    const { root, backend } = setup();
+    const body = Buffer.from('dvs-pack 1\n\0some objects');
+    const name = `${createHash('sha256').update(body).digest('hex')}.pack`;
+    const tmp = join(root, 'built.pack');
+    writeFileSync(tmp, body, { mode: 0o444 });
+    await backend.putPackFile(name, { oid: name.slice(0, 64), path: tmp, size: body.length, temporary: true });
+    const stored = join(root, 'remote', 'packs', name);
+    expect(statSync(stored).ino).toBe(statSync(tmp).ino);
+    expect(readFileSync(stored)).toEqual(body);
+
+    // A temp file whose bytes do not hash to the name is refused, linked or not: nothing is stored.
+    const other = join(root, 'other.pack');
+    writeFileSync(other, 'dvs-pack 1\n\0altered', { mode: 0o444 });
+    const wanted = sha('dvs-pack 1\n\0intended');
+    await expect(backend.putPackFile(`${wanted}.pack`, { oid: wanted, path: other, size: 21, temporary: true })).rejects.toMatchObject({ code: 'SOURCE_CORRUPTED' });
+    expect(readdirSync(join(root, 'remote', 'packs'))).toEqual([name]);
+    expect(readdirSync(join(root, 'remote', 'tmp'))).toEqual([]);
+  });
+
+  it('copies a source that is not temporary (a cache object is never linked to a remote)', async () => {
+    const { root, backend } = setup();
+    const body = Buffer.from('dvs-pack 1\n\0kept');
+    const name = `${createHash('sha256').update(body).digest('hex')}.pack`;
+    const src = join(root, 'kept.pack');
+    writeFileSync(src, body, { mode: 0o444 });
+    await backend.putPackFile(name, { oid: name.slice(0, 64), path: src, size: body.length });
+    const stored = join(root, 'remote', 'packs', name);
+    expect(statSync(stored).ino).not.toBe(statSync(src).ino);
+    expect(readFileSync(stored)).toEqual(body);
   });
 });
 

@@ -3,7 +3,7 @@ import type { UploadSource } from '../../remotes/types.js';
 import { findPresent, statObjects } from '../../transfer/presence.js';
 import { processQueue, type QueueItem } from '../../transfer/queue.js';
 import { LOOSE_THRESHOLD, pushPacks } from '../../transfer/packs.js';
-import { CHUNK_THRESHOLD, chunkListDir } from '../../transfer/chunk-list.js';
+import { CHUNK_THRESHOLD, chunkListDir, hasChunkList } from '../../transfer/chunk-list.js';
 import { pushChunked } from '../../transfer/chunks.js';
 import type { OpContext } from '../context.js';
 import { canonicalUrl } from '../../remotes/url.js';
@@ -98,7 +98,10 @@ async function pushWith(ctx: OpContext, remote: OpenRemote, pointers: ScopedPoin
   if (unknownManifests.length && catalogue.supported && packing) await catalogue.refresh();
   const manifestsThere = await statObjects({ backend, settings }, unknownManifests.filter((m) => !catalogue.chunked(m)));
   const vouches = (m: Oid) => known.has(m) || manifestsThere.has(m) || catalogue.chunked(m);
-  const needs = expandNeeds(repo, pointers, (m) => known.has(m) && !anyLost, { rowIndexes: true });
+  // A big manifest the remote lacks goes as chunks (step 4): cut while it is read for its entries here.
+  const listDir = chunkListDir(repo.paths.tmp);
+  const chunkManifest = (m: Oid) => (packing && !vouches(m) && (repo.cache.sizeOf(m) ?? 0) >= CHUNK_THRESHOLD && !hasChunkList(listDir, m) ? listDir : undefined);
+  const needs = expandNeeds(repo, pointers, (m) => known.has(m) && !anyLost, { rowIndexes: true, chunkManifest });
   const covered = new Set<Oid>();
   const pending: DirNeed[] = [];
   const seenManifest = new Set<Oid>();

@@ -6,6 +6,7 @@ import type { OpContext } from '../context.js';
 import { pointersInScope, type RevisionScope } from '../../workspace/references.js';
 import { selectTargets } from '../../workspace/targets.js';
 import { readManifestIfPresent } from '../../objects/manifest.js';
+import { chunkWhileReading } from '../../transfer/chunk-list.js';
 import { rowIndexesOf } from '../../lineage/row-record.js';
 
 /**
@@ -94,9 +95,10 @@ export interface ObjectNeeds {
 /**
  * Expand pointers into the objects they need, reading directory manifests from the cache as a stream
  * of entries (no manifest is held whole). Directories whose manifest is in `complete` (known to be
- * whole on the other side) are listed without reading it.
+ * whole on the other side) are listed without reading it. `chunkManifest` names, for a manifest that
+ * is to be cut into chunks, where its chunk list is kept (a push: see chunkWhileReading).
  */
-export function expandNeeds(repo: Repo, pointers: ScopedPointer[], complete?: (manifest: Oid) => boolean, options: { rowIndexes?: boolean } = {}): ObjectNeeds {
+export function expandNeeds(repo: Repo, pointers: ScopedPointer[], complete?: (manifest: Oid) => boolean, options: { rowIndexes?: boolean; chunkManifest?: (manifest: Oid) => string | undefined } = {}): ObjectNeeds {
   const files = new Map<Oid, { path: string; size: number }>();
   const dirs: DirNeed[] = [];
   for (const p of pointers) {
@@ -119,12 +121,16 @@ export function expandNeeds(repo: Repo, pointers: ScopedPointer[], complete?: (m
     // Kept apart until the manifest proved whole: a damaged one adds nothing.
     const inScope = new Map<Oid, { path: string; size: number }>();
     const subs = p.subs;
+    // A big manifest that will go as chunks is cut in this read, not read again at upload.
+    const listDir = options.chunkManifest?.(p.pointer.oid);
+    const cutter = listDir === undefined ? undefined : chunkWhileReading(listDir, p.pointer.oid);
     const read = readManifestIfPresent(repo.cache, p.pointer.oid, p.dataPath, (e) => {
       objects.set(e.oid, (objects.get(e.oid) ?? 0) + 1);
       if (subs && !subs.some((s) => e.path === s || e.path.startsWith(s + '/'))) return;
       if (!inScope.has(e.oid) && !files.has(e.oid)) inScope.set(e.oid, { path: `${p.dataPath}/${e.path}${at}`, size: e.size });
-    });
+    }, cutter?.push);
     if (!read) continue;
+    cutter?.keep();
     dir.objects = objects;
     for (const [oid, f] of inScope) if (!files.has(oid)) files.set(oid, f);
   }
