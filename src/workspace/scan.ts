@@ -38,11 +38,21 @@ export interface DirectoryScan {
  * a warning. Sorted in manifest order.
  */
 export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
-  const files: ScannedFile[] = [];
-  const warnings: Warning[] = [];
-  const temps: string[] = [];
+  const scan: DirectoryScan = { files: [], warnings: [], temps: [] };
+  for (const f of walkDirectory(repo, dataPath, scan)) scan.files.push(f);
+  return scan;
+}
+
+/**
+ * scanDirectory's files one at a time, in manifest order, for a directory too big to hold as a list:
+ * each folder's entries are sorted as they are read, a folder's name counting as "name/" (so that "a-b"
+ * and "a.txt" come before the files of folder "a", and "a0" after them, as in byte order of whole
+ * paths). Warnings and temp files go to `found` as they are met.
+ */
+export function* walkDirectory(repo: Repo, dataPath: string, found: Pick<DirectoryScan, 'warnings' | 'temps'>): Generator<ScannedFile, void, void> {
+  const { warnings, temps } = found;
   const base = join(repo.root, dataPath);
-  const walk = (relDir: string) => {
+  function* walk(relDir: string): Generator<ScannedFile, void, void> {
     const absDir = relDir ? join(repo.root, dataPath, relDir) : join(repo.root, dataPath);
     let entries: Dirent[];
     try {
@@ -52,7 +62,7 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
     }
     const ignored = repo.ignore.matcher(relDir ? `${dataPath}/${relDir}` : dataPath);
     const undecodable = entries.some((e) => e.name.includes('\uFFFD')) ? namesNotUtf8(absDir) : undefined;
-    for (const e of entries) {
+    for (const e of inPathOrder(entries)) {
       const rel = relDir ? `${relDir}/${e.name}` : e.name;
       if (isReservedName(e.name)) {
         // A nested repository's .git (or a .dvs) is never data: no manifest may name it (repo/paths.ts).
@@ -88,7 +98,7 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
       }
       if (ignored(e.name, isDir)) continue;
       if (isDir) {
-        walk(rel);
+        yield* walk(rel);
         continue;
       }
       if (!e.isFile() && !e.isSymbolicLink()) {
@@ -100,13 +110,22 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
       } catch (err) {
         throw fromSystemError(err, `${dataPath}/${rel}`, 'reading');
       }
-      files.push(new ScannedFile(base, rel, stampOf(st), (Number(st.mode) & 0o100) !== 0));
+      yield new ScannedFile(base, rel, stampOf(st), (Number(st.mode) & 0o100) !== 0);
     }
-  };
-  walk('');
-  files.sort((a, b) => compareBytes(a.rel, b.rel));
-  return { files, warnings, temps };
+  }
+  yield* walk('');
 }
+
+/**
+ * A folder's entries in the order their paths take in a manifest: a folder sorts as its name followed by
+ * "/", since every path below it continues that way (a symbolic link sorts as a file: one to a folder is
+ * skipped).
+ */
+function inPathOrder(entries: Dirent[]): Dirent[] {
+  return entries.sort((a, b) => compareBytes(sortKey(a), sortKey(b)));
+}
+
+const sortKey = (e: Dirent) => (e.isDirectory() ? `${e.name}/` : e.name);
 
 /** The names (as Node decodes them) of the entries of a folder whose raw bytes are not valid UTF-8. */
 function namesNotUtf8(absDir: string): Set<string> {

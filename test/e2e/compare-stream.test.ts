@@ -1,0 +1,146 @@
+import { chmodSync, mkdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ManifestCursor, readManifest, type ManifestEntry } from '../../dist/objects/manifest.js';
+import { readPointer } from '../../dist/pointer/io.js';
+import { Repo } from '../../dist/repo/repo.js';
+import { compareWorkspace } from '../../dist/workspace/compare.js';
+import { scanDirectory } from '../../dist/workspace/scan.js';
+import { cleanupTempDirs, dvsOk, git, gitRepo } from '../helpers.js';
+
+afterAll(cleanupTempDirs);
+
+// A directory with a big manifest is compared with the workspace as one merge walk of the sorted
+// workspace against the sorted manifest (workspace/compare-stream.ts), never holding either whole. These
+// tests force that path on a small directory (streamAbove: 0) and check it gives exactly what the
+// in-memory comparison gives, in every state a status meets. They load the built modules (dist/): the
+// hash pool starts workers from there.
+
+const past = new Date(Date.now() - 3600_000);
+
+/** Names whose byte order differs from a per-folder sort that forgets folders sort as "name/". */
+const TRICKY = ['a-b', 'a.txt', 'a/x', 'a/y/z', 'a0', 'a/-', 'b/a.b/c', 'b/a/c', 'b/a-c', 'é', 'z/\u{1F600}', 'z/\uFFFD-no'];
+
+function write(root: string, rel: string, text: string): void {
+  const abs = join(root, 'data', rel);
+  mkdirSync(dirname(abs), { recursive: true });
+  writeFileSync(abs, text);
+  utimesSync(abs, past, past); // older than the racy window: the snapshot vouches for it
+}
+
+async function trackedRepo(files: number): Promise<string> {
+  const repo = gitRepo();
+  for (let i = 0; i < files; i++) write(repo, `d${String(i % 37).padStart(2, '0')}/sub${i % 3}/f${i}.bin`, `file ${i}\n`);
+  for (const rel of TRICKY) write(repo, rel, `tricky ${rel}\n`);
+  write(repo, 'run.sh', '#!/bin/sh\n');
+  chmodSync(join(repo, 'data', 'run.sh'), 0o755);
+  await dvsOk(repo, ['track', 'data']);
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'data');
+  return repo;
+}
+
+/** Both comparisons of `data` with its pointer, each from the same stat-cache state (its snapshot row saved and put back). */
+async function bothWays(root: string) {
+  const repo = Repo.open(root);
+  const pointer = readPointer(repo.root, 'data.dvs');
+  const state = await repo.statCache();
+  try {
+    const saved = state.getDirectory('data');
+    const inMemory = await compareWorkspace(repo, 'data', pointer, { state });
+    const snapAfterMemory = state.getDirectory('data');
+    if (saved) state.setDirectorySnapshot('data', saved.manifest, saved.listing, builderOf(state, saved));
+    const streamed = await compareWorkspace(repo, 'data', pointer, { state, changesOnly: true, streamAbove: 0 });
+    const snapAfterStream = state.getDirectory('data');
+    return { inMemory, streamed, snapAfterMemory, snapAfterStream };
+  } finally {
+    state.flush();
+  }
+}
+
+function builderOf(state: Awaited<ReturnType<Repo['statCache']>>, snap: NonNullable<ReturnType<Awaited<ReturnType<Repo['statCache']>>['getDirectory']>>) {
+  const b = state.snapshotBuilder();
+  b.copyFrom(snap, snap.mtimes.length);
+  return b;
+}
+
+function expectSame(r: Awaited<ReturnType<typeof bothWays>>) {
+  const { inMemory, streamed } = r;
+  expect(streamed.workspace).toBe(inMemory.workspace);
+  expect(streamed.currentOid).toBe(inMemory.currentOid);
+  expect(streamed.changes ?? { added: [], removed: [], modified: [], modeOnly: [] }).toEqual(inMemory.changes ?? { added: [], removed: [], modified: [], modeOnly: [] });
+  expect(streamed.temps ?? []).toEqual(inMemory.temps ?? []);
+  expect(streamed.warnings.map((w) => w.path).sort()).toEqual(inMemory.warnings.map((w) => w.path).sort());
+  // The snapshot each leaves behind vouches for the same files.
+  expect(r.snapAfterStream?.manifest).toBe(r.snapAfterMemory?.manifest);
+  expect(r.snapAfterStream?.listing).toBe(r.snapAfterMemory?.listing);
+  expect(Array.from(r.snapAfterStream?.numbers ?? [])).toEqual(Array.from(r.snapAfterMemory?.numbers ?? []));
+  expect(Array.from(r.snapAfterStream?.mtimes ?? [])).toEqual(Array.from(r.snapAfterMemory?.mtimes ?? []));
+}
+
+describe('streamed comparison of a directory with its manifest', () => {
+  it('walks the workspace in manifest order (byte order of whole paths)', async () => {
+    const repo = await trackedRepo(50);
+    const r = Repo.open(repo);
+    const rels = scanDirectory(r, 'data').files.map((f) => f.rel);
+    const listed: string[] = [];
+    readManifest(r.cache, readPointer(r.root, 'data.dvs').oid, 'data', (e) => listed.push(e.path));
+    expect(rels).toEqual(listed);
+    expect(rels.indexOf('a-b')).toBeLessThan(rels.indexOf('a/-'));
+    expect(rels.indexOf('a/y/z')).toBeLessThan(rels.indexOf('a0'));
+  });
+
+  it('gives what the in-memory comparison gives: unchanged, then every kind of change, then changed back', async () => {
+    const repo = await trackedRepo(3000);
+    expectSame(await bothWays(repo)); // the snapshot from track vouches for every file
+    rmSync(join(repo, '.dvs', 'tmp', 'state.sqlite'), { force: true });
+    expectSame(await bothWays(repo)); // no snapshot, no stat cache: every file hashed
+    write(repo, 'd05/sub1/f5.bin', 'changed\n');
+    write(repo, 'a/x', 'changed too\n');
+    rmSync(join(repo, 'data', 'a-b'));
+    rmSync(join(repo, 'data', 'd36'), { recursive: true });
+    rmSync(join(repo, 'data', 'z', '\u{1F600}'));
+    write(repo, 'a/new', 'new\n');
+    write(repo, 'zz-new/deep/file', 'new\n');
+    write(repo, 'a0-', 'new\n');
+    chmodSync(join(repo, 'data', 'run.sh'), 0o644);
+    chmodSync(join(repo, 'data', 'd01/sub1/f1.bin'), 0o755);
+    writeFileSync(join(repo, 'data', 'a', '.x.dvs-tmp-1234'), 'left by a killed checkout'); // a temp name? kept as the scan sees it
+    const modified = await bothWays(repo);
+    expectSame(modified);
+    expect(modified.streamed.workspace).toBe('modified');
+    expect(modified.streamed.changes!.modeOnly).toEqual(['d01/sub1/f1.bin', 'run.sh']);
+    expect(modified.streamed.changes!.removed).toContain('d36/sub0/f36.bin');
+    await dvsOk(repo, ['checkout', '--force', 'data']);
+    expectSame(await bothWays(repo));
+    expect((await bothWays(repo)).streamed.workspace).toBe('unchanged');
+  }, 120_000);
+
+  it('an empty directory, and one whose every file is gone', async () => {
+    const repo = await trackedRepo(10);
+    rmSync(join(repo, 'data'), { recursive: true });
+    mkdirSync(join(repo, 'data'));
+    const r = await bothWays(repo);
+    expectSame(r);
+    expect(r.streamed.changes!.removed.length).toBe(10 + TRICKY.length + 1);
+  });
+});
+
+describe('ManifestCursor', () => {
+  it('hands out every entry in order across block boundaries, and checks the bytes at the end', async () => {
+    const repo = await trackedRepo(300);
+    const r = Repo.open(repo);
+    const oid = readPointer(r.root, 'data.dvs').oid;
+    const all: ManifestEntry[] = [];
+    readManifest(r.cache, oid, 'data', (e) => all.push(e));
+    for (const block of [1, 7, 64, 100, 4096]) {
+      const cursor = new ManifestCursor(r.cache, oid, 'data', block);
+      const got: ManifestEntry[] = [];
+      expect(cursor.peek()).toEqual(all[0]);
+      for (let e = cursor.next(); e !== undefined; e = cursor.next()) got.push(e);
+      expect(got).toEqual(all);
+      expect(cursor.index).toBe(all.length);
+      cursor.close();
+    }
+  });
+});
