@@ -35,6 +35,7 @@ export async function compareDirectoryStream(repo: Repo, dataPath: string, oid: 
   const stored = state.getDirectory(dataPath);
   const snap = stored?.manifest === oid ? stored : undefined;
   const changes: FileChanges = { added: [], removed: [], modified: [], modeOnly: [] };
+  const changedFiles = new Map<string, { oid?: Oid; exec: boolean }>();
   const listing = new ListingHash();
   // The snapshot to store, started only when the stored one stops covering every file in order.
   let stamps: SnapshotBuilder | undefined;
@@ -54,7 +55,8 @@ export async function compareDirectoryStream(repo: Repo, dataPath: string, oid: 
       else if (current !== entry.oid || file!.exec !== entry.exec) {
         changes.modified.push(entry.path);
         if (current === entry.oid) changes.modeOnly.push(entry.path);
-      }
+      } else continue;
+      if (file && (entry || current !== undefined)) changedFiles.set(file.rel, { oid: current, exec: file.exec });
     }
     pending = [];
   };
@@ -91,7 +93,7 @@ export async function compareDirectoryStream(repo: Repo, dataPath: string, oid: 
     cursor.close();
   }
   const changed = changes.added.length + changes.removed.length + changes.modified.length;
-  const result: WorkspaceComparison = { workspace: changed === 0 ? 'unchanged' : 'modified', changes, warnings: found.warnings, temps: found.temps };
+  const result: WorkspaceComparison = { workspace: changed === 0 ? 'unchanged' : 'modified', changes, changedFiles, entries: cursor.index, warnings: found.warnings, temps: found.temps };
   if (changed === 0) {
     result.currentOid = oid;
     // Keep the snapshot in step with the directory, unless the stored one already covers it exactly.

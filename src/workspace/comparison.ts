@@ -32,6 +32,14 @@ export interface WorkspaceComparison {
   /** For directories: the pointer's manifest, when it is in the cache. */
   recorded?: Manifest;
   changes?: FileChanges;
+  /**
+   * Streamed comparisons (compare-stream.ts), which build no `current`: what the workspace holds at each
+   * path of `changes.added` and `changes.modified`, and at a path of `changes.removed` where a file stands
+   * that could not be read (no oid: its content is unknown, so it is no file to overwrite).
+   */
+  changedFiles?: Map<string, { oid?: Oid; exec: boolean }>;
+  /** Streamed comparisons: how many entries the manifest has. */
+  entries?: number;
   warnings: Warning[];
   /** For directories: dvs temp files found inside (see DirectoryScan.temps). */
   temps?: string[];

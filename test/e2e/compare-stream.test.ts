@@ -6,6 +6,8 @@ import { readPointer } from '../../dist/pointer/io.js';
 import { Repo } from '../../dist/repo/repo.js';
 import { compareWorkspace } from '../../dist/workspace/compare.js';
 import { scanDirectory } from '../../dist/workspace/scan.js';
+import { planCheckout } from '../../dist/workspace/checkout-plan.js';
+import { selectTargets } from '../../dist/workspace/targets.js';
 import { cleanupTempDirs, dvsOk, git, gitRepo } from '../helpers.js';
 
 afterAll(cleanupTempDirs);
@@ -124,6 +126,49 @@ describe('streamed comparison of a directory with its manifest', () => {
     expectSame(r);
     expect(r.streamed.changes!.removed.length).toBe(10 + TRICKY.length + 1);
   });
+});
+
+/** The checkout plans of `data` (and of `sub` inside it), in memory and as a stream, from the same stat-cache state. */
+async function bothPlans(root: string, options: { force?: boolean; relink?: boolean; sub?: string } = {}) {
+  const repo = Repo.open(root);
+  const { targets } = selectTargets(repo, repo.root, [options.sub ? `data/${options.sub}` : 'data']);
+  const state = await repo.statCache();
+  try {
+    const inMemory = await planCheckout(repo, targets, { state, force: options.force, relink: options.relink });
+    const streamed = await planCheckout(repo, targets, { state, force: options.force, relink: options.relink, streamAbove: 0 });
+    return { inMemory, streamed };
+  } finally {
+    state.flush();
+  }
+}
+
+describe('streamed checkout plan of a directory', () => {
+  it('plans what the in-memory planner plans: nothing to do, every kind of change, refusals without --force, a folder inside, nothing there', async () => {
+    const repo = await trackedRepo(2000);
+    const same = async (options: Parameters<typeof bothPlans>[1] = {}) => {
+      const { inMemory, streamed } = await bothPlans(repo, options);
+      expect(streamed).toEqual(inMemory);
+      return streamed;
+    };
+    expect((await same()).targets[0].unchanged).toBe(2000 + TRICKY.length + 1);
+    write(repo, 'd05/sub1/f5.bin', 'changed, saved nowhere\n');
+    write(repo, 'a/x', 'tricky a/x\n'.replace('a/x', 'a-b')); // the bytes of another file: saved in the cache
+    rmSync(join(repo, 'data', 'd36'), { recursive: true });
+    write(repo, 'a/new', 'new, saved nowhere\n');
+    write(repo, 'zz-new/deep/file', 'tricky a0\n'); // saved in the cache
+    chmodSync(join(repo, 'data', 'run.sh'), 0o644);
+    const refused = await same();
+    expect(refused.failures.map((f) => f.path).sort()).toEqual(['data/a/new', 'data/d05/sub1/f5.bin']);
+    await same({ force: true });
+    await same({ relink: true });
+    await same({ sub: 'a' });
+    await same({ sub: 'd36' });
+    rmSync(join(repo, 'data'), { recursive: true });
+    expect((await same()).targets[0].creates.length).toBe(2000 + TRICKY.length + 1);
+    writeFileSync(join(repo, 'data'), 'a file where the folder goes\n');
+    await same();
+    await same({ force: true });
+  }, 120_000);
 });
 
 describe('ManifestCursor', () => {
