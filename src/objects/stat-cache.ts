@@ -28,6 +28,8 @@ import { DvsError } from '../errors.js';
  */
 const RACY_WINDOW_NS = 100_000_000n;
 const SCHEMA_VERSION = 4;
+/** Rows of the files table up to which preload() holds them all in a map (about 200 bytes each). */
+const PRELOAD_LIMIT = 250_000;
 
 type Row = [dev: number, mtime: string, size: number, oid: Oid];
 type Table = 'files' | 'objects';
@@ -38,6 +40,7 @@ export class StatCache implements ValidManifests {
   private readonly upsert: Record<Table, SqlStatement>;
   /** Preloaded `files` rows by inode (a number key is much cheaper than a composite string). */
   private all?: Map<number, Row>;
+  private tooBigToPreload = false;
   private pending: Array<[Table, number, number, string, number, Oid]> = [];
   private completeCache = new Map<Oid, boolean>();
   private completePending = new Set<Oid>();
@@ -84,7 +87,11 @@ export class StatCache implements ValidManifests {
 
   /** Load every file entry into memory: cheaper than one query per file when checking thousands. */
   preload(): void {
-    if (this.all) return;
+    if (this.all || this.tooBigToPreload) return;
+    // A table of millions of files (a directory of millions) would cost gigabytes as a map: then each
+    // file is looked up by its own query, memory stays flat.
+    this.tooBigToPreload = (this.db.prepare('SELECT count(*) FROM files').get() as [number])[0] > PRELOAD_LIMIT;
+    if (this.tooBigToPreload) return;
     this.all = new Map();
     const rows = this.db.prepare('SELECT ino, dev, mtime, size, oid FROM files').all() as unknown as Array<[number, number, string, number, Oid]>;
     for (const r of rows) this.all.set(r[0], [r[1], r[2], r[3], r[4]]);

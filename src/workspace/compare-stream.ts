@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hashFiles } from '../objects/hash-files.js';
+import { HashPool } from '../objects/hash-pool.js';
 import { compareBytes, ManifestCursor, type ManifestEntry } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
 import { snapshotMatches, type SnapshotBuilder } from '../objects/snapshot.js';
@@ -41,10 +42,13 @@ export async function compareDirectoryStream(repo: Repo, dataPath: string, oid: 
   let stamps: SnapshotBuilder | undefined;
   let files = 0;
   let pending: Pending[] = [];
+  // One pool for every batch: starting its workers per batch cost three times the hashing.
+  let pool: HashPool | undefined;
+  const hashOptions = { state, onProgress: options.onProgress, pool: () => (pool ??= new HashPool()) };
   const settle = async () => {
     const toHash = pending.filter((p) => p.file && p.oid === undefined);
     if (toHash.length) {
-      const r = await hashFiles(toHash.map((p) => p.file!), { state, onProgress: options.onProgress });
+      const r = await hashFiles(toHash.map((p) => p.file!), hashOptions);
       toHash.forEach((p, k) => (p.oid = r.oids[k]));
     }
     // A file that could not be read (gone since the walk) is left out, as manifestOf leaves it out.
@@ -62,27 +66,29 @@ export async function compareDirectoryStream(repo: Repo, dataPath: string, oid: 
   };
   const cursor = new ManifestCursor(repo.cache, oid, dataPath);
   try {
-    for (const file of walkDirectory(repo, dataPath, found)) {
-      listing.add(file);
-      let entry = cursor.peek();
-      while (entry !== undefined && compareBytes(entry.path, file.rel) < 0) {
-        pending.push({ entry: cursor.next() });
-        entry = cursor.peek();
+    for (const run of walkDirectory(repo, dataPath, found)) {
+      for (const file of run) {
+        listing.add(file);
+        let entry = cursor.peek();
+        while (entry !== undefined && compareBytes(entry.path, file.rel) < 0) {
+          pending.push({ entry: cursor.next() });
+          entry = cursor.peek();
+        }
+        const j = cursor.index;
+        if (entry?.path !== file.rel) pending.push({ file });
+        else {
+          cursor.next();
+          const vouched = snap !== undefined && snapshotMatches(snap, j, file.stamp);
+          if (!vouched || file.exec !== entry.exec) pending.push({ file, entry, oid: vouched ? entry.oid : undefined });
+        }
+        if (!stamps && !(snap && files === j && pending.length === 0 && snapshotMatches(snap, files, file.stamp))) {
+          stamps = state.snapshotBuilder();
+          if (snap) stamps.copyFrom(snap, files);
+        }
+        stamps?.push(file.stamp);
+        files++;
+        if (pending.length >= BATCH) await settle();
       }
-      const j = cursor.index;
-      if (entry?.path !== file.rel) pending.push({ file });
-      else {
-        cursor.next();
-        const vouched = snap !== undefined && snapshotMatches(snap, j, file.stamp);
-        if (!vouched || file.exec !== entry.exec || pending.length) pending.push({ file, entry, oid: vouched ? entry.oid : undefined });
-      }
-      if (!stamps && !(snap && files === j && pending.length === 0 && snapshotMatches(snap, files, file.stamp))) {
-        stamps = state.snapshotBuilder();
-        if (snap) stamps.copyFrom(snap, files);
-      }
-      stamps?.push(file.stamp);
-      files++;
-      if (pending.length >= BATCH) await settle();
     }
     for (let entry = cursor.next(); entry !== undefined; entry = cursor.next()) {
       pending.push({ entry });
@@ -91,6 +97,7 @@ export async function compareDirectoryStream(repo: Repo, dataPath: string, oid: 
     await settle();
   } finally {
     cursor.close();
+    await pool?.close();
   }
   const changed = changes.added.length + changes.removed.length + changes.modified.length;
   const result: WorkspaceComparison = { workspace: changed === 0 ? 'unchanged' : 'modified', changes, changedFiles, entries: cursor.index, warnings: found.warnings, temps: found.temps };

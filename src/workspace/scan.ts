@@ -39,20 +39,23 @@ export interface DirectoryScan {
  */
 export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
   const scan: DirectoryScan = { files: [], warnings: [], temps: [] };
-  for (const f of walkDirectory(repo, dataPath, scan)) scan.files.push(f);
+  for (const run of walkDirectory(repo, dataPath, scan)) for (const f of run) scan.files.push(f);
   return scan;
 }
 
 /**
- * scanDirectory's files one at a time, in manifest order, for a directory too big to hold as a list:
- * each folder's entries are sorted as they are read, a folder's name counting as "name/" (so that "a-b"
- * and "a.txt" come before the files of folder "a", and "a0" after them, as in byte order of whole
- * paths). Warnings and temp files go to `found` as they are met.
+ * scanDirectory's files in manifest order, a run of one folder's files at a time (not one by one: a
+ * generator's step per file cost a status of 20,000 files 5% more CPU), for a directory too big to hold
+ * as a list: each folder's entries are sorted as they are read, a folder's name counting as "name/" (so
+ * that "a-b" and "a.txt" come before the files of folder "a", and "a0" after them, as in byte order of
+ * whole paths). Warnings and temp files go to `found` as they are met.
  */
-export function* walkDirectory(repo: Repo, dataPath: string, found: Pick<DirectoryScan, 'warnings' | 'temps'>): Generator<ScannedFile, void, void> {
+export function* walkDirectory(repo: Repo, dataPath: string, found: Pick<DirectoryScan, 'warnings' | 'temps'>): Generator<ScannedFile[], void, void> {
   const { warnings, temps } = found;
   const base = join(repo.root, dataPath);
-  function* walk(relDir: string): Generator<ScannedFile, void, void> {
+  // The work per entry is a plain function: V8 runs a loop this size inside a generator markedly slower.
+  const list = (relDir: string): Array<ScannedFile | string> => {
+    const items: Array<ScannedFile | string> = [];
     const absDir = relDir ? join(repo.root, dataPath, relDir) : join(repo.root, dataPath);
     let entries: Dirent[];
     try {
@@ -62,7 +65,7 @@ export function* walkDirectory(repo: Repo, dataPath: string, found: Pick<Directo
     }
     const ignored = repo.ignore.matcher(relDir ? `${dataPath}/${relDir}` : dataPath);
     const undecodable = entries.some((e) => e.name.includes('\uFFFD')) ? namesNotUtf8(absDir) : undefined;
-    for (const e of inPathOrder(entries)) {
+    for (const e of entries) {
       const rel = relDir ? `${relDir}/${e.name}` : e.name;
       if (isReservedName(e.name)) {
         // A nested repository's .git (or a .dvs) is never data: no manifest may name it (repo/paths.ts).
@@ -98,7 +101,7 @@ export function* walkDirectory(repo: Repo, dataPath: string, found: Pick<Directo
       }
       if (ignored(e.name, isDir)) continue;
       if (isDir) {
-        yield* walk(rel);
+        items.push(rel);
         continue;
       }
       if (!e.isFile() && !e.isSymbolicLink()) {
@@ -110,22 +113,34 @@ export function* walkDirectory(repo: Repo, dataPath: string, found: Pick<Directo
       } catch (err) {
         throw fromSystemError(err, `${dataPath}/${rel}`, 'reading');
       }
-      yield new ScannedFile(base, rel, stampOf(st), (Number(st.mode) & 0o100) !== 0);
+      items.push(new ScannedFile(base, rel, stampOf(st), (Number(st.mode) & 0o100) !== 0));
     }
+    return inPathOrder(items);
+  };
+  /** A folder's files and, in their place among them, the files of its folders. */
+  function* walk(relDir: string): Generator<ScannedFile[], void, void> {
+    let run: ScannedFile[] = [];
+    for (const item of list(relDir)) {
+      if (typeof item !== 'string') {
+        run.push(item);
+        continue;
+      }
+      if (run.length) yield run;
+      run = [];
+      yield* walk(item);
+    }
+    if (run.length) yield run;
   }
   yield* walk('');
 }
 
 /**
- * A folder's entries in the order their paths take in a manifest: a folder sorts as its name followed by
- * "/", since every path below it continues that way (a symbolic link sorts as a file: one to a folder is
- * skipped).
+ * A folder's files and folders in the order their paths take in a manifest: a folder sorts as its path
+ * followed by "/", since every path below it continues that way.
  */
-function inPathOrder(entries: Dirent[]): Dirent[] {
-  return entries.sort((a, b) => compareBytes(sortKey(a), sortKey(b)));
+function inPathOrder(items: Array<ScannedFile | string>): Array<ScannedFile | string> {
+  return items.sort((a, b) => compareBytes(typeof a === 'string' ? `${a}/` : a.rel, typeof b === 'string' ? `${b}/` : b.rel));
 }
-
-const sortKey = (e: Dirent) => (e.isDirectory() ? `${e.name}/` : e.name);
 
 /** The names (as Node decodes them) of the entries of a folder whose raw bytes are not valid UTF-8. */
 function namesNotUtf8(absDir: string): Set<string> {
