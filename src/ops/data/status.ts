@@ -1,7 +1,7 @@
 import type { ErrorCode } from '../../errors.js';
 import type { Warning } from '../../events.js';
 import type { ObjectCache } from '../../objects/cache.js';
-import { loadManifest, readManifest, STREAM_ABOVE, type Manifest } from '../../objects/manifest.js';
+import type { Manifest } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
 import type { DataKind } from '../../pointer/format.js';
 import { readPointer } from '../../pointer/io.js';
@@ -73,6 +73,7 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
   if (targets.length === 0) return { entries, refused: refusedEntries, clean: refused.length === 0, warnings };
   // Loaded only when there is something to compare: status in a repository without pointers stays quick.
   const { compareWorkspace } = await import('../../workspace/compare.js');
+  const manifests = await import('../../objects/manifest.js');
   const state = await repo.statCache();
   try {
     for (const { ref, sub } of targets) {
@@ -83,7 +84,7 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
       if (pointer.kind === 'dir') {
         if (repo.cache.has(pointer.oid)) {
           // A manifest known complete needs no look at its objects; otherwise count what is missing.
-          const { missing, total } = state.isComplete(pointer.oid) ? { missing: 0, total: 0 } : missingObjects(repo.cache, pointer.oid, ref.dataPath, ds.recorded);
+          const { missing, total } = state.isComplete(pointer.oid) ? { missing: 0, total: 0 } : missingObjects(manifests, repo.cache, pointer.oid, ref.dataPath, ds.recorded);
           if (missing === 0) state.markComplete(pointer.oid);
           entry.missingObjects = missing;
           entry.cache = missing === 0 ? 'present' : missing === total ? 'missing' : 'partial';
@@ -140,16 +141,17 @@ function narrow(changes: StatusChanges, sub: string): StatusChanges {
 }
 
 /**
- * Objects of a directory's manifest the cache lacks, and its entries. A manifest too big to hold
+ * Objects of a directory's manifest the cache lacks, and its entries (`manifests`: the module, loaded
+ * only when status has something to compare). A manifest too big to hold
  * (STREAM_ABOVE) is read as a stream, one existence check per object; below that it is loaded (or the
  * one compareWorkspace loaded is used) and counted by countMissing.
  */
-function missingObjects(cache: ObjectCache, oid: Oid, dataPath: string, recorded: Manifest | undefined): { missing: number; total: number } {
-  if (!recorded && (cache.sizeOf(oid) ?? 0) > STREAM_ABOVE) {
+function missingObjects(manifests: typeof import('../../objects/manifest.js'), cache: ObjectCache, oid: Oid, dataPath: string, recorded: Manifest | undefined): { missing: number; total: number } {
+  if (!recorded && (cache.sizeOf(oid) ?? 0) > manifests.STREAM_ABOVE) {
     let missing = 0;
     let total = 0;
     let previous: { oid: Oid; has: boolean } | undefined;
-    readManifest(cache, oid, dataPath, (e) => {
+    manifests.readManifest(cache, oid, dataPath, (e) => {
       total++;
       // Neighbouring entries often share an object (empty files, duplicates): asked once.
       if (previous?.oid !== e.oid) previous = { oid: e.oid, has: cache.has(e.oid) };
@@ -157,7 +159,7 @@ function missingObjects(cache: ObjectCache, oid: Oid, dataPath: string, recorded
     });
     return { missing, total };
   }
-  const manifest = recorded ?? loadManifest(cache, oid, dataPath);
+  const manifest = recorded ?? manifests.loadManifest(cache, oid, dataPath);
   return { missing: countMissing(cache, manifest), total: manifest.entries.length };
 }
 
