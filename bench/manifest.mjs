@@ -44,7 +44,7 @@ function tally(dir) {
 }
 
 /** Put an object into the cache under its hash: `write(emit)` calls emit(buffer) with its bytes in order. */
-function putObject(repo, write) {
+export function putObject(repo, write) {
   const tmp = join(repo, '.dvs/cache', `bench-${process.pid}.tmp`);
   mkdirSync(join(repo, '.dvs/cache'), { recursive: true });
   const fd = openSync(tmp, 'w');

@@ -2,7 +2,8 @@
 // `npm run bench [-- section...]`: runs the benchmark sections (core, git, remotes, content, records, lineage) on data they
 // generate under bench/.work/, prints one table and writes bench/.work/results.json. `reliability` (kill
 // and resume, about an hour) runs only when named: `npm run bench -- reliability`; so do `chunks` and
-// `manifest` (a generated directory of 10 million files: push, a one-file change, diff; about 15 minutes).
+// `manifest` (a generated directory of 10 million files: push, a one-file change, diff; about 15 minutes)
+// and `bigdir` (status and checkout of 1,000,000 real empty files, status of 10 million entries; about 10 minutes).
 // Figures depend on the machine; each row names its baseline, measured in the same run on the same bytes.
 import { mkdirSync, writeFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';

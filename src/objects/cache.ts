@@ -126,6 +126,29 @@ export class ObjectCache {
    * damage, not as whatever the damaged bytes looked like.
    */
   readBlocks(oid: Oid, what: string, blockSize: number, onBlock: (block: Buffer) => void): number {
+    const blocks = this.blocks(oid, what, blockSize);
+    let failure: unknown;
+    for (;;) {
+      const r = blocks.next();
+      if (r.done) {
+        if (failure !== undefined) throw failure;
+        return r.value;
+      }
+      if (failure !== undefined) continue; // hashing goes on: corrupted bytes are reported as such
+      try {
+        onBlock(r.value);
+      } catch (err) {
+        failure = err;
+      }
+    }
+  }
+
+  /**
+   * An object's bytes block by block, for a reader that pulls them (readBlocks pushes): the block is
+   * reused, copy what you keep. After the last block the hash is checked (OBJECT_CORRUPTED on a mismatch)
+   * and the size returned. A reader that stops early must call `return()`, which closes the file.
+   */
+  *blocks(oid: Oid, what: string, blockSize: number): Generator<Buffer, number, void> {
     let fd: number;
     try {
       fd = openSync(this.pathOf(oid), 'r');
@@ -133,28 +156,21 @@ export class ObjectCache {
       throw this.readError(err, oid, what);
     }
     const hash = sha256();
-    // No bigger than the object: small manifests are read by the thousand (gc, status).
-    const block = Buffer.allocUnsafe(Math.max(1, Math.min(blockSize, fstatSync(fd).size)));
     let size = 0;
-    let failure: unknown;
     try {
+      // No bigger than the object: small manifests are read by the thousand (gc, status).
+      const block = Buffer.allocUnsafe(Math.max(1, Math.min(blockSize, fstatSync(fd).size)));
       for (;;) {
         const n = readSync(fd, block, 0, block.length, null);
         if (n === 0) break;
         size += n;
         hash.update(block.subarray(0, n));
-        if (failure !== undefined) continue;
-        try {
-          onBlock(block.subarray(0, n));
-        } catch (err) {
-          failure = err; // hashing goes on: corrupted bytes are reported as such
-        }
+        yield block.subarray(0, n);
       }
     } finally {
       closeSync(fd);
     }
     if (hash.digest('hex') !== oid) throw this.corrupted(oid, what);
-    if (failure !== undefined) throw failure;
     return size;
   }
 

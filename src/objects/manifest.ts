@@ -238,21 +238,104 @@ const READ_BLOCK = 8 << 20;
  * `onBlock` sees the bytes as they are read (a push cuts a big manifest into chunks in the same read).
  */
 export function readManifest(cache: ObjectCache, oid: Oid, dataPath: string, onEntry: (e: ManifestEntry) => void, blockSize = READ_BLOCK, onBlock?: (block: Buffer) => void): void {
-  const where = `manifest of ${dataPath} (${oid.slice(0, 10)})`;
-  const lines = new ManifestLines(where, onEntry);
-  let carry: Buffer = Buffer.alloc(0);
-  const whole = cache.readBlocks(oid, `manifest of ${dataPath}`, blockSize, (block) => {
-    onBlock?.(block);
-    const data = carry.length ? Buffer.concat([carry, block]) : block;
+  const cursor = new ManifestCursor(cache, oid, dataPath, blockSize, onBlock);
+  try {
+    for (let e = cursor.next(); e !== undefined; e = cursor.next()) {
+      try {
+        onEntry(e);
+      } catch (err) {
+        cursor.drain(); // damaged bytes are reported as damage, not as what the caller made of them
+        throw err;
+      }
+    }
+  } finally {
+    cursor.close();
+  }
+}
+
+/**
+ * A manifest's entries in order, pulled one at a time (readManifest pushes them): for a merge walk
+ * against another sorted stream, such as the workspace's files. Holds one block of entries at a time;
+ * every check of ManifestLines applies, and after the last entry the bytes are checked against the oid
+ * (`next()` throws OBJECT_CORRUPTED then). A reader that stops early calls `close()`.
+ */
+export class ManifestCursor {
+  private readonly blocks: Generator<Buffer, number, void>;
+  private readonly lines: ManifestLines;
+  private readonly where: string;
+  private batch: ManifestEntry[] = [];
+  private at = 0;
+  private carry: Buffer = Buffer.alloc(0);
+  private bytes = 0;
+  private finished = false;
+  /** Entries handed out so far: the index of the next one in the manifest. */
+  index = 0;
+
+  /** `onBlock` sees the bytes as they are read (the reader reuses its block: copy what you keep). */
+  constructor(
+    cache: ObjectCache,
+    oid: Oid,
+    dataPath: string,
+    blockSize = READ_BLOCK,
+    private readonly onBlock?: (block: Buffer) => void,
+  ) {
+    this.where = `manifest of ${dataPath} (${oid.slice(0, 10)})`;
+    this.lines = new ManifestLines(this.where, (e) => this.batch.push(e));
+    this.blocks = cache.blocks(oid, `manifest of ${dataPath}`, blockSize);
+  }
+
+  /** The next entry without taking it; undefined after the last. */
+  peek(): ManifestEntry | undefined {
+    while (this.at >= this.batch.length && !this.finished) this.fill();
+    return this.batch[this.at];
+  }
+
+  /** The next entry; undefined after the last. */
+  next(): ManifestEntry | undefined {
+    const e = this.peek();
+    if (e !== undefined) {
+      this.at++;
+      this.index++;
+    }
+    return e;
+  }
+
+  /** Read the rest only to check the bytes against the oid (throws OBJECT_CORRUPTED if they do not match). */
+  drain(): void {
+    this.finished = true;
+    while (!this.blocks.next().done);
+  }
+
+  close(): void {
+    this.blocks.return(0);
+  }
+
+  private fill(): void {
+    this.batch = [];
+    this.at = 0;
+    const r = this.blocks.next();
+    if (r.done) {
+      this.finished = true;
+      if (this.bytes === 0) checkHeader('', this.where);
+      if (this.carry.length) {
+        if (this.bytes === this.carry.length) checkHeader(this.carry.toString('utf8').split('\n')[0], this.where);
+        throw truncated(this.where);
+      }
+      return;
+    }
+    const block = r.value;
+    this.onBlock?.(block);
+    this.bytes += block.length;
+    const data = this.carry.length ? Buffer.concat([this.carry, block]) : block;
     const cut = data.lastIndexOf(0x0a) + 1;
-    if (cut > 0) lines.feed(data.toString('utf8', 0, cut));
+    try {
+      if (cut > 0) this.lines.feed(data.toString('utf8', 0, cut));
+    } catch (err) {
+      this.drain();
+      throw err;
+    }
     // A copy: the reader reuses its block.
-    carry = Buffer.from(data.subarray(cut));
-  });
-  if (whole === 0) checkHeader('', where);
-  if (carry.length) {
-    if (whole === carry.length) checkHeader(carry.toString('utf8').split('\n')[0], where);
-    throw truncated(where);
+    this.carry = Buffer.from(data.subarray(cut));
   }
 }
 
@@ -286,6 +369,13 @@ export function loadManifest(cache: ObjectCache, oid: Oid, dataPath: string, val
   valid?.markValidManifest(oid);
   return { entries };
 }
+
+/**
+ * Manifests above this size (bytes) are read as a stream by the commands that can (status, checkout):
+ * about 170,000 entries, far above the directories whose speed the latency bench watches, far below
+ * what the heap holds as one object per entry.
+ */
+export const STREAM_ABOVE = 16 << 20;
 
 /** The largest manifest held as one string (V8's limit is 512 MiB; memory says far less). */
 const TEXT_LIMIT = 64 << 20;

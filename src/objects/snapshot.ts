@@ -23,3 +23,57 @@ export function snapshotMatches(snap: DirectorySnapshot, i: number, stamp: FileS
   return snap.numbers[k + 2] === stamp.size && snap.numbers[k + 1] === stamp.ino && snap.numbers[k] === stamp.dev && snap.mtimes[i] === stamp.mtimeNs;
 }
 
+
+/**
+ * A directory's snapshot built file by file, for a directory too big to hold its files as a list: 32
+ * bytes per file, in two arrays that double as they fill. `racyAfter`: stamps with a later mtime (ns) are
+ * not vouched for (see stat-cache.ts).
+ */
+export class SnapshotBuilder {
+  private numbers = new Float64Array(3 * 1024);
+  private mtimes = new BigInt64Array(1024);
+  length = 0;
+
+  constructor(private readonly racyAfter: bigint) {}
+
+  /** The next file's stamp; undefined: do not vouch for it. */
+  push(stamp: FileStamp | undefined): void {
+    const i = this.length++;
+    if (i === this.mtimes.length) this.grow();
+    const k = 3 * i;
+    if (!stamp || stamp.mtimeNs > this.racyAfter) {
+      this.numbers[k + 2] = -1; // a size no file has: never matches
+      return;
+    }
+    this.numbers[k] = stamp.dev;
+    this.numbers[k + 1] = stamp.ino;
+    this.numbers[k + 2] = stamp.size;
+    this.mtimes[i] = stamp.mtimeNs;
+  }
+
+  /** The first `count` stamps of an earlier snapshot, as they were (already checked for raciness then). */
+  copyFrom(snap: DirectorySnapshot, count: number): void {
+    while (this.mtimes.length < this.length + count) this.grow();
+    this.numbers.set(snap.numbers.subarray(0, 3 * count), 3 * this.length);
+    this.mtimes.set(snap.mtimes.subarray(0, count), this.length);
+    this.length += count;
+  }
+
+  /** The stored form: dev, ino, size of every file, then every mtime. */
+  bytes(): Uint8Array {
+    const n = this.length;
+    const bytes = new Uint8Array(n * STAMP_BYTES);
+    new Float64Array(bytes.buffer, 0, 3 * n).set(this.numbers.subarray(0, 3 * n));
+    new BigInt64Array(bytes.buffer, 24 * n, n).set(this.mtimes.subarray(0, n));
+    return bytes;
+  }
+
+  private grow(): void {
+    const numbers = new Float64Array(this.numbers.length * 2);
+    numbers.set(this.numbers);
+    this.numbers = numbers;
+    const mtimes = new BigInt64Array(this.mtimes.length * 2);
+    mtimes.set(this.mtimes);
+    this.mtimes = mtimes;
+  }
+}

@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { openSqlite, type SqlDatabase, type SqlStatement } from './sqlite.js';
 import type { FileStamp } from './hash.js';
-import { STAMP_BYTES, type DirectorySnapshot } from './snapshot.js';
+import { SnapshotBuilder, STAMP_BYTES, type DirectorySnapshot } from './snapshot.js';
 import type { Oid } from './oid.js';
 import type { ValidManifests } from './manifest.js';
 import { DvsError } from '../errors.js';
@@ -28,6 +28,8 @@ import { DvsError } from '../errors.js';
  */
 const RACY_WINDOW_NS = 100_000_000n;
 const SCHEMA_VERSION = 4;
+/** Rows of the files table up to which preload() holds them all in a map (about 200 bytes each). */
+const PRELOAD_LIMIT = 250_000;
 
 type Row = [dev: number, mtime: string, size: number, oid: Oid];
 type Table = 'files' | 'objects';
@@ -38,6 +40,7 @@ export class StatCache implements ValidManifests {
   private readonly upsert: Record<Table, SqlStatement>;
   /** Preloaded `files` rows by inode (a number key is much cheaper than a composite string). */
   private all?: Map<number, Row>;
+  private tooBigToPreload = false;
   private pending: Array<[Table, number, number, string, number, Oid]> = [];
   private completeCache = new Map<Oid, boolean>();
   private completePending = new Set<Oid>();
@@ -84,7 +87,11 @@ export class StatCache implements ValidManifests {
 
   /** Load every file entry into memory: cheaper than one query per file when checking thousands. */
   preload(): void {
-    if (this.all) return;
+    if (this.all || this.tooBigToPreload) return;
+    // A table of millions of files (a directory of millions) would cost gigabytes as a map: then each
+    // file is looked up by its own query, memory stays flat.
+    this.tooBigToPreload = (this.db.prepare('SELECT count(*) FROM files').get() as [number])[0] > PRELOAD_LIMIT;
+    if (this.tooBigToPreload) return;
     this.all = new Map();
     const rows = this.db.prepare('SELECT ino, dev, mtime, size, oid FROM files').all() as unknown as Array<[number, number, string, number, Oid]>;
     for (const r of rows) this.all.set(r[0], [r[1], r[2], r[3], r[4]]);
@@ -134,23 +141,19 @@ export class StatCache implements ValidManifests {
    * just before they were read are left out, as in `set`.
    */
   setDirectory(dataPath: string, manifest: Oid, listing: string, stamps: Array<FileStamp | undefined>): void {
-    const n = stamps.length;
-    const bytes = new Uint8Array(n * STAMP_BYTES);
-    const numbers = new Float64Array(bytes.buffer, 0, 3 * n);
-    const mtimes = new BigInt64Array(bytes.buffer, 24 * n, n);
-    const racyAfter = BigInt(Date.now()) * 1_000_000n - RACY_WINDOW_NS;
-    for (let i = 0; i < n; i++) {
-      const st = stamps[i];
-      if (!st || st.mtimeNs > racyAfter) {
-        numbers[3 * i + 2] = -1; // a size no file has: never matches
-        continue;
-      }
-      numbers[3 * i] = st.dev;
-      numbers[3 * i + 1] = st.ino;
-      numbers[3 * i + 2] = st.size;
-      mtimes[i] = st.mtimeNs;
-    }
-    this.db.prepare('INSERT OR REPLACE INTO dirs (path, manifest, listing, stamps) VALUES (?, ?, ?, ?)').run(dataPath, manifest, listing, bytes);
+    const builder = this.snapshotBuilder();
+    for (const st of stamps) builder.push(st);
+    this.setDirectorySnapshot(dataPath, manifest, listing, builder);
+  }
+
+  /** A builder of a directory's stamps for setDirectorySnapshot, with this moment's racy cut-off. */
+  snapshotBuilder(): SnapshotBuilder {
+    return new SnapshotBuilder(BigInt(Date.now()) * 1_000_000n - RACY_WINDOW_NS);
+  }
+
+  /** setDirectory for stamps gathered one by one (a directory too big to list its files at once). */
+  setDirectorySnapshot(dataPath: string, manifest: Oid, listing: string, stamps: SnapshotBuilder): void {
+    this.db.prepare('INSERT OR REPLACE INTO dirs (path, manifest, listing, stamps) VALUES (?, ?, ?, ?)').run(dataPath, manifest, listing, stamps.bytes());
   }
 
   /** Whether every object of this directory manifest was in the cache when last checked. */

@@ -2,7 +2,7 @@ import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import type { ErrorCode } from '../errors.js';
 import { DvsError, errnoCode, fromSystemError, isDvsError } from '../errors.js';
 import type { Warning } from '../events.js';
-import { loadManifest, type Manifest } from '../objects/manifest.js';
+import { loadManifest, readManifest, STREAM_ABOVE, type Manifest, type ManifestEntry } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
 import type { StatCache } from '../objects/stat-cache.js';
 import type { DataKind, Pointer } from '../pointer/format.js';
@@ -78,6 +78,8 @@ export interface PlanOptions {
   force?: boolean;
   /** Place again files whose bytes already match. */
   relink?: boolean;
+  /** Directories whose manifest has more bytes are planned as streams (tests set 0; default STREAM_ABOVE). */
+  streamAbove?: number;
 }
 
 /**
@@ -166,22 +168,59 @@ class Planner {
   async directory(tp: TargetPlan, pointer: Pointer, sub?: string): Promise<void> {
     const { dataPath } = tp;
     if (!this.repo.cache.has(pointer.oid)) throw objectProblem(dataPath, pointer.oid, 'missing', 'manifest');
-    const manifest = loadManifest(this.repo.cache, pointer.oid, dataPath);
     const inScope = (p: string) => sub === undefined || p === sub || p.startsWith(sub + '/');
+    if ((this.repo.cache.sizeOf(pointer.oid) ?? 0) > (this.options.streamAbove ?? STREAM_ABOVE)) return this.bigDirectory(tp, pointer, inScope);
+    const manifest = loadManifest(this.repo.cache, pointer.oid, dataPath);
     const current = await this.currentFiles(tp, pointer);
     if (current === 'unchanged' && !this.options.relink) {
       tp.unchanged += manifest.entries.length;
       return;
     }
     const files = current === 'unchanged' ? filesOf(manifest) : current;
-    this.planDeletes(tp, files, manifest, inScope);
+    const wanted = new Set(manifest.entries.map((e) => e.path));
+    this.planDeletes(tp, [...files].filter(([rel]) => !wanted.has(rel)), inScope);
     for (const e of manifest.entries) {
       if (!inScope(e.path)) continue;
-      const path = `${dataPath}/${e.path}`;
-      const change = this.planEntry(tp.dataPath, path, files.get(e.path), { oid: e.oid, size: e.size, exec: e.exec });
-      if (change === 'unchanged') tp.unchanged++;
-      else if (change) addChange(tp, change);
+      this.planFile(tp, e, files.get(e.path));
     }
+  }
+
+  /**
+   * `directory` for a manifest too big to hold as objects (millions of entries): the workspace is
+   * compared as a stream (compare-stream.ts), which gives only what differs, and the manifest is read
+   * again as a stream to plan each entry. Memory is the plan itself and the changes, not the directory.
+   */
+  private async bigDirectory(tp: TargetPlan, pointer: Pointer, inScope: (rel: string) => boolean): Promise<void> {
+    const { dataPath } = tp;
+    // What differs: undefined when nothing stands at the path (every entry is created).
+    let differs: { removed: Set<string>; files: Map<string, CurrentFile> } | undefined;
+    const st = lstatIfPresent(this.repo.abs(dataPath));
+    if (st && !st.isDirectory()) await this.fileInTheWay(tp, pointer);
+    else if (st) {
+      // streamAbove 0: always the streamed comparison, whose changedFiles this plan needs.
+      const ds = await compareWorkspace(this.repo, dataPath, pointer, { state: this.options.state, changesOnly: true, streamAbove: 0 });
+      tp.temps = ds.temps ?? [];
+      if (ds.workspace === 'unchanged' && !this.options.relink) {
+        tp.unchanged += ds.entries!;
+        return;
+      }
+      const files = ds.changedFiles!;
+      this.planDeletes(tp, ds.changes!.added.map((rel) => [rel, files.get(rel)!]), inScope);
+      differs = { removed: new Set(ds.changes!.removed), files };
+    }
+    readManifest(this.repo.cache, pointer.oid, dataPath, (e) => {
+      if (!inScope(e.path)) return;
+      // A file the comparison did not name holds exactly the entry.
+      const cur = differs && (differs.files.get(e.path) ?? (differs.removed.has(e.path) ? undefined : { oid: e.oid, exec: e.exec }));
+      this.planFile(tp, e, cur);
+    });
+  }
+
+  /** Plan one entry of a directory's manifest, given what the workspace holds there. */
+  private planFile(tp: TargetPlan, e: ManifestEntry, cur: CurrentFile | undefined): void {
+    const change = this.planEntry(tp.dataPath, `${tp.dataPath}/${e.path}`, cur, { oid: e.oid, size: e.size, exec: e.exec });
+    if (change === 'unchanged') tp.unchanged++;
+    else if (change) addChange(tp, change);
   }
 
   /**
@@ -193,10 +232,7 @@ class Planner {
     const st = lstatIfPresent(this.repo.abs(dataPath));
     if (!st) return new Map();
     if (!st.isDirectory()) {
-      const ds = await compareWorkspace(this.repo, dataPath, { ...pointer, kind: 'file' }, { state: this.options.state });
-      const refusal = this.unsaved(dataPath, ds.currentOid);
-      if (refusal) throw refusal;
-      tp.deletes.push({ action: 'delete', path: dataPath });
+      await this.fileInTheWay(tp, pointer);
       return new Map();
     }
     const ds = await compareWorkspace(this.repo, dataPath, pointer, { state: this.options.state });
@@ -207,14 +243,21 @@ class Planner {
     return files;
   }
 
+  /** A file (or link) stands where a tracked directory goes: planned for deletion, unless it is saved nowhere. */
+  private async fileInTheWay(tp: TargetPlan, pointer: Pointer): Promise<void> {
+    const ds = await compareWorkspace(this.repo, tp.dataPath, { ...pointer, kind: 'file' }, { state: this.options.state });
+    const refusal = this.unsaved(tp.dataPath, ds.currentOid);
+    if (refusal) throw refusal;
+    tp.deletes.push({ action: 'delete', path: tp.dataPath });
+  }
+
   /**
    * The one place a target's deletions are decided: the workspace files of a tracked directory that its
    * manifest does not name. One whose content is saved nowhere is refused (kept) without --force.
    */
-  private planDeletes(tp: TargetPlan, files: Map<string, CurrentFile>, manifest: Manifest, inScope: (rel: string) => boolean): void {
-    const wanted = new Set(manifest.entries.map((e) => e.path));
-    for (const [rel, cur] of files) {
-      if (wanted.has(rel) || !inScope(rel)) continue;
+  private planDeletes(tp: TargetPlan, unwanted: Iterable<[rel: string, cur: CurrentFile]>, inScope: (rel: string) => boolean): void {
+    for (const [rel, cur] of unwanted) {
+      if (!inScope(rel)) continue;
       const path = `${tp.dataPath}/${rel}`;
       const refusal = this.unsaved(path, cur.oid, tp.dataPath, true);
       if (refusal) this.plan.failures.push(failureOf(path, refusal, 'checking out'));

@@ -1,58 +1,16 @@
 import { lstatSync, statSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
-import type { ProgressListener, Warning } from '../events.js';
 import { hashFiles } from '../objects/hash-files.js';
 import { directoryOids, listingOf, snapshotCoversAll, stampsOf } from './dir-oids.js';
-import { mergeEntries, serializeManifest, type Manifest, type ManifestEntry, loadManifest } from '../objects/manifest.js';
+import { mergeEntries, serializeManifest, type Manifest, type ManifestEntry, loadManifest, STREAM_ABOVE } from '../objects/manifest.js';
 import { sha256Hex, stampOf } from '../objects/hash.js';
-import type { Oid } from '../objects/oid.js';
-import type { StatCache } from '../objects/stat-cache.js';
 import type { Pointer } from '../pointer/format.js';
 import type { Repo } from '../repo/repo.js';
-import { manifestOf, scanDirectory, type ScannedFile } from './scan.js';
+import { manifestOf, scanDirectory } from './scan.js';
+import { compareDirectoryStream } from './compare-stream.js';
+import type { CompareOptions, FileChanges, WorkspaceComparison } from './comparison.js';
 
-/**
- * What the workspace holds at a tracked path right now, compared with its pointer. Shared by status,
- * checkout and the hooks: one definition of "modified".
- */
-export type WorkspaceStatus = 'unchanged' | 'modified' | 'missing';
-
-export interface FileChanges {
-  added: string[];
-  removed: string[];
-  modified: string[];
-  /** Those of `modified` whose bytes match: only the executable bit differs. */
-  modeOnly: string[];
-}
-
-export interface WorkspaceComparison {
-  workspace: WorkspaceStatus;
-  /** The oid of what is in the workspace (file content or directory manifest), when it exists. */
-  currentOid?: Oid;
-  /** Files: the bytes match the pointer and only the executable bit differs (the data is `modified`). */
-  modeOnly?: boolean;
-  /**
-   * For directories: the workspace's files and their oids (in manifest order). Absent when the
-   * directory's snapshot showed it unchanged without reading anything (then `recorded` is absent too).
-   */
-  current?: { files: ScannedFile[]; oids: Array<Oid | undefined>; manifest: Manifest };
-  /** For directories: the pointer's manifest, when it is in the cache. */
-  recorded?: Manifest;
-  changes?: FileChanges;
-  warnings: Warning[];
-  /** For directories: dvs temp files found inside (see DirectoryScan.temps). */
-  temps?: string[];
-}
-
-export interface CompareOptions {
-  state: StatCache;
-  onProgress?: ProgressListener;
-  /**
-   * Also compute `currentOid` of a modified directory (serialising and hashing its whole manifest).
-   * Status does not need it; diff does.
-   */
-  needOid?: boolean;
-}
+export type { CompareOptions, FileChanges, WorkspaceComparison, WorkspaceStatus } from './comparison.js';
 
 /** Compare the workspace at `dataPath` with `pointer`. Reads only files the stat cache cannot vouch for. */
 export async function compareWorkspace(repo: Repo, dataPath: string, pointer: Pointer, options: CompareOptions): Promise<WorkspaceComparison> {
@@ -75,6 +33,9 @@ export async function compareWorkspace(repo: Repo, dataPath: string, pointer: Po
     return { workspace: 'unchanged', currentOid, warnings: [] };
   }
   if (!isDir) return { workspace: 'modified', warnings: [] };
+  if (options.changesOnly && repo.cache.has(pointer.oid) && (repo.cache.sizeOf(pointer.oid) ?? 0) > (options.streamAbove ?? STREAM_ABOVE)) {
+    return compareDirectoryStream(repo, dataPath, pointer.oid, options);
+  }
   const scan = scanDirectory(repo, dataPath);
   const listing = listingOf(scan.files);
   const snap = options.state.getDirectory(dataPath);

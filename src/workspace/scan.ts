@@ -38,74 +38,118 @@ export interface DirectoryScan {
  * a warning. Sorted in manifest order.
  */
 export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
-  const files: ScannedFile[] = [];
-  const warnings: Warning[] = [];
-  const temps: string[] = [];
-  const base = join(repo.root, dataPath);
+  const scan: DirectoryScan = { files: [], warnings: [], temps: [] };
   const walk = (relDir: string) => {
-    const absDir = relDir ? join(repo.root, dataPath, relDir) : join(repo.root, dataPath);
-    let entries: Dirent[];
-    try {
-      entries = readdirSync(absDir, { withFileTypes: true });
-    } catch (err) {
-      throw fromSystemError(err, join(dataPath, relDir), 'listing');
-    }
-    const ignored = repo.ignore.matcher(relDir ? `${dataPath}/${relDir}` : dataPath);
-    const undecodable = entries.some((e) => e.name.includes('\uFFFD')) ? namesNotUtf8(absDir) : undefined;
-    for (const e of entries) {
-      const rel = relDir ? `${relDir}/${e.name}` : e.name;
-      if (isReservedName(e.name)) {
-        // A nested repository's .git (or a .dvs) is never data: no manifest may name it (repo/paths.ts).
-        warnings.push({ code: 'RESERVED_NAME', message: `${dataPath}/${rel}: a folder or file named like .git or .dvs is never tracked, skipped`, path: `${dataPath}/${rel}` });
-        continue;
-      }
-      if (undecodable?.has(e.name)) {
-        // Node decodes such a name with U+FFFD in place of the bad bytes: a name that does not exist, and
-        // one a manifest (UTF-8 text) could not record. Skipped here; track refuses the directory.
-        warnings.push({ code: 'NAME_NOT_UTF8', message: `${dataPath}/${rel}: the file name is not valid UTF-8, skipped`, path: `${dataPath}/${rel}`, hint: 'Rename it to a UTF-8 name (for example with convmv), then run the command again.' });
-        continue;
-      }
-      // Plain concatenation: the parts are clean names, and path.join's normalising costs per file.
-      const abs = `${absDir}/${e.name}`;
-      let isDir = e.isDirectory();
-      if (!isDir && isWorkspaceTemp(e.name)) {
-        temps.push(rel);
-        continue;
-      }
-      let st: BigIntStats | undefined;
-      if (e.isSymbolicLink()) {
-        try {
-          st = statSync(abs, { bigint: true });
-        } catch {
-          warnings.push({ code: 'BROKEN_LINK', message: `${dataPath}/${rel}: broken symbolic link, skipped`, path: `${dataPath}/${rel}` });
-          continue;
-        }
-        if (st.isDirectory()) {
-          warnings.push({ code: 'LINKED_DIRECTORY', message: `${dataPath}/${rel}: symbolic link to a directory, skipped`, path: `${dataPath}/${rel}`, hint: 'Copy the directory in, or track it where it really is.' });
-          continue;
-        }
-        isDir = false;
-      }
-      if (ignored(e.name, isDir)) continue;
-      if (isDir) {
-        walk(rel);
-        continue;
-      }
-      if (!e.isFile() && !e.isSymbolicLink()) {
-        warnings.push({ code: 'SPECIAL_FILE', message: `${dataPath}/${rel}: not a regular file, skipped`, path: `${dataPath}/${rel}` });
-        continue;
-      }
-      try {
-        st ??= statSync(abs, { bigint: true });
-      } catch (err) {
-        throw fromSystemError(err, `${dataPath}/${rel}`, 'reading');
-      }
-      files.push(new ScannedFile(base, rel, stampOf(st), (Number(st.mode) & 0o100) !== 0));
+    for (const item of listFolder(repo, dataPath, relDir, scan)) {
+      if (typeof item === 'string') walk(item);
+      else scan.files.push(item);
     }
   };
   walk('');
-  files.sort((a, b) => compareBytes(a.rel, b.rel));
-  return { files, warnings, temps };
+  // One sort of the whole list: cheaper for a directory that fits in memory than sorting folder by folder.
+  scan.files.sort((a, b) => compareBytes(a.rel, b.rel));
+  return scan;
+}
+
+/**
+ * scanDirectory's files in manifest order, a run of one folder's files at a time, for a directory too big
+ * to hold as a list: each folder's entries are sorted as they are read, a folder's path counting as
+ * "path/" (so that "a-b" and "a.txt" come before the files of folder "a", and "a0" after them, as in byte
+ * order of whole paths). Warnings and temp files go to `found` as they are met.
+ */
+export function* walkDirectory(repo: Repo, dataPath: string, found: Pick<DirectoryScan, 'warnings' | 'temps'>): Generator<ScannedFile[], void, void> {
+  function* walk(relDir: string): Generator<ScannedFile[], void, void> {
+    let run: ScannedFile[] = [];
+    for (const item of inPathOrder(listFolder(repo, dataPath, relDir, found))) {
+      if (typeof item !== 'string') {
+        run.push(item);
+        continue;
+      }
+      if (run.length) yield run;
+      run = [];
+      yield* walk(item);
+    }
+    if (run.length) yield run;
+  }
+  yield* walk('');
+}
+
+/**
+ * One folder of a tracked directory, in the order the system lists it (stat in that order costs less
+ * than in name order): its files, and the paths (relative to the tracked directory) of its folders.
+ */
+function listFolder(repo: Repo, dataPath: string, relDir: string, found: Pick<DirectoryScan, 'warnings' | 'temps'>): Array<ScannedFile | string> {
+  const { warnings, temps } = found;
+  const base = join(repo.root, dataPath);
+  const items: Array<ScannedFile | string> = [];
+  const absDir = relDir ? join(repo.root, dataPath, relDir) : join(repo.root, dataPath);
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(absDir, { withFileTypes: true });
+  } catch (err) {
+    throw fromSystemError(err, join(dataPath, relDir), 'listing');
+  }
+  const ignored = repo.ignore.matcher(relDir ? `${dataPath}/${relDir}` : dataPath);
+  const undecodable = entries.some((e) => e.name.includes('\uFFFD')) ? namesNotUtf8(absDir) : undefined;
+  for (const e of entries) {
+    const rel = relDir ? `${relDir}/${e.name}` : e.name;
+    if (isReservedName(e.name)) {
+      // A nested repository's .git (or a .dvs) is never data: no manifest may name it (repo/paths.ts).
+      warnings.push({ code: 'RESERVED_NAME', message: `${dataPath}/${rel}: a folder or file named like .git or .dvs is never tracked, skipped`, path: `${dataPath}/${rel}` });
+      continue;
+    }
+    if (undecodable?.has(e.name)) {
+      // Node decodes such a name with U+FFFD in place of the bad bytes: a name that does not exist, and
+      // one a manifest (UTF-8 text) could not record. Skipped here; track refuses the directory.
+      warnings.push({ code: 'NAME_NOT_UTF8', message: `${dataPath}/${rel}: the file name is not valid UTF-8, skipped`, path: `${dataPath}/${rel}`, hint: 'Rename it to a UTF-8 name (for example with convmv), then run the command again.' });
+      continue;
+    }
+    // Plain concatenation: the parts are clean names, and path.join's normalising costs per file.
+    const abs = `${absDir}/${e.name}`;
+    let isDir = e.isDirectory();
+    if (!isDir && isWorkspaceTemp(e.name)) {
+      temps.push(rel);
+      continue;
+    }
+    let st: BigIntStats | undefined;
+    if (e.isSymbolicLink()) {
+      try {
+        st = statSync(abs, { bigint: true });
+      } catch {
+        warnings.push({ code: 'BROKEN_LINK', message: `${dataPath}/${rel}: broken symbolic link, skipped`, path: `${dataPath}/${rel}` });
+        continue;
+      }
+      if (st.isDirectory()) {
+        warnings.push({ code: 'LINKED_DIRECTORY', message: `${dataPath}/${rel}: symbolic link to a directory, skipped`, path: `${dataPath}/${rel}`, hint: 'Copy the directory in, or track it where it really is.' });
+        continue;
+      }
+      isDir = false;
+    }
+    if (ignored(e.name, isDir)) continue;
+    if (isDir) {
+      items.push(rel);
+      continue;
+    }
+    if (!e.isFile() && !e.isSymbolicLink()) {
+      warnings.push({ code: 'SPECIAL_FILE', message: `${dataPath}/${rel}: not a regular file, skipped`, path: `${dataPath}/${rel}` });
+      continue;
+    }
+    try {
+      st ??= statSync(abs, { bigint: true });
+    } catch (err) {
+      throw fromSystemError(err, `${dataPath}/${rel}`, 'reading');
+    }
+    items.push(new ScannedFile(base, rel, stampOf(st), (Number(st.mode) & 0o100) !== 0));
+  }
+  return items;
+}
+
+/**
+ * A folder's files and folders in the order their paths take in a manifest: a folder sorts as its path
+ * followed by "/", since every path below it continues that way.
+ */
+function inPathOrder(items: Array<ScannedFile | string>): Array<ScannedFile | string> {
+  return items.sort((a, b) => compareBytes(typeof a === 'string' ? `${a}/` : a.rel, typeof b === 'string' ? `${b}/` : b.rel));
 }
 
 /** The names (as Node decodes them) of the entries of a folder whose raw bytes are not valid UTF-8. */

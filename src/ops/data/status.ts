@@ -73,22 +73,21 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
   if (targets.length === 0) return { entries, refused: refusedEntries, clean: refused.length === 0, warnings };
   // Loaded only when there is something to compare: status in a repository without pointers stays quick.
   const { compareWorkspace } = await import('../../workspace/compare.js');
-  const { loadManifest } = await import('../../objects/manifest.js');
+  const manifests = await import('../../objects/manifest.js');
   const state = await repo.statCache();
   try {
     for (const { ref, sub } of targets) {
       const pointer = readPointer(repo.root, ref.pointerPath);
-      const ds = await compareWorkspace(repo, ref.dataPath, pointer, { state, onProgress: ctx.onProgress });
+      const ds = await compareWorkspace(repo, ref.dataPath, pointer, { state, onProgress: ctx.onProgress, changesOnly: true });
       warnings.push(...ds.warnings);
       const entry: StatusEntry = { path: ref.dataPath, pointerPath: ref.pointerPath, kind: pointer.kind, oid: pointer.oid, workspace: ds.workspace, cache: 'present' };
       if (pointer.kind === 'dir') {
         if (repo.cache.has(pointer.oid)) {
           // A manifest known complete needs no look at its objects; otherwise count what is missing.
-          const recorded = state.isComplete(pointer.oid) ? undefined : (ds.recorded ?? loadManifest(repo.cache, pointer.oid, ref.dataPath));
-          const missing = recorded ? countMissing(repo.cache, recorded) : 0;
+          const { missing, total } = state.isComplete(pointer.oid) ? { missing: 0, total: 0 } : missingObjects(manifests, repo.cache, pointer.oid, ref.dataPath, ds.recorded);
           if (missing === 0) state.markComplete(pointer.oid);
           entry.missingObjects = missing;
-          entry.cache = missing === 0 ? 'present' : missing === recorded!.entries.length ? 'missing' : 'partial';
+          entry.cache = missing === 0 ? 'present' : missing === total ? 'missing' : 'partial';
         } else {
           entry.cache = 'missing';
           entry.manifestMissing = true;
@@ -139,6 +138,29 @@ function narrow(changes: StatusChanges, sub: string): StatusChanges {
   const modeOnly = changes.modeOnly?.filter(keep) ?? [];
   if (modeOnly.length) narrowed.modeOnly = modeOnly;
   return narrowed;
+}
+
+/**
+ * Objects of a directory's manifest the cache lacks, and its entries (`manifests`: the module, loaded
+ * only when status has something to compare). A manifest too big to hold
+ * (STREAM_ABOVE) is read as a stream, one existence check per object; below that it is loaded (or the
+ * one compareWorkspace loaded is used) and counted by countMissing.
+ */
+function missingObjects(manifests: typeof import('../../objects/manifest.js'), cache: ObjectCache, oid: Oid, dataPath: string, recorded: Manifest | undefined): { missing: number; total: number } {
+  if (!recorded && (cache.sizeOf(oid) ?? 0) > manifests.STREAM_ABOVE) {
+    let missing = 0;
+    let total = 0;
+    let previous: { oid: Oid; has: boolean } | undefined;
+    manifests.readManifest(cache, oid, dataPath, (e) => {
+      total++;
+      // Neighbouring entries often share an object (empty files, duplicates): asked once.
+      if (previous?.oid !== e.oid) previous = { oid: e.oid, has: cache.has(e.oid) };
+      if (!previous.has) missing++;
+    });
+    return { missing, total };
+  }
+  const manifest = recorded ?? manifests.loadManifest(cache, oid, dataPath);
+  return { missing: countMissing(cache, manifest), total: manifest.entries.length };
 }
 
 /**

@@ -6,7 +6,7 @@ import type { Oid } from '../../objects/oid.js';
 import { readPointer } from '../../pointer/io.js';
 import type { OpContext } from '../context.js';
 import { refusalWarning, selectTargets } from '../../workspace/targets.js';
-import { loadManifest } from '../../objects/manifest.js';
+import { readManifest } from '../../objects/manifest.js';
 
 export interface VerifyOptions {
   targets?: string[];
@@ -62,18 +62,20 @@ export async function verify(ctx: OpContext, options: VerifyOptions = {}): Promi
       wanted.set(pointer.oid, { path: ref.dataPath, size: pointer.size });
       continue;
     }
-    let manifest;
+    // Read as a stream (a manifest of millions of entries is never held whole); the objects it adds are
+    // kept apart until its bytes proved good, then join the others.
+    const found = new Map<Oid, { path: string; size: number }>();
     try {
-      manifest = loadManifest(repo.cache, pointer.oid, ref.dataPath);
+      readManifest(repo.cache, pointer.oid, ref.dataPath, (e) => {
+        if (sub !== undefined && e.path !== sub && !e.path.startsWith(sub + '/')) return;
+        if (!wanted.has(e.oid) && !found.has(e.oid)) found.set(e.oid, { path: `${ref.dataPath}/${e.path}`, size: e.size });
+      });
     } catch (err) {
       if (!isDvsError(err)) throw err;
       report(`${ref.dataPath} (manifest)`, pointer.oid, err.code === 'OBJECT_MISSING' ? 'missing' : 'corrupted');
       continue;
     }
-    for (const e of manifest.entries) {
-      if (sub !== undefined && e.path !== sub && !e.path.startsWith(sub + '/')) continue;
-      if (!wanted.has(e.oid)) wanted.set(e.oid, { path: `${ref.dataPath}/${e.path}`, size: e.size });
-    }
+    for (const [oid, info] of found) wanted.set(oid, info);
   }
 
   const tasks: Array<{ id: number; path: string; size: number }> = [];
