@@ -12,13 +12,18 @@ export async function run({ work, log }) {
   const gb = (r.csv.bytesPerVersion / 1e9).toFixed(2);
   const out = [];
   for (const [label, run] of [['multiset', r.csv.multiset], ['by key', r.csv.keyed], ['one thread', r.csv.sequential]]) {
-    out.push({ name: `row diff of a ${gb} GB CSV (${label}): read rate per version`, value: run.mbPerSecondPerVersion, unit: 'MB/s', target: '>= 50 MB/s', pass: run.mbPerSecondPerVersion >= 50 });
+    // The bar (issue 13): ≥ 150 MB/s per version on the 1M-row CSV, the default diff (multiset, the after
+    // version in a worker thread). Key mode reads each version twice and one thread is the fallback: shown,
+    // with no bar of their own.
+    const bar = label === 'multiset' ? { target: '>= 150 MB/s', pass: run.mbPerSecondPerVersion >= 150 } : {};
+    out.push({ name: `row diff of a ${gb} GB CSV (${label}): read rate per version`, value: run.mbPerSecondPerVersion, unit: 'MB/s', ...bar });
     // CPU time is what a shared machine can measure: the rate per CPU second does not depend on the load.
     out.push({ name: `row diff (${label}): MB per CPU second per version (${run.cpuSeconds} s CPU)`, value: run.mbPerCpuSecondPerVersion, unit: 'MB/CPU-s' });
     out.push({ name: `row diff (${label}): peak RSS`, value: run.peakRssMB, unit: 'MB', target: '< 1024 MB', pass: run.peakRssMB < 1024 });
   }
   out.push({ name: `row diff found ${r.csv.multiset.added + r.csv.multiset.removed} differing rows (expected ${2 * r.csv.differingRows})`, value: r.csv.multiset.added + r.csv.multiset.removed, unit: 'rows', pass: r.csv.multiset.added + r.csv.multiset.removed === 2 * r.csv.differingRows });
   const p = r.parquetFooters;
+  // The bar (issue 13): under 1 s for 2 × 50 files, no row read.
   out.push({ name: `footer-only Parquet diff, ${p.filesPerVersion} files per version (${p.streamOpens} row reads)`, value: p.milliseconds, unit: 'ms', target: '< 1000 ms', pass: p.milliseconds < 1000 && p.streamOpens === 0 });
   const t = r.parquetTotals;
   out.push({ name: `dataset totals of two ${t.filesPerVersion}-file Parquet datasets, no stats cache (${t.coldRead} footers read)`, value: t.coldMilliseconds, unit: 'ms', target: '< 1000 ms', pass: t.coldMilliseconds < 1000 });

@@ -22,6 +22,11 @@ export interface ParquetColumn {
   json: boolean;
   /** DECIMAL: the scale; its values are read as exact decimal text (`"12.50"`), not as doubles. */
   decimalScale?: number;
+  /**
+   * Dates, times and timestamps: shown as text (ISO 8601), yet ordered, so the rows give them a min and
+   * max as the footer does (see Columns.bounded).
+   */
+  temporal?: boolean;
 }
 
 export interface ParquetFile {
@@ -57,14 +62,19 @@ function compressors(): Promise<Compressors> {
   return codecs;
 }
 
+function isTemporal(e: SchemaElement): boolean {
+  const logical = e.logical_type?.type;
+  if (logical === 'DATE' || logical === 'TIME' || logical === 'TIMESTAMP' || e.type === 'INT96') return true;
+  return e.converted_type !== undefined && /^(DATE|TIME|TIMESTAMP)/.test(e.converted_type);
+}
+
 function leafType(tree: SchemaTree): ColumnType {
   const e = tree.element;
   const logical = e.logical_type?.type;
   const converted = e.converted_type;
   if (converted === 'DECIMAL' || logical === 'DECIMAL' || logical === 'FLOAT16') return 'number';
   // Dates and times are shown as ISO text: that is how a reviewer reads them.
-  if (logical === 'DATE' || logical === 'TIME' || logical === 'TIMESTAMP' || e.type === 'INT96') return 'string';
-  if (converted && /^(DATE|TIME|TIMESTAMP)/.test(converted)) return 'string';
+  if (isTemporal(e)) return 'string';
   switch (e.type) {
     case 'BOOLEAN':
       return 'boolean';
@@ -159,6 +169,7 @@ export function parquetColumns(root: SchemaTree): ParquetColumn[] {
       const col: ParquetColumn = { name: p.join('.'), path: p, type: leafType(node), json: false };
       const scale = decimalScale(e);
       if (scale !== undefined) col.decimalScale = scale;
+      if (isTemporal(e)) col.temporal = true;
       out.push(col);
     }
   };
@@ -288,6 +299,7 @@ export async function readParquetRows(ctx: ReadContext, pf: ParquetFile): Promis
   const idx = pf.columns.map((c) => ctx.columns.indexOf(c.name));
   pf.columns.forEach((c, i) => {
     if (!c.json && (c.type === 'integer' || c.type === 'number')) ctx.columns.markNumericText(idx[i]!);
+    if (c.temporal) ctx.columns.markBounded(idx[i]!);
   });
   const metadata = rawDecimals(pf.metadata);
   const codecs = await compressors();

@@ -94,8 +94,10 @@ function mergeColumn(name: string, parts: PartialColumn[], rowsWithout: number):
   };
   if (footer) return base;
   const data = dataMerge(parts, type);
-  // Statistics from rows give bounds for numbers only; footers also give string bounds.
-  return data.mean === null ? { ...base, ...data, min: null, max: null } : { ...base, ...data };
+  // Statistics from rows give bounds for numbers and ordered columns (dates, timestamps) only; footers
+  // also give string bounds, which rows without bounds must not leave standing alone.
+  const rowBounds = data.mean !== null || parts.some((p) => p.source === 'data' && p.min !== null);
+  return rowBounds ? { ...base, ...data } : { ...base, ...data, min: null, max: null };
 }
 
 /** What only statistics computed from rows can merge: kinds, moments, lengths, values, fingerprint. */

@@ -43,6 +43,17 @@ export class Columns {
     this.numericText.add(index);
   }
 
+  /**
+   * Columns that are not numbers but are ordered (Parquet dates and timestamps, as ISO text): their
+   * statistics keep a min and max, ordered as the footer's bounds are, so reading the rows gives the
+   * same bounds as the footer does instead of none.
+   */
+  readonly bounded = new Set<number>();
+
+  markBounded(index: number): void {
+    this.bounded.add(index);
+  }
+
   find(name: string): number | undefined {
     return this.index.get(name);
   }

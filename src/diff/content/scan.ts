@@ -248,6 +248,7 @@ class RowProcessor implements RowSink, RowView {
     }
     const stats = this.plan.stats;
     const textual = this.textual;
+    const bounded = this.columns.bounded.size !== 0 ? this.columns.bounded : null;
     const n = this.columns.length;
     const len = values.length;
     for (let i = 0; i < n; i++) {
@@ -264,6 +265,7 @@ class RowProcessor implements RowSink, RowView {
         if (textual) this.accs[i]!.addText(key, 0, key.length, h1, h2);
         else if (typeof v === 'string' && this.columns.numericText.has(i)) this.accs[i]!.addNumericText(key, h1, h2);
         else this.accs[i]!.addValue(v, key, h1, h2);
+        if (bounded !== null && bounded.has(i) && typeof v !== 'boolean') this.accs[i]!.addBound(v);
       }
       if (textual && this.normalize && this.normalized(i, key, 0, key.length)) this.hashed(i, H1, H2);
       else this.hashed(i, h1, h2);

@@ -4,7 +4,7 @@
  * give the same mean; the standard deviation uses Welford's update, which stays accurate where the
  * textbook sum-of-squares formula cancels catastrophically on large, close values.
  */
-import { exactBound, ExactSum, compareDecimalText, parseDecimal } from './exact.js';
+import { exactBound, ExactSum, compareDecimalText, lessBound, parseDecimal } from './exact.js';
 import { fmix32, hex64 } from './hash.js';
 import { HistogramSketch, HyperLogLog, TopCounter } from './sketches.js';
 import type { ColumnStats, ColumnType, PartialColumn } from './types.js';
@@ -134,6 +134,10 @@ export class ColumnAccumulator {
   private maxText: string | null = null;
   // Numeric text summed exactly (decimals, big integers); null until the column has any.
   private exact: ExactSum | null = null;
+  // Bounds of an ordered column that is not numeric (Parquet dates and timestamps as ISO text, times):
+  // null unless addBound is called.
+  private lowest: string | number | null = null;
+  private highest: string | number | null = null;
   private strLen = 0;
   private readonly top = new TopCounter();
   private readonly hll = new HyperLogLog();
@@ -251,6 +255,15 @@ export class ColumnAccumulator {
     this.addCommon(key, 0, key.length, h1, h2);
   }
 
+  /**
+   * A value of an ordered column (Columns.bounded), besides addValue: min and max ordered as the footer
+   * orders its bounds (footer.ts), so that both give the same figures.
+   */
+  addBound(v: string | number): void {
+    if (this.lowest === null || lessBound(v, this.lowest)) this.lowest = v;
+    if (this.highest === null || lessBound(this.highest, v)) this.highest = v;
+  }
+
   /** Exact numeric text of a typed column (a Parquet decimal or big int64): a number for the statistics. */
   addNumericText(text: string, h1: number, h2: number): void {
     const x = Number(text);
@@ -289,8 +302,8 @@ export class ColumnAccumulator {
       count: this.count,
       nulls: this.nulls,
       kinds: { boolean: this.nBool, integer: this.nInt, number: this.nNum, string: this.nStr },
-      min: numeric ? (this.minText === null ? this.min : exactBound(this.minText)) : null,
-      max: numeric ? (this.maxText === null ? this.max : exactBound(this.maxText)) : null,
+      min: numeric ? (this.minText === null ? this.min : exactBound(this.minText)) : this.lowest,
+      max: numeric ? (this.maxText === null ? this.max : exactBound(this.maxText)) : this.highest,
       mean: numeric ? this.mean() : null,
       stddev: numeric ? Math.sqrt(this.m2 / this.n) : null,
       distinct: this.top.exact ? this.top.size : this.hll.estimate(),
