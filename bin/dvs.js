@@ -17,10 +17,11 @@ if (argv.length === 1 && argv[0] === '--version') {
   process.exit(0);
 }
 
-// A small young generation: dvs holds long lists (100,000 file stamps) and little short-lived garbage
-// worth a big nursery; this lowers peak memory by tens of MB at no measurable cost in time.
-// (node:v8 from getBuiltinModule: its ES facade costs three times the module, ~6 M instructions.)
-process.getBuiltinModule('node:v8').setFlagsFromString('--max-semi-space-size=2');
+// No V8 flags are set here (v8.setFlagsFromString): a flag changed after start-up changes V8's flag
+// hash, so Node's own code cache of its built-in modules no longer matches and every built-in loaded
+// afterwards (child_process, streams, …) is compiled from source, about 22 M instructions for a Git hook;
+// and the young generation's size is fixed when the heap is made (a --max-semi-space-size set here left
+// it at 32 MiB on Node 20, 22 and 24).
 
 // Checkout and hashing queue many file operations on libuv's thread pool; its default of 4 threads
 // leaves the disk idle between them. Must be set before the pool first starts.
