@@ -3,9 +3,10 @@
 //    max = 4 × avg), the bytes a push would send (new chunks + the new chunk list) and the list's length
 //    after a 1 MiB overwrite in the middle of a 1 GiB file and after a 10 MiB append; in process, with
 //    dvs's own chunker (dist/objects/chunker.js).
-// 2. The real thing: `dvs push` of a 1 GiB file to a packed local remote and to S3 (OpenStack Swift
-//    behind a counting proxy), then of the 1 MiB overwrite and of the 10 MiB append: bytes sent (the
-//    push's own count, and the local remote's growth) and requests; the first push beside the loose format.
+// 2. The real thing: `dvs push` of a 1 GiB file to a packed local remote, to S3 (OpenStack Swift) and to
+//    GCS (the test server), each object store behind a counting proxy, then of the 1 MiB overwrite and of
+//    the 10 MiB append: bytes sent (the local remote's growth, or the request bodies on the wire) and
+//    requests; the first push beside the loose format.
 // 3. A directory manifest of 1,000,000 entries (BENCH_MANIFEST_ENTRIES), generated: a one-file change,
 //    then push: bytes sent; diff (bench/manifest.mjs, which runs it with 10,000,000 entries on its own).
 // BENCH_QUICK=1: a 256 MiB file and 100,000 manifest entries. BENCH_CHUNKS=sweep,push,manifest picks parts.
@@ -103,16 +104,23 @@ async function pushes(work, size, log) {
   const rows = [];
   const { startCountingProxyProcess } = await import('../test/servers/counting-proxy.mjs');
   const { swiftAvailable, startSwift, makeS3Client } = await import('../test/servers/s3.mjs');
+  const { startGcsProcess, makeGcsClient } = await import('../test/servers/gcs.mjs');
+  // Object stores behind counting proxies (processes of their own: this harness blocks while dvs runs).
   let swift;
-  let proxy;
+  let s3Proxy;
   if (swiftAvailable()) {
     log('starting OpenStack Swift (s3api)');
     swift = await startSwift({ workdir: join(work, 'swift') });
     const s3 = await makeS3Client(swift);
     const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
     await s3.send(new CreateBucketCommand({ Bucket: 'dvs-chunks' }));
-    proxy = await startCountingProxyProcess(swift.endpoint);
+    s3.destroy();
+    s3Proxy = await startCountingProxyProcess(swift.endpoint);
   }
+  log('starting the GCS test server');
+  const gcs = await startGcsProcess({ dir: join(work, 'gcs-data') });
+  await (await makeGcsClient(gcs)).createBucket('dvs-chunks');
+  const gcsProxy = await startCountingProxyProcess(gcs.url);
   try {
     const repo = gitRepo(join(work, 'repo'));
     const big = join(repo, 'big.bin');
@@ -123,24 +131,26 @@ async function pushes(work, size, log) {
     const remotes = [
       { name: 'local-packed', url: join(work, 'store-packed'), format: 'packed' },
       { name: 'local-loose', url: join(work, 'store-loose'), format: 'loose' },
-      ...(swift ? [{ name: 's3-packed', url: 's3://dvs-chunks/packed', format: 'packed', s3: true }] : []),
+      ...(swift ? [{ name: 's3-packed', url: 's3://dvs-chunks/packed', format: 'packed', proxy: s3Proxy }] : []),
+      { name: 'gcs-packed', url: 'gs://dvs-chunks/packed', format: 'packed', proxy: gcsProxy },
     ];
     for (const r of remotes) {
       dvs(['remote', 'add', '--format', r.format, r.name, r.url], { cwd: repo });
-      if (r.s3) {
-        dvs(['remote', 'modify', r.name, 'endpoint', proxy.url], { cwd: repo });
+      if (r.proxy) dvs(['remote', 'modify', r.name, 'endpoint', r.proxy.url], { cwd: repo });
+      if (r.proxy === s3Proxy && swift) {
         dvs(['remote', 'modify', '--local', r.name, 'access_key_id', swift.accessKeyId], { cwd: repo });
         dvs(['remote', 'modify', '--local', r.name, 'secret_access_key', swift.secretAccessKey], { cwd: repo });
-      } else dvs(['config', '--local', `remote.${r.name}.url`, r.url], { cwd: repo });
+      } else if (!r.proxy) dvs(['config', '--local', `remote.${r.name}.url`, r.url], { cwd: repo });
     }
     const push = async (r, what) => {
-      await proxy?.reset();
-      const before = r.s3 ? 0 : dirBytes(r.url);
+      await r.proxy?.reset();
+      const before = r.proxy ? 0 : dirBytes(r.url);
       log(`push (${what}) to ${r.name}`);
       const p = dvs(['push', '-r', r.name, '--json'], { cwd: repo });
       const out = JSON.parse(p.stdout);
-      const grew = r.s3 ? undefined : dirBytes(r.url) - before;
-      const requests = r.s3 ? await proxy.count() : undefined;
+      // Bytes sent: the remote's growth (local) or the request bodies counted on the wire.
+      const grew = r.proxy ? await r.proxy.bytesUp() : dirBytes(r.url) - before;
+      const requests = r.proxy ? await r.proxy.count() : undefined;
       return { p, out, grew, requests };
     };
     const first = {};
@@ -170,8 +180,10 @@ async function pushes(work, size, log) {
       }
     }
   } finally {
-    await proxy?.close();
+    await s3Proxy?.close();
+    await gcsProxy.close();
     await swift?.stop();
+    await gcs.stop();
   }
   return rows;
 }
