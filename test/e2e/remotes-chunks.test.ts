@@ -4,7 +4,7 @@
 // with SIGKILL leaves no chunk list naming missing chunks, and running it again finishes; a big manifest
 // stored as chunks is withdrawn (its list deleted) when a file it lists is lost.
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,10 +25,21 @@ async function ok(cwd: string, args: string[]) {
   return r;
 }
 
-/** A repository tracking `big.bin` of `size` random bytes, with a packed local remote as its default. */
+/**
+ * `size` bytes that look random to the chunker but are the same at every run (AES-CTR of zeros under a
+ * key made from `seed`): where the cut points fall depends on the bytes, and with fresh random bytes a
+ * run now and then drew chunks near the 1 MiB maximum around an edit, so the bytes a push sends varied
+ * from run to run.
+ */
+function seededBytes(size: number, seed: string): Buffer {
+  const key = createHash('sha256').update(seed).digest().subarray(0, 16);
+  return createCipheriv('aes-128-ctr', key, Buffer.alloc(16)).update(Buffer.alloc(size));
+}
+
+/** A repository tracking `big.bin` of `size` seeded random bytes, with a packed local remote as its default. */
 async function bigFileWithRemote(size: number): Promise<{ repo: string; store: string }> {
   const repo = gitRepo();
-  writeFileSync(join(repo, 'big.bin'), randomBytes(size));
+  writeFileSync(join(repo, 'big.bin'), seededBytes(size, `big-${size}`));
   await ok(repo, ['track', 'big.bin']);
   const store = join(tempDir(), 'store');
   await ok(repo, ['remote', 'add', '-d', '--format', 'packed', 'origin', store]);
@@ -191,7 +202,7 @@ describe('big files as chunks on a packed local remote', () => {
     git(repo, 'commit', '-q', '-m', 'v1');
 
     const before = storeBytes(store);
-    overwrite(join(repo, 'big.bin'), 6 * MiB, randomBytes(100 * 1024));
+    overwrite(join(repo, 'big.bin'), 6 * MiB, seededBytes(100 * 1024, 'edit'));
     await ok(repo, ['track', 'big.bin']);
     const second = json(await dvs(repo, ['push', '--json']));
     expect(second).toMatchObject({ uploaded: 1, failures: [] });
@@ -236,7 +247,7 @@ describe('big files as chunks on a packed local remote', () => {
     const v1 = sha(readFileSync(join(repo, 'big.bin')));
     const firstIndexes = packFiles(store).filter((n) => n.endsWith('.idx'));
     // Most of the file rewritten: the first push's index keeps a quarter of live chunks.
-    overwrite(join(repo, 'big.bin'), MiB, randomBytes(6 * MiB));
+    overwrite(join(repo, 'big.bin'), MiB, seededBytes(6 * MiB, 'rewrite'));
     await ok(repo, ['track', 'big.bin']);
     await ok(repo, ['push']);
     const v2 = sha(readFileSync(join(repo, 'big.bin')));
@@ -277,12 +288,12 @@ describe('big files as chunks on a packed GCS remote', () => {
     const proxy = await startCountingProxy(gcs.url);
     try {
       const repo = gitRepo();
-      writeFileSync(join(repo, 'big.bin'), randomBytes(12 * MiB));
+      writeFileSync(join(repo, 'big.bin'), seededBytes(12 * MiB, 'big-gcs'));
       await ok(repo, ['track', 'big.bin']);
       await ok(repo, ['remote', 'add', '-d', 'origin', `gs://dvs-chunks/r-${process.pid}`]);
       setDvsConfig(repo, { 'remote.origin.endpoint': proxy.url });
       await ok(repo, ['push']);
-      overwrite(join(repo, 'big.bin'), 6 * MiB, randomBytes(100 * 1024));
+      overwrite(join(repo, 'big.bin'), 6 * MiB, seededBytes(100 * 1024, 'edit'));
       await ok(repo, ['track', 'big.bin']);
       proxy.reset();
       const pushed = json(await dvs(repo, ['push', '--json']));
