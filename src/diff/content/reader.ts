@@ -120,14 +120,15 @@ export interface TextPiece {
 
 /** textChunks, with the ASCII bytes of each piece. */
 export async function* textPieces(ctx: ReadContext): AsyncGenerator<TextPiece> {
-  const raw = (await ctx.source.open()) as NodeJS.ReadableStream & Partial<Pick<Readable, 'destroy'>>;
-  const it = (raw as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  let first = await it.next();
-  // The magic number is two bytes; a stream may hand them over one at a time.
-  while (!first.done && first.value.length < 2) {
-    const next = await it.next();
-    if (next.done) break;
-    first = { done: false, value: Buffer.concat([first.value, next.value]) };
+  // Reused buffers when the source has them: every chunk is decoded before the next is read. Not for
+  // gzip, whose stream reads ahead: a gzipped source is opened again as a stream.
+  const reused = ctx.source.chunks !== undefined;
+  let opened = await openChunks(ctx.source, reused);
+  let { it, first } = opened;
+  if (reused && isGzip(first)) {
+    await opened.close();
+    opened = await openChunks(ctx.source, false);
+    ({ it, first } = opened);
   }
   async function* counted(): AsyncGenerator<Buffer> {
     for (let r = first; !r.done; r = await it.next()) {
@@ -137,7 +138,7 @@ export async function* textPieces(ctx: ReadContext): AsyncGenerator<TextPiece> {
   }
   let chunks: AsyncIterable<Buffer> = counted();
   let gunzip: Gunzip | undefined;
-  if (!first.done && first.value.length >= 2 && first.value[0] === 0x1f && first.value[1] === 0x8b) {
+  if (isGzip(first)) {
     gunzip = createGunzip({ chunkSize: 1 << 20 });
     // pipeline() destroys gunzip with the first error, which makes the loop below throw it.
     pipeline(Readable.from(counted()), gunzip, () => {});
@@ -164,8 +165,51 @@ export async function* textPieces(ctx: ReadContext): AsyncGenerator<TextPiece> {
     throw err;
   } finally {
     gunzip?.destroy();
-    raw.destroy?.();
+    await opened.close();
   }
+}
+
+/** The gzip magic number. */
+function isGzip(first: IteratorResult<Buffer>): boolean {
+  return !first.done && first.value.length >= 2 && first.value[0] === 0x1f && first.value[1] === 0x8b;
+}
+
+interface OpenedChunks {
+  it: AsyncIterator<Buffer>;
+  /** The first chunk, at least two bytes long unless the content is shorter (to see the magic number). */
+  first: IteratorResult<Buffer>;
+  /** Stop reading (leaving early destroys the stream, or ends the reused-buffer reads). */
+  close(): Promise<void>;
+}
+
+async function openChunks(source: ContentSource, reused: boolean): Promise<OpenedChunks> {
+  let close: () => Promise<void>;
+  let it: AsyncIterator<Buffer>;
+  if (reused) {
+    const gen = source.chunks!()[Symbol.asyncIterator]();
+    it = { next: async () => toBuffer(await gen.next()) };
+    close = async () => void (await gen.return?.(undefined));
+  } else {
+    const raw = (await source.open()) as NodeJS.ReadableStream & Partial<Pick<Readable, 'destroy'>>;
+    it = (raw as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    close = async () => void raw.destroy?.();
+  }
+  let first = await it.next();
+  // The magic number is two bytes; a stream may hand them over one at a time. They are copied before the
+  // next read, which may reuse their buffer.
+  while (!first.done && first.value.length < 2) {
+    const held = Buffer.from(first.value);
+    const next = await it.next();
+    first = { done: false, value: next.done ? held : Buffer.concat([held, next.value]) };
+    if (next.done) break;
+  }
+  return { it, first, close };
+}
+
+function toBuffer(r: IteratorResult<Uint8Array>): IteratorResult<Buffer> {
+  if (r.done) return r;
+  const v = r.value;
+  return { done: false, value: Buffer.isBuffer(v) ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength) };
 }
 
 /** Bytes of a UTF-8 sequence that starts with `lead`; 0 for a continuation byte. */

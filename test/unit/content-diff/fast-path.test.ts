@@ -4,7 +4,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { H1, H2, hashBytes, hashSpan } from '../../../src/diff/content/hash.js';
-import { diffContent, type ContentDiff } from '../../../src/diff/content/index.js';
+import { gzipSync } from 'node:zlib';
+import { diffContent, fileSource, type ContentDiff } from '../../../src/diff/content/index.js';
 import { PARTITIONS, PartitionLog, type Budget } from '../../../src/diff/content/partition-log.js';
 import { cleanupTempDirs, tempDir } from '../../helpers.js';
 import { source, write } from './fixtures.js';
@@ -75,6 +76,26 @@ describe('CSV fast path', () => {
     // Rows 1, 51, 101, ... changed their score, except where the score is empty (every 11th row).
     const changed = Array.from({ length: 12_000 }, (_, i) => i).filter((i) => i % 50 === 1 && i % 11 !== 0).length;
     expect(multiset.rowDiff).toMatchObject({ added: changed, removed: changed });
+  });
+
+  it('diffs the same reading a file into reused buffers as from a stream, and gzipped', async () => {
+    // Chunks of 4099 bytes in one buffer overwritten before each next chunk: records straddle them.
+    const before = table(12_000, 5, () => false);
+    const after = table(12_000, 5, (i) => i % 97 === 3);
+    const plain = [write(dir, 'r-a.csv', before), write(dir, 'r-b.csv', after)];
+    const gz = [write(dir, 'r-a.csv.gz', gzipSync(before)), write(dir, 'r-b.csv.gz', gzipSync(after))];
+    const run = (pair: string[], options: object, reused: boolean): Promise<ContentDiff> =>
+      diffContent(source(pair[0]!, { path: 'a.csv', chunk: 4099, reused }), source(pair[1]!, { path: 'b.csv', chunk: 4099, reused }), { parallel: false, rows: 3, ...options });
+    for (const options of [{}, { key: 'id' }]) {
+      const streamed = await run(plain, options, false);
+      expect(await run(plain, options, true)).toEqual(streamed);
+      // A gzipped file is recognised in the first chunk, then read again as a stream (gunzip reads ahead).
+      expect(await run(gz, options, true)).toEqual(streamed);
+    }
+    // The file source's own two 1 MB buffers, each reused (about 3.5 MB a version).
+    const big = [write(dir, 'big-a.csv', table(100_000, 5, () => false)), write(dir, 'big-b.csv', table(100_000, 5, (i) => i % 97 === 3))];
+    const streamed = await diffContent(source(big[0]!, { path: 'a.csv' }), source(big[1]!, { path: 'b.csv' }), { parallel: false, rows: 3 });
+    expect(await diffContent(await fileSource(big[0]!, 'a.csv'), await fileSource(big[1]!, 'b.csv'), { parallel: false, rows: 3 })).toEqual(streamed);
   });
 });
 

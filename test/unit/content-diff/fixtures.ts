@@ -10,9 +10,11 @@ export interface Counted extends ContentSource {
 
 /**
  * A source over a file. `chunk` sets the stream's chunk size (tiny chunks exercise records that straddle
- * chunk boundaries); `range: false` leaves out readRange; `path` overrides the logical path.
+ * chunk boundaries); `range: false` leaves out readRange; `path` overrides the logical path. `reused`:
+ * also chunks(), in one buffer that is overwritten with junk before every next chunk, so a reader that
+ * holds on to a chunk too long reads junk (the contract of ContentSource.chunks, at its strictest).
  */
-export function source(file: string, options: { chunk?: number; range?: boolean; path?: string } = {}): Counted {
+export function source(file: string, options: { chunk?: number; range?: boolean; path?: string; reused?: boolean } = {}): Counted {
   const bytes = readFileSync(file);
   const reads = { opens: 0, rangeCalls: 0, rangeBytes: 0 };
   const s: Counted = {
@@ -24,6 +26,19 @@ export function source(file: string, options: { chunk?: number; range?: boolean;
       return createReadStream(file, { highWaterMark: options.chunk ?? 64 * 1024 });
     },
   };
+  if (options.reused) {
+    const size = options.chunk ?? 64 * 1024;
+    s.chunks = async function* () {
+      reads.opens++;
+      const buffer = Buffer.alloc(size);
+      for (let at = 0; at < bytes.length; at += size) {
+        buffer.fill(0x7e);
+        const n = bytes.copy(buffer, 0, at, at + size);
+        yield buffer.subarray(0, n);
+      }
+      buffer.fill(0x7e);
+    };
+  }
   if (options.range !== false) {
     s.readRange = async (start, end) => {
       reads.rangeCalls++;
