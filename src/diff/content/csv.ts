@@ -386,6 +386,8 @@ class CsvRows {
       return;
     }
     const { short, long } = this.header;
+    if (short === 0 && long === 0) return;
+    // Only now: the first toLocaleString of a thread costs some 20 ms (ICU's start).
     const of = `${groupDigits(this.rowNumber)} rows`;
     if (short > 0) notes.push(`${where(this.ctx)}: ${groupDigits(short)} of ${of} have fewer fields than the header's ${this.header.length} (missing cells count as null)`);
     if (long > 0) notes.push(`${where(this.ctx)}: ${groupDigits(long)} of ${of} have more fields than the header's ${this.header.length} (extra cells go to column_N)`);

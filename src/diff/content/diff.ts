@@ -8,7 +8,7 @@ import { DvsError } from '../../errors.js';
 import { compareSummaries } from './compare.js';
 import { readCsv } from './csv.js';
 import { detectFormat } from './format.js';
-import { canScanInWorker, scanInWorker } from './parallel.js';
+import { canScanInWorker, ScanWorker } from './parallel.js';
 import { openParquet, type ParquetFile } from './parquet.js';
 import { Columns } from './reader.js';
 import { KeyTable, MultisetTable } from './rowdiff.js';
@@ -136,9 +136,17 @@ class PartitionDiff {
   }
 
   async run(): Promise<ContentDiff> {
-    await Promise.all([prefetchFooters(this.A), prefetchFooters(this.B)]);
-    if (this.rowLevel) await this.compareOnKnownColumns();
-    const { table, sa, sb } = this.A.files.length > 0 && canScanInWorker(this.B.files, this.options.parallel) ? await this.scanAtOnce() : await this.scanInTurn();
+    // The worker thread is started first, so that its start overlaps the reading of footers and headers.
+    const worker = this.A.files.length > 0 && canScanInWorker(this.B.files, this.options.parallel) ? new ScanWorker() : undefined;
+    let scans: Scans;
+    try {
+      await Promise.all([prefetchFooters(this.A), prefetchFooters(this.B)]);
+      if (this.rowLevel) await this.compareOnKnownColumns();
+      scans = worker ? await this.scanAtOnce(worker) : await this.scanInTurn();
+    } finally {
+      worker?.end();
+    }
+    const { table, sa, sb } = scans;
     for (const s of [sa, sb]) {
       this.errors.push(...s.summary.errors);
       this.notes.push(...s.summary.notes);
@@ -185,13 +193,13 @@ class PartitionDiff {
   });
 
   /** Both versions at once, `after` in a worker thread; each side gets half of the memory budget. */
-  private async scanAtOnce(): Promise<Scans> {
+  private async scanAtOnce(worker: ScanWorker): Promise<Scans> {
     const table = this.rowLevel ? newTable(this.key, this.budget / 2) : undefined;
     setSide(table, 0);
     const mode = !this.rowLevel ? 'none' : this.key === undefined ? 'multiset' : 'key';
     const [sa, b] = await Promise.all([
       scanSide(this.A.files, this.plan('before', this.A, { stats: true, consumer: table })),
-      scanInWorker(this.B.files, this.plan('after', this.B, { stats: true }), mode, this.budget / 2),
+      worker.scan(this.B.files, this.plan('after', this.B, { stats: true }), mode, this.budget / 2),
     ]);
     if (table && b.log) table.adoptSide(1, b.log);
     return { table, sa, sb: b.scan };

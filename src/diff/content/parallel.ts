@@ -44,34 +44,57 @@ export function canScanInWorker(files: SideFile[], force: boolean | undefined): 
   return force === true || files.reduce((n, f) => n + f.source.size, 0) >= PARALLEL_MIN_BYTES;
 }
 
-export function scanInWorker(
-  files: SideFile[],
-  plan: ScanPlan,
-  mode: WorkerInput['mode'],
-  budget: number,
-): Promise<{ scan: SideScan; log?: WorkerOutput['log'] }> {
-  const input: WorkerInput = {
-    files: files.map((f) => ({ file: f.source.file!, path: f.source.path, format: f.format })),
-    plan: { side: plan.side, stats: plan.stats, parquetRows: plan.parquetRows, key: plan.key, normalizeNumbers: plan.normalizeNumbers, compare: plan.compare ? [...plan.compare] : null },
-    mode,
-    budget,
-  };
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER, { workerData: input });
-    let done = false;
-    worker.on('message', (m: WorkerOutput | { type: 'progress'; event: ProgressEvent }) => {
-      if (m.type === 'progress') {
-        plan.onProgress?.(m.event);
-        return;
-      }
-      done = true;
+/**
+ * A worker thread started before its input is known: Node's start of a thread (some 60-90 ms, more on a
+ * busy machine) then overlaps the reading of footers and headers on this thread, instead of delaying
+ * the second version's scan and leaving this thread idle at the end. Give it its input with scan(), or
+ * end() it: a worker never given input would keep the process alive.
+ */
+export class ScanWorker {
+  private readonly worker = new Worker(WORKER);
+  private readonly done: Promise<WorkerOutput>;
+  private onProgress: ScanPlan['onProgress'];
+  private given = false;
+
+  constructor() {
+    this.done = new Promise((resolve, reject) => {
+      let finished = false;
+      this.worker.on('message', (m: WorkerOutput | { type: 'progress'; event: ProgressEvent }) => {
+        if (m.type === 'progress') {
+          this.onProgress?.(m.event);
+          return;
+        }
+        finished = true;
+        resolve(m);
+      });
+      this.worker.on('error', reject);
+      this.worker.on('exit', (code) => {
+        if (!finished) reject(new Error(`content diff worker exited with code ${code} before finishing`));
+      });
+    });
+    // Until scan() is called nobody awaits `done`: an early failure must not be an unhandled rejection.
+    this.done.catch(() => undefined);
+  }
+
+  scan(files: SideFile[], plan: ScanPlan, mode: WorkerInput['mode'], budget: number): Promise<{ scan: SideScan; log?: WorkerOutput['log'] }> {
+    const input: WorkerInput = {
+      files: files.map((f) => ({ file: f.source.file!, path: f.source.path, format: f.format })),
+      plan: { side: plan.side, stats: plan.stats, parquetRows: plan.parquetRows, key: plan.key, normalizeNumbers: plan.normalizeNumbers, compare: plan.compare ? [...plan.compare] : null },
+      mode,
+      budget,
+    };
+    this.onProgress = plan.onProgress;
+    this.given = true;
+    this.worker.postMessage(input);
+    return this.done.then((m) => {
       const columns = new Columns();
       for (const name of m.columns) columns.indexOf(name);
-      resolve({ scan: { summary: m.summary, columns, readable: m.readable }, log: m.log });
+      return { scan: { summary: m.summary, columns, readable: m.readable }, log: m.log };
     });
-    worker.on('error', reject);
-    worker.on('exit', (code) => {
-      if (!done) reject(new Error(`content diff worker exited with code ${code} before finishing`));
-    });
-  });
+  }
+
+  /** Stop the thread if it was never given its input (the diff failed or took another path before the scan). */
+  end(): void {
+    if (!this.given) void this.worker.terminate();
+  }
 }

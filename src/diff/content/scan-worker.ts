@@ -1,15 +1,17 @@
 /**
- * Worker thread entry: scans one version of a file (or partitioned directory) of local files and posts
- * back its summary, its columns and its row-hash log. See parallel.ts.
+ * Worker thread entry: waits for its input, scans one version of a file (or partitioned directory) of
+ * local files and posts back its summary, its columns and its row-hash log. See parallel.ts.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import { fileSource } from './file-source.js';
 import type { WorkerInput, WorkerOutput } from './parallel.js';
 import { KeyTable, MultisetTable } from './rowdiff.js';
 import { scanSide } from './scan.js';
 
-const input = workerData as WorkerInput;
 const port = parentPort!;
+// The input comes as a message rather than as workerData: the thread is started before its input is
+// known (parallel.ts), and this module's imports load meanwhile.
+const input = await new Promise<WorkerInput>((resolve) => port.once('message', resolve));
 const files = await Promise.all(input.files.map(async (f) => ({ source: await fileSource(f.file, f.path), format: f.format })));
 const table = input.mode === 'none' ? undefined : input.mode === 'key' ? new KeyTable(input.budget) : new MultisetTable(input.budget);
 const sideIndex = input.plan.side === 'before' ? 0 : 1;
