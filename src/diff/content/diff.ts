@@ -8,7 +8,7 @@ import { DvsError } from '../../errors.js';
 import { compareSummaries } from './compare.js';
 import { readCsv } from './csv.js';
 import { detectFormat } from './format.js';
-import { canScanInWorker, ScanWorker } from './parallel.js';
+import { canScanInWorker, takeScanWorker, type ScanWorker } from './parallel.js';
 import { openParquet, type ParquetFile } from './parquet.js';
 import { Columns } from './reader.js';
 import { KeyTable, MultisetTable } from './rowdiff.js';
@@ -137,7 +137,7 @@ class PartitionDiff {
 
   async run(): Promise<ContentDiff> {
     // The worker thread is started first, so that its start overlaps the reading of footers and headers.
-    const worker = this.A.files.length > 0 && canScanInWorker(this.B.files, this.options.parallel) ? new ScanWorker() : undefined;
+    const worker = this.A.files.length > 0 && canScanInWorker(this.B.files, this.options.parallel) ? takeScanWorker() : undefined;
     let scans: Scans;
     try {
       await Promise.all([prefetchFooters(this.A), prefetchFooters(this.B)]);

@@ -18,6 +18,7 @@ export { datasetTotals, fileStats, type TotalsEntry } from './totals.js';
 export { STATS_ENGINE_VERSION, type StatsKind, type StatsStore } from './stats-cache.js';
 export { groupTables, splitBySchema, tablePattern, type Grouping, type SchemaOf, type TableGroup } from './tables.js';
 export { sharedBins } from './sketches.js';
+export { prestartScanWorker } from './parallel.js';
 export { diffPartitions, summarize, DEFAULT_MAX_MEMORY_BYTES, DEFAULT_SAMPLE_ROWS, type SummarizeOptions } from './diff.js';
 
 /**

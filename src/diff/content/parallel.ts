@@ -48,8 +48,36 @@ export interface WorkerOutput {
 export function canScanInWorker(files: SideFile[], force: boolean | undefined): boolean {
   if (force === false || files.length === 0) return false;
   if (!files.every((f) => f.source.file !== undefined)) return false;
-  if (!import.meta.url.endsWith('.js') || !existsSync(fileURLToPath(WORKER))) return false;
+  if (!workerAvailable()) return false;
   return force === true || files.reduce((n, f) => n + f.source.size, 0) >= PARALLEL_MIN_BYTES;
+}
+
+/** Compiled JavaScript with the worker's file next to it (not a TypeScript test runner). */
+function workerAvailable(): boolean {
+  return import.meta.url.endsWith('.js') && existsSync(fileURLToPath(WORKER));
+}
+
+let spare: ScanWorker | undefined;
+
+/**
+ * Start a worker thread for a content diff that is about to come (`dvs diff --content`, before Git and
+ * the manifests are read): the next diff that scans in a worker takes it instead of starting one, so
+ * the thread's start (60-90 ms on an idle machine, more on a busy one) is over by then. An unused one
+ * does not keep the process alive.
+ */
+export function prestartScanWorker(): void {
+  if (spare === undefined && workerAvailable()) spare = new ScanWorker(false);
+}
+
+/** The prestarted worker if there is one (and it is still alive), else a new one. */
+export function takeScanWorker(): ScanWorker {
+  const w = spare;
+  spare = undefined;
+  if (w?.alive) {
+    w.keep();
+    return w;
+  }
+  return new ScanWorker();
 }
 
 /**
@@ -63,8 +91,12 @@ export class ScanWorker {
   private readonly done: Promise<WorkerOutput>;
   private onProgress: ScanPlan['onProgress'];
   private given = false;
+  /** The thread has not exited (a prestarted one may have failed to start). */
+  alive = true;
 
-  constructor() {
+  /** `keep` false: the thread does not keep the process alive until keep() (a prestarted spare). */
+  constructor(keep = true) {
+    this.worker.on('exit', () => (this.alive = false));
     this.done = new Promise((resolve, reject) => {
       let finished = false;
       this.worker.on('message', (m: WorkerOutput | { type: 'progress'; event: ProgressEvent }) => {
@@ -82,6 +114,8 @@ export class ScanWorker {
     });
     // Until scan() is called nobody awaits `done`: an early failure must not be an unhandled rejection.
     this.done.catch(() => undefined);
+    // After the listeners: adding one refs the thread again.
+    if (!keep) this.worker.unref();
   }
 
   scan(files: SideFile[], plan: ScanPlan, mode: WorkerInput['mode'], budget: number): Promise<{ scan: SideScan; log?: WorkerOutput['log'] }> {
@@ -99,6 +133,11 @@ export class ScanWorker {
       for (const name of m.columns) columns.indexOf(name);
       return { scan: { summary: m.summary, columns, readable: m.readable }, log: m.log };
     });
+  }
+
+  /** From now on the thread keeps the process alive, like any other. */
+  keep(): void {
+    this.worker.ref();
   }
 
   /** Stop the thread if it was never given its input (the diff failed or took another path before the scan). */

@@ -72,6 +72,10 @@ interface SideVersion extends DataVersion {
 export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<DiffResult> {
   const { repo } = ctx;
   const warnings: Warning[] = [];
+  // A content diff of big files scans the second version in a worker thread: started now, its start
+  // overlaps the reading of Git and the manifests below instead of delaying the scan. Awaited: the Git
+  // calls below block this thread, and the content engine would be loaded for the diff anyway.
+  if (options.content) (await import('../../diff/content/index.js')).prestartScanWorker();
   const revA = options.revA ?? 'HEAD';
   const a: DiffSide = { rev: revA, commit: await resolveRevision(repo.root, revA, { treeish: true }) };
   const b: DiffSide = options.revB !== undefined ? { rev: options.revB, commit: await resolveRevision(repo.root, options.revB, { treeish: true }) } : { rev: 'workspace' };

@@ -82,4 +82,13 @@ describe('parallel scan in a worker thread', () => {
     };
     expect((await both(pq('a.parquet', 1), pq('b.parquet', 2), { key: 'id' })).rowDiff!.added).toBe(1500);
   });
+
+  it('scans in a prestarted worker as in a new one', async () => {
+    const a = write(dir, 'p1.csv', 'id,v\n' + rows(5000, (i) => `${i},${i}`));
+    const b = write(dir, 'p2.csv', 'id,v\n' + rows(5000, (i) => `${i},${i % 9 === 0 ? -i : i}`));
+    parallel.prestartScanWorker();
+    expect((await both(a, b)).rowDiff).toMatchObject({ added: 555, removed: 555 });
+    parallel.prestartScanWorker();
+    expect((await both(a, b, { key: 'id' })).rowDiff).toMatchObject({ changed: 555 });
+  });
 });
