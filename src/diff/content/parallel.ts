@@ -60,13 +60,13 @@ function workerAvailable(): boolean {
 let spare: ScanWorker | undefined;
 
 /**
- * Start a worker thread for a content diff that is about to come (`dvs diff --content`, before Git and
- * the manifests are read): the next diff that scans in a worker takes it instead of starting one, so
- * the thread's start (60-90 ms on an idle machine, more on a busy one) is over by then. An unused one
- * does not keep the process alive.
+ * Start a worker thread for a content diff that is about to come (`dvs diff --content`, before the
+ * manifests are read), when its biggest version (`bytes`) is big enough to be scanned in one: the next
+ * diff that scans in a worker takes it instead of starting one, so the thread's start (60-90 ms on an
+ * idle machine, more on a busy one) is over by then. An unused one does not keep the process alive.
  */
-export function prestartScanWorker(): void {
-  if (spare === undefined && workerAvailable()) spare = new ScanWorker(false);
+export function prestartScanWorker(bytes: number): void {
+  if (bytes >= PARALLEL_MIN_BYTES && spare === undefined && workerAvailable()) spare = new ScanWorker(false);
 }
 
 /** The prestarted worker if there is one (and it is still alive), else a new one. */

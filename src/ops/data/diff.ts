@@ -72,10 +72,6 @@ interface SideVersion extends DataVersion {
 export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<DiffResult> {
   const { repo } = ctx;
   const warnings: Warning[] = [];
-  // A content diff of big files scans the second version in a worker thread: started now, its start
-  // overlaps the reading of Git and the manifests below instead of delaying the scan. Awaited: the Git
-  // calls below block this thread, and the content engine would be loaded for the diff anyway.
-  if (options.content) (await import('../../diff/content/index.js')).prestartScanWorker();
   const revA = options.revA ?? 'HEAD';
   const a: DiffSide = { rev: revA, commit: await resolveRevision(repo.root, revA, { treeish: true }) };
   const b: DiffSide = options.revB !== undefined ? { rev: options.revB, commit: await resolveRevision(repo.root, options.revB, { treeish: true }) } : { rev: 'workspace' };
@@ -109,6 +105,13 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
     for (const p of pending) {
       if (p.x) await parseSide(reader, p.x, `${p.x.pointerPath} at ${a.rev}`);
       if (p.y?.blob !== undefined) await parseSide(reader, p.y, `${p.y.pointerPath} at ${b.rev}`);
+    }
+    // A content diff of a big version scans it in a worker thread: started now, its start overlaps the
+    // reading of the manifests and the loading of the content engine instead of delaying the scan. Only
+    // for a version big enough to get one: an unused thread's start costs a small diff some 80 ms CPU.
+    if (options.content) {
+      const biggest = Math.max(0, ...pending.map((p) => p.y?.size ?? 0));
+      (await import('../../diff/content/index.js')).prestartScanWorker(biggest);
     }
     // Two versions of a big directory: only the part of their manifests that differs is read (a
     // content diff needs every file of both: it reads them whole).

@@ -86,9 +86,9 @@ describe('parallel scan in a worker thread', () => {
   it('scans in a prestarted worker as in a new one', async () => {
     const a = write(dir, 'p1.csv', 'id,v\n' + rows(5000, (i) => `${i},${i}`));
     const b = write(dir, 'p2.csv', 'id,v\n' + rows(5000, (i) => `${i},${i % 9 === 0 ? -i : i}`));
-    parallel.prestartScanWorker();
+    parallel.prestartScanWorker(parallel.PARALLEL_MIN_BYTES);
     expect((await both(a, b)).rowDiff).toMatchObject({ added: 555, removed: 555 });
-    parallel.prestartScanWorker();
+    parallel.prestartScanWorker(parallel.PARALLEL_MIN_BYTES);
     expect((await both(a, b, { key: 'id' })).rowDiff).toMatchObject({ changed: 555 });
   });
 });
