@@ -6,6 +6,7 @@ import { isReservedName } from '../base/paths.js';
 import { isWorkspaceTemp } from '../base/temp-names.js';
 import { stampOf, type FileStamp } from '../objects/hash.js';
 import { compareBytes, type Manifest } from '../objects/manifest.js';
+import { IGNORE_FILE } from '../repo/ignore.js';
 import type { Repo } from '../repo/repo.js';
 
 /** A file found inside a tracked directory in the workspace. */
@@ -89,7 +90,7 @@ function listFolder(repo: Repo, dataPath: string, relDir: string, found: Pick<Di
   } catch (err) {
     throw fromSystemError(err, join(dataPath, relDir), 'listing');
   }
-  const ignored = repo.ignore.matcher(relDir ? `${dataPath}/${relDir}` : dataPath);
+  const ignored = repo.ignore.matcher(relDir ? `${dataPath}/${relDir}` : dataPath, entries.some((e) => e.name === IGNORE_FILE));
   const undecodable = entries.some((e) => e.name.includes('\uFFFD')) ? namesNotUtf8(absDir) : undefined;
   for (const e of entries) {
     const rel = relDir ? `${relDir}/${e.name}` : e.name;
