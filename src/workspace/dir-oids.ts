@@ -1,11 +1,12 @@
+import { statSync } from 'node:fs';
 import { hashFiles, type HashFilesOptions, type HashFilesResult } from '../objects/hash-files.js';
 import type { FileStamp } from '../objects/hash.js';
 import { compareBytes, type Manifest, loadManifest } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
 import { createHash } from 'node:crypto';
-import { snapshotMatches, type DirectorySnapshot } from '../objects/snapshot.js';
+import { msOfNs, snapshotMatches, snapshotMatchesPlain, type DirectorySnapshot, type PlainStamp } from '../objects/snapshot.js';
 import type { Repo } from '../repo/repo.js';
-import { walkDirectory, type DirectoryScan, type ScannedFile } from './scan.js';
+import { walkDirectory, type DirectoryScan, type FileMaker, type ScannedFile } from './scan.js';
 
 export interface DirectoryOids extends HashFilesResult {
   /** The manifest the directory's snapshot was taken against (already parsed, for reuse). */
@@ -69,7 +70,7 @@ export function listingOf(files: ScannedFile[]): string {
   return createHash('sha256').update(listingText(files)).digest('hex');
 }
 
-function listingText(files: ScannedFile[]): string {
+function listingText(files: ReadonlyArray<{ rel: string; exec: boolean }>): string {
   let text = '';
   for (const f of files) text += (f.exec ? 'x' : '-') + f.rel + '\n';
   return text;
@@ -88,13 +89,23 @@ export function snapshotStillHolds(repo: Repo, dataPath: string, snap: Directory
   let i = 0;
   // walkDirectory gives the files in manifest order, so its runs, hashed one after another, hash the same
   // text as listingOf of the sorted list.
-  for (const run of walkDirectory(repo, dataPath, found)) {
+  for (const run of walkDirectory(repo, dataPath, found, plainFile)) {
     if (i + run.length > count) return false;
-    for (const f of run) if (!snapshotMatches(snap, i++, f.stamp)) return false;
+    for (const f of run) if (!snapshotMatchesPlain(snap, i++, f)) return false;
     listing.update(listingText(run));
   }
   return i === count && listing.digest('hex') === snap.listing;
 }
+
+/**
+ * A file as snapshotStillHolds needs it, from a plain stat: Node's stat with BigInt times builds some
+ * twenty BigInts per file, a sixth of the instructions of a status of 20,000 unchanged files.
+ */
+const plainFile: FileMaker<PlainStamp & { rel: string; exec: boolean }> = (_base, rel, abs, linked) => {
+  if (linked) return { rel, exec: (Number(linked.mode) & 0o100) !== 0, dev: Number(linked.dev), ino: Number(linked.ino), size: Number(linked.size), mtimeMs: msOfNs(linked.mtimeNs) };
+  const st = statSync(abs);
+  return { rel, exec: (st.mode & 0o100) !== 0, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+};
 
 /** The stamps of files that all have oids, in manifest order (what `setDirectory` records). */
 export function stampsOf(files: ScannedFile[], oids: Array<Oid | undefined>): Array<FileStamp> | undefined {
