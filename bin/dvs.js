@@ -1,7 +1,10 @@
 #!/usr/bin/env node
-import { accessSync, constants, mkdirSync, readFileSync, statSync } from 'node:fs';
-import module from 'node:module';
-import { join } from 'node:path';
+// Built-ins from process.getBuiltinModule, not `import`: an import of node:fs reads every export once,
+// which loads Node's stream code for the lazy ReadStream (see scripts/bundle.mjs, which does the same
+// for dvs's own bundle).
+const { accessSync, constants, mkdirSync, readFileSync, statSync } = process.getBuiltinModule('node:fs');
+const module = process.getBuiltinModule('node:module');
+const { join } = process.getBuiltinModule('node:path');
 
 const argv = process.argv.slice(2);
 // `dvs --version` answers before anything else loads: scripts and CI images call it to probe for dvs.
@@ -45,11 +48,29 @@ if (module.enableCompileCache && process.env.NODE_COMPILE_CACHE === undefined) {
 }
 
 // A reader that stops early (`dvs diff --json | head`) closes the pipe: end quietly, as Git does, rather
-// than with Node's stack trace for the unhandled EPIPE. Other stdout errors stay errors.
-for (const stream of [process.stdout, process.stderr]) {
+// than with Node's stack trace for the unhandled EPIPE. Other stdout errors stay errors. The handler is
+// attached when the stream is first used: Node makes process.stdout on first access, and for a pipe or a
+// terminal that loads its socket and stream modules (about a tenth of a Git hook's start-up), which a hook
+// that prints nothing need not pay.
+const quietOnEpipe = (stream) =>
   stream.on('error', (err) => {
     if (err.code !== 'EPIPE') throw err;
     process.exit(process.exitCode ?? 0);
+  });
+for (const name of ['stdout', 'stderr']) {
+  const made = Object.getOwnPropertyDescriptor(process, name);
+  if (!made?.get || !made.configurable) {
+    quietOnEpipe(process[name]);
+    continue;
+  }
+  Object.defineProperty(process, name, {
+    configurable: true,
+    enumerable: made.enumerable,
+    get() {
+      const stream = quietOnEpipe(made.get.call(process));
+      Object.defineProperty(process, name, { configurable: true, enumerable: made.enumerable, writable: true, value: stream });
+      return stream;
+    },
   });
 }
 

@@ -55,7 +55,8 @@ export async function execute(def: CommandDef<any, any>, args: GlobalArgs & Reco
   } else if (args.md === true && rendered.md !== undefined) {
     process.stdout.write(rendered.md);
   } else if (!args.quiet) {
-    process.stdout.write(rendered.text);
+    // Nothing to say writes nothing: a Git hook with nothing to do never makes process.stdout (bin/dvs.js).
+    if (rendered.text) process.stdout.write(rendered.text);
     for (const note of rendered.notes ?? []) process.stderr.write(note + '\n');
   } else {
     for (const note of rendered.notes ?? []) if (note.startsWith('dvs: error:')) process.stderr.write(note + '\n');

@@ -38,14 +38,18 @@ export class ProgressRenderer {
   private last?: ProgressEvent;
   private lastLine = 0;
 
+  /** Whether stderr is a terminal: asked at the first event shown, since making process.stderr costs (bin/dvs.js). */
+  private terminal?: boolean;
+
   static enabled(json: boolean, quiet: boolean): boolean {
-    return !json && !quiet && process.stderr.isTTY === true && process.env.CI !== 'true';
+    return !json && !quiet && process.env.CI !== 'true';
   }
 
   readonly listener: ProgressListener = (event) => {
     this.last = event;
     const now = Date.now();
     if (now - this.started < QUIET_MS) return;
+    if (!(this.terminal ??= process.stderr.isTTY === true)) return;
     if (this.spinner && terminalColumns() < MIN_SPINNER_COLUMNS) this.dropSpinner(); // resized to nothing
     if (this.spinner) {
       this.spinner.text = this.text(event);

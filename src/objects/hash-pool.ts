@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { HashResult } from './hash.js';
 import type { StoreMode, StoredFile } from './store-file.js';
 
@@ -27,6 +27,9 @@ export class HashPool {
   private readonly workers: Worker[] = [];
 
   constructor(size = defaultPoolSize()) {
+    // Loaded here, not imported: a status that reads no file (all vouched for by the stat cache) loads
+    // this module for hashFiles but starts no thread, and node:worker_threads costs it milliseconds.
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
     for (let i = 0; i < size; i++) {
       // A small young generation: a hashing thread allocates little, and each MB here is resident in
       // every thread (peak memory of track on 100,000 files is a target).

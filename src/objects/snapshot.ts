@@ -17,6 +17,42 @@ export interface DirectorySnapshot {
   mtimes: BigInt64Array;
 }
 
+/** A file's stamp as a plain stat gives it (no BigInt): mtime in ms, as Node computes `mtimeMs`. */
+export interface PlainStamp {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+const NS_PER_S = 1_000_000_000n;
+
+/**
+ * A time in ns as Node's plain stat gives it in ms: seconds × 1e3 + nanoseconds / 1e6, in floating point
+ * (lib/internal/fs/utils.js, msFromTimeSpec), with the nanoseconds in [0, 1e9) as POSIX keeps them.
+ */
+export function msOfNs(ns: bigint): number {
+  let sec = ns / NS_PER_S;
+  let nsec = ns % NS_PER_S;
+  if (nsec < 0n) {
+    nsec += NS_PER_S;
+    sec -= 1n;
+  }
+  return Number(sec) * 1e3 + Number(nsec) / 1e6;
+}
+
+/**
+ * Whether file `i` of a snapshot has this plain stamp. The mtime is compared in Node's ms (a double:
+ * about 0.24 µs apart at today's dates) rather than in ns. That is as safe: a snapshot vouches only for
+ * files last modified at least the racy window (0.1 s) before it was taken (stat-cache.ts), so a later
+ * write cannot land within 0.24 µs of the recorded time; only a program setting the old time back on
+ * purpose could, and that one could set it to the nanosecond too.
+ */
+export function snapshotMatchesPlain(snap: DirectorySnapshot, i: number, stamp: PlainStamp): boolean {
+  const k = 3 * i;
+  return snap.numbers[k + 2] === stamp.size && snap.numbers[k + 1] === stamp.ino && snap.numbers[k] === stamp.dev && msOfNs(snap.mtimes[i]) === stamp.mtimeMs;
+}
+
 /** Whether file `i` of a snapshot has exactly this stamp. */
 export function snapshotMatches(snap: DirectorySnapshot, i: number, stamp: FileStamp): boolean {
   const k = 3 * i;

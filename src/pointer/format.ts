@@ -74,6 +74,65 @@ export function pointerSource(where: string): TextSource {
 
 /** Parse a pointer's text. `where` is the pointer's path, used in every message. */
 export function parsePointer(text: string, where: string): Pointer {
+  return parseCanonicalPointer(text, where) ?? parsePointerDocument(text, where);
+}
+
+/** A line of a pointer as dvs writes it: a known key, one space, a value that can only be valid. */
+const CANONICAL_LINE = /^(version|kind|oid|size|files|exec|append_only): (1|file|dir|sha256:[0-9a-f]{64}|true|false|0|[1-9][0-9]{0,14})$/;
+const CANONICAL_VALUE: Record<string, RegExp> = {
+  version: /^1$/,
+  kind: /^(file|dir)$/,
+  oid: /^sha256:/,
+  size: /^[0-9]+$/,
+  files: /^[0-9]+$/,
+  exec: /^(true|false)$/,
+  append_only: /^(true|false)$/,
+};
+
+/**
+ * A pointer exactly as dvs writes it (printable-ASCII comment lines, known keys, valid values, each once),
+ * read without the YAML library: loading and running it is most of what a status or a hook spends on a
+ * pointer. Anything else, even valid YAML meaning the same, returns undefined and takes the full parse,
+ * which also gives the error messages. The YAML document (kept for rewriting) is parsed when first asked.
+ */
+function parseCanonicalPointer(text: string, where: string): Pointer | undefined {
+  if (text.length > 4096) return undefined;
+  const values = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (line === '' || /^#[ -~]*$/.test(line)) continue;
+    const m = CANONICAL_LINE.exec(line);
+    if (!m || values.has(m[1]) || !CANONICAL_VALUE[m[1]].test(m[2])) return undefined;
+    values.set(m[1], m[2]);
+  }
+  const kind = values.get('kind') as DataKind | undefined;
+  const oid = values.get('oid');
+  const size = values.get('size');
+  const files = values.get('files');
+  const appendOnly = values.get(APPEND_ONLY_KEY) === 'true';
+  if (!values.has('version') || !kind || !oid || !size || (kind === 'dir' && !files) || (appendOnly && kind !== 'dir')) return undefined;
+  const fields: PointerData = { kind, oid: parseOidField(oid, where), size: Number(size) };
+  if (kind === 'dir') fields.files = Number(files);
+  else fields.exec = values.get('exec') === 'true';
+  if (appendOnly) fields.appendOnly = true;
+  let doc: Document | undefined;
+  const pointer = Object.defineProperty(fields, 'doc', {
+    enumerable: true,
+    get: () => (doc ??= parseYamlSafely(text, pointerSource(where)).doc),
+  }) as Pointer;
+  canonicalKeys.set(pointer, new Set(values.keys()));
+  return pointer;
+}
+
+/** The keys of pointers read by parseCanonicalPointer, so that asking for one does not parse the YAML. */
+const canonicalKeys = new WeakMap<Pointer, ReadonlySet<string>>();
+
+/** Whether the pointer's file has this top-level key (for keys dvs reads elsewhere, such as lineage). */
+export function pointerHasKey(pointer: Pointer, key: string): boolean {
+  return canonicalKeys.get(pointer)?.has(key) ?? pointer.doc.has(key);
+}
+
+/** parsePointer through the YAML library: any valid YAML, and a precise message for what is not valid. */
+export function parsePointerDocument(text: string, where: string): Pointer {
   const source = pointerSource(where);
   const { doc, lines } = parseYamlSafely(text, source);
   const { isMap, isNode } = yaml();

@@ -2,7 +2,7 @@ import { readdirSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { DvsError, errnoCode, fromSystemError } from '../errors.js';
 import { writeFileAtomic } from '../base/atomic.js';
-import type { IgnoreRules } from '../repo/ignore.js';
+import { IGNORE_FILE, type IgnoreRules } from '../repo/ignore.js';
 import { dataPathProblem, type PathGuard } from '../base/paths.js';
 import { readTextFile } from '../base/safe-yaml.js';
 import { isWorkspaceTemp } from '../base/temp-names.js';
@@ -79,7 +79,7 @@ export function findPointers(root: string, ignore: IgnoreRules, guard: PathGuard
       throw fromSystemError(err, dirRel || '.', 'listing');
     }
     const names = new Set(entries.map((e) => e.name));
-    const ignored = ignore.matcher(dirRel);
+    const ignored = ignore.matcher(dirRel, names.has(IGNORE_FILE));
     for (const e of entries) {
       const rel = dirRel ? `${dirRel}/${e.name}` : e.name;
       if (e.isDirectory()) {

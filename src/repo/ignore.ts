@@ -29,10 +29,16 @@ export class IgnoreRules {
 
   constructor(private readonly root: string) {}
 
-  private rulesFor(dirRel: string): RuleSet | null {
+  private rulesFor(dirRel: string, hasFile?: boolean): RuleSet | null {
     let rules = this.byDir.get(dirRel);
     if (rules !== undefined) return rules;
     rules = null;
+    // A folder the caller has just listed without a .dvsignore in it: no read (a failed open costs an
+    // error object with its stack, paid in every folder of a directory of thousands).
+    if (hasFile === false) {
+      this.byDir.set(dirRel, rules);
+      return rules;
+    }
     try {
       const text = readFileSync(join(this.root, dirRel, IGNORE_FILE), 'utf8');
       const patterns = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
@@ -62,12 +68,13 @@ export class IgnoreRules {
   /**
    * A matcher for the entries of one directory (repository-relative, '' for the root). The applicable
    * rule sets and each one's path prefix are worked out once per directory, not once per file.
+   * `hasIgnoreFile`: whether the directory itself holds a .dvsignore, when the caller has just listed it.
    */
-  matcher(dirRel: string): DirectoryMatcher {
+  matcher(dirRel: string, hasIgnoreFile?: boolean): DirectoryMatcher {
     const parts = dirRel === '' ? [] : dirRel.split('/');
     const tests: DirectoryMatcher[] = [];
     for (let i = 0; i <= parts.length; i++) {
-      const set = this.rulesFor(parts.slice(0, i).join('/'));
+      const set = this.rulesFor(parts.slice(0, i).join('/'), i === parts.length ? hasIgnoreFile : undefined);
       if (!set) continue;
       const names = set.names;
       if (names) {

@@ -6,7 +6,7 @@ import type { Oid } from '../objects/oid.js';
 import { snapshotMatches, type SnapshotBuilder } from '../objects/snapshot.js';
 import type { Repo } from '../repo/repo.js';
 import type { CompareOptions, FileChanges, WorkspaceComparison } from './comparison.js';
-import { walkDirectory, type ScannedFile } from './scan.js';
+import { scannedFile, walkDirectory, type ScannedFile } from './scan.js';
 
 /** Files whose fate waits for their oid, hashed this many at a time (memory: the batch, not the directory). */
 const BATCH = 4096;
@@ -66,7 +66,7 @@ export async function compareDirectoryStream(repo: Repo, dataPath: string, oid: 
   };
   const cursor = new ManifestCursor(repo.cache, oid, dataPath);
   try {
-    for (const run of walkDirectory(repo, dataPath, found)) {
+    for (const run of walkDirectory(repo, dataPath, found, scannedFile)) {
       for (const file of run) {
         listing.add(file);
         let entry = cursor.peek();

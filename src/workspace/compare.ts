@@ -1,7 +1,7 @@
 import { lstatSync, statSync } from 'node:fs';
 import { errnoCode } from '../errors.js';
 import { hashFiles } from '../objects/hash-files.js';
-import { directoryOids, listingOf, snapshotCoversAll, stampsOf } from './dir-oids.js';
+import { directoryOids, listingOf, snapshotStillHolds, stampsOf } from './dir-oids.js';
 import { mergeEntries, serializeManifest, type Manifest, type ManifestEntry, loadManifest, STREAM_ABOVE } from '../objects/manifest.js';
 import { sha256Hex, stampOf } from '../objects/hash.js';
 import type { Pointer } from '../pointer/format.js';
@@ -36,13 +36,14 @@ export async function compareWorkspace(repo: Repo, dataPath: string, pointer: Po
   if (options.changesOnly && repo.cache.has(pointer.oid) && (repo.cache.sizeOf(pointer.oid) ?? 0) > (options.streamAbove ?? STREAM_ABOVE)) {
     return compareDirectoryStream(repo, dataPath, pointer.oid, options);
   }
+  const snap = options.state.getDirectory(dataPath);
+  if (snap?.manifest === pointer.oid) {
+    // Same files, same stamps as when the directory last matched its pointer: nothing else to read.
+    const found = { warnings: [], temps: [] };
+    if (snapshotStillHolds(repo, dataPath, snap, found)) return { workspace: 'unchanged', currentOid: pointer.oid, ...found };
+  }
   const scan = scanDirectory(repo, dataPath);
   const listing = listingOf(scan.files);
-  const snap = options.state.getDirectory(dataPath);
-  if (snap?.manifest === pointer.oid && snapshotCoversAll(snap, scan.files, listing)) {
-    // Same files, same stamps as when the directory last matched its pointer: nothing else to read.
-    return { workspace: 'unchanged', currentOid: pointer.oid, warnings: scan.warnings, temps: scan.temps };
-  }
   const r = await directoryOids(repo, dataPath, scan.files, { state: options.state, onProgress: options.onProgress });
   const manifest = manifestOf(scan.files, r.oids);
   const result: WorkspaceComparison = { workspace: 'modified', current: { files: scan.files, oids: r.oids, manifest }, warnings: scan.warnings, temps: scan.temps };

@@ -1,11 +1,12 @@
+import { statSync } from 'node:fs';
 import { hashFiles, type HashFilesOptions, type HashFilesResult } from '../objects/hash-files.js';
 import type { FileStamp } from '../objects/hash.js';
 import { compareBytes, type Manifest, loadManifest } from '../objects/manifest.js';
 import type { Oid } from '../objects/oid.js';
 import { createHash } from 'node:crypto';
-import { snapshotMatches, type DirectorySnapshot } from '../objects/snapshot.js';
+import { msOfNs, snapshotMatches, snapshotMatchesPlain, type DirectorySnapshot, type PlainStamp } from '../objects/snapshot.js';
 import type { Repo } from '../repo/repo.js';
-import type { ScannedFile } from './scan.js';
+import { walkDirectory, type DirectoryScan, type FileMaker, type ScannedFile } from './scan.js';
 
 export interface DirectoryOids extends HashFilesResult {
   /** The manifest the directory's snapshot was taken against (already parsed, for reuse). */
@@ -66,17 +67,45 @@ export async function directoryOids(repo: Repo, dataPath: string, files: Scanned
  */
 export function listingOf(files: ScannedFile[]): string {
   // One string, one update: 100,000 small updates cost more than the hashing itself.
-  let text = '';
-  for (const f of files) text += (f.exec ? 'x' : '-') + f.rel + '\n';
-  return createHash('sha256').update(text).digest('hex');
+  return createHash('sha256').update(listingText(files)).digest('hex');
 }
 
-/** Whether the snapshot vouches for every file: same listing, same stamps, in the same order. */
-export function snapshotCoversAll(snap: DirectorySnapshot, files: ScannedFile[], listing: string): boolean {
-  if (snap.listing !== listing || snap.numbers.length !== files.length * 3) return false;
-  for (let i = 0; i < files.length; i++) if (!snapshotMatches(snap, i, files[i].stamp)) return false;
-  return true;
+function listingText(files: ReadonlyArray<{ rel: string; exec: boolean }>): string {
+  let text = '';
+  for (const f of files) text += (f.exec ? 'x' : '-') + f.rel + '\n';
+  return text;
 }
+
+/**
+ * Whether a tracked directory still holds exactly what its snapshot recorded (the same file list and
+ * executable bits, the same stamps, in the same order), found by walking it one folder at a time without keeping its files: holding
+ * 100,000 file records alive until the end is what made the garbage collector the biggest cost of a
+ * status that finds nothing changed. Stops at the first difference; warnings and temp files met on the
+ * way go to `found`.
+ */
+export function snapshotStillHolds(repo: Repo, dataPath: string, snap: DirectorySnapshot, found: Pick<DirectoryScan, 'warnings' | 'temps'>): boolean {
+  const count = snap.numbers.length / 3;
+  const listing = createHash('sha256');
+  let i = 0;
+  // walkDirectory gives the files in manifest order, so its runs, hashed one after another, hash the same
+  // text as listingOf of the sorted list.
+  for (const run of walkDirectory(repo, dataPath, found, plainFile)) {
+    if (i + run.length > count) return false;
+    for (const f of run) if (!snapshotMatchesPlain(snap, i++, f)) return false;
+    listing.update(listingText(run));
+  }
+  return i === count && listing.digest('hex') === snap.listing;
+}
+
+/**
+ * A file as snapshotStillHolds needs it, from a plain stat: Node's stat with BigInt times builds some
+ * twenty BigInts per file, a sixth of the instructions of a status of 20,000 unchanged files.
+ */
+const plainFile: FileMaker<PlainStamp & { rel: string; exec: boolean }> = (_base, rel, abs, linked) => {
+  if (linked) return { rel, exec: (Number(linked.mode) & 0o100) !== 0, dev: Number(linked.dev), ino: Number(linked.ino), size: Number(linked.size), mtimeMs: msOfNs(linked.mtimeNs) };
+  const st = statSync(abs);
+  return { rel, exec: (st.mode & 0o100) !== 0, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+};
 
 /** The stamps of files that all have oids, in manifest order (what `setDirectory` records). */
 export function stampsOf(files: ScannedFile[], oids: Array<Oid | undefined>): Array<FileStamp> | undefined {

@@ -41,15 +41,29 @@ interface StoredEntry {
 
 export class PlacedRecord {
   private changed = false;
+  /** Every stored entry checked and converted: made on first need of more than one entry. */
+  private checked?: Map<string, PlacedEntry>;
 
   private constructor(
     private readonly file: string,
-    private readonly entries: Map<string, PlacedEntry>,
+    /** The stored entries as read: a hook that looks up one path of thousands converts only that one. */
+    private readonly stored: Record<string, unknown>,
   ) {}
 
   static load(repo: Repo): PlacedRecord {
     const file = join(repo.paths.tmp, FILE_NAME);
-    return new PlacedRecord(file, readEntries(file));
+    return new PlacedRecord(file, readStored(file));
+  }
+
+  private get entries(): Map<string, PlacedEntry> {
+    if (!this.checked) {
+      this.checked = new Map();
+      for (const [path, raw] of Object.entries(this.stored)) {
+        const entry = entryOf(raw);
+        if (entry && path.length > 0) this.checked.set(path, entry);
+      }
+    }
+    return this.checked;
   }
 
   get size(): number {
@@ -57,7 +71,8 @@ export class PlacedRecord {
   }
 
   get(path: string): PlacedEntry | undefined {
-    return this.entries.get(path);
+    if (this.checked) return this.checked.get(path);
+    return path.length > 0 && Object.hasOwn(this.stored, path) ? entryOf(this.stored[path]) : undefined;
   }
 
   paths(): string[] {
@@ -65,7 +80,7 @@ export class PlacedRecord {
   }
 
   record(path: string, entry: PlacedEntry): void {
-    const old = this.entries.get(path);
+    const old = this.get(path);
     if (old && old.kind === entry.kind && old.oid === entry.oid && sameStamp(old.stamp, entry.stamp)) return;
     this.entries.set(path, entry);
     this.changed = true;
@@ -128,21 +143,17 @@ export function sameStamp(a: FileStamp | undefined, b: FileStamp | undefined): b
   return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
 }
 
-function readEntries(file: string): Map<string, PlacedEntry> {
-  const entries = new Map<string, PlacedEntry>();
+/** The stored entries, unchecked (entryOf checks each when it is used); none when absent or corrupt. */
+function readStored(file: string): Record<string, unknown> {
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    return entries; // absent or corrupt: nothing is known to be dvs's
+    return {}; // absent or corrupt: nothing is known to be dvs's
   }
   const stored = (parsed as { version?: unknown; entries?: unknown } | null)?.entries;
-  if ((parsed as { version?: unknown }).version !== VERSION || typeof stored !== 'object' || stored === null) return entries;
-  for (const [path, raw] of Object.entries(stored as Record<string, unknown>)) {
-    const entry = entryOf(raw);
-    if (entry && path.length > 0) entries.set(path, entry);
-  }
-  return entries;
+  if ((parsed as { version?: unknown } | null)?.version !== VERSION || typeof stored !== 'object' || stored === null || Array.isArray(stored)) return {};
+  return stored as Record<string, unknown>;
 }
 
 /** One stored entry, or undefined when any field is not what dvs writes (such an entry is dropped). */

@@ -6,6 +6,7 @@ import { isReservedName } from '../base/paths.js';
 import { isWorkspaceTemp } from '../base/temp-names.js';
 import { stampOf, type FileStamp } from '../objects/hash.js';
 import { compareBytes, type Manifest } from '../objects/manifest.js';
+import { IGNORE_FILE } from '../repo/ignore.js';
 import type { Repo } from '../repo/repo.js';
 
 /** A file found inside a tracked directory in the workspace. */
@@ -25,6 +26,18 @@ export class ScannedFile {
   }
 }
 
+/**
+ * How a listed file becomes an item of a scan: `abs` is stat'ed (following a link: the data is what it
+ * points to); `linked` is that stat when the listing already took it (a symbolic link). Errors go up.
+ */
+export type FileMaker<F> = (base: string, rel: string, abs: string, linked?: BigIntStats) => F;
+
+/** The usual item: a ScannedFile with its exact stamp (mtime in ns). */
+export const scannedFile: FileMaker<ScannedFile> = (base, rel, abs, linked) => {
+  const st = linked ?? statSync(abs, { bigint: true });
+  return new ScannedFile(base, rel, stampOf(st), (Number(st.mode) & 0o100) !== 0);
+};
+
 export interface DirectoryScan {
   files: ScannedFile[];
   warnings: Warning[];
@@ -40,7 +53,7 @@ export interface DirectoryScan {
 export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
   const scan: DirectoryScan = { files: [], warnings: [], temps: [] };
   const walk = (relDir: string) => {
-    for (const item of listFolder(repo, dataPath, relDir, scan)) {
+    for (const item of listFolder(repo, dataPath, relDir, scan, scannedFile)) {
       if (typeof item === 'string') walk(item);
       else scan.files.push(item);
     }
@@ -57,10 +70,10 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
  * "path/" (so that "a-b" and "a.txt" come before the files of folder "a", and "a0" after them, as in byte
  * order of whole paths). Warnings and temp files go to `found` as they are met.
  */
-export function* walkDirectory(repo: Repo, dataPath: string, found: Pick<DirectoryScan, 'warnings' | 'temps'>): Generator<ScannedFile[], void, void> {
-  function* walk(relDir: string): Generator<ScannedFile[], void, void> {
-    let run: ScannedFile[] = [];
-    for (const item of inPathOrder(listFolder(repo, dataPath, relDir, found))) {
+export function* walkDirectory<F extends { rel: string }>(repo: Repo, dataPath: string, found: Pick<DirectoryScan, 'warnings' | 'temps'>, make: FileMaker<F>): Generator<F[], void, void> {
+  function* walk(relDir: string): Generator<F[], void, void> {
+    let run: F[] = [];
+    for (const item of inPathOrder(listFolder(repo, dataPath, relDir, found, make))) {
       if (typeof item !== 'string') {
         run.push(item);
         continue;
@@ -78,10 +91,10 @@ export function* walkDirectory(repo: Repo, dataPath: string, found: Pick<Directo
  * One folder of a tracked directory, in the order the system lists it (stat in that order costs less
  * than in name order): its files, and the paths (relative to the tracked directory) of its folders.
  */
-function listFolder(repo: Repo, dataPath: string, relDir: string, found: Pick<DirectoryScan, 'warnings' | 'temps'>): Array<ScannedFile | string> {
+function listFolder<F>(repo: Repo, dataPath: string, relDir: string, found: Pick<DirectoryScan, 'warnings' | 'temps'>, make: FileMaker<F>): Array<F | string> {
   const { warnings, temps } = found;
   const base = join(repo.root, dataPath);
-  const items: Array<ScannedFile | string> = [];
+  const items: Array<F | string> = [];
   const absDir = relDir ? join(repo.root, dataPath, relDir) : join(repo.root, dataPath);
   let entries: Dirent[];
   try {
@@ -89,7 +102,7 @@ function listFolder(repo: Repo, dataPath: string, relDir: string, found: Pick<Di
   } catch (err) {
     throw fromSystemError(err, join(dataPath, relDir), 'listing');
   }
-  const ignored = repo.ignore.matcher(relDir ? `${dataPath}/${relDir}` : dataPath);
+  const ignored = repo.ignore.matcher(relDir ? `${dataPath}/${relDir}` : dataPath, entries.some((e) => e.name === IGNORE_FILE));
   const undecodable = entries.some((e) => e.name.includes('\uFFFD')) ? namesNotUtf8(absDir) : undefined;
   for (const e of entries) {
     const rel = relDir ? `${relDir}/${e.name}` : e.name;
@@ -135,11 +148,10 @@ function listFolder(repo: Repo, dataPath: string, relDir: string, found: Pick<Di
       continue;
     }
     try {
-      st ??= statSync(abs, { bigint: true });
+      items.push(make(base, rel, abs, st));
     } catch (err) {
       throw fromSystemError(err, `${dataPath}/${rel}`, 'reading');
     }
-    items.push(new ScannedFile(base, rel, stampOf(st), (Number(st.mode) & 0o100) !== 0));
   }
   return items;
 }
@@ -148,7 +160,7 @@ function listFolder(repo: Repo, dataPath: string, relDir: string, found: Pick<Di
  * A folder's files and folders in the order their paths take in a manifest: a folder sorts as its path
  * followed by "/", since every path below it continues that way.
  */
-function inPathOrder(items: Array<ScannedFile | string>): Array<ScannedFile | string> {
+function inPathOrder<F extends { rel: string }>(items: Array<F | string>): Array<F | string> {
   return items.sort((a, b) => compareBytes(typeof a === 'string' ? `${a}/` : a.rel, typeof b === 'string' ? `${b}/` : b.rel));
 }
 

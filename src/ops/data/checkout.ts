@@ -53,7 +53,9 @@ export async function checkout(ctx: OpContext, options: CheckoutOptions = {}): P
   if (targets.length === 0 && !(wholeRepository && hasPlacedRecord(repo))) return result;
   return repo.withLock({ ...ctx.lock, command: 'dvs checkout' }, async () => {
     const state = await repo.statCache();
-    state.preload();
+    // Many targets: one read of every stamp beats a query each (a directory's files are preloaded by
+    // hashFiles when it needs them). A hook syncing one pointer makes one query.
+    if (targets.length > 64) state.preload();
     try {
       const plan = await planCheckout(repo, targets, { state, force: options.force, relink: options.relink });
       const applied = await applyCheckoutPlan(repo, plan, { state, onProgress: ctx.onProgress });

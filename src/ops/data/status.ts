@@ -3,7 +3,7 @@ import type { Warning } from '../../events.js';
 import type { ObjectCache } from '../../objects/cache.js';
 import type { Manifest } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
-import type { DataKind } from '../../pointer/format.js';
+import { pointerHasKey, type DataKind, type Pointer } from '../../pointer/format.js';
 import { readPointer } from '../../pointer/io.js';
 import type { OpContext } from '../context.js';
 import type { FileChanges, WorkspaceStatus } from '../../workspace/compare.js';
@@ -124,7 +124,7 @@ export async function status(ctx: OpContext, options: StatusOptions = {}): Promi
  * Whether a pointer carries a lineage record, without loading the lineage modules (the key is
  * LINEAGE_KEY of lineage/record.ts): repositories without lineage pay nothing.
  */
-const hasLineage = (pointer: { doc: { has(key: string): boolean } }) => pointer.doc.has('lineage');
+const hasLineage = (pointer: Pointer) => pointerHasKey(pointer, 'lineage');
 
 function statusChanges(c: FileChanges): StatusChanges {
   const changes: StatusChanges = { added: c.added, deleted: c.removed, modified: c.modified };

@@ -3,7 +3,7 @@ import { relative, sep } from 'node:path';
 import { DvsError, isDvsError } from '../../errors.js';
 import type { Warning } from '../../events.js';
 import type { Oid } from '../../objects/oid.js';
-import { dataPathOf, isPointerPath, pointerPathOf, type Pointer } from '../../pointer/format.js';
+import { dataPathOf, isPointerPath, pointerHasKey, pointerPathOf, type Pointer } from '../../pointer/format.js';
 import { readPointer } from '../../pointer/io.js';
 import { readTextFile } from '../../base/safe-yaml.js';
 import { ownedBy, paramsFromText, parseParamsSpec } from '../../lineage/params-file.js';
@@ -63,7 +63,7 @@ export async function openChain(ctx: OpContext, targets: string[], rev: string |
   const { repo } = ctx;
   if (targets.length === 0 && rev !== undefined) throw new DvsError('NO_TARGETS', 'Name the datasets to rebuild from that revision: dvs repro --rev <rev> <path>...', { hint: 'dvs repro --rev run-41 data/train.csv' });
   // Without targets: every tracked dataset that records how it was made, as `dvc repro` does.
-  if (targets.length === 0) targets = selectTargets(repo, ctx.cwd, undefined).targets.map((t) => t.ref.pointerPath).filter((p) => readPointer(repo.root, p).doc.has('lineage'));
+  if (targets.length === 0) targets = selectTargets(repo, ctx.cwd, undefined).targets.map((t) => t.ref.pointerPath).filter((p) => pointerHasKey(readPointer(repo.root, p), 'lineage'));
   const source = await PointerSource.open(repo, rev);
   try {
     const found: Array<{ path: string; pointer: Pointer }> = [];

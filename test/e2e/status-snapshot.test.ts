@@ -1,0 +1,105 @@
+import { chmodSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readPointer } from '../../dist/pointer/io.js';
+import { Repo } from '../../dist/repo/repo.js';
+import { compareWorkspace } from '../../dist/workspace/compare.js';
+import { cleanupTempDirs, dvsOk, git, gitRepo } from '../helpers.js';
+
+afterAll(cleanupTempDirs);
+
+// A status of a directory that matches its pointer is answered by its snapshot (the stamps of its files
+// in manifest order, and the hash of its file list) without keeping a record per file
+// (workspace/dir-oids.ts, snapshotStillHolds). These tests make changes that keep every file's stamp,
+// so that only the file list can tell them, and check the answer against a comparison made with no
+// snapshot at all. They load the built modules (dist/): the hash pool starts workers from there.
+
+const past = new Date(Date.now() - 3600_000);
+const NAMES = ['a-b', 'a.txt', 'a/x', 'a/y/z', 'a0', 'b/a.b/c', 'b/a/c', 'é', 'z/\u{1F600}', 'z/\uFFFD-no'];
+
+function write(root: string, rel: string, text: string): void {
+  const abs = join(root, 'data', rel);
+  mkdirSync(dirname(abs), { recursive: true });
+  writeFileSync(abs, text);
+  utimesSync(abs, past, past); // older than the racy window: the snapshot vouches for it
+}
+
+async function trackedRepo(): Promise<string> {
+  const repo = gitRepo();
+  for (let i = 0; i < 300; i++) write(repo, `d${i % 7}/f${String(i).padStart(3, '0')}.bin`, `file ${i}\n`);
+  for (const rel of NAMES) write(repo, rel, `named ${rel}\n`);
+  await dvsOk(repo, ['track', 'data']);
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'data');
+  return repo;
+}
+
+/** The comparison with the snapshot in place, then the same with the state cache gone (every file read). */
+async function withAndWithout(root: string) {
+  const open = async () => {
+    const repo = Repo.open(root);
+    const state = await repo.statCache();
+    try {
+      const hasSnapshot = state.getDirectory('data') !== undefined;
+      const result = await compareWorkspace(repo, 'data', readPointer(repo.root, 'data.dvs'), { state });
+      return { hasSnapshot, result };
+    } finally {
+      state.close();
+    }
+  };
+  const snap = await open();
+  rmSync(join(root, '.dvs', 'tmp'), { recursive: true, force: true });
+  const fresh = await open();
+  expect(snap.hasSnapshot).toBe(true);
+  expect(fresh.hasSnapshot).toBe(false);
+  const none = { added: [], removed: [], modified: [], modeOnly: [] };
+  const shape = (r: typeof snap.result) => ({ workspace: r.workspace, currentOid: r.currentOid, changes: r.changes ?? none, temps: r.temps ?? [], warnings: r.warnings.map((w) => w.path).sort() });
+  expect(shape(snap.result)).toEqual(shape(fresh.result));
+  return snap.result;
+}
+
+describe('status from a directory snapshot', () => {
+  it('answers "unchanged" from the snapshot alone, reading no file', async () => {
+    const repo = await trackedRepo();
+    const r = await withAndWithout(repo);
+    expect(r.workspace).toBe('unchanged');
+    // The full comparison hands back the files it listed; the snapshot check keeps none.
+    expect(r.current).toBeUndefined();
+  });
+
+  it('sees changes that keep every stamp: a rename in place, an executable bit, a name swap', async () => {
+    const repo = await trackedRepo();
+    await withAndWithout(repo); // the snapshot is current
+    // A rename keeps the file's inode, size and mtime; between its neighbours it keeps its place too.
+    renameSync(join(repo, 'data', 'd3/f003.bin'), join(repo, 'data', 'd3/f003a.bin'));
+    let r = await withAndWithout(repo);
+    expect(r.changes).toMatchObject({ added: ['d3/f003a.bin'], removed: ['d3/f003.bin'] });
+
+    await dvsOk(repo, ['track', 'data']);
+    await withAndWithout(repo);
+    chmodSync(join(repo, 'data', 'a.txt'), 0o755); // ctime changes, the stamp (mtime, size, inode) does not
+    r = await withAndWithout(repo);
+    expect(r.changes).toMatchObject({ modified: ['a.txt'], modeOnly: ['a.txt'] });
+
+    await dvsOk(repo, ['track', 'data']);
+    await withAndWithout(repo);
+    // Two files of one size trade names: the same set of stamps, in another order.
+    renameSync(join(repo, 'data', 'd1/f001.bin'), join(repo, 'data', 'swap'));
+    renameSync(join(repo, 'data', 'd1/f008.bin'), join(repo, 'data', 'd1/f001.bin'));
+    renameSync(join(repo, 'data', 'swap'), join(repo, 'data', 'd1/f008.bin'));
+    r = await withAndWithout(repo);
+    expect(r.changes).toMatchObject({ modified: ['d1/f001.bin', 'd1/f008.bin'] });
+  }, 60_000);
+
+  it('sees a file added, a file removed, an empty folder made and a temp file left', async () => {
+    const repo = await trackedRepo();
+    await withAndWithout(repo);
+    write(repo, 'z/new', 'new\n');
+    rmSync(join(repo, 'data', 'b/a/c'));
+    mkdirSync(join(repo, 'data', 'empty'));
+    writeFileSync(join(repo, 'data', 'a', '.x.dvs-tmp-1234'), 'left by a killed checkout');
+    const r = await withAndWithout(repo);
+    expect(r.changes!.added).toContain('z/new');
+    expect(r.changes!.removed).toEqual(['b/a/c']);
+  });
+});
