@@ -91,6 +91,23 @@ describe('status from a directory snapshot', () => {
     expect(r.changes).toMatchObject({ modified: ['d1/f001.bin', 'd1/f008.bin'] });
   }, 60_000);
 
+  it('a .dvsignore inside the tracked directory applies below it, and only there', async () => {
+    const repo = gitRepo();
+    write(repo, 'keep.log', 'top\n');
+    write(repo, 'sub/a.bin', 'a\n');
+    write(repo, 'sub/skip.log', 'ignored\n');
+    write(repo, 'sub/deep/skip.log', 'ignored too\n');
+    write(repo, 'sub/.dvsignore', '*.log\n');
+    await dvsOk(repo, ['track', 'data']);
+    // keep.log, sub/a.bin and sub/.dvsignore itself: not the two skip.log
+    expect(readPointer(repo, 'data.dvs').files).toBe(3);
+    expect((await withAndWithout(repo)).workspace).toBe('unchanged');
+    write(repo, 'sub/new.log', 'still ignored\n');
+    expect((await withAndWithout(repo)).workspace).toBe('unchanged');
+    write(repo, 'new.log', 'not ignored up here\n');
+    expect((await withAndWithout(repo)).changes!.added).toEqual(['new.log']);
+  });
+
   it('sees a file added, a file removed, an empty folder made and a temp file left', async () => {
     const repo = await trackedRepo();
     await withAndWithout(repo);
