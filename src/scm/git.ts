@@ -183,11 +183,18 @@ export async function changedPointersBetween(root: string, a: string, b: string)
   return changed;
 }
 
+/** An object as `git cat-file --batch` gives it. */
+interface GitObject {
+  oid: string;
+  type: string;
+  body: Buffer;
+}
+
 /** A long-lived `git cat-file --batch`: many blobs, one process. */
 export class BlobReader {
   private child?: ChildProcessWithoutNullStreams;
   private buffer: Buffer = Buffer.alloc(0);
-  private waiting: Array<{ resolve: (b: Buffer | undefined) => void; reject: (e: Error) => void }> = [];
+  private waiting: Array<{ resolve: (o: GitObject | undefined) => void; reject: (e: Error) => void }> = [];
 
   constructor(private readonly root: string) {}
 
@@ -215,26 +222,43 @@ export class BlobReader {
       const nl = this.buffer.indexOf(10);
       if (nl < 0) return;
       const header = this.buffer.subarray(0, nl).toString();
-      if (header.endsWith(' missing')) {
+      // "<name> missing" or "<name> ambiguous": no object, no body.
+      if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
         this.buffer = this.buffer.subarray(nl + 1);
         this.waiting.shift()!.resolve(undefined);
         continue;
       }
-      const size = Number(header.split(' ')[2]);
+      const [oid, type, sizeText] = header.split(' ');
+      const size = Number(sizeText);
       if (this.buffer.length < nl + 1 + size + 1) return;
       const body = Buffer.from(this.buffer.subarray(nl + 1, nl + 1 + size));
       this.buffer = this.buffer.subarray(nl + 1 + size + 1);
-      this.waiting.shift()!.resolve(body);
+      this.waiting.shift()!.resolve({ oid, type, body });
     }
   }
 
-  /** The object's bytes, or undefined when Git does not have it. `spec` is a blob id or `rev:path`. */
-  read(spec: string): Promise<Buffer | undefined> {
+  private object(spec: string): Promise<GitObject | undefined> {
     const child = this.start();
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
       child.stdin.write(spec + '\n');
     });
+  }
+
+  /** The object's bytes, or undefined when Git does not have it. `spec` is a blob id or `rev:path`. */
+  async read(spec: string): Promise<Buffer | undefined> {
+    return (await this.object(spec))?.body;
+  }
+
+  /**
+   * The commit a revision names (`HEAD~1`, a branch, `:/message`, …), through this same process instead
+   * of a `git rev-parse` of its own (each Git process costs milliseconds to start); undefined when it
+   * names no commit, or cannot be sent on one line: resolveRevision then decides, with its messages.
+   */
+  async commitOf(rev: string): Promise<string | undefined> {
+    if (rev === '' || /[\n\r\0]/.test(rev)) return undefined;
+    const o = await this.object(`${rev}^{commit}`);
+    return o?.type === 'commit' && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(o.oid) ? o.oid : undefined;
   }
 
   close(): void {

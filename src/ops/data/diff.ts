@@ -73,15 +73,17 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
   const { repo } = ctx;
   const warnings: Warning[] = [];
   const revA = options.revA ?? 'HEAD';
-  const a: DiffSide = { rev: revA, commit: await resolveRevision(repo.root, revA, { treeish: true }) };
-  const b: DiffSide = options.revB !== undefined ? { rev: options.revB, commit: await resolveRevision(repo.root, options.revB, { treeish: true }) } : { rev: 'workspace' };
-  const narrowing = (options.targets ?? []).map((t) => repo.resolve(ctx.cwd, t.replace(/\/+$/, '')).rel);
-  await checkTargetsExist(ctx, narrowing, options.targets ?? [], [a.commit!, ...(b.commit ? [b.commit] : [])]);
-  const inScope = (dataPath: string) =>
-    narrowing.length === 0 || narrowing.some((t) => t === dataPath || dataPath.startsWith(t + '/') || t.startsWith(dataPath + '/'));
-
+  // One `git cat-file --batch` resolves the revisions and reads the pointers' blobs.
   const reader = new BlobReader(repo.root);
   try {
+    const commitOf = async (rev: string) => (await reader.commitOf(rev)) ?? (await resolveRevision(repo.root, rev, { treeish: true }));
+    const a: DiffSide = { rev: revA, commit: await commitOf(revA) };
+    const b: DiffSide = options.revB !== undefined ? { rev: options.revB, commit: await commitOf(options.revB) } : { rev: 'workspace' };
+    const narrowing = (options.targets ?? []).map((t) => repo.resolve(ctx.cwd, t.replace(/\/+$/, '')).rel);
+    await checkTargetsExist(ctx, narrowing, options.targets ?? [], [a.commit!, ...(b.commit ? [b.commit] : [])]);
+    const inScope = (dataPath: string) =>
+      narrowing.length === 0 || narrowing.some((t) => t === dataPath || dataPath.startsWith(t + '/') || t.startsWith(dataPath + '/'));
+
     const pending: Array<{ path: string; x?: SideVersion; y?: SideVersion }> = [];
     if (b.commit) {
       // Two commits: Git lists the pointers that differ, with their blobs; nothing else is read.
