@@ -51,6 +51,11 @@ export class Pack {
       const packHead = readExactly(packFd, 0, 12, packSize);
       if (packHead.toString('latin1', 0, 4) !== 'PACK' || ![2, 3].includes(packHead.readUInt32BE(4))) throw new GitObjectError('not a pack');
       if (packHead.readUInt32BE(8) !== count) throw new GitObjectError('pack and index disagree');
+      // As Git does on opening a pack: the index names the pack's checksum, so a truncated or replaced
+      // pack is refused here rather than read.
+      if (packSize < 12 + HASH || !readExactly(packFd, packSize - HASH, HASH, packSize).equals(readExactly(idxFd, idxSize - TRAILER, HASH, idxSize))) {
+        throw new GitObjectError('pack does not match its index');
+      }
       return new Pack(idxFd, packFd, count, fanout, idxSize, packSize);
     } catch (err) {
       closeSync(idxFd);
