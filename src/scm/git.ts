@@ -154,35 +154,6 @@ export async function pointersAtCommit(root: string, commit: string, under?: str
   return entries;
 }
 
-export interface ChangedPointer {
-  path: string;
-  /** Blob before (absent when added) and after (absent when deleted). */
-  oldBlob?: string;
-  newBlob?: string;
-}
-
-const ZERO_OID = /^0+$/;
-
-/**
- * Pointer files that differ between two commits, with their blob ids, from one `git diff --raw`: the
- * cheap way to find what changed between two refs without listing either tree.
- */
-export async function changedPointersBetween(root: string, a: string, b: string): Promise<ChangedPointer[]> {
-  const out = runGitSync(root, ['diff', '--raw', '-z', '--no-renames', '--no-abbrev', a, b, '--']);
-  const fields = out.split('\0');
-  const changed: ChangedPointer[] = [];
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const meta = fields[i].split(' ');
-    const path = fields[i + 1];
-    if (!path.endsWith('.dvs') || path.endsWith('/.dvs') || path === '.dvs' || path.startsWith('.dvs/')) continue;
-    const oldBlob = meta[2];
-    const newBlob = meta[3];
-    // A mode of 000000 marks the side where the file does not exist; submodules and links are not pointers.
-    changed.push({ path, oldBlob: ZERO_OID.test(oldBlob) ? undefined : oldBlob, newBlob: ZERO_OID.test(newBlob) ? undefined : newBlob });
-  }
-  return changed;
-}
-
 /** An object as `git cat-file --batch` gives it. */
 interface GitObject {
   oid: string;

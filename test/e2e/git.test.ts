@@ -137,6 +137,26 @@ describe('hooks keep the data in step with the ref', () => {
     expect(sw.stderr).toContain('dvs: warning: 1 file not checked out: objects missing from the cache; run `dvs pull` to fetch them');
   });
 
+  it('the data follows checkouts in a linked worktree (its .git is a file naming the gitdir)', async () => {
+    const repo = await installed();
+    writeTree(repo, { 'data/a.csv': 'a1\n', 'model.bin': 'm1' });
+    await trackAndCommit(repo, ['data', 'model.bin'], 'v1');
+    git(repo, 'checkout', '-q', '-b', 'feature');
+    writeTree(repo, { 'data/a.csv': 'a2\n', 'model.bin': 'm2' });
+    await trackAndCommit(repo, ['data', 'model.bin'], 'v2');
+    git(repo, 'checkout', '-q', 'main');
+    const wt = join(tempDir('dvs-wt-'), 'wt');
+    git(repo, 'worktree', 'add', '-q', '--detach', wt, 'main');
+    // The worktree shares the main checkout's cache (ignored by Git, so set in the worktree's own config).
+    writeFileSync(join(wt, '.dvs/config.local'), `cache:\n  dir: ${JSON.stringify(join(repo, '.dvs/cache'))}\n`);
+    git(wt, 'checkout', '-q', '--detach', 'feature');
+    expect(read(wt, 'model.bin')).toBe('m2');
+    expect(read(wt, 'data/a.csv')).toBe('a2\n');
+    git(wt, 'checkout', '-q', '--detach', 'main');
+    expect(read(wt, 'model.bin')).toBe('m1');
+    expect(read(wt, 'data/a.csv')).toBe('a1\n');
+  });
+
   it('git pull of a commit that changed a pointer updates the data', async () => {
     const upstream = await installed();
     writeTree(upstream, { 'data/a.csv': 'a1\n' });

@@ -2,13 +2,18 @@ import { existsSync, lstatSync, rmSync } from 'node:fs';
 import { isDvsError } from '../../errors.js';
 import { dataPathOf, isPointerPath, parsePointer, type Pointer } from '../../pointer/format.js';
 import type { Repo } from '../../repo/repo.js';
-import { BlobReader, changedPointersBetween, runGit } from '../../scm/git.js';
+import { changedPointersBetween } from '../../scm/changed-pointers.js';
 import type { OpContext } from '../context.js';
 import type { HookOptions, HookResult } from './hook-result.js';
 import { isDirectory, workspacePointers, type Target } from '../../workspace/targets.js';
 
 // A hook with nothing to do (the usual branch switch) must cost almost nothing: what only syncing data
-// needs (checkout, the workspace comparison, manifests, the stat cache) is imported when there is some.
+// needs (checkout, the workspace comparison, manifests, the stat cache) is imported when there is some,
+// and so is scm/git.ts (node:child_process): the post-checkout diff is read without starting Git.
+
+async function runGit(cwd: string, args: string[]): Promise<string> {
+  return (await import('../../scm/git.js')).runGit(cwd, args);
+}
 
 const NULL_SHA = /^0+$/;
 
@@ -194,6 +199,7 @@ async function removeOrphanedData(ctx: OpContext, result: HookResult, oldRev: st
   const { countMissing } = await import('../data/status.js');
   const { loadManifest } = await import('../../objects/manifest.js');
   const { updatePlaced } = await import('../../workspace/placed.js');
+  const { BlobReader } = await import('../../scm/git.js');
   const reader = new BlobReader(repo.root);
   const state = await repo.statCache();
   try {
