@@ -41,7 +41,8 @@ export function renderErrorsDoc(errorCodes, warningCodes, exitCodes) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { ERROR_CODES, WARNING_CODES } = await import('../dist/error-codes.js');
+  const { errorCodes, WARNING_CODES } = await import('../dist/error-codes.js');
+  const ERROR_CODES = errorCodes();
   const { EXIT } = await import('../dist/cli/exit-codes.js');
   writeFileSync(new URL('../docs/errors.md', import.meta.url), renderErrorsDoc(ERROR_CODES, WARNING_CODES, EXIT));
   console.log('wrote docs/errors.md');

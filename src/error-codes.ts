@@ -47,7 +47,12 @@ const parsed = (what: string, file: string) => ({
 const prefixed = <P extends string, T extends Record<string, CodeSpec>>(prefix: P, table: T) =>
   Object.fromEntries(Object.entries(table).map(([k, v]) => [`${prefix}_${k}`, v])) as { [K in keyof T & string as `${P}_${K}`]: T[K] };
 
-export const ERROR_CODES = spec({
+/**
+ * The table, made when first asked for (errorCodes): some 300 entries whose making is a measurable part
+ * of a Git hook's start-up, and a command that succeeds never needs them.
+ */
+const codeTable = () =>
+  spec({
   // Command line
   USAGE: { kind: 'usage', when: 'A command is called with the wrong arguments or flags.' },
   UNKNOWN_OPTION: { kind: 'usage', when: 'A flag the command does not have.' },
@@ -260,10 +265,17 @@ export const ERROR_CODES = spec({
   IMPORT_MODIFIED: { kind: 'conflict', when: '`dvs update` would replace imported data that was changed here and is not saved (use --force).' },
 });
 
-export type ErrorCode = keyof typeof ERROR_CODES;
+export type ErrorCode = keyof ReturnType<typeof codeTable>;
+
+let codes: ReturnType<typeof codeTable> | undefined;
+
+/** Every error code with its kind and when it happens. */
+export function errorCodes(): ReturnType<typeof codeTable> {
+  return (codes ??= codeTable());
+}
 
 export function kindOf(code: ErrorCode): ErrorKind {
-  return ERROR_CODES[code].kind;
+  return errorCodes()[code].kind;
 }
 
 /**

@@ -4,6 +4,8 @@
  * `dvs <verb> --json` prints; failures are thrown as DvsError with the CLI's `code` and `exitCode`.
  * Nothing here prints or exits. docs/api.md is the reference.
  */
+import { errorCodes } from '../error-codes.js';
+
 export { open, read, list, getUrl, type ReadOptions, type DataEntry } from './data.js';
 export {
   init,
@@ -35,7 +37,9 @@ export { get, importData, update, locks, type SourceOptions } from './sharing.js
 export type { CommonOptions } from './invoke.js';
 export { DvsError, isDvsError, type ErrorCode, type ErrorKind, type DvsErrorOptions } from '../errors.js';
 export { RemoteError, type RemoteReason } from '../remotes/errors.js';
-export { ERROR_CODES, WARNING_CODES, EXIT_STATUS_OF_KIND } from '../error-codes.js';
+export { WARNING_CODES, EXIT_STATUS_OF_KIND } from '../error-codes.js';
+/** Every error code with its kind and when it happens (docs/errors.md). */
+export const ERROR_CODES = errorCodes();
 export type { ProgressEvent, ProgressListener, ProgressPhase, Warning } from '../events.js';
 
 export type * from './outputs.js';

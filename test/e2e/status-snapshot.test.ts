@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readPointer } from '../../dist/pointer/io.js';
@@ -90,6 +90,41 @@ describe('status from a directory snapshot', () => {
     r = await withAndWithout(repo);
     expect(r.changes).toMatchObject({ modified: ['d1/f001.bin', 'd1/f008.bin'] });
   }, 60_000);
+
+  it('keeps the snapshot in a file of its own; a torn or foreign one is no snapshot', async () => {
+    const repo = await trackedRepo();
+    await withAndWithout(repo);
+    await withAndWithout(repo); // the second run found a snapshot (asserted inside), written by the first
+    const dir = join(repo, '.dvs', 'tmp', 'snapshots');
+    const [name] = readdirSync(dir);
+    const file = join(dir, name);
+    const whole = readFileSync(file);
+    expect(whole.subarray(0, 20).toString()).toBe('dvs-snapshot 1\ndata\n');
+    const check = async () => {
+      const r = Repo.open(repo);
+      const state = await r.statCache();
+      try {
+        return state.getDirectory('data');
+      } finally {
+        state.close();
+      }
+    };
+    expect((await check())?.mtimes.length).toBe(300 + NAMES.length);
+    writeFileSync(file, whole.subarray(0, whole.length - 7)); // torn: not a whole number of stamps
+    expect(await check()).toBeUndefined();
+    writeFileSync(file, Buffer.concat([Buffer.from('dvs-snapshot 1\nother\n'), whole.subarray(20)])); // another directory's
+    expect(await check()).toBeUndefined();
+    // With no snapshot the comparison reads the files, finds them unchanged and records one again.
+    rmSync(file);
+    const r = Repo.open(repo);
+    const state = await r.statCache();
+    try {
+      expect((await compareWorkspace(r, 'data', readPointer(r.root, 'data.dvs'), { state })).workspace).toBe('unchanged');
+    } finally {
+      state.close();
+    }
+    expect(readFileSync(file)).toEqual(whole);
+  });
 
   it('a .dvsignore inside the tracked directory applies below it, and only there', async () => {
     const repo = gitRepo();

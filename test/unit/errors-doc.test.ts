@@ -4,7 +4,9 @@ import { describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain ES module of the project's scripts, without types
 import { renderErrorsDoc } from '../../scripts/errors-doc.mjs';
 import { EXIT } from '../../src/cli/exit-codes.js';
-import { ERROR_CODES, WARNING_CODES } from '../../src/error-codes.js';
+import { errorCodes, WARNING_CODES } from '../../src/error-codes.js';
+
+const ERROR_CODES = errorCodes();
 import { DvsError } from '../../src/errors.js';
 import { PROJECT } from '../helpers.js';
 
