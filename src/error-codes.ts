@@ -265,7 +265,9 @@ const codeTable = () =>
   IMPORT_MODIFIED: { kind: 'conflict', when: '`dvs update` would replace imported data that was changed here and is not saved (use --force).' },
 });
 
-export type ErrorCode = keyof ReturnType<typeof codeTable>;
+/** The table's type, under the name the JSON Schemas' generator reads the codes from (scripts/schemas.mjs). */
+declare const ERROR_CODES: ReturnType<typeof codeTable>;
+export type ErrorCode = keyof typeof ERROR_CODES;
 
 let codes: ReturnType<typeof codeTable> | undefined;
 
