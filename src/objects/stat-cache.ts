@@ -1,9 +1,8 @@
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../base/atomic.js';
-import { sha256Hex } from './hash.js';
 import { openSqlite, type SqlDatabase, type SqlStatement } from './sqlite.js';
-import type { FileStamp } from './hash.js';
+import { sha256Hex, type FileStamp } from './hash.js';
 import { SnapshotBuilder, STAMP_BYTES, type DirectorySnapshot } from './snapshot.js';
 import type { Oid } from './oid.js';
 import type { ValidManifests } from './manifest.js';

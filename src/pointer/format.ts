@@ -77,14 +77,16 @@ export function parsePointer(text: string, where: string): Pointer {
   return parseCanonicalPointer(text, where) ?? parsePointerDocument(text, where);
 }
 
-/** A line of a pointer as dvs writes it: a known key, one space, a value that can only be valid. */
-const CANONICAL_LINE = /^(version|kind|oid|size|files|exec|append_only): (1|file|dir|sha256:[0-9a-f]{64}|true|false|0|[1-9][0-9]{0,14})$/;
+/** A line of a pointer as dvs writes it: a key, one space, a value (judged by CANONICAL_VALUE). */
+const CANONICAL_LINE = /^([a-z_]+): (\S+)$/;
+/** The keys dvs writes, each with the only values the quick reading takes. */
 const CANONICAL_VALUE: Record<string, RegExp> = {
   version: /^1$/,
   kind: /^(file|dir)$/,
-  oid: /^sha256:/,
-  size: /^[0-9]+$/,
-  files: /^[0-9]+$/,
+  oid: /^sha256:[0-9a-f]{64}$/,
+  // A safe integer written plainly (no sign, no leading zero, at most 15 digits).
+  size: /^(0|[1-9][0-9]{0,14})$/,
+  files: /^(0|[1-9][0-9]{0,14})$/,
   exec: /^(true|false)$/,
   append_only: /^(true|false)$/,
 };
@@ -101,7 +103,7 @@ function parseCanonicalPointer(text: string, where: string): Pointer | undefined
   for (const line of text.split('\n')) {
     if (line === '' || /^#[ -~]*$/.test(line)) continue;
     const m = CANONICAL_LINE.exec(line);
-    if (!m || values.has(m[1]) || !CANONICAL_VALUE[m[1]].test(m[2])) return undefined;
+    if (!m || values.has(m[1]) || !Object.hasOwn(CANONICAL_VALUE, m[1]) || !CANONICAL_VALUE[m[1]].test(m[2])) return undefined;
     values.set(m[1], m[2]);
   }
   const kind = values.get('kind') as DataKind | undefined;

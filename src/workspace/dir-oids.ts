@@ -78,10 +78,10 @@ function listingText(files: ReadonlyArray<{ rel: string; exec: boolean }>): stri
 
 /**
  * Whether a tracked directory still holds exactly what its snapshot recorded (the same file list and
- * executable bits, the same stamps, in the same order), found by walking it one folder at a time without keeping its files: holding
- * 100,000 file records alive until the end is what made the garbage collector the biggest cost of a
- * status that finds nothing changed. Stops at the first difference; warnings and temp files met on the
- * way go to `found`.
+ * executable bits, the same stamps, in the same order), found by walking it one folder at a time
+ * without keeping its files: holding 100,000 file records alive until the end is what made the garbage
+ * collector the biggest cost of a status that finds nothing changed. Stops at the first difference;
+ * warnings and temp files met on the way go to `found`.
  */
 export function snapshotStillHolds(repo: Repo, dataPath: string, snap: DirectorySnapshot, found: Pick<DirectoryScan, 'warnings' | 'temps'>): boolean {
   const count = snap.numbers.length / 3;
