@@ -2,6 +2,7 @@ import { lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { errnoCode } from '../errors.js';
 import { writeFileAtomic } from '../base/atomic.js';
+import { indexEntriesUnder } from './git-index.js';
 
 /**
  * What Git tracks under `.dvs/`. A clone may carry anything there, but only the files dvs itself commits
@@ -10,8 +11,10 @@ import { writeFileAtomic } from '../base/atomic.js';
  * local part that Git tracks came from someone else, and dvs must not take it for the user's own:
  * see docs/security.md.
  *
- * Asking Git costs a process (~10 ms), so the answer is kept in the Git directory (never written by a
- * clone or a checkout) under the stamp of Git's index, and asked again only when the index changed.
+ * The answer comes from Git's index, read directly (src/repo/git-index.ts): asking `git ls-files` costs a
+ * process, and a checkout rewrites the index every time, so a Git hook would always pay for one. It is
+ * kept in the Git directory (never written by a clone or a checkout) under the stamp of the index, and
+ * read again only when the index changed. An index the reader is not sure of is left to Git.
  */
 
 /** Paths under `.dvs/` a repository may commit. */
@@ -56,9 +59,10 @@ export function dvsDirTrust(root: string): DvsDirTrust {
 function trackedUnderDvs(root: string): TrackedEntry[] {
   const gitDir = gitDirOf(root);
   if (!gitDir) return [];
+  const index = join(gitDir, 'index');
   let stamp: string;
   try {
-    const st = statSync(join(gitDir, 'index'), { bigint: true });
+    const st = statSync(index, { bigint: true });
     stamp = `${st.ino}:${st.size}:${st.mtimeNs}`;
   } catch (err) {
     if (errnoCode(err) === 'ENOENT') return []; // no index yet: Git tracks nothing
@@ -72,7 +76,7 @@ function trackedUnderDvs(root: string): TrackedEntry[] {
   } catch {
     // no memo yet, or unreadable: ask Git
   }
-  const entries = askGit(root);
+  const entries = readIndex(index) ?? askGit(root);
   if (entries) {
     try {
       mkdirSync(join(gitDir, 'dvs'), { recursive: true });
@@ -82,6 +86,16 @@ function trackedUnderDvs(root: string): TrackedEntry[] {
     }
   }
   return entries ?? [];
+}
+
+function readIndex(index: string): TrackedEntry[] | undefined {
+  // Git itself reads another index when told to (hooks run by `git commit -a` are): leave that to Git.
+  if (process.env.GIT_INDEX_FILE !== undefined) return undefined;
+  try {
+    return indexEntriesUnder(readFileSync(index), '.dvs');
+  } catch {
+    return undefined;
+  }
 }
 
 function askGit(root: string): TrackedEntry[] | undefined {
