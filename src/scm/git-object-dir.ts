@@ -7,6 +7,15 @@ import { isAbsolute, resolve } from 'node:path';
  */
 const REDIRECTING_ENV = ['GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_REPLACE_REF_BASE', 'GIT_GRAFT_FILE'];
 
+/** Where a repository's Git data lives, for reading it without Git. */
+export interface GitDirs {
+  /** This work tree's own Git directory: its HEAD, its index. */
+  gitDir: string;
+  /** The directory shared by all work trees: refs, packed-refs, config, objects. */
+  commonDir: string;
+  objects: string;
+}
+
 /**
  * The object directory of the repository whose work tree is `root`, when dvs may read it without Git
  * and get the answer Git would give: a SHA-1 repository (no `extensions.*` but `worktreeConfig`, format
@@ -16,6 +25,11 @@ const REDIRECTING_ENV = ['GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORI
  * submodules). Undefined otherwise: the caller runs `git`.
  */
 export function readableObjectDir(root: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return readableGitDirs(root, env)?.objects;
+}
+
+/** The directories of a repository that readableObjectDir accepts; undefined otherwise. */
+export function readableGitDirs(root: string, env: NodeJS.ProcessEnv = process.env): GitDirs | undefined {
   try {
     if (REDIRECTING_ENV.some((name) => env[name] !== undefined)) return undefined;
     const dotGit = `${root}/.git`;
@@ -44,7 +58,7 @@ export function readableObjectDir(root: string, env: NodeJS.ProcessEnv = process
     const objects = `${commonDir}/objects`;
     if (!statSync(objects, { throwIfNoEntry: false })?.isDirectory()) return undefined;
     if (existsSync(`${objects}/info/alternates`)) return undefined;
-    return objects;
+    return { gitDir, commonDir, objects };
   } catch {
     return undefined;
   }

@@ -9,11 +9,14 @@ import { dataPathOf, parsePointer, pointerPathOf, type Pointer } from '../../poi
 import { checkPointerName, findPointers, readPointer } from '../../pointer/io.js';
 import type { Repo } from '../../repo/repo.js';
 import { changedPointersBetween } from '../../scm/changed-pointers.js';
-import { BlobReader, pointersAtCommit, resolveRevision, runGit } from '../../scm/git.js';
+import { RevisionReader } from '../../scm/revision-reader.js';
 import { workspacePointers } from '../../workspace/targets.js';
 import type { OpContext } from '../context.js';
 import { fetchMissing } from './fetch-missing.js';
 import { compareWorkspace } from '../../workspace/compare.js';
+
+/** scm/git.ts, loaded when a Git process is needed: a diff of two commits usually needs none. */
+const git = () => import('../../scm/git.js');
 
 export interface DiffOptions {
   /** Older side; default HEAD. */
@@ -74,10 +77,10 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
   const { repo } = ctx;
   const warnings: Warning[] = [];
   const revA = options.revA ?? 'HEAD';
-  // One `git cat-file --batch` resolves the revisions and reads the pointers' blobs.
-  const reader = new BlobReader(repo.root);
+  // Revisions and pointer blobs are read from Git's files (or one `git cat-file --batch` where dvs cannot).
+  const reader = new RevisionReader(repo.root);
   try {
-    const commitOf = async (rev: string) => (await reader.commitOf(rev)) ?? (await resolveRevision(repo.root, rev, { treeish: true }));
+    const commitOf = async (rev: string) => (await reader.commitOf(rev)) ?? (await (await git()).resolveRevision(repo.root, rev, { treeish: true }));
     const a: DiffSide = { rev: revA, commit: await commitOf(revA) };
     const b: DiffSide = options.revB !== undefined ? { rev: options.revB, commit: await commitOf(options.revB) } : { rev: 'workspace' };
     const narrowing = (options.targets ?? []).map((t) => repo.resolve(ctx.cwd, t.replace(/\/+$/, '')).rel);
@@ -157,7 +160,7 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
 }
 
 /** Whether the workspace version equals the committed pointer's (then the data is unchanged). */
-async function sameAsWorkspace(reader: BlobReader, x: SideVersion, y: SideVersion): Promise<boolean> {
+async function sameAsWorkspace(reader: RevisionReader, x: SideVersion, y: SideVersion): Promise<boolean> {
   await parseSide(reader, x, x.pointerPath);
   return x.oid === y.oid && x.kind === y.kind && (x.exec ?? false) === (y.exec ?? false);
 }
@@ -176,7 +179,7 @@ function refusedByName(pointerPath: string, warnings: Warning[]): boolean {
 
 async function revisionSide(repo: Repo, commit: string, inScope: (p: string) => boolean, warnings: Warning[]): Promise<Map<string, SideVersion>> {
   const side = new Map<string, SideVersion>();
-  for (const entry of await pointersAtCommit(repo.root, commit)) {
+  for (const entry of await (await git()).pointersAtCommit(repo.root, commit)) {
     const dataPath = dataPathOf(entry.path);
     if (!inScope(dataPath) || refusedByName(entry.path, warnings)) continue;
     // Filled in by parseSide only if this pointer differs from the other side's.
@@ -185,7 +188,7 @@ async function revisionSide(repo: Repo, commit: string, inScope: (p: string) => 
   return side;
 }
 
-async function parseSide(reader: BlobReader, v: SideVersion, where: string): Promise<void> {
+async function parseSide(reader: RevisionReader, v: SideVersion, where: string): Promise<void> {
   if (v.oid !== '') return;
   const blob = await reader.read(v.blob!);
   if (!blob) throw new Error(`git object ${v.blob} for ${where} is missing`);
@@ -266,7 +269,7 @@ async function checkTargetsExist(ctx: OpContext, rels: string[], args: string[],
     if (owners.some((p) => existsSync(repo.abs(p))) || workspacePointers(repo, t).pointers.length) continue;
     let found = false;
     for (const tree of trees) {
-      const out = await runGit(repo.root, ['ls-tree', '-r', '--name-only', '-z', tree, '--', ...owners.map((p) => `:(literal)${p}`), `:(literal)${t}/`]).catch(() => '');
+      const out = await (await git()).runGit(repo.root, ['ls-tree', '-r', '--name-only', '-z', tree, '--', ...owners.map((p) => `:(literal)${p}`), `:(literal)${t}/`]).catch(() => '');
       if (out.split('\0').some((p) => p.endsWith('.dvs'))) {
         found = true;
         break;
