@@ -29,6 +29,7 @@ export interface Manifest {
 }
 
 const HEADER = 'dvs-manifest 1';
+const NEWLINE = 0x0a;
 
 const SURROGATE = /[\uD800-\uDFFF]/;
 
@@ -368,6 +369,49 @@ export function loadManifest(cache: ObjectCache, oid: Oid, dataPath: string, val
   readManifest(cache, oid, dataPath, (e) => entries.push(e));
   valid?.markValidManifest(oid);
   return { entries };
+}
+
+/**
+ * The lines that differ between two manifests both known valid: the lines they share at their start and
+ * at their end are left out without being decoded. A manifest's lines are sorted and unique (one per
+ * path), so no line left out can equal a line kept on the other side, and diffManifests of the two parts
+ * equals diffManifests of the whole manifests: after a change to a few files of a directory of 20,000, a
+ * diff decodes and compares a few lines instead of two 2 MB texts. Both are still read whole and checked
+ * against their oids. Undefined when either is not known valid or is too big to hold as one buffer.
+ */
+export function differingLines(cache: ObjectCache, before: { oid: Oid; where: string }, after: { oid: Oid; where: string }, valid: ValidManifests): { before: Manifest; after: Manifest } | undefined {
+  for (const side of [before, after]) {
+    if (!valid.isValidManifest(side.oid) || (cache.sizeOf(side.oid) ?? Infinity) > TEXT_LIMIT) return undefined;
+  }
+  const a = cache.readVerified(before.oid, before.where);
+  const b = cache.readVerified(after.oid, after.where);
+  const header = HEADER.length + 1;
+  const shorter = Math.min(a.length, b.length);
+  // The shared start, cut back to the start of the line where the two first differ.
+  let start = header;
+  for (let step = 1 << 16; start < shorter; ) {
+    const n = Math.min(step, shorter - start);
+    if (a.subarray(start, start + n).equals(b.subarray(start, start + n))) start += n;
+    else if (n === 1) break;
+    else step = n >> 1;
+  }
+  start = Math.max(header, a.lastIndexOf(NEWLINE, start - 1) + 1);
+  // The shared end (never reaching into the shared start), moved forward to a line start.
+  let tail = 0;
+  for (let step = 1 << 16; tail < shorter - start; ) {
+    const n = Math.min(step, shorter - start - tail);
+    if (a.subarray(a.length - tail - n, a.length - tail).equals(b.subarray(b.length - tail - n, b.length - tail))) tail += n;
+    else if (n === 1) break;
+    else step = n >> 1;
+  }
+  // It must start a line on both sides: moved forward past a newline of its own until it does.
+  let kept = tail;
+  while (kept > 0 && (a[a.length - kept - 1] !== NEWLINE || b[b.length - kept - 1] !== NEWLINE)) {
+    const nl = a.indexOf(NEWLINE, a.length - kept);
+    kept = nl < 0 ? 0 : a.length - nl - 1;
+  }
+  const part = (buf: Buffer) => new ValidatedManifest(HEADER + '\n' + buf.toString('utf8', start, buf.length - kept));
+  return { before: part(a), after: part(b) };
 }
 
 /**

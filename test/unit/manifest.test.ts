@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { diffManifests } from '../../src/diff/data-diff.js';
 import { DvsError } from '../../src/errors.js';
 import { ObjectCache } from '../../src/objects/cache.js';
-import { parseManifest, readManifest, serializeManifest, sortEntries, type ManifestEntry } from '../../src/objects/manifest.js';
+import { differingLines, loadManifest, parseManifest, readManifest, serializeManifest, sortEntries, type ManifestEntry } from '../../src/objects/manifest.js';
 import { manifestDelta } from '../../src/ops/data/manifest-delta.js';
 import { CHUNK_THRESHOLD } from '../../src/transfer/chunk-list.js';
 
@@ -180,6 +180,15 @@ describe('manifests known valid (dvs diff)', () => {
         expect(again[1].entries).toEqual(y);
       }
       expect([...kinds].sort()).toEqual(['added', 'deleted', 'modified', 'renamed']);
+      // Only the lines that differ: the same changes as the whole manifests, for every pair above.
+      for (let seed = 1; seed < 300; seed++) {
+        const [x, y] = [randomManifest(seed), randomManifest(seed * 7 + 3)];
+        const [ox, oy] = [cache.addBuffer(serializeManifest({ entries: x })), cache.addBuffer(serializeManifest({ entries: y }))];
+        if (ox === oy) continue;
+        const part = differingLines(cache, { oid: ox, where: 'a' }, { oid: oy, where: 'b' }, valid);
+        expect(part, `seed ${seed}`).toBeDefined();
+        expect(diffManifests(part!.before, part!.after), `seed ${seed}`).toEqual(diffManifests({ entries: x }, { entries: y }));
+      }
       // A manifest not known valid is still checked: a bad one fails as before.
       const bad = cache.addBuffer(`dvs-manifest 1\n${A} 1 - ../escape\n`);
       expect(code(() => loadManifest(cache, bad, 'd', valid))).toBe('PATH_OUTSIDE_REPO');
@@ -187,5 +196,55 @@ describe('manifests known valid (dvs diff)', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the differing lines of two manifests known valid (dvs diff)', () => {
+  const known = new Set<string>();
+  const valid = { isValidManifest: (oid: string) => known.has(oid), markValidManifest: (oid: string) => void known.add(oid) };
+  const put = (entries: ManifestEntry[]) => {
+    const oid = cache.addBuffer(serializeManifest({ entries: sortEntries(entries) }));
+    known.add(oid);
+    return oid;
+  };
+  // Paths whose lines end alike (same oid, size and file name in different folders), so that a shared
+  // end of the bytes can fall in the middle of a line.
+  const base: ManifestEntry[] = Array.from({ length: 1000 }, (_, i) => ({ path: `d${i % 10}/${i % 3 ? 'x' : 'xx'}/f${Math.floor(i / 10)}.bin`, oid: i % 2 ? A : B, size: 7, exec: false }));
+  const edits: Array<[string, (e: ManifestEntry[]) => ManifestEntry[]]> = [
+    ['one file modified in the middle', (e) => e.map((x, i) => (i === 500 ? { ...x, oid: 'c'.repeat(64) } : x))],
+    ['the first line changed', (e) => e.map((x, i) => (i === 0 ? { ...x, exec: true } : x))],
+    ['the last line removed', (e) => sortEntries(e).slice(0, -1)],
+    ['lines appended at the end', (e) => [...e, { path: 'zz/new.bin', oid: A, size: 7, exec: false }, { path: 'zz/new2.bin', oid: B, size: 7, exec: false }]],
+    ['a line added at the start', (e) => [...e, { path: 'a.bin', oid: A, size: 7, exec: false }]],
+    ['a file moved to a folder whose name ends the same', (e) => e.map((x) => (x.path === 'd3/xx/f0.bin' ? { ...x, path: 'd3/x/f0.bin0' } : x))],
+    ['a size that differs in one digit', (e) => e.map((x, i) => (i === 999 ? { ...x, size: 17 } : x))],
+    ['everything but one file removed', (e) => e.slice(400, 401)],
+  ];
+  for (const [what, edit] of edits) {
+    it(what, () => {
+      const before = base;
+      const after = sortEntries(edit(base.slice()));
+      const [ob, oa] = [put(before), put(after)];
+      const part = differingLines(cache, { oid: ob, where: 'a' }, { oid: oa, where: 'b' }, valid)!;
+      expect(diffManifests(part.before, part.after)).toEqual(diffManifests({ entries: sortEntries(before.slice()) }, { entries: after }));
+      if (what.startsWith('one file')) expect(part.before.entries.length + part.after.entries.length).toBeLessThan(6);
+      // The parts are manifests of their own: sorted, valid lines.
+      for (const m of [part.before, part.after]) expect(parseManifest(serializeManifest({ entries: m.entries }).toString(), 'part').entries).toEqual(m.entries);
+    });
+  }
+
+  it('keeps a line whole when all of it ends a longer line on the other side', () => {
+    const before: ManifestEntry[] = [{ path: 'p', oid: B, size: 7, exec: false }];
+    const after: ManifestEntry[] = [{ path: `a ${B} 7 - p`, oid: A, size: 7, exec: false }];
+    const part = differingLines(cache, { oid: put(before), where: 'a' }, { oid: put(after), where: 'b' }, valid)!;
+    expect(diffManifests(part.before, part.after)).toEqual(diffManifests({ entries: before }, { entries: after }));
+    expect(part.after.entries).toEqual(after);
+  });
+
+  it('declines manifests not known valid, and checks the bytes of those it reads', () => {
+    const x = put(base.slice(0, 10));
+    const unknown = cache.addBuffer(serializeManifest({ entries: sortEntries(base.slice(5, 20)) }));
+    expect(differingLines(cache, { oid: x, where: 'a' }, { oid: unknown, where: 'b' }, valid)).toBeUndefined();
+    expect(loadManifest(cache, x, 'd', valid).text).toBeDefined();
   });
 });

@@ -3,7 +3,7 @@ import { DvsError, isDvsError } from '../../errors.js';
 import type { Warning } from '../../events.js';
 import { countChanges, diffVersions, emptyCounts, narrowFiles, pairRenames, type ChangeCounts, type DataDiff, type DataVersion, type VersionLineage } from '../../diff/data-diff.js';
 import { lineageOf } from '../../lineage/record.js';
-import { compareBytes, type Manifest, loadManifest } from '../../objects/manifest.js';
+import { compareBytes, differingLines, type Manifest, loadManifest, type ValidManifests } from '../../objects/manifest.js';
 import type { Oid } from '../../objects/oid.js';
 import { dataPathOf, parsePointer, pointerPathOf, type Pointer } from '../../pointer/format.js';
 import { checkPointerName, findPointers, readPointer } from '../../pointer/io.js';
@@ -127,7 +127,9 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
       const listDir = chunkListDir(repo.paths.tmp);
       for (const { x, y } of pending) {
         if (x?.kind !== 'dir' || y?.kind !== 'dir' || x.oid === y.oid || x.manifest || y.manifest) continue;
-        const part = manifestDelta(repo.cache, listDir, { oid: x.oid, where: `manifest of ${x.pointerPath} (${x.oid.slice(0, 10)})` }, { oid: y.oid, where: `manifest of ${y.pointerPath} (${y.oid.slice(0, 10)})` });
+        const sides = [{ oid: x.oid, where: `manifest of ${x.pointerPath} (${x.oid.slice(0, 10)})` }, { oid: y.oid, where: `manifest of ${y.pointerPath} (${y.oid.slice(0, 10)})` }] as const;
+        // Below the chunk lists' threshold (or without them): both read, only their differing lines decoded.
+        const part = manifestDelta(repo.cache, listDir, ...sides) ?? differingIfValid(repo, ...sides, await repo.statCache());
         if (!part) continue;
         x.manifest = part.before;
         y.manifest = part.after;
@@ -156,6 +158,17 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
     return { a, b, changes, summary: summarize(changes), warnings };
   } finally {
     reader.close();
+  }
+}
+
+/** differingLines of two manifests in the cache; undefined when either cannot be read so (loadManifests then says why). */
+function differingIfValid(repo: Repo, before: { oid: Oid; where: string }, after: { oid: Oid; where: string }, valid: ValidManifests): { before: Manifest; after: Manifest } | undefined {
+  if (!repo.cache.has(before.oid) || !repo.cache.has(after.oid)) return undefined;
+  try {
+    return differingLines(repo.cache, before, after, valid);
+  } catch (err) {
+    if (isDvsError(err)) return undefined;
+    throw err;
   }
 }
 
