@@ -46,7 +46,6 @@ export function indexEntriesUnder(index: Uint8Array, folder: string): IndexEntry
 function readEntries(data: Buffer, version: number, hashSize: number, folder: string): IndexEntry[] | undefined {
   const count = data.readUInt32BE(8);
   const exact = Buffer.from(folder, 'utf8');
-  const under = Buffer.from(`${folder}/`, 'utf8');
   const found: IndexEntry[] = [];
   // Version 4 stores each path as a change to the one before: the previous path, kept here.
   let name = Buffer.alloc(256);
@@ -63,7 +62,10 @@ function readEntries(data: Buffer, version: number, hashSize: number, folder: st
       if (version < 3) return undefined;
       nameAt += 2;
     }
-    let path: Buffer;
+    // The path: `buf[at, at + length)`.
+    let buf: Buffer;
+    let at: number;
+    let length: number;
     if (version === 4) {
       // A varint (Git's offset encoding) of how many bytes to drop from the previous path, then the rest.
       let byte = data[nameAt++];
@@ -80,24 +82,29 @@ function readEntries(data: Buffer, version: number, hashSize: number, folder: st
       nameLength = keep + (end - nameAt);
       if (nameLength > name.length) name = Buffer.concat([name.subarray(0, keep), Buffer.alloc(nameLength * 2 - keep)]);
       data.copy(name, keep, nameAt, end);
-      path = name.subarray(0, nameLength);
+      [buf, at, length] = [name, 0, nameLength];
       pos = end + 1;
     } else {
-      const end = data.indexOf(0, nameAt);
-      if (end < 0) return undefined;
-      const length = flags & NAME_LENGTH_MASK;
-      if (length !== NAME_LENGTH_MASK && length !== end - nameAt) return undefined;
-      path = data.subarray(nameAt, end);
+      // The length is in the flags, unless it is 0xfff or more: then the NUL says.
+      length = flags & NAME_LENGTH_MASK;
+      if (length === NAME_LENGTH_MASK) {
+        const end = data.indexOf(0, nameAt + length);
+        if (end < 0) return undefined;
+        length = end - nameAt;
+      } else if (data[nameAt + length] !== 0) {
+        return undefined;
+      }
+      [buf, at] = [data, nameAt];
       // 1 to 8 NUL bytes pad the entry to a multiple of eight.
-      pos = start + ((end - start + 8) & ~7);
+      pos = start + ((nameAt + length - start + 8) & ~7);
     }
-    const isUnder = path.equals(exact) || (path.length > under.length && path.subarray(0, under.length).equals(under));
+    const under = isUnder(buf, at, length, exact);
     if ((mode & 0o170000) === DIRECTORY_MODE) {
-      // A sparse index keeps a tree Git did not check out as one entry: the folder may be inside it.
-      if (isUnder || under.subarray(0, path.length).equals(path)) return undefined;
+      // A sparse index keeps a tree Git did not check out as one entry ("dir/"): the folder may be in it.
+      if (buf[at + length - 1] !== 0x2f || under || isUnder(exact, 0, exact.length, buf.subarray(at, at + length - 1))) return undefined;
       continue;
     }
-    if (isUnder) found.push({ path: path.toString('utf8'), mode: mode.toString(8).padStart(6, '0') });
+    if (under) found.push({ path: buf.toString('utf8', at, at + length), mode: mode.toString(8).padStart(6, '0') });
   }
   // Extensions, then the checksum. A split index ("link") keeps most entries in another file.
   const end = data.length - hashSize;
@@ -106,4 +113,12 @@ function readEntries(data: Buffer, version: number, hashSize: number, folder: st
     pos += 8 + data.readUInt32BE(pos + 4);
   }
   return pos === end ? found : undefined;
+}
+
+/** Whether the path `buf[at, at + length)` is `folder` or lies under it. */
+function isUnder(buf: Buffer, at: number, length: number, folder: Buffer): boolean {
+  const n = folder.length;
+  if (length < n || (length > n && buf[at + n] !== 0x2f /* / */)) return false;
+  for (let k = 0; k < n; k++) if (buf[at + k] !== folder[k]) return false;
+  return true;
 }

@@ -24,6 +24,14 @@ interface LockInfo extends ProcessOwner {
   token?: string;
 }
 
+/**
+ * Unique per acquisition. Not from node:crypto: loading it would cost every Git hook about 5 ms, and the
+ * token is compared, never guessed at (Math.random is seeded from the system in each process).
+ */
+function lockToken(): string {
+  return `${process.pid.toString(36)}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 12)}`;
+}
+
 /** A lock file that cannot be read yet is being written; past this age, its writer died doing so. */
 const UNREADABLE_GRACE_MS = 10_000;
 
@@ -33,7 +41,7 @@ export class RepoLock {
 
   async acquire(options: LockOptions = {}): Promise<void> {
     const started = Date.now();
-    const info: LockInfo = { ...currentOwner(), command: options.command, since: new Date().toISOString(), token: process.getBuiltinModule('node:crypto').randomBytes(8).toString('hex') };
+    const info: LockInfo = { ...currentOwner(), command: options.command, since: new Date().toISOString(), token: lockToken() };
     const text = JSON.stringify(info) + '\n';
     mkdirSync(dirname(this.path), { recursive: true }); // .dvs/tmp/ is not in a fresh clone
     for (;;) {

@@ -1,7 +1,6 @@
-import { lstatSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { errnoCode } from '../errors.js';
-import { writeFileAtomic } from '../base/atomic.js';
 import { indexEntriesUnder } from './git-index.js';
 
 /**
@@ -77,15 +76,25 @@ function trackedUnderDvs(root: string): TrackedEntry[] {
     // no memo yet, or unreadable: ask Git
   }
   const entries = readIndex(index) ?? askGit(root);
-  if (entries) {
-    try {
-      mkdirSync(join(gitDir, 'dvs'), { recursive: true });
-      writeFileAtomic(memo, [stamp, ...entries.map((e) => `${e.mode} ${e.path}`)].join('\0'));
-    } catch {
-      // only a shortcut
-    }
-  }
+  if (entries) writeMemo(memo, [stamp, ...entries.map((e) => `${e.mode} ${e.path}`)].join('\0'));
   return entries ?? [];
+}
+
+/**
+ * The memo, written under a name of its own and renamed over it, so that no reader sees half of one. Not
+ * writeFileAtomic: its temp names draw on node:crypto, whose loading would cost every Git hook after a
+ * checkout about 5 ms. This name needs only to be unique (the Git directory is no clone's to write in),
+ * and O_EXCL refuses anything already there.
+ */
+function writeMemo(memo: string, text: string): void {
+  const tmp = `${memo}.${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}.tmp`;
+  try {
+    mkdirSync(dirname(memo), { recursive: true });
+    writeFileSync(tmp, text, { flag: 'wx' });
+    renameSync(tmp, memo);
+  } catch {
+    rmSync(tmp, { force: true }); // only a shortcut
+  }
 }
 
 function readIndex(index: string): TrackedEntry[] | undefined {
