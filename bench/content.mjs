@@ -1,14 +1,29 @@
 // Content-diff benchmarks: row-level diff of two versions of a 1 GB CSV (10 M rows, 1% differ), and a
-// footer-only diff of two 50-file Parquet datasets. Runs the library (dist/diff/content) in-process.
+// footer-only diff of two 50-file Parquet datasets. Runs the library (dist/diff/content): each CSV mode
+// in a fresh process of its own (bench/content-mode.mjs), as a user's `dvs diff --content` runs; the
+// Parquet diffs in this one.
+import { execFileSync } from 'node:child_process';
 import { PROJECT } from './lib.mjs';
 import { join } from 'node:path';
 
+/** One mode's diff as the first diff of a fresh Node process (the same Node as this one). */
+function inFreshProcess(work, mode) {
+  const out = execFileSync(process.execPath, [join(PROJECT, 'bench', 'content-mode.mjs'), work, mode], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+  return JSON.parse(out);
+}
+
 export async function run({ work, log }) {
   const quick = process.env.BENCH_QUICK === '1';
-  const { benchContentDiff } = await import(join(PROJECT, 'dist/diff/content/bench.js'));
+  const { benchCsvPair, benchParquetDiff } = await import(join(PROJECT, 'dist/diff/content/bench.js'));
   const rows = quick ? 1_000_000 : 10_000_000;
   log(`generating two versions of a ${rows.toLocaleString('en-US')}-row CSV`);
-  const r = await benchContentDiff(work, { rows });
+  const pair = await benchCsvPair(work, rows);
+  const csv = { rows, bytesPerVersion: pair.bytes, differingRows: pair.differing };
+  for (const mode of ['multiset', 'keyed', 'sequential']) {
+    log(`${mode}: a fresh process`);
+    csv[mode] = inFreshProcess(work, mode);
+  }
+  const r = { csv, ...(await benchParquetDiff(work)) };
   const gb = (r.csv.bytesPerVersion / 1e9).toFixed(2);
   const out = [];
   for (const [label, run] of [['multiset', r.csv.multiset], ['by key', r.csv.keyed], ['one thread', r.csv.sequential]]) {
