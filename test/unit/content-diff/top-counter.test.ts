@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EXACT_DISTINCT_CAP, TopCounter } from '../../../src/diff/content/sketches.js';
 import { hashString, H1, H2 } from '../../../src/diff/content/hash.js';
+import { rng } from './fixtures.js';
 
 /** The summary's documented parameters (sketches.ts): k counters kept, pruned at 4k. */
 const K = 1_000;
@@ -43,17 +44,6 @@ function top(counts: Map<string, number>, n: number): { value: string; count: nu
     .map(([value, count]) => ({ value, count }))
     .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0))
     .slice(0, n);
-}
-
-/** xorshift32, for a reproducible stream. */
-function rng(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
 }
 
 describe('top-value counter (Misra-Gries phase)', () => {
