@@ -193,23 +193,7 @@ export class TopCounter {
   }
 
   private prune(): void {
-    let cut = 0;
-    const n = this.used;
-    if (n > MG_COUNTERS) {
-      // The (k+1)-th largest count. Usually the smallest count (most counters of a high-cardinality
-      // column are values seen once), which needs no sort.
-      let min = Infinity;
-      for (let j = 0; j < n; j++) min = Math.min(min, this.slots[this.occupied[j]! * SLOT]!);
-      let above = 0;
-      for (let j = 0; j < n; j++) if (this.slots[this.occupied[j]! * SLOT]! > min) above++;
-      if (above <= MG_COUNTERS) cut = min;
-      else {
-        const all = new Int32Array(n);
-        for (let j = 0; j < n; j++) all[j] = this.slots[this.occupied[j]! * SLOT]!;
-        all.sort();
-        cut = all[n - MG_COUNTERS - 1]!;
-      }
-    }
+    const cut = this.used > MG_COUNTERS ? this.cutCount() : 0;
     this.rebuild(MG_SLOTS, cut);
     this.pinned = 0;
     this.lastText = undefined;
@@ -221,39 +205,69 @@ export class TopCounter {
     }
   }
 
+  /**
+   * The (k+1)-th largest count. Usually the smallest count (most counters of a high-cardinality column
+   * are values seen once), which needs no sort.
+   *
+   * Every loop of a prune is a function of its own. A prune runs rarely but long, so V8 optimised it
+   * on-stack inside its first loop, before the later loops had ever run: they had no type feedback, and
+   * the optimised code was thrown away at every prune (some twenty deoptimisations and ten compiles of
+   * prune per thread on the 1M-row benchmark). A function with one loop is compiled once.
+   */
+  private cutCount(): number {
+    const n = this.used;
+    const min = minCount(this.slots, this.occupied, n);
+    if (countAbove(this.slots, this.occupied, n, min) <= MG_COUNTERS) return min;
+    const all = counts(this.slots, this.occupied, n);
+    all.sort();
+    return all[n - MG_COUNTERS - 1]!;
+  }
+
   /** Rehash into `cap` slots, keeping entries with count > cut (as count - cut), as owned copies. */
   private rebuild(cap: number, cut: number): void {
-    // The survivors, in slot-visit order, in typed arrays: an object each was a good part of a prune's cost.
+    const kept = this.survivors(cut);
+    if (cap !== this.cap) this.resize(cap);
+    this.used = 0;
+    this.reinsert(kept);
+  }
+
+  /**
+   * The entries with count > cut, in slot-visit order, in typed arrays (an object each was a good part of
+   * a prune's cost); their slots are emptied.
+   */
+  private survivors(cut: number): Survivors {
     const n = this.used;
-    const keepHi = new Int32Array(n);
-    const keepLo = new Int32Array(n);
-    const keepCount = new Int32Array(n);
-    const keepValue: string[] = [];
+    const kept: Survivors = { hi: new Int32Array(n), lo: new Int32Array(n), count: new Int32Array(n), value: [], length: 0 };
     let k = 0;
     for (let j = 0; j < n; j++) {
       const i = this.occupied[j]!;
       const c = this.slots[i * SLOT]!;
       if (c > cut) {
-        keepHi[k] = this.slots[i * SLOT + 2]!;
-        keepLo[k] = this.slots[i * SLOT + 1]!;
-        keepCount[k] = c - cut;
-        keepValue.push(this.own(i));
+        kept.hi[k] = this.slots[i * SLOT + 2]!;
+        kept.lo[k] = this.slots[i * SLOT + 1]!;
+        kept.count[k] = c - cut;
+        kept.value.push(this.own(i));
         k++;
       }
       this.slots[i * SLOT] = 0;
       this.values[i] = undefined;
     }
-    if (cap !== this.cap) {
-      this.cap = cap;
-      this.slots = new Int32Array(cap * SLOT);
-      this.values = new Array<string | undefined>(cap).fill(undefined);
-      this.owned = new Uint8Array(cap);
-      this.from = new Int32Array(cap);
-      this.to = new Int32Array(cap);
-      this.occupied = new Int32Array(cap);
-    }
-    this.used = 0;
-    for (let j = 0; j < k; j++) this.put(this.free(keepLo[j]!), keepValue[j]!, 1, keepHi[j]!, keepLo[j]!, keepCount[j]!);
+    kept.length = k;
+    return kept;
+  }
+
+  private resize(cap: number): void {
+    this.cap = cap;
+    this.slots = new Int32Array(cap * SLOT);
+    this.values = new Array<string | undefined>(cap).fill(undefined);
+    this.owned = new Uint8Array(cap);
+    this.from = new Int32Array(cap);
+    this.to = new Int32Array(cap);
+    this.occupied = new Int32Array(cap);
+  }
+
+  private reinsert(kept: Survivors): void {
+    for (let j = 0; j < kept.length; j++) this.put(this.free(kept.lo[j]!), kept.value[j]!, 1, kept.hi[j]!, kept.lo[j]!, kept.count[j]!);
   }
 
   /** The n most frequent values, most frequent first, ties by value for a stable output. */
@@ -266,6 +280,39 @@ export class TopCounter {
     all.sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
     return all.slice(0, n);
   }
+}
+
+/** What a prune keeps of a TopCounter (TopCounter.survivors). */
+interface Survivors {
+  hi: Int32Array;
+  lo: Int32Array;
+  count: Int32Array;
+  value: string[];
+  length: number;
+}
+
+/** The smallest count of the n occupied slots (n ≥ 1). */
+function minCount(slots: Int32Array, occupied: Int32Array, n: number): number {
+  let min = slots[occupied[0]! * SLOT]!;
+  for (let j = 1; j < n; j++) {
+    const c = slots[occupied[j]! * SLOT]!;
+    if (c < min) min = c;
+  }
+  return min;
+}
+
+/** How many of the n occupied slots count more than `min`. */
+function countAbove(slots: Int32Array, occupied: Int32Array, n: number, min: number): number {
+  let above = 0;
+  for (let j = 0; j < n; j++) if (slots[occupied[j]! * SLOT]! > min) above++;
+  return above;
+}
+
+/** The counts of the n occupied slots. */
+function counts(slots: Int32Array, occupied: Int32Array, n: number): Int32Array {
+  const all = new Int32Array(n);
+  for (let j = 0; j < n; j++) all[j] = slots[occupied[j]! * SLOT]!;
+  return all;
 }
 
 /** Bins a histogram keeps: fine enough to re-bin into a picture's 16–32 bins, small in the JSON output. */

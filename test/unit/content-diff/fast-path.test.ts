@@ -8,20 +8,9 @@ import { gzipSync } from 'node:zlib';
 import { diffContent, fileSource, type ContentDiff } from '../../../src/diff/content/index.js';
 import { PARTITIONS, PartitionLog, type Budget } from '../../../src/diff/content/partition-log.js';
 import { cleanupTempDirs, tempDir } from '../../helpers.js';
-import { source, write } from './fixtures.js';
+import { rng, source, write } from './fixtures.js';
 
 afterAll(cleanupTempDirs);
-
-/** xorshift32, for reproducible data. */
-function rng(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return (x >>> 0) / 4294967296;
-  };
-}
 
 describe('hashing bytes', () => {
   it('gives the hash of the same text as a string, for every length and offset', () => {

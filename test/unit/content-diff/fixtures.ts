@@ -63,3 +63,14 @@ export function writeGz(dir: string, name: string, content: string): string {
 export function csv(rows: (string | number)[][]): string {
   return rows.map((r) => r.join(',')).join('\n') + '\n';
 }
+
+/** xorshift32, for reproducible data. */
+export function rng(seed: number): () => number {
+  let x = seed;
+  return () => {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    return (x >>> 0) / 4294967296;
+  };
+}
