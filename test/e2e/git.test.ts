@@ -103,6 +103,29 @@ describe('hooks keep the data in step with the ref', () => {
     expect(read(repo, 'data/a.csv')).toBe('a1\n');
   });
 
+  it('the hook script starts no git process to find the repository at the top of the work tree, where Git runs it', async () => {
+    const repo = await installed();
+    writeTree(repo, { 'model.bin': 'm1', 'sub/readme.txt': 'x' });
+    await trackAndCommit(repo, ['model.bin'], 'v1');
+    const v1 = git(repo, 'rev-parse', 'HEAD').trim();
+    writeTree(repo, { 'model.bin': 'm2' });
+    await trackAndCommit(repo, ['model.bin'], 'v2');
+    const v2 = git(repo, 'rev-parse', 'HEAD').trim();
+    const { spawnSync } = await import('node:child_process');
+    const hook = join(repo, '.git/hooks/post-checkout');
+    // Git itself is out of reach (the hook calls Node by its full path, and dvs reads Git's files).
+    git(repo, 'reset', '-q', '--hard', v1); // runs no hook: the pointer is v1's, the data still v2's
+    const noGit = { ...process.env, PATH: '/nonexistent' };
+    const atTop = spawnSync('/bin/sh', [hook, v2, v1, '1'], { cwd: repo, env: noGit, encoding: 'utf8' });
+    expect(atTop.status, atTop.stderr).toBe(0);
+    expect(read(repo, 'model.bin')).toBe('m1');
+    // Started elsewhere (not by Git), it asks Git for the top of the work tree, as before.
+    git(repo, 'reset', '-q', '--hard', v2);
+    const below = spawnSync('/bin/sh', [hook, v1, v2, '1'], { cwd: join(repo, 'sub'), encoding: 'utf8' });
+    expect(below.status, below.stderr).toBe(0);
+    expect(read(repo, 'model.bin')).toBe('m2');
+  });
+
   it('a branch checkout on the same commit restores deleted data, as DVC does, and leaves modified data alone', async () => {
     const repo = await installed();
     writeTree(repo, { 'd/a.csv': 'a\n', 'd/sub/b.csv': 'b\n', 'm.bin': 'model' });
