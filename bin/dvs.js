@@ -79,10 +79,13 @@ for (const name of ['stdout', 'stderr']) {
 const [name, run] = argv[0] === 'hook' ? ['hook-main', 'hookMain'] : argv[0] === 'status' || argv[0] === 'diff' ? ['quick-main', 'quickMain'] : ['main', 'main'];
 const plain = new URL(`../dist/cli/${name}.js`, import.meta.url);
 const bundled = new URL(`../dist/bundle/${name}.js`, import.meta.url);
+// Hooks have their entry as one CommonJS file too (scripts/bundle.mjs says why): required, not imported.
+const single = name === 'hook-main' ? new URL('../dist/bundle/hook-main.cjs', import.meta.url) : undefined;
 // The bundle (npm run build) starts faster; after a bare `tsc` it is stale, and dist/ is used.
 const mtime = (u) => statSync(u, { throwIfNoEntry: false })?.mtimeMs ?? -1;
-const entry = mtime(bundled) >= mtime(plain) ? bundled : plain;
-const mod = await import(entry.href);
+const mod = single && mtime(single) >= mtime(plain)
+  ? module.createRequire(import.meta.url)(process.getBuiltinModule('node:url').fileURLToPath(single))
+  : await import((mtime(bundled) >= mtime(plain) ? bundled : plain).href);
 process.exitCode = await mod[run](argv);
 
 function compileCacheDir() {

@@ -8,6 +8,11 @@ import { build } from 'esbuild';
 
 rmSync('dist/bundle', { recursive: true, force: true }); // chunk names change with content
 
+// Native and heavy packages: loaded from node_modules when used (see above).
+const EXTERNAL = ['better-sqlite3', '@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@azure/*', 'hyparquet', 'hyparquet-compressors', 'hyparquet-writer', 'apache-arrow', 'csv-parse', 'ssh2'];
+// yargs's CommonJS build is lighter than its ESM build (which pulls in y18n and more).
+const ALIAS = { 'yargs/yargs': './node_modules/yargs/yargs.cjs' };
+
 await build({
   entryPoints: {
     main: 'dist/cli/main.js',
@@ -28,7 +33,7 @@ await build({
   // Less source to parse at every start; identifiers are kept, so stack traces (-v) stay readable.
   minifyWhitespace: true,
   minifySyntax: true,
-  external: ['better-sqlite3', '@aws-sdk/*', '@smithy/*', '@google-cloud/*', '@azure/*', 'hyparquet', 'hyparquet-compressors', 'hyparquet-writer', 'apache-arrow', 'csv-parse', 'ssh2'],
+  external: EXTERNAL,
   // CommonJS dependencies (yargs, yaml) call require() and read __dirname (yargs looks for its message
   // translations there; missing, it uses its built-in English): give each chunk both.
   banner: {
@@ -41,8 +46,35 @@ await build({
       'const __dirname = __dvsDirname(__filename);',
     ].join(' '),
   },
-  // yargs's CommonJS build is lighter than its ESM build (which pulls in y18n and more).
-  alias: { 'yargs/yargs': './node_modules/yargs/yargs.cjs' },
+  alias: ALIAS,
+  logLevel: 'warning',
+});
+
+/*
+ * The Git hooks' entry once more, as one CommonJS file (dist/bundle/hook-main.cjs, which bin/dvs.js
+ * prefers for `dvs hook`). A hook with nothing to do loads some 30 of the chunks above, and Node's ES module
+ * loader costs about a millisecond for each (resolving, a package scope lookup, linking): about a tenth of
+ * a hook's time, paid at every branch switch. One CommonJS file is read and compiled (from the compile
+ * cache) once; what a hook with work to do needs more (checkout, remotes) is in it too, evaluated only when
+ * first used. Dependencies a hook rarely touches stay in node_modules to keep the file small: yaml (a
+ * hook reads canonical pointers and plain configs without it), simple-git and ora (progress on a terminal). import.meta.url, which CommonJS lacks, is this file's own URL: the
+ * worker files and hooks/ templates it locates sit beside the chunks, at the same place.
+ */
+await build({
+  entryPoints: { 'hook-main': 'dist/cli/hook-main.js' },
+  outdir: 'dist/bundle',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  define: { 'import.meta.url': '__dvsModuleUrl' },
+  banner: { js: 'const __dvsModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  external: [...EXTERNAL, 'yaml', 'simple-git', 'ora'],
+  alias: ALIAS,
   logLevel: 'warning',
 });
 

@@ -1,5 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GIT_ENV, PROJECT, cleanupTempDirs, git, tempDir, writeTree } from '../helpers.js';
@@ -50,6 +50,7 @@ describe('the installed package', () => {
     const files = packed.files.map((f) => f.path);
     expect(files).toContain('bin/dvs.js');
     expect(files).toContain('dist/bundle/main.js');
+    expect(files).toContain('dist/bundle/hook-main.cjs'); // the hooks' single-file entry (scripts/bundle.mjs)
     expect(files).toContain('hooks/post-checkout');
     expect(files).toContain('templates/ci/dvs-diff.yml');
     const stray = files.filter((f) => !/^(bin|dist\/bundle|hooks|templates|docs)\/|^(package\.json|README\.md|LICENSE)$/.test(f) || f.endsWith('.map') || f.endsWith('.ts'));
@@ -73,6 +74,13 @@ describe('the installed package', () => {
     expect(ok(dvs('track', 'data'), 'dvs track')).toContain('data.dvs');
     const status = JSON.parse(ok(dvs('status', '--json'), 'dvs status'));
     expect(status.clean).toBe(true);
+    // A hook runs from its own CommonJS entry: deleted data comes back on a same-commit checkout.
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'data');
+    const head = git(repo, 'rev-parse', 'HEAD').trim();
+    rmSync(join(repo, 'data', 'a.csv'));
+    ok(dvs('hook', 'post-checkout', head, head, '1'), 'dvs hook post-checkout');
+    expect(readFileSync(join(repo, 'data', 'a.csv'), 'utf8')).toBe('id\n1\n');
     // Nothing of the source tree was used: the code that ran is the installed copy.
     const installed = join(prefix, 'lib', 'node_modules', 'dvs');
     expect(ok(spawnSync('sh', ['-c', 'readlink -f "$(command -v dvs)"'], { env, encoding: 'utf8' }), 'which dvs').trim()).toBe(join(installed, 'bin', 'dvs.js'));
