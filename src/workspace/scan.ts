@@ -71,9 +71,12 @@ export function scanDirectory(repo: Repo, dataPath: string): DirectoryScan {
  * order of whole paths). Warnings and temp files go to `found` as they are met.
  */
 export function* walkDirectory<F extends { rel: string }>(repo: Repo, dataPath: string, found: Pick<DirectoryScan, 'warnings' | 'temps'>, make: FileMaker<F>): Generator<F[], void, void> {
+  // Paths relative to the working directory when it is the repository's root: the system resolves a
+  // shorter path at each stat (about a tenth of a stat's cost for 20,000 files).
+  const at = process.cwd() === repo.root ? '.' : repo.root;
   function* walk(relDir: string): Generator<F[], void, void> {
     let run: F[] = [];
-    for (const item of inPathOrder(listFolder(repo, dataPath, relDir, found, make))) {
+    for (const item of inPathOrder(listFolder(repo, dataPath, relDir, found, make, at))) {
       if (typeof item !== 'string') {
         run.push(item);
         continue;
@@ -91,11 +94,12 @@ export function* walkDirectory<F extends { rel: string }>(repo: Repo, dataPath: 
  * One folder of a tracked directory, in the order the system lists it (stat in that order costs less
  * than in name order): its files, and the paths (relative to the tracked directory) of its folders.
  */
-function listFolder<F>(repo: Repo, dataPath: string, relDir: string, found: Pick<DirectoryScan, 'warnings' | 'temps'>, make: FileMaker<F>): Array<F | string> {
+function listFolder<F>(repo: Repo, dataPath: string, relDir: string, found: Pick<DirectoryScan, 'warnings' | 'temps'>, make: FileMaker<F>, at = repo.root): Array<F | string> {
   const { warnings, temps } = found;
   const base = join(repo.root, dataPath);
   const items: Array<F | string> = [];
-  const absDir = relDir ? join(repo.root, dataPath, relDir) : join(repo.root, dataPath);
+  // `at`: the repository's root, or "." when that is the working directory (the files' paths are shorter).
+  const absDir = relDir ? join(at, dataPath, relDir) : join(at, dataPath);
   let entries: Dirent[];
   try {
     entries = readdirSync(absDir, { withFileTypes: true });
