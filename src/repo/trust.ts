@@ -93,7 +93,12 @@ function writeMemo(memo: string, text: string): void {
     writeFileSync(tmp, text, { flag: 'wx' });
     renameSync(tmp, memo);
   } catch {
-    rmSync(tmp, { force: true }); // only a shortcut
+    // only a shortcut
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // nothing of ours to remove
+    }
   }
 }
 
