@@ -21,8 +21,11 @@ const GITLINK = '160000';
  * loaded only then.
  */
 export async function changedPointersBetween(root: string, a: string, b: string): Promise<ChangedPointer[]> {
-  const own = readChangedPointers(root, a, b);
-  if (own) return own;
+  return readChangedPointers(root, a, b) ?? changedPointersByGit(root, a, b);
+}
+
+/** The answer of `git diff --raw` (node:child_process is loaded only now). */
+export async function changedPointersByGit(root: string, a: string, b: string): Promise<ChangedPointer[]> {
   const { runGitSync } = await import('./git.js');
   const out = runGitSync(root, ['diff', '--raw', '-z', '--no-renames', '--no-abbrev', a, b, '--']);
   return pointersOf(parseRawDiff(out));
@@ -34,14 +37,21 @@ export function readChangedPointers(root: string, a: string, b: string): Changed
   if (!objects) return undefined;
   const reader = new GitObjectReader(objects);
   try {
+    return changedPointersIn(reader, a, b);
+  } finally {
+    reader.close();
+  }
+}
+
+/** The changed pointers read with an open reader of the repository's objects; undefined when Git must answer. */
+export function changedPointersIn(reader: GitObjectReader, a: string, b: string): ChangedPointer[] | undefined {
+  try {
     const changes = diffTrees(reader, a, b).filter((c) => isPointerPath(c.path));
     // `git diff` may hide submodules (diff.ignoreSubmodules, .gitmodules): leave those to it.
     if (changes.some((c) => c.oldMode === GITLINK || c.newMode === GITLINK)) return undefined;
     return pointersOf(changes);
   } catch {
-    return undefined; // GitObjectError, or a file that vanished or cannot be read: Git decides
-  } finally {
-    reader.close();
+    return undefined; // GitObjectError, a damaged file read out of range, or one that vanished: Git decides
   }
 }
 

@@ -12,7 +12,8 @@ export interface GitObject {
 }
 
 const TYPES: Record<number, GitObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
-const OID = /^[0-9a-f]{40}$/;
+/** A full SHA-1 object id, as dvs reads it. */
+export const OID = /^[0-9a-f]{40}$/;
 /** Commits and trees are small; a bigger object (or a delta claiming one) is refused, not allocated. */
 const MAX_OBJECT = 64 << 20;
 /** Git itself never writes chains deeper than 4095 (pack.depth's ceiling). */

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { GitDirs } from './git-object-dir.js';
-import { GitObjectError } from './git-object-error.js';
-import type { GitObjectReader } from './git-objects.js';
+import { GitObjectError, leftToGit } from './git-object-error.js';
+import { OID, type GitObjectReader } from './git-objects.js';
 
-const OID = /^[0-9a-f]{40}$/;
 /** Where Git looks for a short name, in its order (refs.c, ref_rev_parse_rules, after the name itself). */
 const RULES = ['refs/%s', 'refs/tags/%s', 'refs/heads/%s', 'refs/remotes/%s', 'refs/remotes/%s/HEAD'];
 /** Refs each work tree keeps in its own Git directory: left to Git. */
@@ -41,7 +40,7 @@ export function readCommitOf(dirs: GitDirs, reader: GitObjectReader, rev: string
     }
     return commit;
   } catch (err) {
-    if (err instanceof GitObjectError || isFileError(err)) return undefined;
+    if (leftToGit(err)) return undefined;
     throw err;
   }
 }
@@ -129,9 +128,4 @@ function parentsOf(reader: GitObjectReader, commit: string): string[] {
 
 function shallowCommits(dirs: GitDirs): Set<string> {
   return new Set((looseRef(dirs.commonDir, 'shallow') ?? '').split('\n').filter((l) => OID.test(l)));
-}
-
-/** A system error from reading a file (it carries the system call), not a bug. */
-function isFileError(err: unknown): boolean {
-  return typeof (err as NodeJS.ErrnoException | undefined)?.syscall === 'string';
 }

@@ -1,10 +1,9 @@
 import { readableGitDirs, type GitDirs } from './git-object-dir.js';
-import { GitObjectError } from './git-object-error.js';
-import { GitObjectReader } from './git-objects.js';
+import { changedPointersByGit, changedPointersIn, type ChangedPointer } from './changed-pointers.js';
+import { leftToGit } from './git-object-error.js';
+import { GitObjectReader, OID } from './git-objects.js';
 import { readCommitOf } from './git-revisions.js';
 import type { BlobReader } from './git.js';
-
-const OID = /^[0-9a-f]{40}$/;
 
 /**
  * Revisions and objects for one command (`dvs diff`): read by dvs itself where the repository allows it
@@ -32,11 +31,16 @@ export class RevisionReader {
       try {
         return own.objects.read(spec).body;
       } catch (err) {
-        if (!(err instanceof GitObjectError) && typeof (err as NodeJS.ErrnoException).syscall !== 'string') throw err;
-        // not readable here: Git decides
+        if (!leftToGit(err)) throw err;
       }
     }
     return (await this.viaGit()).read(spec);
+  }
+
+  /** The pointers that differ between two commits, read with this reader's open packs where it can. */
+  async changedPointers(a: string, b: string): Promise<ChangedPointer[]> {
+    const own = this.ownObjects();
+    return (own && changedPointersIn(own.objects, a, b)) ?? changedPointersByGit(this.root, a, b);
   }
 
   close(): void {

@@ -8,7 +8,6 @@ import type { Oid } from '../../objects/oid.js';
 import { dataPathOf, parsePointer, pointerPathOf, type Pointer } from '../../pointer/format.js';
 import { checkPointerName, findPointers, readPointer } from '../../pointer/io.js';
 import type { Repo } from '../../repo/repo.js';
-import { changedPointersBetween } from '../../scm/changed-pointers.js';
 import { RevisionReader } from '../../scm/revision-reader.js';
 import { workspacePointers } from '../../workspace/targets.js';
 import type { OpContext } from '../context.js';
@@ -91,7 +90,7 @@ export async function diff(ctx: OpContext, options: DiffOptions = {}): Promise<D
     const pending: Array<{ path: string; x?: SideVersion; y?: SideVersion }> = [];
     if (b.commit) {
       // Two commits: Git lists the pointers that differ, with their blobs; nothing else is read.
-      for (const c of await changedPointersBetween(repo.root, a.commit!, b.commit)) {
+      for (const c of await reader.changedPointers(a.commit!, b.commit)) {
         const path = dataPathOf(c.path);
         if (!inScope(path) || refusedByName(c.path, warnings)) continue;
         const side = (blob?: string): SideVersion | undefined => (blob ? { pointerPath: c.path, blob, kind: 'file', oid: '', size: 0 } : undefined);
