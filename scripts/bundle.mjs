@@ -13,6 +13,34 @@ const EXTERNAL = ['better-sqlite3', '@aws-sdk/*', '@smithy/*', '@google-cloud/*'
 // yargs's CommonJS build is lighter than its ESM build (which pulls in y18n and more).
 const ALIAS = { 'yargs/yargs': './node_modules/yargs/yargs.cjs' };
 
+/*
+ * The `yaml` library (166 kB bundled) in a CommonJS file of its own, dist/bundle/yaml.cjs, which
+ * src/base/yaml-lib.ts requires on first use. In a chunk it was read, and its compiled code loaded from
+ * the compile cache, by every command that imports the pointer format, `dvs status` and `dvs diff`
+ * included, which read canonical pointers and plain configs without it: about 700 page faults (some
+ * 10 ms on a virtual machine) for a library they never call. Both builds below name it by that file.
+ */
+await build({
+  entryPoints: { yaml: 'node_modules/yaml/dist/index.js' },
+  outdir: 'dist/bundle',
+  outExtension: { '.js': '.cjs' },
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: 'linked',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  logLevel: 'warning',
+});
+const yamlApart = {
+  name: 'yaml-apart',
+  setup(b) {
+    // Every chunk sits in dist/bundle, beside yaml.cjs; require resolves it from the requiring file.
+    b.onResolve({ filter: /^yaml$/ }, () => ({ path: './yaml.cjs', external: true }));
+  },
+};
+
 await build({
   entryPoints: {
     main: 'dist/cli/main.js',
@@ -47,6 +75,7 @@ await build({
     ].join(' '),
   },
   alias: ALIAS,
+  plugins: [yamlApart],
   logLevel: 'warning',
 });
 
@@ -56,8 +85,9 @@ await build({
  * loader costs about a millisecond for each (resolving, a package scope lookup, linking): about a tenth of
  * a hook's time, paid at every branch switch. One CommonJS file is read and compiled (from the compile
  * cache) once; what a hook with work to do needs more (checkout, remotes) is in it too, evaluated only when
- * first used. Dependencies a hook rarely touches stay in node_modules to keep the file small: yaml (a
- * hook reads canonical pointers and plain configs without it), simple-git and ora (progress on a terminal). import.meta.url, which CommonJS lacks, is this file's own URL: the
+ * first used. Dependencies a hook rarely touches stay out to keep the file small: yaml (in yaml.cjs, above:
+ * a hook reads canonical pointers and plain configs without it), simple-git and ora (progress on a
+ * terminal, from node_modules). import.meta.url, which CommonJS lacks, is this file's own URL: the
  * worker files and hooks/ templates it locates sit beside the chunks, at the same place.
  */
 await build({
@@ -73,8 +103,9 @@ await build({
   minifySyntax: true,
   define: { 'import.meta.url': '__dvsModuleUrl' },
   banner: { js: 'const __dvsModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
-  external: [...EXTERNAL, 'yaml', 'simple-git', 'ora'],
+  external: [...EXTERNAL, 'simple-git', 'ora'],
   alias: ALIAS,
+  plugins: [yamlApart],
   logLevel: 'warning',
 });
 

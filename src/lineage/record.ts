@@ -4,7 +4,7 @@ import { DvsError } from '../errors.js';
 import { formatOid, isOid, type Oid } from '../objects/oid.js';
 import { Fields, isObj } from '../base/fields.js';
 import { quote } from '../base/safe-yaml.js';
-import type { DataKind, Pointer } from '../pointer/format.js';
+import { pointerHasKey, type DataKind, type Pointer } from '../pointer/format.js';
 import { writePointer } from '../pointer/io.js';
 import type { ParamValue } from './params.js';
 
@@ -176,6 +176,9 @@ export type PointerLineage = { record: LineageRecord; error?: undefined } | { re
 
 /** The lineage a pointer carries: a record, an error saying why it cannot be read, or nothing. */
 export function lineageOf(pointer: Pointer): PointerLineage {
+  // Asked first without the YAML document: a canonical pointer without lineage (most of them) is answered
+  // from the keys its quick parse saw, and `dvs diff` need not load the YAML library at all.
+  if (!pointerHasKey(pointer, LINEAGE_KEY)) return {};
   const node = pointer.doc.get(LINEAGE_KEY, true);
   if (node === undefined || node === null) return {};
   try {
