@@ -7,6 +7,7 @@ import { DvsError, fromSystemError, isDvsError } from '../errors.js';
 import type { OpContext } from '../ops/context.js';
 import type { Repo } from '../repo/repo.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { printErr, printOut } from './output.js';
 import { ProgressRenderer } from './progress.js';
 
 /**
@@ -51,15 +52,15 @@ export async function execute(def: CommandDef<any, any>, args: GlobalArgs & Reco
     }
   }
   if (args.json) {
-    process.stdout.write(JSON.stringify(result, jsonReplacer, 2) + '\n');
+    printOut(JSON.stringify(result, jsonReplacer, 2) + '\n');
   } else if (args.md === true && rendered.md !== undefined) {
-    process.stdout.write(rendered.md);
+    printOut(rendered.md);
   } else if (!args.quiet) {
-    // Nothing to say writes nothing: a Git hook with nothing to do never makes process.stdout (bin/dvs.js).
-    if (rendered.text) process.stdout.write(rendered.text);
-    for (const note of rendered.notes ?? []) process.stderr.write(note + '\n');
+    // Nothing to say writes nothing (and a Git hook with nothing to do opens no output at all).
+    if (rendered.text) printOut(rendered.text);
+    for (const note of rendered.notes ?? []) printErr(note + '\n');
   } else {
-    for (const note of rendered.notes ?? []) if (note.startsWith('dvs: error:')) process.stderr.write(note + '\n');
+    for (const note of rendered.notes ?? []) if (note.startsWith('dvs: error:')) printErr(note + '\n');
   }
   return rendered.exit ?? EXIT.ok;
 }
@@ -83,7 +84,7 @@ function writeReport(path: string, html: string): void {
 
 /** What the repository itself made the user worth telling (parts of .dvs/ that came from Git), on stderr. */
 function printRepoWarnings(repo: Repo | undefined): void {
-  for (const w of repo?.warnings ?? []) process.stderr.write(`dvs: warning: ${w.message}\n${w.hint ? `  hint: ${w.hint}\n` : ''}`);
+  for (const w of repo?.warnings ?? []) printErr(`dvs: warning: ${w.message}\n${w.hint ? `  hint: ${w.hint}\n` : ''}`);
 }
 
 /** Print an error once: message and hint (JSON with --json), the stack only with -v. */
@@ -95,18 +96,18 @@ export function reportError(err: unknown, json: boolean, verbose: boolean): numb
   }
   if (isDvsError(e)) {
     if (json) {
-      process.stdout.write(JSON.stringify({ error: { code: e.code, kind: e.kind, message: e.message, hint: e.hint, data: e.data } }, jsonReplacer, 2) + '\n');
+      printOut(JSON.stringify({ error: { code: e.code, kind: e.kind, message: e.message, hint: e.hint, data: e.data } }, jsonReplacer, 2) + '\n');
     } else {
-      process.stderr.write(`dvs: error: ${e.message}\n`);
-      if (e.hint) process.stderr.write(`  hint: ${e.hint}\n`);
+      printErr(`dvs: error: ${e.message}\n`);
+      if (e.hint) printErr(`  hint: ${e.hint}\n`);
     }
-    if (verbose) process.stderr.write(`${(e as Error).stack}\n${(e as Error).cause ? `caused by: ${((e as Error).cause as Error)?.stack ?? String((e as Error).cause)}\n` : ''}`);
+    if (verbose) printErr(`${(e as Error).stack}\n${(e as Error).cause ? `caused by: ${((e as Error).cause as Error)?.stack ?? String((e as Error).cause)}\n` : ''}`);
     return exitCodeFor(e.kind);
   }
   const message = err instanceof Error ? err.message : String(err);
-  if (json) process.stdout.write(JSON.stringify({ error: { code: 'INTERNAL', kind: 'internal', message } }, null, 2) + '\n');
-  process.stderr.write(`dvs: internal error: ${message}\n`);
-  if (verbose) process.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
-  else process.stderr.write('  hint: run again with -v for the stack trace, and report it.\n');
+  if (json) printOut(JSON.stringify({ error: { code: 'INTERNAL', kind: 'internal', message } }, null, 2) + '\n');
+  printErr(`dvs: internal error: ${message}\n`);
+  if (verbose) printErr(`${err instanceof Error ? err.stack : ''}\n`);
+  else printErr('  hint: run again with -v for the stack trace, and report it.\n');
   return EXIT.internal;
 }

@@ -1,5 +1,5 @@
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GIT_ENV, PROJECT, cleanupTempDirs, git, tempDir, writeTree } from '../helpers.js';
@@ -51,6 +51,7 @@ describe('the installed package', () => {
     expect(files).toContain('bin/dvs.js');
     expect(files).toContain('dist/bundle/main.js');
     expect(files).toContain('dist/bundle/hook-main.cjs'); // the hooks' single-file entry (scripts/bundle.mjs)
+    expect(files).toContain('dist/bundle/yaml.cjs'); // the YAML library, loaded on first use (scripts/bundle.mjs)
     expect(files).toContain('hooks/post-checkout');
     expect(files).toContain('templates/ci/dvs-diff.yml');
     const stray = files.filter((f) => !/^(bin|dist\/bundle|hooks|templates|docs)\/|^(package\.json|README\.md|LICENSE)$/.test(f) || f.endsWith('.map') || f.endsWith('.ts'));
@@ -81,6 +82,12 @@ describe('the installed package', () => {
     rmSync(join(repo, 'data', 'a.csv'));
     ok(dvs('hook', 'post-checkout', head, head, '1'), 'dvs hook post-checkout');
     expect(readFileSync(join(repo, 'data', 'a.csv'), 'utf8')).toBe('id\n1\n');
+    // A pointer written by hand (a quoted value) is read by the YAML library, which the bundle loads from
+    // its own file on first use: it must be there, and found, in the installed package.
+    const pointer = readFileSync(join(repo, 'data.dvs'), 'utf8');
+    writeFileSync(join(repo, 'data.dvs'), pointer.replace(/^oid: (\S+)$/m, 'oid: "$1"'));
+    expect(readFileSync(join(repo, 'data.dvs'), 'utf8')).toContain('oid: "sha256:');
+    expect(JSON.parse(ok(dvs('status', '--json'), 'dvs status of a hand-written pointer')).clean).toBe(true);
     // Nothing of the source tree was used: the code that ran is the installed copy.
     const installed = join(prefix, 'lib', 'node_modules', 'dvs');
     expect(ok(spawnSync('sh', ['-c', 'readlink -f "$(command -v dvs)"'], { env, encoding: 'utf8' }), 'which dvs').trim()).toBe(join(installed, 'bin', 'dvs.js'));
