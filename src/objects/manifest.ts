@@ -39,6 +39,17 @@ export function compareBytes(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/**
+ * The positions of `keys` in UTF-8 byte order (ties in their given order). Only a key with a surrogate
+ * (a character past U+FFFF) orders differently by `<`, so the byte comparison is paid only when one is
+ * there: sorting the 200 names of a folder makes some 1,500 comparisons.
+ */
+export function byteOrder(keys: readonly string[]): number[] {
+  const order = Array.from(keys.keys());
+  if (keys.some((k) => SURROGATE.test(k))) return order.sort((a, b) => compareBytes(keys[a], keys[b]) || a - b);
+  return order.sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : a - b));
+}
+
 /** The merge walk over two sorted entry lists: an entry only in `a`, only in `b`, or the pair at one path. */
 export function mergeEntries(a: readonly ManifestEntry[], b: readonly ManifestEntry[], on: { onlyA(e: ManifestEntry): void; onlyB(e: ManifestEntry): void; both(x: ManifestEntry, y: ManifestEntry): void }): void {
   let i = 0;

@@ -17,14 +17,6 @@ export interface DirectorySnapshot {
   mtimes: BigInt64Array;
 }
 
-/** A file's stamp as a plain stat gives it (no BigInt): mtime in ms, as Node computes `mtimeMs`. */
-export interface PlainStamp {
-  dev: number;
-  ino: number;
-  size: number;
-  mtimeMs: number;
-}
-
 const NS_PER_S = 1_000_000_000n;
 
 /**
@@ -48,9 +40,9 @@ export function msOfNs(ns: bigint): number {
  * write cannot land within 0.24 µs of the recorded time; only a program setting the old time back on
  * purpose could, and that one could set it to the nanosecond too.
  */
-export function snapshotMatchesPlain(snap: DirectorySnapshot, i: number, stamp: PlainStamp): boolean {
+export function snapshotMatchesPlain(snap: DirectorySnapshot, i: number, dev: number, ino: number, size: number, mtimeMs: number): boolean {
   const k = 3 * i;
-  return snap.numbers[k + 2] === stamp.size && snap.numbers[k + 1] === stamp.ino && snap.numbers[k] === stamp.dev && msOfNs(snap.mtimes[i]) === stamp.mtimeMs;
+  return snap.numbers[k + 2] === size && snap.numbers[k + 1] === ino && snap.numbers[k] === dev && msOfNs(snap.mtimes[i]) === mtimeMs;
 }
 
 /** Whether file `i` of a snapshot has exactly this stamp. */

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { diffManifests } from '../../src/diff/data-diff.js';
 import { DvsError } from '../../src/errors.js';
 import { ObjectCache } from '../../src/objects/cache.js';
-import { differingLines, loadManifest, parseManifest, readManifest, serializeManifest, sortEntries, type ManifestEntry } from '../../src/objects/manifest.js';
+import { byteOrder, compareBytes, differingLines, loadManifest, parseManifest, readManifest, serializeManifest, sortEntries, type ManifestEntry } from '../../src/objects/manifest.js';
 import { manifestDelta } from '../../src/ops/data/manifest-delta.js';
 import { CHUNK_THRESHOLD } from '../../src/transfer/chunk-list.js';
 
@@ -246,5 +246,28 @@ describe('the differing lines of two manifests known valid (dvs diff)', () => {
     const unknown = cache.addBuffer(serializeManifest({ entries: sortEntries(base.slice(5, 20)) }));
     expect(differingLines(cache, { oid: x, where: 'a' }, { oid: unknown, where: 'b' }, valid)).toBeUndefined();
     expect(loadManifest(cache, x, 'd', valid).text).toBeDefined();
+  });
+});
+
+describe('byteOrder', () => {
+  // The walk sorts each folder's names with it (workspace/scan.ts): it must give UTF-8 byte order, the
+  // manifest's, whether or not a name has a character past U+FFFF (which `<` orders differently).
+  const alphabet = ['a', 'b', 'B', '-', '.', '/', '0', 'é', '\uFF5E', '\u{1F600}', '\u{10000}', 'z'];
+  const randomName = (rand: () => number) => Array.from({ length: 1 + Math.floor(rand() * 4) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
+  let seed = 7;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+
+  it('orders as compareBytes does, ties in their given order', () => {
+    for (let round = 0; round < 300; round++) {
+      const keys = Array.from({ length: 1 + Math.floor(rand() * 30) }, () => randomName(rand));
+      if (round % 2 === 0) for (let k = 0; k < keys.length; k++) keys[k] = keys[k].replace(/[\u{10000}-\u{10FFFF}]/gu, 'q');
+      const expected = Array.from(keys.keys()).sort((a, b) => compareBytes(keys[a], keys[b]) || a - b);
+      expect(byteOrder(keys), JSON.stringify(keys)).toEqual(expected);
+    }
+  });
+
+  it('puts a character past U+FFFF after U+FF5E, as UTF-8 does and `<` does not', () => {
+    expect(byteOrder(['\u{1F600}', '\uFF5E'])).toEqual([1, 0]);
+    expect(['\u{1F600}', '\uFF5E'].sort()).toEqual(['\u{1F600}', '\uFF5E']);
   });
 });
