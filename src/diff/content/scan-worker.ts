@@ -24,7 +24,7 @@ const scan = await scanSide(files, {
   onProgress: (event) => port.postMessage({ type: 'progress', event }),
 });
 const log = table?.exportSide(sideIndex);
-const out: WorkerOutput = { type: 'done', summary: scan.summary, columns: scan.columns.names, readable: scan.readable, log };
+const out: WorkerOutput = { type: 'done', summary: scan.summary, columns: scan.columns.names, readable: scan.readable, log, retained: scan.retained };
 // Hand the log's arrays over instead of copying them (hundreds of MB for 10 M rows).
 const transfer = log ? [...log.log.chunks.flat().map((c) => c.buffer), log.log.pos.buffer, log.log.count.buffer] : [];
 port.postMessage(out, transfer as ArrayBuffer[]);
