@@ -32,9 +32,10 @@ abstract class PartitionedDiff implements HashConsumer {
   protected readonly results: SlotTable;
   private finished = false;
 
-  constructor(budget: number, logStride: number, resultStride: number) {
+  /** `slabs`: the logs are cut from slabs (PartitionLog), for a side that moves to another thread. */
+  constructor(budget: number, logStride: number, resultStride: number, slabs: boolean) {
     const b: Budget = { used: 0, limit: budget, onExceeded: () => this.sample() };
-    this.logs = [new PartitionLog(logStride, b), new PartitionLog(logStride, b)];
+    this.logs = [new PartitionLog(logStride, b, slabs), new PartitionLog(logStride, b, slabs)];
     this.results = new SlotTable(resultStride);
   }
 
@@ -48,6 +49,7 @@ abstract class PartitionedDiff implements HashConsumer {
     this.shift++;
     this.kept = PARTITIONS >>> this.shift;
     for (let p = this.kept; p < PARTITIONS; p++) for (const log of this.logs) log.drop(p);
+    for (const log of this.logs) log.compact();
   }
 
   /** One side's log and sampling state, to move to another thread. */
@@ -63,6 +65,7 @@ abstract class PartitionedDiff implements HashConsumer {
     this.logs[side].adopt(data.log);
     while (this.shift < data.shift) this.sample();
     for (let p = this.kept; p < PARTITIONS; p++) this.logs[side].drop(p);
+    this.logs[side].compact();
   }
 
   protected log(hi: number, lo: number, c: number): void {
@@ -109,8 +112,8 @@ abstract class PartitionedDiff implements HashConsumer {
 export class MultisetTable extends PartitionedDiff {
   private t = { removed: 0, added: 0, distinctRemoved: 0, distinctAdded: 0 };
 
-  constructor(budget: number) {
-    super(budget, 2, 3);
+  constructor(budget: number, slabs = false) {
+    super(budget, 2, 3, slabs);
   }
 
   row(h: RowHashes): void {
@@ -168,8 +171,8 @@ export class KeyTable extends PartitionedDiff {
   nullKeys = [0, 0];
   private t = { removed: 0, added: 0, changed: 0, same: 0, dupBefore: 0, dupAfter: 0 };
 
-  constructor(budget: number) {
-    super(budget, 3, 5);
+  constructor(budget: number, slabs = false) {
+    super(budget, 3, 5, slabs);
   }
 
   row(h: RowHashes): void {
