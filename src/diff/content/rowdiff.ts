@@ -133,8 +133,12 @@ export class MultisetTable extends PartitionedDiff {
       const c = S[o + 2]!;
       if (c === 0) continue;
       n++;
-      if (into) into.slots[into.find(S[o]!, S[o + 1]!, true) + 2] = c;
-      else {
+      if (into) {
+        // The offset first: finding it may grow the results, which replaces their array (written as
+        // `into.slots[into.find(…) + 2] = c`, the count went to the old array, and the entry kept 0).
+        const r = into.find(S[o]!, S[o + 1]!, true);
+        into.slots[r + 2] = c;
+      } else {
         if (c > 0) {
           this.t.removed += c;
           this.t.distinctRemoved++;

@@ -95,6 +95,14 @@ describe('row-level diff', () => {
     expect([a.reads.opens, b.reads.opens]).toEqual([2, 2]);
   });
 
+  it('samples every differing row when as many are asked for (the results table grows meanwhile)', async () => {
+    const lines = (k: number) => ['id,v', ...Array.from({ length: 40 }, (_, i) => `${i},${i < 20 ? i * k : i}`)].join('\n');
+    const d = await diffContent(source(write(dir, 'all-a.csv', lines(3))), source(write(dir, 'all-b.csv', lines(5))), { rows: 40 });
+    expect(d.rowDiff).toMatchObject({ added: 19, removed: 19 }); // row 0 is 0,0 in both
+    expect(d.rowDiff!.samples.removed.map((r) => Number(r.values.id))).toEqual(Array.from({ length: 19 }, (_, i) => i + 1));
+    expect(d.rowDiff!.samples.added.map((r) => Number(r.values.id))).toEqual(Array.from({ length: 19 }, (_, i) => i + 1));
+  });
+
   it('takes multiset samples from the first rows the scan kept, and reads a version again only when they lack some', async () => {
     const lines = (changed: number[]) => ['id,v', ...Array.from({ length: 10_000 }, (_, i) => `${i},${changed.includes(i) ? -i : i * 7}`)].join('\n');
     const a = write(dir, 'ka-early.csv', lines([]));
