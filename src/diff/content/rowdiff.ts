@@ -31,6 +31,8 @@ abstract class PartitionedDiff implements HashConsumer {
   /** The differing entries, for the sample pass. */
   protected readonly results: SlotTable;
   private finished = false;
+  /** Offsets of a partition's differing entries in its table (collect). */
+  private differing = new Int32Array(0);
 
   /** `slabs`: the logs are cut from slabs (PartitionLog), for a side that moves to another thread. */
   constructor(budget: number, logStride: number, resultStride: number, slabs: boolean) {
@@ -85,10 +87,12 @@ abstract class PartitionedDiff implements HashConsumer {
     for (let p = 0; p < this.kept; p++) {
       work.reset(this.logs[0].entries(p) + this.logs[1].entries(p));
       for (let side = 0; side < 2; side++) for (const [chunk, end] of this.logs[side]!.parts(p)) this.add(work, chunk, end, side);
-      const differing = this.collect(work, null);
+      const slots = work.length / work.stride;
+      if (this.differing.length < slots) this.differing = new Int32Array(slots);
+      const differing = this.collect(work, this.differing);
       // Keep the differing entries for the sample pass, whole partitions at a time (a hash prefix).
       if (keep && this.results.used + differing > MAX_RESULTS) keep = false;
-      if (keep && differing > 0) this.collect(work, this.results);
+      if (keep) for (let j = 0; j < differing; j++) this.keep(work.slots, this.differing[j]!, this.results);
       this.logs[0].drop(p);
       this.logs[1].drop(p);
     }
@@ -102,10 +106,12 @@ abstract class PartitionedDiff implements HashConsumer {
   /** Fold log entries [0, end) of one side into the partition table. */
   protected abstract add(work: SlotTable, chunk: Int32Array, end: number, side: number): void;
   /**
-   * Without `into`: tally the partition's totals and return how many entries differ. With `into`: copy
-   * the differing entries there.
+   * Tally the partition's totals, in one sweep of its table; the offsets of the entries that differ go to
+   * `at`, and their number is returned.
    */
-  protected abstract collect(work: SlotTable, into: SlotTable | null): number;
+  protected abstract collect(work: SlotTable, at: Int32Array): number;
+  /** Copy the partition table's entry at offset o into the results. */
+  protected abstract keep(S: Int32Array, o: number, into: SlotTable): void;
 }
 
 /** Multiset mode. Log: hi, lo. Partition and result slots: hi, lo, count (before minus after). */
@@ -126,29 +132,28 @@ export class MultisetTable extends PartitionedDiff {
     for (let i = 0; i < end; i += 2) S[work.find(chunk[i]!, chunk[i + 1]!, true) + 2]! += d;
   }
 
-  protected collect(work: SlotTable, into: SlotTable | null): number {
+  protected collect(work: SlotTable, at: Int32Array): number {
     const S = work.slots;
     let n = 0;
     for (let o = 0; o < work.length; o += 3) {
       const c = S[o + 2]!;
       if (c === 0) continue;
-      n++;
-      if (into) {
-        // The offset first: finding it may grow the results, which replaces their array (written as
-        // `into.slots[into.find(…) + 2] = c`, the count went to the old array, and the entry kept 0).
-        const r = into.find(S[o]!, S[o + 1]!, true);
-        into.slots[r + 2] = c;
+      at[n++] = o;
+      if (c > 0) {
+        this.t.removed += c;
+        this.t.distinctRemoved++;
       } else {
-        if (c > 0) {
-          this.t.removed += c;
-          this.t.distinctRemoved++;
-        } else {
-          this.t.added -= c;
-          this.t.distinctAdded++;
-        }
+        this.t.added -= c;
+        this.t.distinctAdded++;
       }
     }
     return n;
+  }
+
+  protected keep(S: Int32Array, o: number, into: SlotTable): void {
+    // The offset first: finding it may grow the results, which replaces their array.
+    const r = into.find(S[o]!, S[o + 1]!, true);
+    into.slots[r + 2] = S[o + 2]!;
   }
 
   /** Net count (before minus after) of the result at offset o. */
@@ -212,26 +217,24 @@ export class KeyTable extends PartitionedDiff {
     return S[o + 2] === S[o + 3] ? 'same' : 'changed';
   }
 
-  protected collect(work: SlotTable, into: SlotTable | null): number {
+  protected collect(work: SlotTable, at: Int32Array): number {
     const S = work.slots;
     let n = 0;
     for (let o = 0; o < work.length; o += 5) {
       const f = S[o + 4]!;
       if (f === 0) continue;
       const st = KeyTable.state(S, o);
-      if (!into) {
-        this.t[st]++;
-        if (f & DUP_BEFORE) this.t.dupBefore++;
-        if (f & DUP_AFTER) this.t.dupAfter++;
-      }
-      if (st === 'same') continue;
-      n++;
-      if (into) {
-        const r = into.find(S[o]!, S[o + 1]!, true);
-        for (let k = 2; k < 5; k++) into.slots[r + k] = S[o + k]!;
-      }
+      this.t[st]++;
+      if (f & DUP_BEFORE) this.t.dupBefore++;
+      if (f & DUP_AFTER) this.t.dupAfter++;
+      if (st !== 'same') at[n++] = o;
     }
     return n;
+  }
+
+  protected keep(S: Int32Array, o: number, into: SlotTable): void {
+    const r = into.find(S[o]!, S[o + 1]!, true);
+    for (let k = 2; k < 5; k++) into.slots[r + k] = S[o + k]!;
   }
 
   /** The key at result offset o occurs more than once in a version (its rows are compared as a group). */
