@@ -86,7 +86,12 @@ abstract class PartitionedDiff implements HashConsumer {
     let keep = true;
     for (let p = 0; p < this.kept; p++) {
       work.reset(this.logs[0].entries(p) + this.logs[1].entries(p));
-      for (let side = 0; side < 2; side++) for (const [chunk, end] of this.logs[side]!.parts(p)) this.add(work, chunk, end, side);
+      for (let side = 0; side < 2; side++) {
+        const log = this.logs[side]!;
+        const chunks = log.chunksOf(p);
+        const last = chunks.length - 1;
+        for (let k = 0; k <= last; k++) this.add(work, chunks[k]!, k === last ? log.lastEnd(p) : chunks[k]!.length, side);
+      }
       const slots = work.length / work.stride;
       if (this.differing.length < slots) this.differing = new Int32Array(slots);
       const differing = this.collect(work, this.differing);
