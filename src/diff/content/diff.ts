@@ -12,13 +12,18 @@ import { canScanInWorker, takeScanWorker, type ScanWorker } from './parallel.js'
 import { openParquet, type ParquetFile } from './parquet.js';
 import { Columns } from './reader.js';
 import { KeyTable, MultisetTable } from './rowdiff.js';
-import { BothConsumers, CellChangeCounter, KeySampler, MultisetSampler, normalizedCell } from './samples.js';
-import { scanSide, type HashConsumer, type ScanPlan, type SideFile, type SideScan } from './scan.js';
+import { BothConsumers, CellChangeCounter, KeySampler, MultisetSampler, normalizedCell, replayRetained } from './samples.js';
+import { scanSide, type HashConsumer, type RetainedRows, type ScanPlan, type SideFile, type SideScan } from './scan.js';
 import type { ContentDiff, ContentDiffOptions, ContentError, ContentSource, RowDiff, SampleRow, TableSummary } from './types.js';
 
 export const DEFAULT_SAMPLE_ROWS = 5;
 /** Row-diff tables get this much by default: 10 M distinct rows fit exactly (about 300 MB at the peak). */
 export const DEFAULT_MAX_MEMORY_BYTES = 512 * 1024 * 1024;
+/**
+ * The multiset scan keeps the first this many rows of each side (ScanPlan.retain): when they hold the
+ * samples (differences spread through the file), the sample pass does not read the side again.
+ */
+const RETAINED_ROWS = 4096;
 /** Parquet footers are fetched this many at a time (remote sources pay a round trip each). */
 const FOOTER_CONCURRENCY = 16;
 
@@ -192,14 +197,20 @@ class PartitionDiff {
     ...extra,
   });
 
+  /** Rows the first pass keeps for the samples: multiset mode, when samples are asked for. */
+  private retain(): number | undefined {
+    return this.rowLevel && this.key === undefined && (this.options.rows ?? DEFAULT_SAMPLE_ROWS) > 0 ? RETAINED_ROWS : undefined;
+  }
+
   /** Both versions at once, `after` in a worker thread; each side gets half of the memory budget. */
   private async scanAtOnce(worker: ScanWorker): Promise<Scans> {
     const table = this.rowLevel ? newTable(this.key, this.budget / 2) : undefined;
     setSide(table, 0);
     const mode = !this.rowLevel ? 'none' : this.key === undefined ? 'multiset' : 'key';
+    const retain = this.retain();
     const [sa, b] = await Promise.all([
-      scanSide(this.A.files, this.plan('before', this.A, { stats: true, consumer: table })),
-      worker.scan(this.B.files, this.plan('after', this.B, { stats: true }), mode, this.budget / 2),
+      scanSide(this.A.files, this.plan('before', this.A, { stats: true, consumer: table, retain })),
+      worker.scan(this.B.files, this.plan('after', this.B, { stats: true, retain }), mode, this.budget / 2),
     ]);
     if (table && b.log) table.adoptSide(1, b.log);
     return { table, sa, sb: b.scan };
@@ -208,15 +219,15 @@ class PartitionDiff {
   /** One version after the other, for statistics and (row-level) hashing rows into one table. */
   private async scanInTurn(): Promise<Scans> {
     const table = this.rowLevel ? newTable(this.key, this.budget) : undefined;
-    const [sa, sb] = await this.scanSides(table, true);
+    const [sa, sb] = await this.scanSides(table, true, this.retain());
     return { table, sa, sb };
   }
 
-  private async scanSides(table: RowTable | undefined, stats: boolean): Promise<[SideScan, SideScan]> {
+  private async scanSides(table: RowTable | undefined, stats: boolean, retain?: number): Promise<[SideScan, SideScan]> {
     setSide(table, 0);
-    const sa = await scanSide(this.A.files, this.plan('before', this.A, { stats, consumer: table }));
+    const sa = await scanSide(this.A.files, this.plan('before', this.A, { stats, consumer: table, retain }));
     setSide(table, 1);
-    const sb = await scanSide(this.B.files, this.plan('after', this.B, { stats, consumer: table }));
+    const sb = await scanSide(this.B.files, this.plan('after', this.B, { stats, consumer: table, retain }));
     return [sa, sb];
   }
 
@@ -228,7 +239,9 @@ class PartitionDiff {
       return null;
     }
     const hashed = this.compare === null ? await this.hashOnReadColumns(table, sa, sb) : table;
-    return finishRowDiff(hashed, this.compare!, sa, sb, this.A, this.B, this.plan, { ...this.options, key: this.key }, this.notes);
+    // Rows kept by the scan carry its hashes: of no use when the rows were hashed again.
+    const kept = hashed === table ? { before: sa.retained, after: sb.retained } : {};
+    return finishRowDiff(hashed, this.compare!, sa, sb, this.A, this.B, this.plan, { ...this.options, key: this.key }, this.notes, kept);
   }
 
   /**
@@ -306,6 +319,7 @@ async function finishRowDiff(
   plan: Planner,
   options: ContentDiffOptions,
   notes: string[],
+  kept: { before?: RetainedRows; after?: RetainedRows },
 ): Promise<RowDiff> {
   const want = options.rows ?? DEFAULT_SAMPLE_ROWS;
   const scale = 2 ** table.shift;
@@ -325,16 +339,16 @@ async function finishRowDiff(
   if (table instanceof MultisetTable) {
     const t = table.totals();
     const samples: RowDiff['samples'] = { added: [], removed: [], changed: [] };
-    if (want > 0 && t.distinctRemoved > 0) {
-      const s = new MultisetSampler(table, 'before', Math.min(want, t.distinctRemoved), textualOf(A));
-      await sample('before', A, s);
-      samples.removed = s.rows;
-    }
-    if (want > 0 && t.distinctAdded > 0) {
-      const s = new MultisetSampler(table, 'after', Math.min(want, t.distinctAdded), textualOf(B));
-      await sample('after', B, s);
-      samples.added = s.rows;
-    }
+    // From the rows the scan kept when they hold the samples, else from a second pass over the side.
+    const sampleRows = async (side: Side, p: Prepared, n: number, scanned: SideScan, retained: RetainedRows | undefined) => {
+      const fromKept = new MultisetSampler(table, side, n, textualOf(p));
+      if (retained !== undefined && replayRetained(retained, scanned.columns.names, fromKept)) return fromKept.rows;
+      const s = new MultisetSampler(table, side, n, textualOf(p));
+      await sample(side, p, s);
+      return s.rows;
+    };
+    if (want > 0 && t.distinctRemoved > 0) samples.removed = await sampleRows('before', A, Math.min(want, t.distinctRemoved), sa, kept.before);
+    if (want > 0 && t.distinctAdded > 0) samples.added = await sampleRows('after', B, Math.min(want, t.distinctAdded), sb, kept.after);
     samples.removed = samples.removed.map((r) => complete(r, sa.columns));
     samples.added = samples.added.map((r) => complete(r, sb.columns));
     const rowsBefore = sa.summary.rows ?? 0;

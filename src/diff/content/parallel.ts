@@ -13,7 +13,7 @@ import { Worker } from 'node:worker_threads';
 import type { ProgressEvent } from '../../events.js';
 import type { LogData } from './partition-log.js';
 import { Columns } from './reader.js';
-import type { ScanPlan, SideFile, SideScan } from './scan.js';
+import type { RetainedRows, ScanPlan, SideFile, SideScan } from './scan.js';
 import type { TableSummary, TabularFormat } from './types.js';
 
 /** A version this big (in bytes) is worth a worker thread by default. */
@@ -31,7 +31,7 @@ const WORKER_YOUNG_GENERATION_MB = 24;
 
 export interface WorkerInput {
   files: { file: string; path: string; format: TabularFormat }[];
-  plan: Pick<ScanPlan, 'side' | 'stats' | 'parquetRows' | 'key' | 'normalizeNumbers'> & { compare: string[] | null };
+  plan: Pick<ScanPlan, 'side' | 'stats' | 'parquetRows' | 'key' | 'normalizeNumbers' | 'retain'> & { compare: string[] | null };
   mode: 'none' | 'multiset' | 'key';
   budget: number;
 }
@@ -42,6 +42,7 @@ export interface WorkerOutput {
   columns: string[];
   readable: number;
   log?: { log: LogData; shift: number; nullKeys: number };
+  retained?: RetainedRows;
 }
 
 /** Whether these files can be scanned in a worker, and (unless forced) are big enough to. */
@@ -121,7 +122,7 @@ export class ScanWorker {
   scan(files: SideFile[], plan: ScanPlan, mode: WorkerInput['mode'], budget: number): Promise<{ scan: SideScan; log?: WorkerOutput['log'] }> {
     const input: WorkerInput = {
       files: files.map((f) => ({ file: f.source.file!, path: f.source.path, format: f.format })),
-      plan: { side: plan.side, stats: plan.stats, parquetRows: plan.parquetRows, key: plan.key, normalizeNumbers: plan.normalizeNumbers, compare: plan.compare ? [...plan.compare] : null },
+      plan: { side: plan.side, stats: plan.stats, parquetRows: plan.parquetRows, key: plan.key, normalizeNumbers: plan.normalizeNumbers, retain: plan.retain, compare: plan.compare ? [...plan.compare] : null },
       mode,
       budget,
     };
@@ -131,7 +132,7 @@ export class ScanWorker {
     return this.done.then((m) => {
       const columns = new Columns();
       for (const name of m.columns) columns.indexOf(name);
-      return { scan: { summary: m.summary, columns, readable: m.readable }, log: m.log };
+      return { scan: { summary: m.summary, columns, readable: m.readable, retained: m.retained }, log: m.log };
     });
   }
 

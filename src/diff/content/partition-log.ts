@@ -14,6 +14,8 @@ const FIRST_CHUNK = 32;
 const LAST_CHUNK = 1024;
 /** Entries a partition gathers in the staging area before they are copied into its chunk. */
 const STAGED = 16;
+/** Bytes of a slab that chunks are cut from (PartitionLog's `slabs`). */
+const SLAB_BYTES = 1 << 20;
 
 /** Memory shared by both sides' logs; exceeding it makes the owner drop partitions. */
 export interface Budget {
@@ -28,6 +30,8 @@ export interface LogData {
   pos: Int32Array;
   count: Int32Array;
   bytes: number;
+  /** The memory the chunks lie in, to transfer: a few slabs, or one buffer per chunk. */
+  buffers: ArrayBuffer[];
 }
 
 /**
@@ -53,18 +57,32 @@ export class PartitionLog {
   private readonly staged: Int32Array = new Int32Array(PARTITIONS);
   private readonly stageInts: number;
   private bytes = 0;
+  /** With `slabs`: the slabs chunks are cut from, the last one being filled, and its bytes used. */
+  private slabList: ArrayBuffer[] | undefined;
+  private slabUsed = 0;
+  /** A partition with chunks was dropped since the last compact(). */
+  private dropped = false;
 
+  /**
+   * `slabs`: cut the chunks from 1 MB slabs instead of giving each its own buffer. A log that moves to
+   * another thread then transfers a few buffers instead of some 6,000 (one per chunk, 1M rows), which
+   * cost 30-40 ms of sending and receiving at the end of a worker's scan. Chunks of dropped partitions
+   * keep their slab alive, so a drop over the budget is followed by compact().
+   */
   constructor(
     private readonly stride: number,
     private readonly budget: Budget,
+    slabs = false,
   ) {
     this.stageInts = STAGED * stride;
     this.stage = new Int32Array(PARTITIONS * this.stageInts);
+    if (slabs) this.slabList = [];
   }
 
   export(): LogData {
     for (let p = 0; p < PARTITIONS; p++) this.flush(p);
-    return { chunks: this.chunks, pos: this.pos, count: this.count, bytes: this.bytes };
+    const buffers = this.slabList ?? this.chunks.flat().map((c) => c.buffer as ArrayBuffer);
+    return { chunks: this.chunks, pos: this.pos, count: this.count, bytes: this.bytes, buffers };
   }
 
   /** Take over a log filled elsewhere (by a worker thread), in place of this (empty) one. */
@@ -77,6 +95,10 @@ export class PartitionLog {
     this.staged.fill(0);
     this.bytes = data.bytes;
     this.budget.used += data.bytes;
+    // Chunks that share slabs are compacted after a drop, like this log's own.
+    const chunks = data.chunks.reduce((n, list) => n + list.length, 0);
+    this.slabList = data.buffers.length < chunks ? data.buffers : undefined;
+    this.slabUsed = SLAB_BYTES; // the next chunk starts a slab of its own
   }
 
   append(p: number, a: number, b: number, c: number): void {
@@ -105,7 +127,7 @@ export class PartitionLog {
     this.flush(p);
     const len = this.cap[p]!;
     const entries = Math.min(LAST_CHUNK, Math.max(FIRST_CHUNK, len / this.stride) * (len ? 2 : 1));
-    const chunk = new Int32Array(entries * this.stride);
+    const chunk = this.allocate(entries * this.stride);
     this.chunks[p]!.push(chunk);
     this.cur[p] = chunk;
     this.cap[p] = chunk.length;
@@ -114,9 +136,43 @@ export class PartitionLog {
     this.budget.used += chunk.byteLength;
     if (this.budget.used > this.budget.limit) {
       this.budget.onExceeded();
-      if (this.cur[p] !== chunk) return false; // this very partition was dropped
+      if (this.cap[p] === 0) return false; // this very partition was dropped
     }
     return true;
+  }
+
+  /** A zeroed chunk of `ints` ints: its own buffer, or cut from the current slab. */
+  private allocate(ints: number): Int32Array {
+    const slabs = this.slabList;
+    if (slabs === undefined) return new Int32Array(ints);
+    const bytes = ints * 4;
+    if (slabs.length === 0 || this.slabUsed + bytes > SLAB_BYTES) {
+      slabs.push(new ArrayBuffer(Math.max(SLAB_BYTES, bytes)));
+      this.slabUsed = 0;
+    }
+    const chunk = new Int32Array(slabs[slabs.length - 1]!, this.slabUsed, ints);
+    this.slabUsed += bytes;
+    return chunk;
+  }
+
+  /**
+   * After drops over the budget: copy the chunks still in use into new slabs, so that the slabs the
+   * dropped chunks lay in are freed. Nothing to do for chunks of their own.
+   */
+  compact(): void {
+    if (this.slabList === undefined || !this.dropped) return;
+    this.dropped = false;
+    this.slabList = [];
+    this.slabUsed = 0;
+    for (let p = 0; p < PARTITIONS; p++) {
+      const list = this.chunks[p]!;
+      for (let k = 0; k < list.length; k++) {
+        const copy = this.allocate(list[k]!.length);
+        copy.set(list[k]!);
+        list[k] = copy;
+      }
+      if (list.length > 0) this.cur[p] = list[list.length - 1]!;
+    }
   }
 
   /** Copy partition p's staged entries into its chunk. */
@@ -132,9 +188,22 @@ export class PartitionLog {
 
   /** Entries of partition p as (chunk, end) pairs: every chunk is full but the last. */
   *parts(p: number): Generator<[Int32Array, number]> {
+    const list = this.chunksOf(p);
+    for (let k = 0; k < list.length; k++) yield [list[k]!, k === list.length - 1 ? this.lastEnd(p) : list[k]!.length];
+  }
+
+  /**
+   * Partition p's chunks, every one full but the last (parts() without a generator: the partition diff
+   * runs once per diff, mostly before V8 optimises it, where a generator and destructuring cost more).
+   */
+  chunksOf(p: number): readonly Int32Array[] {
     this.flush(p);
-    const list = this.chunks[p]!;
-    for (let k = 0; k < list.length; k++) yield [list[k]!, k === list.length - 1 ? this.pos[p]! : list[k]!.length];
+    return this.chunks[p]!;
+  }
+
+  /** Ints in use in partition p's last chunk. */
+  lastEnd(p: number): number {
+    return this.pos[p]!;
   }
 
   entries(p: number): number {
@@ -142,6 +211,7 @@ export class PartitionLog {
   }
 
   drop(p: number): void {
+    if (this.chunks[p]!.length > 0) this.dropped = true;
     for (const c of this.chunks[p]!) {
       this.budget.used -= c.byteLength;
       this.bytes -= c.byteLength;

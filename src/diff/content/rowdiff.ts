@@ -31,10 +31,13 @@ abstract class PartitionedDiff implements HashConsumer {
   /** The differing entries, for the sample pass. */
   protected readonly results: SlotTable;
   private finished = false;
+  /** Offsets of a partition's differing entries in its table (collect). */
+  private differing = new Int32Array(0);
 
-  constructor(budget: number, logStride: number, resultStride: number) {
+  /** `slabs`: the logs are cut from slabs (PartitionLog), for a side that moves to another thread. */
+  constructor(budget: number, logStride: number, resultStride: number, slabs: boolean) {
     const b: Budget = { used: 0, limit: budget, onExceeded: () => this.sample() };
-    this.logs = [new PartitionLog(logStride, b), new PartitionLog(logStride, b)];
+    this.logs = [new PartitionLog(logStride, b, slabs), new PartitionLog(logStride, b, slabs)];
     this.results = new SlotTable(resultStride);
   }
 
@@ -48,6 +51,7 @@ abstract class PartitionedDiff implements HashConsumer {
     this.shift++;
     this.kept = PARTITIONS >>> this.shift;
     for (let p = this.kept; p < PARTITIONS; p++) for (const log of this.logs) log.drop(p);
+    for (const log of this.logs) log.compact();
   }
 
   /** One side's log and sampling state, to move to another thread. */
@@ -63,6 +67,7 @@ abstract class PartitionedDiff implements HashConsumer {
     this.logs[side].adopt(data.log);
     while (this.shift < data.shift) this.sample();
     for (let p = this.kept; p < PARTITIONS; p++) this.logs[side].drop(p);
+    this.logs[side].compact();
   }
 
   protected log(hi: number, lo: number, c: number): void {
@@ -81,11 +86,18 @@ abstract class PartitionedDiff implements HashConsumer {
     let keep = true;
     for (let p = 0; p < this.kept; p++) {
       work.reset(this.logs[0].entries(p) + this.logs[1].entries(p));
-      for (let side = 0; side < 2; side++) for (const [chunk, end] of this.logs[side]!.parts(p)) this.add(work, chunk, end, side);
-      const differing = this.collect(work, null);
+      for (let side = 0; side < 2; side++) {
+        const log = this.logs[side]!;
+        const chunks = log.chunksOf(p);
+        const last = chunks.length - 1;
+        for (let k = 0; k <= last; k++) this.add(work, chunks[k]!, k === last ? log.lastEnd(p) : chunks[k]!.length, side);
+      }
+      const slots = work.length / work.stride;
+      if (this.differing.length < slots) this.differing = new Int32Array(slots);
+      const differing = this.collect(work, this.differing);
       // Keep the differing entries for the sample pass, whole partitions at a time (a hash prefix).
       if (keep && this.results.used + differing > MAX_RESULTS) keep = false;
-      if (keep && differing > 0) this.collect(work, this.results);
+      if (keep) for (let j = 0; j < differing; j++) this.keep(work.slots, this.differing[j]!, this.results);
       this.logs[0].drop(p);
       this.logs[1].drop(p);
     }
@@ -99,18 +111,20 @@ abstract class PartitionedDiff implements HashConsumer {
   /** Fold log entries [0, end) of one side into the partition table. */
   protected abstract add(work: SlotTable, chunk: Int32Array, end: number, side: number): void;
   /**
-   * Without `into`: tally the partition's totals and return how many entries differ. With `into`: copy
-   * the differing entries there.
+   * Tally the partition's totals, in one sweep of its table; the offsets of the entries that differ go to
+   * `at`, and their number is returned.
    */
-  protected abstract collect(work: SlotTable, into: SlotTable | null): number;
+  protected abstract collect(work: SlotTable, at: Int32Array): number;
+  /** Copy the partition table's entry at offset o into the results. */
+  protected abstract keep(S: Int32Array, o: number, into: SlotTable): void;
 }
 
 /** Multiset mode. Log: hi, lo. Partition and result slots: hi, lo, count (before minus after). */
 export class MultisetTable extends PartitionedDiff {
   private t = { removed: 0, added: 0, distinctRemoved: 0, distinctAdded: 0 };
 
-  constructor(budget: number) {
-    super(budget, 2, 3);
+  constructor(budget: number, slabs = false) {
+    super(budget, 2, 3, slabs);
   }
 
   row(h: RowHashes): void {
@@ -123,25 +137,28 @@ export class MultisetTable extends PartitionedDiff {
     for (let i = 0; i < end; i += 2) S[work.find(chunk[i]!, chunk[i + 1]!, true) + 2]! += d;
   }
 
-  protected collect(work: SlotTable, into: SlotTable | null): number {
+  protected collect(work: SlotTable, at: Int32Array): number {
     const S = work.slots;
     let n = 0;
     for (let o = 0; o < work.length; o += 3) {
       const c = S[o + 2]!;
       if (c === 0) continue;
-      n++;
-      if (into) into.slots[into.find(S[o]!, S[o + 1]!, true) + 2] = c;
-      else {
-        if (c > 0) {
-          this.t.removed += c;
-          this.t.distinctRemoved++;
-        } else {
-          this.t.added -= c;
-          this.t.distinctAdded++;
-        }
+      at[n++] = o;
+      if (c > 0) {
+        this.t.removed += c;
+        this.t.distinctRemoved++;
+      } else {
+        this.t.added -= c;
+        this.t.distinctAdded++;
       }
     }
     return n;
+  }
+
+  protected keep(S: Int32Array, o: number, into: SlotTable): void {
+    // The offset first: finding it may grow the results, which replaces their array.
+    const r = into.find(S[o]!, S[o + 1]!, true);
+    into.slots[r + 2] = S[o + 2]!;
   }
 
   /** Net count (before minus after) of the result at offset o. */
@@ -168,8 +185,8 @@ export class KeyTable extends PartitionedDiff {
   nullKeys = [0, 0];
   private t = { removed: 0, added: 0, changed: 0, same: 0, dupBefore: 0, dupAfter: 0 };
 
-  constructor(budget: number) {
-    super(budget, 3, 5);
+  constructor(budget: number, slabs = false) {
+    super(budget, 3, 5, slabs);
   }
 
   row(h: RowHashes): void {
@@ -205,26 +222,24 @@ export class KeyTable extends PartitionedDiff {
     return S[o + 2] === S[o + 3] ? 'same' : 'changed';
   }
 
-  protected collect(work: SlotTable, into: SlotTable | null): number {
+  protected collect(work: SlotTable, at: Int32Array): number {
     const S = work.slots;
     let n = 0;
     for (let o = 0; o < work.length; o += 5) {
       const f = S[o + 4]!;
       if (f === 0) continue;
       const st = KeyTable.state(S, o);
-      if (!into) {
-        this.t[st]++;
-        if (f & DUP_BEFORE) this.t.dupBefore++;
-        if (f & DUP_AFTER) this.t.dupAfter++;
-      }
-      if (st === 'same') continue;
-      n++;
-      if (into) {
-        const r = into.find(S[o]!, S[o + 1]!, true);
-        for (let k = 2; k < 5; k++) into.slots[r + k] = S[o + k]!;
-      }
+      this.t[st]++;
+      if (f & DUP_BEFORE) this.t.dupBefore++;
+      if (f & DUP_AFTER) this.t.dupAfter++;
+      if (st !== 'same') at[n++] = o;
     }
     return n;
+  }
+
+  protected keep(S: Int32Array, o: number, into: SlotTable): void {
+    const r = into.find(S[o]!, S[o + 1]!, true);
+    for (let k = 2; k < 5; k++) into.slots[r + k] = S[o + k]!;
   }
 
   /** The key at result offset o occurs more than once in a version (its rows are compared as a group). */

@@ -5,9 +5,9 @@
  */
 import { canonical, detach } from './hash.js';
 import { classifySpan, INTEGER, NUM, NUMBER } from './stats.js';
-import type { Columns } from './reader.js';
+import { Columns } from './reader.js';
 import type { KeyTable, MultisetTable } from './rowdiff.js';
-import type { HashConsumer, RowHashes, RowView } from './scan.js';
+import type { HashConsumer, RetainedRows, RowHashes, RowView } from './scan.js';
 import type { Cell, CellChange, ChangedRow, ColumnCellChanges, SampleRow } from './types.js';
 
 /** A sample row as JSON: CSV empty cells become null, like everywhere else in the diff. */
@@ -42,6 +42,34 @@ export class MultisetSampler implements HashConsumer {
     this.rows.push(sampleRow(view.cells(), rowNumber, file, columns, this.textual(file)));
     return this.rows.length < this.want;
   }
+}
+
+/**
+ * Feed the rows a scan kept (ScanPlan.retain) to `consumer`, as a second pass would; `names`: the side's
+ * columns. True when that is all the pass would give it: it said stop, or the rows are the whole side.
+ */
+export function replayRetained(kept: RetainedRows, names: readonly string[], consumer: HashConsumer): boolean {
+  const h: RowHashes = { r1: 0, r2: 0, hasKey: false, k1: 0, k2: 0 };
+  let cells: (Cell | string)[] = [];
+  const view: RowView = { cells: () => [...cells] };
+  // A pass meets the columns as the scan did: at each row, those known then.
+  const known = new Map<number, Columns>();
+  const columnsAt = (n: number): Columns => {
+    let c = known.get(n);
+    if (c === undefined) {
+      c = new Columns();
+      for (const name of names.slice(0, n)) c.indexOf(name);
+      known.set(n, c);
+    }
+    return c;
+  };
+  for (const r of kept.rows) {
+    h.r1 = r.r1;
+    h.r2 = r.r2;
+    cells = r.cells;
+    if (consumer.row(h, view, r.row, r.file, columnsAt(r.columns)) === false) return true;
+  }
+  return kept.complete;
 }
 
 /**

@@ -13,7 +13,8 @@ const port = parentPort!;
 // known (parallel.ts), and this module's imports load meanwhile.
 const input = await new Promise<WorkerInput>((resolve) => port.once('message', resolve));
 const files = await Promise.all(input.files.map(async (f) => ({ source: await fileSource(f.file, f.path), format: f.format })));
-const table = input.mode === 'none' ? undefined : input.mode === 'key' ? new KeyTable(input.budget) : new MultisetTable(input.budget);
+// The log is cut from slabs: a few buffers to hand over at the end instead of one per chunk.
+const table = input.mode === 'none' ? undefined : input.mode === 'key' ? new KeyTable(input.budget, true) : new MultisetTable(input.budget, true);
 const sideIndex = input.plan.side === 'before' ? 0 : 1;
 if (table) table.side = sideIndex;
 const scan = await scanSide(files, {
@@ -24,7 +25,7 @@ const scan = await scanSide(files, {
   onProgress: (event) => port.postMessage({ type: 'progress', event }),
 });
 const log = table?.exportSide(sideIndex);
-const out: WorkerOutput = { type: 'done', summary: scan.summary, columns: scan.columns.names, readable: scan.readable, log };
+const out: WorkerOutput = { type: 'done', summary: scan.summary, columns: scan.columns.names, readable: scan.readable, log, retained: scan.retained };
 // Hand the log's arrays over instead of copying them (hundreds of MB for 10 M rows).
-const transfer = log ? [...log.log.chunks.flat().map((c) => c.buffer), log.log.pos.buffer, log.log.count.buffer] : [];
+const transfer = log ? [...log.log.buffers, log.log.pos.buffer, log.log.count.buffer] : [];
 port.postMessage(out, transfer as ArrayBuffer[]);

@@ -40,6 +40,29 @@ export interface RowView {
   cells(): (Cell | string)[];
 }
 
+/**
+ * A row of the first rows of a side, kept by the scan (ScanPlan.retain): its row hash and its cells, so
+ * that the sample pass can take its samples from them instead of reading the side again.
+ */
+export interface RetainedRow {
+  r1: number;
+  r2: number;
+  row: number;
+  file: string;
+  cells: (Cell | string)[];
+  /** Columns known when the row was read (a later file or JSONL line may add more). */
+  columns: number;
+}
+
+export interface RetainedRows {
+  rows: RetainedRow[];
+  /** `rows` is every row of the side: nothing was left out. */
+  complete: boolean;
+}
+
+/** Text kept in retained rows at most (their cells pin the decoded chunks they lie in). */
+const RETAINED_CHARS = 1 << 20;
+
 export interface HashConsumer {
   /** Return false to stop reading this side. */
   row(h: RowHashes, view: RowView, rowNumber: number, file: string, columns: Columns): boolean | void;
@@ -65,6 +88,12 @@ export interface ScanPlan {
   keyOnly?: boolean;
   /** Also return the mergeable state of the statistics (needs `stats`). */
   partials?: boolean;
+  /**
+   * Keep the row hashes and cells of the first this many rows (SideScan.retained): the multiset sample
+   * pass takes its samples from them when they hold enough, and reads the side a second time only when
+   * they do not.
+   */
+  retain?: number;
   onProgress?: ProgressListener;
 }
 
@@ -75,6 +104,8 @@ export interface SideScan {
   readable: number;
   /** With `plan.partials`: the statistics in mergeable form (partial.ts). */
   partials?: PartialColumn[];
+  /** With `plan.retain` (and a consumer): the first rows, hashed as the consumer saw them. */
+  retained?: RetainedRows;
 }
 
 const PROGRESS_STEP = 16 * 1024 * 1024;
@@ -108,12 +139,18 @@ class RowProcessor implements RowSink, RowView {
 
   /** plan.keyOnly without statistics: only the key cell is hashed. */
   private readonly keyOnly: boolean;
+  /** plan.retain: the first rows, while `retaining`. */
+  readonly retained: RetainedRows | undefined;
+  private retaining: boolean;
+  private retainedChars = 0;
 
   constructor(
     readonly columns: Columns,
     private readonly plan: ScanPlan,
   ) {
     this.keyOnly = plan.keyOnly === true && !plan.stats && plan.key !== undefined;
+    this.retaining = plan.consumer !== undefined && (plan.retain ?? 0) > 0;
+    this.retained = this.retaining ? { rows: [], complete: true } : undefined;
   }
 
   /** Per-column state grows as readers discover columns (JSONL, ragged CSV, later partitions). */
@@ -185,8 +222,22 @@ class RowProcessor implements RowSink, RowView {
     if (!consumer) return true;
     this.h.r1 = fmix32(this.r1 ^ 0x9e3779b9);
     this.h.r2 = fmix32(this.r2 ^ Math.imul(this.present, 0x27d4eb2d));
+    if (this.retaining) this.retain(rowNumber);
     if (consumer.row(this.h, this, rowNumber, this.file, this.columns) === false) this.stopped = true;
     return !this.stopped;
+  }
+
+  /** Keep the current row (plan.retain), until the rows or their text reach the limit. */
+  private retain(rowNumber: number): void {
+    const kept = this.retained!;
+    const cells = kept.rows.length < this.plan.retain! ? this.cells() : undefined;
+    if (cells !== undefined) for (const c of cells) if (typeof c === 'string') this.retainedChars += c.length;
+    if (cells === undefined || this.retainedChars > RETAINED_CHARS) {
+      this.retaining = false;
+      kept.complete = false;
+      return;
+    }
+    kept.rows.push({ r1: this.h.r1, r2: this.h.r2, row: rowNumber, file: this.file, cells, columns: this.columns.length });
   }
 
   /** Only the key cell's hash, for a consumer that needs nothing else (plan.keyOnly, no statistics). */
@@ -369,9 +420,10 @@ export async function scanSide(files: SideFile[], plan: ScanPlan): Promise<SideS
   }
   const formats = new Set(files.map((f) => f.format));
   if (formats.size > 1) notes.push(`files of different formats: ${[...formats].join(', ')}`);
-  if (!plan.partials || !plan.stats) return { summary, columns, readable };
+  const retained = proc.retained;
+  if (!plan.partials || !plan.stats) return { summary, columns, readable, retained };
   const partials = summary.source === 'footer' ? footerPartials(summary.columns) : proc.accs.map((a) => a.partial(textualSide, declared.get(a.name)));
-  return { summary, columns, readable, partials };
+  return { summary, columns, readable, partials, retained };
 }
 
 function isSystemError(err: unknown): boolean {

@@ -95,6 +95,45 @@ describe('row-level diff', () => {
     expect([a.reads.opens, b.reads.opens]).toEqual([2, 2]);
   });
 
+  it('samples every differing row when as many are asked for (the results table grows meanwhile)', async () => {
+    const lines = (k: number) => ['id,v', ...Array.from({ length: 40 }, (_, i) => `${i},${i < 20 ? i * k : i}`)].join('\n');
+    const d = await diffContent(source(write(dir, 'all-a.csv', lines(3))), source(write(dir, 'all-b.csv', lines(5))), { rows: 40 });
+    expect(d.rowDiff).toMatchObject({ added: 19, removed: 19 }); // row 0 is 0,0 in both
+    expect(d.rowDiff!.samples.removed.map((r) => Number(r.values.id))).toEqual(Array.from({ length: 19 }, (_, i) => i + 1));
+    expect(d.rowDiff!.samples.added.map((r) => Number(r.values.id))).toEqual(Array.from({ length: 19 }, (_, i) => i + 1));
+  });
+
+  it('takes multiset samples from the first rows the scan kept, and reads a version again only when they lack some', async () => {
+    const lines = (changed: number[]) => ['id,v', ...Array.from({ length: 10_000 }, (_, i) => `${i},${changed.includes(i) ? -i : i * 7}`)].join('\n');
+    const a = write(dir, 'ka-early.csv', lines([]));
+    const early = source(write(dir, 'kb-early.csv', lines([3, 7])));
+    const before = source(a);
+    const d = await diffContent(before, early);
+    // The changed rows are among the first rows: the header read and the statistics pass, no sample pass.
+    expect([before.reads.opens, early.reads.opens]).toEqual([2, 2]);
+    expect(d.rowDiff!.samples.removed.map((r) => [r.row, r.values])).toEqual([
+      [4, { id: '3', v: '21' }],
+      [8, { id: '7', v: '49' }],
+    ]);
+    expect(d.rowDiff!.samples.added.map((r) => [r.row, r.values])).toEqual([
+      [4, { id: '3', v: '-3' }],
+      [8, { id: '7', v: '-7' }],
+    ]);
+    // One changed row lies past the rows kept: the samples come from a second pass, the same rows.
+    const late = source(write(dir, 'kb-late.csv', lines([3, 9_000])));
+    const again = source(a);
+    const l = await diffContent(again, late);
+    expect([again.reads.opens, late.reads.opens]).toEqual([3, 3]);
+    expect(l.rowDiff!.samples.removed.map((r) => r.row)).toEqual([4, 9_001]);
+    expect(l.rowDiff!.samples.added.map((r) => r.values.v)).toEqual(['-3', '-9000']);
+    // A version of few rows is kept whole: fewer differing rows than asked for, and still no second pass.
+    const small = source(write(dir, 'kb-small.csv', 'id,v\n1,1\n2,2\n'));
+    const smallA = source(write(dir, 'ka-small.csv', 'id,v\n1,1\n2,3\n'));
+    const s = await diffContent(smallA, small, { rows: 5 });
+    expect([smallA.reads.opens, small.reads.opens]).toEqual([2, 2]);
+    expect(s.rowDiff!.samples.removed.map((r) => r.values.v)).toEqual(['3']);
+  });
+
   it('degrades to a documented estimate when the row logs exceed the memory budget', async () => {
     const rows = 200_000;
     const lines = ['id,v'];
