@@ -20,8 +20,8 @@ const ALIAS = { 'yargs/yargs': './node_modules/yargs/yargs.cjs' };
  * included, which read canonical pointers and plain configs without it: about 700 page faults (some
  * 10 ms on a virtual machine) for a library they never call. Both builds below name it by that file.
  */
-await build({
-  entryPoints: { yaml: 'node_modules/yaml/dist/index.js' },
+// What the single CommonJS files (yaml.cjs, hook-main.cjs) are built with.
+const SINGLE_CJS = {
   outdir: 'dist/bundle',
   outExtension: { '.js': '.cjs' },
   bundle: true,
@@ -32,7 +32,8 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   logLevel: 'warning',
-});
+};
+await build({ ...SINGLE_CJS, entryPoints: { yaml: 'node_modules/yaml/dist/index.js' } });
 const yamlApart = {
   name: 'yaml-apart',
   setup(b) {
@@ -91,22 +92,13 @@ await build({
  * worker files and hooks/ templates it locates sit beside the chunks, at the same place.
  */
 await build({
+  ...SINGLE_CJS,
   entryPoints: { 'hook-main': 'dist/cli/hook-main.js' },
-  outdir: 'dist/bundle',
-  outExtension: { '.js': '.cjs' },
-  bundle: true,
-  format: 'cjs',
-  platform: 'node',
-  target: 'node20',
-  sourcemap: 'linked',
-  minifyWhitespace: true,
-  minifySyntax: true,
   define: { 'import.meta.url': '__dvsModuleUrl' },
   banner: { js: 'const __dvsModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
   external: [...EXTERNAL, 'simple-git', 'ora'],
   alias: ALIAS,
   plugins: [yamlApart],
-  logLevel: 'warning',
 });
 
 // The banner costs a createRequire, a fileURLToPath and a dirname in every chunk at every start (about
