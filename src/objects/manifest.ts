@@ -46,8 +46,9 @@ export function compareBytes(a: string, b: string): number {
  */
 export function byteOrder(keys: readonly string[]): number[] {
   const order = Array.from(keys.keys());
-  if (keys.some((k) => SURROGATE.test(k))) return order.sort((a, b) => compareBytes(keys[a], keys[b]) || a - b);
-  return order.sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : a - b));
+  // Array.prototype.sort is stable: equal keys keep their given order.
+  if (keys.some((k) => SURROGATE.test(k))) return order.sort((a, b) => compareBytes(keys[a], keys[b]));
+  return order.sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0));
 }
 
 /** The merge walk over two sorted entry lists: an entry only in `a`, only in `b`, or the pair at one path. */

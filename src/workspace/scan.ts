@@ -124,6 +124,8 @@ export function readFolder(repo: Repo, dataPath: string, relDir: string, found: 
   }
   const ignored = repo.ignore.matcher(relDir ? `${dataPath}/${relDir}` : dataPath, entries.some((e) => e.name === IGNORE_FILE));
   const undecodable = entries.some((e) => e.name.includes('\uFFFD')) ? namesNotUtf8(absDir) : undefined;
+  // How warnings name an entry: its path in the repository.
+  const shown = relDir ? `${dataPath}/${relDir}/` : `${dataPath}/`;
   const names: string[] = [];
   const dirs = new Uint8Array(entries.length);
   let linked: Map<number, BigIntStats> | undefined;
@@ -131,14 +133,14 @@ export function readFolder(repo: Repo, dataPath: string, relDir: string, found: 
     const name = e.name;
     if (isReservedName(name)) {
       // A nested repository's .git (or a .dvs) is never data: no manifest may name it (repo/paths.ts).
-      const path = `${dataPath}/${relDir ? `${relDir}/` : ''}${name}`;
+      const path = shown + name;
       warnings.push({ code: 'RESERVED_NAME', message: `${path}: a folder or file named like .git or .dvs is never tracked, skipped`, path });
       continue;
     }
     if (undecodable?.has(name)) {
       // Node decodes such a name with U+FFFD in place of the bad bytes: a name that does not exist, and
       // one a manifest (UTF-8 text) could not record. Skipped here; track refuses the directory.
-      const path = `${dataPath}/${relDir ? `${relDir}/` : ''}${name}`;
+      const path = shown + name;
       warnings.push({ code: 'NAME_NOT_UTF8', message: `${path}: the file name is not valid UTF-8, skipped`, path, hint: 'Rename it to a UTF-8 name (for example with convmv), then run the command again.' });
       continue;
     }
@@ -149,7 +151,7 @@ export function readFolder(repo: Repo, dataPath: string, relDir: string, found: 
     }
     let st: BigIntStats | undefined;
     if (e.isSymbolicLink()) {
-      const path = `${dataPath}/${relDir ? `${relDir}/` : ''}${name}`;
+      const path = shown + name;
       try {
         // Plain concatenation: the parts are clean names, and path.join's normalising costs per file.
         st = statSync(`${absDir}/${name}`, { bigint: true });
@@ -165,7 +167,7 @@ export function readFolder(repo: Repo, dataPath: string, relDir: string, found: 
     }
     if (ignored(name, isDir)) continue;
     if (!isDir && !e.isFile() && !e.isSymbolicLink()) {
-      const path = `${dataPath}/${relDir ? `${relDir}/` : ''}${name}`;
+      const path = shown + name;
       warnings.push({ code: 'SPECIAL_FILE', message: `${path}: not a regular file, skipped`, path });
       continue;
     }
