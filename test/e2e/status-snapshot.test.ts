@@ -1,8 +1,9 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readPointer } from '../../dist/pointer/io.js';
 import { Repo } from '../../dist/repo/repo.js';
+import { workspaceTempName } from '../../dist/base/temp-names.js';
 import { compareWorkspace } from '../../dist/workspace/compare.js';
 import { cleanupTempDirs, dvsOk, git, gitRepo } from '../helpers.js';
 
@@ -124,6 +125,24 @@ describe('status from a directory snapshot', () => {
       state.close();
     }
     expect(readFileSync(file)).toEqual(whole);
+  });
+
+  it('a snapshot write removes the temp file a killed write of it left', async () => {
+    const root = await trackedRepo();
+    const dir = join(root, '.dvs', 'tmp', 'snapshots');
+    const [name] = readdirSync(dir); // the one track recorded
+    writeFileSync(join(dir, workspaceTempName(name)), readFileSync(join(dir, name)).subarray(0, 100)); // cut short by a kill -9
+    const other = join(dir, workspaceTempName('0'.repeat(32) + '.snapshot')); // another directory's: kept
+    writeFileSync(other, '');
+    rmSync(join(dir, name)); // no snapshot: the comparison reads the files and records one again
+    const repo = Repo.open(root);
+    const state = await repo.statCache();
+    try {
+      expect((await compareWorkspace(repo, 'data', readPointer(repo.root, 'data.dvs'), { state })).workspace).toBe('unchanged');
+    } finally {
+      state.close();
+    }
+    expect(readdirSync(dir).sort()).toEqual([basename(other), name].sort());
   });
 
   it('a .dvsignore inside the tracked directory applies below it, and only there', async () => {
