@@ -25,7 +25,11 @@ import type { ContentDiff, ContentDiffOptions, FileStats } from './types.js';
 
 export interface BenchRun {
   seconds: number;
-  /** Bytes of both versions / wall time: each version is read at this speed (reads are sequential). */
+  /**
+   * Bytes of both versions / wall time, as the first release defined "MB/s per version" when it read the
+   * versions one after the other. With the second version in a worker thread, each thread reads its own
+   * version at about half this rate.
+   */
   mbPerSecondPerVersion: number;
   /** CPU time of the process during the diff, and the same rate per CPU second (less sensitive to load). */
   cpuSeconds: number;
