@@ -1,5 +1,5 @@
 // Interactive latency (issue 17): the commands people run many times a day, on one dataset of 20,000
-// files of 4 KiB + 2 × 256 MiB. Four figures, each the median of BENCH_RUNS runs (default 10), wall
+// files of 4 KiB + 2 × 256 MiB. Five figures, each the median of BENCH_RUNS runs (default 10), wall
 // and CPU (user+system, from /usr/bin/time), for every Node named in BENCH_NODES (paths to `node`
 // binaries, colon-separated; default: the Node running the benchmark):
 //   - `dvs status` on that dataset                        bar ≤ 300 ms on Node 22+
@@ -8,6 +8,9 @@
 //     (a switch between commits that differ in no pointer, among 1,000 pointers)
 //   - the post-checkout hook with 1 of 1,000 pointers changed (no bar; the issue measured 260–316 ms)
 //   - `dvs status` in a repository with no pointers       bar ≤ 150 ms
+//   - and, for scale, `node -e 0`: Node's own start, which every figure includes. On the 2-core VM the
+//     figures were measured on it moved between 55 and 107 ms from one hour to the next, and every
+//     figure with it.
 // Example: BENCH_NODES=/path/to/node20:/path/to/node22 npm run bench -- latency
 // DVS_SQLITE=better-sqlite3 in the environment makes dvs use the addon instead of node:sqlite.
 import { spawnSync } from 'node:child_process';
@@ -20,16 +23,19 @@ const MiB = 1 << 20;
 const RUNS = Number(process.env.BENCH_RUNS ?? 10);
 const NODES = (process.env.BENCH_NODES ?? process.execPath).split(':').filter(Boolean);
 
-/** One run of `node bin/dvs.js args`: wall ms (hrtime) and CPU ms (user+system, /usr/bin/time). */
+/**
+ * One run of `node bin/dvs.js args`: wall ms (hrtime) and CPU ms (user+system, /usr/bin/time). `args`
+ * null: `node -e 0`, Node's own start, the floor of every figure (it moves with the machine's speed).
+ */
 export function timed(node, args, cwd) {
   const t0 = process.hrtime.bigint();
-  const r = spawnSync('/usr/bin/time', ['-f', '__CPU=%U %S', node, DVS, ...args], { cwd, env: { ...process.env, ...GIT_ENV, CI: 'true' }, encoding: 'utf8', maxBuffer: 1 << 30 });
+  const r = spawnSync('/usr/bin/time', ['-f', '__CPU=%U %S', node, ...(args === null ? ['-e', '0'] : [DVS, ...args])], { cwd, env: { ...process.env, ...GIT_ENV, CI: 'true' }, encoding: 'utf8', maxBuffer: 1 << 30 });
   const wall = Number(process.hrtime.bigint() - t0) / 1e6;
   const m = /__CPU=([\d.]+) ([\d.]+)/.exec(r.stderr ?? '');
-  if (r.status !== 0) throw new Error(`${node} dvs ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`${node} dvs ${args?.join(' ')} failed (${r.status}): ${r.stderr}`);
   const rest = (r.stderr ?? '').replace(/.*__CPU=.*\n?/, '');
   // Hooks report on stderr; what must never appear there is a warning from Node (e.g. node:sqlite's).
-  if (/Warning|error/.test(rest)) throw new Error(`dvs ${args.join(' ')} wrote to stderr: ${rest}`);
+  if (/Warning|error/.test(rest)) throw new Error(`dvs ${args?.join(' ')} wrote to stderr: ${rest}`);
   return { wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN };
 }
 
@@ -132,15 +138,17 @@ function measureAll({ repo, hooks, empty, small, bigBytes, log }) {
       // Alternate between c1 and c2: every timed run really places (or restores) one file.
       hookOne: measure(node, (i) => (i % 2 ? ['hook', 'post-checkout', c1, c2, '1'] : ['hook', 'post-checkout', c2, c1, '1']), hooks, (i) => git(hooks, `checkout -q ${i % 2 ? c2 : c1}`)),
       noPointers: measure(node, ['status'], empty),
+      nodeStart: measure(node, null, empty),
     };
     git(hooks, `checkout -q ${c3}`);
-    const bars = { status: 300, diff: 300, hookNothing: 150, hookOne: undefined, noPointers: 150 };
+    const bars = { status: 300, diff: 300, hookNothing: 150, hookOne: undefined, noPointers: 150, nodeStart: undefined };
     const names = {
       status: `status, ${small} × 4 KiB + 2 × ${bigBytes / MiB} MiB`,
       diff: 'diff HEAD~1 HEAD (10 modified, 1 added)',
       hookNothing: 'post-checkout hook, no pointer changed (1,000 pointers)',
       hookOne: 'post-checkout hook, 1 of 1,000 pointers changed',
       noPointers: 'status, no pointers',
+      nodeStart: "`node -e 0` (Node's own start, for scale)",
     };
     for (const [key, f] of Object.entries(figures)) {
       const bar = bars[key];
