@@ -59,6 +59,17 @@ async function withAndWithout(root: string) {
   return snap.result;
 }
 
+/** `data` compared with its pointer through the repository's state cache (which records a snapshot). */
+async function compareData(root: string): Promise<string> {
+  const repo = Repo.open(root);
+  const state = await repo.statCache();
+  try {
+    return (await compareWorkspace(repo, 'data', readPointer(repo.root, 'data.dvs'), { state })).workspace;
+  } finally {
+    state.close();
+  }
+}
+
 describe('status from a directory snapshot', () => {
   it('answers "unchanged" from the snapshot alone, reading no file', async () => {
     const repo = await trackedRepo();
@@ -117,13 +128,7 @@ describe('status from a directory snapshot', () => {
     expect(await check()).toBeUndefined();
     // With no snapshot the comparison reads the files, finds them unchanged and records one again.
     rmSync(file);
-    const r = Repo.open(repo);
-    const state = await r.statCache();
-    try {
-      expect((await compareWorkspace(r, 'data', readPointer(r.root, 'data.dvs'), { state })).workspace).toBe('unchanged');
-    } finally {
-      state.close();
-    }
+    expect(await compareData(repo)).toBe('unchanged');
     expect(readFileSync(file)).toEqual(whole);
   });
 
@@ -135,13 +140,7 @@ describe('status from a directory snapshot', () => {
     const other = join(dir, workspaceTempName('0'.repeat(32) + '.snapshot')); // another directory's: kept
     writeFileSync(other, '');
     rmSync(join(dir, name)); // no snapshot: the comparison reads the files and records one again
-    const repo = Repo.open(root);
-    const state = await repo.statCache();
-    try {
-      expect((await compareWorkspace(repo, 'data', readPointer(repo.root, 'data.dvs'), { state })).workspace).toBe('unchanged');
-    } finally {
-      state.close();
-    }
+    expect(await compareData(root)).toBe('unchanged');
     expect(readdirSync(dir).sort()).toEqual([basename(other), name].sort());
   });
 
