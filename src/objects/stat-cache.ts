@@ -1,6 +1,7 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { removeTempsBeside, writeFileAtomic } from '../base/atomic.js';
+import { readFullyAt } from '../base/read-at.js';
 import { openSqlite, type SqlDatabase, type SqlStatement } from './sqlite.js';
 import { sha256Hex, type FileStamp } from './hash.js';
 import { SnapshotBuilder, STAMP_BYTES, type DirectorySnapshot } from './snapshot.js';
@@ -268,18 +269,14 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * directory's whose path hashed the same) is no snapshot: the directory is then checked file by file.
  */
 function readSnapshotFile(file: string, dataPath: string): DirectorySnapshot | undefined {
-  let fd: number;
+  let fd: number | undefined;
   try {
     fd = openSync(file, 'r');
-  } catch {
-    return undefined;
-  }
-  try {
     return readSnapshotFrom(fd, dataPath);
   } catch {
     return undefined;
   } finally {
-    closeSync(fd);
+    if (fd !== undefined) closeSync(fd);
   }
 }
 
@@ -294,7 +291,7 @@ const SNAPSHOT_HEADER_MAX = 8192;
 function readSnapshotFrom(fd: number, dataPath: string): DirectorySnapshot | undefined {
   const fileSize = fstatSync(fd).size;
   const head = Buffer.allocUnsafe(Math.min(fileSize, SNAPSHOT_HEADER_MAX));
-  if (!readFully(fd, head, 0)) return undefined;
+  if (readFullyAt(fd, head, 0) < head.length) return undefined;
   const lineEnd = (from: number) => head.indexOf(10, from);
   const first = lineEnd(0);
   const second = first < 0 ? -1 : lineEnd(first + 1);
@@ -306,19 +303,8 @@ function readSnapshotFrom(fd: number, dataPath: string): DirectorySnapshot | und
   if (extra !== undefined || !HEX64.test(manifest) || !HEX64.test(listing ?? '') || size % STAMP_BYTES !== 0) return undefined;
   const n = size / STAMP_BYTES;
   const stamps = new Uint8Array(size);
-  if (!readFully(fd, stamps, third + 1)) return undefined;
+  if (readFullyAt(fd, stamps, third + 1) < size) return undefined; // cut short meanwhile
   return { manifest, listing, numbers: new Float64Array(stamps.buffer, 0, 3 * n), mtimes: new BigInt64Array(stamps.buffer, 24 * n, n) };
-}
-
-/** Fill `into` from `fd` at `position`; false if the file ends first (it was cut short). */
-function readFully(fd: number, into: Uint8Array, position: number): boolean {
-  let done = 0;
-  while (done < into.length) {
-    const got = readSync(fd, into, done, into.length - done, position + done);
-    if (got === 0) return false;
-    done += got;
-  }
-  return true;
 }
 
 function matches(row: Row | undefined, stamp: FileStamp): Oid | undefined {

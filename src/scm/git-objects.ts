@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, openSync, readdirSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readdirSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
+import { readFullyAt } from '../base/read-at.js';
 import { applyDelta } from './git-delta.js';
 import { GitObjectError } from './git-object-error.js';
 import { Pack } from './git-pack.js';
@@ -86,13 +87,7 @@ export class GitObjectReader {
       const size = fstatSync(fd).size;
       if (size > MAX_OBJECT + 1024) throw new GitObjectError('loose object too large');
       const compressed = Buffer.allocUnsafe(size);
-      let done = 0;
-      while (done < size) {
-        const n = readSync(fd, compressed, done, size - done, done);
-        if (n === 0) break;
-        done += n;
-      }
-      const raw = inflateLoose(compressed.subarray(0, done));
+      const raw = inflateLoose(compressed.subarray(0, readFullyAt(fd, compressed, 0)));
       const nul = raw.indexOf(0);
       const header = nul > 0 && nul < 32 ? raw.toString('latin1', 0, nul) : '';
       const match = /^(commit|tree|blob|tag) (0|[1-9][0-9]{0,9})$/.exec(header);

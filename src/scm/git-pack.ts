@@ -1,5 +1,6 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
+import { readFullyAt } from '../base/read-at.js';
 import { GitObjectError } from './git-object-error.js';
 
 /** One entry of a pack as stored: a whole object, or a delta against a base named by offset or id. */
@@ -168,11 +169,6 @@ export function inflateExactly(compressed: Buffer, size: number): Buffer {
 function readExactly(fd: number, position: number, length: number, fileSize: number): Buffer {
   if (position < 0 || length < 0 || position + length > fileSize) throw new GitObjectError('read past the end of a file');
   const buf = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const n = readSync(fd, buf, done, length - done, position + done);
-    if (n === 0) throw new GitObjectError('file shorter than expected');
-    done += n;
-  }
+  if (readFullyAt(fd, buf, position) < length) throw new GitObjectError('file shorter than expected');
   return buf;
 }
